@@ -1,0 +1,142 @@
+// Package cache is a content-addressed store on disk for render results.
+//
+// Entries are files named by the SHA-256 of their key, written to a
+// temporary file and renamed into place, so concurrent runs never see a
+// partial entry and the last writer wins with a complete one. Reading an
+// entry refreshes its modification time; Trim removes the least recently
+// used entries until the store fits its size bound.
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// DefaultMaxBytes bounds the store when no other size is given.
+const DefaultMaxBytes = 512 << 20
+
+// Cache is a store in one directory.
+type Cache struct {
+	dir      string
+	maxBytes int64
+	now      func() time.Time
+}
+
+// Open returns the store in dir, creating it. maxBytes <= 0 means
+// DefaultMaxBytes.
+func Open(dir string, maxBytes int64) (*Cache, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &Cache{dir: dir, maxBytes: maxBytes, now: time.Now}, nil
+}
+
+// Dir is the directory the store lives in.
+func (c *Cache) Dir() string { return c.dir }
+
+// Key hashes the parts of a key into an entry name.
+func Key(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Digest is the SHA-256 of data, in hex.
+func Digest(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+func (c *Cache) path(key string) string {
+	return filepath.Join(c.dir, key[:2], key[2:])
+}
+
+// Get returns the entry stored under key.
+func (c *Cache) Get(key string) ([]byte, bool) {
+	p := c.path(key)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, false
+	}
+	now := c.now()
+	_ = os.Chtimes(p, now, now) // recency for Trim; a failure only ages the entry
+	return data, true
+}
+
+// Put stores data under key atomically.
+func (c *Cache) Put(key string, data []byte) error {
+	p := c.path(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// Trim removes the least recently used entries until the store holds at
+// most its size bound. Entries another run removes meanwhile are skipped.
+func (c *Cache) Trim() error {
+	type entry struct {
+		path string
+		size int64
+		used time.Time
+	}
+	var entries []entry
+	var total int64
+	err := filepath.WalkDir(c.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		entries = append(entries, entry{p, info.Size(), info.ModTime()})
+		total += info.Size()
+		return nil
+	})
+	if err != nil || total <= c.maxBytes {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].used.Before(entries[j].used) })
+	for _, e := range entries {
+		if total <= c.maxBytes*9/10 {
+			break
+		}
+		if err := os.Remove(e.path); err == nil || errors.Is(err, fs.ErrNotExist) {
+			total -= e.size
+		}
+	}
+	return nil
+}

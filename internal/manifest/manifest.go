@@ -1,0 +1,221 @@
+// Package manifest reads Kubernetes objects out of the YAML files of a
+// repository, keeping the file and line each one starts at, so that every
+// later message can point at the place a user has to edit.
+package manifest
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+)
+
+// Doc is one document of a YAML stream.
+type Doc struct {
+	// Line is the 1-based line of the file the document's text starts on.
+	Line int
+	Text []byte
+}
+
+// Split cuts a YAML stream into its documents at "---" separator lines,
+// without parsing it. Documents holding only comments and blank space are
+// left out.
+func Split(data []byte) []Doc {
+	var docs []Doc
+	start, startLine, line := 0, 1, 1
+	flush := func(end int) {
+		if text := data[start:end]; !blank(text) {
+			docs = append(docs, Doc{Line: startLine, Text: text})
+		}
+	}
+	for i := 0; i < len(data); {
+		j := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if j >= 0 {
+			next = i + j + 1
+		}
+		if isSeparator(data[i:next]) {
+			flush(i)
+			start, startLine = next, line+1
+		}
+		i = next
+		line++
+	}
+	flush(len(data))
+	return docs
+}
+
+// isSeparator tells whether a line is a document separator: "---" alone or
+// followed by a space or a comment.
+func isSeparator(l []byte) bool {
+	l = bytes.TrimRight(l, "\r\n")
+	if !bytes.HasPrefix(l, []byte("---")) {
+		return false
+	}
+	rest := l[3:]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t'
+}
+
+// blank tells whether text holds nothing but whitespace and comments.
+func blank(text []byte) bool {
+	for _, l := range bytes.Split(text, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 && l[0] != '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// Object is a Kubernetes object as written in a file.
+type Object struct {
+	File       string
+	Line       int
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// Node is the document's root mapping, with line numbers relative to
+	// the file.
+	Node *yaml.Node
+}
+
+// Group returns the API group of the object's apiVersion.
+func (o *Object) Group() string {
+	if i := strings.IndexByte(o.APIVersion, '/'); i >= 0 {
+		return o.APIVersion[:i]
+	}
+	return ""
+}
+
+// Version returns the version part of the object's apiVersion.
+func (o *Object) Version() string {
+	return o.APIVersion[strings.IndexByte(o.APIVersion, '/')+1:]
+}
+
+// ID names the object as namespace/name, or name when it has no namespace.
+func (o *Object) ID() string {
+	if o.Namespace == "" {
+		return o.Name
+	}
+	return o.Namespace + "/" + o.Name
+}
+
+// Decode parses one document of file into an Object. Line numbers in the
+// returned node count from the start of the file.
+func Decode(file string, d Doc) (*Object, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(d.Text, &root); err != nil {
+		return nil, SyntaxError(file, d.Line, err)
+	}
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, diag.Errorf(file, d.Line, "not a Kubernetes object: the document is not a mapping")
+	}
+	node := root.Content[0]
+	shiftLines(node, d.Line-1)
+	o := &Object{File: file, Line: node.Line, Node: node}
+	o.APIVersion = Scalar(node, "apiVersion")
+	o.Kind = Scalar(node, "kind")
+	if md := Lookup(node, "metadata"); md != nil {
+		o.Name = Scalar(md, "name")
+		o.Namespace = Scalar(md, "namespace")
+	}
+	return o, nil
+}
+
+// yamlLine matches the position yaml.v3 puts in its messages.
+const yamlLinePrefix = "yaml: line "
+
+// SyntaxError turns a yaml.v3 error for a document starting at line into a
+// located error, its line counted from the start of the file.
+func SyntaxError(file string, line int, err error) *diag.Error {
+	msg := err.Error()
+	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
+		msg = "yaml: " + te.Errors[0]
+	}
+	at := line
+	if rest, ok := strings.CutPrefix(msg, yamlLinePrefix); ok {
+		if n, tail, ok := strings.Cut(rest, ":"); ok {
+			if k, err := strconv.Atoi(n); err == nil {
+				at, msg = line+k-1, strings.TrimSpace(tail)
+			}
+		}
+	} else if rest, ok := strings.CutPrefix(msg, "yaml: "); ok {
+		msg = rest
+	}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok { // type errors: "line N: cannot unmarshal ..."
+		if n, tail, ok := strings.Cut(rest, ":"); ok {
+			if k, err := strconv.Atoi(n); err == nil {
+				at, msg = line+k-1, strings.TrimSpace(tail)
+			}
+		}
+	}
+	return &diag.Error{File: file, Line: at, Msg: "malformed YAML: " + msg, Err: err}
+}
+
+func shiftLines(n *yaml.Node, by int) {
+	n.Line += by
+	for _, c := range n.Content {
+		shiftLines(c, by)
+	}
+}
+
+// Lookup returns the value of key in a mapping node, or nil.
+func Lookup(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// KeyNode returns the key node of key in a mapping node, or nil.
+func KeyNode(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+// Path follows keys down from n.
+func Path(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n = Lookup(n, k); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// Scalar returns the scalar value of key in a mapping node, or "".
+func Scalar(n *yaml.Node, key string) string {
+	v := Lookup(n, key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return v.Value
+}
+
+// SyntaxErrorOf parses a whole YAML stream and returns its first syntax
+// error, located, if it has one.
+func SyntaxErrorOf(file string, data []byte) (*diag.Error, bool) {
+	for _, d := range Split(data) {
+		var n yaml.Node
+		if err := yaml.Unmarshal(d.Text, &n); err != nil {
+			return SyntaxError(file, d.Line, err), true
+		}
+	}
+	return nil, false
+}

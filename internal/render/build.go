@@ -1,0 +1,124 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+)
+
+// Labels kustomize-controller sets on every object it applies, naming the
+// Kustomization that owns it.
+const (
+	OwnerNameLabel      = FluxGroup + "/name"
+	OwnerNamespaceLabel = FluxGroup + "/namespace"
+)
+
+// kustomize runs kustomize for one root. A plain root is built as
+// `kustomize build` builds it (files only from inside the kustomization's
+// directory, resources sorted in kustomize's legacy order); a Flux root as
+// kustomize-controller builds it (its kustomization file generated or edited
+// from the Kustomization's spec, files from anywhere in the repository,
+// resources in the order the kustomization lists them). Plugins, exec
+// functions and Helm are never run.
+func (e *Engine) kustomize(root Root, fsys *kfs.FS) (resmap.ResMap, error) {
+	opts := &krusty.Options{PluginConfig: kustypes.DisabledPluginConfig()}
+	if k := root.Kustomization; k != nil {
+		if err := writeFluxKustomization(fsys, k, root.Path); err != nil {
+			return nil, err
+		}
+		opts.LoadRestrictions = kustypes.LoadRestrictionsNone
+	} else {
+		opts.LoadRestrictions = kustypes.LoadRestrictionsRootOnly
+		opts.Reorder = krusty.ReorderOptionUnspecified
+	}
+	// kustomize keeps the OpenAPI schema in a global: a root that brings its
+	// own schema is built alone and the global is reset after it.
+	if e.customOpenAPI(fsys, root.Path) {
+		e.openapiMu.Lock()
+		defer func() {
+			openapi.ResetOpenAPI()
+			e.openapiMu.Unlock()
+		}()
+	} else {
+		e.openapiMu.RLock()
+		defer e.openapiMu.RUnlock()
+	}
+	return runKrusty(opts, fsys, fsys.Abs(root.Path))
+}
+
+func runKrusty(opts *krusty.Options, fsys *kfs.FS, dir string) (m resmap.ResMap, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("kustomize panicked: %v", r)
+		}
+	}()
+	return krusty.MakeKustomizer(opts).Run(fsys, dir)
+}
+
+// customOpenAPI tells whether the root's kustomization file names an OpenAPI
+// schema of its own.
+func (e *Engine) customOpenAPI(fsys *kfs.FS, dir string) bool {
+	kfile, ok := kustomizationFileIn(fsys, dir)
+	if !ok {
+		return false
+	}
+	data, err := fsys.ReadFile(fsys.Abs(kfile))
+	return err == nil && (bytes.HasPrefix(data, []byte("openapi:")) || bytes.Contains(data, []byte("\nopenapi:")))
+}
+
+// finishFlux does to a Flux root's objects what kustomize-controller does
+// after kustomize: it checks every object names its apiVersion, kind and
+// name, runs post-build substitution, and sets commonMetadata and the
+// ownership labels.
+func finishFlux(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) error {
+	for _, res := range m.Resources() {
+		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
+			return fmt.Errorf("failed to decode Kubernetes apiVersion, kind and name from: %v", res.String())
+		}
+	}
+	if k.Spec.PostBuild != nil {
+		if err := substitute(m, k, vars, strict); err != nil {
+			return err
+		}
+	}
+	labels := map[string]string{OwnerNameLabel: k.Object.Name, OwnerNamespaceLabel: k.Namespace()}
+	var annotations map[string]string
+	if cm := k.Spec.CommonMetadata; cm != nil {
+		for key, v := range cm.Labels {
+			labels[key] = v
+		}
+		annotations = cm.Annotations
+	}
+	for _, res := range m.Resources() {
+		if err := setAll(&res.RNode, labels, func(k, v string) kyaml.Filter { return kyaml.SetLabel(k, v) }); err != nil {
+			return err
+		}
+		if err := setAll(&res.RNode, annotations, func(k, v string) kyaml.Filter { return kyaml.SetAnnotation(k, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setAll applies set for every key of kv, in key order.
+func setAll(n *kyaml.RNode, kv map[string]string, set func(k, v string) kyaml.Filter) error {
+	keys := make([]string, 0, len(kv))
+	for key := range kv {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		if err := n.PipeE(set(key, kv[key])); err != nil {
+			return err
+		}
+	}
+	return nil
+}

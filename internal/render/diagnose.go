@@ -1,0 +1,325 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"reflect"
+	"strings"
+
+	kustypes "sigs.k8s.io/kustomize/api/types"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// locate turns a failed build into an error that names the file and line to
+// edit. kustomize's own messages carry absolute paths and no lines, so the
+// kustomization files the root reaches are checked again, the way kustomize
+// reads them, to find the first entry at fault; kustomize's message is kept
+// as the cause.
+func (e *Engine) locate(root Root, fsys *kfs.FS, err error) error {
+	if refused := fsys.Refused(); refused != nil {
+		if d, ok := diag.As(refused); ok {
+			return d
+		}
+		return &diag.Error{File: root.file(), Line: root.line(), Msg: e.relative(refused.Error()), Err: err}
+	}
+	if d, ok := diag.As(err); ok {
+		return d
+	}
+	dg := &diagnoser{fsys: fsys, rootOnly: root.Kustomization == nil, onStack: map[string]bool{}, done: map[string]bool{}}
+	if d := dg.dir(root.Path, nil); d != nil {
+		d.Err = err
+		return d
+	}
+	return &diag.Error{File: root.file(), Line: root.line(), Msg: "kustomize build failed: " + e.relative(err.Error()), Err: err}
+}
+
+// relative strips the repository's absolute path out of a message.
+func (e *Engine) relative(msg string) string {
+	return strings.ReplaceAll(msg, e.abs+"/", "")
+}
+
+// file is where a root is defined: its Flux Kustomization, or its
+// kustomization directory.
+func (r Root) file() string {
+	if r.Kustomization != nil {
+		return r.Kustomization.Object.File
+	}
+	return r.Path
+}
+
+func (r Root) line() int {
+	if r.Kustomization != nil {
+		return r.Kustomization.Object.Line
+	}
+	return 0
+}
+
+// diagnoser walks kustomization files as kustomize loads them.
+type diagnoser struct {
+	fsys     *kfs.FS
+	rootOnly bool // a plain root reads files only from inside each kustomization's directory
+	stack    []string
+	onStack  map[string]bool
+	done     map[string]bool
+}
+
+// at is where a reference to a directory is written.
+type at struct {
+	file  string
+	line  int
+	value string
+}
+
+// dir checks the kustomization at dir, reached from ref (nil for the root).
+func (d *diagnoser) dir(dir string, ref *at) *diag.Error {
+	if d.onStack[dir] {
+		cycle := append(append([]string(nil), d.stack[indexOf(d.stack, dir):]...), dir)
+		return &diag.Error{File: ref.file, Line: ref.line, Msg: fmt.Sprintf("cycle: %s refers back to %s (%s)", ref.value, dir, strings.Join(cycle, " -> "))}
+	}
+	if d.done[dir] {
+		return nil
+	}
+	d.done[dir] = true
+	kfile, ok := kustomizationFileIn(d.fsys, dir)
+	if !ok {
+		if ref == nil {
+			return &diag.Error{File: dir, Msg: "no kustomization file here (kustomization.yaml, kustomization.yml or Kustomization)"}
+		}
+		return &diag.Error{File: ref.file, Line: ref.line, Msg: fmt.Sprintf("%q: directory %s has no kustomization file", ref.value, dir)}
+	}
+	data, err := d.fsys.ReadFile(d.fsys.Abs(kfile))
+	if err != nil {
+		if de, ok := diag.As(err); ok {
+			return de
+		}
+		return diag.Errorf(kfile, 0, "%v", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return manifest.SyntaxError(kfile, 1, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return diag.Errorf(kfile, 1, "a kustomization file must be a mapping of fields")
+	}
+	m := doc.Content[0]
+	if errs := manifest.UnknownFields(kfile, m, reflect.TypeFor[kustypes.Kustomization]()); len(errs) > 0 {
+		errs[0].Msg += " in kustomization file"
+		return errs[0]
+	}
+	d.stack = append(d.stack, dir)
+	d.onStack[dir] = true
+	defer func() {
+		d.stack = d.stack[:len(d.stack)-1]
+		delete(d.onStack, dir)
+	}()
+	for _, field := range [...]string{"resources", "bases", "components"} {
+		for _, item := range sequence(manifest.Lookup(m, field)) {
+			if de := d.entry(dir, kfile, field, item); de != nil {
+				return de
+			}
+		}
+	}
+	return d.files(dir, kfile, m)
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return 0
+}
+
+func sequence(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// entry checks one resources, bases or components entry.
+func (d *diagnoser) entry(dir, kfile, field string, item *yaml.Node) *diag.Error {
+	v := item.Value
+	if item.Kind != yaml.ScalarNode || v == "" {
+		return &diag.Error{File: kfile, Line: item.Line, Msg: fmt.Sprintf("%s entries must be paths", field)}
+	}
+	if kfs.IsRemote(v) {
+		return nil // refused or fetched by the filesystem, never a local problem
+	}
+	if path.IsAbs(v) {
+		return &diag.Error{File: kfile, Line: item.Line, Msg: fmt.Sprintf("%s entry %q must be a relative path", field, v)}
+	}
+	target := path.Join(dir, v)
+	ref := &at{file: kfile, line: item.Line, value: v}
+	kind, err := d.fsys.Tree().Stat(target)
+	switch {
+	case repo.IsOutside(err):
+		return &diag.Error{File: kfile, Line: item.Line, Msg: fmt.Sprintf("%s entry %q leaves the repository", field, v)}
+	case err != nil:
+		return d.missing(kfile, item.Line, field, dir, v)
+	case kind == repo.Dir:
+		return d.dir(target, ref)
+	case field == "components":
+		return &diag.Error{File: kfile, Line: item.Line, Msg: fmt.Sprintf("component %q must be a directory with a kustomization file", v)}
+	}
+	if de := d.outsideRoot(kfile, item.Line, dir, v); de != nil {
+		return de
+	}
+	data, err := d.fsys.ReadFile(d.fsys.Abs(target))
+	if err != nil {
+		return diag.Errorf(kfile, item.Line, "%s entry %q: %v", field, v, err)
+	}
+	if se, ok := manifest.SyntaxErrorOf(target, data); ok {
+		return se
+	}
+	return nil
+}
+
+// outsideRoot reports a file a plain root reads from outside its
+// kustomization's directory, which `kustomize build` refuses.
+func (d *diagnoser) outsideRoot(kfile string, line int, dir, v string) *diag.Error {
+	if !d.rootOnly {
+		return nil
+	}
+	target := path.Join(dir, v)
+	if dir == "." || strings.HasPrefix(target, dir+"/") {
+		return nil
+	}
+	return &diag.Error{File: kfile, Line: line, Msg: fmt.Sprintf(
+		"%q is outside %s: kustomize build reads files only from inside the kustomization's directory (move the file there, or refer to a directory holding a kustomization that includes it)", v, dir)}
+}
+
+// missing reports a path that does not exist, suggesting the nearest name at
+// the first step of the path that went wrong.
+func (d *diagnoser) missing(kfile string, line int, field, dir, v string) *diag.Error {
+	what := map[string]string{"resources": "resource", "bases": "base", "components": "component"}[field]
+	if what == "" {
+		what = field + " entry"
+	}
+	msg := fmt.Sprintf("%s %q not found", what, v)
+	if s := d.suggest(dir, v); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return &diag.Error{File: kfile, Line: line, Msg: msg}
+}
+
+// suggest rewrites the first component of v that does not exist into the
+// nearest sibling name, when one is close.
+func (d *diagnoser) suggest(dir, v string) string {
+	parts := strings.Split(path.Clean(v), "/")
+	cur := dir
+	for i, p := range parts {
+		next := path.Join(cur, p)
+		if p == ".." || p == "." {
+			cur = next
+			continue
+		}
+		if _, err := d.fsys.Tree().Stat(next); err == nil {
+			cur = next
+			continue
+		}
+		entries, err := d.fsys.Tree().ReadDir(cur)
+		if err != nil {
+			return ""
+		}
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			names = append(names, e.Name)
+		}
+		n := manifest.Nearest(p, names)
+		if n == "" {
+			return ""
+		}
+		parts[i] = n
+		return strings.Join(parts, "/")
+	}
+	return ""
+}
+
+// files checks the other paths a kustomization names: patches, generator
+// sources, CRDs, replacements and the OpenAPI schema.
+func (d *diagnoser) files(dir, kfile string, m *yaml.Node) *diag.Error {
+	check := func(field string, n *yaml.Node, v string) *diag.Error {
+		if v == "" || strings.Contains(v, "\n") || kfs.IsRemote(v) {
+			return nil
+		}
+		target := path.Join(dir, v)
+		if _, err := d.fsys.Tree().Stat(target); err != nil {
+			if repo.IsOutside(err) {
+				return &diag.Error{File: kfile, Line: n.Line, Msg: fmt.Sprintf("%s %q leaves the repository", field, v)}
+			}
+			return d.missing(kfile, n.Line, field, dir, v)
+		}
+		return d.outsideRoot(kfile, n.Line, dir, v)
+	}
+	for _, p := range sequence(manifest.Lookup(m, "patches")) {
+		if n := manifest.Lookup(p, "path"); n != nil {
+			if de := check("patch", n, n.Value); de != nil {
+				return de
+			}
+		}
+	}
+	for _, p := range sequence(manifest.Lookup(m, "patchesJson6902")) {
+		if n := manifest.Lookup(p, "path"); n != nil {
+			if de := check("patch", n, n.Value); de != nil {
+				return de
+			}
+		}
+	}
+	for _, p := range sequence(manifest.Lookup(m, "patchesStrategicMerge")) {
+		if p.Kind == yaml.ScalarNode && !strings.ContainsAny(p.Value, ":\n") {
+			if de := check("patch", p, p.Value); de != nil {
+				return de
+			}
+		}
+	}
+	for _, gen := range [...]string{"configMapGenerator", "secretGenerator"} {
+		for _, g := range sequence(manifest.Lookup(m, gen)) {
+			for _, f := range sequence(manifest.Lookup(g, "files")) {
+				v := f.Value
+				if _, after, ok := strings.Cut(v, "="); ok {
+					v = after
+				}
+				if de := check(gen+" file", f, v); de != nil {
+					return de
+				}
+			}
+			envs := sequence(manifest.Lookup(g, "envs"))
+			if env := manifest.Lookup(g, "env"); env != nil {
+				envs = append(envs, env)
+			}
+			for _, f := range envs {
+				if de := check(gen+" env file", f, f.Value); de != nil {
+					return de
+				}
+			}
+		}
+	}
+	for _, field := range [...]string{"crds", "generators", "transformers", "validators"} {
+		for _, f := range sequence(manifest.Lookup(m, field)) {
+			if f.Kind == yaml.ScalarNode {
+				if de := check(field+" entry", f, f.Value); de != nil {
+					return de
+				}
+			}
+		}
+	}
+	for _, r := range sequence(manifest.Lookup(m, "replacements")) {
+		if n := manifest.Lookup(r, "path"); n != nil {
+			if de := check("replacement", n, n.Value); de != nil {
+				return de
+			}
+		}
+	}
+	if n := manifest.Path(m, "openapi", "path"); n != nil {
+		return check("openapi path", n, n.Value)
+	}
+	return nil
+}

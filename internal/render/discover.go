@@ -1,0 +1,387 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// Root is one thing to render: a directory built by kustomize, either as a
+// Flux Kustomization builds its spec.path or, for a leaf overlay no Flux
+// Kustomization covers, as `kustomize build` builds it.
+type Root struct {
+	// Path is the directory, relative to the repository root.
+	Path string
+	// Kustomization is the Flux Kustomization that renders Path, or nil for
+	// a plain kustomize root.
+	Kustomization *Kustomization
+}
+
+// String names the root for people: its path, and its Kustomization.
+func (r Root) String() string {
+	if r.Kustomization == nil {
+		return r.Path
+	}
+	return r.Path + " (Kustomization " + r.Kustomization.ID() + ")"
+}
+
+// KustomizationID is the Flux Kustomization's namespace/name, or "".
+func (r Root) KustomizationID() string {
+	if r.Kustomization == nil {
+		return ""
+	}
+	return r.Kustomization.ID()
+}
+
+// KustFile is a kustomization file and the directories it refers to.
+type KustFile struct {
+	Path      string // the file
+	Dir       string
+	Component bool // kind: Component, never built alone
+	// Refs are its resources, bases and components entries.
+	Refs []Ref
+}
+
+// Ref is one entry of a kustomization's resources, bases or components.
+type Ref struct {
+	Field string
+	Value string
+	Line  int
+}
+
+// Source is a Flux source object found in the repository.
+type Source struct {
+	Object *manifest.Object
+	URL    string
+	// Ignore is a GitRepository's spec.ignore, nil when unset.
+	Ignore *string
+	// Local is set when the source is this repository.
+	Local bool
+}
+
+// Skipped is a Flux Kustomization that is not rendered from this
+// repository, and why.
+type Skipped struct {
+	Kustomization *Kustomization
+	Reason        string
+}
+
+// Repository is what discovery found in a tree.
+type Repository struct {
+	Files          []string
+	Kustomizations map[string]*KustFile // by directory
+	Flux           []*Kustomization
+	Sources        map[string]*Source // by Kind/namespace/name
+	SourceIgnores  []string
+	Roots          []Root
+	Skipped        []Skipped
+	// Problems are files discovery could not read; the roots that need them
+	// fail to build with the same message.
+	Problems []error
+}
+
+// fluxObjectLine finds documents that may be Flux Kustomizations or sources
+// without parsing every YAML file of the repository.
+var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket)\b`)
+
+// Discover walks the tree and finds the render roots.
+func Discover(tree repo.Tree, remotes []string) (*Repository, error) {
+	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}}
+	if err := r.walk(tree, "."); err != nil {
+		return nil, err
+	}
+	for _, f := range r.Files {
+		r.readFile(tree, f)
+	}
+	r.markLocalSources(remotes)
+	r.findRoots(tree)
+	return r, nil
+}
+
+func (r *Repository) walk(tree repo.Tree, dir string) error {
+	entries, err := tree.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		p := join(dir, e.Name)
+		switch {
+		case e.Kind == repo.Dir && !e.Link:
+			if err := r.walk(tree, p); err != nil {
+				return err
+			}
+		case e.Kind == repo.File:
+			r.Files = append(r.Files, p)
+		}
+	}
+	return nil
+}
+
+func join(dir, name string) string {
+	if dir == "." {
+		return name
+	}
+	return dir + "/" + name
+}
+
+func (r *Repository) readFile(tree repo.Tree, f string) {
+	switch {
+	case path.Base(f) == ".sourceignore":
+		r.SourceIgnores = append(r.SourceIgnores, f)
+		return
+	case kfs.IsKustomizationFile(f):
+		r.readKustomization(tree, f)
+		return
+	case !isYAML(f):
+		return
+	}
+	data, err := tree.ReadFile(f)
+	if err != nil || !bytes.Contains(data, []byte("toolkit.fluxcd.io")) || !fluxObjectLine.Match(data) {
+		return
+	}
+	for _, d := range manifest.Split(data) {
+		if !fluxObjectLine.Match(d.Text) {
+			continue
+		}
+		o, err := manifest.Decode(f, d)
+		if err != nil {
+			r.Problems = append(r.Problems, err)
+			continue
+		}
+		r.addFluxObject(o)
+	}
+}
+
+func isYAML(f string) bool {
+	return strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")
+}
+
+func (r *Repository) addFluxObject(o *manifest.Object) {
+	group := o.Group()
+	switch {
+	case group == FluxGroup && o.Kind == "Kustomization":
+		k, err := decodeKustomization(o)
+		if err != nil {
+			r.Problems = append(r.Problems, err)
+			return
+		}
+		r.Flux = append(r.Flux, k)
+	case group == "source.toolkit.fluxcd.io":
+		s := &Source{Object: o, URL: manifest.Scalar(manifest.Lookup(o.Node, "spec"), "url")}
+		if ig := manifest.Path(o.Node, "spec", "ignore"); ig != nil && ig.Kind == yaml.ScalarNode {
+			s.Ignore = &ig.Value
+		}
+		r.Sources[o.Kind+"/"+namespaceOf(o)+"/"+o.Name] = s
+	}
+}
+
+func (r *Repository) readKustomization(tree repo.Tree, f string) {
+	kf := &KustFile{Path: f, Dir: path.Dir(f)}
+	if prev, ok := r.Kustomizations[kf.Dir]; ok && prev.Path < f {
+		return // kustomize takes the first recognized name; keep it
+	}
+	r.Kustomizations[kf.Dir] = kf
+	data, err := tree.ReadFile(f)
+	if err != nil {
+		r.Problems = append(r.Problems, diag.Errorf(f, 0, "%v", err))
+		return
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		r.Problems = append(r.Problems, manifest.SyntaxError(f, 1, err))
+		return
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return
+	}
+	m := doc.Content[0]
+	kf.Component = manifest.Scalar(m, "kind") == "Component"
+	for _, field := range [...]string{"resources", "bases", "components"} {
+		list := manifest.Lookup(m, field)
+		if list == nil || list.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range list.Content {
+			if item.Kind == yaml.ScalarNode {
+				kf.Refs = append(kf.Refs, Ref{Field: field, Value: item.Value, Line: item.Line})
+			}
+		}
+	}
+}
+
+// markLocalSources decides which Flux sources are this repository: a
+// GitRepository whose URL is one of the repository's remotes, and the
+// flux-system GitRepository that `flux bootstrap` writes into the
+// repository it syncs.
+func (r *Repository) markLocalSources(remotes []string) {
+	own := map[string]bool{}
+	for _, u := range remotes {
+		own[NormalizeGitURL(u)] = true
+	}
+	for id, s := range r.Sources {
+		if s.Object.Kind != "GitRepository" {
+			continue
+		}
+		s.Local = own[NormalizeGitURL(s.URL)] || id == "GitRepository/flux-system/flux-system"
+	}
+}
+
+// findRoots lists the Flux Kustomizations whose source is this repository,
+// then the leaf kustomization directories nothing else builds.
+func (r *Repository) findRoots(tree repo.Tree) {
+	covered := map[string]bool{}
+	sort.Slice(r.Flux, func(i, j int) bool { return r.Flux[i].ID() < r.Flux[j].ID() })
+	for _, k := range r.Flux {
+		src, ok := r.Sources[k.SourceID()]
+		switch {
+		case !ok:
+			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is not defined in this repository", k.SourceID())})
+			continue
+		case !src.Local:
+			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is another repository (%s)", k.SourceID(), src.URL)})
+			continue
+		}
+		p, err := k.Path()
+		if err != nil {
+			r.Problems = append(r.Problems, diag.Errorf(k.Object.File, k.Object.Line, "Kustomization %s: %v", k.ID(), err))
+			continue
+		}
+		r.Roots = append(r.Roots, Root{Path: p, Kustomization: k})
+		covered[p] = true
+		if _, ok := r.Kustomizations[p]; !ok {
+			r.coverGenerated(p, covered)
+		}
+	}
+	referenced := map[string]bool{}
+	for _, kf := range r.Kustomizations {
+		for _, ref := range kf.Refs {
+			if !kfs.IsRemote(ref.Value) {
+				referenced[path.Clean(path.Join(kf.Dir, ref.Value))] = true
+			}
+		}
+	}
+	for dir, kf := range r.Kustomizations {
+		if !kf.Component && !referenced[dir] && !covered[dir] {
+			r.Roots = append(r.Roots, Root{Path: dir})
+		}
+	}
+	sort.SliceStable(r.Roots, func(i, j int) bool {
+		a, b := r.Roots[i], r.Roots[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.KustomizationID() < b.KustomizationID()
+	})
+}
+
+// coverGenerated marks the kustomization directories a generated
+// kustomization at p takes in: the nearest ones under p.
+func (r *Repository) coverGenerated(p string, covered map[string]bool) {
+	for dir := range r.Kustomizations {
+		if !under(dir, p) {
+			continue
+		}
+		nearest := true
+		for d := path.Dir(dir); d != p && d != "." && d != "/"; d = path.Dir(d) {
+			if _, ok := r.Kustomizations[d]; ok {
+				nearest = false
+				break
+			}
+		}
+		if nearest {
+			covered[dir] = true
+		}
+	}
+}
+
+// under tells whether dir lies strictly below p.
+func under(dir, p string) bool {
+	if p == "." {
+		return dir != "."
+	}
+	return strings.HasPrefix(dir, p+"/")
+}
+
+// NormalizeGitURL reduces the spellings of a Git remote to host/path, so that
+// https://host/org/repo.git, ssh://git@host/org/repo and git@host:org/repo
+// compare equal. AWS CodeCommit's codecommit::region://repo form maps to its
+// HTTPS host.
+func NormalizeGitURL(raw string) string {
+	s := strings.TrimSpace(raw)
+	if rest, ok := strings.CutPrefix(s, "codecommit::"); ok {
+		if region, repoName, ok := strings.Cut(rest, "://"); ok {
+			if at := strings.LastIndexByte(repoName, '@'); at >= 0 {
+				repoName = repoName[at+1:]
+			}
+			return strings.ToLower("git-codecommit." + region + ".amazonaws.com/v1/repos/" + repoName)
+		}
+	}
+	var host, p string
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		host, p = u.Hostname(), u.Path
+	} else if at, colon := strings.IndexByte(s, '@'), strings.IndexByte(s, ':'); colon > at && !strings.Contains(s[:colon], "/") {
+		host, p = s[at+1:colon], s[colon+1:]
+	} else {
+		return strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(s, "/"), ".git"))
+	}
+	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
+	return strings.ToLower(host) + "/" + p
+}
+
+// namespaceOf is an object's namespace as the API server would set it.
+func namespaceOf(o *manifest.Object) string {
+	if o.Namespace == "" {
+		return "default"
+	}
+	return o.Namespace
+}
+
+// Select returns the roots at or under each of dirs, in the repository's
+// order; "." selects every root. A directory with a kustomization file that
+// no root covers is rendered on its own, as `kustomize build DIR` would.
+func (r *Repository) Select(dirs []string) ([]Root, error) {
+	seen := map[string]bool{}
+	var out []Root
+	for _, d := range dirs {
+		n := 0
+		for _, root := range r.Roots {
+			if root.Path == d || under(root.Path, d) {
+				n++
+				if id := rootKeyID(root); !seen[id] {
+					seen[id] = true
+					out = append(out, root)
+				}
+			}
+		}
+		if n > 0 {
+			continue
+		}
+		if _, ok := r.Kustomizations[d]; ok {
+			root := Root{Path: d}
+			if id := rootKeyID(root); !seen[id] {
+				seen[id] = true
+				out = append(out, root)
+			}
+			continue
+		}
+		return nil, fmt.Errorf("%s: no render root here (no Flux Kustomization of this repository points at it, and it has no kustomization file)", d)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].KustomizationID() < out[j].KustomizationID()
+	})
+	return out, nil
+}

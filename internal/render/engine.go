@@ -1,0 +1,331 @@
+// Package render is the render engine every command stands on: it finds
+// the render roots of a repository (Flux Kustomizations whose source is this
+// repository, and leaf kustomize overlays), builds each one exactly as
+// kustomize-controller or `kustomize build` would, from the working tree or
+// from any Git revision, records every file each root read, and keeps the
+// results in a content-addressed cache so a root whose inputs did not change
+// is not built again.
+package render
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// Options tune an Engine.
+type Options struct {
+	// Jobs bounds how many roots render at once; 0 means the number of
+	// CPUs.
+	Jobs int
+	// AllowRemote lets kustomizations load remote bases and resources.
+	AllowRemote bool
+	// NonStrict turns off strict post-build substitution, under which an
+	// unset variable without a default is an error (kustomize-controller's
+	// default since its feature gate StrictPostBuildSubstitutions turned on).
+	NonStrict bool
+	// Cache, when set, keeps results between runs.
+	Cache *cache.Cache
+	// Salt separates cache entries of different builds of this program.
+	Salt string
+}
+
+// Engine renders the roots of one tree.
+type Engine struct {
+	tree repo.Tree
+	abs  string
+	opts Options
+
+	openapiMu sync.RWMutex
+	ignoreMu  sync.Mutex
+	ignores   map[string]*sourceFilter // by source ID
+}
+
+// New returns an Engine over tree, presenting it to kustomize at abs, the
+// repository's absolute path, so that renders of the working tree and of a
+// revision are identical.
+func New(tree repo.Tree, abs string, opts Options) *Engine {
+	if opts.Jobs <= 0 {
+		opts.Jobs = runtime.NumCPU()
+	}
+	return &Engine{tree: tree, abs: abs, opts: opts, ignores: map[string]*sourceFilter{}}
+}
+
+// Tree is the tree the engine reads.
+func (e *Engine) Tree() repo.Tree { return e.tree }
+
+// Result is one rendered root.
+type Result struct {
+	Root Root
+	// YAML is the rendered objects as kustomize prints them.
+	YAML []byte
+	// Inputs are the files the render read.
+	Inputs []kfs.Input
+	// Observations are every answer the render depended on.
+	Observations []kfs.Observation
+	// Produced are the ConfigMaps and Secrets among the objects.
+	Produced []Produced
+	// Cached tells that the result came from the cache.
+	Cached bool
+	// Err is why the root did not render; the other fields are then empty.
+	Err error
+
+	resources resmap.ResMap
+}
+
+// Objects returns the rendered objects.
+func (r *Result) Objects() ([]*kyaml.RNode, error) {
+	if r.resources != nil {
+		out := make([]*kyaml.RNode, 0, r.resources.Size())
+		for _, res := range r.resources.Resources() {
+			out = append(out, &res.RNode)
+		}
+		return out, nil
+	}
+	return ParseYAML(r.YAML)
+}
+
+// Render renders roots, at most Jobs at a time, and returns their results in
+// the same order. A root that fails has its Err set; the error returned is
+// only for the context ending.
+func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Result, error) {
+	results := make([]*Result, len(roots))
+	var pending []int
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Jobs)
+	for i, root := range roots {
+		if needsObjects(root) {
+			pending = append(pending, i)
+			continue
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			results[i] = e.renderRoot(r, root, nil)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if len(pending) == 0 {
+		return results, nil
+	}
+	objects, err := e.producedObjects(ctx, r, roots, results)
+	if err != nil {
+		return nil, err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Jobs)
+	for _, i := range pending {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			results[i] = e.renderRoot(r, roots[i], objects)
+			return nil
+		})
+	}
+	return results, g.Wait()
+}
+
+// needsObjects tells whether a root's substitution reads objects other
+// roots render.
+func needsObjects(root Root) bool {
+	k := root.Kustomization
+	return k != nil && k.Spec.PostBuild != nil && len(k.Spec.PostBuild.SubstituteFrom) > 0
+}
+
+// producedObjects indexes the ConfigMaps and Secrets the repository
+// renders, by Kind/namespace/name, rendering the roots not rendered yet.
+func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Root, done []*Result) (map[string]Produced, error) {
+	seen := map[string]bool{}
+	var all []*Result
+	for i, res := range done {
+		if res != nil {
+			all = append(all, res)
+			seen[rootKeyID(roots[i])] = true
+		}
+	}
+	var rest []Root
+	for _, root := range r.Roots {
+		if !seen[rootKeyID(root)] && !needsObjects(root) {
+			rest = append(rest, root)
+		}
+	}
+	if len(rest) > 0 {
+		more, err := e.Render(ctx, r, rest)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, more...)
+	}
+	objects := map[string]Produced{}
+	for _, res := range all {
+		for _, p := range res.Produced {
+			objects[p.Kind+"/"+p.Namespace+"/"+p.Name] = p
+		}
+	}
+	return objects, nil
+}
+
+func rootKeyID(r Root) string { return r.Path + "\x00" + r.KustomizationID() }
+
+// renderRoot renders one root: from the cache when every observation of an
+// earlier render still holds, else with kustomize.
+func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produced) *Result {
+	var vars map[string]string
+	if k := root.Kustomization; k != nil && k.Spec.PostBuild != nil {
+		v, err := resolveVars(k, objects)
+		if err != nil {
+			return &Result{Root: root, Err: err}
+		}
+		vars = v
+	}
+	filter := e.sourceFilter(r, root)
+	key := e.cacheKey(root, vars, filter)
+	if res, ok := e.lookup(key, root); ok {
+		return res
+	}
+	fsys := kfs.New(e.tree, e.abs, e.opts.AllowRemote)
+	if filter != nil {
+		fsys.SetHidden(filter.hidden)
+	}
+	m, err := e.kustomize(root, fsys)
+	if err == nil && root.Kustomization != nil {
+		err = finishFlux(m, root.Kustomization, vars, !e.opts.NonStrict)
+	}
+	if err != nil {
+		return &Result{Root: root, Err: e.locate(root, fsys, err)}
+	}
+	data, err := m.AsYaml()
+	if err != nil {
+		return &Result{Root: root, Err: e.locate(root, fsys, err)}
+	}
+	res := &Result{
+		Root:         root,
+		YAML:         data,
+		Observations: fsys.Recorder().Observations(),
+		Inputs:       fsys.Recorder().Inputs(),
+		Produced:     produced(m),
+		resources:    m,
+	}
+	if !fsys.UsedRemote() {
+		e.store(key, res)
+	}
+	return res
+}
+
+// cacheKey names what a root's render depends on besides the files it
+// observes: this program, the root, the Kustomization's spec, the
+// substitution variables and the source's ignore rules.
+func (e *Engine) cacheKey(root Root, vars map[string]string, f *sourceFilter) string {
+	if e.opts.Cache == nil {
+		return ""
+	}
+	parts := []string{"render/1", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict)}
+	if k := root.Kustomization; k != nil {
+		parts = append(parts, string(k.SpecJSON), varsDigest(vars))
+	}
+	if f != nil {
+		parts = append(parts, f.digest)
+	}
+	return cache.Key(parts...)
+}
+
+func boolString(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// entry is one cached render of a root: the observations it depended on and
+// where its output is.
+type entry struct {
+	Observations []kfs.Observation `json:"observations"`
+	Output       string            `json:"output"`
+	Produced     []Produced        `json:"produced,omitempty"`
+}
+
+// maxEntries bounds the renders kept per root: enough for a branch, its
+// base and a few revisions in between.
+const maxEntries = 8
+
+func (e *Engine) lookup(key string, root Root) (*Result, bool) {
+	c := e.opts.Cache
+	if c == nil {
+		return nil, false
+	}
+	data, ok := c.Get("m" + key)
+	if !ok {
+		return nil, false
+	}
+	var entries []entry
+	if json.Unmarshal(data, &entries) != nil {
+		return nil, false
+	}
+	for _, en := range entries {
+		if !kfs.Holds(e.tree, en.Observations) {
+			continue
+		}
+		out, ok := c.Get(en.Output)
+		if !ok || cache.Digest(out) != en.Output {
+			return nil, false
+		}
+		res := &Result{Root: root, YAML: out, Observations: en.Observations, Produced: en.Produced, Cached: true}
+		for _, o := range en.Observations {
+			if o.Op == kfs.OpRead {
+				res.Inputs = append(res.Inputs, kfs.Input{Path: o.Path, Blob: o.Value})
+			}
+		}
+		return res, true
+	}
+	return nil, false
+}
+
+func (e *Engine) store(key string, res *Result) {
+	c := e.opts.Cache
+	if c == nil {
+		return
+	}
+	digest := cache.Digest(res.YAML)
+	if c.Put(digest, res.YAML) != nil {
+		return
+	}
+	var entries []entry
+	if data, ok := c.Get("m" + key); ok {
+		_ = json.Unmarshal(data, &entries)
+	}
+	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced}
+	entries = append([]entry{n}, entries...)
+	if len(entries) > maxEntries {
+		entries = entries[:maxEntries]
+	}
+	if data, err := json.Marshal(entries); err == nil {
+		_ = c.Put("m"+key, data)
+	}
+}
+
+// ParseYAML reads a YAML stream of objects, as a render prints them.
+func ParseYAML(data []byte) ([]*kyaml.RNode, error) {
+	return kio.FromBytes(data)
+}
+
+// Trim keeps the cache within its size bound.
+func (e *Engine) Trim() {
+	if c := e.opts.Cache; c != nil {
+		_ = c.Trim()
+	}
+}

@@ -1,0 +1,266 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+)
+
+// FluxGroup is the API group of Flux Kustomizations.
+const FluxGroup = "kustomize.toolkit.fluxcd.io"
+
+// Kustomization is a Flux Kustomization object found in the repository.
+type Kustomization struct {
+	// Object is where it is written.
+	Object *manifest.Object
+	// Spec is its spec, read with kustomize-controller's v1 types: every
+	// served version shares these fields, and fields only an older version
+	// had are dropped by the API server, as they are here.
+	Spec kustomizev1.KustomizationSpec
+	// SpecJSON is the spec as written, in canonical JSON, for cache keys.
+	SpecJSON []byte
+}
+
+// ID names the Kustomization as namespace/name.
+func (k *Kustomization) ID() string { return k.Namespace() + "/" + k.Object.Name }
+
+// Namespace is the Kustomization's namespace, "default" when unset.
+func (k *Kustomization) Namespace() string { return namespaceOf(k.Object) }
+
+// Path is spec.path cleaned and relative to the repository root.
+func (k *Kustomization) Path() (string, error) {
+	p := k.Spec.Path
+	if p == "" {
+		p = "./"
+	}
+	if filepath.IsAbs(p) {
+		// Flux joins spec.path to the artifact root, so "/" means the root.
+		p = "." + p
+	}
+	c := path.Clean(strings.TrimPrefix(p, "./"))
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("spec.path %q leaves the source", k.Spec.Path)
+	}
+	return c, nil
+}
+
+// SourceID is the sourceRef as Kind/namespace/name, the namespace defaulting
+// to the Kustomization's own.
+func (k *Kustomization) SourceID() string {
+	ns := k.Spec.SourceRef.Namespace
+	if ns == "" {
+		ns = k.Namespace()
+	}
+	return k.Spec.SourceRef.Kind + "/" + ns + "/" + k.Spec.SourceRef.Name
+}
+
+// decodeKustomization reads a Flux Kustomization object.
+func decodeKustomization(o *manifest.Object) (*Kustomization, error) {
+	spec := manifest.Lookup(o.Node, "spec")
+	if spec == nil {
+		return nil, diag.Errorf(o.File, o.Line, "Kustomization %s has no spec", o.ID())
+	}
+	var v any
+	if err := spec.Decode(&v); err != nil {
+		return nil, diag.Errorf(o.File, spec.Line, "Kustomization %s: %v", o.ID(), err)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, diag.Errorf(o.File, spec.Line, "Kustomization %s: %v", o.ID(), err)
+	}
+	k := &Kustomization{Object: o, SpecJSON: raw}
+	if err := json.Unmarshal(raw, &k.Spec); err != nil {
+		return nil, diag.Errorf(o.File, spec.Line, "Kustomization %s: spec: %v", o.ID(), err)
+	}
+	return k, nil
+}
+
+// writeFluxKustomization places in fsys, in front of the tree, the
+// kustomization file kustomize-controller builds for k at dir: the one
+// already there (or one generated from the directory's YAML files), with the
+// Kustomization's targetNamespace, namePrefix, nameSuffix, patches,
+// components, images and buildMetadata applied.
+func writeFluxKustomization(fsys *kfs.FS, k *Kustomization, dir string) error {
+	data, kfile, existing, err := findOrGenerateKustomization(fsys, dir)
+	if err != nil {
+		return err
+	}
+	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind}}
+	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
+		if d, ok := manifest.SyntaxErrorOf(kfile, data); ok {
+			return d
+		}
+		return diag.Errorf(kfile, 0, "%v", err)
+	}
+	if existing && len(kus.Resources) == 0 {
+		// kustomize-controller does this so an empty resource list builds.
+		kus.BuildMetadata = []string{kustypes.OriginAnnotations}
+	}
+	s := k.Spec
+	if s.TargetNamespace != "" {
+		kus.Namespace = s.TargetNamespace
+	}
+	if s.NamePrefix != "" {
+		kus.NamePrefix = s.NamePrefix
+	}
+	if s.NameSuffix != "" {
+		kus.NameSuffix = s.NameSuffix
+	}
+	for _, p := range s.Patches {
+		patch := kustypes.Patch{Patch: p.Patch}
+		if t := p.Target; t != nil {
+			patch.Target = &kustypes.Selector{
+				ResId:              resid.ResId{Gvk: resid.Gvk{Group: t.Group, Version: t.Version, Kind: t.Kind}, Name: t.Name, Namespace: t.Namespace},
+				LabelSelector:      t.LabelSelector,
+				AnnotationSelector: t.AnnotationSelector,
+			}
+		}
+		kus.Patches = append(kus.Patches, patch)
+	}
+	for _, c := range s.Components {
+		if kfs.IsRemote(c) || filepath.IsAbs(c) {
+			return diag.Errorf(k.Object.File, k.Object.Line, "Kustomization %s: component path %q must be local and relative", k.ID(), c)
+		}
+		if s.IgnoreMissingComponents && !fsys.Exists(fsys.Abs(path.Join(dir, c))) {
+			continue
+		}
+		kus.Components = append(kus.Components, c)
+	}
+	for _, img := range s.Images {
+		mergeImage(&kus, img.Name, img.NewName, img.NewTag, img.Digest)
+	}
+	if len(s.BuildMetadata) > 0 {
+		kus.BuildMetadata = kus.BuildMetadata[:0]
+		for _, b := range s.BuildMetadata {
+			kus.BuildMetadata = append(kus.BuildMetadata, string(b))
+		}
+	}
+	out, err := sigsyaml.Marshal(kus)
+	if err != nil {
+		return err
+	}
+	fsys.SetFile(kfile, out)
+	return nil
+}
+
+// mergeImage applies one Flux images entry: an entry for the same image is
+// updated field by field (a new tag or digest replaces both), a new image is
+// appended.
+func mergeImage(kus *kustypes.Kustomization, name, newName, newTag, digest string) {
+	i := slices.IndexFunc(kus.Images, func(x kustypes.Image) bool { return x.Name == name })
+	if i < 0 {
+		kus.Images = append(kus.Images, kustypes.Image{Name: name, NewName: newName, NewTag: newTag, Digest: digest})
+		return
+	}
+	if newName != "" {
+		kus.Images[i].NewName = newName
+	}
+	if newTag != "" || digest != "" {
+		kus.Images[i].NewTag, kus.Images[i].Digest = newTag, digest
+	}
+}
+
+// findOrGenerateKustomization returns the kustomization file at dir, or, when
+// there is none, one listing the directory's YAML files and the
+// sub-directories that hold a kustomization file, as Flux generates it.
+// existing tells which; kfile is the file's repository-relative path.
+func findOrGenerateKustomization(fsys *kfs.FS, dir string) (data []byte, kfile string, existing bool, err error) {
+	if kfile, ok := kustomizationFileIn(fsys, dir); ok {
+		data, err := fsys.ReadFile(fsys.Abs(kfile))
+		return data, kfile, true, err
+	}
+	files, err := scanManifests(fsys, dir)
+	if err != nil {
+		return nil, "", false, err
+	}
+	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind}}
+	if len(files) == 0 {
+		// Flux's way to keep an empty directory buildable.
+		kus.Namespace = "_placeholder"
+	}
+	kus.Resources = files
+	data, err = sigsyaml.Marshal(kus)
+	return data, path.Join(dir, konfig.DefaultKustomizationFileName()), false, err
+}
+
+// kustomizationFileIn returns the kustomization file in dir, trying the
+// names kustomize recognizes in its order.
+func kustomizationFileIn(fsys *kfs.FS, dir string) (string, bool) {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		p := path.Join(dir, name)
+		abs := fsys.Abs(p)
+		if fsys.Exists(abs) && !fsys.IsDir(abs) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// scanManifests lists, relative to dir and in walk order, the YAML files
+// under dir that decode as Kubernetes objects and the sub-directories that
+// hold a kustomization file (those are not descended into).
+func scanManifests(fsys *kfs.FS, dir string) ([]string, error) {
+	base := fsys.Abs(dir)
+	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	var paths []string
+	err := fsys.Walk(base, func(p string, info fs.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == base {
+			return nil
+		}
+		rel := "./" + filepath.ToSlash(strings.TrimPrefix(p, base+string(filepath.Separator)))
+		if info.IsDir() {
+			for _, name := range konfig.RecognizedKustomizationFileNames() {
+				kp := filepath.Join(p, name)
+				if fsys.Exists(kp) && !fsys.IsDir(kp) {
+					paths = append(paths, rel)
+					return filepath.SkipDir
+				}
+			}
+			return nil
+		}
+		if ext := filepath.Ext(p); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		data, err := fsys.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if _, err := decodeSafely(rf, data); err != nil {
+			relFile, _ := strings.CutPrefix(rel, "./")
+			return diag.Errorf(path.Join(dir, relFile), 0, "failed to decode Kubernetes YAML: %v", err)
+		}
+		paths = append(paths, rel)
+		return nil
+	})
+	return paths, err
+}
+
+// decodeSafely parses YAML into kustomize resources; kustomize's parser can
+// panic on odd input, which is turned into an error.
+func decodeSafely(rf *resource.Factory, data []byte) (res []*resource.Resource, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kustomize panicked parsing the file: %v", r)
+		}
+	}()
+	return rf.SliceFromBytes(data)
+}

@@ -1,0 +1,113 @@
+package render
+
+import (
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// The files source-controller leaves out of every artifact, whatever the
+// repository says (fluxcd/pkg/sourceignore: version control files, images
+// and archives, CI configuration, and tool files).
+const defaultSourceIgnore = `.git/
+.gitignore
+.gitmodules
+.gitattributes
+*.jpg
+*.jpeg
+*.gif
+*.png
+*.wmv
+*.flv
+*.tar.gz
+*.zip
+.github/
+.circleci/
+.travis.yml
+.gitlab-ci.yml
+appveyor.yml
+.drone.yml
+cloudbuild.yaml
+codeship-services.yml
+codeship-steps.yml
+**/.goreleaser.yml
+**/.sops.yaml
+**/.flux.yaml
+`
+
+// sourceFilter hides what a Flux source leaves out of its artifact: the
+// defaults, every .sourceignore file of the repository, and a
+// GitRepository's spec.ignore.
+type sourceFilter struct {
+	matcher gitignore.Matcher
+	digest  string
+}
+
+func (f *sourceFilter) hidden(rel string, dir bool) bool {
+	return f.matcher.Match(strings.Split(rel, "/"), dir)
+}
+
+// sourceFilter returns the filter of the source a Flux root builds from, or
+// nil for a plain root.
+func (e *Engine) sourceFilter(r *Repository, root Root) *sourceFilter {
+	k := root.Kustomization
+	if k == nil {
+		return nil
+	}
+	id := k.SourceID()
+	e.ignoreMu.Lock()
+	defer e.ignoreMu.Unlock()
+	if f, ok := e.ignores[id]; ok {
+		return f
+	}
+	f := newSourceFilter(e.tree, r.SourceIgnores, r.Sources[id])
+	e.ignores[id] = f
+	return f
+}
+
+func newSourceFilter(tree repo.Tree, files []string, src *Source) *sourceFilter {
+	ps := repo.ParseIgnore([]byte(defaultSourceIgnore), nil)
+	digest := []string{"sourceignore/1"}
+	files = append([]string(nil), files...)
+	sort.Slice(files, func(i, j int) bool { return preorderLess(path.Dir(files[i]), path.Dir(files[j])) })
+	for _, f := range files {
+		data, err := tree.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var domain []string
+		if d := path.Dir(f); d != "." {
+			domain = strings.Split(d, "/")
+		}
+		ps = append(ps, repo.ParseIgnore(data, domain)...)
+		digest = append(digest, f, cache.Digest(data))
+	}
+	if src != nil && src.Ignore != nil {
+		ps = append(ps, repo.ParseIgnore([]byte(*src.Ignore), nil)...)
+		digest = append(digest, "spec.ignore", *src.Ignore)
+	}
+	return &sourceFilter{matcher: gitignore.NewMatcher(ps), digest: cache.Key(digest...)}
+}
+
+// preorderLess orders directories as a depth-first walk meets them, the
+// order source-controller reads .sourceignore files in.
+func preorderLess(a, b string) bool {
+	if a == "." {
+		return b != "."
+	}
+	if b == "." {
+		return false
+	}
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
+}

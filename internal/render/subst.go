@@ -1,0 +1,171 @@
+package render
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/fluxcd/pkg/envsubst"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/resource"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+)
+
+// Flux's rules for post-build variable substitution, as kustomize-controller
+// applies them (fluxcd/pkg/kustomize, SubstituteVariables).
+const (
+	substituteKey      = "kustomize.toolkit.fluxcd.io/substitute"
+	substituteDisabled = "disabled"
+	// SOPSValue stands for a variable read from a SOPS-encrypted Secret,
+	// whose value only the cluster can decrypt.
+	SOPSValue = "**SOPS**"
+)
+
+// varName is the form a substitution variable's name must have.
+var varName = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
+
+// Produced is a ConfigMap or Secret a root renders: what a Kustomization's
+// postBuild.substituteFrom may read.
+type Produced struct {
+	Kind      string            `json:"kind"`
+	Namespace string            `json:"namespace"`
+	Name      string            `json:"name"`
+	Data      map[string]string `json:"data,omitempty"`
+	// SOPS is set for a SOPS-encrypted Secret: its keys are known, its
+	// values are not.
+	SOPS bool `json:"sops,omitempty"`
+}
+
+// produced collects the ConfigMaps and Secrets of a render.
+func produced(m resmap.ResMap) []Produced {
+	var out []Produced
+	for _, res := range m.Resources() {
+		if res.GetApiVersion() != "v1" || (res.GetKind() != "ConfigMap" && res.GetKind() != "Secret") {
+			continue
+		}
+		p := Produced{Kind: res.GetKind(), Namespace: res.GetNamespace(), Name: res.GetName(), Data: map[string]string{}}
+		if p.Namespace == "" {
+			p.Namespace = "default"
+		}
+		p.SOPS = res.Field("sops") != nil
+		for k, v := range res.GetDataMap() {
+			if p.Kind == "Secret" && !p.SOPS {
+				if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+					v = string(b)
+				}
+			}
+			p.Data[k] = v
+		}
+		if p.Kind == "Secret" {
+			if sd, err := res.Pipe(kyaml.Lookup("stringData")); err == nil && sd != nil {
+				_ = sd.VisitFields(func(f *kyaml.MapNode) error {
+					p.Data[f.Key.YNode().Value] = f.Value.YNode().Value
+					return nil
+				})
+			}
+		}
+		if p.SOPS {
+			for k := range p.Data {
+				p.Data[k] = SOPSValue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// vars resolves a Kustomization's substituteFrom references against the
+// objects the repository renders, then lays the inline substitute map over
+// them. A missing optional reference is skipped, a missing required one is
+// an error, as in the cluster.
+func resolveVars(k *Kustomization, objects map[string]Produced) (map[string]string, error) {
+	pb := k.Spec.PostBuild
+	vars := map[string]string{}
+	for _, ref := range pb.SubstituteFrom {
+		p, ok := objects[ref.Kind+"/"+k.Namespace()+"/"+ref.Name]
+		if !ok {
+			if ref.Optional {
+				continue
+			}
+			return nil, diag.Errorf(k.Object.File, k.Object.Line,
+				"Kustomization %s: postBuild.substituteFrom: %s %s/%s is not rendered by any root of this repository (mark it optional if it lives only in the cluster)",
+				k.ID(), ref.Kind, k.Namespace(), ref.Name)
+		}
+		for key, v := range p.Data {
+			vars[key] = strings.ReplaceAll(v, "\n", "")
+		}
+	}
+	for key, v := range pb.Substitute {
+		vars[key] = strings.ReplaceAll(v, "\n", "")
+	}
+	return vars, nil
+}
+
+// varsDigest identifies a set of variables for cache keys.
+func varsDigest(vars map[string]string) string {
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		parts = append(parts, k, vars[k])
+	}
+	return cache.Key(parts...)
+}
+
+// substitute runs Flux's post-build substitution over every resource of m.
+func substitute(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) error {
+	always := k.Spec.PostBuild.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways
+	if len(vars) == 0 && !always {
+		return nil
+	}
+	for name := range vars {
+		if !varName.MatchString(name) {
+			return diag.Errorf(k.Object.File, k.Object.Line,
+				"Kustomization %s: postBuild: variable name %q is invalid, it must match %s", k.ID(), name, varName)
+		}
+	}
+	for _, res := range m.Resources() {
+		if res.GetLabels()[substituteKey] == substituteDisabled || res.GetAnnotations()[substituteKey] == substituteDisabled {
+			continue
+		}
+		if err := substituteResource(res, vars, strict); err != nil {
+			return fmt.Errorf("post build failed for '%s/%s': envsubst error: %w", res.GetGvk(), res.GetName(), err)
+		}
+		if _, err := m.Replace(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// substituteResource substitutes one resource through its YAML text, as
+// kustomize-controller does; the resource is then rebuilt from JSON, so its
+// keys come out sorted, as they do in the cluster.
+func substituteResource(res *resource.Resource, vars map[string]string, strict bool) error {
+	data, err := res.AsYAML()
+	if err != nil {
+		return err
+	}
+	out, err := envsubst.Eval(string(data), func(s string) (string, bool) {
+		v, ok := vars[s]
+		return v, ok || !strict
+	})
+	if err != nil {
+		return fmt.Errorf("variable substitution failed: %w", err)
+	}
+	j, err := sigsyaml.YAMLToJSON([]byte(out))
+	if err != nil {
+		return fmt.Errorf("YAMLToJSON: %w", err)
+	}
+	return res.UnmarshalJSON(j)
+}

@@ -1,0 +1,128 @@
+// Package repo gives read-only access to a repository's files, either as they
+// are in the working tree or as they are at any Git revision, read straight
+// from the object store without a checkout. Every engine reads files through a
+// Tree, so the same code renders the working tree and a revision identically.
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Repo is a repository on disk: the top of its working tree and, when it is a
+// Git repository, the opened object store.
+type Repo struct {
+	// Root is the absolute, symlink-free path of the working tree's top.
+	Root string
+	// Git is nil when Root is not inside a Git repository.
+	Git *git.Repository
+}
+
+// Open finds the repository containing dir. The root is the top of the Git
+// working tree that holds dir; outside Git, dir itself is the root.
+func Open(dir string) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	abs, err = filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", dir, err)
+	}
+	top, ok := findGitTop(abs)
+	if !ok {
+		return &Repo{Root: abs}, nil
+	}
+	r, err := git.PlainOpenWithOptions(top, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("opening Git repository at %s: %w", top, err)
+	}
+	return &Repo{Root: top, Git: r}, nil
+}
+
+// findGitTop walks up from dir to the first folder holding a .git entry.
+func findGitTop(dir string) (string, bool) {
+	for d := dir; ; {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d, true
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", false
+		}
+		d = parent
+	}
+}
+
+// Rel returns path relative to the repository root in slash form, or an
+// error when path lies outside the repository.
+func (r *Repo) Rel(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	}
+	rel, err := filepath.Rel(r.Root, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside the repository %s", path, r.Root)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// Tree returns the files at rev: the working tree when rev is empty, else the
+// commit rev names (a branch, tag, commit, or an expression such as HEAD~3).
+func (r *Repo) Tree(rev string) (Tree, error) {
+	if rev == "" {
+		if r.Git == nil {
+			return NewWorkTree(r.Root), nil
+		}
+		return newGitWorkTree(r.Root, r.Git), nil
+	}
+	hash, err := r.Resolve(rev)
+	if err != nil {
+		return nil, err
+	}
+	return r.CommitTree(hash)
+}
+
+// Resolve returns the commit a revision expression names.
+func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
+	if r.Git == nil {
+		return plumbing.ZeroHash, fmt.Errorf("--ref %s: %s is not a Git repository", rev, r.Root)
+	}
+	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+	}
+	return *h, nil
+}
+
+// CommitTree returns the tree of the given commit.
+func (r *Repo) CommitTree(hash plumbing.Hash) (Tree, error) {
+	commit, err := r.Git.CommitObject(hash)
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", hash, err)
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("reading tree of %s: %w", hash, err)
+	}
+	return newGitTree(r.Git, tree, hash.String()), nil
+}
+
+// ErrOutside is returned for a path, or a symlink's target, that leaves the
+// repository.
+var ErrOutside = errors.New("leaves the repository")
+
+var (
+	errIsDir  = errors.New("is a directory")
+	errNotDir = errors.New("not a directory")
+)

@@ -1,0 +1,69 @@
+// Package version tells which build of kubectl-gitops is running and which
+// versions of the libraries that decide its output are built in.
+package version
+
+import (
+	"os"
+	"runtime/debug"
+	"strconv"
+)
+
+// Set at link time: -X github.com/kubectl-gitops/kubectl-gitops/internal/version.version=v0.1.0
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// Info describes this build.
+type Info struct {
+	Version    string `json:"version"`
+	Commit     string `json:"commit,omitempty"`
+	GoVersion  string `json:"goVersion"`
+	Kustomize  string `json:"kustomize"`
+	Kubernetes string `json:"kubernetes"`
+	Flux       string `json:"fluxKustomizeController"`
+}
+
+// Get returns this build's Info.
+func Get() Info {
+	info := Info{Version: version, Commit: commit}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return info
+	}
+	info.GoVersion = bi.GoVersion
+	for _, d := range bi.Deps {
+		if d.Replace != nil {
+			d = d.Replace
+		}
+		switch d.Path {
+		case "sigs.k8s.io/kustomize/api":
+			info.Kustomize = d.Version
+		case "k8s.io/client-go":
+			info.Kubernetes = d.Version
+		case "github.com/fluxcd/kustomize-controller/api":
+			info.Flux = d.Version
+		}
+	}
+	return info
+}
+
+// CacheSalt distinguishes this build's cached results from another build's.
+// A development build, which carries no version, is told apart by its
+// executable's size and modification time.
+func CacheSalt() string {
+	i := Get()
+	salt := i.Version + "/" + i.Commit + "/" + i.Kustomize + "/" + i.Flux
+	if i.Version != "dev" {
+		return salt
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return salt
+	}
+	st, err := os.Stat(exe)
+	if err != nil {
+		return salt
+	}
+	return salt + "/" + strconv.FormatInt(st.Size(), 10) + "/" + strconv.FormatInt(st.ModTime().UnixNano(), 10)
+}

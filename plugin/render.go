@@ -1,0 +1,191 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+)
+
+// RenderOptions are the options of `kubectl gitops render`.
+type RenderOptions struct {
+	genericiooptions.IOStreams
+	repoOptions
+
+	Dirs   []string
+	All    bool
+	Ref    string
+	Output string
+}
+
+// NewCmdRender returns the render command.
+func NewCmdRender(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RenderOptions{IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "render [DIR...]",
+		Short: "Render overlays and Flux Kustomizations as the cluster would get them",
+		Long: `Render every root of the repository, or the roots at or under each DIR:
+each Flux Kustomization whose source is this repository, built as
+kustomize-controller builds it, and each leaf kustomize overlay no Flux
+Kustomization covers, built as 'kustomize build' builds it.
+
+Nothing is fetched: remote bases are refused unless --allow-remote, and a
+path or symlink that leaves the repository is refused. Roots whose inputs
+did not change since an earlier run come from the cache.`,
+		Example: examples(`  # Render everything the repository deploys
+  %[1]s render --all
+
+  # Render one overlay as it is on main, without checking it out
+  %[1]s render deploy/kubernetes/overlays/prod --ref main
+
+  # As JSON, with the files each root read
+  %[1]s render --all -o json`),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.All, "all", false, "render every root of the repository, wherever the command runs")
+	cmd.Flags().StringVar(&o.Ref, "ref", "", "render the repository at this Git revision (branch, tag, commit, HEAD~3...) instead of the working tree")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
+	return cmd
+}
+
+// Complete opens the repository and resolves the directories.
+func (o *RenderOptions) Complete(_ *cobra.Command, args []string) error {
+	if err := o.complete(); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	o.Dirs = nil
+	for _, a := range args {
+		d, err := o.relPath(a)
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		o.Dirs = append(o.Dirs, d)
+	}
+	if len(o.Dirs) == 0 {
+		o.Dirs = []string{o.cwd}
+	}
+	if o.All {
+		o.Dirs = []string{"."}
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *RenderOptions) Validate() error {
+	if o.Output != "yaml" && o.Output != "json" {
+		return withCode(ExitFailure, fmt.Errorf("--output must be yaml or json, got %q", o.Output))
+	}
+	return withCodeIf(ExitFailure, o.validate())
+}
+
+// Run renders and prints.
+func (o *RenderOptions) Run(ctx context.Context) error {
+	tree, err := o.repo.Tree(o.Ref)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	eng, err := o.engine(tree)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	r, err := render.Discover(tree, o.remotes())
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	roots, err := r.Select(o.Dirs)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	results, err := eng.Render(ctx, r, roots)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if failed := reportFailures(o.ErrOut, results); failed > 0 {
+		return withCode(ExitFailure, fmt.Errorf("%d of %d roots did not render", failed, len(results)))
+	}
+	var buf bytes.Buffer
+	switch o.Output {
+	case "json":
+		err = writeRenderJSON(&buf, results)
+	default:
+		writeRenderYAML(&buf, results)
+	}
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	_, err = o.Out.Write(buf.Bytes())
+	eng.Trim()
+	return err
+}
+
+// reportFailures prints why each failed root failed and counts them.
+func reportFailures(w io.Writer, results []*render.Result) int {
+	n := 0
+	for _, res := range results {
+		if res.Err != nil {
+			n++
+			fmt.Fprintf(w, "error: %s: %v\n", res.Root, res.Err)
+		}
+	}
+	return n
+}
+
+// writeRenderYAML prints each root's objects after a "# Source:" comment.
+func writeRenderYAML(w *bytes.Buffer, results []*render.Result) {
+	for _, res := range results {
+		fmt.Fprintf(w, "---\n# Source: %s\n", res.Root)
+		w.Write(res.YAML)
+	}
+}
+
+type renderJSON struct {
+	Roots []rootJSON `json:"roots"`
+}
+
+type rootJSON struct {
+	Path          string            `json:"path"`
+	Kustomization string            `json:"kustomization,omitempty"`
+	Inputs        []kfs.Input       `json:"inputs"`
+	Objects       []json.RawMessage `json:"objects"`
+}
+
+func writeRenderJSON(w io.Writer, results []*render.Result) error {
+	out := renderJSON{Roots: make([]rootJSON, 0, len(results))}
+	for _, res := range results {
+		objs, err := res.Objects()
+		if err != nil {
+			return fmt.Errorf("%s: %w", res.Root, err)
+		}
+		rj := rootJSON{Path: res.Root.Path, Kustomization: res.Root.KustomizationID(), Inputs: res.Inputs, Objects: make([]json.RawMessage, 0, len(objs))}
+		if rj.Inputs == nil {
+			rj.Inputs = []kfs.Input{}
+		}
+		for _, obj := range objs {
+			b, err := obj.MarshalJSON()
+			if err != nil {
+				return fmt.Errorf("%s: %w", res.Root, err)
+			}
+			rj.Objects = append(rj.Objects, b)
+		}
+		out.Roots = append(out.Roots, rj)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

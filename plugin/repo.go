@@ -1,0 +1,122 @@
+package plugin
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+)
+
+// repoOptions are the flags of every command that renders a repository.
+type repoOptions struct {
+	Chdir       string
+	NoCache     bool
+	Jobs        int
+	AllowRemote bool
+
+	repo *repo.Repo
+	// cwd is the working directory relative to the repository root.
+	cwd string
+}
+
+func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.Chdir, "chdir", "C", "", "run as if started in this directory")
+	fs.BoolVar(&o.NoCache, "no-cache", false, "render every root again instead of reusing results whose inputs did not change")
+	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
+	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
+}
+
+// complete opens the repository the command runs in.
+func (o *repoOptions) complete() error {
+	dir := o.Chdir
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		dir = wd
+	}
+	r, err := repo.Open(dir)
+	if err != nil {
+		return err
+	}
+	cwd, err := r.Rel(dir)
+	if err != nil {
+		return err
+	}
+	o.repo, o.cwd = r, cwd
+	return nil
+}
+
+func (o *repoOptions) validate() error {
+	if o.Jobs < 1 {
+		return fmt.Errorf("--jobs must be at least 1, got %d", o.Jobs)
+	}
+	return nil
+}
+
+// relPath maps a path given on the command line, relative to where the
+// command runs, to a path relative to the repository root.
+func (o *repoOptions) relPath(p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return o.repo.Rel(p)
+	}
+	rel := path.Join(o.cwd, filepath.ToSlash(p))
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%s is outside the repository %s", p, o.repo.Root)
+	}
+	return rel, nil
+}
+
+// engine returns a render engine over tree.
+func (o *repoOptions) engine(tree repo.Tree) (*render.Engine, error) {
+	opts := render.Options{Jobs: o.Jobs, AllowRemote: o.AllowRemote, Salt: version.CacheSalt()}
+	if !o.NoCache {
+		c, err := openCache()
+		if err != nil {
+			return nil, err
+		}
+		opts.Cache = c
+	}
+	return render.New(tree, o.repo.Root, opts), nil
+}
+
+// remotes lists the URLs of the repository's Git remotes, which tell which
+// Flux sources are this repository.
+func (o *repoOptions) remotes() []string {
+	if o.repo.Git == nil {
+		return nil
+	}
+	rs, err := o.repo.Git.Remotes()
+	if err != nil {
+		return nil
+	}
+	var urls []string
+	for _, r := range rs {
+		urls = append(urls, r.Config().URLs...)
+	}
+	return urls
+}
+
+// openCache opens the render cache: $GITOPS_CACHE_DIR, or kubectl-gitops
+// under the user's cache directory.
+func openCache() (*cache.Cache, error) {
+	dir := os.Getenv("GITOPS_CACHE_DIR")
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("finding the cache directory (set GITOPS_CACHE_DIR or pass --no-cache): %w", err)
+		}
+		dir = filepath.Join(base, "kubectl-gitops", "render")
+	}
+	return cache.Open(dir, 0)
+}
