@@ -126,7 +126,7 @@ func Decode(file string, d Doc) (*Object, error) {
 	return o, nil
 }
 
-// yamlLine matches the position yaml.v3 puts in its messages.
+// yamlLinePrefix starts the position yaml.v3 puts in its messages.
 const yamlLinePrefix = "yaml: line "
 
 // SyntaxError turns a yaml.v3 error for a document starting at line into a
@@ -141,6 +141,11 @@ func SyntaxError(file string, line int, err error) *diag.Error {
 		if n, tail, ok := strings.Cut(rest, ":"); ok {
 			if k, err := strconv.Atoi(n); err == nil {
 				at, msg = line+k-1, strings.TrimSpace(tail)
+				// yaml.v3 counts lines from 0 in its parser's errors (its
+				// scanner's count from 1); they all begin this way.
+				if strings.HasPrefix(msg, "did not find expected") {
+					at++
+				}
 			}
 		}
 	} else if rest, ok := strings.CutPrefix(msg, "yaml: "); ok {

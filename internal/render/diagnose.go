@@ -323,3 +323,46 @@ func (d *diagnoser) files(dir, kfile string, m *yaml.Node) *diag.Error {
 	}
 	return nil
 }
+
+// checkFluxPath reports a Flux Kustomization whose spec.path is not a
+// directory of the repository, at the line of spec.path.
+func (e *Engine) checkFluxPath(root Root) error {
+	k := root.Kustomization
+	if k == nil {
+		return nil
+	}
+	if kind, err := e.tree.Stat(root.Path); err == nil && kind == repo.Dir {
+		return nil
+	}
+	line := k.Object.Line
+	if n := manifest.Path(k.Object.Node, "spec", "path"); n != nil {
+		line = n.Line
+	}
+	return diag.Errorf(k.Object.File, line, "Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)
+}
+
+// lintKustomizations refuses a build that read a kustomization file with a
+// field kustomize does not know. kustomize itself rejects an unknown
+// top-level field but drops a nested one (an images entry's "newtag"), and
+// kustomize-controller drops both: either way the typo silently changes
+// what is deployed.
+func lintKustomizations(fsys *kfs.FS) error {
+	for _, in := range fsys.Recorder().Inputs() {
+		if !kfs.IsKustomizationFile(in.Path) {
+			continue
+		}
+		data, err := fsys.Tree().ReadFile(in.Path)
+		if err != nil {
+			return err
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+			continue
+		}
+		if errs := manifest.UnknownFields(in.Path, doc.Content[0], reflect.TypeFor[kustypes.Kustomization]()); len(errs) > 0 {
+			errs[0].Msg += " in kustomization file"
+			return errs[0]
+		}
+	}
+	return nil
+}

@@ -202,12 +202,18 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 	if filter != nil {
 		fsys.SetHidden(filter.hidden)
 	}
+	if err := e.checkFluxPath(root); err != nil {
+		return &Result{Root: root, Err: err}
+	}
 	m, err := e.kustomize(root, fsys)
 	if err == nil && root.Kustomization != nil {
 		err = finishFlux(m, root.Kustomization, vars, !e.opts.NonStrict)
 	}
 	if err != nil {
 		return &Result{Root: root, Err: e.locate(root, fsys, err)}
+	}
+	if err := lintKustomizations(fsys); err != nil {
+		return &Result{Root: root, Err: err}
 	}
 	data, err := m.AsYaml()
 	if err != nil {

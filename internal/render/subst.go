@@ -24,8 +24,9 @@ const (
 	substituteKey      = "kustomize.toolkit.fluxcd.io/substitute"
 	substituteDisabled = "disabled"
 	// SOPSValue stands for a variable read from a SOPS-encrypted Secret,
-	// whose value only the cluster can decrypt.
-	SOPSValue = "**SOPS**"
+	// whose value only the cluster can decrypt. It is a plain YAML scalar,
+	// so it can land anywhere a variable can.
+	SOPSValue = "SOPS-ENCRYPTED"
 )
 
 // varName is the form a substitution variable's name must have.

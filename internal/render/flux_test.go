@@ -1,0 +1,349 @@
+package render
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+)
+
+// fluxRepo is a small repository: an app with a Deployment and a
+// ConfigMap, the flux-system GitRepository, and the Kustomization under
+// test (spec given as YAML lines indented under spec:).
+func fluxRepo(t *testing.T, spec string, extra map[string]string) *gittest.Repo {
+	t.Helper()
+	files := map[string]string{
+		"app/kustomization.yaml": "resources:\n- deploy.yaml\n- config.yaml\n",
+		"app/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.0
+        env:
+        - name: CLUSTER
+          value: ${CLUSTER}
+        - name: REGION
+          value: ${REGION:=eu-west-1}
+`,
+		"app/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n  raw: ${KEEP}\n",
+		"clusters/prod/sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: https://example.com/fleet.git
+`,
+		"clusters/prod/app.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n" + spec,
+	}
+	for k, v := range extra {
+		files[k] = v
+	}
+	g := gittest.Init(t, t.TempDir())
+	raw := map[string][]byte{}
+	for k, v := range files {
+		if target, ok := strings.CutPrefix(v, "symlink:"); ok {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(g.Dir, k)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, filepath.Join(g.Dir, k)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		raw[k] = []byte(v)
+	}
+	g.CommitFiles(t, "init", raw)
+	return g
+}
+
+// rootResult renders the root at path, at rev.
+func rootResult(t *testing.T, g *gittest.Repo, rev, path string) *Result {
+	t.Helper()
+	r, tree := openTree(t, g.Dir, rev)
+	disc, err := Discover(tree, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := disc.Select([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := New(tree, r.Root, Options{}).Render(context.Background(), disc, roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 {
+		t.Fatalf("%d roots at %s, want 1", len(results), path)
+	}
+	return results[0]
+}
+
+func TestFluxKustomizationSpec(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spec  string
+		extra map[string]string
+		path  string
+		check func(t *testing.T, out string)
+	}{
+		{
+			name: "target namespace, prefix and suffix",
+			spec: "  path: ./app\n  targetNamespace: shop\n  namePrefix: pre-\n  nameSuffix: -suf\n",
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "name: pre-web-suf", "namespace: shop")
+			},
+		},
+		{
+			name:  "images merge into the kustomization's own entry",
+			spec:  "  path: ./app\n  images:\n  - name: nginx\n    newTag: \"1.27\"\n",
+			extra: map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- config.yaml\nimages:\n- name: nginx\n  newName: registry.example.com/nginx\n  newTag: \"1.1\"\n"},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "image: registry.example.com/nginx:1.27")
+			},
+		},
+		{
+			name: "patches with a target",
+			spec: "  path: ./app\n  patches:\n  - target:\n      kind: Deployment\n    patch: |\n      - op: add\n        path: /spec/replicas\n        value: 3\n",
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "replicas: 3")
+			},
+		},
+		{
+			name:  "components, a missing one ignored",
+			spec:  "  path: ./app\n  components:\n  - ../components/ha\n  - ../components/missing\n  ignoreMissingComponents: true\n",
+			extra: map[string]string{"components/ha/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- target:\n    kind: Deployment\n  patch: |\n    - op: add\n      path: /spec/replicas\n      value: 2\n"},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "replicas: 2")
+			},
+		},
+		{
+			name: "common metadata and ownership labels",
+			spec: "  path: ./app\n  commonMetadata:\n    labels:\n      team: shop\n    annotations:\n      owner: sre\n",
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "team: shop", "owner: sre", "kustomize.toolkit.fluxcd.io/name: app", "kustomize.toolkit.fluxcd.io/namespace: flux-system")
+			},
+		},
+		{
+			name: "inline substitution, defaults, and a resource opting out",
+			spec: "  path: ./app\n  postBuild:\n    substitute:\n      CLUSTER: prod\n      KEEP: changed\n",
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "value: prod", "value: eu-west-1", "raw: ${KEEP}")
+			},
+		},
+		{
+			name: "substituteFrom a ConfigMap another root renders",
+			spec: "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: cluster-vars\n    - kind: Secret\n      name: cluster-secrets\n      optional: true\n",
+			extra: map[string]string{
+				"clusters/prod/vars/kustomization.yaml": "namespace: flux-system\nconfigMapGenerator:\n- name: cluster-vars\n  literals:\n  - CLUSTER=prod-eu\n  - REGION=eu-central-1\ngeneratorOptions:\n  disableNameSuffixHash: true\n",
+			},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "value: prod-eu", "value: eu-central-1")
+			},
+		},
+		{
+			name: "a variable from a SOPS-encrypted Secret stays hidden",
+			spec: "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-secrets\n",
+			extra: map[string]string{
+				"clusters/prod/secrets/kustomization.yaml": "resources:\n- secret.yaml\n",
+				"clusters/prod/secrets/secret.yaml":        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  CLUSTER: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops:\n  version: 3.9.0\n",
+			},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "value: SOPS-ENCRYPTED")
+			},
+		},
+		{
+			name: "a path without a kustomization file lists its manifests, as Flux does",
+			spec: "  path: ./plain\n",
+			path: "plain",
+			extra: map[string]string{
+				"plain/a.yaml":                   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+				"plain/notes.txt":                "not a manifest\n",
+				"plain/.github/workflows/ci.yml": "on: push\n",
+				"plain/skipped.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: skipped\n",
+				"plain/nested/kustomization.yaml": "resources:\n- b.yaml\n",
+				"plain/nested/b.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+				"plain/nested/c.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: not-listed-by-nested\n",
+				".sourceignore":                   "skipped.yaml\n",
+			},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "name: a\n", "name: b\n")
+				mustNotContain(t, out, "skipped", "not-listed-by-nested", "on: push")
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := fluxRepo(t, tc.spec, tc.extra)
+			path := tc.path
+			if path == "" {
+				path = "app"
+			}
+			res := rootResult(t, g, "HEAD", path)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			tc.check(t, string(res.YAML))
+		})
+	}
+}
+
+func mustContain(t *testing.T, out string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, out string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if strings.Contains(out, s) {
+			t.Errorf("output has %q:\n%s", s, out)
+		}
+	}
+}
+
+// TestBuildErrors: bad input is an error naming the file and line to edit
+// and what is wrong, never a crash.
+func TestBuildErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spec  string // the Flux Kustomization's spec; empty for plain roots
+		files map[string]string
+		root  string
+		want  string
+	}{
+		{
+			name:  "missing base, with the likely name",
+			files: map[string]string{"base/kustomization.yaml": "resources: []\n", "overlays/dev/kustomization.yaml": "resources:\n- ../../bse\n"},
+			root:  "overlays/dev",
+			want:  `overlays/dev/kustomization.yaml:2: resource "../../bse" not found (did you mean "../../base"?)`,
+		},
+		{
+			name:  "cycle",
+			files: map[string]string{"a/kustomization.yaml": "resources:\n- ../b\n", "b/kustomization.yaml": "resources:\n- ../a\n"},
+			root:  "a",
+			want:  `b/kustomization.yaml:2: cycle: ../a refers back to a (a -> b -> a)`,
+		},
+		{
+			name:  "malformed kustomization",
+			files: map[string]string{"a/kustomization.yaml": "resources:\n- x.yaml\n  bad: [\n"},
+			root:  "a",
+			want:  `a/kustomization.yaml:3: malformed YAML`,
+		},
+		{
+			name:  "unknown field",
+			files: map[string]string{"a/kustomization.yaml": "resource:\n- x.yaml\n"},
+			root:  "a",
+			want:  `a/kustomization.yaml:1:1: unknown field "resource" (did you mean "resources"?) in kustomization file`,
+		},
+		{
+			name:  "unknown nested field",
+			files: map[string]string{"a/kustomization.yaml": "images:\n- name: x\n  newtag: v1\n"},
+			root:  "a",
+			want:  `a/kustomization.yaml:3:3: unknown field "newtag" (did you mean "newTag"?) in kustomization file`,
+		},
+		{
+			name:  "remote base refused",
+			files: map[string]string{"a/kustomization.yaml": "resources:\n- ./local.yaml\n- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0\n", "a/local.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"},
+			root:  "a",
+			want:  `a/kustomization.yaml:3: remote reference "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0" refused`,
+		},
+		{
+			name:  "symlink out of the repository",
+			files: map[string]string{"a/kustomization.yaml": "resources:\n- passwd.yaml\n", "a/passwd.yaml": "symlink:/etc/passwd"},
+			root:  "a",
+			want:  `leaves the repository`,
+		},
+		{
+			name:  "plain root reading a file outside its directory",
+			files: map[string]string{"a/kustomization.yaml": "configMapGenerator:\n- name: x\n  envs:\n  - ../shared.env\n", "shared.env": "A=1\n"},
+			root:  "a",
+			want:  `a/kustomization.yaml:4: "../shared.env" is outside a: kustomize build reads files only from inside the kustomization's directory`,
+		},
+		{
+			name:  "malformed resource file",
+			files: map[string]string{"a/kustomization.yaml": "resources:\n- cm.yaml\n", "a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n---\nmetadata:\n  name: [x\n"},
+			root:  "a",
+			want:  `a/cm.yaml:5: malformed YAML: did not find expected ',' or ']'`,
+		},
+		{
+			name:  "directory without a kustomization",
+			files: map[string]string{"a/kustomization.yaml": "resources:\n- ../b\n", "b/x.yaml": "a: 1\n"},
+			root:  "a",
+			want:  `a/kustomization.yaml:2: "../b": directory b has no kustomization file`,
+		},
+		{
+			name: "Flux path that does not exist",
+			spec: "  path: ./nope\n",
+			root: "nope",
+			want: `clusters/prod/app.yaml:12: Kustomization flux-system/app: spec.path "./nope" is not a directory of this repository`,
+		},
+		{
+			name: "Flux component that is remote",
+			spec: "  path: ./app\n  components:\n  - github.com/org/repo//c\n",
+			root: "app",
+			want: `clusters/prod/app.yaml:1: Kustomization flux-system/app: component path "github.com/org/repo//c" must be local and relative`,
+		},
+		{
+			name: "Flux substitution of an unset variable",
+			spec: "  path: ./app\n  postBuild:\n    substitute:\n      REGION: x\n",
+			root: "app",
+			want: `variable not set (strict mode): "CLUSTER"`,
+		},
+		{
+			name: "Flux substituteFrom a ConfigMap nothing renders",
+			spec: "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n",
+			root: "app",
+			want: `clusters/prod/app.yaml:1: Kustomization flux-system/app: postBuild.substituteFrom: ConfigMap flux-system/vars is not rendered by any root of this repository`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var g *gittest.Repo
+			if tc.spec != "" {
+				g = fluxRepo(t, tc.spec, tc.files)
+			} else {
+				g = gittest.Init(t, t.TempDir())
+				raw := map[string][]byte{}
+				for k, v := range tc.files {
+					if target, ok := strings.CutPrefix(v, "symlink:"); ok {
+						p := filepath.Join(g.Dir, k)
+						if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+							t.Fatal(err)
+						}
+						if err := os.Symlink(target, p); err != nil {
+							t.Fatal(err)
+						}
+						continue
+					}
+					raw[k] = []byte(v)
+				}
+				g.CommitFiles(t, "init", raw)
+			}
+			for _, rev := range []string{"", "HEAD"} {
+				res := rootResult(t, g, rev, tc.root)
+				if res.Err == nil {
+					t.Fatalf("rendered without error:\n%s", res.YAML)
+				}
+				if _, ok := diag.As(res.Err); !ok {
+					t.Errorf("error is not located: %v", res.Err)
+				}
+				if !strings.Contains(res.Err.Error(), tc.want) {
+					t.Errorf("error = %q\nwant it to contain %q", res.Err, tc.want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,452 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+const example = "../../testdata/examples/sock-shop"
+
+// exampleRepo copies one of the bundled example's repositories into a new
+// Git repository and commits it.
+func exampleRepo(t testing.TB, name string) *gittest.Repo {
+	t.Helper()
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import "+name, gittest.CopyTree(t, filepath.Join(example, name)))
+	return g
+}
+
+func openTree(t testing.TB, dir, rev string) (*repo.Repo, repo.Tree) {
+	t.Helper()
+	r, err := repo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := r.Tree(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, tree
+}
+
+// renderAll discovers and renders every root of the tree at rev.
+func renderAll(t testing.TB, dir, rev string, opts Options) (*Repository, []*Result) {
+	t.Helper()
+	r, tree := openTree(t, dir, rev)
+	disc, err := Discover(tree, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := New(tree, r.Root, opts).Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return disc, res
+}
+
+func mustRender(t testing.TB, results []*Result) {
+	t.Helper()
+	for _, r := range results {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.Root, r.Err)
+		}
+	}
+}
+
+func rootNames(roots []Root) []string {
+	var out []string
+	for _, r := range roots {
+		out = append(out, r.String())
+	}
+	return out
+}
+
+func TestExampleRoots(t *testing.T) {
+	for _, tc := range []struct {
+		repo    string
+		roots   []string
+		skipped []string
+	}{
+		{
+			repo:  "microservices-repo",
+			roots: []string{"deploy/kubernetes/overlays/development", "deploy/kubernetes/overlays/prod", "deploy/kubernetes/overlays/test"},
+		},
+		{
+			repo: "flux-repo",
+			roots: []string{
+				"apps/overlays/development (Kustomization flux-system/apps)",
+				"clusters/dev-cluster (Kustomization flux-system/flux-system)",
+			},
+			skipped: []string{"sock-shop/sock-shop: its source GitRepository/sock-shop/sock-shop is another repository (https://git-codecommit.us-west-2.amazonaws.com/v1/repos/microservices-repo)"},
+		},
+	} {
+		t.Run(tc.repo, func(t *testing.T) {
+			g := exampleRepo(t, tc.repo)
+			_, tree := openTree(t, g.Dir, "")
+			disc, err := Discover(tree, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.roots, rootNames(disc.Roots)); diff != "" {
+				t.Errorf("roots (-want +got):\n%s", diff)
+			}
+			var skipped []string
+			for _, s := range disc.Skipped {
+				skipped = append(skipped, s.Kustomization.ID()+": "+s.Reason)
+			}
+			if diff := cmp.Diff(tc.skipped, skipped); diff != "" {
+				t.Errorf("skipped (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLocalSourceByRemoteURL(t *testing.T) {
+	g := exampleRepo(t, "flux-repo")
+	_, tree := openTree(t, g.Dir, "")
+	// Seen from a clone of the microservices repository, the tenant's
+	// GitRepository is this repository.
+	disc, err := Discover(tree, []string{"codecommit::us-west-2://microservices-repo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"apps/overlays/development (Kustomization flux-system/apps)",
+		"clusters/dev-cluster (Kustomization flux-system/flux-system)",
+		"deploy/kubernetes/overlays/development (Kustomization sock-shop/sock-shop)",
+	}
+	if diff := cmp.Diff(want, rootNames(disc.Roots)); diff != "" {
+		t.Errorf("roots (-want +got):\n%s", diff)
+	}
+}
+
+func TestNormalizeGitURL(t *testing.T) {
+	want := "git-codecommit.us-west-2.amazonaws.com/v1/repos/flux-repo"
+	for _, u := range []string{
+		"https://git-codecommit.us-west-2.amazonaws.com/v1/repos/flux-repo",
+		"ssh://APKAEIBAERJR2EXAMPLE@git-codecommit.us-west-2.amazonaws.com/v1/repos/flux-repo",
+		"codecommit::us-west-2://flux-repo",
+		"codecommit::us-west-2://profile@flux-repo",
+		"https://Git-CodeCommit.us-west-2.amazonaws.com/v1/repos/flux-repo.git/",
+	} {
+		if got := NormalizeGitURL(u); got != want {
+			t.Errorf("NormalizeGitURL(%q) = %q, want %q", u, got, want)
+		}
+	}
+	if a, b := NormalizeGitURL("git@github.com:org/fleet.git"), NormalizeGitURL("https://github.com/org/fleet"); a != b {
+		t.Errorf("scp and https forms differ: %q vs %q", a, b)
+	}
+}
+
+// kustomizeBuild is the reference: kustomize's own build of a directory on
+// disk, with the options of `kustomize build` (plain) or of
+// kustomize-controller (flux).
+func kustomizeBuild(t testing.TB, dir string, flux bool) []byte {
+	t.Helper()
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionUnspecified
+	if flux {
+		opts.Reorder = ""
+		opts.LoadRestrictions = kustypes.LoadRestrictionsNone
+	}
+	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPlainRootsMatchKustomizeBuild: a leaf overlay renders byte for byte
+// as `kustomize build` prints it.
+func TestPlainRootsMatchKustomizeBuild(t *testing.T) {
+	corpus := t.TempDir()
+	demo, err := os.ReadFile(filepath.Join(example, "microservices-repo/deploy/kubernetes/base/complete-demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := benchgen.Write(corpus, 3, demo); err != nil {
+		t.Fatal(err)
+	}
+	ms := exampleRepo(t, "microservices-repo")
+	cases := map[string][]string{ms.Dir: {"deploy/kubernetes/overlays/development", "deploy/kubernetes/overlays/test", "deploy/kubernetes/overlays/prod", "deploy/kubernetes/base"}}
+	for i := 0; i < 3; i++ {
+		for _, env := range benchgen.Envs() {
+			cases[corpus] = append(cases[corpus], filepath.ToSlash(filepath.Join("apps", "app-00"+string(rune('0'+i)), "overlays", env)))
+		}
+	}
+	for dir, paths := range cases {
+		tree := repo.NewWorkTree(dir)
+		disc, err := Discover(tree, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var roots []Root
+		for _, p := range paths {
+			roots = append(roots, Root{Path: p})
+		}
+		results, err := New(tree, dir, Options{}).Render(context.Background(), disc, roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range results {
+			t.Run(res.Root.Path, func(t *testing.T) {
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				want := kustomizeBuild(t, filepath.Join(dir, res.Root.Path), false)
+				if diff := cmp.Diff(string(want), string(res.YAML)); diff != "" {
+					t.Errorf("render differs from kustomize build (-kustomize +render):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// objectSet reads a YAML stream into objects keyed by kind, namespace and
+// name, for comparisons that do not depend on order.
+func objectSet(t testing.TB, data []byte) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		var m map[string]any
+		if err := sigsyaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m == nil {
+			continue
+		}
+		md, _ := m["metadata"].(map[string]any)
+		key := m["apiVersion"].(string) + "/" + m["kind"].(string) + "/" + str(md["namespace"]) + "/" + str(md["name"])
+		if _, dup := out[key]; dup {
+			t.Fatalf("duplicate object %s", key)
+		}
+		out[key] = m
+	}
+	return out
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+// withOwner adds the labels kustomize-controller puts on what it applies.
+func withOwner(objs map[string]map[string]any, ns, name string) {
+	for _, o := range objs {
+		md := o["metadata"].(map[string]any)
+		labels, _ := md["labels"].(map[string]any)
+		if labels == nil {
+			labels = map[string]any{}
+		}
+		labels[OwnerNameLabel] = name
+		labels[OwnerNamespaceLabel] = ns
+		md["labels"] = labels
+	}
+}
+
+// TestFluxRootsMatchKustomize: a Flux root renders the objects kustomize
+// builds from its path, with kustomize-controller's ownership labels. For a
+// path without a kustomization file the reference builds one written by
+// hand, listing what Flux would list.
+func TestFluxRootsMatchKustomize(t *testing.T) {
+	flux := exampleRepo(t, "flux-repo")
+	corpus := gittest.Init(t, t.TempDir())
+	demo, err := os.ReadFile(filepath.Join(example, "microservices-repo/deploy/kubernetes/base/complete-demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := benchgen.Write(corpus.Dir, 2, demo); err != nil {
+		t.Fatal(err)
+	}
+	corpus.Commit(t, "corpus")
+	for _, g := range []*gittest.Repo{flux, corpus} {
+		disc, results := renderAll(t, g.Dir, "", Options{})
+		mustRender(t, results)
+		if len(results) == 0 || len(results) != len(disc.Roots) {
+			t.Fatalf("rendered %d of %d roots", len(results), len(disc.Roots))
+		}
+		for _, res := range results {
+			t.Run(res.Root.String(), func(t *testing.T) {
+				k := res.Root.Kustomization
+				if k == nil {
+					t.Fatal("not a Flux root")
+				}
+				dir := filepath.Join(g.Dir, res.Root.Path)
+				if res.Root.Path == "clusters/dev-cluster" {
+					ref := t.TempDir()
+					if err := os.CopyFS(ref, os.DirFS(g.Dir)); err != nil {
+						t.Fatal(err)
+					}
+					dir = filepath.Join(ref, res.Root.Path)
+					gen := "resources:\n- ./apps.yaml\n- ./flux-system\n"
+					if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(gen), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want := objectSet(t, kustomizeBuild(t, dir, true))
+				withOwner(want, k.Namespace(), k.Object.Name)
+				if diff := cmp.Diff(want, objectSet(t, res.YAML)); diff != "" {
+					t.Errorf("objects differ (-kustomize +render):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// TestRevisionEqualsCheckout renders a revision straight from the object
+// store and a checkout of the same revision: the output must be the same
+// bytes.
+func TestRevisionEqualsCheckout(t *testing.T) {
+	g := exampleRepo(t, "microservices-repo")
+	old := g.CommitFiles(t, "bump test", map[string][]byte{
+		"deploy/kubernetes/overlays/test/kustomization.yaml": []byte("resources:\n- ../../base\nimages:\n- name: weaveworksdemos/front-end\n  newTag: main-1f49071-24\n"),
+	})
+	g.CommitFiles(t, "drop prod", map[string][]byte{"deploy/kubernetes/overlays/prod": nil})
+
+	_, atRev := renderAll(t, g.Dir, old.String(), Options{})
+	mustRender(t, atRev)
+	checkout := gittest.Init(t, t.TempDir())
+	checkout.CommitFiles(t, "checkout", treeFiles(t, g.Dir, old.String()))
+	_, fromCheckout := renderAll(t, checkout.Dir, "", Options{})
+	mustRender(t, fromCheckout)
+	if len(atRev) != 3 {
+		t.Fatalf("rendered %d roots at %s, want 3", len(atRev), old)
+	}
+	for i := range atRev {
+		if !bytes.Equal(atRev[i].YAML, fromCheckout[i].YAML) || atRev[i].Root.Path != fromCheckout[i].Root.Path {
+			t.Errorf("%s: render at revision differs from checkout", atRev[i].Root)
+		}
+		if diff := cmp.Diff(atRev[i].Inputs, fromCheckout[i].Inputs); diff != "" {
+			t.Errorf("%s: inputs differ (-revision +checkout):\n%s", atRev[i].Root, diff)
+		}
+	}
+	_, head := renderAll(t, g.Dir, "HEAD", Options{})
+	if len(head) != 2 {
+		t.Errorf("HEAD has %d roots, want 2 (prod removed)", len(head))
+	}
+}
+
+// treeFiles reads every file of a revision.
+func treeFiles(t testing.TB, dir, rev string) map[string][]byte {
+	t.Helper()
+	_, tree := openTree(t, dir, rev)
+	files := map[string][]byte{}
+	var walk func(string)
+	walk = func(d string) {
+		es, err := tree.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			p := join(d, e.Name)
+			if e.Kind == repo.Dir {
+				walk(p)
+				continue
+			}
+			data, err := tree.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[p] = data
+		}
+	}
+	walk(".")
+	return files
+}
+
+func TestCache(t *testing.T) {
+	g := exampleRepo(t, "microservices-repo")
+	c, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Cache: c, Salt: "test"}
+	_, first := renderAll(t, g.Dir, "", opts)
+	mustRender(t, first)
+	_, second := renderAll(t, g.Dir, "", opts)
+	for i, res := range second {
+		if !res.Cached || !bytes.Equal(res.YAML, first[i].YAML) {
+			t.Errorf("%s: cached=%v, same output=%v", res.Root, res.Cached, bytes.Equal(res.YAML, first[i].YAML))
+		}
+		if diff := cmp.Diff(first[i].Inputs, res.Inputs); diff != "" {
+			t.Errorf("%s: inputs (-fresh +cached):\n%s", res.Root, diff)
+		}
+	}
+	g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/prod/kustomization.yaml": []byte("resources:\n- ../../base\nnamePrefix: p-\n")})
+	_, third := renderAll(t, g.Dir, "", opts)
+	mustRender(t, third)
+	cached := map[string]bool{}
+	for _, res := range third {
+		cached[res.Root.Path] = res.Cached
+	}
+	want := map[string]bool{"deploy/kubernetes/overlays/development": true, "deploy/kubernetes/overlays/test": true, "deploy/kubernetes/overlays/prod": false}
+	if diff := cmp.Diff(want, cached); diff != "" {
+		t.Errorf("cached after editing prod (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(string(third[1].YAML), "name: p-front-end") {
+		t.Error("prod did not pick up its new namePrefix")
+	}
+	// The earlier revision's entry is still there: back to it, no render.
+	g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/prod/kustomization.yaml": gittest.CopyTree(t, filepath.Join(example, "microservices-repo"))["deploy/kubernetes/overlays/prod/kustomization.yaml"]})
+	_, fourth := renderAll(t, g.Dir, "", opts)
+	for _, res := range fourth {
+		if !res.Cached {
+			t.Errorf("%s rendered again after its inputs went back", res.Root)
+		}
+	}
+}
+
+// TestCacheConcurrentRuns renders the same repository from several engines
+// at once into one cache: every run must get complete, identical output.
+func TestCacheConcurrentRuns(t *testing.T) {
+	g := exampleRepo(t, "microservices-repo")
+	dir := t.TempDir()
+	_, want := renderAll(t, g.Dir, "", Options{})
+	errs := make(chan error, 6)
+	outs := make(chan []*Result, 6)
+	for range 6 {
+		go func() {
+			c, err := cache.Open(dir, 0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			r, tree := openTree(t, g.Dir, "")
+			disc, err := Discover(tree, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			res, err := New(tree, r.Root, Options{Cache: c, Salt: "x"}).Render(context.Background(), disc, disc.Roots)
+			errs <- err
+			outs <- res
+		}()
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		res := <-outs
+		for i := range res {
+			if res[i].Err != nil || !bytes.Equal(res[i].YAML, want[i].YAML) {
+				t.Errorf("%s: concurrent run got a different result (err %v)", res[i].Root, res[i].Err)
+			}
+		}
+	}
+}

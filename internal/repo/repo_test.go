@@ -1,0 +1,190 @@
+package repo
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+)
+
+// newRepo builds a repository exercising what makes a working tree differ
+// from a commit: symlinks in and out of the repository, ignored files, and a
+// tracked file that an ignore pattern matches.
+func newRepo(t *testing.T) *gittest.Repo {
+	t.Helper()
+	g := gittest.Init(t, t.TempDir())
+	g.Write(t, map[string][]byte{
+		"a/b.yaml":            []byte("b: 1\n"),
+		"a/c/d.yaml":          []byte("d: 2\n"),
+		"tracked-ignored.log": []byte("tracked before it was ignored\n"),
+	})
+	g.Commit(t, "files")
+	g.Write(t, map[string][]byte{
+		".gitignore":      []byte("*.log\nbuild/\n"),
+		"ignored.log":     []byte("local only\n"),
+		"build/out.yaml":  []byte("generated\n"),
+		"zz-untracked.md": nil,
+	})
+	for link, target := range map[string]string{
+		"link-file": "a/b.yaml",
+		"link-dir":  "a/c",
+		"link-out":  "../../../etc/hostname",
+		"a/up":      "../a/c/d.yaml",
+	} {
+		if err := os.Symlink(target, filepath.Join(g.Dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Commit(t, "links")
+	return g
+}
+
+func openBoth(t *testing.T, g *gittest.Repo) (Tree, Tree) {
+	t.Helper()
+	r, err := Open(filepath.Join(g.Dir, "a", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Root != mustEval(t, g.Dir) {
+		t.Fatalf("root = %s, want %s", r.Root, g.Dir)
+	}
+	wt, err := r.Tree("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := r.Tree("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wt, head
+}
+
+func mustEval(t *testing.T, p string) string {
+	t.Helper()
+	e, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestWorkTreeEqualsCommit reads the same paths from the working tree and
+// from the commit: every answer must be the same.
+func TestWorkTreeEqualsCommit(t *testing.T) {
+	g := newRepo(t)
+	wt, head := openBoth(t, g)
+	type answer struct {
+		Kind    Kind
+		Content string
+		Blob    string
+		Entries []Entry
+		Err     string
+	}
+	ask := func(tr Tree, p string) answer {
+		var a answer
+		k, err := tr.Stat(p)
+		if err != nil {
+			a.Err = classify(err)
+			return a
+		}
+		a.Kind = k
+		if k == Dir {
+			a.Entries, err = tr.ReadDir(p)
+		} else {
+			var b []byte
+			b, err = tr.ReadFile(p)
+			a.Content = string(b)
+			if err == nil {
+				a.Blob, err = tr.Blob(p)
+			}
+		}
+		if err != nil {
+			a.Err = classify(err)
+		}
+		return a
+	}
+	for _, p := range []string{".", "a", "a/b.yaml", "a/c", "a/c/d.yaml", "link-file", "link-dir", "link-dir/d.yaml",
+		"link-out", "a/up", "ignored.log", "build", "build/out.yaml", "tracked-ignored.log", ".git", ".git/HEAD", "missing", "a/b.yaml/x"} {
+		t.Run(p, func(t *testing.T) {
+			if diff := cmp.Diff(ask(head, p), ask(wt, p)); diff != "" {
+				t.Errorf("working tree differs from HEAD (-HEAD +worktree):\n%s", diff)
+			}
+		})
+	}
+}
+
+func classify(err error) string {
+	switch {
+	case IsOutside(err):
+		return "outside"
+	case errors.Is(err, fs.ErrNotExist):
+		return "not exist"
+	}
+	return err.Error()
+}
+
+func TestListingHidesWhatACommitWouldNotHold(t *testing.T) {
+	g := newRepo(t)
+	wt, _ := openBoth(t, g)
+	es, err := wt.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name)
+	}
+	want := []string{".gitignore", "a", "link-dir", "link-file", "tracked-ignored.log"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("listing (-want +got):\n%s", diff)
+	}
+}
+
+func TestPathsLeavingTheRepository(t *testing.T) {
+	g := newRepo(t)
+	wt, head := openBoth(t, g)
+	for _, tr := range []Tree{wt, head} {
+		for _, p := range []string{"../x", "/etc/hostname", "link-out", "a/../../x"} {
+			if _, _, err := tr.Resolve(p); !IsOutside(err) {
+				t.Errorf("%T Resolve(%q) = %v, want an error saying it leaves the repository", tr, p, err)
+			}
+		}
+	}
+}
+
+func TestResolveRevisions(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	first := g.CommitFiles(t, "one", map[string][]byte{"f": []byte("1")})
+	g.CommitFiles(t, "two", map[string][]byte{"f": []byte("2")})
+	r, err := Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, rev, want string
+	}{
+		{name: "parent", rev: "HEAD~1", want: "1"},
+		{name: "branch", rev: "main", want: "2"},
+		{name: "commit", rev: first.String(), want: "1"},
+		{name: "short commit", rev: first.String()[:7], want: "1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := r.Tree(tc.rev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tr.ReadFile("f")
+			if err != nil || string(got) != tc.want {
+				t.Errorf("f at %s = %q, %v; want %q", tc.rev, got, err, tc.want)
+			}
+		})
+	}
+	if _, err := r.Tree("no-such-branch"); err == nil {
+		t.Error("an unknown revision resolved")
+	}
+}
