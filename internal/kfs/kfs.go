@@ -37,8 +37,8 @@ type FS struct {
 	allowRemote bool
 	disk        filesys.FileSystem // for remote clones, only with allowRemote
 
-	hide        func(rel string, dir bool) bool // files a Flux source leaves out of its artifact
-	usedRemote  bool
+	hide       func(rel string, dir bool) bool // files a Flux source leaves out of its artifact
+	usedRemote bool
 
 	mu      sync.Mutex
 	overlay map[string][]byte // generated files, by relative path
