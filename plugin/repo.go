@@ -19,6 +19,7 @@ import (
 // repoOptions are the flags of every command that renders a repository.
 type repoOptions struct {
 	Chdir       string
+	Root        string
 	NoCache     bool
 	Jobs        int
 	AllowRemote bool
@@ -30,6 +31,7 @@ type repoOptions struct {
 
 func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.Chdir, "chdir", "C", "", "run as if started in this directory")
+	fs.StringVar(&o.Root, "root", "", "treat this folder as the repository's root, as a source whose artifact is a folder of a repository (default: the top of the Git working tree)")
 	fs.BoolVar(&o.NoCache, "no-cache", false, "render every root again instead of reusing results whose inputs did not change")
 	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
@@ -45,9 +47,18 @@ func (o *repoOptions) complete() error {
 		}
 		dir = wd
 	}
-	r, err := repo.Open(dir)
+	var r *repo.Repo
+	var err error
+	if o.Root != "" {
+		r, err = repo.OpenAt(o.Root)
+	} else {
+		r, err = repo.Open(dir)
+	}
 	if err != nil {
 		return err
+	}
+	if o.Root != "" && o.Chdir == "" {
+		dir = r.Root
 	}
 	cwd, err := r.Rel(dir)
 	if err != nil {

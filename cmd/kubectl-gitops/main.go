@@ -14,9 +14,9 @@ import (
 )
 
 func main() {
+	plugin.TuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	code, msg := plugin.ExitCode(plugin.NewCmdGitops(streams).ExecuteContext(ctx))
+	code, msg := plugin.ExitCode(plugin.NewCmdGitops(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}).ExecuteContext(ctx))
 	stop()
 	if msg != "" {
 		fmt.Fprintln(os.Stderr, "error:", msg)

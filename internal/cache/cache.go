@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -66,12 +67,24 @@ func (c *Cache) path(key string) string {
 // Get returns the entry stored under key.
 func (c *Cache) Get(key string) ([]byte, bool) {
 	p := c.path(key)
-	data, err := os.ReadFile(p)
+	f, err := os.Open(p)
 	if err != nil {
 		return nil, false
 	}
-	now := c.now()
-	_ = os.Chtimes(p, now, now) // recency for Trim; a failure only ages the entry
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, false
+	}
+	// Recency for Trim, refreshed at most hourly so a warm run does not
+	// write to every entry it reads; a failure only ages the entry.
+	if now := c.now(); now.Sub(st.ModTime()) > time.Hour {
+		_ = os.Chtimes(p, now, now)
+	}
 	return data, true
 }
 

@@ -1,6 +1,7 @@
 package kfs
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"path/filepath"
@@ -172,4 +173,22 @@ func TestRecorderObservationsHold(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzFindRemote: any kustomization file is parsed without a panic, and a
+// reference reported as remote is one IsRemote calls remote, on a line of
+// the file.
+func FuzzFindRemote(f *testing.F) {
+	f.Add([]byte("resources:\n- ../base\n- https://example.com/x.yaml\n"))
+	f.Add([]byte("components: [git@github.com:org/repo]\n"))
+	f.Add([]byte("resources: {a: b}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ref, line, ok := FindRemote(data)
+		if !ok {
+			return
+		}
+		if !IsRemote(ref) || line < 1 || line > bytes.Count(data, []byte("\n"))+1 {
+			t.Fatalf("FindRemote = %q at %d", ref, line)
+		}
+	})
 }

@@ -38,6 +38,10 @@ type Options struct {
 	Cache *cache.Cache
 	// Salt separates cache entries of different builds of this program.
 	Salt string
+	// KeepObjects keeps each fresh render's objects in memory for
+	// Result.Objects; without it they are dropped once printed to YAML, and
+	// Objects parses the YAML again.
+	KeepObjects bool
 }
 
 // Engine renders the roots of one tree.
@@ -225,7 +229,9 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 		Observations: fsys.Recorder().Observations(),
 		Inputs:       fsys.Recorder().Inputs(),
 		Produced:     produced(m),
-		resources:    m,
+	}
+	if e.opts.KeepObjects {
+		res.resources = m
 	}
 	if !fsys.UsedRemote() {
 		e.store(key, res)

@@ -18,10 +18,13 @@ import (
 // Repo is a repository on disk: the top of its working tree and, when it is a
 // Git repository, the opened object store.
 type Repo struct {
-	// Root is the absolute, symlink-free path of the working tree's top.
+	// Root is the absolute, symlink-free path of the working tree's top, or
+	// of the folder OpenAt was given.
 	Root string
 	// Git is nil when Root is not inside a Git repository.
 	Git *git.Repository
+	// prefix is Root's path inside the Git repository, "" at its top.
+	prefix string
 }
 
 // Open finds the repository containing dir. The root is the top of the Git
@@ -44,6 +47,32 @@ func Open(dir string) (*Repo, error) {
 		return nil, fmt.Errorf("opening Git repository at %s: %w", top, err)
 	}
 	return &Repo{Root: top, Git: r}, nil
+}
+
+// OpenAt treats dir as the root of the source, though it may be a folder
+// inside a Git repository: the way a folder pushed with `flux push
+// artifact` is the root of an OCIRepository. Revisions are read from the
+// enclosing repository, at that folder.
+func OpenAt(dir string) (*Repo, error) {
+	r, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	if abs, err = filepath.Abs(abs); err != nil {
+		return nil, err
+	}
+	if abs == r.Root {
+		return r, nil
+	}
+	prefix, err := r.Rel(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{Root: abs, Git: r.Git, prefix: prefix}, nil
 }
 
 // findGitTop walks up from dir to the first folder holding a .git entry.
@@ -81,7 +110,7 @@ func (r *Repo) Rel(path string) (string, error) {
 // commit rev names (a branch, tag, commit, or an expression such as HEAD~3).
 func (r *Repo) Tree(rev string) (Tree, error) {
 	if rev == "" {
-		if r.Git == nil {
+		if r.Git == nil || r.prefix != "" {
 			return NewWorkTree(r.Root), nil
 		}
 		return newGitWorkTree(r.Root, r.Git), nil
@@ -114,6 +143,11 @@ func (r *Repo) CommitTree(hash plumbing.Hash) (Tree, error) {
 	tree, err := commit.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("reading tree of %s: %w", hash, err)
+	}
+	if r.prefix != "" {
+		if tree, err = tree.Tree(r.prefix); err != nil {
+			return nil, fmt.Errorf("%s at %s: %w", r.prefix, hash, err)
+		}
 	}
 	return newGitTree(r.Git, tree, hash.String()), nil
 }

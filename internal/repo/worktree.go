@@ -23,6 +23,17 @@ type workTree struct {
 	ignore  *ignoreRules // nil outside Git
 	content sync.Map     // resolved path -> []byte, so one run sees one version of a file
 	blobs   sync.Map     // resolved path -> string
+	// listings holds each directory read so far, so a lookup in it needs
+	// no system call: resolved dir -> map[name]listed.
+	listings sync.Map
+	raw      sync.Map // resolved dir -> map[name]struct{}, before ignore rules
+}
+
+// listed is a directory entry as the directory's listing gave it.
+type listed struct {
+	kind   rawKind
+	target string // for a symlink
+	err    error
 }
 
 // NewWorkTree returns the working tree at root with no ignore rules.
@@ -37,6 +48,7 @@ func NewWorkTree(root string) Tree {
 func newGitWorkTree(root string, g *git.Repository) Tree {
 	t := &workTree{root: root, ignore: newIgnoreRules(root, g)}
 	t.res.l = t
+	t.ignore.listing = t.rawNames
 	return t
 }
 
@@ -50,36 +62,68 @@ func (t *workTree) abs(p string) string {
 }
 
 func (t *workTree) lookup(dir, name string) (rawKind, string, error) {
-	p := join(dir, name)
-	if name == ".git" {
-		return 0, "", notExist(p)
-	}
-	fi, err := os.Lstat(t.abs(p))
+	entries, err := t.listing(dir)
 	if err != nil {
-		return 0, "", notExist(p)
+		return 0, "", err
 	}
-	var kind rawKind
-	switch m := fi.Mode(); {
-	case m.IsDir():
-		kind = rawDir
-	case m&fs.ModeSymlink != 0:
-		kind = rawLink
-	case m.IsRegular():
-		kind = rawFile
-	default:
-		return 0, "", notExist(p)
+	e, ok := entries[name]
+	if !ok {
+		return 0, "", notExist(join(dir, name))
 	}
-	if t.ignore != nil && t.ignore.hidden(p, kind == rawDir) {
-		return 0, "", notExist(p)
+	return e.kind, e.target, e.err
+}
+
+// rawNames lists dir's names before ignore rules, when dir was read.
+func (t *workTree) rawNames(dir string) (map[string]struct{}, bool) {
+	v, ok := t.raw.Load(dir)
+	if !ok {
+		return nil, false
 	}
-	if kind != rawLink {
-		return kind, "", nil
+	return v.(map[string]struct{}), true
+}
+
+// listing reads the resolved directory dir once: every name in it, with
+// .git, ignored files and special files left out.
+func (t *workTree) listing(dir string) (map[string]listed, error) {
+	if v, ok := t.listings.Load(dir); ok {
+		return v.(map[string]listed), nil
 	}
-	target, err := os.Readlink(t.abs(p))
+	des, err := os.ReadDir(t.abs(dir))
 	if err != nil {
-		return 0, "", notExist(p)
+		return nil, notExist(dir)
 	}
-	return rawLink, filepath.ToSlash(target), nil
+	raw := make(map[string]struct{}, len(des))
+	for _, de := range des {
+		raw[de.Name()] = struct{}{}
+	}
+	t.raw.Store(dir, raw)
+	m := make(map[string]listed, len(des))
+	for _, de := range des {
+		name := de.Name()
+		if name == ".git" {
+			continue
+		}
+		p := join(dir, name)
+		var e listed
+		switch typ := de.Type(); {
+		case typ.IsDir():
+			e.kind = rawDir
+		case typ&fs.ModeSymlink != 0:
+			e.kind = rawLink
+			target, err := os.Readlink(t.abs(p))
+			e.target, e.err = filepath.ToSlash(target), err
+		case typ.IsRegular():
+			e.kind = rawFile
+		default:
+			continue
+		}
+		if t.ignore != nil && t.ignore.hidden(p, e.kind == rawDir) {
+			continue
+		}
+		m[name] = e
+	}
+	v, _ := t.listings.LoadOrStore(dir, m)
+	return v.(map[string]listed), nil
 }
 
 func (t *workTree) Resolve(p string) (string, Kind, error) { return t.res.resolve(p) }
@@ -133,17 +177,17 @@ func (t *workTree) ReadDir(p string) ([]Entry, error) {
 	if k != Dir {
 		return nil, &fs.PathError{Op: "readdir", Path: p, Err: errNotDir}
 	}
-	des, err := os.ReadDir(t.abs(rp))
+	names, err := t.listing(rp)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Entry, 0, len(des))
-	for _, de := range des {
-		e, ok := t.entry(p, rp, de.Name())
-		if ok {
+	out := make([]Entry, 0, len(names))
+	for name := range names {
+		if e, ok := t.entry(p, rp, name); ok {
 			out = append(out, e)
 		}
 	}
+	sortEntries(out)
 	return out, nil
 }
 
@@ -178,6 +222,9 @@ type ignoreRules struct {
 
 	mu       sync.Mutex
 	patterns map[string][]gitignore.Pattern // dir -> patterns in force there
+
+	// listing returns a directory's raw listing when the tree has read it.
+	listing func(dir string) (map[string]struct{}, bool)
 }
 
 func newIgnoreRules(root string, g *git.Repository) *ignoreRules {
@@ -215,9 +262,24 @@ func (r *ignoreRules) patternsLocked(dir string) []gitignore.Pattern {
 		parent := strings.Join(domain[:len(domain)-1], "/")
 		ps = append([]gitignore.Pattern(nil), r.patternsLocked(parent)...)
 	}
-	ps = append(ps, readPatterns(filepath.Join(r.root, filepath.FromSlash(dir), ".gitignore"), domain)...)
+	if r.hasFile(dir, ".gitignore") {
+		ps = append(ps, readPatterns(filepath.Join(r.root, filepath.FromSlash(dir), ".gitignore"), domain)...)
+	}
 	r.patterns[dir] = ps
 	return ps
+}
+
+// hasFile tells whether dir holds name, from the directory's listing when
+// one was read, so most directories cost no failed open.
+func (r *ignoreRules) hasFile(dir, name string) bool {
+	if r.listing != nil {
+		if m, ok := r.listing(dir); ok {
+			_, found := m[name]
+			return found
+		}
+	}
+	_, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(dir), name))
+	return err == nil
 }
 
 func readPatterns(file string, domain []string) []gitignore.Pattern {

@@ -1,0 +1,47 @@
+# kubectl gitops. `make example` renders the bundled example; `make test`
+# runs every test, building what the tests need (peer tools, kube-apiserver
+# and etcd) into a cache outside the repository on first use.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+export GOTOOLCHAIN := local
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X github.com/kubectl-gitops/kubectl-gitops/internal/version.version=$(VERSION) \
+	-X github.com/kubectl-gitops/kubectl-gitops/internal/version.commit=$(COMMIT)
+BIN := bin/kubectl-gitops
+EXAMPLE := testdata/examples/sock-shop
+
+.PHONY: build example tools test test-unit bench lint clean
+
+build:
+	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
+
+# Render every root of both repositories of the bundled walkthrough.
+example: build
+	$(BIN) render --all --root $(EXAMPLE)/microservices-repo
+	$(BIN) render --all --root $(EXAMPLE)/flux-repo
+
+# The peers and servers tests run against; cached, so cheap once built.
+tools:
+	hack/tools.sh >/dev/null
+	hack/cluster/build.sh >/dev/null
+
+test: tools lint
+	GITOPS_REQUIRE_TOOLS=1 go test -race -timeout 20m ./...
+
+# Tests that need nothing beyond Go: the rest skip when a tool is missing.
+test-unit:
+	go test ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: run gofmt -w on these'; exit 1; }
+	go vet ./...
+
+bench:
+	hack/tools.sh kustomize >/dev/null
+	go run ./bench
+
+clean:
+	rm -rf bin

@@ -1,0 +1,119 @@
+package manifest
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
+)
+
+func TestSplit(t *testing.T) {
+	data := "# header\n---\na: 1\n---   # second\nb: 2\n---\n# only a comment\n---\n\nc: 3\n--- \n"
+	var got []string
+	for _, d := range Split([]byte(data)) {
+		got = append(got, strings.TrimSpace(string(d.Text))+"@"+string(rune('0'+d.Line)))
+	}
+	want := []string{"a: 1@3", "b: 2@5", "c: 3@9"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Split (-want +got):\n%s", diff)
+	}
+}
+
+func TestDecodeKeepsFileLines(t *testing.T) {
+	data := []byte("apiVersion: v1\nkind: A\nmetadata:\n  name: a\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 2\n")
+	docs := Split(data)
+	o, err := Decode("f.yaml", docs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Line != 6 || o.Kind != "Deployment" || o.ID() != "shop/web" || o.Group() != "apps" || o.Version() != "v1" {
+		t.Errorf("object = %+v", o)
+	}
+	if n := Path(o.Node, "spec", "replicas"); n == nil || n.Line != 12 {
+		t.Errorf("spec.replicas line = %v, want 12", n)
+	}
+}
+
+func TestSyntaxErrorLines(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		doc  string
+		line int
+		msg  string
+	}{
+		{name: "unclosed flow sequence", doc: "a: 1\nb: [x\n", line: 2, msg: "did not find expected ',' or ']'"},
+		{name: "bad indentation", doc: "a: 1\nb:\n  - x\n bad\n", line: 4, msg: "did not find expected key"},
+		{name: "tab", doc: "a: 1\n\tb: 2\n", line: 2, msg: "found a tab character that violates indentation"},
+		{name: "mapping in a scalar", doc: "a: 1\nb: x\n  c: d\n", line: 3, msg: "mapping values are not allowed in this context"},
+		{name: "unterminated quote", doc: "a: 1\nb: 'x\n", line: 2, msg: "found unexpected end of stream"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n yaml.Node
+			err := yaml.Unmarshal([]byte(tc.doc), &n)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			d := SyntaxError("f.yaml", 10, err)
+			if d.Line != 10+tc.line-1 || d.Msg != "malformed YAML: "+tc.msg {
+				t.Errorf("got %s, want line %d and %q", d, 10+tc.line-1, tc.msg)
+			}
+		})
+	}
+}
+
+func TestUnknownFields(t *testing.T) {
+	type inner struct {
+		NewTag string `json:"newTag"`
+	}
+	type embedded struct {
+		Kind string `json:"kind"`
+	}
+	type outer struct {
+		embedded `json:",inline"`
+		Images   []inner           `json:"images"`
+		Labels   map[string]string `json:"labels"`
+		Any      any               `json:"any"`
+	}
+	var n yaml.Node
+	src := "kind: x\nimages:\n- newtag: v1\nlabels:\n  free: form\nany:\n  whatever: 1\nimagse: []\n"
+	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range UnknownFields("k.yaml", n.Content[0], reflect.TypeFor[outer]()) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`k.yaml:3:3: unknown field "newtag" (did you mean "newTag"?)`,
+		`k.yaml:8:1: unknown field "imagse" (did you mean "images"?)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// FuzzSplitDecode: any input splits into documents that are pieces of the
+// input starting at the lines given, and decoding never panics.
+func FuzzSplitDecode(f *testing.F) {
+	f.Add([]byte("a: 1\n---\nb: [\n"))
+	f.Add([]byte("---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"))
+	f.Add([]byte("- a\n- b\n"))
+	f.Add([]byte("\xff\xfe---"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lines := bytes.Split(data, []byte("\n"))
+		for _, d := range Split(data) {
+			if d.Line < 1 || d.Line > len(lines) {
+				t.Fatalf("document line %d out of range", d.Line)
+			}
+			if !bytes.Contains(data, d.Text) {
+				t.Fatal("document text is not part of the input")
+			}
+			if o, err := Decode("f.yaml", d); err == nil && o.Line < d.Line {
+				t.Fatalf("object line %d before its document's %d", o.Line, d.Line)
+			}
+		}
+	})
+}
