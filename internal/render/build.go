@@ -28,16 +28,20 @@ const (
 // from the Kustomization's spec, files from anywhere in the repository,
 // resources in the order the kustomization lists them). Plugins, exec
 // functions and Helm are never run.
-func (e *Engine) kustomize(root Root, fsys *kfs.FS) (resmap.ResMap, error) {
+// It tells whether it added origin tracking to the root's kustomization.
+func (e *Engine) kustomize(root Root, fsys *kfs.FS) (m resmap.ResMap, injected bool, err error) {
 	opts := &krusty.Options{PluginConfig: kustypes.DisabledPluginConfig()}
 	if k := root.Kustomization; k != nil {
 		if err := writeFluxKustomization(fsys, k, root.Path); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		opts.LoadRestrictions = kustypes.LoadRestrictionsNone
 	} else {
 		opts.LoadRestrictions = kustypes.LoadRestrictionsRootOnly
 		opts.Reorder = krusty.ReorderOptionUnspecified
+	}
+	if e.opts.Origins {
+		injected = trackOrigins(fsys, root.Path)
 	}
 	// kustomize keeps the OpenAPI schema in a global: a root that brings its
 	// own schema is built alone and the global is reset after it.
@@ -51,7 +55,8 @@ func (e *Engine) kustomize(root Root, fsys *kfs.FS) (resmap.ResMap, error) {
 		e.openapiMu.RLock()
 		defer e.openapiMu.RUnlock()
 	}
-	return runKrusty(opts, fsys, fsys.Abs(root.Path))
+	m, err = runKrusty(opts, fsys, fsys.Abs(root.Path))
+	return m, injected, err
 }
 
 func runKrusty(opts *krusty.Options, fsys *kfs.FS, dir string) (m resmap.ResMap, err error) {

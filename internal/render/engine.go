@@ -38,6 +38,9 @@ type Options struct {
 	Cache *cache.Cache
 	// Salt separates cache entries of different builds of this program.
 	Salt string
+	// Origins records where each rendered object comes from
+	// (Result.Origins), for findings that point at files.
+	Origins bool
 	// KeepObjects keeps each fresh render's objects in memory for
 	// Result.Objects; without it they are dropped once printed to YAML, and
 	// Objects parses the YAML again.
@@ -79,6 +82,9 @@ type Result struct {
 	Observations []kfs.Observation
 	// Produced are the ConfigMaps and Secrets among the objects.
 	Produced []Produced
+	// Origins says where each object comes from, in the objects' order,
+	// when the engine records origins.
+	Origins []Origin
 	// Cached tells that the result came from the cache.
 	Cached bool
 	// Err is why the root did not render; the other fields are then empty.
@@ -209,7 +215,11 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 	if err := e.checkFluxPath(root); err != nil {
 		return &Result{Root: root, Err: err}
 	}
-	m, err := e.kustomize(root, fsys)
+	m, injected, err := e.kustomize(root, fsys)
+	var origs []Origin
+	if err == nil && e.opts.Origins {
+		origs, err = origins(m, root.Path, injected)
+	}
 	if err == nil && root.Kustomization != nil {
 		err = finishFlux(m, root.Kustomization, vars, !e.opts.NonStrict)
 	}
@@ -229,6 +239,7 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 		Observations: fsys.Recorder().Observations(),
 		Inputs:       fsys.Recorder().Inputs(),
 		Produced:     produced(m),
+		Origins:      origs,
 	}
 	if e.opts.KeepObjects {
 		res.resources = m
@@ -246,7 +257,7 @@ func (e *Engine) cacheKey(root Root, vars map[string]string, f *sourceFilter) st
 	if e.opts.Cache == nil {
 		return ""
 	}
-	parts := []string{"render/1", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict)}
+	parts := []string{"render/1", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins)}
 	if k := root.Kustomization; k != nil {
 		parts = append(parts, string(k.SpecJSON), varsDigest(vars))
 	}
@@ -269,6 +280,7 @@ type entry struct {
 	Observations []kfs.Observation `json:"observations"`
 	Output       string            `json:"output"`
 	Produced     []Produced        `json:"produced,omitempty"`
+	Origins      []Origin          `json:"origins,omitempty"`
 }
 
 // maxEntries bounds the renders kept per root: enough for a branch, its
@@ -296,7 +308,7 @@ func (e *Engine) lookup(key string, root Root) (*Result, bool) {
 		if !ok || cache.Digest(out) != en.Output {
 			return nil, false
 		}
-		res := &Result{Root: root, YAML: out, Observations: en.Observations, Produced: en.Produced, Cached: true}
+		res := &Result{Root: root, YAML: out, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Cached: true}
 		for _, o := range en.Observations {
 			if o.Op == kfs.OpRead {
 				res.Inputs = append(res.Inputs, kfs.Input{Path: o.Path, Blob: o.Value})
@@ -320,7 +332,7 @@ func (e *Engine) store(key string, res *Result) {
 	if data, ok := c.Get("m" + key); ok {
 		_ = json.Unmarshal(data, &entries)
 	}
-	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced}
+	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins}
 	entries = append([]entry{n}, entries...)
 	if len(entries) > maxEntries {
 		entries = entries[:maxEntries]

@@ -450,3 +450,61 @@ func TestCacheConcurrentRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestOrigins: with origins recorded, each object points at the file (and
+// the object in it) it came from, and the output is unchanged.
+func TestOrigins(t *testing.T) {
+	corpus := gittest.Init(t, t.TempDir())
+	demo, err := os.ReadFile(filepath.Join(example, "microservices-repo/deploy/kubernetes/base/complete-demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := benchgen.Write(corpus.Dir, 1, demo); err != nil {
+		t.Fatal(err)
+	}
+	corpus.Commit(t, "corpus")
+	_, plain := renderAll(t, corpus.Dir, "", Options{})
+	_, traced := renderAll(t, corpus.Dir, "", Options{Origins: true})
+	mustRender(t, traced)
+	for i, res := range traced {
+		if !bytes.Equal(res.YAML, plain[i].YAML) {
+			t.Errorf("%s: recording origins changed the output", res.Root)
+		}
+		objs, err := res.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Origins) != len(objs) {
+			t.Fatalf("%s: %d origins for %d objects", res.Root, len(res.Origins), len(objs))
+		}
+		_, tree := openTree(t, corpus.Dir, "")
+		located := map[string]int{}
+		for j, o := range objs {
+			origin := res.Origins[j]
+			if origin.File == "" {
+				t.Errorf("%s: %s/%s has no origin", res.Root, o.GetKind(), o.GetName())
+				continue
+			}
+			node := origin.Locate(tree)
+			if node == nil {
+				t.Errorf("%s: cannot locate %+v", res.Root, origin)
+				continue
+			}
+			located[origin.File+":"+o.GetKind()] = node.Line
+		}
+		want := map[string]int{
+			"apps/app-000/base/complete-demo.yaml:Namespace":  2,
+			"apps/app-000/base/complete-demo.yaml:Deployment": 7,
+			res.Root.Path + "/kustomization.yaml:ConfigMap":  14,
+		}
+		for k, line := range want {
+			if _, ok := located[k]; !ok {
+				t.Errorf("%s: nothing located in %s", res.Root, k)
+				continue
+			}
+			if k != "apps/app-000/base/complete-demo.yaml:Deployment" && located[k] != line {
+				t.Errorf("%s: %s at line %d, want %d", res.Root, k, located[k], line)
+			}
+		}
+	}
+}
