@@ -495,7 +495,7 @@ func TestOrigins(t *testing.T) {
 		want := map[string]int{
 			"apps/app-000/base/complete-demo.yaml:Namespace":  2,
 			"apps/app-000/base/complete-demo.yaml:Deployment": 7,
-			res.Root.Path + "/kustomization.yaml:ConfigMap":  14,
+			res.Root.Path + "/kustomization.yaml:ConfigMap":   14,
 		}
 		for k, line := range want {
 			if _, ok := located[k]; !ok {
