@@ -224,3 +224,56 @@ func SyntaxErrorOf(file string, data []byte) (*diag.Error, bool) {
 	}
 	return nil, false
 }
+
+// NotAnObject says why a document kustomize is to read as a resource is
+// not a Kubernetes object, or "" when it is one.
+func NotAnObject(n *yaml.Node) string {
+	if n.Kind != yaml.MappingNode {
+		return "not a Kubernetes object: a resource file must hold mappings with apiVersion, kind and metadata.name"
+	}
+	var missing []string
+	if Scalar(n, "apiVersion") == "" {
+		missing = append(missing, "apiVersion")
+	}
+	kind := Scalar(n, "kind")
+	if kind == "" {
+		missing = append(missing, "kind")
+	}
+	if !strings.HasSuffix(kind, "List") {
+		md := Lookup(n, "metadata")
+		if Scalar(md, "name") == "" && Scalar(md, "generateName") == "" {
+			missing = append(missing, "metadata.name")
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "not a Kubernetes object: no " + strings.Join(missing, ", ")
+}
+
+// DecodeErrorOf decodes every document of a YAML stream as a value and
+// returns the first error, located: besides syntax errors, a key defined
+// twice in one mapping, which decoding into a node does not catch.
+func DecodeErrorOf(file string, data []byte) (*diag.Error, bool) {
+	for _, d := range Split(data) {
+		var v any
+		if err := yaml.Unmarshal(d.Text, &v); err != nil {
+			return SyntaxError(file, d.Line, err), true
+		}
+	}
+	return nil, false
+}
+
+// ExplainTab improves yaml's message for a line indented with a tab, which
+// YAML does not allow.
+func ExplainTab(data []byte, d *diag.Error) {
+	lines := bytes.Split(data, []byte("\n"))
+	if d.Line < 1 || d.Line > len(lines) {
+		return
+	}
+	l := lines[d.Line-1]
+	indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+	if bytes.IndexByte(indent, '\t') >= 0 {
+		d.Msg = "malformed YAML: a tab character indents this line; YAML indents with spaces"
+	}
+}

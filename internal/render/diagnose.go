@@ -22,13 +22,11 @@ import (
 // reads them, to find the first entry at fault; kustomize's message is kept
 // as the cause.
 func (e *Engine) locate(root Root, fsys *kfs.FS, err error) error {
-	if refused := fsys.Refused(); refused != nil {
-		if d, ok := diag.As(refused); ok {
-			return d
-		}
-		return &diag.Error{File: root.file(), Line: root.line(), Msg: e.relative(refused.Error()), Err: err}
+	refused := fsys.Refused()
+	if d, ok := diag.As(refused); ok {
+		return d
 	}
-	if d, ok := diag.As(err); ok {
+	if d, ok := diag.As(err); ok && refused == nil {
 		return d
 	}
 	dg := &diagnoser{fsys: fsys, rootOnly: root.Kustomization == nil, onStack: map[string]bool{}, done: map[string]bool{}}
@@ -36,7 +34,10 @@ func (e *Engine) locate(root Root, fsys *kfs.FS, err error) error {
 		d.Err = err
 		return d
 	}
-	return &diag.Error{File: root.file(), Line: root.line(), Msg: "kustomize build failed: " + e.relative(err.Error()), Err: err}
+	if refused != nil {
+		err = refused
+	}
+	return &diag.Error{File: root.file(fsys), Line: root.line(), Msg: "kustomize build failed: " + e.relative(err.Error()), Err: err}
 }
 
 // relative strips the repository's absolute path out of a message.
@@ -45,10 +46,13 @@ func (e *Engine) relative(msg string) string {
 }
 
 // file is where a root is defined: its Flux Kustomization, or its
-// kustomization directory.
-func (r Root) file() string {
+// kustomization file.
+func (r Root) file(fsys *kfs.FS) string {
 	if r.Kustomization != nil {
 		return r.Kustomization.Object.File
+	}
+	if kfile, ok := kustomizationFileIn(fsys, r.Path); ok {
+		return kfile
 	}
 	return r.Path
 }
@@ -102,7 +106,12 @@ func (d *diagnoser) dir(dir string, ref *at) *diag.Error {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return manifest.SyntaxError(kfile, 1, err)
+		se := manifest.SyntaxError(kfile, 1, err)
+		manifest.ExplainTab(data, se)
+		return se
+	}
+	if de, ok := manifest.DecodeErrorOf(kfile, data); ok {
+		return de
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return diag.Errorf(kfile, 1, "a kustomization file must be a mapping of fields")
@@ -176,8 +185,18 @@ func (d *diagnoser) entry(dir, kfile, field string, item *yaml.Node) *diag.Error
 	if err != nil {
 		return diag.Errorf(kfile, item.Line, "%s entry %q: %v", field, v, err)
 	}
-	if se, ok := manifest.SyntaxErrorOf(target, data); ok {
+	if se, ok := manifest.DecodeErrorOf(target, data); ok {
+		manifest.ExplainTab(data, se)
 		return se
+	}
+	for _, doc := range manifest.Split(data) {
+		var n yaml.Node
+		if yaml.Unmarshal(doc.Text, &n) != nil || len(n.Content) == 0 {
+			continue
+		}
+		if msg := manifest.NotAnObject(n.Content[0]); msg != "" {
+			return &diag.Error{File: target, Line: doc.Line - 1 + n.Content[0].Line, Msg: msg}
+		}
 	}
 	return nil
 }

@@ -71,6 +71,9 @@ func New(tree repo.Tree, abs string, opts Options) *Engine {
 // Tree is the tree the engine reads.
 func (e *Engine) Tree() repo.Tree { return e.tree }
 
+// Cache is the engine's cache, or nil.
+func (e *Engine) Cache() *cache.Cache { return e.opts.Cache }
+
 // Result is one rendered root.
 type Result struct {
 	Root Root
