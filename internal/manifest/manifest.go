@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -78,9 +79,32 @@ type Object struct {
 	Kind       string
 	Namespace  string
 	Name       string
-	// Node is the document's root mapping, with line numbers relative to
-	// the file.
-	Node *yaml.Node
+
+	doc  Doc
+	once sync.Once
+	node *yaml.Node
+}
+
+// Node returns the document's root mapping, with line numbers counted from
+// the start of the file. An object made by Summary is parsed on first use.
+func (o *Object) Node() *yaml.Node {
+	o.once.Do(func() {
+		if o.node != nil {
+			return
+		}
+		if d, err := Decode(o.File, o.doc); err == nil {
+			o.node = d.node
+		} else {
+			o.node = &yaml.Node{Kind: yaml.MappingNode, Line: o.Line}
+		}
+	})
+	return o.node
+}
+
+// Summary makes an Object from what is known of it without parsing the
+// document; Node parses it when asked.
+func Summary(file string, d Doc, line int, apiVersion, kind, namespace, name string) *Object {
+	return &Object{File: file, Line: line, APIVersion: apiVersion, Kind: kind, Namespace: namespace, Name: name, doc: d}
 }
 
 // Group returns the API group of the object's apiVersion.
@@ -116,7 +140,7 @@ func Decode(file string, d Doc) (*Object, error) {
 	}
 	node := root.Content[0]
 	shiftLines(node, d.Line-1)
-	o := &Object{File: file, Line: node.Line, Node: node}
+	o := &Object{File: file, Line: node.Line, node: node, doc: d}
 	o.APIVersion = Scalar(node, "apiVersion")
 	o.Kind = Scalar(node, "kind")
 	if md := Lookup(node, "metadata"); md != nil {

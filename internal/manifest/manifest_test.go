@@ -32,7 +32,7 @@ func TestDecodeKeepsFileLines(t *testing.T) {
 	if o.Line != 6 || o.Kind != "Deployment" || o.ID() != "shop/web" || o.Group() != "apps" || o.Version() != "v1" {
 		t.Errorf("object = %+v", o)
 	}
-	if n := Path(o.Node, "spec", "replicas"); n == nil || n.Line != 12 {
+	if n := Path(o.Node(), "spec", "replicas"); n == nil || n.Line != 12 {
 		t.Errorf("spec.replicas line = %v, want 12", n)
 	}
 }

@@ -354,7 +354,7 @@ func (e *Engine) checkFluxPath(root Root) error {
 		return nil
 	}
 	line := k.Object.Line
-	if n := manifest.Path(k.Object.Node, "spec", "path"); n != nil {
+	if n := manifest.Path(k.Object.Node(), "spec", "path"); n != nil {
 		line = n.Line
 	}
 	return diag.Errorf(k.Object.File, line, "Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)

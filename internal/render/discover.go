@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/konfig"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
@@ -55,9 +57,9 @@ type KustFile struct {
 
 // Ref is one entry of a kustomization's resources, bases or components.
 type Ref struct {
-	Field string
-	Value string
-	Line  int
+	Field string `json:"f"`
+	Value string `json:"v"`
+	Line  int    `json:"l"`
 }
 
 // Source is a Flux source object found in the repository.
@@ -97,12 +99,18 @@ var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|Git
 
 // Discover walks the tree and finds the render roots.
 func Discover(tree repo.Tree, remotes []string) (*Repository, error) {
+	return discover(tree, remotes, nil)
+}
+
+func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}}
 	if err := r.walk(tree, "."); err != nil {
 		return nil, err
 	}
 	for _, f := range r.Files {
-		r.readFile(tree, f)
+		if err := r.readFile(tree, f, memo); err != nil {
+			return nil, err
+		}
 	}
 	r.markLocalSources(remotes)
 	r.findRoots(tree)
@@ -135,78 +143,186 @@ func join(dir, name string) string {
 	return dir + "/" + name
 }
 
-func (r *Repository) readFile(tree repo.Tree, f string) {
+// readFile takes in what discovery needs from one file: from the memo when
+// the file's blob was seen before, else by reading it.
+func (r *Repository) readFile(tree repo.Tree, f string, memo *Memo) error {
+	kust := kfs.IsKustomizationFile(f)
 	switch {
 	case path.Base(f) == ".sourceignore":
 		r.SourceIgnores = append(r.SourceIgnores, f)
-		return
-	case kfs.IsKustomizationFile(f):
-		r.readKustomization(tree, f)
-		return
-	case !isYAML(f):
-		return
+		return nil
+	case !kust && !isYAML(f):
+		return nil
 	}
-	data, err := tree.ReadFile(f)
-	if err != nil || !bytes.Contains(data, []byte("toolkit.fluxcd.io")) || !fluxObjectLine.Match(data) {
-		return
+	var facts fileFacts
+	blob, err := tree.Blob(f)
+	if err != nil {
+		return err
+	}
+	if cached, ok := memo.get(blob); ok {
+		facts = cached
+	} else {
+		data, err := tree.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		facts = factsOf(f, data, kust)
+		memo.put(blob, facts)
+	}
+	r.apply(f, facts)
+	return nil
+}
+
+// fileFacts is what discovery learns from a file's content.
+type fileFacts struct {
+	// Kust is set for a kustomization file.
+	Kust *kustFacts `json:"k,omitempty"`
+	// Docs are the documents of a YAML file that may be Flux objects.
+	Docs []docText `json:"d,omitempty"`
+}
+
+type kustFacts struct {
+	Component bool   `json:"c,omitempty"`
+	Refs      []Ref  `json:"r,omitempty"`
+	Problem   string `json:"p,omitempty"`
+	Line      int    `json:"l,omitempty"`
+}
+
+// docText is a document that may be a Flux object, with what discovery
+// needs of it parsed once.
+type docText struct {
+	Line int    `json:"l"`
+	Text string `json:"t"`
+	// The object's header, or Problem when it does not parse.
+	ObjLine    int    `json:"ol,omitempty"`
+	APIVersion string `json:"a,omitempty"`
+	Kind       string `json:"k,omitempty"`
+	Namespace  string `json:"ns,omitempty"`
+	Name       string `json:"n,omitempty"`
+	Problem    string `json:"p,omitempty"`
+	// Spec is a Kustomization's spec as JSON.
+	Spec json.RawMessage `json:"s,omitempty"`
+	// URL and Ignore are a source's.
+	URL    string  `json:"u,omitempty"`
+	Ignore *string `json:"i,omitempty"`
+}
+
+// factsOf reads a file's content.
+func factsOf(f string, data []byte, kust bool) fileFacts {
+	if kust {
+		return fileFacts{Kust: kustomizationFacts(f, data)}
+	}
+	var facts fileFacts
+	if !bytes.Contains(data, []byte("toolkit.fluxcd.io")) || !fluxObjectLine.Match(data) {
+		return facts
 	}
 	for _, d := range manifest.Split(data) {
-		if !fluxObjectLine.Match(d.Text) {
-			continue
+		if fluxObjectLine.Match(d.Text) {
+			facts.Docs = append(facts.Docs, docFacts(f, d))
 		}
-		o, err := manifest.Decode(f, d)
-		if err != nil {
-			r.Problems = append(r.Problems, err)
-			continue
-		}
-		r.addFluxObject(o)
 	}
+	return facts
+}
+
+// docFacts parses a document that may be a Flux object.
+func docFacts(f string, d manifest.Doc) docText {
+	t := docText{Line: d.Line, Text: string(d.Text)}
+	o, err := manifest.Decode(f, d)
+	if err != nil {
+		if de, ok := diag.As(err); ok {
+			t.Problem, t.ObjLine = de.Msg, de.Line
+		} else {
+			t.Problem = err.Error()
+		}
+		return t
+	}
+	t.ObjLine, t.APIVersion, t.Kind, t.Namespace, t.Name = o.Line, o.APIVersion, o.Kind, o.Namespace, o.Name
+	spec := manifest.Lookup(o.Node(), "spec")
+	switch {
+	case o.Group() == FluxGroup && o.Kind == "Kustomization" && spec != nil:
+		var v any
+		if err := spec.Decode(&v); err != nil {
+			t.Problem, t.ObjLine = fmt.Sprintf("Kustomization %s: %v", o.ID(), err), spec.Line
+			return t
+		}
+		t.Spec, _ = json.Marshal(v)
+	case o.Group() == "source.toolkit.fluxcd.io":
+		t.URL = manifest.Scalar(spec, "url")
+		if ig := manifest.Lookup(spec, "ignore"); ig != nil && ig.Kind == yaml.ScalarNode {
+			t.Ignore = &ig.Value
+		}
+	}
+	return t
+}
+
+// apply records a file's facts in the repository.
+func (r *Repository) apply(f string, facts fileFacts) {
+	if k := facts.Kust; k != nil {
+		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs}
+		if prev, ok := r.Kustomizations[kf.Dir]; ok && kustomizationRank(prev.Path) < kustomizationRank(f) {
+			return // kustomize takes the first recognized name; keep it
+		}
+		r.Kustomizations[kf.Dir] = kf
+		if k.Problem != "" {
+			r.Problems = append(r.Problems, diag.Errorf(f, k.Line, "%s", k.Problem))
+		}
+		return
+	}
+	for _, d := range facts.Docs {
+		if d.Problem != "" {
+			r.Problems = append(r.Problems, diag.Errorf(f, d.ObjLine, "%s", d.Problem))
+			continue
+		}
+		o := manifest.Summary(f, manifest.Doc{Line: d.Line, Text: []byte(d.Text)}, d.ObjLine, d.APIVersion, d.Kind, d.Namespace, d.Name)
+		r.addFluxObject(o, d)
+	}
+}
+
+// kustomizationRank is the position of a kustomization file's name among
+// the names kustomize tries, in order.
+func kustomizationRank(p string) int {
+	for i, n := range konfig.RecognizedKustomizationFileNames() {
+		if path.Base(p) == n {
+			return i
+		}
+	}
+	return len(konfig.RecognizedKustomizationFileNames())
 }
 
 func isYAML(f string) bool {
 	return strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")
 }
 
-func (r *Repository) addFluxObject(o *manifest.Object) {
+func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 	group := o.Group()
 	switch {
 	case group == FluxGroup && o.Kind == "Kustomization":
-		k, err := decodeKustomization(o)
+		k, err := decodeKustomization(o, d.Spec)
 		if err != nil {
 			r.Problems = append(r.Problems, err)
 			return
 		}
 		r.Flux = append(r.Flux, k)
 	case group == "source.toolkit.fluxcd.io":
-		s := &Source{Object: o, URL: manifest.Scalar(manifest.Lookup(o.Node, "spec"), "url")}
-		if ig := manifest.Path(o.Node, "spec", "ignore"); ig != nil && ig.Kind == yaml.ScalarNode {
-			s.Ignore = &ig.Value
-		}
-		r.Sources[o.Kind+"/"+namespaceOf(o)+"/"+o.Name] = s
+		r.Sources[o.Kind+"/"+namespaceOf(o)+"/"+o.Name] = &Source{Object: o, URL: d.URL, Ignore: d.Ignore}
 	}
 }
 
-func (r *Repository) readKustomization(tree repo.Tree, f string) {
-	kf := &KustFile{Path: f, Dir: path.Dir(f)}
-	if prev, ok := r.Kustomizations[kf.Dir]; ok && prev.Path < f {
-		return // kustomize takes the first recognized name; keep it
-	}
-	r.Kustomizations[kf.Dir] = kf
-	data, err := tree.ReadFile(f)
-	if err != nil {
-		r.Problems = append(r.Problems, diag.Errorf(f, 0, "%v", err))
-		return
-	}
+// kustomizationFacts reads a kustomization file's kind and the
+// directories and files it refers to.
+func kustomizationFacts(f string, data []byte) *kustFacts {
+	k := &kustFacts{}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		r.Problems = append(r.Problems, manifest.SyntaxError(f, 1, err))
-		return
+		d := manifest.SyntaxError(f, 1, err)
+		k.Problem, k.Line = d.Msg, d.Line
+		return k
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return
+		return k
 	}
 	m := doc.Content[0]
-	kf.Component = manifest.Scalar(m, "kind") == "Component"
+	k.Component = manifest.Scalar(m, "kind") == "Component"
 	for _, field := range [...]string{"resources", "bases", "components"} {
 		list := manifest.Lookup(m, field)
 		if list == nil || list.Kind != yaml.SequenceNode {
@@ -214,10 +330,11 @@ func (r *Repository) readKustomization(tree repo.Tree, f string) {
 		}
 		for _, item := range list.Content {
 			if item.Kind == yaml.ScalarNode {
-				kf.Refs = append(kf.Refs, Ref{Field: field, Value: item.Value, Line: item.Line})
+				k.Refs = append(k.Refs, Ref{Field: field, Value: item.Value, Line: item.Line})
 			}
 		}
 	}
+	return k
 }
 
 // markLocalSources decides which Flux sources are this repository: a

@@ -70,23 +70,15 @@ func (k *Kustomization) SourceID() string {
 	return k.Spec.SourceRef.Kind + "/" + ns + "/" + k.Spec.SourceRef.Name
 }
 
-// decodeKustomization reads a Flux Kustomization object.
-func decodeKustomization(o *manifest.Object) (*Kustomization, error) {
-	spec := manifest.Lookup(o.Node, "spec")
+// decodeKustomization reads a Flux Kustomization object from its spec as
+// JSON.
+func decodeKustomization(o *manifest.Object, spec json.RawMessage) (*Kustomization, error) {
 	if spec == nil {
 		return nil, diag.Errorf(o.File, o.Line, "Kustomization %s has no spec", o.ID())
 	}
-	var v any
-	if err := spec.Decode(&v); err != nil {
-		return nil, diag.Errorf(o.File, spec.Line, "Kustomization %s: %v", o.ID(), err)
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, diag.Errorf(o.File, spec.Line, "Kustomization %s: %v", o.ID(), err)
-	}
-	k := &Kustomization{Object: o, SpecJSON: raw}
-	if err := json.Unmarshal(raw, &k.Spec); err != nil {
-		return nil, diag.Errorf(o.File, spec.Line, "Kustomization %s: spec: %v", o.ID(), err)
+	k := &Kustomization{Object: o, SpecJSON: spec}
+	if err := json.Unmarshal(spec, &k.Spec); err != nil {
+		return nil, diag.Errorf(o.File, o.Line, "Kustomization %s: spec: %v", o.ID(), err)
 	}
 	return k, nil
 }

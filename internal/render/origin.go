@@ -129,7 +129,7 @@ func (o Origin) Locate(tree repo.Tree) *yaml.Node {
 			if err != nil || obj.Kind != o.Kind {
 				continue
 			}
-			candidates = append(candidates, obj.Node)
+			candidates = append(candidates, obj.Node())
 			names = append(names, obj.Name)
 		}
 	}

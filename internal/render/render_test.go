@@ -508,3 +508,18 @@ func TestOrigins(t *testing.T) {
 		}
 	}
 }
+
+func TestObservationsRoundTrip(t *testing.T) {
+	in := observations{{Op: "read", Path: "a/b.yaml", Value: "abc"}, {Op: "stat", Path: "odd\tname\nwith\\slash", Value: "none"}}
+	data, err := in.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out observations
+	if err := out.UnmarshalJSON(data); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, out); diff != "" {
+		t.Errorf("(-in +out):\n%s", diff)
+	}
+}

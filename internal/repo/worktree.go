@@ -7,10 +7,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
 // workTree reads the files on disk. In a Git repository it shows what a
@@ -160,6 +164,12 @@ func (t *workTree) Blob(p string) (string, error) {
 	if v, ok := t.blobs.Load(rp); ok {
 		return v.(string), nil
 	}
+	if t.ignore != nil && rp == p {
+		if h, ok := t.ignore.cleanBlob(t.abs(rp), rp); ok {
+			t.blobs.Store(rp, h)
+			return h, nil
+		}
+	}
 	data, err := t.ReadFile(rp)
 	if err != nil {
 		return "", err
@@ -218,7 +228,9 @@ type ignoreRules struct {
 	g    *git.Repository
 
 	trackedOnce sync.Once
-	tracked     map[string]bool // tracked files and every directory above them
+	tracked     map[string]bool         // tracked files and every directory above them
+	entries     map[string]*index.Entry // the index's entries, by path
+	indexTime   time.Time               // when the index was written
 
 	mu       sync.Mutex
 	patterns map[string][]gitignore.Pattern // dir -> patterns in force there
@@ -306,11 +318,20 @@ func ParseIgnore(data []byte, domain []string) []gitignore.Pattern {
 
 func (r *ignoreRules) loadTracked() {
 	r.tracked = map[string]bool{}
+	r.entries = map[string]*index.Entry{}
 	idx, err := r.g.Storer.Index()
 	if err != nil {
 		return
 	}
+	if s, ok := r.g.Storer.(interface{ Filesystem() billy.Filesystem }); ok {
+		if fi, err := s.Filesystem().Stat("index"); err == nil {
+			r.indexTime = fi.ModTime()
+		}
+	}
 	for _, e := range idx.Entries {
+		if e.Stage == 0 && !e.IntentToAdd && !e.SkipWorktree { // stage 0: not in a merge conflict
+			r.entries[e.Name] = e
+		}
 		for p := e.Name; p != "."; p = filepath.ToSlash(filepath.Dir(p)) {
 			if r.tracked[p] {
 				break
@@ -318,6 +339,27 @@ func (r *ignoreRules) loadTracked() {
 			r.tracked[p] = true
 		}
 	}
+}
+
+// cleanBlob returns the blob id the index records for the regular file at
+// rel when the file on disk is unchanged since it was staged (same size and
+// modification time, and not modified in the same instant the index was
+// written: Git's "racy" case), so its content need not be read.
+func (r *ignoreRules) cleanBlob(abs, rel string) (string, bool) {
+	r.trackedOnce.Do(r.loadTracked)
+	e, ok := r.entries[rel]
+	if !ok || (e.Mode != filemode.Regular && e.Mode != filemode.Executable) || r.indexTime.IsZero() {
+		return "", false
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(e.Size) {
+		return "", false
+	}
+	mtime := fi.ModTime()
+	if !mtime.Equal(e.ModifiedAt) || !mtime.Before(r.indexTime) {
+		return "", false
+	}
+	return e.Hash.String(), true
 }
 
 // sortEntries orders a listing by name, as os.ReadDir does.
