@@ -104,7 +104,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	r, err := render.Discover(tree, o.remotes())
+	r, err := eng.Discover(o.remotes())
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

@@ -90,7 +90,16 @@ func (o *repoOptions) relPath(p string) (string, error) {
 
 // engine returns a render engine over tree.
 func (o *repoOptions) engine(tree repo.Tree) (*render.Engine, error) {
+	return o.engineWith(tree, nil)
+}
+
+// engineWith returns a render engine over tree with its options adjusted
+// by tune.
+func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*render.Engine, error) {
 	opts := render.Options{Jobs: o.Jobs, AllowRemote: o.AllowRemote, Salt: version.CacheSalt()}
+	if tune != nil {
+		tune(&opts)
+	}
 	if !o.NoCache {
 		c, err := openCache()
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
@@ -32,12 +31,12 @@ and checks, diffs and promotes what it renders, before Flux pulls it.`,
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
-	config := genericclioptions.NewConfigFlags(true)
 	cmd.AddCommand(
 		NewCmdRender(streams),
+		NewCmdValidate(streams),
+		NewCmdHook(streams),
 		NewCmdVersion(streams),
 	)
-	_ = config
 	return cmd
 }
 

@@ -1,0 +1,381 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-gitops/kubectl-gitops/hooks"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
+)
+
+// ValidateOptions are the options of `kubectl gitops validate`.
+type ValidateOptions struct {
+	genericiooptions.IOStreams
+	repoOptions
+
+	Paths             []string
+	All               bool
+	Ref               string
+	Output            string
+	KubernetesVersion string
+	CRDs              []string
+	Color             string
+	Rules             []string
+
+	paths []string // repository-relative
+}
+
+// NewCmdValidate returns the validate command.
+func NewCmdValidate(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ValidateOptions{IOStreams: streams}
+	var ids []string
+	for _, r := range validate.Rules() {
+		ids = append(ids, fmt.Sprintf("  %-20s %-8s %s", r.ID, r.Severity, r.Description))
+	}
+	cmd := &cobra.Command{
+		Use:   "validate [PATH...]",
+		Short: "Check overlays, Flux objects and image markers before they merge",
+		Long: `Render the roots at or under each PATH (the current directory by default,
+the whole repository with --all) and check what they render and the files
+they read. Every finding names the file and line to fix.
+
+Rules (set to off, warning or error in .gitops.yaml under "rules:", or on one
+object with the annotation ` + validate.RulesAnnotation + `: "rule=off,rule=warning"):
+` + strings.Join(ids, "\n") + `
+
+Exit status: 0 no error, 1 findings of error severity, 2 could not run.`,
+		Example: examples(`  # Check the whole repository
+  %[1]s validate --all
+
+  # Check one overlay against Kubernetes 1.33, with extra CRDs
+  %[1]s validate deploy/kubernetes/overlays/prod --kubernetes-version v1.33 --crds ./crds
+
+  # Annotate a pull request in GitHub Actions
+  %[1]s validate --all -o github`),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd.Flags())
+	f := cmd.Flags()
+	f.BoolVar(&o.All, "all", false, "check every root and file of the repository, wherever the command runs")
+	f.StringVar(&o.Ref, "ref", "", "check the repository at this Git revision instead of the working tree")
+	f.StringVarP(&o.Output, "output", "o", validate.FormatText, "output format: "+strings.Join(validate.Formats(), ", "))
+	f.StringVar(&o.KubernetesVersion, "kubernetes-version", "", "the cluster's Kubernetes version, for schemas and API removals (default: .gitops.yaml's, else the built-in schemas' newest)")
+	f.StringSliceVar(&o.CRDs, "crds", nil, "a directory or file of CustomResourceDefinitions to validate custom resources against (repeatable)")
+	f.StringVar(&o.Color, "color", "auto", "colour the text output: auto, always or never")
+	f.StringSliceVar(&o.Rules, "rule", nil, "run only these rules (repeatable)")
+	return cmd
+}
+
+// Complete opens the repository and resolves the paths.
+func (o *ValidateOptions) Complete(_ *cobra.Command, args []string) error {
+	if err := o.complete(); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	o.Paths, o.paths = args, nil
+	for _, a := range args {
+		p, err := o.relPath(a)
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		o.paths = append(o.paths, p)
+	}
+	if len(o.paths) == 0 {
+		o.paths = []string{o.cwd}
+	}
+	if o.All {
+		o.paths = []string{"."}
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *ValidateOptions) Validate() error {
+	if !slices.Contains(validate.Formats(), o.Output) {
+		return withCode(ExitFailure, fmt.Errorf("--output must be one of %s, got %q", strings.Join(validate.Formats(), ", "), o.Output))
+	}
+	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
+		return withCode(ExitFailure, fmt.Errorf("--color must be auto, always or never, got %q", o.Color))
+	}
+	known := map[string]bool{}
+	for _, r := range validate.Rules() {
+		known[r.ID] = true
+	}
+	for _, id := range o.Rules {
+		if !known[id] {
+			return withCode(ExitFailure, fmt.Errorf("--rule: unknown rule %q", id))
+		}
+	}
+	return withCodeIf(ExitFailure, o.validate())
+}
+
+// Run renders, checks and prints.
+func (o *ValidateOptions) Run(ctx context.Context) error {
+	report, err := o.check(ctx)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	err = validate.Write(o.Out, report, o.Output, validate.WriteOptions{Color: o.useColor(), Version: version.Get().Version})
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if report.Failed() {
+		return withCode(ExitFindings, nil)
+	}
+	return nil
+}
+
+func (o *ValidateOptions) check(ctx context.Context) (*validate.Report, error) {
+	tree, err := o.repo.Tree(o.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return checkTree(ctx, &o.repoOptions, tree, checkScope{paths: o.paths, all: o.All}, validateSettings{
+		kubernetesVersion: o.KubernetesVersion,
+		crdPaths:          o.CRDs,
+		rules:             o.Rules,
+	})
+}
+
+// checkScope says what a check looks at: the roots and files at or under
+// paths, or roots reading files (hooks), or everything.
+type checkScope struct {
+	paths []string
+	all   bool
+	// files, when set, selects the roots that read one of them and checks
+	// these files (the pre-commit hooks' staged files).
+	files []string
+}
+
+type validateSettings struct {
+	kubernetesVersion string
+	crdPaths          []string
+	rules             []string
+}
+
+// checkTree renders every root of tree (most from the cache) and runs the
+// rules over the scope.
+func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope checkScope, s validateSettings) (*validate.Report, error) {
+	cfg, err := validate.LoadConfig(tree)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := ro.engineWith(tree, func(opts *render.Options) { opts.Origins = true })
+	if err != nil {
+		return nil, err
+	}
+	disc, err := eng.Discover(ro.remotes())
+	if err != nil {
+		return nil, err
+	}
+	results, err := eng.Render(ctx, disc, disc.Roots)
+	if err != nil {
+		return nil, err
+	}
+	foreign, err := renderForeign(ctx, ro, cfg.FluxRepositories)
+	if err != nil {
+		return nil, err
+	}
+	in := validate.Input{Tree: tree, Repository: disc, Results: results, Foreign: foreign}
+	if scope.files != nil || (!scope.all && !slices.Contains(scope.paths, ".")) {
+		in.Files, in.Roots = scope.resolve(disc, results)
+	}
+	crds, err := loadCRDs(tree, cfg.CRDs, s.crdPaths)
+	if err != nil {
+		return nil, err
+	}
+	kv := s.kubernetesVersion
+	if kv == "" {
+		kv = cfg.KubernetesVersion
+	}
+	report, err := validate.Run(ctx, in, validate.Options{
+		Config:            cfg,
+		KubernetesVersion: kv,
+		CRDs:              crds,
+		Rules:             s.rules,
+		Cache:             eng.Cache(),
+		Salt:              version.CacheSalt(),
+	})
+	eng.Trim()
+	return report, err
+}
+
+// resolve returns the files and roots a scope covers: the paths, the roots
+// at or under them, and the roots that read a file under them; for hooks,
+// the staged files and the roots they affect.
+func (s checkScope) resolve(disc *render.Repository, results []*render.Result) ([]string, []render.Root) {
+	if s.files != nil {
+		return s.files, hooks.Affected(results, s.files)
+	}
+	files := s.paths
+	under := func(p string) bool {
+		for _, f := range files {
+			if p == f || strings.HasPrefix(p, f+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	roots := []render.Root{}
+	for _, res := range results {
+		in := under(res.Root.Path)
+		for _, input := range res.Inputs {
+			in = in || under(input.Path)
+		}
+		if in {
+			roots = append(roots, res.Root)
+		}
+	}
+	return files, roots
+}
+
+// loadCRDs reads CustomResourceDefinitions from the configuration's paths
+// (in the tree) and the command line's (on disk).
+func loadCRDs(tree repo.Tree, fromConfig, fromFlags []string) ([]map[string]any, error) {
+	var out []map[string]any
+	add := func(file string, data []byte) error {
+		for _, d := range manifest.Split(data) {
+			o, err := manifest.Decode(file, d)
+			if err != nil {
+				return err
+			}
+			if o.Kind != "CustomResourceDefinition" {
+				continue
+			}
+			var m map[string]any
+			if err := o.Node().Decode(&m); err != nil {
+				return fmt.Errorf("%s:%d: %w", file, o.Line, err)
+			}
+			out = append(out, m)
+		}
+		return nil
+	}
+	for _, p := range fromConfig {
+		if err := walkTree(tree, p, add); err != nil {
+			return nil, fmt.Errorf(".gitops.yaml crds: %w", err)
+		}
+	}
+	for _, p := range fromFlags {
+		err := filepath.WalkDir(p, func(f string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !isYAMLName(f) {
+				return err
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			return add(f, data)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("--crds: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func isYAMLName(p string) bool { return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") }
+
+// walkTree calls fn for every YAML file at or under p in the tree.
+func walkTree(tree repo.Tree, p string, fn func(string, []byte) error) error {
+	kind, err := tree.Stat(p)
+	if err != nil {
+		return err
+	}
+	if kind == repo.File {
+		data, err := tree.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return fn(p, data)
+	}
+	entries, err := tree.ReadDir(p)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		child := p + "/" + e.Name
+		if e.Kind == repo.Dir || isYAMLName(e.Name) {
+			if err := walkTree(tree, child, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// useColor tells whether text output is coloured: on a terminal, unless
+// NO_COLOR is set.
+func (o *ValidateOptions) useColor() bool {
+	switch o.Color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return isTerminal(o.Out)
+}
+
+// isTerminal tells whether w is a terminal and colour is welcome there.
+func isTerminal(w any) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// renderForeign renders the working trees of the other repositories the
+// configuration names under fluxRepositories (paths relative to this
+// repository's root).
+func renderForeign(ctx context.Context, ro *repoOptions, paths []string) ([]*render.Result, error) {
+	var out []*render.Result
+	for _, p := range paths {
+		dir := p
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(ro.repo.Root, filepath.FromSlash(p))
+		}
+		r, err := repo.OpenAt(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: fluxRepositories: %w", validate.ConfigFile, err)
+		}
+		tree, err := r.Tree("")
+		if err != nil {
+			return nil, err
+		}
+		sub := *ro
+		sub.repo = r
+		eng, err := sub.engine(tree)
+		if err != nil {
+			return nil, err
+		}
+		disc, err := eng.Discover(sub.remotes())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		results, err := eng.Render(ctx, disc, disc.Roots)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, results...)
+	}
+	return out, nil
+}

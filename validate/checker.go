@@ -1,0 +1,253 @@
+package validate
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+)
+
+// checker carries one Run: its input, the effective settings, what the
+// rules found, and what was parsed once and is shared between rules.
+type checker struct {
+	ctx  context.Context
+	in   Input
+	opts Options
+
+	findings    []Finding
+	objectCount int
+	defaults    map[string]Severity
+
+	mu      sync.Mutex
+	objects map[*render.Result][]*object
+	located map[render.Origin]*yaml.Node
+}
+
+func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {
+	if err := opts.Config.check(); err != nil {
+		return nil, err
+	}
+	defaults := map[string]Severity{}
+	for _, r := range Rules() {
+		defaults[r.ID] = r.Severity
+	}
+	return &checker{
+		defaults: defaults,
+		ctx:      ctx,
+		in:       in,
+		opts:     opts,
+		objects:  map[*render.Result][]*object{},
+		located:  map[render.Origin]*yaml.Node{},
+	}, nil
+}
+
+// enabled tells whether rule id runs: selected, and not set to off.
+func (c *checker) enabled(id string) bool {
+	if len(c.opts.Rules) > 0 && !contains(c.opts.Rules, id) {
+		return false
+	}
+	return c.opts.Config.Rules[id] != Off
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// severity is the severity of rule id as configured.
+func (c *checker) severity(id string) Severity {
+	if s, ok := c.opts.Config.Rules[id]; ok {
+		return s
+	}
+	return c.defaults[id]
+}
+
+// add records a finding of rule id with the configured severity.
+func (c *checker) add(id string, f Finding) {
+	f.Rule = id
+	if f.Severity == "" {
+		f.Severity = c.severity(id)
+	}
+	if f.Severity == Off {
+		return
+	}
+	c.mu.Lock()
+	c.findings = append(c.findings, f)
+	c.mu.Unlock()
+}
+
+// inScope tells whether file rules look at file: every file, or the ones
+// the caller named (hooks: the staged files; validate PATH: files under it).
+func (c *checker) inScope(file string) bool {
+	if c.in.Files == nil {
+		return true
+	}
+	for _, f := range c.in.Files {
+		if f == file || f == "." || strings.HasPrefix(file, f+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// object is a rendered object with what findings about it need.
+type object struct {
+	root   *render.Result
+	node   *kyaml.RNode
+	origin render.Origin
+	id     string
+	// overrides are the rule severities its annotation sets.
+	overrides map[string]Severity
+}
+
+// RulesAnnotation sets, on one object, rule severities or turns rules off:
+// "plain-secret=off,schema=warning".
+const RulesAnnotation = "gitops.kubectl.io/rules"
+
+// objectsOf returns the objects a root rendered, parsed once per Run.
+func (c *checker) objectsOf(res *render.Result) ([]*object, error) {
+	c.mu.Lock()
+	objs, ok := c.objects[res]
+	c.mu.Unlock()
+	if ok {
+		return objs, nil
+	}
+	nodes, err := res.Objects()
+	if err != nil {
+		return nil, err
+	}
+	objs = make([]*object, len(nodes))
+	for i, n := range nodes {
+		o := &object{root: res, node: n}
+		if i < len(res.Origins) {
+			o.origin = res.Origins[i]
+		}
+		o.id = ObjectID(n.GetApiVersion(), n.GetKind(), n.GetNamespace(), n.GetName())
+		o.overrides = parseOverrides(n.GetAnnotations()[RulesAnnotation])
+		objs[i] = o
+	}
+	c.mu.Lock()
+	c.objects[res] = objs
+	c.objectCount += len(objs)
+	c.mu.Unlock()
+	return objs, nil
+}
+
+// parseOverrides reads a RulesAnnotation value; entries that do not parse
+// are ignored (the configuration check reports them in .gitops.yaml, and an
+// annotation has no line to point at once rendered).
+func parseOverrides(v string) map[string]Severity {
+	if v == "" {
+		return nil
+	}
+	m := map[string]Severity{}
+	for _, part := range strings.Split(v, ",") {
+		id, sev, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			sev = string(Off)
+		}
+		if s := Severity(strings.TrimSpace(sev)); s == Off || s == Error || s == Warning {
+			m[strings.TrimSpace(id)] = s
+		}
+	}
+	return m
+}
+
+// addObject records a finding about a rendered object at the field path
+// given (keys and sequence indices, as strings), located in the file the
+// object came from.
+func (c *checker) addObject(id string, o *object, path []string, msg string) {
+	if !c.rootInScope(o.root) && !c.inScope(o.origin.File) {
+		return
+	}
+	f := Finding{Object: o.id, Message: msg}
+	if s, ok := o.overrides[id]; ok {
+		f.Severity = s
+	}
+	f.File, f.Line = c.locate(o, path)
+	c.add(id, f)
+}
+
+// locate returns where the field at path of o is written: the line of the
+// deepest part of the path present in the source (a field a patch added
+// has no line of its own, so the object's is given).
+func (c *checker) locate(o *object, path []string) (string, int) {
+	if o.origin.File == "" {
+		return rootFile(o.root.Root), 0
+	}
+	c.mu.Lock()
+	node, ok := c.located[o.origin]
+	c.mu.Unlock()
+	if !ok {
+		node = o.origin.Locate(c.in.Tree)
+		c.mu.Lock()
+		c.located[o.origin] = node
+		c.mu.Unlock()
+	}
+	if node == nil {
+		return o.origin.File, 0
+	}
+	return o.origin.File, lineOf(node, path)
+}
+
+// lineOf follows path down from n as far as it goes.
+func lineOf(n *yaml.Node, path []string) int {
+	line := n.Line
+	for _, key := range path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			next := (*yaml.Node)(nil)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					line, next = n.Content[i].Line, n.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return line
+			}
+			n = next
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(key)
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		default:
+			return line
+		}
+	}
+	return line
+}
+
+// rootFile is the file a root is defined in: its kustomization file's
+// directory, or its Flux Kustomization's file.
+func rootFile(r render.Root) string {
+	if r.Kustomization != nil {
+		return r.Kustomization.Object.File
+	}
+	return r.Path
+}
+
+// rootInScope tells whether object rules report about res's root.
+func (c *checker) rootInScope(res *render.Result) bool {
+	if c.in.Roots == nil {
+		return true
+	}
+	for _, r := range c.in.Roots {
+		if r.String() == res.Root.String() {
+			return true
+		}
+	}
+	return false
+}

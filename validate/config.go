@@ -1,0 +1,102 @@
+package validate
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// ConfigFile is the repository's settings file, at its root.
+const ConfigFile = ".gitops.yaml"
+
+// Config is what a repository's .gitops.yaml sets.
+type Config struct {
+	// KubernetesVersion is the cluster's version, for schemas and API
+	// removals ("v1.33").
+	KubernetesVersion string `json:"kubernetesVersion,omitempty" yaml:"kubernetesVersion,omitempty"`
+	// CRDs are directories (or files) of CustomResourceDefinitions to
+	// validate custom resources against, besides those found in the
+	// repository.
+	CRDs []string `json:"crds,omitempty" yaml:"crds,omitempty"`
+	// Rules maps a rule ID to off, warning or error.
+	Rules map[string]Severity `json:"rules,omitempty" yaml:"rules,omitempty"`
+	// FluxRepositories are paths, relative to the repository root, of
+	// other repositories' working trees whose Flux objects this
+	// repository refers to: an application repository whose $imagepolicy
+	// markers name ImagePolicies that the Flux repository defines.
+	FluxRepositories []string `json:"fluxRepositories,omitempty" yaml:"fluxRepositories,omitempty"`
+}
+
+// LoadConfig reads .gitops.yaml from the tree; a missing file is an empty
+// configuration. A malformed file or an unknown rule or setting is an error
+// at its line.
+func LoadConfig(tree repo.Tree) (Config, error) {
+	var cfg Config
+	data, err := tree.ReadFile(ConfigFile)
+	if err != nil {
+		return cfg, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return cfg, manifest.SyntaxError(ConfigFile, 1, err)
+	}
+	if len(doc.Content) == 0 {
+		return cfg, nil
+	}
+	root := doc.Content[0]
+	if errs := manifest.UnknownFields(ConfigFile, root, reflect.TypeFor[Config]()); len(errs) > 0 {
+		return cfg, errs[0]
+	}
+	if err := root.Decode(&cfg); err != nil {
+		return cfg, diag.Errorf(ConfigFile, root.Line, "%v", err)
+	}
+	if rules := manifest.Lookup(root, "rules"); rules != nil {
+		for i := 0; i+1 < len(rules.Content); i += 2 {
+			k, v := rules.Content[i], rules.Content[i+1]
+			if err := checkRuleSetting(k.Value, Severity(v.Value)); err != nil {
+				return cfg, &diag.Error{File: ConfigFile, Line: k.Line, Column: k.Column, Msg: err.Error()}
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// check validates a configuration built in code.
+func (c Config) check() error {
+	ids := make([]string, 0, len(c.Rules))
+	for id := range c.Rules {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if err := checkRuleSetting(id, c.Rules[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkRuleSetting(id string, s Severity) error {
+	if ruleByID(id).ID == "" {
+		var ids []string
+		for _, r := range Rules() {
+			ids = append(ids, r.ID)
+		}
+		msg := fmt.Sprintf("unknown rule %q", id)
+		if n := manifest.Nearest(id, ids); n != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", n)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	switch s {
+	case Off, Warning, Error:
+		return nil
+	}
+	return fmt.Errorf("rule %s: severity must be off, warning or error, not %q", id, s)
+}

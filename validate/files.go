@@ -1,0 +1,158 @@
+package validate
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// maxFileSize bounds the files the file rules parse.
+const maxFileSize = 16 << 20
+
+func isYAMLFile(f string) bool {
+	return strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")
+}
+
+// checkSyntax parses every YAML file in scope, and checks that the files
+// kustomizations list as resources hold Kubernetes objects.
+func checkSyntax(c *checker) error {
+	resources := c.resourceFiles()
+	for _, f := range c.in.Repository.Files {
+		if !isYAMLFile(f) || !c.inScope(f) {
+			continue
+		}
+		data, err := c.in.Tree.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		c.syntaxOf(f, data, resources[f])
+	}
+	return nil
+}
+
+// resourceFiles are the files kustomizations list under resources.
+func (c *checker) resourceFiles() map[string]bool {
+	out := map[string]bool{}
+	for _, kf := range c.in.Repository.Kustomizations {
+		for _, ref := range kf.Refs {
+			if ref.Field != "resources" || kfs.IsRemote(ref.Value) {
+				continue
+			}
+			p := path.Join(kf.Dir, ref.Value)
+			if k, err := c.in.Tree.Stat(p); err == nil && k == repo.File {
+				out[p] = true
+			}
+		}
+	}
+	return out
+}
+
+func (c *checker) syntaxOf(f string, data []byte, resource bool) {
+	switch {
+	case len(data) > maxFileSize:
+		c.add("syntax", Finding{File: f, Severity: Warning, Message: fmt.Sprintf("file is %d MB, too large to check", len(data)>>20)})
+		return
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		c.add("syntax", Finding{File: f, Line: 1, Message: "file is UTF-16: save it as UTF-8, which kustomize and Flux read"})
+		return
+	case bytes.IndexByte(data, 0) >= 0:
+		c.add("syntax", Finding{File: f, Line: 1, Message: "binary content in a YAML file"})
+		return
+	case !utf8.Valid(data):
+		c.add("syntax", Finding{File: f, Line: firstInvalidLine(data), Message: "file is not valid UTF-8"})
+		return
+	}
+	for _, d := range manifest.Split(data) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(d.Text, &doc); err != nil {
+			se := manifest.SyntaxError(f, d.Line, err)
+			manifest.ExplainTab(data, se)
+			c.add("syntax", Finding{File: f, Line: se.Line, Message: se.Msg})
+			continue
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		for _, e := range duplicateKeys(root, d.Line-1) {
+			c.add("syntax", Finding{File: f, Line: e.Line, Column: e.Column, Message: e.Msg})
+		}
+		if resource {
+			if msg := manifest.NotAnObject(root); msg != "" {
+				c.add("syntax", Finding{File: f, Line: d.Line - 1 + root.Line, Message: msg})
+			}
+		}
+	}
+}
+
+func firstInvalidLine(data []byte) int {
+	line := 1
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == utf8.RuneError && size <= 1 {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+		data = data[size:]
+	}
+	return line
+}
+
+// duplicateKeys finds keys repeated in a mapping, anywhere in n: YAML
+// parsers keep the last silently, so one of the two values is lost. Lines
+// are shifted by offset.
+func duplicateKeys(n *yaml.Node, offset int) []*diag.Error {
+	var out []*diag.Error
+	var walk func(*yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			seen := map[string]int{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind == yaml.ScalarNode && k.Value != "<<" {
+					if first, dup := seen[k.Value]; dup {
+						out = append(out, &diag.Error{Line: k.Line + offset, Column: k.Column,
+							Msg: fmt.Sprintf("duplicate key %q (first at line %d): only the last value is kept", k.Value, first+offset)})
+					} else {
+						seen[k.Value] = k.Line
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+// checkBuild reports the roots that did not render, where the render error
+// points.
+func checkBuild(c *checker) error {
+	for _, res := range c.scopedResults() {
+		if res.Err == nil {
+			continue
+		}
+		f := Finding{File: rootFile(res.Root), Message: res.Err.Error()}
+		if d, ok := diag.As(res.Err); ok {
+			f.File, f.Line, f.Column, f.Message = d.File, d.Line, d.Column, d.Msg
+		}
+		if f.File == "" {
+			f.File = rootFile(res.Root)
+		}
+		c.add("build", f)
+	}
+	return nil
+}

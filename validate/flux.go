@@ -1,0 +1,197 @@
+package validate
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/imagepolicy"
+)
+
+// fluxIndex holds the Flux objects the repository's roots render, by
+// Kind/namespace/name.
+type fluxIndex map[string]*object
+
+// fluxIndex collects the Flux objects of every rendered root once per Run.
+func (c *checker) fluxObjects() (fluxIndex, error) {
+	idx := fluxIndex{}
+	err := c.eachObjectOf(c.in.Results, func(o *object) {
+		if strings.HasSuffix(group(o.node.GetApiVersion()), ".toolkit.fluxcd.io") {
+			idx[o.node.GetKind()+"/"+namespace(o.node)+"/"+o.node.GetName()] = o
+		}
+	})
+	return idx, err
+}
+
+func group(apiVersion string) string {
+	if i := strings.IndexByte(apiVersion, '/'); i >= 0 {
+		return apiVersion[:i]
+	}
+	return ""
+}
+
+func namespace(n *kyaml.RNode) string {
+	if ns := n.GetNamespace(); ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+// field reads the scalar at path (mapping keys, and sequence indices as
+// numbers), or "".
+func field(n *kyaml.RNode, path ...string) string {
+	y := n.YNode()
+	for _, key := range path {
+		switch y.Kind {
+		case kyaml.MappingNode:
+			var next *kyaml.Node
+			for i := 0; i+1 < len(y.Content); i += 2 {
+				if y.Content[i].Value == key {
+					next = y.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return ""
+			}
+			y = next
+		case kyaml.SequenceNode:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(y.Content) {
+				return ""
+			}
+			y = y.Content[i]
+		default:
+			return ""
+		}
+	}
+	if y.Kind != kyaml.ScalarNode {
+		return ""
+	}
+	return y.Value
+}
+
+// checkPatterns compiles every ImagePolicy's filterTags pattern and checks
+// its extract, as image-reflector-controller would.
+func checkPatterns(c *checker) error {
+	idx, err := c.fluxObjects()
+	if err != nil {
+		return err
+	}
+	for _, key := range sortedKeys(idx) {
+		o := idx[key]
+		if o.node.GetKind() != "ImagePolicy" {
+			continue
+		}
+		pattern, extract := field(o.node, "spec", "filterTags", "pattern"), field(o.node, "spec", "filterTags", "extract")
+		if err := imagepolicy.CompilePattern(pattern, extract); err != nil {
+			at := "pattern"
+			if pattern != "" && strings.Contains(err.Error(), "extract") {
+				at = "extract"
+			}
+			c.addObject("imagepolicy-pattern", o, []string{"spec", "filterTags", at}, fmt.Sprintf("ImagePolicy %s/%s: %v", namespace(o.node), o.node.GetName(), err))
+		}
+	}
+	return nil
+}
+
+// checkReferences checks that what Flux objects refer to is defined: the
+// sources of Kustomizations and image automations, the Kustomizations they
+// depend on, the ImageRepository of each ImagePolicy, and paths in this
+// repository.
+func checkReferences(c *checker) error {
+	idx, err := c.fluxObjects()
+	if err != nil {
+		return err
+	}
+	for _, key := range sortedKeys(idx) {
+		o := idx[key]
+		ns := namespace(o.node)
+		switch o.node.GetKind() {
+		case "Kustomization":
+			c.refer(idx, o, []string{"spec", "sourceRef"}, ns)
+			deps, _ := o.node.Pipe(kyaml.Lookup("spec", "dependsOn"))
+			for i := range elements(deps) {
+				p := []string{"spec", "dependsOn", fmt.Sprint(i)}
+				name, depNS := field(o.node, append(p, "name")...), field(o.node, append(p, "namespace")...)
+				if depNS == "" {
+					depNS = ns
+				}
+				if _, ok := idx["Kustomization/"+depNS+"/"+name]; !ok {
+					c.addObject("flux-reference", o, p, fmt.Sprintf("Kustomization %s/%s depends on Kustomization %s/%s, which is not defined in this repository", ns, o.node.GetName(), depNS, name))
+				}
+			}
+		case "ImagePolicy":
+			name := field(o.node, "spec", "imageRepositoryRef", "name")
+			refNS := field(o.node, "spec", "imageRepositoryRef", "namespace")
+			if refNS == "" {
+				refNS = ns
+			}
+			if _, ok := idx["ImageRepository/"+refNS+"/"+name]; !ok {
+				c.addObject("flux-reference", o, []string{"spec", "imageRepositoryRef", "name"},
+					fmt.Sprintf("ImagePolicy %s/%s refers to ImageRepository %s/%s, which is not defined in this repository", ns, o.node.GetName(), refNS, name))
+			}
+		case "ImageUpdateAutomation":
+			src := c.refer(idx, o, []string{"spec", "sourceRef"}, ns)
+			c.checkUpdatePath(o, src)
+		}
+	}
+	return nil
+}
+
+// refer checks the object reference at path and returns what it names.
+func (c *checker) refer(idx fluxIndex, o *object, at []string, ns string) *object {
+	kind, name, refNS := field(o.node, append(at, "kind")...), field(o.node, append(at, "name")...), field(o.node, append(at, "namespace")...)
+	if refNS == "" {
+		refNS = ns
+	}
+	if kind == "" || name == "" {
+		return nil // the schema rule reports a missing required field
+	}
+	target, ok := idx[kind+"/"+refNS+"/"+name]
+	if !ok {
+		c.addObject("flux-reference", o, at, fmt.Sprintf("%s %s/%s refers to %s %s/%s, which is not defined in this repository",
+			o.node.GetKind(), ns, o.node.GetName(), kind, refNS, name))
+	}
+	return target
+}
+
+// checkUpdatePath checks an ImageUpdateAutomation's update.path exists when
+// its GitRepository is this repository.
+func (c *checker) checkUpdatePath(o *object, src *object) {
+	p := field(o.node, "spec", "update", "path")
+	if src == nil || p == "" || !c.isLocalSource(src) {
+		return
+	}
+	rel := path.Clean(strings.TrimPrefix(p, "./"))
+	if _, err := c.in.Tree.Stat(rel); err != nil {
+		c.addObject("flux-reference", o, []string{"spec", "update", "path"},
+			fmt.Sprintf("ImageUpdateAutomation %s/%s updates %s, which is not a path of this repository", namespace(o.node), o.node.GetName(), p))
+	}
+}
+
+// isLocalSource tells whether a rendered source object is this repository.
+func (c *checker) isLocalSource(src *object) bool {
+	s, ok := c.in.Repository.Sources[src.node.GetKind()+"/"+namespace(src.node)+"/"+src.node.GetName()]
+	return ok && s.Local
+}
+
+func elements(n *kyaml.RNode) []*kyaml.Node {
+	if n == nil || n.YNode().Kind != kyaml.SequenceNode {
+		return nil
+	}
+	return n.YNode().Content
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,205 @@
+package validate
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/imagepolicy"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+)
+
+// policyIndex holds the ImagePolicies markers may name: those this
+// repository's roots render and those of the configured Flux repositories,
+// by namespace/name.
+type policyIndex struct {
+	byID   map[string]*kyaml.RNode
+	byName map[string][]string // name -> the namespaces it is defined in
+}
+
+func (c *checker) policies() (policyIndex, error) {
+	idx := policyIndex{byID: map[string]*kyaml.RNode{}, byName: map[string][]string{}}
+	add := func(o *object) {
+		if o.node.GetKind() != "ImagePolicy" || !strings.HasPrefix(o.node.GetApiVersion(), "image.toolkit.fluxcd.io/") {
+			return
+		}
+		ns := o.node.GetNamespace()
+		idx.byID[ns+"/"+o.node.GetName()] = o.node
+		idx.byName[o.node.GetName()] = append(idx.byName[o.node.GetName()], ns)
+	}
+	if err := c.eachObjectOf(c.in.Results, add); err != nil {
+		return idx, err
+	}
+	return idx, c.eachObjectOf(c.in.Foreign, add)
+}
+
+// checkMarkers checks every $imagepolicy marker in the files in scope: it is
+// written as Flux reads it, names an ImagePolicy that exists, sits on a
+// field its suffix fits, and holds a value the policy could select.
+func checkMarkers(c *checker) error {
+	idx, err := c.policies()
+	if err != nil {
+		return err
+	}
+	warned := false
+	for _, f := range c.in.Repository.Files {
+		if markers.Skip(f) || !c.inScope(f) {
+			continue
+		}
+		data, err := c.in.Tree.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		found, err := markers.Scan(f, data)
+		if err != nil {
+			continue // the syntax rule reports a file Flux cannot read
+		}
+		for _, m := range found.Malformed {
+			c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: m.Reason})
+		}
+		for _, m := range found.Markers {
+			if msg := fieldMismatch(m, keyOf(data, m)); msg != "" {
+				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: msg})
+			}
+			if len(idx.byID) == 0 {
+				if !warned {
+					warned = true
+					c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Severity: Warning, Message: fmt.Sprintf(
+						"marker names ImagePolicy %s/%s, but no ImagePolicy is defined in this repository: list the repository that defines them under fluxRepositories in %s to check markers against them",
+						m.Policy.Namespace, m.Policy.Name, ConfigFile)})
+				}
+				continue
+			}
+			policy, ok := idx.byID[m.Policy.Namespace+"/"+m.Policy.Name]
+			if !ok {
+				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: missingPolicy(m.Policy, idx)})
+				continue
+			}
+			if msg := unselectable(m, policy); msg != "" {
+				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: msg})
+			}
+		}
+	}
+	return nil
+}
+
+// missingPolicy explains a marker naming an ImagePolicy that does not
+// exist, pointing at one of the same name elsewhere.
+func missingPolicy(p markers.Policy, idx policyIndex) string {
+	msg := fmt.Sprintf("marker names ImagePolicy %s/%s, which is not defined", p.Namespace, p.Name)
+	nss := idx.byName[p.Name]
+	sort.Strings(nss)
+	switch {
+	case len(nss) == 0:
+	case nss[0] == "":
+		msg += fmt.Sprintf(": an ImagePolicy %s is defined without a namespace (give it namespace: %s)", p.Name, p.Namespace)
+	default:
+		msg += fmt.Sprintf(": ImagePolicy %s is defined in namespace %s", p.Name, strings.Join(nss, ", "))
+	}
+	return msg
+}
+
+// keyOf returns the mapping key the marked scalar is the value of, read
+// from its line ("newTag" in "  newTag: v1 # {...}"), or "".
+func keyOf(data []byte, m markers.Marker) string {
+	if m.Start < 0 || m.Start > len(data) {
+		return ""
+	}
+	lineStart := strings.LastIndexByte(string(data[:m.Start]), '\n') + 1
+	before := strings.TrimSpace(string(data[lineStart:m.Start]))
+	before = strings.TrimPrefix(before, "- ")
+	key, ok := strings.CutSuffix(before, ":")
+	if !ok {
+		return ""
+	}
+	return strings.Trim(strings.TrimSpace(key), `"'`)
+}
+
+var (
+	digestValue = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+	tagValue    = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+)
+
+// fieldMismatch says why a marker's suffix does not fit the field it sits
+// on, judging by the field's name and value, or "".
+func fieldMismatch(m markers.Marker, key string) string {
+	k := strings.ToLower(key)
+	switch m.Field {
+	case markers.FieldTag:
+		if k == "image" || k == "newname" || (m.Value != "" && !tagValue.MatchString(m.Value)) {
+			return fmt.Sprintf("marker %q writes a tag, but %s holds %q: use %q for a whole image reference, or put the marker on the tag field", m.Setter(), keyName(key), m.Value, m.Policy.String())
+		}
+	case markers.FieldName:
+		if k == "newtag" || k == "tag" || k == "digest" || strings.Contains(m.Value, "@") || lastPartHasTag(m.Value) {
+			return fmt.Sprintf("marker %q writes an image name, but %s holds %q: put it on the field that holds the name without a tag", m.Setter(), keyName(key), m.Value)
+		}
+	case markers.FieldDigest:
+		if k == "newtag" || k == "tag" || k == "newname" || (m.Value != "" && !digestValue.MatchString(m.Value)) {
+			return fmt.Sprintf("marker %q writes a digest (sha256:...), but %s holds %q", m.Setter(), keyName(key), m.Value)
+		}
+	case markers.FieldImage:
+		if k == "newtag" || k == "tag" || k == "newname" || k == "digest" {
+			return fmt.Sprintf("marker %q writes a whole image reference (name:tag), but it sits on %s: use %q there", m.Setter(), keyName(key), m.Policy.String()+":"+suffixFor(k))
+		}
+	}
+	return ""
+}
+
+func keyName(key string) string {
+	if key == "" {
+		return "the field"
+	}
+	return key
+}
+
+func suffixFor(key string) string {
+	switch key {
+	case "newname":
+		return "name"
+	case "digest":
+		return "digest"
+	}
+	return "tag"
+}
+
+// lastPartHasTag tells whether an image reference's last path part
+// carries a tag ("repo:v1"; "registry:5000/repo" has none).
+func lastPartHasTag(ref string) bool {
+	return strings.Contains(ref[strings.LastIndexByte(ref, '/')+1:], ":")
+}
+
+// unselectable says why the policy could never select a tag like the
+// marker's current one (the walkthrough's policy filters main-<sha>-<n>
+// while its overlay holds master-<sha>-<n>), or "".
+func unselectable(m markers.Marker, policy *kyaml.RNode) string {
+	tag := m.Value
+	switch m.Field {
+	case markers.FieldTag:
+	case markers.FieldImage:
+		ref := strings.SplitN(tag, "@", 2)[0]
+		if !lastPartHasTag(ref) {
+			return ""
+		}
+		tag = ref[strings.LastIndexByte(ref, ':')+1:]
+	default:
+		return ""
+	}
+	if tag == "" {
+		return ""
+	}
+	obj, err := policy.Map()
+	if err != nil {
+		return ""
+	}
+	spec, err := imagepolicy.FromObject(obj)
+	if err != nil {
+		return "" // the schema and imagepolicy-pattern rules report a bad policy
+	}
+	if _, err := imagepolicy.Select(spec, []string{tag}); err != nil {
+		return fmt.Sprintf("ImagePolicy %s/%s could never select a tag like the current %q: %v", policy.GetNamespace(), policy.GetName(), tag, err)
+	}
+	return ""
+}

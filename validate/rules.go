@@ -1,0 +1,31 @@
+package validate
+
+// ruleDef is a rule and its check.
+type ruleDef struct {
+	Rule
+	check func(*checker) error
+}
+
+// allRules returns the rules, in the order they run and are listed.
+func allRules() []ruleDef {
+	return []ruleDef{
+		{Rule{"syntax", Error, "YAML files parse: no malformed YAML, duplicate keys, non-UTF-8 or binary content; files listed as kustomize resources hold Kubernetes objects"}, checkSyntax},
+		{Rule{"build", Error, "every render root builds, as kustomize-controller or kustomize build would build it"}, checkBuild},
+		{Rule{"deprecated-api", Warning, "an API version deprecated, or removed (error), in the Kubernetes or Flux version in use"}, checkDeprecated},
+		{Rule{"imagepolicy-marker", Error, "every $imagepolicy marker is well formed, names an ImagePolicy that exists, fits the field it is on, and its current value is one the policy can select"}, checkMarkers},
+		{Rule{"imagepolicy-pattern", Error, "an ImagePolicy's filterTags.pattern compiles as a Go regexp and extract names only groups it has"}, checkPatterns},
+		{Rule{"flux-reference", Error, "Flux objects refer to things that exist: sourceRef, imageRepositoryRef, spec.path, update.path, dependsOn"}, checkReferences},
+		{Rule{"plain-secret", Error, "a Secret with data or stringData is neither SOPS-encrypted nor a SealedSecret (the value is never shown)"}, checkSecrets},
+		{Rule{"duplicate-object", Error, "the same object twice in one render root, or applied by two Flux Kustomizations"}, checkDuplicates},
+	}
+}
+
+// ruleByID returns the rule with id, or a zero Rule.
+func ruleByID(id string) Rule {
+	for _, r := range Rules() {
+		if r.ID == id {
+			return r
+		}
+	}
+	return Rule{}
+}

@@ -1,0 +1,188 @@
+// Package validate is the check engine the CLI, the pre-commit hooks and
+// the pull-request bot share. Rules look at a repository's files and at what
+// its render roots render, and report Findings, each naming the file and
+// line to fix, the object concerned, and a severity. The surface is small:
+// Rules lists the rules, Run runs them, Write prints a Report.
+package validate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// Severity is how serious a finding is.
+type Severity string
+
+// Severities. Off is only a setting: a rule set to off does not run.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Off     Severity = "off"
+)
+
+// Finding is one problem, at a place.
+type Finding struct {
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	// File is relative to the repository root; Line and Column count from
+	// 1 and are 0 when unknown.
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column,omitempty"`
+	// Object names the object concerned as apiVersion/Kind/namespace/name.
+	Object  string `json:"object,omitempty"`
+	Message string `json:"message"`
+}
+
+// Summary counts what was checked and found.
+type Summary struct {
+	Roots    int `json:"roots"`
+	Objects  int `json:"objects"`
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+}
+
+// Report is the outcome of a Run.
+type Report struct {
+	Findings []Finding `json:"findings"`
+	Summary  Summary   `json:"summary"`
+}
+
+// Failed tells whether a finding has error severity: the exit code 1 case.
+func (r *Report) Failed() bool { return r.Summary.Errors > 0 }
+
+// Rule describes one check.
+type Rule struct {
+	ID          string   `json:"id"`
+	Severity    Severity `json:"defaultSeverity"`
+	Description string   `json:"description"`
+}
+
+// Input is what the rules look at.
+type Input struct {
+	Tree       repo.Tree
+	Repository *render.Repository
+	// Results are the rendered roots, rendered with origins recorded: all
+	// of the repository's, since references and duplicates span roots.
+	Results []*render.Result
+	// Roots limits the object rules to these roots; nil checks every
+	// root.
+	Roots []render.Root
+	// Foreign are the rendered roots of the other repositories
+	// .gitops.yaml names under fluxRepositories: the ImagePolicies this
+	// repository's markers name may be defined there.
+	Foreign []*render.Result
+	// Files limits the file rules to these files; nil checks every file
+	// of the repository. Hooks pass the staged files.
+	Files []string
+}
+
+// Options tune a Run.
+type Options struct {
+	// Config is the repository's .gitops.yaml, already loaded.
+	Config Config
+	// KubernetesVersion overrides the configuration's.
+	KubernetesVersion string
+	// CRDs are CustomResourceDefinitions given besides the repository's
+	// own (--crds).
+	CRDs []map[string]any
+	// Rules limits the run to these rule IDs; nil runs them all.
+	Rules []string
+	// Cache keeps per-root findings between runs.
+	Cache *cache.Cache
+	// Salt separates cache entries of different builds of this program.
+	Salt string
+}
+
+// Rules lists every rule with its default severity.
+func Rules() []Rule {
+	defs := allRules()
+	out := make([]Rule, 0, len(defs))
+	for _, r := range defs {
+		out = append(out, r.Rule)
+	}
+	return out
+}
+
+// Run checks the input and returns the findings, sorted by file, line and
+// rule, with each rule's severity as configured.
+func Run(ctx context.Context, in Input, opts Options) (*Report, error) {
+	c, err := newChecker(ctx, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range allRules() {
+		if r.check == nil || !c.enabled(r.ID) {
+			continue
+		}
+		if err := r.check(c); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return c.report(), nil
+}
+
+// report sorts the findings and counts them.
+func (c *checker) report() *Report {
+	fs := c.findings
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Message < b.Message
+	})
+	out := &Report{Findings: dedupe(fs)}
+	if out.Findings == nil {
+		out.Findings = []Finding{}
+	}
+	out.Summary.Roots = len(c.in.Results)
+	out.Summary.Objects = c.objectCount
+	for _, f := range out.Findings {
+		switch f.Severity {
+		case Error:
+			out.Summary.Errors++
+		case Warning:
+			out.Summary.Warnings++
+		}
+	}
+	return out
+}
+
+// dedupe drops findings repeated exactly, as when two roots render the same
+// base.
+func dedupe(fs []Finding) []Finding {
+	var out []Finding
+	for i, f := range fs {
+		if i > 0 && f == fs[i-1] {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// ObjectID names an object as apiVersion/Kind/namespace/name, leaving the
+// namespace out for cluster-scoped objects.
+func ObjectID(apiVersion, kind, namespace, name string) string {
+	parts := []string{apiVersion, kind}
+	if namespace != "" {
+		parts = append(parts, namespace)
+	}
+	return strings.Join(append(parts, name), "/")
+}

@@ -1,0 +1,351 @@
+package validate
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// repoFiles builds a repository from files; a value "symlink:T" makes a
+// symlink to T.
+func repoFiles(t testing.TB, files map[string]string) *gittest.Repo {
+	t.Helper()
+	g := gittest.Init(t, t.TempDir())
+	raw := map[string][]byte{}
+	for k, v := range files {
+		if target, ok := strings.CutPrefix(v, "symlink:"); ok {
+			p := filepath.Join(g.Dir, k)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		raw[k] = []byte(v)
+	}
+	g.CommitFiles(t, "init", raw)
+	return g
+}
+
+// check renders every root of dir and validates it.
+func check(t testing.TB, dir string, opts Options) *Report {
+	t.Helper()
+	r, err := repo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := r.Tree("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc, err := render.Discover(tree, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := render.New(tree, r.Root, render.Options{Origins: true}).Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Config = cfg
+	report, err := Run(context.Background(), Input{Tree: tree, Repository: disc, Results: results}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return report
+}
+
+// want is a finding a case expects: its rule, where, and a part of its
+// message.
+type want struct {
+	rule     string
+	file     string
+	line     int
+	severity Severity
+	message  string
+}
+
+func (w want) matches(f Finding) bool {
+	sev := w.severity
+	if sev == "" {
+		sev = Error
+	}
+	return f.Rule == w.rule && f.File == w.file && (w.line == 0 || f.Line == w.line) && f.Severity == sev && strings.Contains(f.Message, w.message)
+}
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+`
+
+// fluxSync is the flux-system GitRepository, so Kustomizations whose source
+// it is are this repository's roots.
+const fluxSync = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: https://example.com/fleet.git
+`
+
+const imageRepository = `apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: web
+  namespace: shop
+spec:
+  image: registry.example.com/web
+  interval: 5m
+`
+
+func ks(name, path string, extra string) string {
+	return `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: ` + name + `
+  namespace: flux-system
+spec:
+  interval: 10m
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  path: ` + path + "\n" + extra
+}
+
+// TestBadInputs: each bad input gives its finding, at its place, and never
+// a crash.
+func TestBadInputs(t *testing.T) {
+	app := map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n", "app/deploy.yaml": deployment}
+	with := func(base map[string]string, more map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range more {
+			out[k] = v
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []want
+	}{
+		{
+			name:  "malformed YAML",
+			files: with(app, map[string]string{"app/deploy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n"}),
+			want: []want{
+				{rule: "syntax", file: "app/deploy.yaml", line: 4, message: "malformed YAML: did not find expected ',' or ']'"},
+				{rule: "build", file: "app/deploy.yaml", line: 4, message: "malformed YAML"},
+			},
+		},
+		{
+			name:  "duplicate key",
+			files: with(app, map[string]string{"app/deploy.yaml": strings.Replace(deployment, "  name: web\n", "  name: web\n  name: api\n", 1)}),
+			want: []want{
+				{rule: "syntax", file: "app/deploy.yaml", line: 5, message: `duplicate key "name" (first at line 4): only the last value is kept`},
+				{rule: "build", file: "app/deploy.yaml", line: 5, message: `mapping key "name" already defined at line 4`},
+			},
+		},
+		{
+			name:  "tab indentation",
+			files: with(app, map[string]string{"app/deploy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n"}),
+			want: []want{
+				{rule: "syntax", file: "app/deploy.yaml", line: 4, message: "a tab character indents this line; YAML indents with spaces"},
+				{rule: "build", file: "app/deploy.yaml", line: 4, message: "a tab character indents this line"},
+			},
+		},
+		{
+			name:  "UTF-16",
+			files: with(app, map[string]string{"extra.yaml": "\xff\xfea\x00:\x00 \x001\x00"}),
+			want:  []want{{rule: "syntax", file: "extra.yaml", line: 1, message: "file is UTF-16"}},
+		},
+		{
+			name:  "invalid UTF-8",
+			files: with(app, map[string]string{"extra.yaml": "a: 1\nb: \xc3\x28\n"}),
+			want:  []want{{rule: "syntax", file: "extra.yaml", line: 2, message: "not valid UTF-8"}},
+		},
+		{
+			name:  "binary file",
+			files: with(app, map[string]string{"image.yaml": "\x89PNG\r\n\x1a\n\x00\x00"}),
+			want:  []want{{rule: "syntax", file: "image.yaml", line: 1, message: "binary content"}},
+		},
+		{
+			name:  "huge file",
+			files: with(app, map[string]string{"huge.yaml": "a: " + strings.Repeat("x", maxFileSize) + "\n"}),
+			want:  []want{{rule: "syntax", file: "huge.yaml", severity: Warning, message: "too large to check"}},
+		},
+		{
+			name:  "resource that is not an object",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- values.yaml\n", "app/values.yaml": "replicas: 3\n"}),
+			want: []want{
+				{rule: "syntax", file: "app/values.yaml", line: 1, message: "not a Kubernetes object: no apiVersion, kind, metadata.name"},
+				{rule: "build", file: "app/values.yaml", line: 1, message: "not a Kubernetes object"},
+			},
+		},
+		{
+			name:  "missing base",
+			files: map[string]string{"base/kustomization.yaml": "resources: []\n", "dev/kustomization.yaml": "resources:\n- ../bsae\n"},
+			want:  []want{{rule: "build", file: "dev/kustomization.yaml", line: 2, message: `resource "../bsae" not found (did you mean "../base"?)`}},
+		},
+		{
+			name:  "cycle",
+			files: map[string]string{"a/kustomization.yaml": "resources:\n- ../b\n", "b/kustomization.yaml": "resources:\n- ../a\n", "c/kustomization.yaml": "resources:\n- ../a\n"},
+			want:  []want{{rule: "build", file: "b/kustomization.yaml", line: 2, message: "cycle"}},
+		},
+		{
+			name:  "symlink out of the repository",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- passwd.yaml\n", "app/passwd.yaml": "symlink:/etc/passwd"}),
+			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 3, message: `resources entry "passwd.yaml" leaves the repository`}},
+		},
+		{
+			name:  "remote base",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- https://github.com/org/repo//base?ref=v1\n"}),
+			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 3, message: "remote reference"}},
+		},
+		{
+			name:  "unknown kustomization field",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newtag: \"1.28\"\n"}),
+			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 5, message: `unknown field "newtag" (did you mean "newTag"?)`}},
+		},
+		{
+			name:  "plain Secret in a file",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n", "app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\nstringData:\n  password: hunter2\n"}),
+			want:  []want{{rule: "plain-secret", file: "app/secret.yaml", line: 6, message: "Secret shop/db holds values in the clear"}},
+		},
+		{
+			name:  "plain Secret from a generator",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nsecretGenerator:\n- name: api-key\n  literals:\n  - key=s3cr3t\n"}),
+			want:  []want{{rule: "plain-secret", file: "app/kustomization.yaml", line: 4, message: "holds values in the clear"}},
+		},
+		{
+			name: "SOPS Secret is fine",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n",
+				"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops:\n  version: 3.9.0\n"}),
+		},
+		{
+			name: "same object in two API versions",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- hpa1.yaml\n- hpa2.yaml\n",
+				"app/hpa1.yaml": "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  maxReplicas: 3\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n",
+				"app/hpa2.yaml": "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  maxReplicas: 3\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n"}),
+			want: []want{{rule: "duplicate-object", file: "app/hpa2.yaml", line: 1, message: "is rendered twice by app (also as autoscaling/v1 at app/hpa1.yaml:1)"}},
+		},
+		{
+			name: "two Kustomizations apply the same object",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/a.yaml": ks("a", "./app", ""), "clusters/prod/b.yaml": ks("b", "./app", "")}),
+			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a"}},
+		},
+		{
+			name:  "Kustomization source not defined",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- apps.yaml\n", "clusters/prod/apps.yaml": strings.Replace(ks("apps", "./app", ""), "name: flux-system\n  path", "name: fleet\n  path", 1)}),
+			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 9, message: "refers to GitRepository flux-system/fleet, which is not defined in this repository"}},
+		},
+		{
+			name:  "dependsOn a Kustomization not defined",
+			files: with(app, map[string]string{"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- apps.yaml\n", "clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "./app", "  dependsOn:\n  - name: infra\n")}),
+			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 14, message: "depends on Kustomization flux-system/infra, which is not defined"}},
+		},
+		{
+			name: "ImagePolicy without its ImageRepository",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\n",
+				"app/policy.yaml": "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  imageRepositoryRef:\n    name: web\n  policy:\n    semver:\n      range: 1.x\n"}),
+			want: []want{{rule: "flux-reference", file: "app/policy.yaml", line: 8, message: "refers to ImageRepository shop/web, which is not defined"}},
+		},
+		{
+			name: "ImagePolicy pattern that does not compile",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\n",
+				"app/policy.yaml": "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  imageRepositoryRef:\n    name: web\n  filterTags:\n    pattern: '^main-(?P<build'\n  policy:\n    numerical: {}\n---\n" + imageRepository}),
+			want: []want{{rule: "imagepolicy-pattern", file: "app/policy.yaml", line: 10, message: "ImagePolicy shop/web"}},
+		},
+		{
+			name: "ImagePolicy extract naming a missing group",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\n",
+				"app/policy.yaml": "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  imageRepositoryRef:\n    name: web\n  filterTags:\n    pattern: '^main-[a-f0-9]+-(?P<build>[0-9]+)'\n    extract: '$buildnumber'\n  policy:\n    numerical: {}\n---\n" + imageRepository}),
+			want: []want{{rule: "imagepolicy-pattern", file: "app/policy.yaml", line: 11, message: "buildnumber"}},
+		},
+		{
+			name: "API removed in the target Kubernetes",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- pdb.yaml\n",
+				"app/pdb.yaml": "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: web\n"}),
+			want: []want{{rule: "deprecated-api", file: "app/pdb.yaml", line: 1, message: "policy/v1beta1 PodDisruptionBudget was removed in Kubernetes v1.25: use policy/v1"}},
+		},
+		{
+			name: "API deprecated, not removed, in the target Kubernetes",
+			files: with(app, map[string]string{".gitops.yaml": "kubernetesVersion: v1.24\n", "app/kustomization.yaml": "resources:\n- deploy.yaml\n- pdb.yaml\n",
+				"app/pdb.yaml": "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: web\n"}),
+			want: []want{{rule: "deprecated-api", file: "app/pdb.yaml", line: 1, severity: Warning, message: "policy/v1beta1 PodDisruptionBudget is deprecated since Kubernetes v1.21 and will be removed in v1.25: use policy/v1"}},
+		},
+		{
+			name: "Flux API the bundled Flux no longer serves",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- repo.yaml\n",
+				"app/repo.yaml": "apiVersion: image.toolkit.fluxcd.io/v1beta1\nkind: ImageRepository\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  image: registry.example.com/web\n  interval: 5m\n"}),
+			want: []want{{rule: "deprecated-api", file: "app/repo.yaml", line: 1, message: "image.toolkit.fluxcd.io/v1beta1 ImageRepository was removed in Flux v2.7"}},
+		},
+		{
+			name: "rule turned off in .gitops.yaml",
+			files: with(app, map[string]string{".gitops.yaml": "rules:\n  plain-secret: off\n", "app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n",
+				"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n"}),
+		},
+		{
+			name:  "rule made a warning on one object",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nsecretGenerator:\n- name: api-key\n  literals:\n  - key=s3cr3t\n  options:\n    annotations:\n      gitops.kubectl.io/rules: plain-secret=warning\n"}),
+			want:  []want{{rule: "plain-secret", file: "app/kustomization.yaml", line: 4, severity: Warning, message: "holds values in the clear"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := repoFiles(t, tc.files)
+			report := check(t, g.Dir, Options{})
+			for _, w := range tc.want {
+				found := false
+				for _, f := range report.Findings {
+					found = found || w.matches(f)
+				}
+				if !found {
+					t.Errorf("no finding %+v", w)
+				}
+			}
+			if len(report.Findings) != len(tc.want) {
+				t.Errorf("%d findings, want %d:", len(report.Findings), len(tc.want))
+				for _, f := range report.Findings {
+					t.Logf("  %s:%d %s %s %s", f.File, f.Line, f.Severity, f.Rule, f.Message)
+				}
+			}
+			for _, f := range report.Findings {
+				for _, secret := range []string{"hunter2", "s3cr3t"} {
+					if strings.Contains(f.Message, secret) {
+						t.Errorf("a finding shows a secret value: %s", f.Message)
+					}
+				}
+			}
+		})
+	}
+}
