@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
@@ -31,9 +32,11 @@ and checks, diffs and promotes what it renders, before Flux pulls it.`,
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
+	config := genericclioptions.NewConfigFlags(true)
 	cmd.AddCommand(
 		NewCmdRender(streams),
 		NewCmdValidate(streams),
+		NewCmdDiff(streams, config),
 		NewCmdHook(streams),
 		NewCmdVersion(streams),
 	)

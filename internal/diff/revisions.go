@@ -1,0 +1,248 @@
+package diff
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+)
+
+// Side is one side of a comparison: a tree's engine and what it found.
+type Side struct {
+	Engine     *render.Engine
+	Repository *render.Repository
+}
+
+// RootDiff is what a change does to one render root.
+type RootDiff struct {
+	Path          string `json:"path"`
+	Kustomization string `json:"kustomization,omitempty"`
+	// Status says the root exists on one side only: "added" or "removed".
+	Status  string   `json:"status,omitempty"`
+	Changes []Change `json:"changes"`
+	// BaseError is why the root did not render on the base side; its
+	// objects then all show as added.
+	BaseError string `json:"baseError,omitempty"`
+}
+
+// Name is how the root is named for people.
+func (d RootDiff) Name() string {
+	if d.Kustomization == "" {
+		return d.Path
+	}
+	return d.Path + " (Kustomization " + d.Kustomization + ")"
+}
+
+// Count returns the number of changes of each action.
+func (d RootDiff) Count() (added, changed, removed int) {
+	for _, c := range d.Changes {
+		switch c.Action {
+		case Added:
+			added++
+		case Changed:
+			changed++
+		case Removed:
+			removed++
+		}
+	}
+	return
+}
+
+// HeadError is a root that does not render on the head side: the change
+// breaks it.
+type HeadError struct {
+	Root render.Root
+	Err  error
+}
+
+func (e *HeadError) Error() string { return fmt.Sprintf("%s: %v", e.Root, e.Err) }
+
+// Revisions compares the roots at or under dirs ("." for all) between two
+// sides. A root whose rendered output is the same bytes on both sides is not
+// parsed. Roots that differ come back in path order; roots that render the
+// same are left out.
+func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options) ([]RootDiff, []*HeadError, error) {
+	baseRoots, err := selectRoots(base.Repository, dirs)
+	if err != nil {
+		return nil, nil, err
+	}
+	headRoots, err := selectRoots(head.Repository, dirs)
+	if err != nil {
+		return nil, nil, err
+	}
+	baseRoots, headRoots = dropUnchanged(base, head, baseRoots, headRoots)
+	baseRes, err := base.Engine.Render(ctx, base.Repository, baseRoots)
+	if err != nil {
+		return nil, nil, err
+	}
+	headRes, err := head.Engine.Render(ctx, head.Repository, headRoots)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Secrets = append(opts.Secrets, SecretValues(baseRes)...)
+	opts.Secrets = append(opts.Secrets, SecretValues(headRes)...)
+
+	byID := map[string]*render.Result{}
+	for _, r := range baseRes {
+		byID[rootID(r.Root)] = r
+	}
+	var out []RootDiff
+	var broken []*HeadError
+	for _, h := range headRes {
+		b := byID[rootID(h.Root)]
+		delete(byID, rootID(h.Root))
+		if h.Err != nil {
+			broken = append(broken, &HeadError{Root: h.Root, Err: h.Err})
+			continue
+		}
+		d := RootDiff{Path: h.Root.Path, Kustomization: h.Root.KustomizationID()}
+		var before []byte
+		switch {
+		case b == nil:
+			d.Status = "added"
+		case b.Err != nil:
+			d.BaseError = b.Err.Error()
+		default:
+			before = b.YAML
+		}
+		if b != nil && b.Err == nil && bytes.Equal(b.YAML, h.YAML) {
+			continue
+		}
+		if err := d.compare(before, h.YAML, opts); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", h.Root, err)
+		}
+		if len(d.Changes) > 0 || d.Status != "" {
+			out = append(out, d)
+		}
+	}
+	for _, b := range baseRes {
+		if _, gone := byID[rootID(b.Root)]; !gone || b.Err != nil {
+			continue
+		}
+		d := RootDiff{Path: b.Root.Path, Kustomization: b.Root.KustomizationID(), Status: "removed"}
+		if err := d.compare(b.YAML, nil, opts); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", b.Root, err)
+		}
+		out = append(out, d)
+	}
+	sortDiffs(out)
+	return out, broken, nil
+}
+
+// dropUnchanged leaves out the roots both sides define alike whose cached
+// render holds on both sides: they render the same, so neither side needs
+// rendering, nor its output reading.
+func dropUnchanged(base, head Side, baseRoots, headRoots []render.Root) ([]render.Root, []render.Root) {
+	baseSpec := map[string]string{}
+	for _, r := range baseRoots {
+		baseSpec[rootID(r)] = specOf(r)
+	}
+	same := map[string]bool{}
+	var keepHead []render.Root
+	for _, r := range headRoots {
+		if spec, ok := baseSpec[rootID(r)]; ok && spec == specOf(r) && head.Engine.Unchanged(base.Engine, head.Repository, r) {
+			same[rootID(r)] = true
+			continue
+		}
+		keepHead = append(keepHead, r)
+	}
+	var keepBase []render.Root
+	for _, r := range baseRoots {
+		if !same[rootID(r)] {
+			keepBase = append(keepBase, r)
+		}
+	}
+	return keepBase, keepHead
+}
+
+func specOf(r render.Root) string {
+	if r.Kustomization == nil {
+		return ""
+	}
+	return string(r.Kustomization.SpecJSON)
+}
+
+func (d *RootDiff) compare(before, after []byte, opts Options) error {
+	b, err := parseObjects(before)
+	if err != nil {
+		return err
+	}
+	a, err := parseObjects(after)
+	if err != nil {
+		return err
+	}
+	d.Changes, err = Objects(b, a, opts)
+	if d.Changes == nil {
+		d.Changes = []Change{}
+	}
+	return err
+}
+
+// parseObjects reads a rendered YAML stream into objects.
+func parseObjects(data []byte) ([]Object, error) {
+	var out []Object
+	for _, doc := range manifest.Split(data) {
+		var o Object
+		if err := sigsyaml.Unmarshal(doc.Text, &o); err != nil {
+			return nil, err
+		}
+		if o != nil {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// selectRoots returns the roots at or under dirs; a directory may exist on
+// one side only.
+func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
+	seen := map[string]bool{}
+	var out []render.Root
+	for _, d := range dirs {
+		roots, err := r.Select([]string{d})
+		if err != nil {
+			continue
+		}
+		for _, root := range roots {
+			if !seen[rootID(root)] {
+				seen[rootID(root)] = true
+				out = append(out, root)
+			}
+		}
+	}
+	return out, nil
+}
+
+func rootID(r render.Root) string { return r.Path + "\x00" + r.KustomizationID() }
+
+// SecretValues are the values of the Secrets the roots render, which a
+// Kustomization may substitute into any object: a diff masks them
+// wherever they land.
+func SecretValues(results []*render.Result) []string {
+	var out []string
+	for _, r := range results {
+		for _, p := range r.Produced {
+			if p.Kind != "Secret" || p.SOPS {
+				continue
+			}
+			for _, v := range p.Data {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+func sortDiffs(ds []RootDiff) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		if ds[i].Path != ds[j].Path {
+			return ds[i].Path < ds[j].Path
+		}
+		return ds[i].Kustomization < ds[j].Kustomization
+	})
+}

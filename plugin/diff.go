@@ -1,0 +1,317 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// DiffOptions are the options of `kubectl gitops diff`.
+type DiffOptions struct {
+	genericiooptions.IOStreams
+	repoOptions
+
+	Dirs   []string
+	Base   string
+	Head   string
+	Live   bool
+	Output string
+	Ignore []string
+	Color  string
+
+	config *genericclioptions.ConfigFlags
+	dirs   []string
+	getenv func(string) string
+}
+
+// NewCmdDiff returns the diff command.
+func NewCmdDiff(streams genericiooptions.IOStreams, config *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &DiffOptions{IOStreams: streams, config: config, getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "diff [DIR...]",
+		Short: "Show what a change does to the rendered objects, between revisions or against the cluster",
+		Long: `Render the roots at or under each DIR (every root by default) on two sides and
+show, object by object, what is added, changed or removed.
+
+Between revisions, the base is --base (default HEAD; in a CI job on a pull
+request, the target branch) and the head is --head (default the working
+tree); --base REV compares with the merge-base of REV and the head, as a
+pull request does. Both sides are read from Git without a checkout, and a
+root whose rendered output is the same on both sides costs nothing.
+
+Secret values are never shown: a changed value appears as *** (before) and
+*** (after), SOPS-encrypted values as **SOPS**, and values a Kustomization
+substitutes from a Secret are masked wherever they land.
+
+Exit status: 0 no differences, 1 differences, 2 an error.`,
+		Example: examples(`  # What does my working tree change?
+  %[1]s diff
+
+  # What does this branch change, as its pull request to main would?
+  %[1]s diff --base origin/main --head HEAD
+
+  # As a pull-request comment
+  %[1]s diff --base origin/main -o markdown`),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&o.Base, "base", "", "the revision to compare with (default HEAD, or the pull request's target branch in CI); its merge-base with the head is used")
+	f.StringVar(&o.Head, "head", "", "the revision to compare (default the working tree)")
+	f.BoolVar(&o.Live, "live", false, "compare with the objects in the cluster instead of a revision")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, markdown or json")
+	f.StringSliceVar(&o.Ignore, "ignore", nil, "a field to leave out of the comparison, as spec.replicas or /spec/replicas (repeatable)")
+	f.StringVar(&o.Color, "color", "auto", "colour the text output: auto, always or never")
+	config.AddFlags(f)
+	return cmd
+}
+
+// Complete opens the repository, resolves the directories and picks the
+// base.
+func (o *DiffOptions) Complete(_ *cobra.Command, args []string) error {
+	if err := o.complete(); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	o.dirs = nil
+	for _, a := range args {
+		d, err := o.relPath(a)
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		o.dirs = append(o.dirs, d)
+	}
+	if len(o.dirs) == 0 {
+		o.dirs = []string{"."}
+	}
+	if o.Base == "" && !o.Live {
+		o.Base = ciTargetBranch(o.getenv)
+	}
+	return nil
+}
+
+// ciTargetBranch is the pull request's target branch in a CI job (GitHub
+// Actions, Gitea Actions, GitLab CI), as a remote-tracking branch; else
+// HEAD.
+func ciTargetBranch(getenv func(string) string) string {
+	for _, v := range []string{"GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"} {
+		if b := getenv(v); b != "" {
+			return "origin/" + b
+		}
+	}
+	return "HEAD"
+}
+
+// Validate checks the flags.
+func (o *DiffOptions) Validate() error {
+	switch o.Output {
+	case "text", "markdown", "json":
+	default:
+		return withCode(ExitFailure, fmt.Errorf("--output must be text, markdown or json, got %q", o.Output))
+	}
+	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
+		return withCode(ExitFailure, fmt.Errorf("--color must be auto, always or never, got %q", o.Color))
+	}
+	if o.Live && o.Base != "" {
+		return withCode(ExitFailure, fmt.Errorf("--live compares the working tree (or --head) with the cluster: --base does not apply"))
+	}
+	if o.repo.Git == nil && !o.Live {
+		return withCode(ExitFailure, fmt.Errorf("%s is not a Git repository: diff needs a base revision", o.repo.Root))
+	}
+	return withCodeIf(ExitFailure, o.validate())
+}
+
+// Run compares and prints.
+func (o *DiffOptions) Run(ctx context.Context) error {
+	if o.Live {
+		return o.runLive(ctx)
+	}
+	diffs, broken, err := o.revisions(ctx)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if len(broken) > 0 {
+		for _, b := range broken {
+			fmt.Fprintf(o.ErrOut, "error: %v\n", b)
+		}
+		return withCode(ExitFailure, fmt.Errorf("%d roots do not render on the head side", len(broken)))
+	}
+	if err := o.print(diffs); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if len(diffs) > 0 {
+		return withCode(ExitFindings, nil)
+	}
+	return nil
+}
+
+func (o *DiffOptions) print(diffs []diff.RootDiff) error {
+	switch o.Output {
+	case "json":
+		return diff.WriteJSON(o.Out, diffs)
+	case "markdown":
+		for i, part := range diff.Markdown(diffs, "kubectl gitops diff", diff.MarkdownLimit) {
+			if i > 0 {
+				fmt.Fprintln(o.Out, "<!-- next part -->")
+			}
+			if _, err := fmt.Fprint(o.Out, part); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	color := o.Color == "always" || (o.Color == "auto" && isTerminal(o.Out))
+	return diff.WriteText(o.Out, diffs, color)
+}
+
+// revisions renders both sides and compares them.
+func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.HeadError, error) {
+	headTree, headCommit, err := o.side(o.Head)
+	if err != nil {
+		return nil, nil, err
+	}
+	baseHash, err := mergeBase(o.repo, o.Base, headCommit)
+	if err != nil {
+		return nil, nil, err
+	}
+	baseTree, err := o.repo.CommitTree(baseHash)
+	if err != nil {
+		return nil, nil, err
+	}
+	base, err := o.sideOf(baseTree)
+	if err != nil {
+		return nil, nil, err
+	}
+	head, err := o.sideOf(headTree)
+	if err != nil {
+		return nil, nil, err
+	}
+	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore})
+	head.Engine.Trim()
+	return diffs, broken, err
+}
+
+// side returns the head's tree, and the commit it is at (HEAD for the
+// working tree).
+func (o *DiffOptions) side(rev string) (repo.Tree, plumbing.Hash, error) {
+	if rev == "" {
+		tree, err := o.repo.Tree("")
+		if err != nil {
+			return nil, plumbing.ZeroHash, err
+		}
+		h, err := o.repo.Resolve("HEAD")
+		return tree, h, err
+	}
+	h, err := o.repo.Resolve(rev)
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	tree, err := o.repo.CommitTree(h)
+	return tree, h, err
+}
+
+func (o *DiffOptions) sideOf(tree repo.Tree) (diff.Side, error) {
+	eng, err := o.engine(tree)
+	if err != nil {
+		return diff.Side{}, err
+	}
+	disc, err := eng.Discover(o.remotes())
+	if err != nil {
+		return diff.Side{}, err
+	}
+	return diff.Side{Engine: eng, Repository: disc}, nil
+}
+
+// mergeBase resolves rev and returns its merge-base with head: what a pull
+// request from head into rev compares against.
+func mergeBase(r *repo.Repo, rev string, head plumbing.Hash) (plumbing.Hash, error) {
+	base, err := r.Resolve(rev)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("--base: %w", err)
+	}
+	if base == head {
+		return base, nil
+	}
+	bc, err := r.Git.CommitObject(base)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	hc, err := r.Git.CommitObject(head)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	bases, err := bc.MergeBase(hc)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("merge-base of %s and %s: %w", rev, head, err)
+	}
+	if len(bases) == 0 {
+		return plumbing.ZeroHash, fmt.Errorf("%s and the head have no common history", rev)
+	}
+	return bases[0].Hash, nil
+}
+
+// runLive renders the roots and compares them with the cluster.
+func (o *DiffOptions) runLive(ctx context.Context) error {
+	cfg, err := o.config.ToRESTConfig()
+	if err != nil {
+		return withCode(ExitFailure, fmt.Errorf("loading the kubeconfig: %w", err))
+	}
+	tree, _, err := o.side(o.Head)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	side, err := o.sideOf(tree)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	roots, err := side.Repository.Select(o.dirs)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	results, err := side.Engine.Render(ctx, side.Repository, roots)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if failed := reportFailures(o.ErrOut, results); failed > 0 {
+		return withCode(ExitFailure, fmt.Errorf("%d of %d roots did not render", failed, len(results)))
+	}
+	var liveRoots []live.Root
+	for _, res := range results {
+		r, err := live.FromResult(res)
+		if err != nil {
+			return withCode(ExitFailure, fmt.Errorf("%s: %w", res.Root, err))
+		}
+		liveRoots = append(liveRoots, r)
+	}
+	diffs, notes, err := live.Diff(ctx, cfg, liveRoots, live.Options{Ignore: o.Ignore, Secrets: diff.SecretValues(results)})
+	side.Engine.Trim()
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	if err := o.print(diffs); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if len(diffs) > 0 {
+		return withCode(ExitFindings, nil)
+	}
+	return nil
+}
