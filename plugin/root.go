@@ -38,6 +38,7 @@ and checks, diffs and promotes what it renders, before Flux pulls it.`,
 		NewCmdValidate(streams),
 		NewCmdDiff(streams, config),
 		NewCmdHook(streams),
+		NewCmdImages(streams, config),
 		NewCmdVersion(streams),
 	)
 	return cmd

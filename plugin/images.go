@@ -1,0 +1,516 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
+)
+
+// ImagesOptions are the options of `kubectl gitops images`.
+type ImagesOptions struct {
+	genericiooptions.IOStreams
+	repoOptions
+	publishOptions
+
+	Path        string
+	Output      string
+	FromCluster bool
+	Insecure    bool
+	Concurrency int
+	Timeout     time.Duration
+	DryRun      bool
+
+	config *genericclioptions.ConfigFlags
+	path   string
+	update bool
+}
+
+// NewCmdImages returns the images command and its list and update
+// subcommands.
+func NewCmdImages(streams genericiooptions.IOStreams, config *genericclioptions.ConfigFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "images",
+		Short: "Resolve $imagepolicy markers against the registries, as Flux's image automation would",
+		Long: `Find the $imagepolicy markers of the repository, evaluate the ImagePolicies
+they name against the tags in the registries with Flux's exact semantics,
+and show or write the values Flux's image automation would commit.
+
+The ImagePolicies and ImageRepositories are the ones the repository renders,
+those of the repositories listed under fluxRepositories in .gitops.yaml, or,
+with --from-cluster, the cluster's. Registry credentials come from the
+docker config and its credential helpers (docker-credential-ecr-login for
+ECR).`,
+	}
+	cmd.AddCommand(newImagesSub(streams, config, false), newImagesSub(streams, config, true))
+	return cmd
+}
+
+func newImagesSub(streams genericiooptions.IOStreams, config *genericclioptions.ConfigFlags, update bool) *cobra.Command {
+	o := &ImagesOptions{IOStreams: streams, config: config, update: update}
+	cmd := &cobra.Command{
+		Use:   "list [PATH]",
+		Short: "Show every marker, its current value and the latest its policy selects",
+		Example: examples(`  # What would Flux's image automation change?
+  %[1]s images list
+
+  # As JSON, policies read from the cluster
+  %[1]s images list -o json --from-cluster`),
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	if update {
+		cmd.Use = "update [PATH]"
+		cmd.Short = "Write the latest values into the marked fields, keeping every other byte"
+		cmd.Long = `Write the values the policies select into the marked fields. Only the values'
+bytes change: comments, quoting and layout stay. Writes are atomic, and a
+file that changed since it was read is left alone.
+
+With --commit the change is committed on a new branch instead (the working
+tree is not touched), with the author and messageTemplate of the
+ImageUpdateAutomation that covers the files; --push pushes it and --pr opens
+or updates its pull request.
+
+Exit status: 0 done (or nothing to do), 1 updates available (--dry-run),
+2 an error.`
+		cmd.Example = examples(`  # Show the change as a diff, exit 1 when there is one
+  %[1]s images update --dry-run
+
+  # Open a pull request with it
+  %[1]s images update --pr`)
+		cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the change to the files and change nothing")
+		o.publishOptions.addFlags(cmd.Flags())
+	} else {
+		cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	}
+	o.repoOptions.addFlags(cmd.Flags())
+	f := cmd.Flags()
+	f.BoolVar(&o.FromCluster, "from-cluster", false, "read ImagePolicies and ImageRepositories from the cluster instead of the repository")
+	f.BoolVar(&o.Insecure, "insecure", false, "allow plain-HTTP registries")
+	f.IntVar(&o.Concurrency, "registry-concurrency", 8, "registries listed at once")
+	f.DurationVar(&o.Timeout, "registry-timeout", 30*time.Second, "timeout of one registry request")
+	config.AddFlags(f)
+	return cmd
+}
+
+// Complete opens the repository and resolves the path.
+func (o *ImagesOptions) Complete(_ *cobra.Command, args []string) error {
+	if err := o.repoOptions.complete(); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	o.path = "."
+	if len(args) == 1 {
+		p, err := o.relPath(args[0])
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		o.path = p
+	}
+	o.publishOptions.complete()
+	return nil
+}
+
+// Validate checks the flags.
+func (o *ImagesOptions) Validate() error {
+	if !o.update && o.Output != "text" && o.Output != "json" {
+		return withCode(ExitFailure, fmt.Errorf("--output must be text or json, got %q", o.Output))
+	}
+	if o.DryRun && o.Commit {
+		return withCode(ExitFailure, fmt.Errorf("--dry-run changes nothing: it cannot --commit, --push or --pr"))
+	}
+	if o.Concurrency < 1 {
+		return withCode(ExitFailure, fmt.Errorf("--registry-concurrency must be at least 1"))
+	}
+	return withCodeIf(ExitFailure, o.validate())
+}
+
+// resolved is what list and update share: the markers, and what their
+// policies select now.
+type resolved struct {
+	tree       repo.Tree
+	results    []*render.Result
+	foreign    []*render.Result
+	found      images.Found
+	resolution map[markers.Policy]images.Resolution
+}
+
+// Run lists or updates.
+func (o *ImagesOptions) Run(ctx context.Context) error {
+	r, err := o.resolve(ctx)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	for _, m := range r.found.Malformed {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", m.Error())
+	}
+	for _, u := range r.found.Unreadable {
+		fmt.Fprintf(o.ErrOut, "warning: %v\n", u)
+	}
+	if !o.update {
+		return o.list(r)
+	}
+	return o.apply(ctx, r)
+}
+
+func (o *ImagesOptions) resolve(ctx context.Context) (*resolved, error) {
+	tree, err := o.repo.Tree("")
+	if err != nil {
+		return nil, err
+	}
+	eng, err := o.engine(tree)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := eng.Discover(o.remotes())
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range disc.Files {
+		if o.path == "." || f == o.path || strings.HasPrefix(f, o.path+"/") {
+			files = append(files, f)
+		}
+	}
+	found, err := images.Scan(tree, files)
+	if err != nil {
+		return nil, err
+	}
+	r := &resolved{tree: tree, found: found}
+	var objects []map[string]any
+	if o.FromCluster {
+		if objects, err = clusterImageObjects(ctx, o.config); err != nil {
+			return nil, err
+		}
+	} else {
+		if r.results, err = eng.Render(ctx, disc, disc.Roots); err != nil {
+			return nil, err
+		}
+		cfg, err := validate.LoadConfig(tree)
+		if err != nil {
+			return nil, err
+		}
+		if r.foreign, err = renderForeign(ctx, &o.repoOptions, cfg.FluxRepositories); err != nil {
+			return nil, err
+		}
+		if objects, err = imageObjects(append(append([]*render.Result(nil), r.results...), r.foreign...)); err != nil {
+			return nil, err
+		}
+	}
+	policies := images.Collect(objects)
+	client := registry.New(registry.Options{
+		Keychain:           authn.DefaultKeychain,
+		Insecure:           o.Insecure,
+		InsecureRegistries: insecureRegistries(policies),
+		Concurrency:        o.Concurrency,
+		Timeout:            o.Timeout,
+		Progress:           o.progress(),
+	})
+	r.resolution = images.Resolve(ctx, client, policies, found.Markers)
+	eng.Trim()
+	return r, nil
+}
+
+// imageObjects returns the Flux image objects the results render.
+func imageObjects(results []*render.Result) ([]map[string]any, error) {
+	var out []map[string]any
+	for _, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		objs, err := res.Objects()
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range objs {
+			if strings.HasPrefix(n.GetApiVersion(), "image.toolkit.fluxcd.io/") {
+				m, err := n.Map()
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, m)
+			}
+		}
+	}
+	return out, nil
+}
+
+// insecureRegistries are the registry hosts of ImageRepositories that set
+// spec.insecure.
+func insecureRegistries(policies map[markers.Policy]*images.Policy) []string {
+	var out []string
+	for _, p := range policies {
+		if p.Err == nil && p.Repository.Insecure {
+			out = append(out, strings.SplitN(p.Repository.Image, "/", 2)[0])
+		}
+	}
+	return out
+}
+
+// progress draws "listing tags n/m" on stderr when it is a terminal.
+func (o *ImagesOptions) progress() func(done, total int) {
+	if !isTerminal(o.ErrOut) {
+		return nil
+	}
+	return func(done, total int) {
+		fmt.Fprintf(o.ErrOut, "\rlisting tags %d/%d", done, total)
+		if done == total {
+			fmt.Fprint(o.ErrOut, "\r\x1b[K")
+		}
+	}
+}
+
+// markerJSON is one marker in `images list -o json`.
+type markerJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Policy  string `json:"policy"`
+	Field   string `json:"field"`
+	Current string `json:"current"`
+	Latest  string `json:"latest,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+func (o *ImagesOptions) list(r *resolved) error {
+	rows := make([]markerJSON, 0, len(r.found.Markers))
+	failed := 0
+	for _, m := range r.found.Markers {
+		row := markerJSON{File: m.File, Line: m.Line, Policy: m.Policy.String(), Field: fieldName(m.Field), Current: m.Value}
+		res := r.resolution[m.Policy]
+		if res.Err != nil {
+			row.Error = res.Err.Error()
+			failed++
+		} else {
+			row.Latest = res.Latest.Value(m.Field)
+		}
+		rows = append(rows, row)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].File != rows[j].File {
+			return rows[i].File < rows[j].File
+		}
+		return rows[i].Line < rows[j].Line
+	})
+	var err error
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(struct {
+			Markers []markerJSON `json:"markers"`
+		}{rows})
+	} else {
+		err = writeMarkerTable(o.Out, rows)
+	}
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if failed > 0 {
+		return withCode(ExitFailure, fmt.Errorf("%d of %d markers could not be resolved", failed, len(rows)))
+	}
+	return nil
+}
+
+func fieldName(f markers.Field) string {
+	if f == markers.FieldImage {
+		return "image"
+	}
+	return string(f)
+}
+
+func writeMarkerTable(w io.Writer, rows []markerJSON) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tLINE\tPOLICY\tFIELD\tCURRENT\tLATEST")
+	for _, r := range rows {
+		latest := r.Latest
+		if r.Error != "" {
+			latest = "error: " + r.Error
+		} else if latest == r.Current {
+			latest = "(current)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.File, r.Line, r.Policy, r.Field, r.Current, latest)
+	}
+	return tw.Flush()
+}
+
+// apply plans the rewrite and writes it, prints it, or publishes it.
+func (o *ImagesOptions) apply(ctx context.Context, r *resolved) error {
+	for id, res := range r.resolution {
+		if res.Err != nil {
+			fmt.Fprintf(o.ErrOut, "error: %s: %v\n", id, res.Err)
+		}
+	}
+	updates, err := images.Plan(r.tree, r.found.Markers, r.resolution)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if len(updates) == 0 {
+		fmt.Fprintln(o.ErrOut, "Nothing to update.")
+		return o.resolutionErrors(r)
+	}
+	switch {
+	case o.DryRun:
+		for _, u := range updates {
+			fmt.Fprint(o.Out, fileDiff(u.File, u.Old, u.New))
+		}
+		if err := o.resolutionErrors(r); err != nil {
+			return err
+		}
+		return withCode(ExitFindings, nil)
+	case o.Commit:
+		spec, err := o.commitSpec(ctx, r, updates)
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		if err := o.publish(ctx, &o.repoOptions, o.ErrOut, spec); err != nil {
+			return withCode(ExitFailure, err)
+		}
+	default:
+		for _, u := range updates {
+			info, err := os.Stat(filepath.Join(o.repo.Root, filepath.FromSlash(u.File)))
+			if err != nil {
+				return withCode(ExitFailure, err)
+			}
+			if err := setters.WriteAtomic(filepath.Join(o.repo.Root, filepath.FromSlash(u.File)), u.Old, u.New, info.Mode()); err != nil {
+				return withCode(ExitFailure, fmt.Errorf("%s: %w", u.File, err))
+			}
+			for _, c := range u.Changes {
+				fmt.Fprintf(o.ErrOut, "%s:%d: %s -> %s\n", c.File, c.Line, c.Old, c.New)
+			}
+		}
+	}
+	return o.resolutionErrors(r)
+}
+
+func (o *ImagesOptions) resolutionErrors(r *resolved) error {
+	for _, res := range r.resolution {
+		if res.Err != nil {
+			return withCode(ExitFailure, fmt.Errorf("some policies could not be resolved"))
+		}
+	}
+	return nil
+}
+
+// fileDiff is a unified diff of a file's old and new content.
+func fileDiff(file string, old, new []byte) string {
+	d := diff.Unified(string(old), string(new), file, 3)
+	return strings.Replace(strings.Replace(d, "--- base/"+file, "--- a/"+file, 1), "+++ head/"+file, "+++ b/"+file, 1)
+}
+
+// commitSpec builds the commit of an image update: the branch, and the
+// author and message of the ImageUpdateAutomation covering the files.
+func (o *ImagesOptions) commitSpec(ctx context.Context, r *resolved, updates []images.FileUpdate) (commitSpec, error) {
+	changes := map[string][]byte{}
+	var fileDiffs []string
+	result := gitwrite.Result{}
+	for _, u := range updates {
+		changes[u.File] = u.New
+		fileDiffs = append(fileDiffs, fileDiff(u.File, u.Old, u.New))
+		for _, c := range u.Changes {
+			apiVersion, kind, ns, name := images.ObjectAt(u.Old, c.Line)
+			id := gitwrite.ObjectIdentifier{ResourceIdentifier: kyaml.ResourceIdentifier{
+				TypeMeta: kyaml.TypeMeta{APIVersion: apiVersion, Kind: kind}, NameMeta: kyaml.NameMeta{Name: name, Namespace: ns}}}
+			result.AddChange(u.File, id, gitwrite.Change{OldValue: c.Old, NewValue: c.New, Setter: c.Setter()})
+		}
+	}
+	spec := commitSpec{Changes: changes, Branch: gitwrite.ImagesBranch(changes), Title: "Update images"}
+	auto := findAutomation(append(append([]*render.Result(nil), r.results...), r.foreign...), updates)
+	data := gitwrite.TemplateData{Changed: result}
+	var tmpl string
+	if auto != nil {
+		data.AutomationObject = gitwrite.NamespacedName{Namespace: auto.GetNamespace(), Name: auto.GetName()}
+		tmpl = field(auto, "spec", "git", "commit", "messageTemplate")
+		if name := field(auto, "spec", "git", "commit", "author", "name"); name != "" {
+			spec.Author = &object.Signature{Name: name, Email: field(auto, "spec", "git", "commit", "author", "email")}
+		}
+	}
+	msg, err := gitwrite.RenderMessage(tmpl, data)
+	if err != nil {
+		return spec, err
+	}
+	spec.Message = msg
+	spec.Title = strings.SplitN(strings.TrimSpace(msg), "\n", 2)[0]
+	if o.PR {
+		rendered, report, err := renderChange(ctx, &o.repoOptions, changes)
+		if err != nil {
+			return spec, err
+		}
+		spec.Body = pullRequestBody("Image versions selected by the repository's ImagePolicies, as Flux's image automation would commit them.", fileDiffs, rendered, report)
+	}
+	return spec, nil
+}
+
+// findAutomation returns the ImageUpdateAutomation whose update.path holds
+// the updated files, if one does.
+func findAutomation(results []*render.Result, updates []images.FileUpdate) *kyaml.RNode {
+	for _, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		objs, err := res.Objects()
+		if err != nil {
+			continue
+		}
+		for _, n := range objs {
+			if n.GetKind() != "ImageUpdateAutomation" {
+				continue
+			}
+			p := strings.TrimPrefix(filepath.ToSlash(filepath.Clean(field(n, "spec", "update", "path"))), "./")
+			covers := true
+			for _, u := range updates {
+				covers = covers && (p == "." || p == "" || strings.HasPrefix(u.File, p+"/"))
+			}
+			if covers {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+func field(n *kyaml.RNode, path ...string) string {
+	v, err := n.Pipe(kyaml.Lookup(path...))
+	if err != nil || v == nil {
+		return ""
+	}
+	return kyaml.GetValue(v)
+}
+
+// clusterImageObjects reads the cluster's ImagePolicies and
+// ImageRepositories.
+func clusterImageObjects(ctx context.Context, config *genericclioptions.ConfigFlags) ([]map[string]any, error) {
+	cfg, err := config.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	return listFluxImageObjects(ctx, cfg)
+}
