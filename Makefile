@@ -25,8 +25,10 @@ example: build
 
 # The peers and servers tests run against; cached, so cheap once built.
 tools:
+	hack/apt.sh
 	hack/tools.sh >/dev/null
 	hack/cluster/build.sh >/dev/null
+	hack/gitea/build.sh >/dev/null
 
 test: tools lint
 	GITOPS_REQUIRE_TOOLS=1 go test -race -timeout 20m ./...

@@ -97,8 +97,12 @@ func (b *bench) corpus(dir string) error {
 		return err
 	}
 	sig := &object.Signature{Name: "bench", Email: "bench@example.com", When: time.Unix(0, 0)}
-	_, err = wt.Commit("corpus", &git.CommitOptions{Author: sig, Committer: sig})
-	return err
+	if _, err = wt.Commit("corpus", &git.CommitOptions{Author: sig, Committer: sig}); err != nil {
+		return err
+	}
+	// Packed, as a clone is: commits are read from a packfile, not from
+	// thousands of loose objects.
+	return r.RepackObjects(&git.RepackConfig{})
 }
 
 // render times `kustomize build` of every root, one after the other, and

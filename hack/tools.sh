@@ -18,6 +18,8 @@ bin="$cache/bin"
 tools() {
   cat <<'LIST'
 kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.2 local
+kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0 local
+flate github.com/home-operations/flate/cmd/flate@v0.6.5 go1.27.3
 LIST
 }
 
