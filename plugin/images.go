@@ -220,8 +220,12 @@ func (o *ImagesOptions) resolve(ctx context.Context) (*resolved, error) {
 		if err != nil {
 			return nil, err
 		}
-		if r.foreign, err = renderForeign(ctx, &o.repoOptions, cfg.FluxRepositories); err != nil {
+		var missing []string
+		if r.foreign, missing, err = renderForeign(ctx, &o.repoOptions, cfg.FluxRepositories); err != nil {
 			return nil, err
+		}
+		for _, m := range missing {
+			fmt.Fprintf(o.ErrOut, "warning: %s: fluxRepositories: %s is not there: its ImagePolicies are not known\n", validate.ConfigFile, m)
 		}
 		if objects, err = imageObjects(append(append([]*render.Result(nil), r.results...), r.foreign...)); err != nil {
 			return nil, err

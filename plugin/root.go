@@ -39,6 +39,7 @@ and checks, diffs and promotes what it renders, before Flux pulls it.`,
 		NewCmdDiff(streams, config),
 		NewCmdHook(streams),
 		NewCmdImages(streams, config),
+		NewCmdCI(streams),
 		NewCmdVersion(streams),
 	)
 	return cmd

@@ -191,11 +191,11 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	if err != nil {
 		return nil, err
 	}
-	foreign, err := renderForeign(ctx, ro, cfg.FluxRepositories)
+	foreign, missing, err := renderForeign(ctx, ro, cfg.FluxRepositories)
 	if err != nil {
 		return nil, err
 	}
-	in := validate.Input{Tree: tree, Repository: disc, Results: results, Foreign: foreign}
+	in := validate.Input{Tree: tree, Repository: disc, Results: results, Foreign: foreign, MissingFluxRepositories: missing}
 	if scope.files != nil || (!scope.all && !slices.Contains(scope.paths, ".")) {
 		in.Files, in.Roots = scope.resolve(disc, results)
 	}
@@ -345,37 +345,40 @@ func isTerminal(w any) bool {
 
 // renderForeign renders the working trees of the other repositories the
 // configuration names under fluxRepositories (paths relative to this
-// repository's root).
-func renderForeign(ctx context.Context, ro *repoOptions, paths []string) ([]*render.Result, error) {
-	var out []*render.Result
+// repository's root), and lists those that are not there.
+func renderForeign(ctx context.Context, ro *repoOptions, paths []string) (out []*render.Result, missing []string, err error) {
 	for _, p := range paths {
 		dir := p
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(ro.repo.Root, filepath.FromSlash(p))
 		}
+		if _, err := os.Stat(dir); err != nil {
+			missing = append(missing, p)
+			continue
+		}
 		r, err := repo.OpenAt(dir)
 		if err != nil {
-			return nil, fmt.Errorf("%s: fluxRepositories: %w", validate.ConfigFile, err)
+			return nil, nil, fmt.Errorf("%s: fluxRepositories: %w", validate.ConfigFile, err)
 		}
 		tree, err := r.Tree("")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sub := *ro
 		sub.repo = r
 		eng, err := sub.engine(tree)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		disc, err := eng.Discover(sub.remotes())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, nil, fmt.Errorf("%s: %w", p, err)
 		}
 		results, err := eng.Render(ctx, disc, disc.Roots)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, results...)
 	}
-	return out, nil
+	return out, missing, nil
 }

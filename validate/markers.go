@@ -44,6 +44,10 @@ func checkMarkers(c *checker) error {
 	if err != nil {
 		return err
 	}
+	for _, p := range c.in.MissingFluxRepositories {
+		c.add("imagepolicy-marker", Finding{File: ConfigFile, Severity: Warning, Message: fmt.Sprintf(
+			"fluxRepositories: %s is not there: markers are not checked against the ImagePolicies it defines (check it out beside this repository)", p)})
+	}
 	warned := false
 	for _, f := range c.in.Repository.Files {
 		if markers.Skip(f) || !c.inScope(f) {

@@ -78,6 +78,9 @@ type Input struct {
 	// .gitops.yaml names under fluxRepositories: the ImagePolicies this
 	// repository's markers name may be defined there.
 	Foreign []*render.Result
+	// MissingFluxRepositories are the fluxRepositories paths that are not
+	// there (not checked out beside this repository).
+	MissingFluxRepositories []string
 	// Files limits the file rules to these files; nil checks every file
 	// of the repository. Hooks pass the staged files.
 	Files []string

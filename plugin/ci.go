@@ -1,0 +1,372 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/ci"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
+)
+
+// CIOptions are the options of `kubectl gitops ci`.
+type CIOptions struct {
+	genericiooptions.IOStreams
+	repoOptions
+
+	PR         int
+	Repo       string
+	Server     string
+	Provider   string
+	Base       string
+	DryRun     bool
+	Output     string
+	MaxComment int
+
+	check  bool
+	job    ci.Job
+	getenv func(string) string
+}
+
+// NewCmdCI returns the ci command: the pull-request bot.
+func NewCmdCI(streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ci",
+		Short: "The pull-request bot: comment the rendered diff and validation, set a check",
+		Long: `Run in a CI job on a pull request (GitHub Actions, Gitea Actions or GitLab CI;
+--pr and --repo override what the environment says). Both commands render and
+validate the roots the pull request affects, between its merge-base with the
+target branch and its head, reading the pull request's files only: kustomize
+plugins, exec functions and remote bases never run, so a pull request from a
+fork cannot run code in CI.`,
+	}
+	cmd.AddCommand(newCISub(streams, false), newCISub(streams, true))
+	return cmd
+}
+
+func newCISub(streams genericiooptions.IOStreams, check bool) *cobra.Command {
+	o := &CIOptions{IOStreams: streams, check: check, getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "comment",
+		Short: "Post (or update) one comment with the validation summary and the rendered diff",
+		Long: `Post one comment on the pull request with the validation summary and the
+rendered diff. Running again edits that comment (found by a hidden marker),
+never posts a second; a diff longer than the forge's comment limit is split
+into numbered comments, edited and deleted as the diff grows and shrinks.
+--dry-run prints the comment instead.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	if check {
+		cmd.Use = "check"
+		cmd.Short = "Set a commit status from the validation, and annotate the findings' lines"
+		cmd.Long = `Validate the roots the pull request affects, set a commit status (success or
+failure) on its head, and print the findings (-o github: workflow
+annotations on their lines). Exit status as validate's: 0 no error, 1
+findings of error severity, 2 could not run.`
+		cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: text, json, sarif or github (default github in GitHub and Gitea Actions, else text)")
+	}
+	o.ciFlags(cmd)
+	return cmd
+}
+
+func (o *CIOptions) ciFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.Chdir, "chdir", "C", "", "run as if started in this directory")
+	f.IntVar(&o.PR, "pr", 0, "the pull request's number (default from the CI environment)")
+	f.StringVar(&o.Repo, "repo", "", "the repository as owner/name (default from the CI environment)")
+	f.StringVar(&o.Server, "server", "", "the forge's URL (default from the CI environment)")
+	f.StringVar(&o.Provider, "provider", "", "the forge: github, gitlab or gitea (default from the CI environment)")
+	f.StringVar(&o.Base, "base", "", "the revision the pull request merges into (default origin/<its target branch>)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print what would be posted, and post nothing")
+	f.IntVar(&o.MaxComment, "max-comment", diff.MarkdownLimit, "the forge's comment limit in characters")
+	f.BoolVar(&o.NoCache, "no-cache", false, "render every root again")
+	f.IntVar(&o.Jobs, "jobs", 2, "roots rendered at once")
+}
+
+// Complete reads the CI environment and opens the repository.
+func (o *CIOptions) Complete(_ *cobra.Command, _ []string) error {
+	if err := o.complete(); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	o.job, _ = ci.Detect(o.getenv, nil)
+	if o.PR != 0 {
+		o.job.PR = o.PR
+	}
+	if o.Repo != "" {
+		o.job.Repo = o.Repo
+	}
+	if o.Server != "" {
+		o.job.Server = strings.TrimSuffix(o.Server, "/")
+	}
+	if o.Provider != "" {
+		o.job.Provider = o.Provider
+	}
+	if o.check && o.Output == "" {
+		o.Output = validate.FormatText
+		if o.getenv("GITHUB_ACTIONS") == "true" {
+			o.Output = validate.FormatGitHub
+		}
+	}
+	return nil
+}
+
+// Validate checks the flags and what the environment gave.
+func (o *CIOptions) Validate() error {
+	if o.check && !slices.Contains(validate.Formats(), o.Output) {
+		return withCode(ExitFailure, fmt.Errorf("--output must be one of %s", strings.Join(validate.Formats(), ", ")))
+	}
+	if o.repo.Git == nil {
+		return withCode(ExitFailure, fmt.Errorf("%s is not a Git repository", o.repo.Root))
+	}
+	if !o.DryRun && (o.job.PR == 0 || o.job.Repo == "" || o.job.Server == "") {
+		return withCode(ExitFailure, errors.New("no pull request to report on: run in a CI job on a pull request, or pass --pr, --repo and --server (or --dry-run)"))
+	}
+	if o.MaxComment < 4096 {
+		return withCode(ExitFailure, fmt.Errorf("--max-comment must be at least 4096"))
+	}
+	return nil
+}
+
+// Run analyzes the pull request and reports.
+func (o *CIOptions) Run(ctx context.Context) error {
+	var f forge.Forge
+	var pr forge.PR
+	if !o.DryRun {
+		var err error
+		f, err = forge.Detect(o.job.Server+"/"+o.job.Repo+".git", o.job.Provider, o.getenv)
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		if pr, err = f.PullRequest(ctx, o.job.PR); err != nil {
+			return withCode(ExitFailure, fmt.Errorf("reading pull request #%d: %w", o.job.PR, err))
+		}
+		if o.job.Base == "" {
+			o.job.Base = pr.Base
+		}
+	}
+	a, err := o.analyze(ctx)
+	if err != nil {
+		return withCode(ExitFailure, err)
+	}
+	if o.check {
+		return o.runCheck(ctx, f, pr, a)
+	}
+	return o.runComment(ctx, f, a)
+}
+
+// analysis is what a pull request does.
+type analysis struct {
+	head    plumbing.Hash
+	diffs   []diff.RootDiff
+	broken  []*diff.HeadError
+	report  *validate.Report
+	changed []string
+}
+
+// analyze renders and validates the roots the pull request affects,
+// between its merge-base with the base and its head commit.
+func (o *CIOptions) analyze(ctx context.Context) (*analysis, error) {
+	base := o.Base
+	if base == "" {
+		base = "HEAD"
+		if o.job.Base != "" {
+			base = "origin/" + o.job.Base
+		}
+	}
+	head, err := o.repo.Resolve("HEAD")
+	if err != nil {
+		return nil, err
+	}
+	mb, err := mergeBase(o.repo, base, head)
+	if err != nil {
+		return nil, err
+	}
+	baseTree, err := o.repo.CommitTree(mb)
+	if err != nil {
+		return nil, err
+	}
+	headTree, err := o.repo.CommitTree(head)
+	if err != nil {
+		return nil, err
+	}
+	sides := make([]diff.Side, 2)
+	for i, tree := range []repo.Tree{baseTree, headTree} {
+		eng, err := o.engine(tree)
+		if err != nil {
+			return nil, err
+		}
+		disc, err := eng.Discover(o.remotes())
+		if err != nil {
+			return nil, err
+		}
+		sides[i] = diff.Side{Engine: eng, Repository: disc}
+	}
+	a := &analysis{head: head}
+	if a.diffs, a.broken, err = diff.Revisions(ctx, sides[0], sides[1], []string{"."}, diff.Options{}); err != nil {
+		return nil, err
+	}
+	if a.changed, err = changedFiles(o.repo, mb, head); err != nil {
+		return nil, err
+	}
+	scope := checkScope{files: a.changed}
+	if len(a.changed) == 0 {
+		scope = checkScope{files: []string{}}
+	}
+	a.report, err = checkTree(ctx, &o.repoOptions, headTree, scope, validateSettings{})
+	return a, err
+}
+
+// changedFiles lists the files that differ between two commits.
+func changedFiles(r *repo.Repo, from, to plumbing.Hash) ([]string, error) {
+	trees := make([]*object.Tree, 2)
+	for i, h := range []plumbing.Hash{from, to} {
+		c, err := r.Git.CommitObject(h)
+		if err != nil {
+			return nil, err
+		}
+		if trees[i], err = c.Tree(); err != nil {
+			return nil, err
+		}
+	}
+	changes, err := object.DiffTree(trees[0], trees[1])
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range changes {
+		for _, name := range []string{c.From.Name, c.To.Name} {
+			if name != "" && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// commentParts renders the comment: the validation summary and findings,
+// then the rendered diff, split into parts under the limit.
+func commentParts(a *analysis, limit int) []string {
+	var head strings.Builder
+	head.WriteString("### kubectl gitops\n\n")
+	s := a.report.Summary
+	icon := "✅"
+	if s.Errors > 0 || len(a.broken) > 0 {
+		icon = "❌"
+	}
+	fmt.Fprintf(&head, "%s **Validation**: %d errors, %d warnings in %d roots (%d objects).\n\n", icon, s.Errors, s.Warnings, s.Roots, s.Objects)
+	for _, b := range a.broken {
+		fmt.Fprintf(&head, "- ❌ `%s` does not render: %s\n", b.Root, markdownText(b.Err.Error()))
+	}
+	const maxFindings = 50
+	for i, f := range a.report.Findings {
+		if i == maxFindings {
+			fmt.Fprintf(&head, "- … and %d more findings: run `kubectl gitops validate` for all of them.\n", len(a.report.Findings)-maxFindings)
+			break
+		}
+		fmt.Fprintf(&head, "- %s `%s:%d` %s (`%s`)\n", severityIcon(f.Severity), f.File, f.Line, markdownText(f.Message), f.Rule)
+	}
+	head.WriteString("\n")
+	parts := diff.Markdown(a.diffs, "Rendered diff", limit-head.Len()-256)
+	parts[0] = head.String() + parts[0]
+	return parts
+}
+
+func severityIcon(s validate.Severity) string {
+	if s == validate.Warning {
+		return "⚠️"
+	}
+	return "❌"
+}
+
+// markdownText keeps a message on one line and out of markdown's way.
+func markdownText(s string) string {
+	return strings.NewReplacer("\n", " ", "|", "\\|", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *analysis) error {
+	parts := commentParts(a, o.MaxComment)
+	if o.DryRun {
+		for i, p := range parts {
+			if i > 0 {
+				fmt.Fprintln(o.Out, "<!-- next comment -->")
+			}
+			fmt.Fprint(o.Out, p)
+		}
+		return nil
+	}
+	existing, err := f.Comments(ctx, o.job.PR)
+	if err != nil {
+		return withCode(ExitFailure, fmt.Errorf("listing the comments of #%d: %w", o.job.PR, err))
+	}
+	var ours []ci.Existing
+	for _, c := range existing {
+		ours = append(ours, ci.Existing{ID: c.ID, Body: c.Body})
+	}
+	for _, act := range ci.Plan(ours, parts) {
+		switch act.Op {
+		case "create":
+			_, err = f.CreateComment(ctx, o.job.PR, act.Body)
+		case "edit":
+			err = f.EditComment(ctx, o.job.PR, act.ID, act.Body)
+		case "delete":
+			err = f.DeleteComment(ctx, o.job.PR, act.ID)
+		}
+		if err != nil {
+			return withCode(ExitFailure, fmt.Errorf("%s comment on #%d: %w", act.Op, o.job.PR, err))
+		}
+		fmt.Fprintf(o.ErrOut, "%sd a comment on #%d\n", strings.TrimSuffix(act.Op, "e"), o.job.PR)
+	}
+	return nil
+}
+
+func (o *CIOptions) runCheck(ctx context.Context, f forge.Forge, pr forge.PR, a *analysis) error {
+	if err := validate.Write(o.Out, a.report, o.Output, validate.WriteOptions{Color: isTerminal(o.Out), Version: version.Get().Version}); err != nil {
+		return withCode(ExitFailure, err)
+	}
+	failed := a.report.Failed() || len(a.broken) > 0
+	for _, b := range a.broken {
+		fmt.Fprintf(o.ErrOut, "error: %v\n", b)
+	}
+	if !o.DryRun {
+		st := forge.Status{State: forge.Success, Context: "kubectl-gitops", Description: fmt.Sprintf("%d errors, %d warnings", a.report.Summary.Errors, a.report.Summary.Warnings)}
+		if failed {
+			st.State = forge.Failure
+		}
+		sha := pr.HeadSHA
+		if sha == "" {
+			sha = a.head.String()
+		}
+		if err := f.SetStatus(ctx, sha, st); err != nil {
+			if !errors.Is(err, forge.ErrUnsupported) {
+				return withCode(ExitFailure, fmt.Errorf("setting the status of %s: %w", sha, err))
+			}
+			fmt.Fprintf(o.ErrOut, "warning: %v\n", err)
+		}
+	}
+	if failed {
+		return withCode(ExitFindings, nil)
+	}
+	return nil
+}
