@@ -10,6 +10,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/schema"
 )
 
 // checker carries one Run: its input, the effective settings, what the
@@ -22,6 +23,8 @@ type checker struct {
 	findings    []Finding
 	objectCount int
 	defaults    map[string]Severity
+
+	schema *schema.Validator
 
 	mu      sync.Mutex
 	objects map[*render.Result][]*object

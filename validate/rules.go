@@ -11,6 +11,8 @@ func allRules() []ruleDef {
 	return []ruleDef{
 		{Rule{"syntax", Error, "YAML files parse: no malformed YAML, duplicate keys, non-UTF-8 or binary content; files listed as kustomize resources hold Kubernetes objects"}, checkSyntax},
 		{Rule{"build", Error, "every render root builds, as kustomize-controller or kustomize build would build it"}, checkBuild},
+		{Rule{"schema", Error, "objects match the schema of their kind: built-in kinds for the Kubernetes version, custom resources their CRD (with its CEL rules)"}, checkSchema},
+		{Rule{"no-schema", Warning, "a custom resource whose kind has no known schema (no CRD in the repository or --crds), reported once per kind"}, nil},
 		{Rule{"deprecated-api", Warning, "an API version deprecated, or removed (error), in the Kubernetes or Flux version in use"}, checkDeprecated},
 		{Rule{"imagepolicy-marker", Error, "every $imagepolicy marker is well formed, names an ImagePolicy that exists, fits the field it is on, and its current value is one the policy can select"}, checkMarkers},
 		{Rule{"imagepolicy-pattern", Error, "an ImagePolicy's filterTags.pattern compiles as a Go regexp and extract names only groups it has"}, checkPatterns},

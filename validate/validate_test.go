@@ -302,13 +302,79 @@ func TestBadInputs(t *testing.T) {
 			name: "API deprecated, not removed, in the target Kubernetes",
 			files: with(app, map[string]string{".gitops.yaml": "kubernetesVersion: v1.24\n", "app/kustomization.yaml": "resources:\n- deploy.yaml\n- pdb.yaml\n",
 				"app/pdb.yaml": "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: web\n"}),
-			want: []want{{rule: "deprecated-api", file: "app/pdb.yaml", line: 1, severity: Warning, message: "policy/v1beta1 PodDisruptionBudget is deprecated since Kubernetes v1.21 and will be removed in v1.25: use policy/v1"}},
+			want: []want{
+				{rule: "deprecated-api", file: "app/pdb.yaml", line: 1, severity: Warning, message: "policy/v1beta1 PodDisruptionBudget is deprecated since Kubernetes v1.21 and will be removed in v1.25: use policy/v1"},
+				{rule: "schema", file: ".gitops.yaml", severity: Warning, message: "no schemas for Kubernetes v1.24 are built in (built in: v1.34, v1.35, v1.36, v1.37): objects are checked against v1.34's"},
+				{rule: "no-schema", file: "app/pdb.yaml", line: 2, severity: Warning, message: "no schema is known for policy/v1beta1 PodDisruptionBudget"},
+			},
 		},
 		{
 			name: "Flux API the bundled Flux no longer serves",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- repo.yaml\n",
 				"app/repo.yaml": "apiVersion: image.toolkit.fluxcd.io/v1beta1\nkind: ImageRepository\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  image: registry.example.com/web\n  interval: 5m\n"}),
 			want: []want{{rule: "deprecated-api", file: "app/repo.yaml", line: 1, message: "image.toolkit.fluxcd.io/v1beta1 ImageRepository was removed in Flux v2.7"}},
+		},
+		{
+			name:  "unknown field",
+			files: with(app, map[string]string{"app/deploy.yaml": strings.Replace(deployment, "  selector:\n", "  replica: 3\n  selector:\n", 1)}),
+			want:  []want{{rule: "schema", file: "app/deploy.yaml", line: 7, message: `unknown field "spec.replica"`}},
+		},
+		{
+			name:  "wrong type",
+			files: with(app, map[string]string{"app/deploy.yaml": strings.Replace(deployment, "  selector:\n", "  replicas: three\n  selector:\n", 1)}),
+			want:  []want{{rule: "schema", file: "app/deploy.yaml", line: 7, message: `spec.replicas in body must be of type integer`}},
+		},
+		{
+			name:  "missing required field",
+			files: with(app, map[string]string{"app/deploy.yaml": strings.Replace(deployment, "      - name: web\n        image: nginx:1.27\n", "      - image: nginx:1.27\n", 1)}),
+			want:  []want{{rule: "schema", file: "app/deploy.yaml", line: 16, message: `spec.template.spec.containers[0].name: Required value`}},
+		},
+		{
+			name:  "bad enum value",
+			files: with(app, map[string]string{"app/deploy.yaml": strings.Replace(deployment, "        image: nginx:1.27\n", "        image: nginx:1.27\n        imagePullPolicy: Sometimes\n", 1)}),
+			want:  []want{{rule: "schema", file: "app/deploy.yaml", line: 18, message: `Unsupported value: "Sometimes"`}},
+		},
+		{
+			name: "custom resource against its CRD, CEL rule included",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\n",
+				"app/policy.yaml": "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  imageRepositoryRef:\n    name: web\n  digestReflectionPolicy: Always\n  policy:\n    semver:\n      range: 1.x\n---\n" + imageRepository}),
+			want: []want{{rule: "schema", file: "app/policy.yaml", line: 6, message: "spec.interval must be set when spec.digestReflectionPolicy is set to 'Always'"}},
+		},
+		{
+			name: "custom resource against a CRD the repository renders",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- crd.yaml\n- widget.yaml\n",
+				"app/crd.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, maximum: 10}
+            x-kubernetes-validations:
+            - rule: self.size % 2 == 0
+              message: size must be even
+`,
+				"app/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\nspec:\n  size: 3\n"}),
+			want: []want{{rule: "schema", file: "app/widget.yaml", line: 6, message: "size must be even"}},
+		},
+		{
+			name: "custom resource with no CRD",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- cert.yaml\n",
+				"app/cert.yaml": "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  secretName: web-tls\n"}),
+			want: []want{{rule: "no-schema", file: "app/cert.yaml", line: 2, severity: Warning, message: "no schema is known for cert-manager.io/v1 Certificate"}},
 		},
 		{
 			name: "rule turned off in .gitops.yaml",

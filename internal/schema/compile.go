@@ -1,0 +1,275 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+)
+
+// objectMetaDef names the schema of metadata in the embedded data.
+const objectMetaDef = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+// compiled is everything Validate needs for one kind, or for one
+// definition checked on its own.
+type compiled struct {
+	// openAPI is the schema with every reference resolved, for
+	// kube-openapi's validator.
+	openAPI *spec.Schema
+	// root drives the walk that finds unknown fields, nulls and the values
+	// to check against another definition.
+	root *node
+	// fast is the quick check that spares valid objects the full validator.
+	fast *fastNode
+	// crd is set for kinds defined by a CRD.
+	crd *crdSchema
+}
+
+// crdSchema is what the API server derives from one version of a CRD.
+type crdSchema struct {
+	structural  *structuralschema.Structural
+	cel         *cel.Validator // nil when the schema has no rules
+	hasDefaults bool
+}
+
+// node is the part of a schema the walk needs.
+type node struct {
+	props      map[string]*node
+	additional *node // schema of the values of other keys; nil when none
+	items      *node
+	// preserve keeps fields the schema does not declare
+	// (x-kubernetes-preserve-unknown-fields, or a built-in object with no
+	// declared fields, which the Go types decode as free-form).
+	preserve bool
+	// closed makes a key that is neither a property nor allowed by
+	// additional an unknown field.
+	closed bool
+	// embedded marks an x-kubernetes-embedded-resource: apiVersion, kind
+	// and metadata are the API server's business, metadata being an
+	// ObjectMeta.
+	embedded bool
+	nullable bool
+	// leaf says the walk finds nothing below: a scalar, or a free-form
+	// value.
+	leaf bool
+	// ref, when set, names a definition to check the value against on its
+	// own: the schema is recursive there.
+	ref string
+}
+
+// anyNode returns a node that accepts any value.
+func anyNode() *node { return &node{preserve: true, leaf: true} }
+
+// setLeaf sets n.leaf from the rest of n.
+func (n *node) setLeaf() {
+	n.leaf = n.ref == "" && len(n.props) == 0 && n.additional == nil && !n.closed && !n.embedded &&
+		n.items != nil && n.items.leaf
+}
+
+// lookupKind returns the compiled schema of gvk, compiling it the first
+// time, or nil when v knows no schema for it.
+func (v *Validator) lookupKind(gvk schema.GroupVersionKind) (*compiled, error) {
+	v.mu.RLock()
+	once, ok := v.kinds[gvk]
+	v.mu.RUnlock()
+	if !ok {
+		v.mu.Lock()
+		if once, ok = v.kinds[gvk]; !ok {
+			build := v.kindBuilder(gvk)
+			if build == nil {
+				v.mu.Unlock()
+				return nil, nil
+			}
+			once = &compileOnce{build: build}
+			v.kinds[gvk] = once
+		}
+		v.mu.Unlock()
+	}
+	return once.get()
+}
+
+// kindBuilder returns the function that compiles gvk's schema, or nil.
+// v.mu is held.
+func (v *Validator) kindBuilder(gvk schema.GroupVersionKind) func() (*compiled, error) {
+	if k, ok := v.builtins[gvk]; ok {
+		return func() (*compiled, error) { return v.compileDefinition(k.Definition) }
+	}
+	if info, ok := v.crds[gvk.GroupKind()]; ok && info.served(gvk.Version) {
+		return func() (*compiled, error) { return info.compile(gvk.Version, v.formats) }
+	}
+	return nil
+}
+
+// lookupDefinition returns a definition compiled on its own, for the
+// values the walk checks apart.
+func (v *Validator) lookupDefinition(name string) (*compiled, error) {
+	v.mu.RLock()
+	once, ok := v.compDefs[name]
+	v.mu.RUnlock()
+	if !ok {
+		v.mu.Lock()
+		if once, ok = v.compDefs[name]; !ok {
+			once = &compileOnce{build: func() (*compiled, error) { return v.compileDefinition(name) }}
+			v.compDefs[name] = once
+		}
+		v.mu.Unlock()
+	}
+	return once.get()
+}
+
+// compileDefinition resolves the references of one embedded definition.
+// A reference back to a definition already being resolved on the way down
+// (JSONSchemaProps holds JSONSchemaProps) becomes a node that checks the
+// value against that definition on its own.
+func (v *Validator) compileDefinition(name string) (*compiled, error) {
+	s, n, err := v.inline(&spec.Schema{SchemaProps: spec.SchemaProps{Ref: spec.MustCreateRef("#/definitions/" + name)}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &compiled{openAPI: s, root: n, fast: newFastNode(s, v.formats)}, nil
+}
+
+// definition parses an embedded definition once.
+func (v *Validator) definition(name string) (*spec.Schema, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s, ok := v.parsed[name]; ok {
+		return s, nil
+	}
+	raw, ok := v.defs[name]
+	if !ok {
+		return nil, fmt.Errorf("no definition %s in the Kubernetes %s schemas", name, v.version)
+	}
+	s := new(spec.Schema)
+	if err := json.Unmarshal(raw, s); err != nil {
+		return nil, fmt.Errorf("decoding definition %s: %w", name, err)
+	}
+	v.parsed[name] = s
+	return s, nil
+}
+
+// inline returns a copy of s with references resolved, and its node.
+// stack holds the definitions being resolved on the way down.
+func (v *Validator) inline(s *spec.Schema, stack []string) (*spec.Schema, *node, error) {
+	if ref := s.Ref.String(); ref != "" {
+		name := strings.TrimPrefix(ref, "#/definitions/")
+		for _, onStack := range stack {
+			if onStack == name {
+				return &spec.Schema{}, &node{preserve: true, ref: name, items: anyNode()}, nil
+			}
+		}
+		def, err := v.definition(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return v.inline(def, append(stack, name))
+	}
+	out := *s
+	n := &node{nullable: s.Nullable}
+	if len(s.Properties) > 0 {
+		out.Properties = make(map[string]spec.Schema, len(s.Properties))
+		n.props = make(map[string]*node, len(s.Properties))
+		for k, p := range s.Properties {
+			ps, pn, err := v.inline(&p, stack)
+			if err != nil {
+				return nil, nil, err
+			}
+			out.Properties[k] = *ps
+			n.props[k] = pn
+		}
+	}
+	if ap := s.AdditionalProperties; ap != nil {
+		out.AdditionalProperties = &spec.SchemaOrBool{Allows: ap.Allows}
+		switch {
+		case ap.Schema != nil:
+			as, an, err := v.inline(ap.Schema, stack)
+			if err != nil {
+				return nil, nil, err
+			}
+			out.AdditionalProperties.Schema = as
+			n.additional = an
+		case ap.Allows:
+			n.additional = anyNode()
+		}
+	}
+	n.items = anyNode()
+	if s.Items != nil && s.Items.Schema != nil {
+		is, in, err := v.inline(s.Items.Schema, stack)
+		if err != nil {
+			return nil, nil, err
+		}
+		out.Items = &spec.SchemaOrArray{Schema: is}
+		n.items = in
+	}
+	for _, list := range []*[]spec.Schema{&out.AllOf, &out.AnyOf, &out.OneOf} {
+		if len(*list) == 0 {
+			continue
+		}
+		resolved := make([]spec.Schema, len(*list))
+		for i := range *list {
+			rs, _, err := v.inline(&(*list)[i], stack)
+			if err != nil {
+				return nil, nil, err
+			}
+			resolved[i] = *rs
+		}
+		*list = resolved
+	}
+	if s.Not != nil {
+		ns, _, err := v.inline(s.Not, stack)
+		if err != nil {
+			return nil, nil, err
+		}
+		out.Not = ns
+	}
+	preserve, _ := s.Extensions.GetBool("x-kubernetes-preserve-unknown-fields")
+	// The Go types behind an object without declared fields (RawExtension,
+	// JSON) take anything; scalars have no fields.
+	isObject := len(s.Type) == 0 || s.Type.Contains("object")
+	n.preserve = preserve || !isObject || (len(n.props) == 0 && n.additional == nil)
+	n.closed = !n.preserve && n.additional == nil
+	n.embedded, _ = s.Extensions.GetBool("x-kubernetes-embedded-resource")
+	n.setLeaf()
+	return &out, n, nil
+}
+
+// structuralNode builds the walk's node for a CRD's structural schema, with
+// the pruning algorithm's view of unknown fields: an object that declares
+// no fields and does not preserve unknown ones has none.
+func structuralNode(s *structuralschema.Structural) *node {
+	if s == nil {
+		return nil
+	}
+	n := &node{
+		preserve: s.XPreserveUnknownFields,
+		embedded: s.XEmbeddedResource,
+		nullable: s.Nullable,
+	}
+	if len(s.Properties) > 0 {
+		n.props = make(map[string]*node, len(s.Properties))
+		for k := range s.Properties {
+			p := s.Properties[k]
+			n.props[k] = structuralNode(&p)
+		}
+	}
+	if ap := s.AdditionalProperties; ap != nil {
+		switch {
+		case ap.Structural != nil:
+			n.additional = structuralNode(ap.Structural)
+		case ap.Bool:
+			n.additional = anyNode()
+		}
+	}
+	n.items = structuralNode(s.Items)
+	// Scalars get a type error for a map; pruning would also call each of
+	// its keys unknown, which says nothing more.
+	isObject := s.Type == "object" || (s.Type == "" && !s.XIntOrString)
+	n.closed = !n.preserve && n.additional == nil && isObject
+	n.setLeaf()
+	return n
+}
