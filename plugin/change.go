@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,17 +18,10 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
-// renderChange renders what changes (file contents on top of HEAD) would do:
-// the rendered diff against HEAD, and the validation of the result.
-func renderChange(ctx context.Context, ro *repoOptions, changes map[string][]byte) ([]diff.RootDiff, *validate.Report, error) {
-	head, err := ro.repo.Resolve("HEAD")
-	if err != nil {
-		return nil, nil, err
-	}
-	baseTree, err := ro.repo.CommitTree(head)
-	if err != nil {
-		return nil, nil, err
-	}
+// renderChange renders what changes (file contents on top of baseTree)
+// would do: the rendered diff, and the validation of the roots and files
+// the change touches.
+func renderChange(ctx context.Context, ro *repoOptions, baseTree repo.Tree, changes map[string][]byte) ([]diff.RootDiff, *validate.Report, error) {
 	headTree := repo.Overlay(baseTree, changes)
 	sides := make([]diff.Side, 2)
 	for i, tree := range []repo.Tree{baseTree, headTree} {
@@ -48,7 +42,12 @@ func renderChange(ctx context.Context, ro *repoOptions, changes map[string][]byt
 	if len(broken) > 0 {
 		return nil, nil, fmt.Errorf("the change breaks %s: %v", broken[0].Root, broken[0].Err)
 	}
-	report, err := checkTree(ctx, ro, headTree, checkScope{all: true}, validateSettings{})
+	var files []string
+	for f := range changes {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	report, err := checkTree(ctx, ro, headTree, checkScope{files: files}, validateSettings{})
 	return rendered, report, err
 }
 

@@ -464,7 +464,11 @@ func (o *ImagesOptions) commitSpec(ctx context.Context, r *resolved, updates []i
 	spec.Message = msg
 	spec.Title = strings.SplitN(strings.TrimSpace(msg), "\n", 2)[0]
 	if o.PR {
-		rendered, report, err := renderChange(ctx, &o.repoOptions, changes)
+		head, err := o.repo.Tree("HEAD")
+		if err != nil {
+			return spec, err
+		}
+		rendered, report, err := renderChange(ctx, &o.repoOptions, head, changes)
 		if err != nil {
 			return spec, err
 		}

@@ -39,6 +39,7 @@ and checks, diffs and promotes what it renders, before Flux pulls it.`,
 		NewCmdDiff(streams, config),
 		NewCmdHook(streams),
 		NewCmdImages(streams, config),
+		NewCmdPromote(streams),
 		NewCmdCI(streams),
 		NewCmdVersion(streams),
 	)
