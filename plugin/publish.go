@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/pflag"
 
@@ -241,9 +240,4 @@ func pullRequestBody(intro string, fileDiffs []string, rendered []diff.RootDiff,
 		}
 	}
 	return b.String()
-}
-
-// headHash is the commit HEAD points at.
-func headHash(ro *repoOptions) (plumbing.Hash, error) {
-	return ro.repo.Resolve("HEAD")
 }

@@ -214,6 +214,7 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 		Rules:             s.rules,
 		Cache:             eng.Cache(),
 		Salt:              version.CacheSalt(),
+		RepoKey:           ro.repo.Root,
 	})
 	eng.Trim()
 	return report, err

@@ -24,11 +24,16 @@ type checker struct {
 	objectCount int
 	defaults    map[string]Severity
 
-	schema *schema.Validator
+	schema    *schema.Validator
+	crdDigest string
+	files     *fileMemo
+	resources map[string]bool
+	flux      fluxIndex
 
-	mu      sync.Mutex
-	objects map[*render.Result][]*object
-	located map[render.Origin]*yaml.Node
+	mu          sync.Mutex
+	objects     map[*render.Result][]*object
+	factsByRoot map[*render.Result]*rootFacts
+	located     map[render.Origin]*yaml.Node
 }
 
 func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {
@@ -40,12 +45,13 @@ func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {
 		defaults[r.ID] = r.Severity
 	}
 	return &checker{
-		defaults: defaults,
-		ctx:      ctx,
-		in:       in,
-		opts:     opts,
-		objects:  map[*render.Result][]*object{},
-		located:  map[render.Origin]*yaml.Node{},
+		defaults:    defaults,
+		ctx:         ctx,
+		in:          in,
+		opts:        opts,
+		objects:     map[*render.Result][]*object{},
+		factsByRoot: map[*render.Result]*rootFacts{},
+		located:     map[render.Origin]*yaml.Node{},
 	}, nil
 }
 
@@ -74,9 +80,14 @@ func (c *checker) severity(id string) Severity {
 	return c.defaults[id]
 }
 
-// add records a finding of rule id with the configured severity.
+// add records a finding of rule id with the configured severity, unless
+// the rule is turned off or the finding carries its own (an object's
+// annotation).
 func (c *checker) add(id string, f Finding) {
 	f.Rule = id
+	if !c.enabled(id) {
+		return
+	}
 	if f.Severity == "" {
 		f.Severity = c.severity(id)
 	}
@@ -106,6 +117,7 @@ func (c *checker) inScope(file string) bool {
 type object struct {
 	root   *render.Result
 	node   *kyaml.RNode
+	index  int
 	origin render.Origin
 	id     string
 	// overrides are the rule severities its annotation sets.
@@ -130,17 +142,10 @@ func (c *checker) objectsOf(res *render.Result) ([]*object, error) {
 	}
 	objs = make([]*object, len(nodes))
 	for i, n := range nodes {
-		o := &object{root: res, node: n}
-		if i < len(res.Origins) {
-			o.origin = res.Origins[i]
-		}
-		o.id = ObjectID(n.GetApiVersion(), n.GetKind(), n.GetNamespace(), n.GetName())
-		o.overrides = parseOverrides(n.GetAnnotations()[RulesAnnotation])
-		objs[i] = o
+		objs[i] = c.newObject(res, i, n)
 	}
 	c.mu.Lock()
 	c.objects[res] = objs
-	c.objectCount += len(objs)
 	c.mu.Unlock()
 	return objs, nil
 }
@@ -172,12 +177,18 @@ func (c *checker) addObject(id string, o *object, path []string, msg string) {
 	if !c.rootInScope(o.root) && !c.inScope(o.origin.File) {
 		return
 	}
-	f := Finding{Object: o.id, Message: msg}
+	c.add(id, c.objectFinding(id, o, path, msg))
+}
+
+// objectFinding makes a finding of rule id about o, located at path, with
+// the severity the object's annotation sets (none otherwise).
+func (c *checker) objectFinding(id string, o *object, path []string, msg string) Finding {
+	f := Finding{Rule: id, Object: o.id, Message: msg}
 	if s, ok := o.overrides[id]; ok {
 		f.Severity = s
 	}
 	f.File, f.Line = c.locate(o, path)
-	c.add(id, f)
+	return f
 }
 
 // locate returns where the field at path of o is written: the line of the

@@ -23,24 +23,40 @@ func isYAMLFile(f string) bool {
 }
 
 // checkSyntax parses every YAML file in scope, and checks that the files
-// kustomizations list as resources hold Kubernetes objects.
+// kustomizations list as resources hold Kubernetes objects. A file whose
+// blob was checked before is not read again.
 func checkSyntax(c *checker) error {
+	return c.eachFile(func(f string, facts fileFacts) {
+		for _, x := range facts.Findings {
+			if x.Rule == "syntax" {
+				x.File = f
+				c.add("syntax", x)
+			}
+		}
+	})
+}
+
+// eachFile calls fn with the file rules' facts of every YAML file in scope.
+func (c *checker) eachFile(fn func(string, fileFacts)) error {
 	resources := c.resourceFiles()
 	for _, f := range c.in.Repository.Files {
 		if !isYAMLFile(f) || !c.inScope(f) {
 			continue
 		}
-		data, err := c.in.Tree.ReadFile(f)
+		facts, err := c.fileFactsOf(f, resources[f])
 		if err != nil {
 			return err
 		}
-		c.syntaxOf(f, data, resources[f])
+		fn(f, facts)
 	}
 	return nil
 }
 
 // resourceFiles are the files kustomizations list under resources.
 func (c *checker) resourceFiles() map[string]bool {
+	if c.resources != nil {
+		return c.resources
+	}
 	out := map[string]bool{}
 	for _, kf := range c.in.Repository.Kustomizations {
 		for _, ref := range kf.Refs {
@@ -53,30 +69,38 @@ func (c *checker) resourceFiles() map[string]bool {
 			}
 		}
 	}
+	c.resources = out
 	return out
 }
 
-func (c *checker) syntaxOf(f string, data []byte, resource bool) {
+// syntaxOf checks a YAML file's content: encoding, syntax, duplicate keys,
+// and, for a resource file, that each document is a Kubernetes object.
+func syntaxOf(data []byte, resource bool) []Finding {
+	var out []Finding
+	add := func(f Finding) {
+		f.Rule = "syntax"
+		out = append(out, f)
+	}
 	switch {
 	case len(data) > maxFileSize:
-		c.add("syntax", Finding{File: f, Severity: Warning, Message: fmt.Sprintf("file is %d MB, too large to check", len(data)>>20)})
-		return
+		add(Finding{Severity: Warning, Message: fmt.Sprintf("file is %d MB, too large to check", len(data)>>20)})
+		return out
 	case bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}):
-		c.add("syntax", Finding{File: f, Line: 1, Message: "file is UTF-16: save it as UTF-8, which kustomize and Flux read"})
-		return
+		add(Finding{Line: 1, Message: "file is UTF-16: save it as UTF-8, which kustomize and Flux read"})
+		return out
 	case bytes.IndexByte(data, 0) >= 0:
-		c.add("syntax", Finding{File: f, Line: 1, Message: "binary content in a YAML file"})
-		return
+		add(Finding{Line: 1, Message: "binary content in a YAML file"})
+		return out
 	case !utf8.Valid(data):
-		c.add("syntax", Finding{File: f, Line: firstInvalidLine(data), Message: "file is not valid UTF-8"})
-		return
+		add(Finding{Line: firstInvalidLine(data), Message: "file is not valid UTF-8"})
+		return out
 	}
 	for _, d := range manifest.Split(data) {
 		var doc yaml.Node
 		if err := yaml.Unmarshal(d.Text, &doc); err != nil {
-			se := manifest.SyntaxError(f, d.Line, err)
+			se := manifest.SyntaxError("", d.Line, err)
 			manifest.ExplainTab(data, se)
-			c.add("syntax", Finding{File: f, Line: se.Line, Message: se.Msg})
+			add(Finding{Line: se.Line, Message: se.Msg})
 			continue
 		}
 		if len(doc.Content) == 0 {
@@ -84,14 +108,15 @@ func (c *checker) syntaxOf(f string, data []byte, resource bool) {
 		}
 		root := doc.Content[0]
 		for _, e := range duplicateKeys(root, d.Line-1) {
-			c.add("syntax", Finding{File: f, Line: e.Line, Column: e.Column, Message: e.Msg})
+			add(Finding{Line: e.Line, Column: e.Column, Message: e.Msg})
 		}
 		if resource {
 			if msg := manifest.NotAnObject(root); msg != "" {
-				c.add("syntax", Finding{File: f, Line: d.Line - 1 + root.Line, Message: msg})
+				add(Finding{Line: d.Line - 1 + root.Line, Message: msg})
 			}
 		}
 	}
+	return out
 }
 
 func firstInvalidLine(data []byte) int {

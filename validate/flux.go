@@ -16,15 +16,27 @@ import (
 // Kind/namespace/name.
 type fluxIndex map[string]*object
 
-// fluxIndex collects the Flux objects of every rendered root once per Run.
+// fluxObjects indexes the Flux objects of every rendered root, from the
+// roots' cached facts.
 func (c *checker) fluxObjects() (fluxIndex, error) {
+	if c.flux != nil {
+		return c.flux, nil
+	}
 	idx := fluxIndex{}
-	err := c.eachObjectOf(c.in.Results, func(o *object) {
-		if strings.HasSuffix(group(o.node.GetApiVersion()), ".toolkit.fluxcd.io") {
+	for _, res := range c.in.Results {
+		if res.Err != nil {
+			continue
+		}
+		objs, err := c.fluxOf(res)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
 			idx[o.node.GetKind()+"/"+namespace(o.node)+"/"+o.node.GetName()] = o
 		}
-	})
-	return idx, err
+	}
+	c.flux = idx
+	return idx, nil
 }
 
 func group(apiVersion string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/imagepolicy"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 )
 
 // policyIndex holds the ImagePolicies markers may name: those this
@@ -30,10 +31,19 @@ func (c *checker) policies() (policyIndex, error) {
 		idx.byID[ns+"/"+o.node.GetName()] = o.node
 		idx.byName[o.node.GetName()] = append(idx.byName[o.node.GetName()], ns)
 	}
-	if err := c.eachObjectOf(c.in.Results, add); err != nil {
-		return idx, err
+	for _, res := range append(append([]*render.Result(nil), c.in.Results...), c.in.Foreign...) {
+		if res.Err != nil {
+			continue
+		}
+		objs, err := c.fluxOf(res)
+		if err != nil {
+			return idx, err
+		}
+		for _, o := range objs {
+			add(o)
+		}
 	}
-	return idx, c.eachObjectOf(c.in.Foreign, add)
+	return idx, nil
 }
 
 // checkMarkers checks every $imagepolicy marker in the files in scope: it is
@@ -49,9 +59,19 @@ func checkMarkers(c *checker) error {
 			"fluxRepositories: %s is not there: markers are not checked against the ImagePolicies it defines (check it out beside this repository)", p)})
 	}
 	warned := false
+	resources := c.resourceFiles()
 	for _, f := range c.in.Repository.Files {
 		if markers.Skip(f) || !c.inScope(f) {
 			continue
+		}
+		if isYAMLFile(f) {
+			facts, err := c.fileFactsOf(f, resources[f])
+			if err != nil {
+				return err
+			}
+			if !facts.Markers {
+				continue
+			}
 		}
 		data, err := c.in.Tree.ReadFile(f)
 		if err != nil {

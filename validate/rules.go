@@ -1,6 +1,9 @@
 package validate
 
-// ruleDef is a rule and its check.
+// ruleDef is a rule and its check. The rules that look at one root's
+// objects at a time (schema, no-schema, deprecated-api, and parts of
+// plain-secret and duplicate-object) run in checkRoots instead, cached per
+// root.
 type ruleDef struct {
 	Rule
 	check func(*checker) error
@@ -11,9 +14,9 @@ func allRules() []ruleDef {
 	return []ruleDef{
 		{Rule{"syntax", Error, "YAML files parse: no malformed YAML, duplicate keys, non-UTF-8 or binary content; files listed as kustomize resources hold Kubernetes objects"}, checkSyntax},
 		{Rule{"build", Error, "every render root builds, as kustomize-controller or kustomize build would build it"}, checkBuild},
-		{Rule{"schema", Error, "objects match the schema of their kind: built-in kinds for the Kubernetes version, custom resources their CRD (with its CEL rules)"}, checkSchema},
+		{Rule{"schema", Error, "objects match the schema of their kind: built-in kinds for the Kubernetes version, custom resources their CRD (with its CEL rules)"}, nil},
 		{Rule{"no-schema", Warning, "a custom resource whose kind has no known schema (no CRD in the repository or --crds), reported once per kind"}, nil},
-		{Rule{"deprecated-api", Warning, "an API version deprecated, or removed (error), in the Kubernetes or Flux version in use"}, checkDeprecated},
+		{Rule{"deprecated-api", Warning, "an API version deprecated, or removed (error), in the Kubernetes or Flux version in use"}, nil},
 		{Rule{"imagepolicy-marker", Error, "every $imagepolicy marker is well formed, names an ImagePolicy that exists, fits the field it is on, and its current value is one the policy can select"}, checkMarkers},
 		{Rule{"imagepolicy-pattern", Error, "an ImagePolicy's filterTags.pattern compiles as a Go regexp and extract names only groups it has"}, checkPatterns},
 		{Rule{"flux-reference", Error, "Flux objects refer to things that exist: sourceRef, imageRepositoryRef, spec.path, update.path, dependsOn"}, checkReferences},

@@ -1,51 +1,15 @@
 package validate
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/schema"
 )
-
-// checkSchema validates every object in scope against the schema of its
-// kind: built-in kinds against the embedded OpenAPI schemas of the target
-// Kubernetes version, custom resources against their CRDs (the bundled
-// Flux CRDs, the CRDs the repository renders, and --crds), CEL rules
-// included. A kind with no schema is reported once, by the no-schema rule.
-func checkSchema(c *checker) error {
-	v, err := c.validator()
-	if err != nil {
-		return err
-	}
-	noSchema := map[string]bool{}
-	return c.eachObject(func(o *object) {
-		if o.node.Field("sops") != nil {
-			return // encrypted: kustomize-controller decrypts it before the API server sees it
-		}
-		obj, err := o.node.Map()
-		if err != nil {
-			return
-		}
-		violations, status := v.Validate(obj)
-		if status == schema.NoSchema {
-			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion()); ok && f.Removed {
-				return // deprecated-api says it is not served at all
-			}
-			gvk := o.node.GetApiVersion() + " " + o.node.GetKind()
-			if !noSchema[gvk] && c.enabled("no-schema") {
-				noSchema[gvk] = true
-				c.addObject("no-schema", o, []string{"kind"}, fmt.Sprintf(
-					"no schema is known for %s: add its CustomResourceDefinition to the repository or pass --crds, so its objects are checked", gvk))
-			}
-			return
-		}
-		for _, vi := range violations {
-			c.addObject("schema", o, pathKeys(vi.Path), vi.Message)
-		}
-	})
-}
 
 // pathKeys turns a violation's path into the keys and indices lineOf
 // follows.
@@ -86,16 +50,28 @@ func (c *checker) validator() (*schema.Validator, error) {
 			want, strings.Join(schema.Versions(), ", "), nearest)})
 	}
 	crds := append([]map[string]any(nil), c.opts.CRDs...)
-	err = c.eachObjectOf(c.in.Results, func(o *object) {
-		if o.node.GetKind() == "CustomResourceDefinition" && o.node.GetApiVersion() == "apiextensions.k8s.io/v1" {
-			if m, err := o.node.Map(); err == nil {
+	digest := []string{"crds/1"}
+	for _, crd := range c.opts.CRDs {
+		data, _ := json.Marshal(crd)
+		digest = append(digest, string(data))
+	}
+	for _, res := range c.in.Results {
+		if res.Err != nil {
+			continue
+		}
+		f, err := c.facts(res)
+		if err != nil {
+			return nil, err
+		}
+		for _, data := range f.CRDs {
+			var m map[string]any
+			if json.Unmarshal(data, &m) == nil {
 				crds = append(crds, m)
+				digest = append(digest, string(data))
 			}
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
+	c.crdDigest = cache.Key(digest...)
 	for _, crd := range crds {
 		if err := v.AddCRD(crd); err != nil {
 			name, _ := crd["metadata"].(map[string]any)["name"].(string)

@@ -101,6 +101,9 @@ type Options struct {
 	Cache *cache.Cache
 	// Salt separates cache entries of different builds of this program.
 	Salt string
+	// RepoKey names the repository (its path), so the cached facts of its
+	// files are kept apart from another repository's.
+	RepoKey string
 }
 
 // Rules lists every rule with its default severity.
@@ -118,6 +121,11 @@ func Rules() []Rule {
 func Run(ctx context.Context, in Input, opts Options) (*Report, error) {
 	c, err := newChecker(ctx, in, opts)
 	if err != nil {
+		return nil, err
+	}
+	c.loadFileMemo()
+	defer c.saveFileMemo()
+	if err := checkRoots(c); err != nil {
 		return nil, err
 	}
 	for _, r := range allRules() {

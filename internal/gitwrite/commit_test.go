@@ -117,7 +117,7 @@ func treeFiles(t *testing.T, repo *git.Repository, h plumbing.Hash) map[string]s
 func newRepo(t *testing.T) (*gittest.Repo, plumbing.Hash) {
 	t.Helper()
 	r := gittest.Init(t, t.TempDir())
-	base := r.CommitFiles(t, "base", map[string][]byte{
+	r.CommitFiles(t, "base", map[string][]byte{
 		"apps/front-end/kustomization.yaml": []byte("images: []\n"),
 		"apps/front-end/deploy.yaml":        []byte("kind: Deployment\n"),
 		"apps/other/only.yaml":              []byte("kind: ConfigMap\n"),
@@ -128,7 +128,7 @@ func newRepo(t *testing.T) (*gittest.Repo, plumbing.Hash) {
 	if err := os.Chmod(filepath.Join(r.Dir, "hack", "run.sh"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base = r.Commit(t, "exec")
+	base := r.Commit(t, "exec")
 	return r, base
 }
 

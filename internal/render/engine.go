@@ -96,6 +96,8 @@ type Result struct {
 	Origins []Origin
 	// Cached tells that the result came from the cache.
 	Cached bool
+	// Digest is the SHA-256 of YAML, in hex, when the engine has a cache.
+	Digest string
 	// Err is why the root did not render; the other fields are then empty.
 	Err error
 
@@ -361,7 +363,7 @@ func (e *Engine) lookup(key string, root Root) (*Result, bool) {
 		if !ok || cache.Digest(out) != en.Output {
 			return nil, false
 		}
-		res := &Result{Root: root, YAML: out, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Cached: true}
+		res := &Result{Root: root, YAML: out, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Cached: true, Digest: en.Output}
 		for _, o := range en.Observations {
 			if o.Op == kfs.OpRead {
 				res.Inputs = append(res.Inputs, kfs.Input{Path: o.Path, Blob: o.Value})
@@ -378,6 +380,7 @@ func (e *Engine) store(key string, res *Result) {
 		return
 	}
 	digest := cache.Digest(res.YAML)
+	res.Digest = digest
 	if c.Put(digest, res.YAML) != nil {
 		return
 	}

@@ -1,0 +1,264 @@
+package validate
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+)
+
+// A warm run checks nothing again that did not change: what the rules learn
+// from a root is kept in the cache under the root's rendered output and the
+// files it read, and what they learn from a file under the file's blob.
+
+// rootFacts is what the repository-wide rules need to know of one root,
+// without parsing its objects again.
+type rootFacts struct {
+	Objects int               `json:"n"`
+	Flux    []indexedObject   `json:"flux,omitempty"`
+	CRDs    []json.RawMessage `json:"crds,omitempty"`
+	Keys    []objectFact      `json:"keys,omitempty"`
+}
+
+// indexedObject is one object of a root as JSON, with its position among
+// the root's objects (which names its origin).
+type indexedObject struct {
+	Index  int             `json:"i"`
+	Object json.RawMessage `json:"o"`
+}
+
+// objectFact identifies one object of a root.
+type objectFact struct {
+	Index int    `json:"i"`
+	Key   string `json:"k"` // group/kind/namespace/name
+	ID    string `json:"id"`
+}
+
+// rootKey names what a root's cached facts and findings depend on: this
+// program, the rendered output, and the files read (the findings' lines).
+func (c *checker) rootKey(kind string, res *render.Result, extra ...string) string {
+	digest := res.Digest
+	if digest == "" {
+		digest = cache.Digest(res.YAML)
+	}
+	parts := []string{kind, c.opts.Salt, res.Root.String(), digest}
+	for _, in := range res.Inputs {
+		parts = append(parts, in.Path, in.Blob)
+	}
+	return cache.Key(append(parts, extra...)...)
+}
+
+// cached returns the value under key, or computes and stores it.
+func cached[T any](c *checker, key string, compute func() (T, error)) (T, error) {
+	if cc := c.opts.Cache; cc != nil {
+		if data, ok := cc.Get(key); ok {
+			var v T
+			if json.Unmarshal(data, &v) == nil {
+				return v, nil
+			}
+		}
+	}
+	v, err := compute()
+	if err != nil {
+		return v, err
+	}
+	if cc := c.opts.Cache; cc != nil {
+		if data, err := json.Marshal(v); err == nil {
+			_ = cc.Put(key, data)
+		}
+	}
+	return v, nil
+}
+
+// facts returns a root's facts, parsing its objects only on a cache miss.
+func (c *checker) facts(res *render.Result) (*rootFacts, error) {
+	c.mu.Lock()
+	f, ok := c.factsByRoot[res]
+	c.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	v, err := cached(c, c.rootKey("validate-facts/1", res), func() (rootFacts, error) {
+		var f rootFacts
+		objs, err := c.objectsOf(res)
+		if err != nil {
+			return f, err
+		}
+		f.Objects = len(objs)
+		for i, o := range objs {
+			f.Keys = append(f.Keys, objectFact{Index: i, Key: objectKey(o), ID: o.id})
+			gv, kind := o.node.GetApiVersion(), o.node.GetKind()
+			flux := strings.HasSuffix(group(gv), ".toolkit.fluxcd.io")
+			crd := kind == "CustomResourceDefinition" && gv == "apiextensions.k8s.io/v1"
+			if !flux && !crd {
+				continue
+			}
+			data, err := o.node.MarshalJSON()
+			if err != nil {
+				return f, err
+			}
+			if flux {
+				f.Flux = append(f.Flux, indexedObject{Index: i, Object: data})
+			} else {
+				f.CRDs = append(f.CRDs, data)
+			}
+		}
+		return f, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", res.Root, err)
+	}
+	c.mu.Lock()
+	c.factsByRoot[res] = &v
+	c.mu.Unlock()
+	return &v, nil
+}
+
+// fluxOf returns a root's Flux objects, rebuilt from its facts.
+func (c *checker) fluxOf(res *render.Result) ([]*object, error) {
+	f, err := c.facts(res)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*object, 0, len(f.Flux))
+	for _, x := range f.Flux {
+		n, err := kyaml.Parse(string(x.Object))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c.newObject(res, x.Index, n))
+	}
+	return out, nil
+}
+
+// newObject wraps a rendered object with what findings about it need.
+func (c *checker) newObject(res *render.Result, i int, n *kyaml.RNode) *object {
+	o := &object{root: res, node: n, index: i}
+	if i < len(res.Origins) {
+		o.origin = res.Origins[i]
+	}
+	o.id = ObjectID(n.GetApiVersion(), n.GetKind(), n.GetNamespace(), n.GetName())
+	o.overrides = parseOverrides(n.GetAnnotations()[RulesAnnotation])
+	return o
+}
+
+// rawFinding is a root rule's finding before the configuration applies.
+type rawFinding struct {
+	Finding
+	// Default replaces the rule's default severity for this finding (a
+	// removed API is an error, a deprecated one a warning); the
+	// configuration and the object's annotation still win.
+	Default Severity `json:"default,omitempty"`
+}
+
+// rootFindings returns what the root rules find in one root: computed on a
+// cache miss, with severities left to the configuration unless an object's
+// annotation sets them.
+func (c *checker) rootFindings(res *render.Result) ([]rawFinding, error) {
+	v, err := c.validator()
+	if err != nil {
+		return nil, err
+	}
+	key := c.rootKey("validate-root/1", res, v.KubernetesVersion(), c.crdDigest, c.kubernetesVersion())
+	return cached(c, key, func() ([]rawFinding, error) {
+		objs, err := c.objectsOf(res)
+		if err != nil {
+			return nil, err
+		}
+		out := []rawFinding{}
+		report := func(id string, o *object, path []string, msg string, def Severity) {
+			out = append(out, rawFinding{Finding: c.objectFinding(id, o, path, msg), Default: def})
+		}
+		schemaOf(c, v, objs, report)
+		deprecatedOf(c, objs, report)
+		generatedSecretsOf(objs, report)
+		duplicatesIn(c, objs, report)
+		return out, nil
+	})
+}
+
+// addRaw records a root rule's finding with its severity settled: the
+// object's annotation, else the configuration, else the finding's own
+// default, else the rule's.
+func (c *checker) addRaw(r rawFinding) {
+	f := r.Finding
+	if f.Severity == "" {
+		if _, configured := c.opts.Config.Rules[f.Rule]; !configured && r.Default != "" {
+			f.Severity = r.Default
+		}
+	}
+	c.add(f.Rule, f)
+}
+
+// fileFacts is what the file rules find in one file's content.
+type fileFacts struct {
+	Findings []Finding `json:"f,omitempty"`
+	// Markers tells whether the content mentions $imagepolicy at all.
+	Markers bool `json:"m,omitempty"`
+}
+
+// fileMemo keeps fileFacts by blob id between runs of one repository.
+type fileMemo struct {
+	facts map[string]fileFacts
+	used  map[string]bool
+	added bool
+}
+
+func (c *checker) memoKey() string { return cache.Key("validate-files/1", c.opts.Salt, c.opts.RepoKey) }
+
+func (c *checker) loadFileMemo() {
+	c.files = &fileMemo{facts: map[string]fileFacts{}, used: map[string]bool{}}
+	if cc := c.opts.Cache; cc != nil {
+		if data, ok := cc.Get(c.memoKey()); ok {
+			_ = json.Unmarshal(data, &c.files.facts)
+		}
+	}
+}
+
+func (c *checker) saveFileMemo() {
+	cc := c.opts.Cache
+	if cc == nil || c.files == nil || !c.files.added {
+		return
+	}
+	kept := make(map[string]fileFacts, len(c.files.used))
+	for k := range c.files.used {
+		kept[k] = c.files.facts[k]
+	}
+	if data, err := json.Marshal(kept); err == nil {
+		_ = cc.Put(c.memoKey(), data)
+	}
+}
+
+// fileFacts returns the file rules' findings for a file, reading and
+// parsing it only when its blob was not seen before.
+func (c *checker) fileFactsOf(file string, resource bool) (fileFacts, error) {
+	blob, err := c.in.Tree.Blob(file)
+	if err != nil {
+		return fileFacts{}, err
+	}
+	key := blob
+	if resource {
+		key += "/resource"
+	}
+	if f, ok := c.files.facts[key]; ok {
+		c.files.used[key] = true
+		return f, nil
+	}
+	data, err := c.in.Tree.ReadFile(file)
+	if err != nil {
+		return fileFacts{}, err
+	}
+	f := fileFacts{Findings: syntaxOf(data, resource), Markers: strings.Contains(string(data), "imagepolicy")}
+	f.Findings = append(f.Findings, secretsOf(data)...)
+	if f.Findings == nil {
+		f.Findings = []Finding{}
+	}
+	sort.SliceStable(f.Findings, func(i, j int) bool { return f.Findings[i].Line < f.Findings[j].Line })
+	c.files.facts[key], c.files.used[key], c.files.added = f, true, true
+	return f, nil
+}

@@ -1,0 +1,139 @@
+package validate
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/schema"
+)
+
+// reporter takes one finding of a root rule about an object.
+type reporter func(id string, o *object, path []string, msg string, def Severity)
+
+// rootRules are the rules that look at one root's objects at a time; their
+// findings are cached with the root's render.
+var rootRules = []string{"schema", "no-schema", "deprecated-api", "plain-secret", "duplicate-object"}
+
+// checkRoots runs the root rules over every root in scope, from the cache
+// where the root did not change. A kind with no schema is reported once in
+// all.
+func checkRoots(c *checker) error {
+	any := false
+	for _, id := range rootRules {
+		any = any || c.enabled(id)
+	}
+	if !any {
+		return nil
+	}
+	noSchema := map[string]bool{}
+	for _, res := range c.scopedResults() {
+		if res.Err != nil {
+			continue
+		}
+		f, err := c.facts(res)
+		if err != nil {
+			return err
+		}
+		c.objectCount += f.Objects
+		raw, err := c.rootFindings(res)
+		if err != nil {
+			return fmt.Errorf("%s: %w", res.Root, err)
+		}
+		for _, r := range raw {
+			if r.Rule == "no-schema" {
+				if noSchema[r.Message] {
+					continue
+				}
+				noSchema[r.Message] = true
+			}
+			c.addRaw(r)
+		}
+	}
+	return nil
+}
+
+// schemaOf validates objects against their schemas.
+func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) {
+	noSchema := map[string]bool{}
+	for _, o := range objs {
+		if o.node.Field("sops") != nil {
+			continue // encrypted: kustomize-controller decrypts it before the API server sees it
+		}
+		obj, err := o.node.Map()
+		if err != nil {
+			continue
+		}
+		violations, status := v.Validate(obj)
+		if status == schema.NoSchema {
+			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion()); ok && f.Removed {
+				continue // deprecated-api says it is not served at all
+			}
+			gvk := o.node.GetApiVersion() + " " + o.node.GetKind()
+			if !noSchema[gvk] {
+				noSchema[gvk] = true
+				report("no-schema", o, []string{"kind"}, fmt.Sprintf(
+					"no schema is known for %s: add its CustomResourceDefinition to the repository or pass --crds, so its objects are checked", gvk), "")
+			}
+			continue
+		}
+		for _, vi := range violations {
+			report("schema", o, pathKeys(vi.Path), vi.Message, "")
+		}
+	}
+}
+
+// deprecatedOf reports objects whose API version the target Kubernetes
+// release, or the bundled Flux release, deprecates (a warning) or no
+// longer serves (an error).
+func deprecatedOf(c *checker, objs []*object, report reporter) {
+	for _, o := range objs {
+		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion())
+		if !ok {
+			continue
+		}
+		def := Warning
+		if f.Removed {
+			def = Error
+		}
+		report("deprecated-api", o, []string{"apiVersion"}, f.Message, def)
+	}
+}
+
+// generatedSecretsOf reports Secrets a secretGenerator makes with values in
+// the clear (those written in files are the file rule's).
+func generatedSecretsOf(objs []*object, report reporter) {
+	for _, o := range objs {
+		if o.origin.Generator == "" || o.node.GetKind() != "Secret" || o.node.GetApiVersion() != "v1" {
+			continue
+		}
+		if plainSecretField(o.node.YNode()) != nil {
+			report("plain-secret", o, nil, secretMessage(o.node.GetNamespace(), o.node.GetName()), "")
+		}
+	}
+}
+
+// duplicatesIn reports an object rendered twice by one root: kustomize
+// only refuses the same apiVersion twice, but two versions of one kind are
+// still one object in the cluster.
+func duplicatesIn(c *checker, objs []*object, report reporter) {
+	first := map[string]*object{}
+	for _, o := range objs {
+		key := objectKey(o)
+		if other, ok := first[key]; ok {
+			file, line := c.locate(other, nil)
+			report("duplicate-object", o, nil, fmt.Sprintf("%s is rendered twice by %s (also as %s at %s:%d)",
+				o.id, o.root.Root, other.node.GetApiVersion(), file, line), "")
+			continue
+		}
+		first[key] = o
+	}
+}
+
+// sortedResults orders results by root, for stable output.
+func sortedResults(rs []*render.Result) []*render.Result {
+	out := append([]*render.Result(nil), rs...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Root.String() < out[j].Root.String() })
+	return out
+}
