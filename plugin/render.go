@@ -119,6 +119,9 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if failed := reportFailures(o.ErrOut, results); failed > 0 {
 		return withCode(ExitFailure, fmt.Errorf("%d of %d roots did not render", failed, len(results)))
 	}
+	if err := eng.Load(ctx, results); err != nil {
+		return withCode(ExitFailure, err)
+	}
 	var buf bytes.Buffer
 	switch o.Output {
 	case "json":
@@ -150,7 +153,8 @@ func reportFailures(w io.Writer, results []*render.Result) int {
 func writeRenderYAML(w *bytes.Buffer, results []*render.Result) {
 	for _, res := range results {
 		fmt.Fprintf(w, "---\n# Source: %s\n", res.Root)
-		w.Write(res.YAML)
+		data, _ := res.YAML() // loaded by Run
+		w.Write(data)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 )
 
@@ -43,8 +44,9 @@ type objectFact struct {
 // program, the rendered output, and the files read (the findings' lines).
 func (c *checker) rootKey(kind string, res *render.Result, extra ...string) string {
 	digest := res.Digest
-	if digest == "" {
-		digest = cache.Digest(res.YAML)
+	if digest == "" { // no cache: the key is never looked up again
+		data, _ := res.YAML()
+		digest = cache.Digest(data)
 	}
 	parts := []string{kind, c.opts.Salt, res.Root.String(), digest}
 	for _, in := range res.Inputs {
@@ -53,25 +55,17 @@ func (c *checker) rootKey(kind string, res *render.Result, extra ...string) stri
 	return cache.Key(append(parts, extra...)...)
 }
 
-// cached returns the value under key, or computes and stores it.
+// cached returns the value under key in the memo, or computes and keeps it.
 func cached[T any](c *checker, key string, compute func() (T, error)) (T, error) {
-	if cc := c.opts.Cache; cc != nil {
-		if data, ok := cc.Get(key); ok {
-			var v T
-			if json.Unmarshal(data, &v) == nil {
-				return v, nil
-			}
-		}
+	var v T
+	if c.memo.get(key, &v) {
+		return v, nil
 	}
 	v, err := compute()
 	if err != nil {
 		return v, err
 	}
-	if cc := c.opts.Cache; cc != nil {
-		if data, err := json.Marshal(v); err == nil {
-			_ = cc.Put(key, data)
-		}
-	}
+	c.memo.put(key, v)
 	return v, nil
 }
 
@@ -119,20 +113,30 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 	return &v, nil
 }
 
-// fluxOf returns a root's Flux objects, rebuilt from its facts.
+// fluxOf returns a root's Flux objects, rebuilt from its facts once per
+// Run.
 func (c *checker) fluxOf(res *render.Result) ([]*object, error) {
+	c.mu.Lock()
+	out, ok := c.fluxByRoot[res]
+	c.mu.Unlock()
+	if ok {
+		return out, nil
+	}
 	f, err := c.facts(res)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*object, 0, len(f.Flux))
+	out = make([]*object, 0, len(f.Flux))
 	for _, x := range f.Flux {
-		n, err := kyaml.Parse(string(x.Object))
+		n, err := manifest.FromJSON(x.Object)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c.newObject(res, x.Index, n))
+		out = append(out, c.newObject(res, x.Index, kyaml.NewRNode(n)))
 	}
+	c.mu.Lock()
+	c.fluxByRoot[res] = out
+	c.mu.Unlock()
 	return out, nil
 }
 
@@ -160,12 +164,16 @@ type rawFinding struct {
 // cache miss, with severities left to the configuration unless an object's
 // annotation sets them.
 func (c *checker) rootFindings(res *render.Result) ([]rawFinding, error) {
-	v, err := c.validator()
+	set, err := c.schemas()
 	if err != nil {
 		return nil, err
 	}
-	key := c.rootKey("validate-root/1", res, v.KubernetesVersion(), c.crdDigest, c.kubernetesVersion())
+	key := c.rootKey("validate-root/1", res, set.key, c.kubernetesVersion())
 	return cached(c, key, func() ([]rawFinding, error) {
+		v, _, err := set.build()
+		if err != nil {
+			return nil, err
+		}
 		objs, err := c.objectsOf(res)
 		if err != nil {
 			return nil, err
@@ -202,38 +210,6 @@ type fileFacts struct {
 	Markers bool `json:"m,omitempty"`
 }
 
-// fileMemo keeps fileFacts by blob id between runs of one repository.
-type fileMemo struct {
-	facts map[string]fileFacts
-	used  map[string]bool
-	added bool
-}
-
-func (c *checker) memoKey() string { return cache.Key("validate-files/1", c.opts.Salt, c.opts.RepoKey) }
-
-func (c *checker) loadFileMemo() {
-	c.files = &fileMemo{facts: map[string]fileFacts{}, used: map[string]bool{}}
-	if cc := c.opts.Cache; cc != nil {
-		if data, ok := cc.Get(c.memoKey()); ok {
-			_ = json.Unmarshal(data, &c.files.facts)
-		}
-	}
-}
-
-func (c *checker) saveFileMemo() {
-	cc := c.opts.Cache
-	if cc == nil || c.files == nil || !c.files.added {
-		return
-	}
-	kept := make(map[string]fileFacts, len(c.files.used))
-	for k := range c.files.used {
-		kept[k] = c.files.facts[k]
-	}
-	if data, err := json.Marshal(kept); err == nil {
-		_ = cc.Put(c.memoKey(), data)
-	}
-}
-
 // fileFacts returns the file rules' findings for a file, reading and
 // parsing it only when its blob was not seen before.
 func (c *checker) fileFactsOf(file string, resource bool) (fileFacts, error) {
@@ -245,20 +221,20 @@ func (c *checker) fileFactsOf(file string, resource bool) (fileFacts, error) {
 	if resource {
 		key += "/resource"
 	}
-	if f, ok := c.files.facts[key]; ok {
-		c.files.used[key] = true
+	var f fileFacts
+	if c.memo.get("file/"+key, &f) {
 		return f, nil
 	}
 	data, err := c.in.Tree.ReadFile(file)
 	if err != nil {
 		return fileFacts{}, err
 	}
-	f := fileFacts{Findings: syntaxOf(data, resource), Markers: strings.Contains(string(data), "imagepolicy")}
+	f = fileFacts{Findings: syntaxOf(data, resource), Markers: strings.Contains(string(data), "imagepolicy")}
 	f.Findings = append(f.Findings, secretsOf(data)...)
 	if f.Findings == nil {
 		f.Findings = []Finding{}
 	}
 	sort.SliceStable(f.Findings, func(i, j int) bool { return f.Findings[i].Line < f.Findings[j].Line })
-	c.files.facts[key], c.files.used[key], c.files.added = f, true, true
+	c.memo.put("file/"+key, f)
 	return f, nil
 }

@@ -10,7 +10,6 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/schema"
 )
 
 // checker carries one Run: its input, the effective settings, what the
@@ -24,15 +23,15 @@ type checker struct {
 	objectCount int
 	defaults    map[string]Severity
 
-	schema    *schema.Validator
-	crdDigest string
-	files     *fileMemo
+	schemaSet *schemaSet
+	memo      *memo
 	resources map[string]bool
 	flux      fluxIndex
 
 	mu          sync.Mutex
 	objects     map[*render.Result][]*object
 	factsByRoot map[*render.Result]*rootFacts
+	fluxByRoot  map[*render.Result][]*object
 	located     map[render.Origin]*yaml.Node
 }
 
@@ -51,6 +50,7 @@ func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {
 		opts:        opts,
 		objects:     map[*render.Result][]*object{},
 		factsByRoot: map[*render.Result]*rootFacts{},
+		fluxByRoot:  map[*render.Result][]*object{},
 		located:     map[render.Origin]*yaml.Node{},
 	}, nil
 }
@@ -127,6 +127,14 @@ type object struct {
 // RulesAnnotation sets, on one object, rule severities or turns rules off:
 // "plain-secret=off,schema=warning".
 const RulesAnnotation = "gitops.kubectl.io/rules"
+
+// forgetObjects lets the parsed objects of a root go once the rules that
+// need them are done, so a cold run does not hold every root's at once.
+func (c *checker) forgetObjects(res *render.Result) {
+	c.mu.Lock()
+	delete(c.objects, res)
+	c.mu.Unlock()
+}
 
 // objectsOf returns the objects a root rendered, parsed once per Run.
 func (c *checker) objectsOf(res *render.Result) ([]*object, error) {

@@ -73,20 +73,16 @@ func checkMarkers(c *checker) error {
 				continue
 			}
 		}
-		data, err := c.in.Tree.ReadFile(f)
+		scan, err := c.markersOf(f)
 		if err != nil {
 			return err
 		}
-		found, err := markers.Scan(f, data)
-		if err != nil {
-			continue // the syntax rule reports a file Flux cannot read
+		for _, m := range scan.Malformed {
+			c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: m.Message})
 		}
-		for _, m := range found.Malformed {
-			c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: m.Reason})
-		}
-		for _, m := range found.Markers {
-			if msg := fieldMismatch(m, keyOf(data, m)); msg != "" {
-				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: msg})
+		for _, m := range scan.Markers {
+			if m.Mismatch != "" {
+				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: m.Mismatch})
 			}
 			if len(idx.byID) == 0 {
 				if !warned {
@@ -102,12 +98,57 @@ func checkMarkers(c *checker) error {
 				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: missingPolicy(m.Policy, idx)})
 				continue
 			}
-			if msg := unselectable(m, policy); msg != "" {
+			if msg := unselectable(m.Field, m.Value, policy); msg != "" {
 				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: msg})
 			}
 		}
 	}
 	return nil
+}
+
+// markerScan is what a file's markers say, whatever the ImagePolicies:
+// kept in the memo under the file's blob.
+type markerScan struct {
+	Malformed []Finding    `json:"malformed,omitempty"`
+	Markers   []markerFact `json:"markers,omitempty"`
+}
+
+type markerFact struct {
+	Line     int            `json:"line"`
+	Column   int            `json:"column"`
+	Policy   markers.Policy `json:"policy"`
+	Field    markers.Field  `json:"field"`
+	Value    string         `json:"value"`
+	Mismatch string         `json:"mismatch,omitempty"`
+}
+
+// markersOf scans a file's markers, reading it only when its blob was not
+// scanned before. A file Flux cannot read has none (the syntax rule
+// reports it).
+func (c *checker) markersOf(file string) (markerScan, error) {
+	blob, err := c.in.Tree.Blob(file)
+	if err != nil {
+		return markerScan{}, err
+	}
+	return cached(c, "markers/"+blob, func() (markerScan, error) {
+		var out markerScan
+		data, err := c.in.Tree.ReadFile(file)
+		if err != nil {
+			return out, err
+		}
+		found, err := markers.Scan(file, data)
+		if err != nil {
+			return out, nil
+		}
+		for _, m := range found.Malformed {
+			out.Malformed = append(out.Malformed, Finding{Line: m.Line, Column: m.Column, Message: m.Reason})
+		}
+		for _, m := range found.Markers {
+			out.Markers = append(out.Markers, markerFact{Line: m.Line, Column: m.Column, Policy: m.Policy, Field: m.Field, Value: m.Value,
+				Mismatch: fieldMismatch(m, keyOf(data, m))})
+		}
+		return out, nil
+	})
 }
 
 // missingPolicy explains a marker naming an ImagePolicy that does not
@@ -198,9 +239,9 @@ func lastPartHasTag(ref string) bool {
 // unselectable says why the policy could never select a tag like the
 // marker's current one (the walkthrough's policy filters main-<sha>-<n>
 // while its overlay holds master-<sha>-<n>), or "".
-func unselectable(m markers.Marker, policy *kyaml.RNode) string {
-	tag := m.Value
-	switch m.Field {
+func unselectable(field markers.Field, value string, policy *kyaml.RNode) string {
+	tag := value
+	switch field {
 	case markers.FieldTag:
 	case markers.FieldImage:
 		ref := strings.SplitN(tag, "@", 2)[0]

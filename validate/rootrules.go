@@ -2,7 +2,10 @@ package validate
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
@@ -16,9 +19,9 @@ type reporter func(id string, o *object, path []string, msg string, def Severity
 // findings are cached with the root's render.
 var rootRules = []string{"schema", "no-schema", "deprecated-api", "plain-secret", "duplicate-object"}
 
-// checkRoots runs the root rules over every root in scope, from the cache
-// where the root did not change. A kind with no schema is reported once in
-// all.
+// checkRoots runs the root rules over every root in scope, from the memo
+// where the root did not change and in parallel where it did. A kind with
+// no schema is reported once in all.
 func checkRoots(c *checker) error {
 	any := false
 	for _, id := range rootRules {
@@ -27,20 +30,41 @@ func checkRoots(c *checker) error {
 	if !any {
 		return nil
 	}
-	noSchema := map[string]bool{}
+	if _, err := c.schemas(); err != nil {
+		return err
+	}
+	var roots []*render.Result
 	for _, res := range c.scopedResults() {
-		if res.Err != nil {
-			continue
+		if res.Err == nil {
+			roots = append(roots, res)
 		}
-		f, err := c.facts(res)
-		if err != nil {
-			return err
-		}
-		c.objectCount += f.Objects
-		raw, err := c.rootFindings(res)
-		if err != nil {
-			return fmt.Errorf("%s: %w", res.Root, err)
-		}
+	}
+	found := make([][]rawFinding, len(roots))
+	g, _ := errgroup.WithContext(c.ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, res := range roots {
+		g.Go(func() error {
+			f, err := c.facts(res)
+			if err != nil {
+				return err
+			}
+			raw, err := c.rootFindings(res)
+			if err != nil {
+				return fmt.Errorf("%s: %w", res.Root, err)
+			}
+			c.forgetObjects(res)
+			c.mu.Lock()
+			c.objectCount += f.Objects
+			c.mu.Unlock()
+			found[i] = raw
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	noSchema := map[string]bool{}
+	for _, raw := range found {
 		for _, r := range raw {
 			if r.Rule == "no-schema" {
 				if noSchema[r.Message] {

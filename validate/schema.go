@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
@@ -25,35 +26,50 @@ func pathKeys(p schema.Path) []string {
 	return out
 }
 
-// validator builds the schema validator once per run: the target
-// Kubernetes version's schemas (the nearest embedded one when that version
-// is not), then the repository's and the given CRDs.
-func (c *checker) validator() (*schema.Validator, error) {
-	if c.schema != nil {
-		return c.schema, nil
+// schemaSet is what the schema rule checks objects against: the built-in
+// schemas of one Kubernetes version and the CRDs of the repository and the
+// options. Settling it is cheap; the validator is built only when some
+// root's findings are not in the memo.
+type schemaSet struct {
+	version string // the embedded version, "v1.37.2"
+	crds    []map[string]any
+	key     string // names the version and the CRDs
+
+	once      sync.Once
+	validator *schema.Validator
+	err       error
+}
+
+// schemas settles the schema set once per run: the target Kubernetes
+// version's schemas (the nearest embedded one when that version is not),
+// then the repository's and the given CRDs. A CRD that is not valid is
+// reported, from the memo when the set did not change.
+func (c *checker) schemas() (*schemaSet, error) {
+	if c.schemaSet != nil {
+		return c.schemaSet, nil
 	}
 	want := c.kubernetesVersion()
 	if want == "" {
 		want = schema.Default()
 	}
-	v, err := schema.New(want)
+	version, err := schema.Resolve(want)
 	if err != nil {
 		nearest, ok := nearestSchema(want)
 		if !ok {
 			return nil, err
 		}
-		if v, err = schema.New(nearest); err != nil {
+		if version, err = schema.Resolve(nearest); err != nil {
 			return nil, err
 		}
 		c.add("schema", Finding{File: ConfigFile, Severity: Warning, Message: fmt.Sprintf(
 			"no schemas for Kubernetes %s are built in (built in: %s): objects are checked against %s's",
 			want, strings.Join(schema.Versions(), ", "), nearest)})
 	}
-	crds := append([]map[string]any(nil), c.opts.CRDs...)
-	digest := []string{"crds/1"}
+	set := &schemaSet{version: version, crds: append([]map[string]any(nil), c.opts.CRDs...)}
+	key := []string{"schemas/1", version}
 	for _, crd := range c.opts.CRDs {
 		data, _ := json.Marshal(crd)
-		digest = append(digest, string(data))
+		key = append(key, string(data))
 	}
 	for _, res := range c.in.Results {
 		if res.Err != nil {
@@ -66,20 +82,41 @@ func (c *checker) validator() (*schema.Validator, error) {
 		for _, data := range f.CRDs {
 			var m map[string]any
 			if json.Unmarshal(data, &m) == nil {
-				crds = append(crds, m)
-				digest = append(digest, string(data))
+				set.crds = append(set.crds, m)
+				key = append(key, string(data))
 			}
 		}
 	}
-	c.crdDigest = cache.Key(digest...)
-	for _, crd := range crds {
-		if err := v.AddCRD(crd); err != nil {
-			name, _ := crd["metadata"].(map[string]any)["name"].(string)
-			c.add("schema", Finding{File: ConfigFile, Severity: Warning, Message: fmt.Sprintf("CustomResourceDefinition %s is not valid, its custom resources are not checked: %v", name, err)})
-		}
+	set.key = cache.Key(key...)
+	invalid, err := cached(c, "crds/"+set.key, func() ([]Finding, error) {
+		_, invalid, err := set.build()
+		return invalid, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	c.schema = v
-	return v, nil
+	for _, f := range invalid {
+		c.add("schema", f)
+	}
+	c.schemaSet = set
+	return set, nil
+}
+
+// build makes the validator, once; invalid are the CRDs it had to leave out.
+func (s *schemaSet) build() (v *schema.Validator, invalid []Finding, err error) {
+	s.once.Do(func() {
+		if s.validator, s.err = schema.New(s.version); s.err != nil {
+			return
+		}
+		for _, crd := range s.crds {
+			if err := s.validator.AddCRD(crd); err != nil {
+				name, _ := crd["metadata"].(map[string]any)["name"].(string)
+				invalid = append(invalid, Finding{File: ConfigFile, Severity: Warning, Message: fmt.Sprintf(
+					"CustomResourceDefinition %s is not valid, its custom resources are not checked: %v", name, err)})
+			}
+		}
+	})
+	return s.validator, invalid, s.err
 }
 
 // nearestSchema picks the embedded version closest to want, a Kubernetes

@@ -101,8 +101,8 @@ type Options struct {
 	Cache *cache.Cache
 	// Salt separates cache entries of different builds of this program.
 	Salt string
-	// RepoKey names the repository (its path), so the cached facts of its
-	// files are kept apart from another repository's.
+	// RepoKey names the repository (its path), so what the rules learned
+	// of its roots and files is kept apart from another repository's.
 	RepoKey string
 }
 
@@ -123,8 +123,8 @@ func Run(ctx context.Context, in Input, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.loadFileMemo()
-	defer c.saveFileMemo()
+	c.memo = loadMemo(opts.Cache, memoKey(opts))
+	defer c.memo.save()
 	if err := checkRoots(c); err != nil {
 		return nil, err
 	}

@@ -101,6 +101,13 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 			continue
 		}
 		d := RootDiff{Path: h.Root.Path, Kustomization: h.Root.KustomizationID()}
+		if b != nil && b.Err == nil && b.Digest != "" && b.Digest == h.Digest {
+			continue // printed alike, without reading either
+		}
+		after, err := h.YAML()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", h.Root, err)
+		}
 		var before []byte
 		switch {
 		case b == nil:
@@ -108,12 +115,14 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		case b.Err != nil:
 			d.BaseError = b.Err.Error()
 		default:
-			before = b.YAML
+			if before, err = b.YAML(); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", b.Root, err)
+			}
+			if bytes.Equal(before, after) {
+				continue
+			}
 		}
-		if b != nil && b.Err == nil && bytes.Equal(b.YAML, h.YAML) {
-			continue
-		}
-		if err := d.compare(before, h.YAML, opts); err != nil {
+		if err := d.compare(before, after, opts); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", h.Root, err)
 		}
 		if len(d.Changes) > 0 || d.Status != "" {
@@ -125,7 +134,11 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 			continue
 		}
 		d := RootDiff{Path: b.Root.Path, Kustomization: b.Root.KustomizationID(), Status: "removed"}
-		if err := d.compare(b.YAML, nil, opts); err != nil {
+		before, err := b.YAML()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", b.Root, err)
+		}
+		if err := d.compare(before, nil, opts); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", b.Root, err)
 		}
 		out = append(out, d)

@@ -1,7 +1,10 @@
 package live
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
 func TestParseInventoryID(t *testing.T) {
@@ -264,10 +268,31 @@ func TestServerURL(t *testing.T) {
 }
 
 func TestFromResult(t *testing.T) {
-	res := &render.Result{
-		Root: render.Root{Path: "apps/shop"},
-		YAML: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  n: \"1\"\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"),
+	dir := t.TempDir()
+	files := map[string]string{
+		"apps/shop/kustomization.yaml": "resources: [cm.yaml, ns.yaml]\n",
+		"apps/shop/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  n: \"1\"\n",
+		"apps/shop/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
 	}
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree := repo.NewWorkTree(dir)
+	disc, err := render.Discover(tree, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := render.New(tree, dir, render.Options{}).Render(context.Background(), disc, disc.Roots)
+	if err != nil || len(results) != 1 || results[0].Err != nil {
+		t.Fatalf("render: %v %+v", err, results)
+	}
+	res := results[0]
 	root, err := FromResult(res)
 	if err != nil {
 		t.Fatal(err)
@@ -275,8 +300,9 @@ func TestFromResult(t *testing.T) {
 	if root.Path != "apps/shop" || root.Kustomization != "" || len(root.Objects) != 2 {
 		t.Fatalf("FromResult = %+v", root)
 	}
-	if root.Objects[1]["kind"] != "Namespace" {
-		t.Errorf("second object = %v", root.Objects[1])
+	// kustomize puts Namespaces first.
+	if root.Objects[0]["kind"] != "Namespace" || root.Objects[1]["kind"] != "ConfigMap" {
+		t.Errorf("objects = %v", root.Objects)
 	}
 	if _, err := FromResult(&render.Result{Root: render.Root{Path: "apps/broken"}, Err: errors.New("boom")}); err == nil || !strings.Contains(err.Error(), "apps/broken: boom") {
 		t.Errorf("FromResult of a failed render: error = %v", err)

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,6 +115,71 @@ func FuzzSplitDecode(f *testing.F) {
 			if o, err := Decode("f.yaml", d); err == nil && o.Line < d.Line {
 				t.Fatalf("object line %d before its document's %d", o.Line, d.Line)
 			}
+		}
+	})
+}
+
+// FromJSON gives the node the YAML parser gives for the same JSON, so that
+// a value read either way marshals alike.
+func TestFromJSON(t *testing.T) {
+	tests := []string{
+		`{}`,
+		`[]`,
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","labels":{"x":"1"}},"data":{"k":"yes","n":"null","e":""}}`,
+		`{"spec":{"replicas":3,"ratio":0.5,"big":1e3,"on":true,"off":false,"none":null,"list":[1,"two",{"three":[]}]}}`,
+		`{"z":1,"a":2,"m":{"b":[],"a":{}}}`,
+		`"just a string"`,
+	}
+	for _, in := range tests {
+		t.Run(in, func(t *testing.T) {
+			got, err := FromJSON([]byte(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want yaml.Node
+			if err := yaml.Unmarshal([]byte(in), &want); err != nil {
+				t.Fatal(err)
+			}
+			g, err := yaml.Marshal(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The parser keeps JSON's flow style; compare in block style.
+			clearStyle(want.Content[0])
+			w, err := yaml.Marshal(want.Content[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(g) != string(w) {
+				t.Errorf("FromJSON marshals as\n%s\nthe YAML parser's node as\n%s", g, w)
+			}
+		})
+	}
+}
+
+func clearStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		clearStyle(c)
+	}
+}
+
+func FuzzFromJSON(f *testing.F) {
+	f.Add([]byte(`{"a":[1,2,{"b":null}],"c":"d"}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := FromJSON(data)
+		if err != nil {
+			if json.Valid(data) {
+				t.Fatalf("valid JSON refused: %v", err)
+			}
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("invalid JSON accepted: %q", data)
+		}
+		if _, err := yaml.Marshal(n); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -19,7 +19,7 @@ func BenchmarkRenderCold(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := benchgen.Write(dir, 20, demo); err != nil {
+	if err := benchgen.Write(dir, demo, benchgen.Options{Copies: 20}); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
@@ -49,7 +49,7 @@ func BenchmarkRenderWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := benchgen.Write(dir, 100, demo); err != nil {
+	if err := benchgen.Write(dir, demo, benchgen.Options{Copies: 100}); err != nil {
 		b.Fatal(err)
 	}
 	c, err := cache.Open(b.TempDir(), 0)

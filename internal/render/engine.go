@@ -83,8 +83,6 @@ func (e *Engine) Cache() *cache.Cache { return e.opts.Cache }
 // Result is one rendered root.
 type Result struct {
 	Root Root
-	// YAML is the rendered objects as kustomize prints them.
-	YAML []byte
 	// Inputs are the files the render read.
 	Inputs []kfs.Input
 	// Observations are every answer the render depended on.
@@ -96,12 +94,28 @@ type Result struct {
 	Origins []Origin
 	// Cached tells that the result came from the cache.
 	Cached bool
-	// Digest is the SHA-256 of YAML, in hex, when the engine has a cache.
+	// Digest is the SHA-256 of the output, in hex, when the engine has a
+	// cache: two results with the same digest print the same.
 	Digest string
 	// Err is why the root did not render; the other fields are then empty.
 	Err error
 
 	resources resmap.ResMap
+
+	// output is the rendered YAML; a result from the cache reads it only
+	// when asked for it (a warm validate never is).
+	output   []byte
+	loadOnce sync.Once
+	load     func() ([]byte, error)
+	loadErr  error
+}
+
+// YAML returns the rendered objects as kustomize prints them.
+func (r *Result) YAML() ([]byte, error) {
+	if r.load != nil {
+		r.loadOnce.Do(func() { r.output, r.loadErr = r.load() })
+	}
+	return r.output, r.loadErr
 }
 
 // Objects returns the rendered objects.
@@ -113,7 +127,11 @@ func (r *Result) Objects() ([]*kyaml.RNode, error) {
 		}
 		return out, nil
 	}
-	return ParseYAML(r.YAML)
+	data, err := r.YAML()
+	if err != nil {
+		return nil, err
+	}
+	return ParseYAML(data)
 }
 
 // Render renders roots, at most Jobs at a time, and returns their results in
@@ -159,6 +177,26 @@ func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Re
 		})
 	}
 	return results, g.Wait()
+}
+
+// Load reads the outputs of results from the cache, at most Jobs at a
+// time, for a caller that prints them all; the first error is returned.
+func (e *Engine) Load(ctx context.Context, results []*Result) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Jobs)
+	for _, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			_, err := res.YAML()
+			return err
+		})
+	}
+	return g.Wait()
 }
 
 // needsObjects tells whether a root's substitution reads objects other
@@ -217,8 +255,25 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 	filter := e.sourceFilter(r, root)
 	key := e.cacheKey(root, vars, filter)
 	if res, ok := e.lookup(key, root); ok {
+		// Should the output be gone from the cache when it is read, the
+		// root renders again.
+		res.load = func() ([]byte, error) {
+			if out, ok := e.opts.Cache.Get(res.Digest); ok && cache.Digest(out) == res.Digest {
+				return out, nil
+			}
+			fresh := e.renderFresh(r, root, vars, filter, key)
+			if fresh.Err != nil {
+				return nil, fresh.Err
+			}
+			return fresh.output, nil
+		}
 		return res
 	}
+	return e.renderFresh(r, root, vars, filter, key)
+}
+
+// renderFresh renders a root with kustomize and caches the result.
+func (e *Engine) renderFresh(r *Repository, root Root, vars map[string]string, filter *sourceFilter, key string) *Result {
 	fsys := kfs.New(e.tree, e.abs, e.opts.AllowRemote)
 	if filter != nil {
 		fsys.SetHidden(filter.hidden)
@@ -246,7 +301,7 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 	}
 	res := &Result{
 		Root:         root,
-		YAML:         data,
+		output:       data,
 		Observations: fsys.Recorder().Observations(),
 		Inputs:       fsys.Recorder().Inputs(),
 		Produced:     produced(m),
@@ -359,11 +414,7 @@ func (e *Engine) lookup(key string, root Root) (*Result, bool) {
 		if !kfs.Holds(e.tree, en.Observations) {
 			continue
 		}
-		out, ok := c.Get(en.Output)
-		if !ok || cache.Digest(out) != en.Output {
-			return nil, false
-		}
-		res := &Result{Root: root, YAML: out, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Cached: true, Digest: en.Output}
+		res := &Result{Root: root, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Cached: true, Digest: en.Output}
 		for _, o := range en.Observations {
 			if o.Op == kfs.OpRead {
 				res.Inputs = append(res.Inputs, kfs.Input{Path: o.Path, Blob: o.Value})
@@ -379,9 +430,9 @@ func (e *Engine) store(key string, res *Result) {
 	if c == nil {
 		return
 	}
-	digest := cache.Digest(res.YAML)
+	digest := cache.Digest(res.output)
 	res.Digest = digest
-	if c.Put(digest, res.YAML) != nil {
+	if c.Put(digest, res.output) != nil {
 		return
 	}
 	e.stored.Store(true)

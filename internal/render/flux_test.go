@@ -192,7 +192,7 @@ func TestFluxKustomizationSpec(t *testing.T) {
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			tc.check(t, string(res.YAML))
+			tc.check(t, string(output(t, res)))
 		})
 	}
 }
@@ -335,7 +335,7 @@ func TestBuildErrors(t *testing.T) {
 			for _, rev := range []string{"", "HEAD"} {
 				res := rootResult(t, g, rev, tc.root)
 				if res.Err == nil {
-					t.Fatalf("rendered without error:\n%s", res.YAML)
+					t.Fatalf("rendered without error:\n%s", output(t, res))
 				}
 				if _, ok := diag.As(res.Err); !ok {
 					t.Errorf("error is not located: %v", res.Err)

@@ -183,7 +183,7 @@ func TestPlainRootsMatchKustomizeBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := benchgen.Write(corpus, 3, demo); err != nil {
+	if err := benchgen.Write(corpus, demo, benchgen.Options{Copies: 3}); err != nil {
 		t.Fatal(err)
 	}
 	ms := exampleRepo(t, "microservices-repo")
@@ -213,7 +213,7 @@ func TestPlainRootsMatchKustomizeBuild(t *testing.T) {
 					t.Fatal(res.Err)
 				}
 				want := kustomizeBuild(t, filepath.Join(dir, res.Root.Path), false)
-				if diff := cmp.Diff(string(want), string(res.YAML)); diff != "" {
+				if diff := cmp.Diff(string(want), string(output(t, res))); diff != "" {
 					t.Errorf("render differs from kustomize build (-kustomize +render):\n%s", diff)
 				}
 			})
@@ -271,7 +271,7 @@ func TestFluxRootsMatchKustomize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := benchgen.Write(corpus.Dir, 2, demo); err != nil {
+	if err := benchgen.Write(corpus.Dir, demo, benchgen.Options{Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
 	corpus.Commit(t, "corpus")
@@ -301,7 +301,7 @@ func TestFluxRootsMatchKustomize(t *testing.T) {
 				}
 				want := objectSet(t, kustomizeBuild(t, dir, true))
 				withOwner(want, k.Namespace(), k.Object.Name)
-				if diff := cmp.Diff(want, objectSet(t, res.YAML)); diff != "" {
+				if diff := cmp.Diff(want, objectSet(t, output(t, res))); diff != "" {
 					t.Errorf("objects differ (-kustomize +render):\n%s", diff)
 				}
 			})
@@ -329,7 +329,7 @@ func TestRevisionEqualsCheckout(t *testing.T) {
 		t.Fatalf("rendered %d roots at %s, want 3", len(atRev), old)
 	}
 	for i := range atRev {
-		if !bytes.Equal(atRev[i].YAML, fromCheckout[i].YAML) || atRev[i].Root.Path != fromCheckout[i].Root.Path {
+		if !bytes.Equal(output(t, atRev[i]), output(t, fromCheckout[i])) || atRev[i].Root.Path != fromCheckout[i].Root.Path {
 			t.Errorf("%s: render at revision differs from checkout", atRev[i].Root)
 		}
 		if diff := cmp.Diff(atRev[i].Inputs, fromCheckout[i].Inputs); diff != "" {
@@ -381,12 +381,20 @@ func TestCache(t *testing.T) {
 	mustRender(t, first)
 	_, second := renderAll(t, g.Dir, "", opts)
 	for i, res := range second {
-		if !res.Cached || !bytes.Equal(res.YAML, first[i].YAML) {
-			t.Errorf("%s: cached=%v, same output=%v", res.Root, res.Cached, bytes.Equal(res.YAML, first[i].YAML))
+		if !res.Cached || !bytes.Equal(output(t, res), output(t, first[i])) {
+			t.Errorf("%s: cached=%v, same output=%v", res.Root, res.Cached, bytes.Equal(output(t, res), output(t, first[i])))
 		}
 		if diff := cmp.Diff(first[i].Inputs, res.Inputs); diff != "" {
 			t.Errorf("%s: inputs (-fresh +cached):\n%s", res.Root, diff)
 		}
+	}
+	// A cached output damaged after the lookup: the root renders again.
+	_, again := renderAll(t, g.Dir, "", opts)
+	if err := c.Put(again[0].Digest, []byte("kind: Damaged\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !again[0].Cached || !bytes.Equal(output(t, again[0]), output(t, first[0])) {
+		t.Errorf("%s: a damaged cache entry was not rendered again", again[0].Root)
 	}
 	g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/prod/kustomization.yaml": []byte("resources:\n- ../../base\nnamePrefix: p-\n")})
 	_, third := renderAll(t, g.Dir, "", opts)
@@ -399,7 +407,7 @@ func TestCache(t *testing.T) {
 	if diff := cmp.Diff(want, cached); diff != "" {
 		t.Errorf("cached after editing prod (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(string(third[1].YAML), "name: p-front-end") {
+	if !strings.Contains(string(output(t, third[1])), "name: p-front-end") {
 		t.Error("prod did not pick up its new namePrefix")
 	}
 	// The earlier revision's entry is still there: back to it, no render.
@@ -444,7 +452,7 @@ func TestCacheConcurrentRuns(t *testing.T) {
 		}
 		res := <-outs
 		for i := range res {
-			if res[i].Err != nil || !bytes.Equal(res[i].YAML, want[i].YAML) {
+			if res[i].Err != nil || !bytes.Equal(output(t, res[i]), output(t, want[i])) {
 				t.Errorf("%s: concurrent run got a different result (err %v)", res[i].Root, res[i].Err)
 			}
 		}
@@ -459,7 +467,7 @@ func TestOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := benchgen.Write(corpus.Dir, 1, demo); err != nil {
+	if err := benchgen.Write(corpus.Dir, demo, benchgen.Options{Copies: 1}); err != nil {
 		t.Fatal(err)
 	}
 	corpus.Commit(t, "corpus")
@@ -467,7 +475,7 @@ func TestOrigins(t *testing.T) {
 	_, traced := renderAll(t, corpus.Dir, "", Options{Origins: true})
 	mustRender(t, traced)
 	for i, res := range traced {
-		if !bytes.Equal(res.YAML, plain[i].YAML) {
+		if !bytes.Equal(output(t, res), output(t, plain[i])) {
 			t.Errorf("%s: recording origins changed the output", res.Root)
 		}
 		objs, err := res.Objects()
@@ -492,10 +500,17 @@ func TestOrigins(t *testing.T) {
 			}
 			located[origin.File+":"+o.GetKind()] = node.Line
 		}
+		// The generated ConfigMap comes from the generator's entry, the line
+		// after configMapGenerator:.
+		k, err := os.ReadFile(filepath.Join(corpus.Dir, res.Root.Path, "kustomization.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		generator := bytes.Count(k[:bytes.Index(k, []byte("configMapGenerator:"))], []byte("\n")) + 2
 		want := map[string]int{
 			"apps/app-000/base/complete-demo.yaml:Namespace":  2,
 			"apps/app-000/base/complete-demo.yaml:Deployment": 7,
-			res.Root.Path + "/kustomization.yaml:ConfigMap":   14,
+			res.Root.Path + "/kustomization.yaml:ConfigMap":   generator,
 		}
 		for k, line := range want {
 			if _, ok := located[k]; !ok {
@@ -522,4 +537,14 @@ func TestObservationsRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(in, out); diff != "" {
 		t.Errorf("(-in +out):\n%s", diff)
 	}
+}
+
+// output is a result's YAML, read from the cache if it came from there.
+func output(t *testing.T, res *Result) []byte {
+	t.Helper()
+	data, err := res.YAML()
+	if err != nil {
+		t.Fatalf("%s: %v", res.Root, err)
+	}
+	return data
 }

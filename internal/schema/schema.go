@@ -156,6 +156,10 @@ func New(kubernetesVersion string) (*Validator, error) {
 	return v, nil
 }
 
+// Resolve maps a Kubernetes version given as New takes it to the full
+// embedded version New would check against, without loading any schema.
+func Resolve(kubernetesVersion string) (string, error) { return resolveVersion(kubernetesVersion) }
+
 // resolveVersion maps a user's version to the full embedded one.
 func resolveVersion(in string) (string, error) {
 	major, minor, _, ok := parseVersion(strings.TrimSpace(in))
