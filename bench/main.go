@@ -82,7 +82,7 @@ func (b *bench) corpus(dir string) error {
 	if err != nil {
 		return fmt.Errorf("run from the repository root: %w", err)
 	}
-	if err := benchgen.Write(dir, b.copies, demo); err != nil {
+	if err := benchgen.Write(dir, demo, benchgen.Options{Copies: b.copies}); err != nil {
 		return err
 	}
 	r, err := git.PlainInit(dir, false)

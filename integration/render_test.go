@@ -57,7 +57,7 @@ func TestRenderMatchesKustomizeCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := benchgen.Write(corpus.Dir, 2, demo); err != nil {
+	if err := benchgen.Write(corpus.Dir, demo, benchgen.Options{Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
 	// Without their Flux Kustomizations the overlays are leaf roots, built
