@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
 
 // BenchmarkListTags lists 100 repositories of 1,000 tags each (real images
@@ -12,7 +14,7 @@ import (
 // It reports the HTTP requests per listing of the 100 repositories.
 func BenchmarkListTags(b *testing.B) {
 	const repos, tags = 100, 1000
-	reg := newTestRegistry(b, paginate)
+	reg := newTestRegistry(b, registrytest.Paginate)
 	names := make([]string, repos)
 	tagList := make([]string, tags)
 	for i := range tagList {

@@ -1,97 +1,51 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
 
-// testRegistry is go-containerregistry's in-process registry, served twice:
-// as is, for pushing, and behind front, the handler a test puts before it.
-type testRegistry struct {
-	inner http.Handler
-	// direct serves inner as is.
-	direct *httptest.Server
-	// srv serves front(inner).
-	srv *httptest.Server
-}
+// testRegistry is go-containerregistry's in-process registry behind the
+// handler a test puts before it.
+type testRegistry struct{ *registrytest.Registry }
 
 func newTestRegistry(t testing.TB, front func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	r := &testRegistry{inner: inner, direct: httptest.NewServer(inner)}
-	h := inner
-	if front != nil {
-		h = front(inner)
-	}
-	r.srv = httptest.NewServer(h)
-	t.Cleanup(r.srv.Close)
-	t.Cleanup(r.direct.Close)
-	return r
+	r := registrytest.New(front)
+	t.Cleanup(r.Close)
+	return &testRegistry{r}
 }
 
-// host is the registry's address behind the front.
-func (r *testRegistry) host() string { return strings.TrimPrefix(r.srv.URL, "http://") }
+func (r *testRegistry) host() string { return r.Host() }
 
-// push pushes a real random image to repo with its first tag over HTTP, and
-// returns it. The other tags point at the same manifest.
+// push pushes a real random image to repo with the tags and returns it.
 func (r *testRegistry) push(t testing.TB, repo string, tags ...string) v1.Image {
 	t.Helper()
-	img, err := random.Image(256, 1)
+	img, err := r.Push(repo, tags...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := strings.TrimPrefix(r.direct.URL, "http://")
-	ref, err := name.ParseReference(host + "/" + repo + ":" + tags[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	r.tag(t, repo, img, tags[1:]...)
 	return img
 }
 
-// tag points more tags at an image already pushed, by PUT requests handed
-// straight to the registry (much faster than over loopback for thousands).
+// tag points more tags at an image already pushed.
 func (r *testRegistry) tag(t testing.TB, repo string, img v1.Image, tags ...string) {
 	t.Helper()
-	raw, err := img.RawManifest()
-	if err != nil {
+	if err := r.Tag(repo, img, tags...); err != nil {
 		t.Fatal(err)
-	}
-	mt, err := img.MediaType()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tag := range tags {
-		req := httptest.NewRequest(http.MethodPut, "/v2/"+repo+"/manifests/"+tag, bytes.NewReader(raw))
-		req.Header.Set("Content-Type", string(mt))
-		rec := httptest.NewRecorder()
-		r.inner.ServeHTTP(rec, req)
-		if rec.Code != http.StatusCreated {
-			t.Fatalf("tagging %s:%s: %d %s", repo, tag, rec.Code, rec.Body)
-		}
 	}
 }
 
@@ -201,43 +155,6 @@ func bearerAuth(user, pass string) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// paginate adds the Link header go-containerregistry's registry leaves out,
-// as distribution does: when more tags follow the page, the header points at
-// the next one.
-func paginate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.Atoi(r.URL.Query().Get("n"))
-		if !strings.HasSuffix(r.URL.Path, "/tags/list") || err != nil || n <= 0 {
-			next.ServeHTTP(w, r)
-			return
-		}
-		// Ask for one more tag than the page holds, to know whether more
-		// follow.
-		q := r.URL.Query()
-		q.Set("n", strconv.Itoa(n+1))
-		inner := r.Clone(r.Context())
-		inner.URL.RawQuery = q.Encode()
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, inner)
-		var page struct {
-			Name string   `json:"name"`
-			Tags []string `json:"tags"`
-		}
-		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
-			w.WriteHeader(rec.Code)
-			_, _ = w.Write(rec.Body.Bytes())
-			return
-		}
-		if len(page.Tags) > n {
-			page.Tags = page.Tags[:n]
-			link := url.Values{"n": {strconv.Itoa(n)}, "last": {page.Tags[n-1]}}
-			w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, link.Encode()))
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(page)
-	})
 }
 
 // failing answers status to the requests match selects, times times (forever

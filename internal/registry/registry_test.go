@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
 
 func TestListTags(t *testing.T) {
@@ -212,7 +214,7 @@ func TestPagination(t *testing.T) {
 	for i := range tags {
 		tags[i] = fmt.Sprintf("1.0.%04d", i)
 	}
-	reg := newTestRegistry(t, paginate)
+	reg := newTestRegistry(t, registrytest.Paginate)
 	img := reg.push(t, repo, tags[0])
 	reg.tag(t, repo, img, tags[1:]...)
 	tests := []struct {
@@ -342,7 +344,7 @@ func TestDigest(t *testing.T) {
 			reg := newTestRegistry(t, tt.front)
 			ref := reg.host() + "/team/app:v1.2.3"
 			var want string
-			direct, err := name.ParseReference(strings.TrimPrefix(reg.direct.URL, "http://") + "/team/app:v1.2.3")
+			direct, err := name.ParseReference(reg.DirectHost() + "/team/app:v1.2.3")
 			if err != nil {
 				t.Fatal(err)
 			}
