@@ -41,9 +41,12 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: run gofmt -w on these'; exit 1; }
 	go vet ./...
 
+# Every speed target of the issues, each against its peer on the same
+# generated repository in the same run: `make bench BENCH_FLAGS=-only=diff`.
 bench:
-	hack/tools.sh kustomize >/dev/null
-	go run ./bench
+	hack/tools.sh kustomize kubeconform flate >/dev/null
+	hack/cluster/build.sh >/dev/null
+	go run ./bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin
