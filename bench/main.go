@@ -43,6 +43,7 @@ func main() {
 	flag.IntVar(&b.tags, "tags", 1000, "tags in each of the images benchmark's repositories")
 	only := flag.String("only", strings.Join(sections, ","), "the benchmarks to run, comma-separated")
 	flag.StringVar(&b.gitops, "gitops", "", "the kubectl-gitops binary (default: built from this checkout)")
+	flag.BoolVar(&b.keep, "keep", false, "keep the scratch folder (corpus, caches) for profiling, instead of removing it")
 	flag.Parse()
 	for _, s := range strings.Split(*only, ",") {
 		if !slices.Contains(sections, s) {
@@ -66,6 +67,7 @@ type bench struct {
 	out                          io.Writer
 
 	gitops string
+	keep   bool
 	work   string // scratch folder, removed at the end
 	repo   string // the generated repository
 	reg    *registrytest.Registry
@@ -78,7 +80,11 @@ func (b *bench) run(ctx context.Context, only []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if b.keep {
+		defer fmt.Fprintln(b.out, "kept", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	b.work = work
 	if b.gitops == "" {
 		b.gitops = filepath.Join(work, "kubectl-gitops")

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
@@ -64,12 +65,12 @@ func listFluxImageObjects(ctx context.Context, cfg *rest.Config) ([]map[string]a
 	}
 	version := ""
 	for _, g := range groups.Groups {
-		if g.Name == "image.toolkit.fluxcd.io" {
+		if g.Name == images.Group {
 			version = g.PreferredVersion.Version
 		}
 	}
 	if version == "" {
-		return nil, fmt.Errorf("the cluster at %s serves no image.toolkit.fluxcd.io API: is Flux's image automation installed?", cfg.Host)
+		return nil, fmt.Errorf("the cluster at %s serves no %s API: is Flux's image automation installed?", cfg.Host, images.Group)
 	}
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -77,7 +78,7 @@ func listFluxImageObjects(ctx context.Context, cfg *rest.Config) ([]map[string]a
 	}
 	var out []map[string]any
 	for _, resource := range []string{"imagerepositories", "imagepolicies"} {
-		list, err := client.Resource(schema.GroupVersionResource{Group: "image.toolkit.fluxcd.io", Version: version, Resource: resource}).
+		list, err := client.Resource(schema.GroupVersionResource{Group: images.Group, Version: version, Resource: resource}).
 			List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", resource, err)

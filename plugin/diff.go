@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -194,12 +195,13 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	if err != nil {
 		return nil, nil, err
 	}
-	base, err := o.sideOf(baseTree)
-	if err != nil {
-		return nil, nil, err
-	}
-	head, err := o.sideOf(headTree)
-	if err != nil {
+	// The two sides are discovered at once: one walks Git's object store,
+	// the other most often the working tree.
+	var base, head diff.Side
+	var g errgroup.Group
+	g.Go(func() (err error) { base, err = o.sideOf(baseTree); return err })
+	g.Go(func() (err error) { head, err = o.sideOf(headTree); return err })
+	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
 	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore})

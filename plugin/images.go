@@ -252,18 +252,16 @@ func imageObjects(results []*render.Result) ([]map[string]any, error) {
 		if res.Err != nil {
 			continue
 		}
-		objs, err := res.Objects()
+		objs, err := res.ObjectsOf(images.Group)
 		if err != nil {
 			return nil, err
 		}
 		for _, n := range objs {
-			if strings.HasPrefix(n.GetApiVersion(), "image.toolkit.fluxcd.io/") {
-				m, err := n.Map()
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, m)
+			m, err := n.Map()
+			if err != nil {
+				return nil, err
 			}
+			out = append(out, m)
 		}
 	}
 	return out, nil
@@ -484,7 +482,7 @@ func findAutomation(results []*render.Result, updates []images.FileUpdate) *kyam
 		if res.Err != nil {
 			continue
 		}
-		objs, err := res.Objects()
+		objs, err := res.ObjectsOf(images.Group)
 		if err != nil {
 			continue
 		}

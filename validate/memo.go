@@ -1,7 +1,10 @@
 package validate
 
 import (
+	"bytes"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
@@ -24,18 +27,61 @@ type memo struct {
 }
 
 type memoEntry struct {
-	Gen   int             `json:"g"`
-	Value json.RawMessage `json:"v"`
-}
-
-type memoFile struct {
-	Gen     int                   `json:"gen"`
-	Entries map[string]*memoEntry `json:"entries"`
+	Gen   int
+	Value []byte // JSON, decoded only when a run asks for it
 }
 
 const memoKeep = 8
 
-func memoKey(opts Options) string { return cache.Key("validate-memo/1", opts.Salt, opts.RepoKey) }
+func memoKey(opts Options) string { return cache.Key("validate-memo/2", opts.Salt, opts.RepoKey) }
+
+// The memo is stored as NUL-terminated fields, the generation then a key,
+// generation and JSON value per entry: JSON never holds a raw NUL, and a
+// warm run reads the file without parsing the values it does not need.
+const memoHeader = "validate-memo/2\x00"
+
+func encodeMemo(gen int, entries map[string]*memoEntry) []byte {
+	var b bytes.Buffer
+	b.WriteString(memoHeader)
+	b.WriteString(strconv.Itoa(gen))
+	b.WriteByte(0)
+	for k, e := range entries {
+		if strings.IndexByte(k, 0) >= 0 {
+			continue
+		}
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(strconv.Itoa(e.Gen))
+		b.WriteByte(0)
+		b.Write(e.Value)
+		b.WriteByte(0)
+	}
+	return b.Bytes()
+}
+
+func decodeMemo(data []byte) (int, map[string]*memoEntry, bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(memoHeader))
+	if !ok || len(rest) == 0 || rest[len(rest)-1] != 0 {
+		return 0, nil, false
+	}
+	fields := bytes.Split(rest[:len(rest)-1], []byte{0})
+	if len(fields)%3 != 1 {
+		return 0, nil, false
+	}
+	gen, err := strconv.Atoi(string(fields[0]))
+	if err != nil {
+		return 0, nil, false
+	}
+	entries := make(map[string]*memoEntry, len(fields)/3)
+	for i := 1; i < len(fields); i += 3 {
+		g, err := strconv.Atoi(string(fields[i+1]))
+		if err != nil {
+			return 0, nil, false
+		}
+		entries[string(fields[i])] = &memoEntry{Gen: g, Value: fields[i+2]}
+	}
+	return gen, entries, true
+}
 
 // loadMemo reads the memo; a nil cache gives an empty memo never saved.
 func loadMemo(cc *cache.Cache, key string) *memo {
@@ -44,9 +90,8 @@ func loadMemo(cc *cache.Cache, key string) *memo {
 		return m
 	}
 	if data, ok := cc.Get(key); ok {
-		var f memoFile
-		if json.Unmarshal(data, &f) == nil && f.Entries != nil {
-			m.gen, m.entries = f.Gen, f.Entries
+		if gen, entries, ok := decodeMemo(data); ok {
+			m.gen, m.entries = gen, entries
 		}
 	}
 	return m
@@ -91,7 +136,5 @@ func (m *memo) save() {
 			delete(m.entries, k)
 		}
 	}
-	if data, err := json.Marshal(memoFile{Gen: m.gen, Entries: m.entries}); err == nil {
-		_ = m.cache.Put(m.key, data)
-	}
+	_ = m.cache.Put(m.key, encodeMemo(m.gen, m.entries))
 }

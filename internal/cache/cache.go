@@ -4,7 +4,10 @@
 // temporary file and renamed into place, so concurrent runs never see a
 // partial entry and the last writer wins with a complete one. Reading an
 // entry refreshes its modification time; Trim removes the least recently
-// used entries until the store fits its size bound.
+// used entries until the store fits its size bound. The bound is soft: Trim
+// walks the store only when a run wrote a twentieth of it, or an hour after
+// the last walk, so a warm run that adds one render does not list every
+// entry.
 package cache
 
 import (
@@ -16,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +31,11 @@ type Cache struct {
 	dir      string
 	maxBytes int64
 	now      func() time.Time
+	written  atomic.Int64 // bytes this process stored
 }
+
+// trimStamp is the file whose modification time is the last Trim's walk.
+const trimStamp = "trimmed"
 
 // Open returns the store in dir, creating it. maxBytes <= 0 means
 // DefaultMaxBytes.
@@ -105,6 +113,9 @@ func (c *Cache) Put(key string, data []byte) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), p)
 	}
+	if err == nil {
+		c.written.Add(int64(len(data)))
+	}
 	if err != nil {
 		os.Remove(tmp.Name())
 	}
@@ -114,6 +125,16 @@ func (c *Cache) Put(key string, data []byte) error {
 // Trim removes the least recently used entries until the store holds at
 // most its size bound. Entries another run removes meanwhile are skipped.
 func (c *Cache) Trim() error {
+	stamp := filepath.Join(c.dir, trimStamp)
+	if st, err := os.Stat(stamp); err == nil && c.written.Load() < c.maxBytes/20 && c.now().Sub(st.ModTime()) < time.Hour {
+		return nil
+	}
+	if err := os.WriteFile(stamp, nil, 0o644); err != nil {
+		return err
+	}
+	now := c.now()
+	_ = os.Chtimes(stamp, now, now)
+	c.written.Store(0)
 	type entry struct {
 		path string
 		size int64
@@ -128,7 +149,7 @@ func (c *Cache) Trim() error {
 			}
 			return err
 		}
-		if d.IsDir() {
+		if d.IsDir() || p == stamp {
 			return nil
 		}
 		info, err := d.Info()

@@ -7,6 +7,7 @@ package diff
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -182,6 +183,9 @@ func compare(base, head Object, ignore [][]string, opts Options, fromKey string)
 	}
 	b, h := clean(base, ignore), clean(head, ignore)
 	maskSecrets(b, h)
+	if base != nil && head != nil && fromKey == "" && reflect.DeepEqual(b, h) {
+		return c // most objects of a changed root are the same: no need to print them
+	}
 	// Substituted Secret values are masked in the finished diff, so a line
 	// whose only change is such a value still shows as changed.
 	c.Diff = Unified(toYAML(b), toYAML(h), c.Object, opts.Context)

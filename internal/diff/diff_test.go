@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -169,4 +170,39 @@ func countLines(diffs []RootDiff, s string) int {
 		}
 	}
 	return n
+}
+
+func TestWithoutCommon(t *testing.T) {
+	docs := func(texts ...string) []manifest.Doc {
+		var out []manifest.Doc
+		for _, s := range texts {
+			out = append(out, manifest.Doc{Text: []byte(s)})
+		}
+		return out
+	}
+	texts := func(ds []manifest.Doc) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, string(d.Text))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		before, after         []string
+		wantBefore, wantAfter []string
+	}{
+		{nil, nil, nil, nil},
+		{[]string{"a"}, []string{"a"}, nil, nil},
+		{[]string{"a", "b"}, []string{"c"}, []string{"a", "b"}, []string{"c"}},
+		{[]string{"a", "b", "b", "c"}, []string{"b", "c", "d"}, []string{"a", "b"}, []string{"d"}},
+		{[]string{"x: 1"}, []string{"x: 2", "x: 1", "x: 1"}, nil, []string{"x: 2", "x: 1"}},
+	} {
+		b, a := withoutCommon(docs(tc.before...), docs(tc.after...))
+		if diff := cmp.Diff(tc.wantBefore, texts(b)); diff != "" {
+			t.Errorf("%q -> %q: before (-want +got):\n%s", tc.before, tc.after, diff)
+		}
+		if diff := cmp.Diff(tc.wantAfter, texts(a)); diff != "" {
+			t.Errorf("%q -> %q: after (-want +got):\n%s", tc.before, tc.after, diff)
+		}
+	}
 }

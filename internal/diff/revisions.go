@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 
 	sigsyaml "sigs.k8s.io/yaml"
@@ -181,11 +182,12 @@ func specOf(r render.Root) string {
 }
 
 func (d *RootDiff) compare(before, after []byte, opts Options) error {
-	b, err := parseObjects(before)
+	bd, ad := withoutCommon(manifest.Split(before), manifest.Split(after))
+	b, err := parseObjects(bd)
 	if err != nil {
 		return err
 	}
-	a, err := parseObjects(after)
+	a, err := parseObjects(ad)
 	if err != nil {
 		return err
 	}
@@ -196,10 +198,41 @@ func (d *RootDiff) compare(before, after []byte, opts Options) error {
 	return err
 }
 
-// parseObjects reads a rendered YAML stream into objects.
-func parseObjects(data []byte) ([]Object, error) {
+// withoutCommon leaves out the documents both sides print alike: they are
+// the same objects, unchanged, and most of a changed root.
+func withoutCommon(before, after []manifest.Doc) ([]manifest.Doc, []manifest.Doc) {
+	count := make(map[string]int, len(before))
+	for _, doc := range before {
+		count[string(doc.Text)]++
+	}
+	common := map[string]int{}
+	for _, doc := range after {
+		if t := string(doc.Text); count[t] > common[t] {
+			common[t]++
+		}
+	}
+	if len(common) == 0 {
+		return before, after
+	}
+	keep := func(docs []manifest.Doc) []manifest.Doc {
+		left := maps.Clone(common)
+		var out []manifest.Doc
+		for _, doc := range docs {
+			if t := string(doc.Text); left[t] > 0 {
+				left[t]--
+				continue
+			}
+			out = append(out, doc)
+		}
+		return out
+	}
+	return keep(before), keep(after)
+}
+
+// parseObjects reads rendered documents into objects.
+func parseObjects(docs []manifest.Doc) ([]Object, error) {
 	var out []Object
-	for _, doc := range manifest.Split(data) {
+	for _, doc := range docs {
 		var o Object
 		if err := sigsyaml.Unmarshal(doc.Text, &o); err != nil {
 			return nil, err

@@ -29,6 +29,9 @@ type Policy struct {
 	Err error
 }
 
+// Group is the API group of Flux's image automation.
+const Group = "image.toolkit.fluxcd.io"
+
 // Collect pairs the ImagePolicies among objects (rendered from the
 // repository, from its Flux repository, or read from the cluster) with their
 // ImageRepositories.
@@ -38,7 +41,7 @@ func Collect(objects []map[string]any) map[markers.Policy]*Policy {
 	var policies []map[string]any
 	for _, o := range objects {
 		apiVersion, _ := o["apiVersion"].(string)
-		if !strings.HasPrefix(apiVersion, "image.toolkit.fluxcd.io/") {
+		if !strings.HasPrefix(apiVersion, Group+"/") {
 			continue
 		}
 		switch o["kind"] {

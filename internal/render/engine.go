@@ -8,9 +8,9 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -132,6 +133,41 @@ func (r *Result) Objects() ([]*kyaml.RNode, error) {
 		return nil, err
 	}
 	return ParseYAML(data)
+}
+
+// ObjectsOf returns the rendered objects of one API group. A result from
+// the cache parses only the documents that name the group, so picking the
+// few image automation objects out of a large output stays cheap.
+func (r *Result) ObjectsOf(group string) ([]*kyaml.RNode, error) {
+	var nodes []*kyaml.RNode
+	if r.resources != nil {
+		for _, res := range r.resources.Resources() {
+			nodes = append(nodes, &res.RNode)
+		}
+	} else {
+		data, err := r.YAML()
+		if err != nil {
+			return nil, err
+		}
+		var docs bytes.Buffer
+		for _, doc := range manifest.Split(data) {
+			if bytes.Contains(doc.Text, []byte(group+"/")) {
+				docs.WriteString("---\n")
+				docs.Write(doc.Text)
+				docs.WriteByte('\n')
+			}
+		}
+		if nodes, err = ParseYAML(docs.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	out := nodes[:0]
+	for _, n := range nodes {
+		if g, _, ok := strings.Cut(n.GetApiVersion(), "/"); ok && g == group {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // Render renders roots, at most Jobs at a time, and returns their results in
@@ -323,7 +359,7 @@ func (e *Engine) cacheKey(root Root, vars map[string]string, f *sourceFilter) st
 	if e.opts.Cache == nil {
 		return ""
 	}
-	parts := []string{"render/1", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins)}
+	parts := []string{"render/2", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins)}
 	if k := root.Kustomization; k != nil {
 		parts = append(parts, string(k.SpecJSON), varsDigest(vars))
 	}
@@ -340,59 +376,6 @@ func boolString(b bool) string {
 	return "0"
 }
 
-// entry is one cached render of a root: the observations it depended on and
-// where its output is.
-type entry struct {
-	Observations observations `json:"observations"`
-	Output       string       `json:"output"`
-	Produced     []Produced   `json:"produced,omitempty"`
-	Origins      []Origin     `json:"origins,omitempty"`
-}
-
-// observations are stored as one string, a line per observation, which
-// decodes several times faster than a JSON array of objects: a warm run
-// decodes one list per root.
-type observations []kfs.Observation
-
-func (o observations) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	for _, x := range o {
-		b.WriteString(string(x.Op))
-		b.WriteByte('\t')
-		b.WriteString(obsEscaper.Replace(x.Path))
-		b.WriteByte('\t')
-		b.WriteString(obsEscaper.Replace(x.Value))
-		b.WriteByte('\n')
-	}
-	return json.Marshal(b.String())
-}
-
-// A path may hold a tab or a newline: they are escaped in the stored form.
-var (
-	obsEscaper   = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`)
-	obsUnescaper = strings.NewReplacer(`\\`, `\`, `\t`, "\t", `\n`, "\n")
-)
-
-func (o *observations) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
-	}
-	out := make([]kfs.Observation, 0, strings.Count(s, "\n"))
-	for len(s) > 0 {
-		line, rest, _ := strings.Cut(s, "\n")
-		s = rest
-		op, more, ok1 := strings.Cut(line, "\t")
-		path, value, ok2 := strings.Cut(more, "\t")
-		if !ok1 || !ok2 {
-			return fmt.Errorf("malformed cache entry")
-		}
-		out = append(out, kfs.Observation{Op: kfs.Op(op), Path: obsUnescaper.Replace(path), Value: obsUnescaper.Replace(value)})
-	}
-	*o = out
-	return nil
-}
-
 // maxEntries bounds the renders kept per root: enough for a branch, its
 // base and a few revisions in between.
 const maxEntries = 8
@@ -406,8 +389,8 @@ func (e *Engine) lookup(key string, root Root) (*Result, bool) {
 	if !ok {
 		return nil, false
 	}
-	var entries []entry
-	if json.Unmarshal(data, &entries) != nil {
+	entries, err := decodeEntries(data)
+	if err != nil {
 		return nil, false
 	}
 	for _, en := range entries {
@@ -438,14 +421,14 @@ func (e *Engine) store(key string, res *Result) {
 	e.stored.Store(true)
 	var entries []entry
 	if data, ok := c.Get("m" + key); ok {
-		_ = json.Unmarshal(data, &entries)
+		entries, _ = decodeEntries(data)
 	}
 	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins}
 	entries = append([]entry{n}, entries...)
 	if len(entries) > maxEntries {
 		entries = entries[:maxEntries]
 	}
-	if data, err := json.Marshal(entries); err == nil {
+	if data, err := encodeEntries(entries); err == nil {
 		_ = c.Put("m"+key, data)
 	}
 }

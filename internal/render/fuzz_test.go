@@ -6,7 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -50,6 +53,41 @@ func FuzzRenderKustomization(f *testing.F) {
 			if !ok || d.File == "" {
 				t.Fatalf("error without a file: %v", e)
 			}
+		}
+	})
+}
+
+// FuzzCacheEntry reads damaged and hostile cache entries: a warm run must
+// reject them without panicking, and what it accepts must encode back to the
+// same bytes.
+func FuzzCacheEntry(f *testing.F) {
+	good, err := encodeEntries([]entry{{
+		Observations: []kfs.Observation{{Op: "read", Path: "a/k.yaml", Value: "abc"}},
+		Output:       "d",
+		Produced:     []Produced{{Kind: "ConfigMap", Name: "c", Data: map[string]string{"a": "b"}}},
+		Origins:      []Origin{{File: "a/x.yaml", Kind: "Deployment", Name: "web"}},
+	}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(entriesHeader + "1\x00d\x00\x000\x000\x00"))
+	f.Add([]byte(entriesHeader + "99999999999999999\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := decodeEntries(data)
+		if err != nil {
+			return
+		}
+		again, err := encodeEntries(entries)
+		if err != nil {
+			t.Fatalf("decoded %q, cannot encode it again: %v", data, err)
+		}
+		back, err := decodeEntries(again)
+		if err != nil {
+			t.Fatalf("%q does not decode again: %v", data, err)
+		}
+		if diff := cmp.Diff(entries, back, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("%q does not round-trip (-first +second):\n%s", data, diff)
 		}
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -420,6 +421,51 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// TestObjectsOf picks the image automation objects out of fresh and cached
+// renders of the bundled Flux repository: both give exactly what filtering
+// every object would.
+func TestObjectsOf(t *testing.T) {
+	g := exampleRepo(t, "flux-repo")
+	c, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Cache: c, Salt: "test"}
+	_, fresh := renderAll(t, g.Dir, "", opts)
+	mustRender(t, fresh)
+	_, cached := renderAll(t, g.Dir, "", opts)
+	found := 0
+	for i, res := range cached {
+		all, err := fresh[i].Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, n := range all {
+			if strings.HasPrefix(n.GetApiVersion(), "image.toolkit.fluxcd.io/") {
+				want = append(want, n.MustString())
+			}
+		}
+		for _, r := range []*Result{fresh[i], res} {
+			objs, err := r.ObjectsOf("image.toolkit.fluxcd.io")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, n := range objs {
+				got = append(got, n.MustString())
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s (cached %v): ObjectsOf (-want +got):\n%s", r.Root, r.Cached, diff)
+			}
+		}
+		found += len(want)
+	}
+	if found != 3 {
+		t.Errorf("found %d image automation objects in the example, want 3", found)
+	}
+}
+
 // TestCacheConcurrentRuns renders the same repository from several engines
 // at once into one cache: every run must get complete, identical output.
 func TestCacheConcurrentRuns(t *testing.T) {
@@ -524,18 +570,38 @@ func TestOrigins(t *testing.T) {
 	}
 }
 
-func TestObservationsRoundTrip(t *testing.T) {
-	in := observations{{Op: "read", Path: "a/b.yaml", Value: "abc"}, {Op: "stat", Path: "odd\tname\nwith\\slash", Value: "none"}}
-	data, err := in.MarshalJSON()
+func TestEntriesRoundTrip(t *testing.T) {
+	in := []entry{
+		{
+			Observations: []kfs.Observation{{Op: "read", Path: "a/b.yaml", Value: "abc"}, {Op: "stat", Path: "odd\tname\nwith\\slash", Value: "none"}},
+			Output:       "d1",
+			Produced:     []Produced{{Kind: "Secret", Namespace: "ns", Name: "s", Data: map[string]string{"k": "nul\x00inside"}}},
+			Origins: []Origin{
+				{File: "base/app.yaml", Kind: "Deployment", Name: "front-end"},
+				{File: "overlays/prod/kustomization.yaml", Kind: "ConfigMap", Name: "settings", Generator: "ConfigMapGenerator"},
+			},
+		},
+		{Output: "d2", Observations: []kfs.Observation{}},
+	}
+	data, err := encodeEntries(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out observations
-	if err := out.UnmarshalJSON(data); err != nil {
+	out, err := decodeEntries(data)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(in, out); diff != "" {
 		t.Errorf("(-in +out):\n%s", diff)
+	}
+	// A path with a NUL cannot be stored; a damaged entry is not read.
+	if _, err := encodeEntries([]entry{{Observations: []kfs.Observation{{Op: "read", Path: "a\x00b"}}}}); err == nil {
+		t.Error("encoded a path holding a NUL")
+	}
+	for _, bad := range [][]byte{nil, data[:len(data)-1], data[:len(data)/2], append(append([]byte{}, data...), "x\x00"...)} {
+		if _, err := decodeEntries(bad); err == nil {
+			t.Errorf("decoded a damaged entry %q", bad)
+		}
 	}
 }
 

@@ -14,22 +14,23 @@ import (
 
 // gitTree reads a commit's tree from the object store, never touching the
 // working tree. go-git's object store is not safe for concurrent use, so
-// every read of it goes through mu; what was read is kept, because bases are
-// read again by every overlay.
+// every read of it goes through mu, shared by the repository's trees; what
+// was read is kept, because bases are read again by every overlay.
 type gitTree struct {
 	rev string
 	res resolver
 
-	mu    sync.Mutex
+	mu    *sync.Mutex
 	repo  *git.Repository
 	trees map[string]map[string]object.TreeEntry // resolved dir -> entries by name
 	root  *object.Tree
 	blobs map[plumbing.Hash][]byte
 }
 
-func newGitTree(r *git.Repository, root *object.Tree, rev string) *gitTree {
+func newGitTree(r *git.Repository, mu *sync.Mutex, root *object.Tree, rev string) *gitTree {
 	t := &gitTree{
 		rev:   rev,
+		mu:    mu,
 		repo:  r,
 		root:  root,
 		trees: map[string]map[string]object.TreeEntry{},

@@ -10,9 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Repo is a repository on disk: the top of its working tree and, when it is a
@@ -25,6 +29,9 @@ type Repo struct {
 	Git *git.Repository
 	// prefix is Root's path inside the Git repository, "" at its top.
 	prefix string
+	// objects serializes reads of Git's object store, which is not safe
+	// for concurrent use, across every tree of the repository.
+	objects *sync.Mutex
 }
 
 // Open finds the repository containing dir. The root is the top of the Git
@@ -46,7 +53,28 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening Git repository at %s: %w", top, err)
 	}
-	return &Repo{Root: top, Git: r}, nil
+	return &Repo{Root: top, Git: keepPacksOpen(r), objects: &sync.Mutex{}}, nil
+}
+
+// keepPacksOpen reopens r with an object store that keeps its packfiles
+// open. go-git otherwise opens the packfile anew for every object, and a
+// revision's tree is read object by object: a thousand directories cost a
+// thousand opens. The descriptors close with the process, or when the
+// garbage collector frees the store.
+func keepPacksOpen(r *git.Repository) *git.Repository {
+	st, ok := r.Storer.(*filesystem.Storage)
+	if !ok {
+		return r
+	}
+	var wt billy.Filesystem
+	if w, err := r.Worktree(); err == nil {
+		wt = w.Filesystem
+	}
+	kept, err := git.Open(filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true}), wt)
+	if err != nil {
+		return r
+	}
+	return kept
 }
 
 // OpenAt treats dir as the root of the source, though it may be a folder
@@ -72,7 +100,7 @@ func OpenAt(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Repo{Root: abs, Git: r.Git, prefix: prefix}, nil
+	return &Repo{Root: abs, Git: r.Git, prefix: prefix, objects: r.objects}, nil
 }
 
 // findGitTop walks up from dir to the first folder holding a .git entry.
@@ -127,6 +155,8 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	if r.Git == nil {
 		return plumbing.ZeroHash, fmt.Errorf("--ref %s: %s is not a Git repository", rev, r.Root)
 	}
+	r.objects.Lock()
+	defer r.objects.Unlock()
 	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
@@ -136,6 +166,8 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 
 // CommitTree returns the tree of the given commit.
 func (r *Repo) CommitTree(hash plumbing.Hash) (Tree, error) {
+	r.objects.Lock()
+	defer r.objects.Unlock()
 	commit, err := r.Git.CommitObject(hash)
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s: %w", hash, err)
@@ -149,7 +181,7 @@ func (r *Repo) CommitTree(hash plumbing.Hash) (Tree, error) {
 			return nil, fmt.Errorf("%s at %s: %w", r.prefix, hash, err)
 		}
 	}
-	return newGitTree(r.Git, tree, hash.String()), nil
+	return newGitTree(r.Git, r.objects, tree, hash.String()), nil
 }
 
 // ErrOutside is returned for a path, or a symlink's target, that leaves the
