@@ -13,7 +13,7 @@ LDFLAGS := -s -w -X github.com/kubectl-gitops/kubectl-gitops/internal/version.ve
 BIN := bin/kubectl-gitops
 EXAMPLE := testdata/examples/sock-shop
 
-.PHONY: build example tools test test-unit bench lint clean
+.PHONY: build example tools test test-unit bench lint dist clean
 
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
@@ -29,6 +29,7 @@ tools:
 	hack/tools.sh >/dev/null
 	hack/cluster/build.sh >/dev/null
 	hack/gitea/build.sh >/dev/null
+	hack/kubectl/build.sh >/dev/null
 
 test: tools lint
 	GITOPS_REQUIRE_TOOLS=1 go test -race -timeout 20m ./...
@@ -48,5 +49,10 @@ bench:
 	hack/cluster/build.sh >/dev/null
 	go run ./bench $(BENCH_FLAGS)
 
+# The release archives of every platform and the krew manifest that installs
+# them, into dist/ (see hack/dist.sh and docs/install.md).
+dist:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' hack/dist.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

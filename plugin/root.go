@@ -42,6 +42,7 @@ and checks, diffs and promotes what it renders, before Flux pulls it.`,
 		NewCmdPromote(streams),
 		NewCmdCI(streams),
 		NewCmdVersion(streams),
+		NewCmdCompletion(streams),
 	)
 	return cmd
 }
