@@ -18,10 +18,13 @@ EXAMPLE := testdata/examples/sock-shop
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
 
-# Render every root of both repositories of the bundled walkthrough.
+# Render and validate every root of both repositories of the bundled
+# walkthrough.
 example: build
 	$(BIN) render --all --root $(EXAMPLE)/microservices-repo
 	$(BIN) render --all --root $(EXAMPLE)/flux-repo
+	$(BIN) validate --all --root $(EXAMPLE)/microservices-repo
+	$(BIN) validate --all --root $(EXAMPLE)/flux-repo
 
 # The peers and servers tests run against; cached, so cheap once built.
 tools:
