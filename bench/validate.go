@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/go-git/go-git/v5"
 )
 
 // validate times, for every root, `kustomize build | kubeconform -strict`
@@ -74,8 +76,34 @@ func (b *bench) hook(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer restore()
-	change := func(i int) error { return b.setReplicas(file, 10+i) }
+	defer func() {
+		restore()
+		_ = b.stage(file)
+	}()
+	// The hook checks what is staged: a staged change that breaks the
+	// build must fail it, or the figure would time nothing.
+	if err := b.setReplicas(file, -1); err != nil {
+		return err
+	}
+	broken, err := os.ReadFile(filepath.Join(b.repo, file))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(b.repo, file), bytes.Replace(broken, []byte("count: -1"), []byte("count: many"), 1), 0o644); err != nil {
+		return err
+	}
+	if err := b.stage(file); err != nil {
+		return err
+	}
+	if m, err := b.exec(ctx, env, []int{1}, b.gitops, "hook", "gitops-validate", file); err != nil || m.code != 1 {
+		return fmt.Errorf("the hook passed a staged change that does not build (exit %d, %v)", m.code, err)
+	}
+	change := func(i int) error {
+		if err := b.setReplicas(file, 10+i); err != nil {
+			return err
+		}
+		return b.stage(file)
+	}
 	wall, _, err := b.timed(ctx, b.runs, change, env, nil, b.gitops, "hook", "gitops-validate", file)
 	if err != nil {
 		return err
@@ -85,6 +113,20 @@ func (b *bench) hook(ctx context.Context) error {
 		"", "under 0.25 s", wall < 250*time.Millisecond)
 	fmt.Fprintln(b.out)
 	return nil
+}
+
+// stage adds file to Git's index, as `git add` does before a commit.
+func (b *bench) stage(file string) error {
+	r, err := git.PlainOpen(b.repo)
+	if err != nil {
+		return err
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		return err
+	}
+	_, err = wt.Add(filepath.ToSlash(file))
+	return err
 }
 
 // edit returns a function that puts file back as it is now.

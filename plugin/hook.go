@@ -37,7 +37,9 @@ func NewCmdHook(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Run a pre-commit hook on the staged files",
 		Long: `Run one of the pre-commit hooks this repository ships in .pre-commit-hooks.yaml.
 pre-commit passes the staged files; the hook checks the render roots that
-read one of them, and the files themselves.
+read one of them, and the files themselves, as the commit will hold them:
+from Git's index, so an unstaged edit or a file never added counts for
+nothing.
 
 Hooks:
 ` + list,
@@ -100,7 +102,13 @@ func (o *HookOptions) Run(ctx context.Context) error {
 	if len(o.files) == 0 {
 		return nil
 	}
+	// What the commit will hold: the staged files. pre-commit stashes
+	// unstaged edits, but an untracked file would still be seen in the
+	// working tree, and the commit would not carry it.
 	tree, err := o.repo.Tree("")
+	if o.repo.Git != nil {
+		tree, err = o.repo.IndexTree()
+	}
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

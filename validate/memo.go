@@ -41,7 +41,12 @@ func memoKey(opts Options) string { return cache.Key("validate-memo/2", opts.Sal
 const memoHeader = "validate-memo/2\x00"
 
 func encodeMemo(gen int, entries map[string]*memoEntry) []byte {
+	size := len(memoHeader) + 24
+	for k, e := range entries {
+		size += len(k) + len(e.Value) + 24
+	}
 	var b bytes.Buffer
+	b.Grow(size)
 	b.WriteString(memoHeader)
 	b.WriteString(strconv.Itoa(gen))
 	b.WriteByte(0)

@@ -40,7 +40,7 @@ func (e *Engine) kustomize(root Root, fsys *kfs.FS) (m resmap.ResMap, injected b
 		opts.LoadRestrictions = kustypes.LoadRestrictionsRootOnly
 		opts.Reorder = krusty.ReorderOptionUnspecified
 	}
-	if e.opts.Origins {
+	if e.kustomizeOrigins {
 		injected = trackOrigins(fsys, root.Path)
 	}
 	// kustomize keeps the OpenAPI schema in a global: a root that brings its

@@ -63,6 +63,10 @@ type Engine struct {
 	memoOnce  sync.Once
 	memo      *Memo
 	stored    atomic.Bool // something was added to the cache
+
+	// kustomizeOrigins takes origins from kustomize's own tracking instead
+	// of inferring them: slower, and the tests' reference for the inference.
+	kustomizeOrigins bool
 }
 
 // New returns an Engine over tree, presenting it to kustomize at abs, the
@@ -319,7 +323,7 @@ func (e *Engine) renderFresh(r *Repository, root Root, vars map[string]string, f
 	}
 	m, injected, err := e.kustomize(root, fsys)
 	var origs []Origin
-	if err == nil && e.opts.Origins {
+	if err == nil && e.kustomizeOrigins {
 		origs, err = origins(m, root.Path, injected)
 	}
 	if err == nil && root.Kustomization != nil {
@@ -342,6 +346,11 @@ func (e *Engine) renderFresh(r *Repository, root Root, vars map[string]string, f
 		Inputs:       fsys.Recorder().Inputs(),
 		Produced:     produced(m),
 		Origins:      origs,
+	}
+	if e.opts.Origins && !e.kustomizeOrigins {
+		// After the observations are taken: it reads only files the build
+		// read, but through the recording file system.
+		res.Origins = inferOrigins(m, fsys, root.Path)
 	}
 	if e.opts.KeepObjects {
 		res.resources = m

@@ -2,8 +2,9 @@ package render
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,8 +24,9 @@ type entry struct {
 // A root's cached renders are stored in a form of their own rather than as
 // JSON: a warm run reads the list of every root, and decoding JSON was most
 // of its time. Every field ends with a NUL, which no path, blob id, kind or
-// name holds; a render with a field that would is not cached.
-const entriesHeader = "render-entries/1\x00"
+// name holds; a render with a field that would (a ConfigMap value, say) is
+// not cached.
+const entriesHeader = "render-entries/2\x00"
 
 var errEntries = errors.New("malformed cache entry")
 
@@ -40,15 +42,18 @@ func encodeEntries(entries []entry) ([]byte, error) {
 	field(strconv.Itoa(len(entries)))
 	for _, en := range entries {
 		field(en.Output)
-		produced := ""
-		if len(en.Produced) > 0 {
-			data, err := json.Marshal(en.Produced)
-			if err != nil {
-				return nil, err
+		field(strconv.Itoa(len(en.Produced)))
+		for _, p := range en.Produced {
+			field(p.Kind)
+			field(p.Namespace)
+			field(p.Name)
+			field(strconv.FormatBool(p.SOPS))
+			field(strconv.Itoa(len(p.Data)))
+			for _, k := range slices.Sorted(maps.Keys(p.Data)) {
+				field(k)
+				field(p.Data[k])
 			}
-			produced = string(data) // JSON escapes NUL
 		}
-		field(produced)
 		field(strconv.Itoa(len(en.Observations)))
 		for _, o := range en.Observations {
 			field(string(o.Op))
@@ -81,12 +86,19 @@ func decodeEntries(data []byte) ([]entry, error) {
 	for i := 0; i < n && d.err == nil; i++ {
 		var en entry
 		en.Output = d.next()
-		if p := d.next(); p != "" && d.err == nil {
-			if err := json.Unmarshal([]byte(p), &en.Produced); err != nil {
-				return nil, errEntries
-			}
-			if len(en.Produced) == 0 {
-				en.Produced = nil
+		if n := d.count(5); n > 0 {
+			en.Produced = make([]Produced, n)
+			for j := range en.Produced {
+				p := &en.Produced[j]
+				p.Kind, p.Namespace, p.Name = d.next(), d.next(), d.next()
+				p.SOPS = d.next() == "true"
+				if n := d.count(2); n > 0 {
+					p.Data = make(map[string]string, n)
+					for range n {
+						k := d.next()
+						p.Data[k] = d.next()
+					}
+				}
 			}
 		}
 		en.Observations = make([]kfs.Observation, d.count(3))

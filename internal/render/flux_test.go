@@ -86,6 +86,7 @@ func rootResult(t *testing.T, g *gittest.Repo, rev, path string) *Result {
 	if len(results) != 1 {
 		t.Fatalf("%d roots at %s, want 1", len(results), path)
 	}
+	compareOrigins(t, path, tree, r.Root, disc, roots)
 	return results[0]
 }
 

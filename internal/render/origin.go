@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
@@ -154,4 +155,127 @@ func bestMatch(name string, candidates []*yaml.Node, names []string) *yaml.Node 
 		return candidates[0]
 	}
 	return best
+}
+
+// inferOrigins finds where each object of m comes from without kustomize's
+// origin tracking, which after every transformer rewrites an annotation on
+// every object: a third of a build. It follows the kustomization files of
+// the root at dir as kustomize did, collects the resource files they list
+// and the generators they declare, and matches each object to one by kind
+// and name, allowing for the prefixes, suffixes and hashes kustomize adds,
+// as Locate does. It reads only files the build read.
+func inferOrigins(m resmap.ResMap, fsys *kfs.FS, dir string) []Origin {
+	src := originSources{fsys: fsys, seen: map[string]bool{}}
+	src.walk(dir)
+	out := make([]Origin, 0, m.Size())
+	for _, res := range m.Resources() {
+		out = append(out, src.match(res.GetKind(), res.GetNamespace(), res.GetName()))
+	}
+	return out
+}
+
+// originSources are the objects and generators a root's kustomization
+// files declare.
+type originSources struct {
+	fsys    *kfs.FS
+	seen    map[string]bool
+	objects []declared
+	gens    []declared
+}
+
+// declared is an object as written in a resource file, or a generator's
+// entry in a kustomization file.
+type declared struct {
+	file, generator, kind, namespace, name string
+}
+
+func (s *originSources) walk(dir string) {
+	if s.seen[dir] {
+		return
+	}
+	s.seen[dir] = true
+	kfile, ok := kustomizationFileIn(s.fsys, dir)
+	if !ok {
+		return
+	}
+	data, err := s.fsys.ReadFile(s.fsys.Abs(kfile))
+	if err != nil {
+		return
+	}
+	var k kustypes.Kustomization
+	if sigsyaml.Unmarshal(data, &k) != nil {
+		return
+	}
+	k.FixKustomization()
+	for _, r := range k.Resources {
+		if kfs.IsRemote(r) {
+			continue
+		}
+		p := path.Join(dir, r)
+		if s.fsys.IsDir(s.fsys.Abs(p)) {
+			s.walk(p)
+		} else {
+			s.readObjects(p)
+		}
+	}
+	for _, c := range k.Components {
+		if !kfs.IsRemote(c) {
+			s.walk(path.Join(dir, c))
+		}
+	}
+	for _, g := range k.ConfigMapGenerator {
+		s.gens = append(s.gens, declared{file: kfile, generator: "ConfigMapGenerator", kind: "ConfigMap", namespace: g.Namespace, name: g.Name})
+	}
+	for _, g := range k.SecretGenerator {
+		s.gens = append(s.gens, declared{file: kfile, generator: "SecretGenerator", kind: "Secret", namespace: g.Namespace, name: g.Name})
+	}
+}
+
+func (s *originSources) readObjects(file string) {
+	data, err := s.fsys.ReadFile(s.fsys.Abs(file))
+	if err != nil {
+		return
+	}
+	for _, d := range manifest.Split(data) {
+		if o, err := manifest.Decode(file, d); err == nil {
+			s.objects = append(s.objects, declared{file: file, kind: o.Kind, namespace: o.Namespace, name: o.Name})
+		}
+	}
+}
+
+// match finds the declaration of a rendered object: an object of its kind
+// written under its name, else a generator of its kind whose name it holds,
+// else the object of its kind with the longest name it holds (a prefix or
+// suffix was added). A namespace that agrees breaks ties.
+func (s *originSources) match(kind, namespace, name string) Origin {
+	var best *declared
+	bestScore := 0
+	consider := func(d *declared, score int) {
+		if d.namespace == namespace {
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = d, score
+		}
+	}
+	for i := range s.objects {
+		d := &s.objects[i]
+		switch {
+		case d.kind != kind || d.name == "":
+		case d.name == name:
+			consider(d, 3<<20)
+		case strings.Contains(name, d.name):
+			consider(d, len(d.name)<<1)
+		}
+	}
+	for i := range s.gens {
+		d := &s.gens[i]
+		if d.kind == kind && d.name != "" && strings.Contains(name, d.name) {
+			consider(d, 1<<20+len(d.name)<<1)
+		}
+	}
+	if best == nil {
+		return Origin{}
+	}
+	return Origin{File: best.file, Kind: kind, Name: name, Generator: best.generator}
 }

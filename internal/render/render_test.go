@@ -570,12 +570,84 @@ func TestOrigins(t *testing.T) {
 	}
 }
 
+// TestInferredOrigins checks the origins the engine infers against the ones
+// kustomize's own tracking records, for every object of every root of the
+// bundled examples and of a generated corpus.
+func TestInferredOrigins(t *testing.T) {
+	corpus := gittest.Init(t, t.TempDir())
+	demo, err := os.ReadFile(filepath.Join(example, "microservices-repo/deploy/kubernetes/base/complete-demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := benchgen.Write(corpus.Dir, demo, benchgen.Options{Copies: 2}); err != nil {
+		t.Fatal(err)
+	}
+	corpus.Commit(t, "corpus")
+	dirs := map[string]string{"corpus": corpus.Dir}
+	for _, name := range []string{"microservices-repo", "flux-repo"} {
+		dirs[name] = exampleRepo(t, name).Dir
+		g := gittest.Init(t, t.TempDir())
+		g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join(example+"-walkthrough-mistakes", name)))
+		dirs["mistakes/"+name] = g.Dir
+	}
+	compared := 0
+	for name, dir := range dirs {
+		r, tree := openTree(t, dir, "")
+		disc, err := Discover(tree, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compared += compareOrigins(t, name, tree, r.Root, disc, disc.Roots)
+	}
+	if compared < 400 {
+		t.Errorf("compared the origins of %d objects, want at least 400", compared)
+	}
+}
+
+// compareOrigins renders roots with inferred origins and with kustomize's
+// tracking, reports any difference, and returns how many objects had an
+// origin.
+func compareOrigins(t *testing.T, name string, tree repo.Tree, abs string, disc *Repository, roots []Root) int {
+	t.Helper()
+	inferred, err := New(tree, abs, Options{Origins: true}).Render(context.Background(), disc, roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact := New(tree, abs, Options{Origins: true})
+	exact.kustomizeOrigins = true
+	tracked, err := exact.Render(context.Background(), disc, roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, res := range inferred {
+		if res.Err != nil || tracked[i].Err != nil {
+			if (res.Err == nil) != (tracked[i].Err == nil) {
+				t.Errorf("%s: %s: inferring: %v; tracking: %v", name, res.Root, res.Err, tracked[i].Err)
+			}
+			continue
+		}
+		if !bytes.Equal(output(t, res), output(t, tracked[i])) {
+			t.Errorf("%s: %s: the outputs differ", name, res.Root)
+		}
+		if diff := cmp.Diff(tracked[i].Origins, res.Origins); diff != "" {
+			t.Errorf("%s: %s: origins (-kustomize +inferred):\n%s", name, res.Root, diff)
+		}
+		for _, o := range res.Origins {
+			if o.File != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func TestEntriesRoundTrip(t *testing.T) {
 	in := []entry{
 		{
 			Observations: []kfs.Observation{{Op: "read", Path: "a/b.yaml", Value: "abc"}, {Op: "stat", Path: "odd\tname\nwith\\slash", Value: "none"}},
 			Output:       "d1",
-			Produced:     []Produced{{Kind: "Secret", Namespace: "ns", Name: "s", Data: map[string]string{"k": "nul\x00inside"}}},
+			Produced:     []Produced{{Kind: "Secret", Namespace: "ns", Name: "s", Data: map[string]string{"k": "v", "a": ""}, SOPS: true}, {Kind: "ConfigMap", Name: "c"}},
 			Origins: []Origin{
 				{File: "base/app.yaml", Kind: "Deployment", Name: "front-end"},
 				{File: "overlays/prod/kustomization.yaml", Kind: "ConfigMap", Name: "settings", Generator: "ConfigMapGenerator"},
@@ -597,6 +669,9 @@ func TestEntriesRoundTrip(t *testing.T) {
 	// A path with a NUL cannot be stored; a damaged entry is not read.
 	if _, err := encodeEntries([]entry{{Observations: []kfs.Observation{{Op: "read", Path: "a\x00b"}}}}); err == nil {
 		t.Error("encoded a path holding a NUL")
+	}
+	if _, err := encodeEntries([]entry{{Produced: []Produced{{Kind: "ConfigMap", Data: map[string]string{"k": "a\x00b"}}}}}); err == nil {
+		t.Error("encoded a ConfigMap value holding a NUL")
 	}
 	for _, bad := range [][]byte{nil, data[:len(data)-1], data[:len(data)/2], append(append([]byte{}, data...), "x\x00"...)} {
 		if _, err := decodeEntries(bad); err == nil {

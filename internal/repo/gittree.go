@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5"
@@ -203,4 +204,46 @@ func (t *gitTree) ReadDir(p string) ([]Entry, error) {
 	}
 	sortEntries(out)
 	return out, nil
+}
+
+// IndexTree returns the files staged in Git's index: what the next commit
+// will hold, read from the object store like a revision. A pre-commit hook
+// checks this tree, so that an unstaged edit or an untracked file the
+// commit will not carry cannot make it pass. Entries with merge conflicts
+// are left out.
+func (r *Repo) IndexTree() (Tree, error) {
+	if r.Git == nil {
+		return nil, fmt.Errorf("%s is not a Git repository", r.Root)
+	}
+	idx, err := r.Git.Storer.Index()
+	if err != nil {
+		return nil, fmt.Errorf("reading Git's index: %w", err)
+	}
+	trees := map[string]map[string]object.TreeEntry{".": {}}
+	var addDir func(dir string)
+	addDir = func(dir string) {
+		if _, ok := trees[dir]; ok {
+			return
+		}
+		trees[dir] = map[string]object.TreeEntry{}
+		parent, name := splitDir(dir)
+		addDir(parent)
+		trees[parent][name] = object.TreeEntry{Name: name, Mode: filemode.Dir}
+	}
+	prefix := ""
+	if r.prefix != "" {
+		prefix = r.prefix + "/"
+	}
+	for _, e := range idx.Entries {
+		p, ok := strings.CutPrefix(e.Name, prefix)
+		if !ok || e.Stage != 0 {
+			continue
+		}
+		dir, name := splitDir(p)
+		addDir(dir)
+		trees[dir][name] = object.TreeEntry{Name: name, Mode: e.Mode, Hash: e.Hash}
+	}
+	t := newGitTree(r.Git, r.objects, nil, "")
+	t.trees = trees
+	return t, nil
 }
