@@ -169,7 +169,7 @@ func inferOrigins(m resmap.ResMap, fsys *kfs.FS, dir string) []Origin {
 	src.walk(dir)
 	out := make([]Origin, 0, m.Size())
 	for _, res := range m.Resources() {
-		out = append(out, src.match(res.GetKind(), res.GetNamespace(), res.GetName()))
+		out = append(out, src.match(res.GetApiVersion(), res.GetKind(), res.GetNamespace(), res.GetName()))
 	}
 	return out
 }
@@ -186,7 +186,8 @@ type originSources struct {
 // declared is an object as written in a resource file, or a generator's
 // entry in a kustomization file.
 type declared struct {
-	file, generator, kind, namespace, name string
+	file, generator, apiVersion, kind, namespace, name string
+	used                                               bool
 }
 
 func (s *originSources) walk(dir string) {
@@ -238,7 +239,7 @@ func (s *originSources) readObjects(file string) {
 	}
 	for _, d := range manifest.Split(data) {
 		if o, err := manifest.Decode(file, d); err == nil {
-			s.objects = append(s.objects, declared{file: file, kind: o.Kind, namespace: o.Namespace, name: o.Name})
+			s.objects = append(s.objects, declared{file: file, apiVersion: o.APIVersion, kind: o.Kind, namespace: o.Namespace, name: o.Name})
 		}
 	}
 }
@@ -246,11 +247,19 @@ func (s *originSources) readObjects(file string) {
 // match finds the declaration of a rendered object: an object of its kind
 // written under its name, else a generator of its kind whose name it holds,
 // else the object of its kind with the longest name it holds (a prefix or
-// suffix was added). A namespace that agrees breaks ties.
-func (s *originSources) match(kind, namespace, name string) Origin {
+// suffix was added). Ties go to the declaration not matched yet, then to
+// the same API version, then to the same namespace.
+func (s *originSources) match(apiVersion, kind, namespace, name string) Origin {
 	var best *declared
 	bestScore := 0
 	consider := func(d *declared, score int) {
+		score <<= 3
+		if !d.used {
+			score += 4
+		}
+		if d.apiVersion == apiVersion {
+			score += 2
+		}
 		if d.namespace == namespace {
 			score++
 		}
@@ -271,11 +280,13 @@ func (s *originSources) match(kind, namespace, name string) Origin {
 	for i := range s.gens {
 		d := &s.gens[i]
 		if d.kind == kind && d.name != "" && strings.Contains(name, d.name) {
+			d.apiVersion = apiVersion // a generator makes v1 objects
 			consider(d, 1<<20+len(d.name)<<1)
 		}
 	}
 	if best == nil {
 		return Origin{}
 	}
+	best.used = true
 	return Origin{File: best.file, Kind: kind, Name: name, Generator: best.generator}
 }
