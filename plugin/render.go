@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -122,17 +123,19 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if err := eng.Load(ctx, results); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	var buf bytes.Buffer
-	switch o.Output {
-	case "json":
-		err = writeRenderJSON(&buf, results)
-	default:
-		writeRenderYAML(&buf, results)
+	if o.Output == "json" {
+		var buf bytes.Buffer
+		if err := writeRenderJSON(&buf, results); err != nil {
+			return withCode(ExitFailure, err)
+		}
+		_, err = o.Out.Write(buf.Bytes())
+	} else {
+		// Every root is loaded: nothing can fail half-way through, so the
+		// objects stream out instead of being gathered first.
+		w := bufio.NewWriterSize(o.Out, 64<<10)
+		writeRenderYAML(w, results)
+		err = w.Flush()
 	}
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	_, err = o.Out.Write(buf.Bytes())
 	eng.Trim()
 	return err
 }
@@ -150,7 +153,7 @@ func reportFailures(w io.Writer, results []*render.Result) int {
 }
 
 // writeRenderYAML prints each root's objects after a "# Source:" comment.
-func writeRenderYAML(w *bytes.Buffer, results []*render.Result) {
+func writeRenderYAML(w io.Writer, results []*render.Result) {
 	for _, res := range results {
 		fmt.Fprintf(w, "---\n# Source: %s\n", res.Root)
 		data, _ := res.YAML() // loaded by Run

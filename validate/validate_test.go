@@ -125,6 +125,20 @@ spec:
   interval: 5m
 `
 
+const imagePolicy = `apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: web
+  namespace: shop
+spec:
+  imageRepositoryRef:
+    name: web
+  policy:
+    semver:
+      range: 1.x
+---
+` + imageRepository
+
 func ks(name, path string, extra string) string {
 	return `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -377,6 +391,44 @@ spec:
 			want: []want{{rule: "no-schema", file: "app/cert.yaml", line: 2, severity: Warning, message: "no schema is known for cert-manager.io/v1 Certificate"}},
 		},
 		{
+			name:  "marker naming an ImagePolicy, none defined",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newTag: \"1.27\" # {\"$imagepolicy\": \"shop:nowhere:tag\"}\n"}),
+			// No ImagePolicy at all: they may live in the Flux repository.
+			want: []want{{rule: "imagepolicy-marker", file: "app/kustomization.yaml", line: 5, severity: Warning, message: "marker names ImagePolicy shop/nowhere, but no ImagePolicy is defined in this repository: list the repository that defines them under fluxRepositories"}},
+		},
+		{
+			name:  "marker without a namespace",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\nimages:\n- name: nginx\n  newTag: \"1.27\" # {\"$imagepolicy\": \"web:tag\"}\n", "app/policy.yaml": imagePolicy}),
+			want: []want{
+				{rule: "imagepolicy-marker", file: "app/kustomization.yaml", line: 6, message: "marker names ImagePolicy web/tag, which is not defined"},
+				{rule: "imagepolicy-marker", file: "app/kustomization.yaml", line: 6, message: `writes a whole image reference (name:tag), but it sits on newTag: use "web:tag:tag" there`},
+			},
+		},
+		{
+			name:  "tag marker on a field holding the whole image reference",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\n", "app/policy.yaml": imagePolicy, "app/deploy.yaml": strings.Replace(deployment, "image: nginx:1.27", "image: nginx:1.27 # {\"$imagepolicy\": \"shop:web:tag\"}", 1)}),
+			want: []want{
+				{rule: "imagepolicy-marker", file: "app/deploy.yaml", line: 17, message: `marker "shop:web:tag" writes a tag, but image holds "nginx:1.27": use "shop:web" for a whole image reference`},
+				{rule: "imagepolicy-marker", file: "app/deploy.yaml", line: 17, message: `ImagePolicy shop/web could never select a tag like the current "nginx:1.27"`},
+			},
+		},
+		{
+			name: "ImageUpdateAutomation updating a path not in the repository",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- automation.yaml\n",
+				"clusters/prod/sync.yaml": fluxSync, "clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n",
+				"app/automation.yaml": "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  interval: 30m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n    namespace: flux-system\n  git:\n    commit:\n      author:\n        name: fluxcdbot\n        email: fluxcdbot@example.com\n  update:\n    path: ./nowhere\n    strategy: Setters\n"}),
+			want: []want{{rule: "flux-reference", file: "app/automation.yaml", message: "nowhere"}},
+		},
+		{
+			name:  "a resource file holding a list, not an object",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- list.yaml\n", "app/list.yaml": "- a\n- b\n"}),
+			want:  []want{{rule: "syntax", file: "app/list.yaml", line: 1}, {rule: "build", file: "app/list.yaml"}},
+		},
+		{
+			name:  "a YAML file of comments only is fine",
+			files: with(app, map[string]string{"app/notes.yaml": "# nothing here yet\n"}),
+		},
+		{
 			name: "rule turned off in .gitops.yaml",
 			files: with(app, map[string]string{".gitops.yaml": "rules:\n  plain-secret: off\n", "app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n",
 				"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n"}),
@@ -399,7 +451,7 @@ spec:
 					t.Errorf("no finding %+v", w)
 				}
 			}
-			if len(report.Findings) != len(tc.want) {
+			if t.Failed() || len(report.Findings) != len(tc.want) {
 				t.Errorf("%d findings, want %d:", len(report.Findings), len(tc.want))
 				for _, f := range report.Findings {
 					t.Logf("  %s:%d %s %s %s", f.File, f.Line, f.Severity, f.Rule, f.Message)
