@@ -185,8 +185,12 @@ func keyOf(data []byte, m markers.Marker) string {
 
 var (
 	digestValue = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-	tagValue    = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	// A tag is at most 128 characters; the length is checked apart, as a
+	// counted repetition would make the expression slow to compile.
+	tagValue = regexp.MustCompile(`^[\w][\w.-]*$`)
 )
+
+func isTag(s string) bool { return len(s) <= 128 && tagValue.MatchString(s) }
 
 // fieldMismatch says why a marker's suffix does not fit the field it sits
 // on, judging by the field's name and value, or "".
@@ -194,7 +198,7 @@ func fieldMismatch(m markers.Marker, key string) string {
 	k := strings.ToLower(key)
 	switch m.Field {
 	case markers.FieldTag:
-		if k == "image" || k == "newname" || (m.Value != "" && !tagValue.MatchString(m.Value)) {
+		if k == "image" || k == "newname" || (m.Value != "" && !isTag(m.Value)) {
 			return fmt.Sprintf("marker %q writes a tag, but %s holds %q: use %q for a whole image reference, or put the marker on the tag field", m.Setter(), keyName(key), m.Value, m.Policy.String())
 		}
 	case markers.FieldName:
