@@ -136,7 +136,7 @@ func (r *Result) Objects() ([]*kyaml.RNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseYAML(data)
+	return parseOutput(data)
 }
 
 // ObjectsOf returns the rendered objects of one API group. A result from
@@ -161,7 +161,7 @@ func (r *Result) ObjectsOf(group string) ([]*kyaml.RNode, error) {
 				docs.WriteByte('\n')
 			}
 		}
-		if nodes, err = ParseYAML(docs.Bytes()); err != nil {
+		if nodes, err = parseOutput(docs.Bytes()); err != nil {
 			return nil, err
 		}
 	}
@@ -442,9 +442,11 @@ func (e *Engine) store(key string, res *Result) {
 	}
 }
 
-// ParseYAML reads a YAML stream of objects, as a render prints them.
-func ParseYAML(data []byte) ([]*kyaml.RNode, error) {
-	return kio.FromBytes(data)
+// parseOutput reads a render's output into objects. kustomize prints its
+// output through JSON, so it never holds YAML anchors: resolving them, as
+// kio.FromBytes does by copying every node, would be most of the work.
+func parseOutput(data []byte) ([]*kyaml.RNode, error) {
+	return (&kio.ByteReader{OmitReaderAnnotations: true, Reader: bytes.NewReader(data)}).Read()
 }
 
 // Trim keeps the cache within its size bound, after a run that added to
