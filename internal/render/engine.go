@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
-	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -45,10 +44,6 @@ type Options struct {
 	// Origins records where each rendered object comes from
 	// (Result.Origins), for findings that point at files.
 	Origins bool
-	// KeepObjects keeps each fresh render's objects in memory for
-	// Result.Objects; without it they are dropped once printed to YAML, and
-	// Objects parses the YAML again.
-	KeepObjects bool
 }
 
 // Engine renders the roots of one tree.
@@ -105,8 +100,6 @@ type Result struct {
 	// Err is why the root did not render; the other fields are then empty.
 	Err error
 
-	resources resmap.ResMap
-
 	// output is the rendered YAML; a result from the cache reads it only
 	// when asked for it (a warm validate never is).
 	output   []byte
@@ -125,13 +118,6 @@ func (r *Result) YAML() ([]byte, error) {
 
 // Objects returns the rendered objects.
 func (r *Result) Objects() ([]*kyaml.RNode, error) {
-	if r.resources != nil {
-		out := make([]*kyaml.RNode, 0, r.resources.Size())
-		for _, res := range r.resources.Resources() {
-			out = append(out, &res.RNode)
-		}
-		return out, nil
-	}
 	data, err := r.YAML()
 	if err != nil {
 		return nil, err
@@ -139,31 +125,25 @@ func (r *Result) Objects() ([]*kyaml.RNode, error) {
 	return parseOutput(data)
 }
 
-// ObjectsOf returns the rendered objects of one API group. A result from
-// the cache parses only the documents that name the group, so picking the
-// few image automation objects out of a large output stays cheap.
+// ObjectsOf returns the rendered objects of one API group. Only the
+// documents that name the group are parsed, so picking the few image
+// automation objects out of a large output stays cheap.
 func (r *Result) ObjectsOf(group string) ([]*kyaml.RNode, error) {
-	var nodes []*kyaml.RNode
-	if r.resources != nil {
-		for _, res := range r.resources.Resources() {
-			nodes = append(nodes, &res.RNode)
+	data, err := r.YAML()
+	if err != nil {
+		return nil, err
+	}
+	var docs bytes.Buffer
+	for _, doc := range manifest.Split(data) {
+		if bytes.Contains(doc.Text, []byte(group+"/")) {
+			docs.WriteString("---\n")
+			docs.Write(doc.Text)
+			docs.WriteByte('\n')
 		}
-	} else {
-		data, err := r.YAML()
-		if err != nil {
-			return nil, err
-		}
-		var docs bytes.Buffer
-		for _, doc := range manifest.Split(data) {
-			if bytes.Contains(doc.Text, []byte(group+"/")) {
-				docs.WriteString("---\n")
-				docs.Write(doc.Text)
-				docs.WriteByte('\n')
-			}
-		}
-		if nodes, err = parseOutput(docs.Bytes()); err != nil {
-			return nil, err
-		}
+	}
+	nodes, err := parseOutput(docs.Bytes())
+	if err != nil {
+		return nil, err
 	}
 	out := nodes[:0]
 	for _, n := range nodes {
@@ -351,9 +331,6 @@ func (e *Engine) renderFresh(r *Repository, root Root, vars map[string]string, f
 		// After the observations are taken: it reads only files the build
 		// read, but through the recording file system.
 		res.Origins = inferOrigins(m, fsys, root.Path)
-	}
-	if e.opts.KeepObjects {
-		res.resources = m
 	}
 	if !fsys.UsedRemote() {
 		e.store(key, res)
