@@ -183,6 +183,13 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	if err != nil {
 		return nil, err
 	}
+	kv := s.kubernetesVersion
+	if kv == "" {
+		kv = cfg.KubernetesVersion
+	}
+	// Built while the roots render: a root checked afresh needs it, and the
+	// second core is idle once the cached roots are looked up.
+	schemas := validate.PrepareSchemas(kv)
 	disc, err := eng.Discover(ro.remotes())
 	if err != nil {
 		return nil, err
@@ -203,10 +210,6 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	if err != nil {
 		return nil, err
 	}
-	kv := s.kubernetesVersion
-	if kv == "" {
-		kv = cfg.KubernetesVersion
-	}
 	report, err := validate.Run(ctx, in, validate.Options{
 		Config:            cfg,
 		KubernetesVersion: kv,
@@ -215,6 +218,7 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 		Cache:             eng.Cache(),
 		Salt:              version.CacheSalt(),
 		RepoKey:           ro.repo.Root,
+		Schemas:           schemas,
 	})
 	eng.Trim()
 	return report, err

@@ -35,6 +35,7 @@ type schemaSet struct {
 	crds    []map[string]any
 	key     string // names the version and the CRDs
 
+	prepared  *Schemas
 	once      sync.Once
 	validator *schema.Validator
 	err       error
@@ -49,23 +50,16 @@ func (c *checker) schemas() (*schemaSet, error) {
 		return c.schemaSet, nil
 	}
 	want := c.kubernetesVersion()
-	if want == "" {
-		want = schema.Default()
-	}
-	version, err := schema.Resolve(want)
+	version, nearest, err := resolveSchemas(want)
 	if err != nil {
-		nearest, ok := nearestSchema(want)
-		if !ok {
-			return nil, err
-		}
-		if version, err = schema.Resolve(nearest); err != nil {
-			return nil, err
-		}
+		return nil, err
+	}
+	if nearest != "" {
 		c.add("schema", Finding{File: ConfigFile, Severity: Warning, Message: fmt.Sprintf(
 			"no schemas for Kubernetes %s are built in (built in: %s): objects are checked against %s's",
 			want, strings.Join(schema.Versions(), ", "), nearest)})
 	}
-	set := &schemaSet{version: version, crds: append([]map[string]any(nil), c.opts.CRDs...)}
+	set := &schemaSet{version: version, crds: append([]map[string]any(nil), c.opts.CRDs...), prepared: c.opts.Schemas}
 	key := []string{"schemas/1", version}
 	for _, crd := range c.opts.CRDs {
 		data, _ := json.Marshal(crd)
@@ -102,10 +96,55 @@ func (c *checker) schemas() (*schemaSet, error) {
 	return set, nil
 }
 
+// resolveSchemas returns the embedded schema version a run checks against
+// for want ("" for the default), and the nearest version it fell back to
+// when want has none.
+func resolveSchemas(want string) (version, nearest string, err error) {
+	if want == "" {
+		want = schema.Default()
+	}
+	if version, err = schema.Resolve(want); err == nil {
+		return version, "", nil
+	}
+	nearest, ok := nearestSchema(want)
+	if !ok {
+		return "", "", err
+	}
+	version, err = schema.Resolve(nearest)
+	return version, nearest, err
+}
+
+// Schemas is a schema validator built in the background while the caller
+// does other work, rendering the roots; Run takes it through
+// Options.Schemas instead of building its own, and adds the repository's
+// CRDs to it, so one Run uses it.
+type Schemas struct {
+	version string
+	get     func() (*schema.Validator, error)
+}
+
+// PrepareSchemas starts building the validator a Run for kubernetesVersion
+// ("" for the default) would build: a few milliseconds the run then does
+// not wait for, when a root must be checked afresh.
+func PrepareSchemas(kubernetesVersion string) *Schemas {
+	version, _, err := resolveSchemas(kubernetesVersion)
+	if err != nil {
+		return nil // Run reports it
+	}
+	get := sync.OnceValues(func() (*schema.Validator, error) { return schema.New(version) })
+	go get()
+	return &Schemas{version: version, get: get}
+}
+
 // build makes the validator, once; invalid are the CRDs it had to leave out.
 func (s *schemaSet) build() (v *schema.Validator, invalid []Finding, err error) {
 	s.once.Do(func() {
-		if s.validator, s.err = schema.New(s.version); s.err != nil {
+		if p := s.prepared; p != nil && p.version == s.version {
+			s.validator, s.err = p.get()
+		} else {
+			s.validator, s.err = schema.New(s.version)
+		}
+		if s.err != nil {
 			return
 		}
 		for _, crd := range s.crds {

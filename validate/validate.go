@@ -104,6 +104,9 @@ type Options struct {
 	// RepoKey names the repository (its path), so what the rules learned
 	// of its roots and files is kept apart from another repository's.
 	RepoKey string
+	// Schemas, when set, is the validator PrepareSchemas started building
+	// for this run's Kubernetes version.
+	Schemas *Schemas
 }
 
 // Rules lists every rule with its default severity.
