@@ -10,7 +10,6 @@ package render
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"runtime"
 	"strings"
 	"sync"
@@ -456,8 +455,8 @@ func (e *Engine) Unchanged(base *Engine, r *Repository, root Root) bool {
 	if !ok {
 		return false
 	}
-	var entries []entry
-	if json.Unmarshal(data, &entries) != nil {
+	entries, err := decodeEntries(data)
+	if err != nil {
 		return false
 	}
 	for _, en := range entries {

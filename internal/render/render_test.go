@@ -421,6 +421,39 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// TestUnchanged tells, from the cache alone, which roots render the same at
+// a revision and in the working tree: the roots an edit did not touch.
+func TestUnchanged(t *testing.T) {
+	g := exampleRepo(t, "microservices-repo")
+	c, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Cache: c, Salt: "test"}
+	g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/prod/kustomization.yaml": []byte("resources:\n- ../../base\nnamePrefix: p-\n")})
+	r, head := openTree(t, g.Dir, "")
+	_, base := openTree(t, g.Dir, "HEAD")
+	disc, err := Discover(head, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headEngine, baseEngine := New(head, r.Root, opts), New(base, r.Root, opts)
+	for _, root := range disc.Roots {
+		if headEngine.Unchanged(baseEngine, disc, root) {
+			t.Errorf("%s: unchanged before anything was cached", root)
+		}
+	}
+	if _, err := headEngine.Render(context.Background(), disc, disc.Roots); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"deploy/kubernetes/overlays/development": true, "deploy/kubernetes/overlays/test": true, "deploy/kubernetes/overlays/prod": false}
+	for _, root := range disc.Roots {
+		if got := headEngine.Unchanged(baseEngine, disc, root); got != want[root.Path] {
+			t.Errorf("%s: unchanged %v, want %v", root, got, want[root.Path])
+		}
+	}
+}
+
 // TestObjectsOf picks the image automation objects out of fresh and cached
 // renders of the bundled Flux repository: both give exactly what filtering
 // every object would.
