@@ -209,8 +209,8 @@ func (t *gitTree) ReadDir(p string) ([]Entry, error) {
 // IndexTree returns the files staged in Git's index: what the next commit
 // will hold, read from the object store like a revision. A pre-commit hook
 // checks this tree, so that an unstaged edit or an untracked file the
-// commit will not carry cannot make it pass. Entries with merge conflicts
-// are left out.
+// commit will not carry cannot make it pass. Entries with merge conflicts,
+// and files only marked to be added later (git add -N), are left out.
 func (r *Repo) IndexTree() (Tree, error) {
 	if r.Git == nil {
 		return nil, fmt.Errorf("%s is not a Git repository", r.Root)
@@ -236,7 +236,7 @@ func (r *Repo) IndexTree() (Tree, error) {
 	}
 	for _, e := range idx.Entries {
 		p, ok := strings.CutPrefix(e.Name, prefix)
-		if !ok || e.Stage != 0 {
+		if !ok || e.Stage != 0 || e.IntentToAdd {
 			continue
 		}
 		dir, name := splitDir(p)

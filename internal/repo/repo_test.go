@@ -4,9 +4,11 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
@@ -187,4 +189,61 @@ func TestResolveRevisions(t *testing.T) {
 	if _, err := r.Tree("no-such-branch"); err == nil {
 		t.Error("an unknown revision resolved")
 	}
+}
+
+// TestIndexTree reads what the next commit would hold: staged content, not
+// the working tree's; no untracked file, nor one only marked to be added.
+func TestIndexTree(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "init", map[string][]byte{"app/a.yaml": []byte("a: 1\n"), "app/b.yaml": []byte("b: 1\n")})
+	g.Write(t, map[string][]byte{"app/a.yaml": []byte("a: 2\n")})
+	wt, err := g.Git.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Add("app/a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	g.Write(t, map[string][]byte{"app/a.yaml": []byte("a: 3, unstaged\n"), "app/untracked.yaml": []byte("u: 1\n"), "app/later.yaml": []byte("l: 1\n")})
+	if out, err := exec.Command("git", "-C", g.Dir, "add", "-N", "app/later.yaml").CombinedOutput(); err != nil {
+		t.Fatalf("git add -N: %v\n%s", err, out)
+	}
+
+	r, err := Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := r.IndexTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := tree.ReadFile("app/a.yaml"); err != nil || string(data) != "a: 2\n" {
+		t.Errorf("app/a.yaml: %q, %v; want the staged content", data, err)
+	}
+	if blob, err := tree.Blob("app/a.yaml"); err != nil || blob != hashObject(t, "a: 2\n") {
+		t.Errorf("app/a.yaml blob %s, %v; want the staged blob", blob, err)
+	}
+	entries, err := tree.ReadDir("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name)
+	}
+	if diff := cmp.Diff([]string{"a.yaml", "b.yaml"}, names); diff != "" {
+		t.Errorf("app (-want +got):\n%s", diff)
+	}
+	for _, p := range []string{"app/untracked.yaml", "app/later.yaml"} {
+		if _, err := tree.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v, want it absent", p, err)
+		}
+	}
+}
+
+// hashObject is the Git blob id of content.
+func hashObject(t *testing.T, content string) string {
+	t.Helper()
+	h := plumbing.ComputeHash(plumbing.BlobObject, []byte(content))
+	return h.String()
 }
