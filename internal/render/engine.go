@@ -365,20 +365,26 @@ func boolString(b bool) string {
 // base and a few revisions in between.
 const maxEntries = 8
 
-func (e *Engine) lookup(key string, root Root) (*Result, bool) {
+// cachedEntries returns the cached renders of the root whose cache key is
+// key, newest first; none when there is no cache or the entry is damaged.
+func (e *Engine) cachedEntries(key string) []entry {
 	c := e.opts.Cache
 	if c == nil {
-		return nil, false
+		return nil
 	}
 	data, ok := c.Get("m" + key)
 	if !ok {
-		return nil, false
+		return nil
 	}
 	entries, err := decodeEntries(data)
 	if err != nil {
-		return nil, false
+		return nil
 	}
-	for _, en := range entries {
+	return entries
+}
+
+func (e *Engine) lookup(key string, root Root) (*Result, bool) {
+	for _, en := range e.cachedEntries(key) {
 		if !kfs.Holds(e.tree, en.Observations) {
 			continue
 		}
@@ -404,10 +410,7 @@ func (e *Engine) store(key string, res *Result) {
 		return
 	}
 	e.stored.Store(true)
-	var entries []entry
-	if data, ok := c.Get("m" + key); ok {
-		entries, _ = decodeEntries(data)
-	}
+	entries := e.cachedEntries(key)
 	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins}
 	entries = append([]entry{n}, entries...)
 	if len(entries) > maxEntries {
@@ -439,8 +442,7 @@ func (e *Engine) Trim() {
 // render of it is cached, or that it substitutes variables other roots
 // produce).
 func (e *Engine) Unchanged(base *Engine, r *Repository, root Root) bool {
-	c := e.opts.Cache
-	if c == nil || needsObjects(root) {
+	if needsObjects(root) {
 		return false
 	}
 	var vars map[string]string
@@ -451,15 +453,7 @@ func (e *Engine) Unchanged(base *Engine, r *Repository, root Root) bool {
 		}
 		vars = v
 	}
-	data, ok := c.Get("m" + e.cacheKey(root, vars, e.sourceFilter(r, root)))
-	if !ok {
-		return false
-	}
-	entries, err := decodeEntries(data)
-	if err != nil {
-		return false
-	}
-	for _, en := range entries {
+	for _, en := range e.cachedEntries(e.cacheKey(root, vars, e.sourceFilter(r, root))) {
 		if kfs.Holds(e.tree, en.Observations) && kfs.Holds(base.tree, en.Observations) {
 			return true
 		}

@@ -371,13 +371,20 @@ func treeFiles(t testing.TB, dir, rev string) map[string][]byte {
 	return files
 }
 
-func TestCache(t *testing.T) {
-	g := exampleRepo(t, "microservices-repo")
+// cachedOptions are engine options with a cache of the test's own.
+func cachedOptions(t *testing.T) Options {
+	t.Helper()
 	c, err := cache.Open(t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{Cache: c, Salt: "test"}
+	return Options{Cache: c, Salt: "test"}
+}
+
+func TestCache(t *testing.T) {
+	g := exampleRepo(t, "microservices-repo")
+	opts := cachedOptions(t)
+	c := opts.Cache
 	_, first := renderAll(t, g.Dir, "", opts)
 	mustRender(t, first)
 	_, second := renderAll(t, g.Dir, "", opts)
@@ -425,11 +432,7 @@ func TestCache(t *testing.T) {
 // a revision and in the working tree: the roots an edit did not touch.
 func TestUnchanged(t *testing.T) {
 	g := exampleRepo(t, "microservices-repo")
-	c, err := cache.Open(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Cache: c, Salt: "test"}
+	opts := cachedOptions(t)
 	g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/prod/kustomization.yaml": []byte("resources:\n- ../../base\nnamePrefix: p-\n")})
 	r, head := openTree(t, g.Dir, "")
 	_, base := openTree(t, g.Dir, "HEAD")
@@ -459,11 +462,7 @@ func TestUnchanged(t *testing.T) {
 // every object would.
 func TestObjectsOf(t *testing.T) {
 	g := exampleRepo(t, "flux-repo")
-	c, err := cache.Open(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Cache: c, Salt: "test"}
+	opts := cachedOptions(t)
 	_, fresh := renderAll(t, g.Dir, "", opts)
 	mustRender(t, fresh)
 	_, cached := renderAll(t, g.Dir, "", opts)
