@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,14 +83,7 @@ func (b *bench) hook(ctx context.Context) error {
 	}()
 	// The hook checks what is staged: a staged change that breaks the
 	// build must fail it, or the figure would time nothing.
-	if err := b.setReplicas(file, -1); err != nil {
-		return err
-	}
-	broken, err := os.ReadFile(filepath.Join(b.repo, file))
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(b.repo, file), bytes.Replace(broken, []byte("count: -1"), []byte("count: many"), 1), 0o644); err != nil {
+	if err := b.setCount(file, "many"); err != nil {
 		return err
 	}
 	if err := b.stage(file); err != nil {
@@ -141,7 +135,11 @@ func (b *bench) edit(file string) (func(), error) {
 
 // setReplicas changes the front-end's replica count in an overlay's
 // kustomization file: a change that renders one object differently.
-func (b *bench) setReplicas(file string, n int) error {
+func (b *bench) setReplicas(file string, n int) error { return b.setCount(file, strconv.Itoa(n)) }
+
+// setCount writes value, as it is, as the replica count of the overlay's
+// kustomization file.
+func (b *bench) setCount(file, value string) error {
 	p := filepath.Join(b.repo, file)
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -151,7 +149,7 @@ func (b *bench) setReplicas(file string, n int) error {
 	replaced := false
 	for _, l := range strings.Split(string(data), "\n") {
 		if strings.HasPrefix(l, "    count: ") && !replaced {
-			l, replaced = fmt.Sprintf("    count: %d", n), true
+			l, replaced = "    count: "+value, true
 		}
 		out = append(out, l)
 	}
