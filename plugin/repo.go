@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -27,6 +28,16 @@ type repoOptions struct {
 	repo *repo.Repo
 	// cwd is the working directory relative to the repository root.
 	cwd string
+	// shared is what the run's engines share, set up by complete.
+	shared *engineShared
+}
+
+// engineShared is what every engine of a run shares: one handle on the
+// cache, and one discovery memo per repository, read once.
+type engineShared struct {
+	mu    sync.Mutex
+	cache *cache.Cache
+	memos map[string]*render.Memo // by repository root
 }
 
 func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
@@ -65,6 +76,7 @@ func (o *repoOptions) complete() error {
 		return err
 	}
 	o.repo, o.cwd = r, cwd
+	o.shared = &engineShared{memos: map[string]*render.Memo{}}
 	return nil
 }
 
@@ -101,11 +113,21 @@ func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*r
 		tune(&opts)
 	}
 	if !o.NoCache {
-		c, err := openCache()
-		if err != nil {
-			return nil, err
+		s := o.shared
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.cache == nil {
+			c, err := openCache()
+			if err != nil {
+				return nil, err
+			}
+			s.cache = c
 		}
-		opts.Cache = c
+		opts.Cache = s.cache
+		if s.memos[o.repo.Root] == nil {
+			s.memos[o.repo.Root] = render.OpenMemo(s.cache, opts.Salt, o.repo.Root)
+		}
+		opts.Memo = s.memos[o.repo.Root]
 	}
 	return render.New(tree, o.repo.Root, opts), nil
 }

@@ -1,10 +1,7 @@
 package validate
 
 import (
-	"bytes"
 	"encoding/json"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
@@ -35,55 +32,43 @@ const memoKeep = 8
 
 func memoKey(opts Options) string { return cache.Key("validate-memo/2", opts.Salt, opts.RepoKey) }
 
-// The memo is stored as NUL-terminated fields, the generation then a key,
-// generation and JSON value per entry: JSON never holds a raw NUL, and a
-// warm run reads the file without parsing the values it does not need.
-const memoHeader = "validate-memo/2\x00"
+// The memo is a cache record (see internal/cache): the generation, then a
+// key, generation and JSON value per entry. A warm run reads the file
+// without parsing the values it does not need.
+const memoHeader = "validate-memo/3"
 
 func encodeMemo(gen int, entries map[string]*memoEntry) []byte {
-	size := len(memoHeader) + 24
+	size := 0
 	for k, e := range entries {
-		size += len(k) + len(e.Value) + 24
+		size += len(k) + len(e.Value) + 8
 	}
-	var b bytes.Buffer
-	b.Grow(size)
-	b.WriteString(memoHeader)
-	b.WriteString(strconv.Itoa(gen))
-	b.WriteByte(0)
+	w := cache.NewWriter(memoHeader, size)
+	w.Int(gen)
+	w.Int(len(entries))
 	for k, e := range entries {
-		if strings.IndexByte(k, 0) >= 0 {
-			continue
-		}
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(strconv.Itoa(e.Gen))
-		b.WriteByte(0)
-		b.Write(e.Value)
-		b.WriteByte(0)
+		w.String(k)
+		w.Int(e.Gen)
+		w.Raw(e.Value)
 	}
-	return b.Bytes()
+	data, err := w.Bytes()
+	if err != nil { // a key or value with a NUL: none is made so
+		return nil
+	}
+	return data
 }
 
 func decodeMemo(data []byte) (int, map[string]*memoEntry, bool) {
-	rest, ok := bytes.CutPrefix(data, []byte(memoHeader))
-	if !ok || len(rest) == 0 || rest[len(rest)-1] != 0 {
-		return 0, nil, false
+	r := cache.NewReader(memoHeader, data)
+	gen := r.Int()
+	n := r.Count(3)
+	entries := make(map[string]*memoEntry, n)
+	for range n {
+		k := r.String()
+		g := r.Int()
+		entries[k] = &memoEntry{Gen: g, Value: []byte(r.String())}
 	}
-	fields := bytes.Split(rest[:len(rest)-1], []byte{0})
-	if len(fields)%3 != 1 {
+	if r.Err() != nil {
 		return 0, nil, false
-	}
-	gen, err := strconv.Atoi(string(fields[0]))
-	if err != nil {
-		return 0, nil, false
-	}
-	entries := make(map[string]*memoEntry, len(fields)/3)
-	for i := 1; i < len(fields); i += 3 {
-		g, err := strconv.Atoi(string(fields[i+1]))
-		if err != nil {
-			return 0, nil, false
-		}
-		entries[string(fields[i])] = &memoEntry{Gen: g, Value: fields[i+2]}
 	}
 	return gen, entries, true
 }
@@ -141,5 +126,7 @@ func (m *memo) save() {
 			delete(m.entries, k)
 		}
 	}
-	_ = m.cache.Put(m.key, encodeMemo(m.gen, m.entries))
+	if data := encodeMemo(m.gen, m.entries); data != nil {
+		_ = m.cache.Put(m.key, data)
+	}
 }

@@ -51,8 +51,8 @@ func TestMemoRoundTrip(t *testing.T) {
 // panic, and what is read encodes back to itself.
 func FuzzMemo(f *testing.F) {
 	f.Add(encodeMemo(3, map[string]*memoEntry{"a": {Gen: 3, Value: []byte(`{"n":1}`)}}))
-	f.Add([]byte(memoHeader + "1\x00"))
-	f.Add([]byte(memoHeader + "1\x00k\x00x\x00{}\x00"))
+	f.Add([]byte(memoHeader + "\x001\x000\x00"))
+	f.Add([]byte(memoHeader + "\x001\x001\x00k\x00x\x00{}\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		gen, entries, ok := decodeMemo(data)
 		if !ok {

@@ -57,9 +57,9 @@ type KustFile struct {
 
 // Ref is one entry of a kustomization's resources, bases or components.
 type Ref struct {
-	Field string `json:"f"`
-	Value string `json:"v"`
-	Line  int    `json:"l"`
+	Field string
+	Value string
+	Line  int
 }
 
 // Source is a Flux source object found in the repository.
@@ -176,35 +176,35 @@ func (r *Repository) readFile(tree repo.Tree, f string, memo *Memo) error {
 // fileFacts is what discovery learns from a file's content.
 type fileFacts struct {
 	// Kust is set for a kustomization file.
-	Kust *kustFacts `json:"k,omitempty"`
+	Kust *kustFacts
 	// Docs are the documents of a YAML file that may be Flux objects.
-	Docs []docText `json:"d,omitempty"`
+	Docs []docText
 }
 
 type kustFacts struct {
-	Component bool   `json:"c,omitempty"`
-	Refs      []Ref  `json:"r,omitempty"`
-	Problem   string `json:"p,omitempty"`
-	Line      int    `json:"l,omitempty"`
+	Component bool
+	Refs      []Ref
+	Problem   string
+	Line      int
 }
 
 // docText is a document that may be a Flux object, with what discovery
 // needs of it parsed once.
 type docText struct {
-	Line int    `json:"l"`
-	Text string `json:"t"`
+	Line int
+	Text string
 	// The object's header, or Problem when it does not parse.
-	ObjLine    int    `json:"ol,omitempty"`
-	APIVersion string `json:"a,omitempty"`
-	Kind       string `json:"k,omitempty"`
-	Namespace  string `json:"ns,omitempty"`
-	Name       string `json:"n,omitempty"`
-	Problem    string `json:"p,omitempty"`
+	ObjLine    int
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	Problem    string
 	// Spec is a Kustomization's spec as JSON.
-	Spec json.RawMessage `json:"s,omitempty"`
+	Spec json.RawMessage
 	// URL and Ignore are a source's.
-	URL    string  `json:"u,omitempty"`
-	Ignore *string `json:"i,omitempty"`
+	URL    string
+	Ignore *string
 }
 
 // factsOf reads a file's content.

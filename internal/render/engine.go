@@ -43,6 +43,10 @@ type Options struct {
 	// Origins records where each rendered object comes from
 	// (Result.Origins), for findings that point at files.
 	Origins bool
+	// Memo is discovery's memo, shared with the other engines of this
+	// repository in the run (OpenMemo); nil has the engine read its own
+	// from the cache.
+	Memo *Memo
 }
 
 // Engine renders the roots of one tree.

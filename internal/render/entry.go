@@ -1,13 +1,10 @@
 package render
 
 import (
-	"bytes"
-	"errors"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 )
 
@@ -21,126 +18,82 @@ type entry struct {
 	Origins      []Origin
 }
 
-// A root's cached renders are stored in a form of their own rather than as
-// JSON: a warm run reads the list of every root, and decoding JSON was most
-// of its time. Every field ends with a NUL, which no path, blob id, kind or
-// name holds; a render with a field that would (a ConfigMap value, say) is
-// not cached.
-const entriesHeader = "render-entries/2\x00"
-
-var errEntries = errors.New("malformed cache entry")
+// A root's cached renders are a cache record (see internal/cache) rather
+// than JSON: a warm run reads the list of every root, and decoding JSON was
+// most of its time. A render with a field that holds a NUL (a ConfigMap
+// value, say) is not cached.
+const entriesHeader = "render-entries/3"
 
 func encodeEntries(entries []entry) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString(entriesHeader)
-	bad := false
-	field := func(s string) {
-		bad = bad || strings.IndexByte(s, 0) >= 0
-		b.WriteString(s)
-		b.WriteByte(0)
-	}
-	field(strconv.Itoa(len(entries)))
+	w := cache.NewWriter(entriesHeader, 512*len(entries))
+	w.Int(len(entries))
 	for _, en := range entries {
-		field(en.Output)
-		field(strconv.Itoa(len(en.Produced)))
+		w.String(en.Output)
+		w.Int(len(en.Produced))
 		for _, p := range en.Produced {
-			field(p.Kind)
-			field(p.Namespace)
-			field(p.Name)
-			field(strconv.FormatBool(p.SOPS))
-			field(strconv.Itoa(len(p.Data)))
+			w.String(p.Kind)
+			w.String(p.Namespace)
+			w.String(p.Name)
+			w.Bool(p.SOPS)
+			w.Int(len(p.Data))
 			for _, k := range slices.Sorted(maps.Keys(p.Data)) {
-				field(k)
-				field(p.Data[k])
+				w.String(k)
+				w.String(p.Data[k])
 			}
 		}
-		field(strconv.Itoa(len(en.Observations)))
+		w.Int(len(en.Observations))
 		for _, o := range en.Observations {
-			field(string(o.Op))
-			field(o.Path)
-			field(o.Value)
+			w.String(string(o.Op))
+			w.String(o.Path)
+			w.String(o.Value)
 		}
-		field(strconv.Itoa(len(en.Origins)))
+		w.Int(len(en.Origins))
 		for _, o := range en.Origins {
-			field(o.File)
-			field(o.Kind)
-			field(o.Name)
-			field(o.Generator)
+			w.String(o.File)
+			w.String(o.Kind)
+			w.String(o.Name)
+			w.String(o.Generator)
 		}
 	}
-	if bad {
-		return nil, errEntries
-	}
-	return b.Bytes(), nil
+	return w.Bytes()
 }
 
 func decodeEntries(data []byte) ([]entry, error) {
-	rest, ok := bytes.CutPrefix(data, []byte(entriesHeader))
-	if !ok || len(rest) == 0 || rest[len(rest)-1] != 0 {
-		return nil, errEntries
-	}
-	// One string, cut into fields that share its memory.
-	d := entryDecoder{fields: strings.Split(string(rest[:len(rest)-1]), "\x00")}
-	n := d.count(1)
+	r := cache.NewReader(entriesHeader, data)
+	n := r.Count(1)
 	out := make([]entry, 0, n)
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && r.More(); i++ {
 		var en entry
-		en.Output = d.next()
-		if n := d.count(5); n > 0 {
+		en.Output = r.String()
+		if n := r.Count(5); n > 0 {
 			en.Produced = make([]Produced, n)
 			for j := range en.Produced {
 				p := &en.Produced[j]
-				p.Kind, p.Namespace, p.Name = d.next(), d.next(), d.next()
-				p.SOPS = d.next() == "true"
-				if n := d.count(2); n > 0 {
+				p.Kind, p.Namespace, p.Name = r.String(), r.String(), r.String()
+				p.SOPS = r.Bool()
+				if n := r.Count(2); n > 0 {
 					p.Data = make(map[string]string, n)
 					for range n {
-						k := d.next()
-						p.Data[k] = d.next()
+						k := r.String()
+						p.Data[k] = r.String()
 					}
 				}
 			}
 		}
-		en.Observations = make([]kfs.Observation, d.count(3))
+		en.Observations = make([]kfs.Observation, r.Count(3))
 		for j := range en.Observations {
-			en.Observations[j] = kfs.Observation{Op: kfs.Op(d.next()), Path: d.next(), Value: d.next()}
+			en.Observations[j] = kfs.Observation{Op: kfs.Op(r.String()), Path: r.String(), Value: r.String()}
 		}
-		en.Origins = make([]Origin, d.count(4))
-		for j := range en.Origins {
-			en.Origins[j] = Origin{File: d.next(), Kind: d.next(), Name: d.next(), Generator: d.next()}
-		}
-		if len(en.Origins) == 0 {
-			en.Origins = nil
+		if n := r.Count(4); n > 0 {
+			en.Origins = make([]Origin, n)
+			for j := range en.Origins {
+				en.Origins[j] = Origin{File: r.String(), Kind: r.String(), Name: r.String(), Generator: r.String()}
+			}
 		}
 		out = append(out, en)
 	}
-	if d.err != nil || len(d.fields) > 0 {
-		return nil, errEntries
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
-}
-
-type entryDecoder struct {
-	fields []string
-	err    error
-}
-
-func (d *entryDecoder) next() string {
-	if len(d.fields) == 0 {
-		d.err = errEntries
-		return ""
-	}
-	s := d.fields[0]
-	d.fields = d.fields[1:]
-	return s
-}
-
-// count reads a count of items of per fields each, no more than are left.
-func (d *entryDecoder) count(per int) int {
-	n, err := strconv.Atoi(d.next())
-	if err != nil || n < 0 || n > len(d.fields)/per {
-		d.err = errEntries
-		return 0
-	}
-	return n
 }

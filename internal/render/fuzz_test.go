@@ -71,8 +71,8 @@ func FuzzCacheEntry(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
-	f.Add([]byte(entriesHeader + "1\x00d\x000\x000\x000\x00"))
-	f.Add([]byte(entriesHeader + "99999999999999999\x00"))
+	f.Add([]byte(entriesHeader + "\x001\x00d\x000\x000\x000\x00"))
+	f.Add([]byte(entriesHeader + "\x0099999999999999999\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, err := decodeEntries(data)
 		if err != nil {

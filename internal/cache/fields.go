@@ -1,0 +1,155 @@
+package cache
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Records are what the cache's callers keep that a warm run reads whole
+// (a root's renders, a repository's memos): a header, then fields that each
+// end with a NUL byte. No path, blob id, name or JSON text holds a NUL, so
+// nothing needs escaping, and reading one costs a scan for NULs, where JSON
+// cost most of a warm run. A value that does holds a NUL makes the record
+// unwritable; its caller then keeps nothing rather than something wrong.
+
+// ErrRecord is a record that is damaged or not of the expected kind.
+var ErrRecord = errors.New("malformed cache record")
+
+// Writer builds a record.
+type Writer struct {
+	b   []byte
+	bad bool
+}
+
+// NewWriter starts a record with header, a name and version of its format
+// that Reader checks.
+func NewWriter(header string, sizeHint int) *Writer {
+	w := &Writer{b: make([]byte, 0, len(header)+1+sizeHint)}
+	w.String(header)
+	return w
+}
+
+// String adds a field.
+func (w *Writer) String(s string) {
+	w.bad = w.bad || strings.IndexByte(s, 0) >= 0
+	w.b = append(w.b, s...)
+	w.b = append(w.b, 0)
+}
+
+// Raw adds a field held as bytes.
+func (w *Writer) Raw(s []byte) {
+	w.bad = w.bad || bytesHasNUL(s)
+	w.b = append(w.b, s...)
+	w.b = append(w.b, 0)
+}
+
+// Int adds a number.
+func (w *Writer) Int(n int) {
+	w.b = strconv.AppendInt(w.b, int64(n), 10)
+	w.b = append(w.b, 0)
+}
+
+// Bool adds a flag.
+func (w *Writer) Bool(v bool) {
+	if v {
+		w.b = append(w.b, '1', 0)
+	} else {
+		w.b = append(w.b, '0', 0)
+	}
+}
+
+// Bytes returns the record, or ErrRecord when a field held a NUL.
+func (w *Writer) Bytes() ([]byte, error) {
+	if w.bad {
+		return nil, ErrRecord
+	}
+	return w.b, nil
+}
+
+func bytesHasNUL(s []byte) bool {
+	for _, c := range s {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Reader reads a record's fields in the order they were written. Fields
+// are substrings of one string, so reading allocates nothing per field. The
+// first field missing or malformed sets an error every later read keeps.
+type Reader struct {
+	rest string
+	err  bool
+}
+
+// NewReader reads data, which must start with header; Err tells otherwise.
+func NewReader(header string, data []byte) *Reader {
+	r := &Reader{rest: string(data)}
+	if len(r.rest) == 0 || r.rest[len(r.rest)-1] != 0 || r.String() != header {
+		r.err = true
+	}
+	return r
+}
+
+// String reads a field.
+func (r *Reader) String() string {
+	if r.err {
+		return ""
+	}
+	i := strings.IndexByte(r.rest, 0)
+	if i < 0 {
+		r.err = true
+		return ""
+	}
+	s := r.rest[:i]
+	r.rest = r.rest[i+1:]
+	return s
+}
+
+// Int reads a number.
+func (r *Reader) Int() int {
+	n, err := strconv.Atoi(r.String())
+	if err != nil {
+		r.err = true
+	}
+	return n
+}
+
+// Bool reads a flag.
+func (r *Reader) Bool() bool {
+	switch r.String() {
+	case "1":
+		return true
+	case "0":
+		return false
+	}
+	r.err = true
+	return false
+}
+
+// Count reads how many items follow, each of at least per fields (a field
+// takes at least its NUL): a count the rest of the record cannot hold is an
+// error, so a damaged record never makes its reader allocate more than the
+// record's size.
+func (r *Reader) Count(per int) int {
+	n := r.Int()
+	if r.err || n < 0 || n > len(r.rest)/max(per, 1) {
+		r.err = true
+		return 0
+	}
+	return n
+}
+
+// More tells whether fields are left and no read failed.
+func (r *Reader) More() bool { return !r.err && r.rest != "" }
+
+// Err is ErrRecord when a read failed or, once the record is read, when
+// fields are left over.
+func (r *Reader) Err() error {
+	if r.err || r.rest != "" {
+		return ErrRecord
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package cache
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestRecordRoundTrip(t *testing.T) {
+	w := NewWriter("test/1", 0)
+	w.String("a path/with spaces")
+	w.Int(-42)
+	w.Bool(true)
+	w.Raw([]byte(`{"json":"value"}`))
+	w.String("")
+	w.Int(2)
+	w.String("x")
+	w.String("y")
+	data, err := w.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader("test/1", data)
+	if got := r.String(); got != "a path/with spaces" {
+		t.Errorf("String = %q", got)
+	}
+	if got := r.Int(); got != -42 {
+		t.Errorf("Int = %d", got)
+	}
+	if !r.Bool() {
+		t.Error("Bool = false")
+	}
+	if got := r.String(); got != `{"json":"value"}` {
+		t.Errorf("Raw read back as %q", got)
+	}
+	if got := r.String(); got != "" {
+		t.Errorf("empty field read back as %q", got)
+	}
+	n := r.Count(1)
+	var items []string
+	for range n {
+		items = append(items, r.String())
+	}
+	if len(items) != 2 || items[0] != "x" || items[1] != "y" {
+		t.Errorf("items %q, want [x y]", items)
+	}
+	if r.More() {
+		t.Error("More after the last field")
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("Err = %v", err)
+	}
+}
+
+func TestRecordRejects(t *testing.T) {
+	w := NewWriter("test/1", 0)
+	w.String("a\x00b")
+	if _, err := w.Bytes(); !errors.Is(err, ErrRecord) {
+		t.Errorf("a field with a NUL: Bytes error %v, want ErrRecord", err)
+	}
+	w = NewWriter("test/1", 0)
+	w.Raw([]byte{'x', 0})
+	if _, err := w.Bytes(); !errors.Is(err, ErrRecord) {
+		t.Errorf("a raw field with a NUL: Bytes error %v, want ErrRecord", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		data string
+		read func(r *Reader)
+	}{
+		{"empty", "", func(r *Reader) {}},
+		{"other header", "test/2\x00", func(r *Reader) {}},
+		{"no final NUL", "test/1\x00abc", func(r *Reader) { r.String() }},
+		{"field missing", "test/1\x00", func(r *Reader) { r.String() }},
+		{"not a number", "test/1\x00x\x00", func(r *Reader) { r.Int() }},
+		{"not a flag", "test/1\x00yes\x00", func(r *Reader) { r.Bool() }},
+		{"negative count", "test/1\x00-1\x00", func(r *Reader) { r.Count(1) }},
+		{"count past the end", "test/1\x003\x00a\x00b\x00", func(r *Reader) {
+			for range r.Count(1) {
+				r.String()
+			}
+		}},
+		{"huge count", "test/1\x0099999999999999\x00", func(r *Reader) { r.Count(1) }},
+		{"fields left over", "test/1\x00a\x00b\x00", func(r *Reader) { r.String() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader("test/1", []byte(tc.data))
+			tc.read(r)
+			if err := r.Err(); !errors.Is(err, ErrRecord) {
+				t.Errorf("Err = %v, want ErrRecord", err)
+			}
+		})
+	}
+}
+
+// FuzzRecord reads arbitrary bytes as a record of counted fields: never a
+// panic, and a count never exceeds what the record can hold.
+func FuzzRecord(f *testing.F) {
+	f.Add([]byte("test/1\x002\x00a\x00b\x00"))
+	f.Add([]byte("test/1\x00999\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReader("test/1", data)
+		n := r.Count(1)
+		if n > len(data) {
+			t.Fatalf("count %d in a record of %d bytes", n, len(data))
+		}
+		for range n {
+			r.String()
+		}
+		_ = r.Err()
+	})
+}

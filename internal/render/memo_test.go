@@ -1,0 +1,113 @@
+package render
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// readCounter counts the files read through a tree.
+type readCounter struct {
+	repo.Tree
+	reads atomic.Int32
+}
+
+func (c *readCounter) ReadFile(p string) ([]byte, error) {
+	c.reads.Add(1)
+	return c.Tree.ReadFile(p)
+}
+
+// TestMemoSharedBySides discovers a revision and a working tree that
+// differ in one Flux Kustomization, as diff does, again and again: once
+// warm, neither side reads a file. When a save kept only what its own
+// discovery had used, the two sides dropped each other's version of that
+// file, and every run read it again.
+func TestMemoSharedBySides(t *testing.T) {
+	g := exampleRepo(t, "flux-repo")
+	apps := filepath.Join(g.Dir, "clusters", "dev-cluster", "apps.yaml")
+	data, err := os.ReadFile(apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Write(t, map[string][]byte{"clusters/dev-cluster/apps.yaml": bytes.Replace(data, []byte("interval: 10m0s"), []byte("interval: 5m0s"), 1)})
+	opts := cachedOptions(t)
+
+	discoverBoth := func() (base, head *readCounter) {
+		r, err := repo.Open(g.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		baseTree, err := r.Tree("HEAD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		headTree, err := r.Tree("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, head = &readCounter{Tree: baseTree}, &readCounter{Tree: headTree}
+		o := opts
+		o.Memo = OpenMemo(opts.Cache, opts.Salt, r.Root)
+		var found [2]*Repository
+		for i, tree := range []repo.Tree{base, head} {
+			disc, err := New(tree, r.Root, o).Discover(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found[i] = disc
+		}
+		if got := found[1].Flux[0].Spec.Interval.Duration.String(); got != "5m0s" {
+			t.Errorf("head's Kustomization interval %s, want 5m0s", got)
+		}
+		return base, head
+	}
+	if base, head := discoverBoth(); base.reads.Load() == 0 || head.reads.Load() == 0 {
+		t.Fatalf("a cold discovery read %d and %d files; want some each", base.reads.Load(), head.reads.Load())
+	}
+	for run := range 3 {
+		if base, head := discoverBoth(); base.reads.Load() != 0 || head.reads.Load() != 0 {
+			t.Errorf("warm run %d read %d files of the revision and %d of the working tree; want none", run, base.reads.Load(), head.reads.Load())
+		}
+	}
+}
+
+// FuzzDiscoveryMemo reads damaged memo files: they are rejected or read,
+// never a panic, and what is read encodes back to itself.
+func FuzzDiscoveryMemo(f *testing.F) {
+	ignore := "*.md"
+	good, err := encodeMemo(4, map[string]*memoFacts{
+		"b1": {gen: 4, fileFacts: fileFacts{Kust: &kustFacts{Component: true, Refs: []Ref{{Field: "resources", Value: "../base", Line: 3}}}}},
+		"b2": {gen: 2, fileFacts: fileFacts{Docs: []docText{{Line: 1, Text: "kind: GitRepository\n", APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Name: "a", URL: "ssh://x", Ignore: &ignore}}}},
+		"b3": {gen: 3},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(memoHeader + "\x001\x001\x00b\x001\x00d\x001\x00"))
+	f.Add([]byte(memoHeader + "\x001\x009999999\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		gen, facts, err := decodeMemo(data)
+		if err != nil {
+			return
+		}
+		again, err := encodeMemo(gen, facts)
+		if err != nil {
+			t.Fatalf("decoded %q, cannot encode it again: %v", data, err)
+		}
+		gen2, back, err := decodeMemo(again)
+		if err != nil || gen2 != gen {
+			t.Fatalf("%q: read back gen %d, %v; want gen %d", data, gen2, err, gen)
+		}
+		if diff := cmp.Diff(facts, back, cmpopts.EquateEmpty(), cmp.AllowUnexported(memoFacts{}, fileFacts{}, kustFacts{}, docText{})); diff != "" {
+			t.Fatalf("%q does not round-trip (-first +second):\n%s", data, diff)
+		}
+	})
+}
