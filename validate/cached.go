@@ -20,24 +20,80 @@ import (
 // rootFacts is what the repository-wide rules need to know of one root,
 // without parsing its objects again.
 type rootFacts struct {
-	Objects int               `json:"n"`
-	Flux    []indexedObject   `json:"flux,omitempty"`
-	CRDs    []json.RawMessage `json:"crds,omitempty"`
-	Keys    []objectFact      `json:"keys,omitempty"`
+	Objects int
+	Flux    []indexedObject
+	CRDs    []json.RawMessage
+	Keys    []objectFact
 }
 
 // indexedObject is one object of a root as JSON, with its position among
 // the root's objects (which names its origin).
 type indexedObject struct {
-	Index  int             `json:"i"`
-	Object json.RawMessage `json:"o"`
+	Index  int
+	Object json.RawMessage
 }
 
 // objectFact identifies one object of a root.
 type objectFact struct {
-	Index int    `json:"i"`
-	Key   string `json:"k"` // group/kind/namespace/name
-	ID    string `json:"id"`
+	Index int
+	Key   string // group/kind/namespace/name
+	ID    string
+}
+
+// A warm run reads the facts of every root, so they are kept as a cache
+// record rather than JSON, whose decoding was most of a warm hook's checks.
+const factsHeader = "validate-facts/2"
+
+func (f *rootFacts) encode() ([]byte, error) {
+	size := 0
+	for _, o := range f.Flux {
+		size += len(o.Object) + 8
+	}
+	for _, c := range f.CRDs {
+		size += len(c) + 8
+	}
+	w := cache.NewWriter(factsHeader, size+128*len(f.Keys))
+	w.Int(f.Objects)
+	w.Int(len(f.Flux))
+	for _, o := range f.Flux {
+		w.Int(o.Index)
+		w.Raw(o.Object)
+	}
+	w.Int(len(f.CRDs))
+	for _, c := range f.CRDs {
+		w.Raw(c)
+	}
+	w.Int(len(f.Keys))
+	for _, k := range f.Keys {
+		w.Int(k.Index)
+		w.String(k.Key)
+		w.String(k.ID)
+	}
+	return w.Bytes()
+}
+
+func decodeFacts(data []byte) (rootFacts, error) {
+	r := cache.NewReader(factsHeader, data)
+	f := rootFacts{Objects: r.Int()}
+	if n := r.Count(2); n > 0 {
+		f.Flux = make([]indexedObject, n)
+		for i := range f.Flux {
+			f.Flux[i] = indexedObject{Index: r.Int(), Object: json.RawMessage(r.String())}
+		}
+	}
+	if n := r.Count(1); n > 0 {
+		f.CRDs = make([]json.RawMessage, n)
+		for i := range f.CRDs {
+			f.CRDs[i] = json.RawMessage(r.String())
+		}
+	}
+	if n := r.Count(3); n > 0 {
+		f.Keys = make([]objectFact, n)
+		for i := range f.Keys {
+			f.Keys[i] = objectFact{Index: r.Int(), Key: r.String(), ID: r.String()}
+		}
+	}
+	return f, r.Err()
 }
 
 // rootKey names what a root's cached facts and findings depend on: this
@@ -77,7 +133,13 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 	if ok {
 		return f, nil
 	}
-	v, err := cached(c, c.rootKey("validate-facts/1", res), func() (rootFacts, error) {
+	key := c.rootKey(factsHeader, res)
+	if data, ok := c.memo.getRaw(key); ok {
+		if f, err := decodeFacts(data); err == nil {
+			return c.keepFacts(res, f), nil
+		}
+	}
+	v, err := func() (rootFacts, error) {
 		var f rootFacts
 		objs, err := c.objectsOf(res)
 		if err != nil {
@@ -103,14 +165,22 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 			}
 		}
 		return f, nil
-	})
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", res.Root, err)
 	}
+	if data, err := v.encode(); err == nil {
+		c.memo.putRaw(key, data)
+	}
+	return c.keepFacts(res, v), nil
+}
+
+// keepFacts keeps a root's facts for the rest of the Run.
+func (c *checker) keepFacts(res *render.Result, f rootFacts) *rootFacts {
 	c.mu.Lock()
-	c.factsByRoot[res] = &v
-	c.mu.Unlock()
-	return &v, nil
+	defer c.mu.Unlock()
+	c.factsByRoot[res] = &f
+	return &f
 }
 
 // fluxOf returns a root's Flux objects, rebuilt from its facts once per

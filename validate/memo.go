@@ -25,7 +25,7 @@ type memo struct {
 
 type memoEntry struct {
 	Gen   int
-	Value []byte // JSON, decoded only when a run asks for it
+	Value []byte // decoded only when a run asks for it
 }
 
 const memoKeep = 8
@@ -33,9 +33,9 @@ const memoKeep = 8
 func memoKey(opts Options) string { return cache.Key("validate-memo/2", opts.Salt, opts.RepoKey) }
 
 // The memo is a cache record (see internal/cache): the generation, then a
-// key, generation and JSON value per entry. A warm run reads the file
-// without parsing the values it does not need.
-const memoHeader = "validate-memo/3"
+// key, generation and value per entry. A warm run reads the file without
+// parsing the values it does not need.
+const memoHeader = "validate-memo/4"
 
 func encodeMemo(gen int, entries map[string]*memoEntry) []byte {
 	size := 0
@@ -48,10 +48,10 @@ func encodeMemo(gen int, entries map[string]*memoEntry) []byte {
 	for k, e := range entries {
 		w.String(k)
 		w.Int(e.Gen)
-		w.Raw(e.Value)
+		w.Blob(e.Value)
 	}
 	data, err := w.Bytes()
-	if err != nil { // a key or value with a NUL: none is made so
+	if err != nil { // a key with a NUL: none is made so
 		return nil
 	}
 	return data
@@ -65,7 +65,7 @@ func decodeMemo(data []byte) (int, map[string]*memoEntry, bool) {
 	for range n {
 		k := r.String()
 		g := r.Int()
-		entries[k] = &memoEntry{Gen: g, Value: []byte(r.String())}
+		entries[k] = &memoEntry{Gen: g, Value: []byte(r.Blob())}
 	}
 	if r.Err() != nil {
 		return 0, nil, false
@@ -87,28 +87,39 @@ func loadMemo(cc *cache.Cache, key string) *memo {
 	return m
 }
 
-// get decodes the value under key into v and tells whether there was one.
+// get decodes the JSON value under key into v and tells whether there was
+// one.
 func (m *memo) get(key string, v any) bool {
-	m.mu.Lock()
-	e, ok := m.entries[key]
-	if ok {
-		m.used[key] = true
-	}
-	m.mu.Unlock()
-	return ok && json.Unmarshal(e.Value, v) == nil
+	data, ok := m.getRaw(key)
+	return ok && json.Unmarshal(data, v) == nil
 }
 
-// put keeps v under key.
+// put keeps v under key, as JSON.
 func (m *memo) put(key string, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return
+	if data, err := json.Marshal(v); err == nil {
+		m.putRaw(key, data)
 	}
+}
+
+// getRaw returns the value under key as it was kept.
+func (m *memo) getRaw(key string) ([]byte, bool) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	if !ok {
+		return nil, false
+	}
+	m.used[key] = true
+	return e.Value, true
+}
+
+// putRaw keeps data under key.
+func (m *memo) putRaw(key string, data []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.entries[key] = &memoEntry{Value: data}
 	m.used[key] = true
 	m.added = true
-	m.mu.Unlock()
 }
 
 // save writes the memo back when this run added to it, stamping what it

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -52,7 +53,7 @@ func TestMemoRoundTrip(t *testing.T) {
 func FuzzMemo(f *testing.F) {
 	f.Add(encodeMemo(3, map[string]*memoEntry{"a": {Gen: 3, Value: []byte(`{"n":1}`)}}))
 	f.Add([]byte(memoHeader + "\x001\x000\x00"))
-	f.Add([]byte(memoHeader + "\x001\x001\x00k\x00x\x00{}\x00"))
+	f.Add([]byte(memoHeader + "\x001\x001\x00k\x00x\x002\x00{}\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		gen, entries, ok := decodeMemo(data)
 		if !ok {
@@ -63,6 +64,40 @@ func FuzzMemo(f *testing.F) {
 			t.Fatalf("%q: read back %v, gen %d; want gen %d", data, ok, gen2, gen)
 		}
 		if diff := cmp.Diff(entries, entries2, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("%q does not round-trip (-first +second):\n%s", data, diff)
+		}
+	})
+}
+
+// FuzzFacts reads damaged facts records: rejected or read, never a panic,
+// and what is read encodes back to itself.
+func FuzzFacts(f *testing.F) {
+	good, err := (&rootFacts{
+		Objects: 3,
+		Flux:    []indexedObject{{Index: 1, Object: json.RawMessage(`{"kind":"ImagePolicy"}`)}},
+		CRDs:    []json.RawMessage{json.RawMessage(`{"kind":"CustomResourceDefinition"}`)},
+		Keys:    []objectFact{{Index: 0, Key: "apps/Deployment/ns/web", ID: "apps/v1/Deployment/ns/web"}},
+	}).encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(factsHeader + "\x000\x000\x000\x000\x00"))
+	f.Add([]byte(factsHeader + "\x001\x00999\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		facts, err := decodeFacts(data)
+		if err != nil {
+			return
+		}
+		again, err := facts.encode()
+		if err != nil {
+			t.Fatalf("decoded %q, cannot encode it again: %v", data, err)
+		}
+		back, err := decodeFacts(again)
+		if err != nil {
+			t.Fatalf("%q does not decode again: %v", data, err)
+		}
+		if diff := cmp.Diff(facts, back, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("%q does not round-trip (-first +second):\n%s", data, diff)
 		}
 	})

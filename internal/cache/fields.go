@@ -44,6 +44,14 @@ func (w *Writer) Raw(s []byte) {
 	w.b = append(w.b, 0)
 }
 
+// Blob adds a field that may hold any bytes, NULs included (another
+// record, say): its length, then its content.
+func (w *Writer) Blob(b []byte) {
+	w.Int(len(b))
+	w.b = append(w.b, b...)
+	w.b = append(w.b, 0)
+}
+
 // Int adds a number.
 func (w *Writer) Int(n int) {
 	w.b = strconv.AppendInt(w.b, int64(n), 10)
@@ -105,6 +113,18 @@ func (r *Reader) String() string {
 	}
 	s := r.rest[:i]
 	r.rest = r.rest[i+1:]
+	return s
+}
+
+// Blob reads a field Writer.Blob wrote.
+func (r *Reader) Blob() string {
+	n := r.Int()
+	if r.err || n < 0 || n >= len(r.rest) || r.rest[n] != 0 {
+		r.err = true
+		return ""
+	}
+	s := r.rest[:n]
+	r.rest = r.rest[n+1:]
 	return s
 }
 

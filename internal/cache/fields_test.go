@@ -11,6 +11,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	w.Int(-42)
 	w.Bool(true)
 	w.Raw([]byte(`{"json":"value"}`))
+	w.Blob([]byte("nested\x00record\x00"))
 	w.String("")
 	w.Int(2)
 	w.String("x")
@@ -31,6 +32,9 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	if got := r.String(); got != `{"json":"value"}` {
 		t.Errorf("Raw read back as %q", got)
+	}
+	if got := r.Blob(); got != "nested\x00record\x00" {
+		t.Errorf("Blob read back as %q", got)
 	}
 	if got := r.String(); got != "" {
 		t.Errorf("empty field read back as %q", got)
@@ -81,6 +85,8 @@ func TestRecordRejects(t *testing.T) {
 			}
 		}},
 		{"huge count", "test/1\x0099999999999999\x00", func(r *Reader) { r.Count(1) }},
+		{"blob past the end", "test/1\x005\x00ab\x00", func(r *Reader) { r.Blob() }},
+		{"blob without its NUL", "test/1\x002\x00abc\x00", func(r *Reader) { r.Blob() }},
 		{"fields left over", "test/1\x00a\x00b\x00", func(r *Reader) { r.String() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

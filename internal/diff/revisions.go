@@ -156,14 +156,23 @@ func dropUnchanged(base, head Side, baseRoots, headRoots []render.Root) ([]rende
 	for _, r := range baseRoots {
 		baseSpec[rootID(r)] = specOf(r)
 	}
+	var candidates []render.Root
+	for _, r := range headRoots {
+		if spec, ok := baseSpec[rootID(r)]; ok && spec == specOf(r) {
+			candidates = append(candidates, r)
+		}
+	}
 	same := map[string]bool{}
+	for i, s := range head.Engine.Unchanged(base.Engine, head.Repository, candidates) {
+		if s {
+			same[rootID(candidates[i])] = true
+		}
+	}
 	var keepHead []render.Root
 	for _, r := range headRoots {
-		if spec, ok := baseSpec[rootID(r)]; ok && spec == specOf(r) && head.Engine.Unchanged(base.Engine, head.Repository, r) {
-			same[rootID(r)] = true
-			continue
+		if !same[rootID(r)] {
+			keepHead = append(keepHead, r)
 		}
-		keepHead = append(keepHead, r)
 	}
 	var keepBase []render.Root
 	for _, r := range baseRoots {

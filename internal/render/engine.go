@@ -440,12 +440,26 @@ func (e *Engine) Trim() {
 	}
 }
 
-// Unchanged tells, without rendering, that root renders the same in this
-// engine's tree as in base's: a cached render of it depended only on
-// answers both trees give alike. False means it may differ (or that no
-// render of it is cached, or that it substitutes variables other roots
-// produce).
-func (e *Engine) Unchanged(base *Engine, r *Repository, root Root) bool {
+// Unchanged tells, for each of roots and without rendering, that it
+// renders the same in this engine's tree as in base's: a cached render of
+// it depended only on answers both trees give alike. False means it may
+// differ (or that no render of it is cached, or that it substitutes
+// variables other roots produce). Roots are looked at Jobs at a time.
+func (e *Engine) Unchanged(base *Engine, r *Repository, roots []Root) []bool {
+	out := make([]bool, len(roots))
+	var g errgroup.Group
+	g.SetLimit(e.opts.Jobs)
+	for i, root := range roots {
+		g.Go(func() error {
+			out[i] = e.unchanged(base, r, root)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+func (e *Engine) unchanged(base *Engine, r *Repository, root Root) bool {
 	if needsObjects(root) {
 		return false
 	}

@@ -441,17 +441,17 @@ func TestUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	headEngine, baseEngine := New(head, r.Root, opts), New(base, r.Root, opts)
-	for _, root := range disc.Roots {
-		if headEngine.Unchanged(baseEngine, disc, root) {
-			t.Errorf("%s: unchanged before anything was cached", root)
+	for i, same := range headEngine.Unchanged(baseEngine, disc, disc.Roots) {
+		if same {
+			t.Errorf("%s: unchanged before anything was cached", disc.Roots[i])
 		}
 	}
 	if _, err := headEngine.Render(context.Background(), disc, disc.Roots); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"deploy/kubernetes/overlays/development": true, "deploy/kubernetes/overlays/test": true, "deploy/kubernetes/overlays/prod": false}
-	for _, root := range disc.Roots {
-		if got := headEngine.Unchanged(baseEngine, disc, root); got != want[root.Path] {
+	for i, got := range headEngine.Unchanged(baseEngine, disc, disc.Roots) {
+		if root := disc.Roots[i]; got != want[root.Path] {
 			t.Errorf("%s: unchanged %v, want %v", root, got, want[root.Path])
 		}
 	}
