@@ -72,25 +72,25 @@ func (f *rootFacts) encode() ([]byte, error) {
 	return w.Bytes()
 }
 
-func decodeFacts(data []byte) (rootFacts, error) {
+func decodeFacts(data string) (rootFacts, error) {
 	r := cache.NewReader(factsHeader, data)
 	f := rootFacts{Objects: r.Int()}
 	if n := r.Count(2); n > 0 {
 		f.Flux = make([]indexedObject, n)
 		for i := range f.Flux {
-			f.Flux[i] = indexedObject{Index: r.Int(), Object: json.RawMessage(r.String())}
+			f.Flux[i] = indexedObject{Index: r.Int(), Object: json.RawMessage(r.Field())}
 		}
 	}
 	if n := r.Count(1); n > 0 {
 		f.CRDs = make([]json.RawMessage, n)
 		for i := range f.CRDs {
-			f.CRDs[i] = json.RawMessage(r.String())
+			f.CRDs[i] = json.RawMessage(r.Field())
 		}
 	}
 	if n := r.Count(3); n > 0 {
 		f.Keys = make([]objectFact, n)
 		for i := range f.Keys {
-			f.Keys[i] = objectFact{Index: r.Int(), Key: r.String(), ID: r.String()}
+			f.Keys[i] = objectFact{Index: r.Int(), Key: r.Field(), ID: r.Field()}
 		}
 	}
 	return f, r.Err()
@@ -170,7 +170,7 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 		return nil, fmt.Errorf("%s: %w", res.Root, err)
 	}
 	if data, err := v.encode(); err == nil {
-		c.memo.putRaw(key, data)
+		c.memo.putRaw(key, string(data))
 	}
 	return c.keepFacts(res, v), nil
 }

@@ -25,7 +25,7 @@ type memo struct {
 
 type memoEntry struct {
 	Gen   int
-	Value []byte // decoded only when a run asks for it
+	Value string // decoded only when a run asks for it
 }
 
 const memoKeep = 8
@@ -37,12 +37,7 @@ func memoKey(opts Options) string { return cache.Key("validate-memo/2", opts.Sal
 // parsing the values it does not need.
 const memoHeader = "validate-memo/4"
 
-func encodeMemo(gen int, entries map[string]*memoEntry) []byte {
-	size := 0
-	for k, e := range entries {
-		size += len(k) + len(e.Value) + 8
-	}
-	w := cache.NewWriter(memoHeader, size)
+func encodeMemo(w *cache.Writer, gen int, entries map[string]*memoEntry) {
 	w.Int(gen)
 	w.Int(len(entries))
 	for k, e := range entries {
@@ -50,22 +45,17 @@ func encodeMemo(gen int, entries map[string]*memoEntry) []byte {
 		w.Int(e.Gen)
 		w.Blob(e.Value)
 	}
-	data, err := w.Bytes()
-	if err != nil { // a key with a NUL: none is made so
-		return nil
-	}
-	return data
 }
 
-func decodeMemo(data []byte) (int, map[string]*memoEntry, bool) {
+func decodeMemo(data string) (int, map[string]*memoEntry, bool) {
 	r := cache.NewReader(memoHeader, data)
 	gen := r.Int()
 	n := r.Count(3)
 	entries := make(map[string]*memoEntry, n)
 	for range n {
-		k := r.String()
+		k := r.Field()
 		g := r.Int()
-		entries[k] = &memoEntry{Gen: g, Value: []byte(r.Blob())}
+		entries[k] = &memoEntry{Gen: g, Value: r.Blob()}
 	}
 	if r.Err() != nil {
 		return 0, nil, false
@@ -79,7 +69,7 @@ func loadMemo(cc *cache.Cache, key string) *memo {
 	if cc == nil {
 		return m
 	}
-	if data, ok := cc.Get(key); ok {
+	if data, ok := cc.GetString(key); ok {
 		if gen, entries, ok := decodeMemo(data); ok {
 			m.gen, m.entries = gen, entries
 		}
@@ -91,30 +81,30 @@ func loadMemo(cc *cache.Cache, key string) *memo {
 // one.
 func (m *memo) get(key string, v any) bool {
 	data, ok := m.getRaw(key)
-	return ok && json.Unmarshal(data, v) == nil
+	return ok && json.Unmarshal([]byte(data), v) == nil
 }
 
 // put keeps v under key, as JSON.
 func (m *memo) put(key string, v any) {
 	if data, err := json.Marshal(v); err == nil {
-		m.putRaw(key, data)
+		m.putRaw(key, string(data))
 	}
 }
 
 // getRaw returns the value under key as it was kept.
-func (m *memo) getRaw(key string) ([]byte, bool) {
+func (m *memo) getRaw(key string) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[key]
 	if !ok {
-		return nil, false
+		return "", false
 	}
 	m.used[key] = true
 	return e.Value, true
 }
 
 // putRaw keeps data under key.
-func (m *memo) putRaw(key string, data []byte) {
+func (m *memo) putRaw(key string, data string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.entries[key] = &memoEntry{Value: data}
@@ -137,7 +127,5 @@ func (m *memo) save() {
 			delete(m.entries, k)
 		}
 	}
-	if data := encodeMemo(m.gen, m.entries); data != nil {
-		_ = m.cache.Put(m.key, data)
-	}
+	_ = m.cache.PutRecord(m.key, memoHeader, func(w *cache.Writer) { encodeMemo(w, m.gen, m.entries) })
 }

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"errors"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -16,10 +18,13 @@ import (
 // ErrRecord is a record that is damaged or not of the expected kind.
 var ErrRecord = errors.New("malformed cache record")
 
-// Writer builds a record.
+// Writer builds a record, in memory or, for Cache.PutRecord, straight into
+// the entry's file.
 type Writer struct {
-	b   []byte
-	bad bool
+	b    []byte
+	bad  bool
+	sink io.Writer // nil in memory
+	err  error     // the sink's first
 }
 
 // NewWriter starts a record with header, a name and version of its format
@@ -30,11 +35,46 @@ func NewWriter(header string, sizeHint int) *Writer {
 	return w
 }
 
+// spillAt is how much a Writer with a sink holds before writing it out.
+const spillAt = 64 << 10
+
+func (w *Writer) spill() {
+	if w.sink == nil || len(w.b) < spillAt {
+		return
+	}
+	w.flush()
+}
+
+func (w *Writer) flush() {
+	if w.err == nil {
+		_, w.err = w.sink.Write(w.b)
+	}
+	w.b = w.b[:0]
+}
+
+// PutRecord stores under key the record write adds to after header,
+// writing it to the entry's file as it goes: a memo of a large repository
+// is never built whole in memory. Nothing is stored when a field held a
+// NUL.
+func (c *Cache) PutRecord(key, header string, write func(*Writer)) error {
+	return c.put(key, func(f *os.File) error {
+		w := &Writer{b: make([]byte, 0, spillAt+4<<10), sink: f}
+		w.String(header)
+		write(w)
+		w.flush()
+		if w.bad {
+			return ErrRecord
+		}
+		return w.err
+	})
+}
+
 // String adds a field.
 func (w *Writer) String(s string) {
 	w.bad = w.bad || strings.IndexByte(s, 0) >= 0
 	w.b = append(w.b, s...)
 	w.b = append(w.b, 0)
+	w.spill()
 }
 
 // Raw adds a field held as bytes.
@@ -42,14 +82,16 @@ func (w *Writer) Raw(s []byte) {
 	w.bad = w.bad || bytesHasNUL(s)
 	w.b = append(w.b, s...)
 	w.b = append(w.b, 0)
+	w.spill()
 }
 
 // Blob adds a field that may hold any bytes, NULs included (another
 // record, say): its length, then its content.
-func (w *Writer) Blob(b []byte) {
+func (w *Writer) Blob(b string) {
 	w.Int(len(b))
 	w.b = append(w.b, b...)
 	w.b = append(w.b, 0)
+	w.spill()
 }
 
 // Int adds a number.
@@ -67,7 +109,8 @@ func (w *Writer) Bool(v bool) {
 	}
 }
 
-// Bytes returns the record, or ErrRecord when a field held a NUL.
+// Bytes returns the record built in memory, or ErrRecord when a field held
+// a NUL.
 func (w *Writer) Bytes() ([]byte, error) {
 	if w.bad {
 		return nil, ErrRecord
@@ -93,16 +136,17 @@ type Reader struct {
 }
 
 // NewReader reads data, which must start with header; Err tells otherwise.
-func NewReader(header string, data []byte) *Reader {
-	r := &Reader{rest: string(data)}
-	if len(r.rest) == 0 || r.rest[len(r.rest)-1] != 0 || r.String() != header {
+// Cache.GetString reads an entry as a string without copying it.
+func NewReader(header string, data string) *Reader {
+	r := &Reader{rest: data}
+	if len(r.rest) == 0 || r.rest[len(r.rest)-1] != 0 || r.Field() != header {
 		r.err = true
 	}
 	return r
 }
 
-// String reads a field.
-func (r *Reader) String() string {
+// Field reads a field.
+func (r *Reader) Field() string {
 	if r.err {
 		return ""
 	}
@@ -130,7 +174,7 @@ func (r *Reader) Blob() string {
 
 // Int reads a number.
 func (r *Reader) Int() int {
-	n, err := strconv.Atoi(r.String())
+	n, err := strconv.Atoi(r.Field())
 	if err != nil {
 		r.err = true
 	}
@@ -139,7 +183,7 @@ func (r *Reader) Int() int {
 
 // Bool reads a flag.
 func (r *Reader) Bool() bool {
-	switch r.String() {
+	switch r.Field() {
 	case "1":
 		return true
 	case "0":

@@ -376,7 +376,7 @@ func (e *Engine) cachedEntries(key string) []entry {
 	if c == nil {
 		return nil
 	}
-	data, ok := c.Get("m" + key)
+	data, ok := c.GetString("m" + key)
 	if !ok {
 		return nil
 	}

@@ -58,36 +58,36 @@ func encodeEntries(entries []entry) ([]byte, error) {
 	return w.Bytes()
 }
 
-func decodeEntries(data []byte) ([]entry, error) {
+func decodeEntries(data string) ([]entry, error) {
 	r := cache.NewReader(entriesHeader, data)
 	n := r.Count(1)
 	out := make([]entry, 0, n)
 	for i := 0; i < n && r.More(); i++ {
 		var en entry
-		en.Output = r.String()
+		en.Output = r.Field()
 		if n := r.Count(5); n > 0 {
 			en.Produced = make([]Produced, n)
 			for j := range en.Produced {
 				p := &en.Produced[j]
-				p.Kind, p.Namespace, p.Name = r.String(), r.String(), r.String()
+				p.Kind, p.Namespace, p.Name = r.Field(), r.Field(), r.Field()
 				p.SOPS = r.Bool()
 				if n := r.Count(2); n > 0 {
 					p.Data = make(map[string]string, n)
 					for range n {
-						k := r.String()
-						p.Data[k] = r.String()
+						k := r.Field()
+						p.Data[k] = r.Field()
 					}
 				}
 			}
 		}
 		en.Observations = make([]kfs.Observation, r.Count(3))
 		for j := range en.Observations {
-			en.Observations[j] = kfs.Observation{Op: kfs.Op(r.String()), Path: r.String(), Value: r.String()}
+			en.Observations[j] = kfs.Observation{Op: kfs.Op(r.Field()), Path: r.Field(), Value: r.Field()}
 		}
 		if n := r.Count(4); n > 0 {
 			en.Origins = make([]Origin, n)
 			for j := range en.Origins {
-				en.Origins[j] = Origin{File: r.String(), Kind: r.String(), Name: r.String(), Generator: r.String()}
+				en.Origins[j] = Origin{File: r.Field(), Kind: r.Field(), Name: r.Field(), Generator: r.Field()}
 			}
 		}
 		out = append(out, en)

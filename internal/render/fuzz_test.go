@@ -74,7 +74,7 @@ func FuzzCacheEntry(f *testing.F) {
 	f.Add([]byte(entriesHeader + "\x001\x00d\x000\x000\x000\x00"))
 	f.Add([]byte(entriesHeader + "\x0099999999999999999\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		entries, err := decodeEntries(data)
+		entries, err := decodeEntries(string(data))
 		if err != nil {
 			return
 		}
@@ -82,7 +82,7 @@ func FuzzCacheEntry(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded %q, cannot encode it again: %v", data, err)
 		}
-		back, err := decodeEntries(again)
+		back, err := decodeEntries(string(again))
 		if err != nil {
 			t.Fatalf("%q does not decode again: %v", data, err)
 		}

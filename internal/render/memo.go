@@ -38,7 +38,7 @@ func OpenMemo(c *cache.Cache, salt, abs string) *Memo {
 	if c == nil {
 		return m
 	}
-	if data, ok := c.Get(m.key); ok {
+	if data, ok := c.GetString(m.key); ok {
 		if gen, facts, err := decodeMemo(data); err == nil {
 			m.gen, m.facts = gen, facts
 		}
@@ -91,9 +91,7 @@ func (m *Memo) save() {
 			delete(m.facts, blob)
 		}
 	}
-	if data, err := encodeMemo(m.gen, m.facts); err == nil {
-		_ = m.cache.Put(m.key, data)
-	}
+	_ = m.cache.PutRecord(m.key, memoHeader, func(w *cache.Writer) { encodeMemo(w, m.gen, m.facts) })
 }
 
 // Discover finds the roots of the engine's tree, remembering in the cache
@@ -116,8 +114,7 @@ func (e *Engine) Discover(remotes []string) (*Repository, error) {
 // file its blob id, generation and facts.
 const memoHeader = "discovery/3"
 
-func encodeMemo(gen int, facts map[string]*memoFacts) ([]byte, error) {
-	w := cache.NewWriter(memoHeader, 256*len(facts))
+func encodeMemo(w *cache.Writer, gen int, facts map[string]*memoFacts) {
 	w.Int(gen)
 	w.Int(len(facts))
 	for blob, f := range facts {
@@ -159,24 +156,23 @@ func encodeMemo(gen int, facts map[string]*memoFacts) ([]byte, error) {
 			w.String("")
 		}
 	}
-	return w.Bytes()
 }
 
-func decodeMemo(data []byte) (int, map[string]*memoFacts, error) {
+func decodeMemo(data string) (int, map[string]*memoFacts, error) {
 	r := cache.NewReader(memoHeader, data)
 	gen := r.Int()
 	n := r.Count(3)
 	facts := make(map[string]*memoFacts, n)
 	for i := 0; i < n && r.More(); i++ {
-		blob := r.String()
+		blob := r.Field()
 		f := &memoFacts{gen: r.Int()}
-		switch r.String() {
+		switch r.Field() {
 		case "k":
-			k := &kustFacts{Component: r.Bool(), Problem: r.String(), Line: r.Int()}
+			k := &kustFacts{Component: r.Bool(), Problem: r.Field(), Line: r.Int()}
 			if n := r.Count(3); n > 0 {
 				k.Refs = make([]Ref, n)
 				for j := range k.Refs {
-					k.Refs[j] = Ref{Field: r.String(), Value: r.String(), Line: r.Int()}
+					k.Refs[j] = Ref{Field: r.Field(), Value: r.Field(), Line: r.Int()}
 				}
 			}
 			f.Kust = k
@@ -184,15 +180,15 @@ func decodeMemo(data []byte) (int, map[string]*memoFacts, error) {
 			f.Docs = make([]docText, r.Count(12))
 			for j := range f.Docs {
 				d := &f.Docs[j]
-				d.Line, d.Text, d.ObjLine = r.Int(), r.String(), r.Int()
-				d.APIVersion, d.Kind, d.Namespace, d.Name = r.String(), r.String(), r.String(), r.String()
-				d.Problem = r.String()
-				if spec := r.String(); spec != "" {
+				d.Line, d.Text, d.ObjLine = r.Int(), r.Field(), r.Int()
+				d.APIVersion, d.Kind, d.Namespace, d.Name = r.Field(), r.Field(), r.Field(), r.Field()
+				d.Problem = r.Field()
+				if spec := r.Field(); spec != "" {
 					d.Spec = []byte(spec)
 				}
-				d.URL = r.String()
+				d.URL = r.Field()
 				if r.Bool() {
-					ignore := r.String()
+					ignore := r.Field()
 					d.Ignore = &ignore
 				}
 			}

@@ -691,7 +691,7 @@ func TestEntriesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := decodeEntries(data)
+	out, err := decodeEntries(string(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -706,7 +706,7 @@ func TestEntriesRoundTrip(t *testing.T) {
 		t.Error("encoded a ConfigMap value holding a NUL")
 	}
 	for _, bad := range [][]byte{nil, data[:len(data)-1], data[:len(data)/2], append(append([]byte{}, data...), "x\x00"...)} {
-		if _, err := decodeEntries(bad); err == nil {
+		if _, err := decodeEntries(string(bad)); err == nil {
 			t.Errorf("decoded a damaged entry %q", bad)
 		}
 	}
