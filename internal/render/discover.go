@@ -7,10 +7,14 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kustomize/api/konfig"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
@@ -104,12 +108,38 @@ func Discover(tree repo.Tree, remotes []string) (*Repository, error) {
 
 func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}}
-	if err := r.walk(tree, "."); err != nil {
+	files, err := walk(tree, ".")
+	if err != nil {
 		return nil, err
 	}
-	for _, f := range r.Files {
-		if err := r.readFile(tree, f, memo); err != nil {
+	r.Files = files
+	// Reading is mostly system calls (a listing per directory, a stat per
+	// file) and memo lookups: done on every core, then applied in order.
+	facts := make([]*fileFacts, len(files))
+	errs := make([]error, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	const batch = 64
+	for lo := 0; lo < len(files); lo += batch {
+		g.Go(func() error {
+			for i := lo; i < min(lo+batch, len(files)); i++ {
+				facts[i], errs[i] = readFacts(tree, files[i], memo)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, err := range errs { // the first file's, whichever goroutine met it first
+		if err != nil {
 			return nil, err
+		}
+	}
+	for i, f := range files {
+		switch {
+		case path.Base(f) == ".sourceignore":
+			r.SourceIgnores = append(r.SourceIgnores, f)
+		case facts[i] != nil:
+			r.apply(f, *facts[i])
 		}
 	}
 	r.markLocalSources(remotes)
@@ -117,23 +147,33 @@ func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error)
 	return r, nil
 }
 
-func (r *Repository) walk(tree repo.Tree, dir string) error {
+// walk lists the files under dir, in order, listing its subdirectories at
+// once.
+func walk(tree repo.Tree, dir string) ([]string, error) {
 	entries, err := tree.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("listing %s: %w", dir, err)
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
-	for _, e := range entries {
+	// Each entry's files, a directory's found by its own goroutine.
+	found := make([][]string, len(entries))
+	errs := make([]error, len(entries))
+	var wg sync.WaitGroup
+	for i, e := range entries {
 		p := join(dir, e.Name)
 		switch {
 		case e.Kind == repo.Dir && !e.Link:
-			if err := r.walk(tree, p); err != nil {
-				return err
-			}
+			wg.Go(func() { found[i], errs[i] = walk(tree, p) })
 		case e.Kind == repo.File:
-			r.Files = append(r.Files, p)
+			found[i] = []string{p}
 		}
 	}
-	return nil
+	wg.Wait()
+	for _, err := range errs { // the first directory's, in order
+		if err != nil {
+			return nil, err
+		}
+	}
+	return slices.Concat(found...), nil
 }
 
 func join(dir, name string) string {
@@ -143,34 +183,28 @@ func join(dir, name string) string {
 	return dir + "/" + name
 }
 
-// readFile takes in what discovery needs from one file: from the memo when
-// the file's blob was seen before, else by reading it.
-func (r *Repository) readFile(tree repo.Tree, f string, memo *Memo) error {
+// readFacts returns what discovery needs from one file, nil for a file it
+// has no use for: from the memo when the file's blob was seen before, else
+// by reading it.
+func readFacts(tree repo.Tree, f string, memo *Memo) (*fileFacts, error) {
 	kust := kfs.IsKustomizationFile(f)
-	switch {
-	case path.Base(f) == ".sourceignore":
-		r.SourceIgnores = append(r.SourceIgnores, f)
-		return nil
-	case !kust && !isYAML(f):
-		return nil
+	if !kust && !isYAML(f) {
+		return nil, nil
 	}
-	var facts fileFacts
 	blob, err := tree.Blob(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cached, ok := memo.get(blob); ok {
-		facts = cached
-	} else {
-		data, err := tree.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		facts = factsOf(f, data, kust)
-		memo.put(blob, facts)
+		return &cached, nil
 	}
-	r.apply(f, facts)
-	return nil
+	data, err := tree.ReadFile(f)
+	if err != nil {
+		return nil, err
+	}
+	facts := factsOf(f, data, kust)
+	memo.put(blob, facts)
+	return &facts, nil
 }
 
 // fileFacts is what discovery learns from a file's content.
