@@ -215,7 +215,7 @@ func (r *Repo) IndexTree() (Tree, error) {
 	if r.Git == nil {
 		return nil, fmt.Errorf("%s is not a Git repository", r.Root)
 	}
-	idx, err := r.Git.Storer.Index()
+	idx, _, err := readIndex(r.Git)
 	if err != nil {
 		return nil, fmt.Errorf("reading Git's index: %w", err)
 	}

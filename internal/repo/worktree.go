@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -319,15 +318,11 @@ func ParseIgnore(data []byte, domain []string) []gitignore.Pattern {
 func (r *ignoreRules) loadTracked() {
 	r.tracked = map[string]bool{}
 	r.entries = map[string]*index.Entry{}
-	idx, err := r.g.Storer.Index()
+	idx, written, err := readIndex(r.g)
 	if err != nil {
 		return
 	}
-	if s, ok := r.g.Storer.(interface{ Filesystem() billy.Filesystem }); ok {
-		if fi, err := s.Filesystem().Stat("index"); err == nil {
-			r.indexTime = fi.ModTime()
-		}
-	}
+	r.indexTime = written
 	for _, e := range idx.Entries {
 		if e.Stage == 0 && !e.IntentToAdd && !e.SkipWorktree { // stage 0: not in a merge conflict
 			r.entries[e.Name] = e

@@ -1,0 +1,195 @@
+package repo
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// gitCmd runs the git command line in dir.
+func gitCmd(t testing.TB, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// goGitIndex decodes an index with go-git, the reference.
+func goGitIndex(t testing.TB, data []byte) *index.Index {
+	t.Helper()
+	idx := &index.Index{}
+	if err := index.NewDecoder(bytes.NewReader(data)).Decode(idx); err != nil {
+		t.Fatalf("go-git cannot read the index: %v", err)
+	}
+	return idx
+}
+
+// indexRepo writes a repository whose index holds every kind of entry a
+// GitOps repository's may: nested and long paths, an executable, a symlink,
+// a file staged on top of a commit, one only marked to be added, one
+// skipped in the worktree, and a merge conflict's three stages.
+func indexRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, data string) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitCmd(t, dir, "init", "-q", "-b", "main")
+	long := strings.Repeat("d", 60) + "/" + strings.Repeat("e", 200) + ".yaml"
+	write("apps/base/kustomization.yaml", "resources: [deploy.yaml]\n")
+	write("apps/base/deploy.yaml", "kind: Deployment\n")
+	write(long, "x: 1\n")
+	write("conflict.yaml", "replicas: 1\n")
+	write("skip.yaml", "s: 1\n")
+	write("run.sh", "#!/bin/sh\n")
+	if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("apps/base", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	gitCmd(t, dir, "add", "-A")
+	gitCmd(t, dir, "commit", "-q", "-m", "init")
+	gitCmd(t, dir, "checkout", "-q", "-b", "other")
+	write("conflict.yaml", "replicas: 2\n")
+	gitCmd(t, dir, "commit", "-q", "-am", "two")
+	gitCmd(t, dir, "checkout", "-q", "main")
+	write("conflict.yaml", "replicas: 3\n")
+	gitCmd(t, dir, "commit", "-q", "-am", "three")
+	cmd := exec.Command("git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "merge", "-q", "other")
+	if err := cmd.Run(); err == nil {
+		t.Fatal("the merge did not conflict")
+	}
+	write("apps/base/deploy.yaml", "kind: Deployment\nspec: {}\n")
+	gitCmd(t, dir, "add", "apps/base/deploy.yaml")
+	write("later.yaml", "l: 1\n")
+	gitCmd(t, dir, "add", "-N", "later.yaml")
+	gitCmd(t, dir, "update-index", "--skip-worktree", "skip.yaml")
+	return dir
+}
+
+func TestIndexEntries(t *testing.T) {
+	dir := indexRepo(t)
+	read := func() []byte {
+		data, err := os.ReadFile(filepath.Join(dir, ".git", "index"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	for _, version := range []string{"3", "4", "2"} {
+		t.Run("version "+version, func(t *testing.T) {
+			if version == "2" {
+				// Version 2 has no room for the extended flags.
+				gitCmd(t, dir, "update-index", "--no-skip-worktree", "skip.yaml")
+				gitCmd(t, dir, "rm", "-q", "--cached", "later.yaml")
+			}
+			gitCmd(t, dir, "update-index", "--index-version", version)
+			data := read()
+			got, err := indexEntries(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := goGitIndex(t, data)
+			if got.Version != want.Version || got.Version != uint32(version[0]-'0') {
+				t.Errorf("version %d, go-git %d, want %s", got.Version, want.Version, version)
+			}
+			if diff := cmp.Diff(want.Entries, got.Entries); diff != "" {
+				t.Errorf("entries (-go-git +ours):\n%s", diff)
+			}
+			stages, flagged := 0, 0
+			for _, e := range got.Entries {
+				if e.Stage != 0 { // go-git names stage 0 nothing, and 1 Merged
+					stages++
+				}
+				if e.IntentToAdd || e.SkipWorktree {
+					flagged++
+				}
+			}
+			if wantFlagged := map[string]int{"2": 0, "3": 2, "4": 2}[version]; stages != 3 || flagged != wantFlagged {
+				t.Errorf("%d conflict stages and %d flagged entries, want 3 and %d", stages, flagged, wantFlagged)
+			}
+		})
+	}
+}
+
+// TestIndexRefused checks that what the reader does not read goes to
+// go-git: a split index, a damaged checksum.
+func TestIndexRefused(t *testing.T) {
+	dir := indexRepo(t)
+	gitCmd(t, dir, "update-index", "--split-index")
+	data, err := os.ReadFile(filepath.Join(dir, ".git", "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := indexEntries(data); !errors.Is(err, errIndexFormat) {
+		t.Errorf("split index: %v, want errIndexFormat", err)
+	}
+	gitCmd(t, dir, "update-index", "--no-split-index")
+	data, err = os.ReadFile(filepath.Join(dir, ".git", "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-1] ^= 1
+	if _, err := indexEntries(data); !errors.Is(err, errIndexFormat) {
+		t.Errorf("damaged checksum: %v, want errIndexFormat", err)
+	}
+}
+
+// FuzzIndexEntries reads damaged indexes, their checksum made to match so
+// that the entries are read: never a panic, and what is read is what
+// go-git reads.
+func FuzzIndexEntries(f *testing.F) {
+	dir := f.TempDir()
+	gitCmd(f, dir, "init", "-q")
+	for _, name := range []string{"a.yaml", "dir/b.yaml", "dir/sub/c.yaml"} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			f.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(name), 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	gitCmd(f, dir, "add", "-A")
+	gitCmd(f, dir, "add", "-N", ".")
+	for _, version := range []string{"3", "4"} {
+		gitCmd(f, dir, "update-index", "--index-version", version)
+		data, err := os.ReadFile(filepath.Join(dir, ".git", "index"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data[:len(data)-indexHashSize])
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sum := sha1.Sum(body)
+		data := append(body[:len(body):len(body)], sum[:]...)
+		got, err := indexEntries(data)
+		if err != nil {
+			return
+		}
+		want := &index.Index{}
+		if err := index.NewDecoder(bytes.NewReader(data)).Decode(want); err != nil {
+			return // go-git refuses some extensions it does not know
+		}
+		if diff := cmp.Diff(want.Entries, got.Entries, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("%q: entries (-go-git +ours):\n%s", data, diff)
+		}
+	})
+}
