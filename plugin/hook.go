@@ -108,6 +108,7 @@ func (o *HookOptions) Run(ctx context.Context) error {
 	tree, err := o.repo.Tree("")
 	if o.repo.Git != nil {
 		tree, err = o.repo.IndexTree()
+		o.repo.Preload() // for the staged roots' renders
 	}
 	if err != nil {
 		return withCode(ExitFailure, err)

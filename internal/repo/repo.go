@@ -150,6 +150,24 @@ func (r *Repo) Tree(rev string) (Tree, error) {
 	return r.CommitTree(hash)
 }
 
+// Preload reads the object store's pack indexes in the background: the
+// first object read from a pack decodes them all, a few milliseconds a
+// command that reads blobs later (a hook rendering staged files) spends
+// better while it does something else. It holds the lock every read of the
+// store takes, so a read waits for it rather than racing it; the caller
+// must not read the store through Git directly meanwhile.
+func (r *Repo) Preload() {
+	if r.Git == nil {
+		return
+	}
+	r.objects.Lock()
+	go func() {
+		defer r.objects.Unlock()
+		// Looking for an object no pack holds reads every pack's index.
+		_, _ = r.Git.Storer.EncodedObject(plumbing.AnyObject, plumbing.ZeroHash)
+	}()
+}
+
 // Resolve returns the commit a revision expression names.
 func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	if r.Git == nil {
