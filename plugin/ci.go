@@ -202,11 +202,11 @@ func (o *CIOptions) analyze(ctx context.Context) (*analysis, error) {
 	if err != nil {
 		return nil, err
 	}
-	baseTree, err := o.repo.CommitTree(mb)
+	baseTree, err := o.commitTree(mb)
 	if err != nil {
 		return nil, err
 	}
-	headTree, err := o.repo.CommitTree(head)
+	headTree, err := o.commitTree(head)
 	if err != nil {
 		return nil, err
 	}

@@ -191,7 +191,7 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	if err != nil {
 		return nil, nil, err
 	}
-	baseTree, err := o.repo.CommitTree(baseHash)
+	baseTree, err := o.commitTree(baseHash)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -224,7 +224,7 @@ func (o *DiffOptions) side(rev string) (repo.Tree, plumbing.Hash, error) {
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
-	tree, err := o.repo.CommitTree(h)
+	tree, err := o.commitTree(h)
 	return tree, h, err
 }
 

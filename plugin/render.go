@@ -97,7 +97,7 @@ func (o *RenderOptions) Validate() error {
 
 // Run renders and prints.
 func (o *RenderOptions) Run(ctx context.Context) error {
-	tree, err := o.repo.Tree(o.Ref)
+	tree, err := o.tree(o.Ref)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

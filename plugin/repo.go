@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
@@ -112,24 +113,62 @@ func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*r
 	if tune != nil {
 		tune(&opts)
 	}
-	if !o.NoCache {
+	c, err := o.cache()
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
 		s := o.shared
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.cache == nil {
-			c, err := openCache()
-			if err != nil {
-				return nil, err
-			}
-			s.cache = c
-		}
-		opts.Cache = s.cache
+		opts.Cache = c
 		if s.memos[o.repo.Root] == nil {
-			s.memos[o.repo.Root] = render.OpenMemo(s.cache, opts.Salt, o.repo.Root)
+			s.memos[o.repo.Root] = render.OpenMemo(c, opts.Salt, o.repo.Root)
 		}
 		opts.Memo = s.memos[o.repo.Root]
 	}
 	return render.New(tree, o.repo.Root, opts), nil
+}
+
+// cache returns the run's cache, opened on first use; nil with --no-cache.
+func (o *repoOptions) cache() (*cache.Cache, error) {
+	if o.NoCache {
+		return nil, nil
+	}
+	s := o.shared
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache == nil {
+		c, err := openCache()
+		if err != nil {
+			return nil, err
+		}
+		s.cache = c
+	}
+	return s.cache, nil
+}
+
+// tree returns the working tree for an empty rev, else the tree of the
+// commit rev names, as commitTree reads it.
+func (o *repoOptions) tree(rev string) (repo.Tree, error) {
+	if rev == "" || o.repo.Git == nil {
+		return o.repo.Tree(rev)
+	}
+	h, err := o.repo.Resolve(rev)
+	if err != nil {
+		return nil, err
+	}
+	return o.commitTree(h)
+}
+
+// commitTree returns the tree of a commit of the repository, rebuilt from
+// the cache's list of its files when a run read it before.
+func (o *repoOptions) commitTree(hash plumbing.Hash) (repo.Tree, error) {
+	c, err := o.cache()
+	if err != nil {
+		return nil, err
+	}
+	return render.CommitTree(c, version.CacheSalt(), o.repo, hash)
 }
 
 // remotes lists the URLs of the repository's Git remotes, which tell which

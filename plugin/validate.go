@@ -145,7 +145,7 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 }
 
 func (o *ValidateOptions) check(ctx context.Context) (*validate.Report, error) {
-	tree, err := o.repo.Tree(o.Ref)
+	tree, err := o.tree(o.Ref)
 	if err != nil {
 		return nil, err
 	}

@@ -219,31 +219,17 @@ func (r *Repo) IndexTree() (Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading Git's index: %w", err)
 	}
-	trees := map[string]map[string]object.TreeEntry{".": {}}
-	var addDir func(dir string)
-	addDir = func(dir string) {
-		if _, ok := trees[dir]; ok {
-			return
-		}
-		trees[dir] = map[string]object.TreeEntry{}
-		parent, name := splitDir(dir)
-		addDir(parent)
-		trees[parent][name] = object.TreeEntry{Name: name, Mode: filemode.Dir}
-	}
 	prefix := ""
 	if r.prefix != "" {
 		prefix = r.prefix + "/"
 	}
+	var files []TreeFile
 	for _, e := range idx.Entries {
 		p, ok := strings.CutPrefix(e.Name, prefix)
 		if !ok || e.Stage != 0 || e.IntentToAdd {
 			continue
 		}
-		dir, name := splitDir(p)
-		addDir(dir)
-		trees[dir][name] = object.TreeEntry{Name: name, Mode: e.Mode, Hash: e.Hash}
+		files = append(files, TreeFile{Path: p, Mode: e.Mode, Hash: e.Hash})
 	}
-	t := newGitTree(r.Git, r.objects, nil, "")
-	t.trees = trees
-	return t, nil
+	return r.FilesTree("", files), nil
 }

@@ -193,3 +193,62 @@ func FuzzIndexEntries(f *testing.F) {
 		}
 	})
 }
+
+// TestFilesTree rebuilds a commit's tree from its files: every directory
+// lists, and every file reads and names its blob, as in the commit.
+func TestFilesTree(t *testing.T) {
+	dir := indexRepo(t)
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := r.CommitTree(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := r.CommitFiles(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.FilesTree(h.String(), files)
+	if got.Revision() != want.Revision() {
+		t.Errorf("revision %q, want %q", got.Revision(), want.Revision())
+	}
+	var walk func(dir string)
+	seen := 0
+	walk = func(dir string) {
+		we, werr := want.ReadDir(dir)
+		ge, gerr := got.ReadDir(dir)
+		if diff := cmp.Diff(we, ge); diff != "" || (werr == nil) != (gerr == nil) {
+			t.Errorf("%s: listing (-commit +files), errors %v and %v:\n%s", dir, werr, gerr, diff)
+		}
+		for _, e := range we {
+			p := join(dir, e.Name)
+			seen++
+			if e.Kind == Dir {
+				if !e.Link {
+					walk(p)
+				}
+				continue
+			}
+			wb, _ := want.Blob(p)
+			gb, _ := got.Blob(p)
+			wd, _ := want.ReadFile(p)
+			gd, _ := got.ReadFile(p)
+			if wb != gb || !bytes.Equal(wd, gd) {
+				t.Errorf("%s: blob %s and %d bytes, want %s and %d bytes", p, gb, len(gd), wb, len(wd))
+			}
+		}
+	}
+	walk(".")
+	if seen < 8 {
+		t.Errorf("walked %d entries, want the example's", seen)
+	}
+	if _, err := got.Stat("link/deploy.yaml"); err != nil {
+		t.Errorf("a file through the symlink: %v", err)
+	}
+}
