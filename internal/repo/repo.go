@@ -175,6 +175,13 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	}
 	r.objects.Lock()
 	defer r.objects.Unlock()
+	if rev == "HEAD" {
+		// From the references alone: reading the commit would decode the
+		// pack indexes, which a warm diff against HEAD never needs.
+		if ref, err := r.Git.Head(); err == nil {
+			return ref.Hash(), nil
+		}
+	}
 	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
