@@ -15,27 +15,31 @@ import (
 
 // gitTree reads a commit's tree from the object store, never touching the
 // working tree. go-git's object store is not safe for concurrent use, so
-// every read of it goes through mu, shared by the repository's trees; what
-// was read is kept, because bases are read again by every overlay.
+// every read of it holds objects, shared by the repository's trees; what
+// was read is kept (bases are read again by every overlay), under the
+// tree's own lock, so that lookups in what is kept, all of a tree built in
+// memory (FilesTree), never wait for the store.
 type gitTree struct {
 	rev string
 	res resolver
 
-	mu    *sync.Mutex
-	repo  *git.Repository
+	objects *sync.Mutex
+	repo    *git.Repository
+	root    *object.Tree
+
+	mu    sync.RWMutex
 	trees map[string]map[string]object.TreeEntry // resolved dir -> entries by name
-	root  *object.Tree
 	blobs map[plumbing.Hash][]byte
 }
 
-func newGitTree(r *git.Repository, mu *sync.Mutex, root *object.Tree, rev string) *gitTree {
+func newGitTree(r *git.Repository, objects *sync.Mutex, root *object.Tree, rev string) *gitTree {
 	t := &gitTree{
-		rev:   rev,
-		mu:    mu,
-		repo:  r,
-		root:  root,
-		trees: map[string]map[string]object.TreeEntry{},
-		blobs: map[plumbing.Hash][]byte{},
+		rev:     rev,
+		objects: objects,
+		repo:    r,
+		root:    root,
+		trees:   map[string]map[string]object.TreeEntry{},
+		blobs:   map[plumbing.Hash][]byte{},
 	}
 	t.res.l = t
 	return t
@@ -43,9 +47,12 @@ func newGitTree(r *git.Repository, mu *sync.Mutex, root *object.Tree, rev string
 
 func (t *gitTree) Revision() string { return t.rev }
 
-// entries returns the entries of the resolved directory dir. Callers hold mu.
+// entries returns the entries of the resolved directory dir.
 func (t *gitTree) entries(dir string) (map[string]object.TreeEntry, error) {
-	if m, ok := t.trees[dir]; ok {
+	t.mu.RLock()
+	m, ok := t.trees[dir]
+	t.mu.RUnlock()
+	if ok {
 		return m, nil
 	}
 	var tree *object.Tree
@@ -58,17 +65,24 @@ func (t *gitTree) entries(dir string) (map[string]object.TreeEntry, error) {
 			return nil, err
 		}
 		e, ok := pm[name]
-		if !ok || e.Mode != filemode.Dir {
+		if !ok || e.Mode != filemode.Dir || t.root == nil {
 			return nil, notExist(dir)
 		}
+		t.objects.Lock()
 		tree, err = t.repo.TreeObject(e.Hash)
+		t.objects.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("reading tree %s: %w", dir, err)
 		}
 	}
-	m := make(map[string]object.TreeEntry, len(tree.Entries))
+	m = make(map[string]object.TreeEntry, len(tree.Entries))
 	for _, e := range tree.Entries {
 		m[e.Name] = e
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if prev, ok := t.trees[dir]; ok { // read meanwhile by another goroutine
+		return prev, nil
 	}
 	t.trees[dir] = m
 	return m, nil
@@ -84,8 +98,6 @@ func splitDir(p string) (string, string) {
 }
 
 func (t *gitTree) lookup(dir, name string) (rawKind, string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	m, err := t.entries(dir)
 	if err != nil {
 		return 0, "", err
@@ -100,7 +112,7 @@ func (t *gitTree) lookup(dir, name string) (rawKind, string, error) {
 	case filemode.Regular, filemode.Executable, filemode.Deprecated:
 		return rawFile, "", nil
 	case filemode.Symlink:
-		target, err := t.blobLocked(e.Hash)
+		target, err := t.blob(e.Hash)
 		if err != nil {
 			return 0, "", err
 		}
@@ -110,10 +122,30 @@ func (t *gitTree) lookup(dir, name string) (rawKind, string, error) {
 	return 0, "", notExist(join(dir, name))
 }
 
-func (t *gitTree) blobLocked(h plumbing.Hash) ([]byte, error) {
-	if b, ok := t.blobs[h]; ok {
+// blob returns a blob's content, read once.
+func (t *gitTree) blob(h plumbing.Hash) ([]byte, error) {
+	t.mu.RLock()
+	b, ok := t.blobs[h]
+	t.mu.RUnlock()
+	if ok {
 		return b, nil
 	}
+	data, err := t.readBlob(h)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if prev, ok := t.blobs[h]; ok {
+		return prev, nil
+	}
+	t.blobs[h] = data
+	return data, nil
+}
+
+func (t *gitTree) readBlob(h plumbing.Hash) ([]byte, error) {
+	t.objects.Lock()
+	defer t.objects.Unlock()
 	blob, err := t.repo.BlobObject(h)
 	if err != nil {
 		return nil, fmt.Errorf("reading blob %s: %w", h, err)
@@ -123,12 +155,7 @@ func (t *gitTree) blobLocked(h plumbing.Hash) ([]byte, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, err
-	}
-	t.blobs[h] = data
-	return data, nil
+	return io.ReadAll(rd)
 }
 
 // fileEntry returns the tree entry of the file at p, symlinks followed.
@@ -141,8 +168,6 @@ func (t *gitTree) fileEntry(p string) (object.TreeEntry, error) {
 		return object.TreeEntry{}, &fs.PathError{Op: "read", Path: p, Err: errIsDir}
 	}
 	dir, name := splitDir(rp)
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	m, err := t.entries(dir)
 	if err != nil {
 		return object.TreeEntry{}, err
@@ -162,9 +187,7 @@ func (t *gitTree) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.blobLocked(e.Hash)
+	return t.blob(e.Hash)
 }
 
 func (t *gitTree) Blob(p string) (string, error) {
@@ -183,9 +206,7 @@ func (t *gitTree) ReadDir(p string) ([]Entry, error) {
 	if k != Dir {
 		return nil, &fs.PathError{Op: "readdir", Path: p, Err: errNotDir}
 	}
-	t.mu.Lock()
 	m, err := t.entries(rp)
-	t.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}

@@ -24,8 +24,6 @@ func (r *Repo) CommitFiles(hash plumbing.Hash) ([]TreeFile, error) {
 		return nil, err
 	}
 	gt := t.(*gitTree)
-	gt.mu.Lock()
-	defer gt.mu.Unlock()
 	var out []TreeFile
 	var walk func(dir string) error
 	walk = func(dir string) error {
