@@ -147,14 +147,27 @@ func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error)
 	return r, nil
 }
 
-// walk lists the files under dir, in order, listing its subdirectories at
-// once.
+// walker lists a tree's files, in order, listing directories on every
+// core: a working tree's listings are system calls. A subdirectory goes to
+// a goroutine of its own while one is free, else is listed in place, so
+// there are never more goroutines (and stacks, fresh memory a short run
+// pays for) than cores.
+type walker struct {
+	tree repo.Tree
+	free chan struct{}
+}
+
 func walk(tree repo.Tree, dir string) ([]string, error) {
-	entries, err := tree.ReadDir(dir)
+	w := &walker{tree: tree, free: make(chan struct{}, runtime.GOMAXPROCS(0)-1)}
+	return w.walk(dir)
+}
+
+func (w *walker) walk(dir string) ([]string, error) {
+	entries, err := w.tree.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
-	// Each entry's files, a directory's found by its own goroutine.
+	// Each entry's files, found in place or by a goroutine.
 	found := make([][]string, len(entries))
 	errs := make([]error, len(entries))
 	var wg sync.WaitGroup
@@ -162,7 +175,15 @@ func walk(tree repo.Tree, dir string) ([]string, error) {
 		p := join(dir, e.Name)
 		switch {
 		case e.Kind == repo.Dir && !e.Link:
-			wg.Go(func() { found[i], errs[i] = walk(tree, p) })
+			select {
+			case w.free <- struct{}{}:
+				wg.Go(func() {
+					defer func() { <-w.free }()
+					found[i], errs[i] = w.walk(p)
+				})
+			default:
+				found[i], errs[i] = w.walk(p)
+			}
 		case e.Kind == repo.File:
 			found[i] = []string{p}
 		}
