@@ -3,8 +3,10 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"sort"
 
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	kustypes "sigs.k8s.io/kustomize/api/types"
@@ -126,4 +128,42 @@ func setAll(n *kyaml.RNode, kv map[string]string, set func(k, v string) kyaml.Fi
 		}
 	}
 	return nil
+}
+
+// asYAML prints m exactly as kustomize's ResMap.AsYaml does, the resources
+// on every core: each goes through YAML, JSON and YAML again, most of the
+// time a fresh render spends printing.
+func asYAML(m resmap.ResMap) ([]byte, error) {
+	rs := m.Resources()
+	outs := make([][]byte, len(rs))
+	errs := make([]error, len(rs))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	const batch = 8
+	for lo := 0; lo < len(rs); lo += batch {
+		g.Go(func() error {
+			for i := lo; i < min(lo+batch, len(rs)); i++ {
+				outs[i], errs[i] = rs[i].AsYAML()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	size := 0
+	for i, err := range errs {
+		if err != nil {
+			fields, _ := rs[i].Map()
+			return nil, fmt.Errorf("%#v: %w", fields, err)
+		}
+		size += len(outs[i]) + len("---\n")
+	}
+	var b bytes.Buffer
+	b.Grow(size)
+	for i, out := range outs {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(out)
+	}
+	return b.Bytes(), nil
 }

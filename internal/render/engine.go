@@ -318,7 +318,7 @@ func (e *Engine) renderFresh(r *Repository, root Root, vars map[string]string, f
 	if err := lintKustomizations(fsys); err != nil {
 		return &Result{Root: root, Err: err}
 	}
-	data, err := m.AsYaml()
+	data, err := asYAML(m)
 	if err != nil {
 		return &Result{Root: root, Err: e.locate(root, fsys, err)}
 	}

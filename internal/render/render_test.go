@@ -721,3 +721,34 @@ func output(t *testing.T, res *Result) []byte {
 	}
 	return data
 }
+
+// TestAsYAML prints every root of both examples as kustomize's own
+// ResMap.AsYaml does, byte for byte.
+func TestAsYAML(t *testing.T) {
+	for _, name := range []string{"microservices-repo", "flux-repo"} {
+		g := exampleRepo(t, name)
+		r, tree := openTree(t, g.Dir, "")
+		disc, err := Discover(tree, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := New(tree, r.Root, Options{})
+		for _, root := range disc.Roots {
+			m, _, err := e.kustomize(root, kfs.New(tree, r.Root, false))
+			if err != nil {
+				t.Fatalf("%s: %v", root, err)
+			}
+			want, err := m.AsYaml()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := asYAML(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) || len(got) == 0 {
+				t.Errorf("%s: %d bytes, kustomize prints %d:\n%s", root, len(got), len(want), cmp.Diff(string(want), string(got)))
+			}
+		}
+	}
+}
