@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 
+	"golang.org/x/sync/errgroup"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
@@ -76,12 +78,25 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	if err != nil {
 		return nil, nil, err
 	}
-	baseRoots, headRoots = dropUnchanged(base, head, baseRoots, headRoots)
-	baseRes, err := base.Engine.Render(ctx, base.Repository, baseRoots)
-	if err != nil {
+	// The head's roots render (from the cache, most of them) while the
+	// cache tells which roots both sides render alike: a changed root
+	// starts building at once. Only the others are rendered at the base.
+	var headRes []*render.Result
+	var g errgroup.Group
+	g.Go(func() (err error) {
+		headRes, err = head.Engine.Render(ctx, head.Repository, headRoots)
+		return err
+	})
+	baseRoots, changed := dropUnchanged(base, head, baseRoots, headRoots)
+	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	headRes, err := head.Engine.Render(ctx, head.Repository, headRoots)
+	keep := map[string]bool{}
+	for _, r := range changed {
+		keep[rootID(r)] = true
+	}
+	headRes = slices.DeleteFunc(headRes, func(r *render.Result) bool { return !keep[rootID(r.Root)] })
+	baseRes, err := base.Engine.Render(ctx, base.Repository, baseRoots)
 	if err != nil {
 		return nil, nil, err
 	}
