@@ -73,39 +73,73 @@ func (c *Cache) path(key string) string {
 	return filepath.Join(c.dir, key[:2], key[2:])
 }
 
-// GetString returns the entry stored under key as a string, read without
-// a copy: a warm run reads records of a megabyte or more, and on some
-// machines a fresh page of memory costs more than reading it.
+// GetString returns the entry stored under key as a string, without a
+// copy: a warm run reads records of a megabyte or more, and on some
+// machines a fresh page of memory costs more than reading it. A large entry
+// is mapped rather than read, its pages shared with the page cache; the
+// mapping lasts as long as the process. Neither is ever written: an entry
+// is replaced by renaming a new file over it, and Trim unlinks.
 func (c *Cache) GetString(key string) (string, bool) {
-	data, ok := c.Get(key)
-	if !ok || len(data) == 0 {
-		return "", ok
+	f, st, ok := c.open(key)
+	if !ok {
+		return "", false
 	}
-	// data is this call's own buffer and nothing else refers to it, so it
-	// never changes under the string.
+	defer f.Close()
+	var data []byte
+	if st.Size() >= mapAtLeast {
+		data, _ = mapFile(f, int(st.Size()))
+	}
+	if data == nil {
+		if data, ok = readAll(f, st); !ok {
+			return "", false
+		}
+	}
+	if len(data) == 0 {
+		return "", true
+	}
+	// data is this call's own buffer or mapping and nothing else refers to
+	// it, so it never changes under the string.
 	return unsafe.String(&data[0], len(data)), true
 }
 
+// mapAtLeast is the size from which GetString maps an entry: below it, a
+// read costs less than setting up a mapping.
+const mapAtLeast = 64 << 10
+
 // Get returns the entry stored under key.
 func (c *Cache) Get(key string) ([]byte, bool) {
-	p := c.path(key)
-	f, err := os.Open(p)
-	if err != nil {
+	f, st, ok := c.open(key)
+	if !ok {
 		return nil, false
 	}
 	defer f.Close()
+	return readAll(f, st)
+}
+
+// open opens the entry stored under key, refreshing its recency for Trim
+// at most hourly, so that a warm run does not write to every entry it
+// reads (a failure only ages the entry).
+func (c *Cache) open(key string) (*os.File, os.FileInfo, bool) {
+	p := c.path(key)
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, false
+	}
 	st, err := f.Stat()
 	if err != nil {
-		return nil, false
+		f.Close()
+		return nil, nil, false
 	}
+	if now := c.now(); now.Sub(st.ModTime()) > time.Hour {
+		_ = os.Chtimes(p, now, now)
+	}
+	return f, st, true
+}
+
+func readAll(f *os.File, st os.FileInfo) ([]byte, bool) {
 	data := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, false
-	}
-	// Recency for Trim, refreshed at most hourly so a warm run does not
-	// write to every entry it reads; a failure only ages the entry.
-	if now := c.now(); now.Sub(st.ModTime()) > time.Hour {
-		_ = os.Chtimes(p, now, now)
 	}
 	return data, true
 }

@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -163,5 +165,37 @@ func TestPutRecord(t *testing.T) {
 	}
 	if entries, err := os.ReadDir(filepath.Dir(c.path(bad))); err != nil || len(entries) > 0 {
 		t.Errorf("left behind %d files (%v)", len(entries), err)
+	}
+}
+
+// TestGetString reads small and large entries as strings (a large one is
+// mapped), and a string read stays as it was when the entry is replaced.
+func TestGetString(t *testing.T) {
+	c, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{0, 10, mapAtLeast - 1, mapAtLeast, 3*mapAtLeast + 7} {
+		key := Key("entry", strconv.Itoa(size))
+		first := bytes.Repeat([]byte{'a'}, size)
+		if err := c.Put(key, first); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := c.GetString(key)
+		if !ok || got != string(first) {
+			t.Fatalf("size %d: read %d bytes (%v)", size, len(got), ok)
+		}
+		if err := c.Put(key, bytes.Repeat([]byte{'b'}, size)); err != nil {
+			t.Fatal(err)
+		}
+		if got != string(first) {
+			t.Errorf("size %d: the string read changed when the entry was replaced", size)
+		}
+		if again, _ := c.GetString(key); again != strings.Repeat("b", size) {
+			t.Errorf("size %d: the replaced entry reads back as %.10q...", size, again)
+		}
+	}
+	if _, ok := c.GetString(Key("missing")); ok {
+		t.Error("a missing entry was found")
 	}
 }
