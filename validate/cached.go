@@ -134,7 +134,7 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 		return f, nil
 	}
 	key := c.rootKey(factsHeader, res)
-	if data, ok := c.memo.getRaw(key); ok {
+	if data, ok := c.memo.Get(key); ok {
 		if f, err := decodeFacts(data); err == nil {
 			return c.keepFacts(res, f), nil
 		}
@@ -170,7 +170,7 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 		return nil, fmt.Errorf("%s: %w", res.Root, err)
 	}
 	if data, err := v.encode(); err == nil {
-		c.memo.putRaw(key, string(data))
+		c.memo.Put(key, string(data))
 	}
 	return c.keepFacts(res, v), nil
 }

@@ -24,7 +24,7 @@ type checker struct {
 	defaults    map[string]Severity
 
 	schemaSet *schemaSet
-	memo      *memo
+	memo      memo
 	resources map[string]bool
 	flux      fluxIndex
 

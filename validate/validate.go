@@ -127,7 +127,7 @@ func Run(ctx context.Context, in Input, opts Options) (*Report, error) {
 		return nil, err
 	}
 	c.memo = loadMemo(opts.Cache, memoKey(opts))
-	defer c.memo.save()
+	defer c.memo.Save()
 	if err := checkRoots(c); err != nil {
 		return nil, err
 	}

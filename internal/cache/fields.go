@@ -206,6 +206,10 @@ func (r *Reader) Count(per int) int {
 	return n
 }
 
+// Fail marks the record malformed, for a reader that met a value it does
+// not know.
+func (r *Reader) Fail() { r.err = true }
+
 // More tells whether fields are left and no read failed.
 func (r *Reader) More() bool { return !r.err && r.rest != "" }
 

@@ -216,7 +216,7 @@ func readFacts(tree repo.Tree, f string, memo *Memo) (*fileFacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cached, ok := memo.get(blob); ok {
+	if cached, ok := memo.Get(blob); ok {
 		return &cached, nil
 	}
 	data, err := tree.ReadFile(f)
@@ -224,7 +224,7 @@ func readFacts(tree repo.Tree, f string, memo *Memo) (*fileFacts, error) {
 		return nil, err
 	}
 	facts := factsOf(f, data, kust)
-	memo.put(blob, facts)
+	memo.Put(blob, facts)
 	return &facts, nil
 }
 

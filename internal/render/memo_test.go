@@ -79,43 +79,48 @@ func TestMemoSharedBySides(t *testing.T) {
 	}
 }
 
-// FuzzDiscoveryMemo reads damaged memo files: they are rejected or read,
-// never a panic, and what is read encodes back to itself.
-func FuzzDiscoveryMemo(f *testing.F) {
+// FuzzDiscoveryFacts reads damaged facts of a file as discovery's memo
+// keeps them: rejected or read, never a panic, and what is read encodes
+// back to itself.
+func FuzzDiscoveryFacts(f *testing.F) {
 	ignore := "*.md"
-	good, err := memoBytes(4, map[string]*memoFacts{
-		"b1": {gen: 4, fileFacts: fileFacts{Kust: &kustFacts{Component: true, Refs: []Ref{{Field: "resources", Value: "../base", Line: 3}}}}},
-		"b2": {gen: 2, fileFacts: fileFacts{Docs: []docText{{Line: 1, Text: "kind: GitRepository\n", APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Name: "a", URL: "ssh://x", Ignore: &ignore}}}},
-		"b3": {gen: 3},
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(good)
-	f.Add([]byte(memoHeader + "\x001\x001\x00b\x001\x00d\x001\x00"))
-	f.Add([]byte(memoHeader + "\x001\x009999999\x00"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		gen, facts, err := decodeMemo(string(data))
+	for _, facts := range []fileFacts{
+		{Kust: &kustFacts{Component: true, Refs: []Ref{{Field: "resources", Value: "../base", Line: 3}}}},
+		{Docs: []docText{{Line: 1, Text: "kind: GitRepository\n", APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Name: "a", URL: "ssh://x", Ignore: &ignore}}},
+		{},
+	} {
+		good, err := factsBytes(facts)
 		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(good)
+	}
+	f.Add([]byte(memoHeader + "\x00d\x001\x00"))
+	f.Add([]byte(memoHeader + "\x00x\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := cache.NewReader(memoHeader, string(data))
+		facts := decodeFacts(r)
+		if r.Err() != nil {
 			return
 		}
-		again, err := memoBytes(gen, facts)
+		again, err := factsBytes(facts)
 		if err != nil {
 			t.Fatalf("decoded %q, cannot encode it again: %v", data, err)
 		}
-		gen2, back, err := decodeMemo(string(again))
-		if err != nil || gen2 != gen {
-			t.Fatalf("%q: read back gen %d, %v; want gen %d", data, gen2, err, gen)
+		r = cache.NewReader(memoHeader, string(again))
+		back := decodeFacts(r)
+		if err := r.Err(); err != nil {
+			t.Fatalf("%q does not decode again: %v", data, err)
 		}
-		if diff := cmp.Diff(facts, back, cmpopts.EquateEmpty(), cmp.AllowUnexported(memoFacts{}, fileFacts{}, kustFacts{}, docText{})); diff != "" {
+		if diff := cmp.Diff(facts, back, cmpopts.EquateEmpty(), cmp.AllowUnexported(fileFacts{}, kustFacts{}, docText{})); diff != "" {
 			t.Fatalf("%q does not round-trip (-first +second):\n%s", data, diff)
 		}
 	})
 }
 
-// memoBytes is the memo record as PutRecord writes it.
-func memoBytes(gen int, facts map[string]*memoFacts) ([]byte, error) {
+// factsBytes is a file's facts as a record of their own.
+func factsBytes(f fileFacts) ([]byte, error) {
 	w := cache.NewWriter(memoHeader, 0)
-	encodeMemo(w, gen, facts)
+	encodeFacts(w, f)
 	return w.Bytes()
 }
