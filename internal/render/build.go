@@ -3,10 +3,8 @@ package render
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"sort"
 
-	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	kustypes "sigs.k8s.io/kustomize/api/types"
@@ -137,18 +135,7 @@ func asYAML(m resmap.ResMap) ([]byte, error) {
 	rs := m.Resources()
 	outs := make([][]byte, len(rs))
 	errs := make([]error, len(rs))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	const batch = 8
-	for lo := 0; lo < len(rs); lo += batch {
-		g.Go(func() error {
-			for i := lo; i < min(lo+batch, len(rs)); i++ {
-				outs[i], errs[i] = rs[i].AsYAML()
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
+	onCores(len(rs), 8, func(i int) { outs[i], errs[i] = rs[i].AsYAML() })
 	size := 0
 	for i, err := range errs {
 		if err != nil {

@@ -117,18 +117,7 @@ func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error)
 	// file) and memo lookups: done on every core, then applied in order.
 	facts := make([]*fileFacts, len(files))
 	errs := make([]error, len(files))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	const batch = 64
-	for lo := 0; lo < len(files); lo += batch {
-		g.Go(func() error {
-			for i := lo; i < min(lo+batch, len(files)); i++ {
-				facts[i], errs[i] = readFacts(tree, files[i], memo)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
+	onCores(len(files), 64, func(i int) { facts[i], errs[i] = readFacts(tree, files[i], memo) })
 	for _, err := range errs { // the first file's, whichever goroutine met it first
 		if err != nil {
 			return nil, err
@@ -195,6 +184,22 @@ func (w *walker) walk(dir string) ([]string, error) {
 		}
 	}
 	return slices.Concat(found...), nil
+}
+
+// onCores calls f for every index below n, batch indices at a time on
+// each of GOMAXPROCS goroutines, and returns once all calls have.
+func onCores(n, batch int, f func(i int)) {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for lo := 0; lo < n; lo += batch {
+		g.Go(func() error {
+			for i := lo; i < min(lo+batch, n); i++ {
+				f(i)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 }
 
 func join(dir, name string) string {
