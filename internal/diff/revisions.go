@@ -87,15 +87,12 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		headRes, err = head.Engine.Render(ctx, head.Repository, headRoots)
 		return err
 	})
-	baseRoots, changed := dropUnchanged(base, head, baseRoots, headRoots)
+	same := unchanged(base, head, baseRoots, headRoots)
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	keep := map[string]bool{}
-	for _, r := range changed {
-		keep[rootID(r)] = true
-	}
-	headRes = slices.DeleteFunc(headRes, func(r *render.Result) bool { return !keep[rootID(r.Root)] })
+	headRes = slices.DeleteFunc(headRes, func(r *render.Result) bool { return same[rootID(r.Root)] })
+	baseRoots = slices.DeleteFunc(baseRoots, func(r render.Root) bool { return same[rootID(r)] })
 	baseRes, err := base.Engine.Render(ctx, base.Repository, baseRoots)
 	if err != nil {
 		return nil, nil, err
@@ -163,10 +160,10 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	return out, broken, nil
 }
 
-// dropUnchanged leaves out the roots both sides define alike whose cached
-// render holds on both sides: they render the same, so neither side needs
-// rendering, nor its output reading.
-func dropUnchanged(base, head Side, baseRoots, headRoots []render.Root) ([]render.Root, []render.Root) {
+// unchanged names, by rootID, the roots both sides define alike whose
+// cached render tells that they render alike too: neither side needs to
+// render them.
+func unchanged(base, head Side, baseRoots, headRoots []render.Root) map[string]bool {
 	baseSpec := map[string]string{}
 	for _, r := range baseRoots {
 		baseSpec[rootID(r)] = specOf(r)
@@ -183,19 +180,7 @@ func dropUnchanged(base, head Side, baseRoots, headRoots []render.Root) ([]rende
 			same[rootID(candidates[i])] = true
 		}
 	}
-	var keepHead []render.Root
-	for _, r := range headRoots {
-		if !same[rootID(r)] {
-			keepHead = append(keepHead, r)
-		}
-	}
-	var keepBase []render.Root
-	for _, r := range baseRoots {
-		if !same[rootID(r)] {
-			keepBase = append(keepBase, r)
-		}
-	}
-	return keepBase, keepHead
+	return same
 }
 
 func specOf(r render.Root) string {
