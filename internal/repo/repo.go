@@ -191,6 +191,14 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 
 // CommitTree returns the tree of the given commit.
 func (r *Repo) CommitTree(hash plumbing.Hash) (Tree, error) {
+	t, err := r.commitTree(hash)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (r *Repo) commitTree(hash plumbing.Hash) (*gitTree, error) {
 	r.objects.Lock()
 	defer r.objects.Unlock()
 	commit, err := r.Git.CommitObject(hash)

@@ -19,11 +19,10 @@ type TreeFile struct {
 // tree objects: what FilesTree needs to rebuild the tree without reading
 // them again.
 func (r *Repo) CommitFiles(hash plumbing.Hash) ([]TreeFile, error) {
-	t, err := r.CommitTree(hash)
+	gt, err := r.commitTree(hash)
 	if err != nil {
 		return nil, err
 	}
-	gt := t.(*gitTree)
 	var out []TreeFile
 	var walk func(dir string) error
 	walk = func(dir string) error {
