@@ -15,7 +15,7 @@ import (
 // and GOMEMLIMIT set by the user win.
 func TuneGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(100) // from gcstart's, for packages' init
+		debug.SetGCPercent(100) // from startup's, for packages' init
 		time.AfterFunc(longRun, func() { debug.SetGCPercent(400) })
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {

@@ -10,7 +10,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	_ "github.com/kubectl-gitops/kubectl-gitops/internal/gcstart" // before the packages it paces
+	_ "github.com/kubectl-gitops/kubectl-gitops/internal/startup" // before the packages it tunes
 	"github.com/kubectl-gitops/kubectl-gitops/plugin"
 )
 
