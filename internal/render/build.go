@@ -135,7 +135,7 @@ func asYAML(m resmap.ResMap) ([]byte, error) {
 	rs := m.Resources()
 	outs := make([][]byte, len(rs))
 	errs := make([]error, len(rs))
-	onCores(len(rs), 8, func(i int) { outs[i], errs[i] = rs[i].AsYAML() })
+	onCores(len(rs), 8, func(i int) { outs[i], errs[i] = printYAML(rs[i]) })
 	size := 0
 	for i, err := range errs {
 		if err != nil {

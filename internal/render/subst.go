@@ -153,7 +153,7 @@ func substitute(m resmap.ResMap, k *Kustomization, vars map[string]string, stric
 // kustomize-controller does; the resource is then rebuilt from JSON, so its
 // keys come out sorted, as they do in the cluster.
 func substituteResource(res *resource.Resource, vars map[string]string, strict bool) error {
-	data, err := res.AsYAML()
+	data, err := printYAML(res)
 	if err != nil {
 		return err
 	}
