@@ -90,17 +90,11 @@ func (o *DiffOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	o.dirs = nil
-	for _, a := range args {
-		d, err := o.relPath(a)
-		if err != nil {
-			return withCode(ExitFailure, err)
-		}
-		o.dirs = append(o.dirs, d)
+	dirs, err := o.relPaths(args, ".")
+	if err != nil {
+		return withCode(ExitFailure, err)
 	}
-	if len(o.dirs) == 0 {
-		o.dirs = []string{"."}
-	}
+	o.dirs = dirs
 	if o.Base == "" && !o.Live {
 		o.Base = ciTargetBranch(o.getenv)
 	}

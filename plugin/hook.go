@@ -78,15 +78,8 @@ func (o *HookOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	o.files = []string{}
-	for _, f := range o.Files {
-		p, err := o.relPath(f)
-		if err != nil {
-			return withCode(ExitFailure, err)
-		}
-		o.files = append(o.files, p)
-	}
-	return nil
+	o.files, err = o.relPaths(o.Files)
+	return withCodeIf(ExitFailure, err)
 }
 
 // Validate checks the flags.

@@ -70,17 +70,11 @@ func (o *RenderOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	o.Dirs = nil
-	for _, a := range args {
-		d, err := o.relPath(a)
-		if err != nil {
-			return withCode(ExitFailure, err)
-		}
-		o.Dirs = append(o.Dirs, d)
+	dirs, err := o.relPaths(args, o.cwd)
+	if err != nil {
+		return withCode(ExitFailure, err)
 	}
-	if len(o.Dirs) == 0 {
-		o.Dirs = []string{o.cwd}
-	}
+	o.Dirs = dirs
 	if o.All {
 		o.Dirs = []string{"."}
 	}

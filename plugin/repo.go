@@ -101,6 +101,23 @@ func (o *repoOptions) relPath(p string) (string, error) {
 	return rel, nil
 }
 
+// relPaths maps the paths given on the command line with relPath; with
+// none, it returns def.
+func (o *repoOptions) relPaths(args []string, def ...string) ([]string, error) {
+	if len(args) == 0 {
+		return def, nil
+	}
+	paths := make([]string, 0, len(args))
+	for _, a := range args {
+		p, err := o.relPath(a)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
 // engine returns a render engine over tree.
 func (o *repoOptions) engine(tree repo.Tree) (*render.Engine, error) {
 	return o.engineWith(tree, nil)

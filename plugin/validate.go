@@ -91,17 +91,11 @@ func (o *ValidateOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	o.Paths, o.paths = args, nil
-	for _, a := range args {
-		p, err := o.relPath(a)
-		if err != nil {
-			return withCode(ExitFailure, err)
-		}
-		o.paths = append(o.paths, p)
+	paths, err := o.relPaths(args, o.cwd)
+	if err != nil {
+		return withCode(ExitFailure, err)
 	}
-	if len(o.paths) == 0 {
-		o.paths = []string{o.cwd}
-	}
+	o.Paths, o.paths = args, paths
 	if o.All {
 		o.paths = []string{"."}
 	}
