@@ -9,19 +9,21 @@
 // Kubernetes, CEL and AWS packages allocate ~6 MB in their init functions,
 // almost none of it garbage, and the default pacing collects twice on the
 // way: ~10% of a pre-commit hook. And the heap's memory arrives one 4 KB
-// page fault at a time (see hugePages).
+// page fault at a time: package hugepages asks for 2 MB pages, earlier
+// than this package can run.
 package startup
 
 import (
 	"os"
 	"runtime/debug"
+
+	_ "github.com/kubectl-gitops/kubectl-gitops/internal/hugepages" // the heap on huge pages
 )
 
 func init() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(Percent)
 	}
-	hugePages()
 }
 
 // Percent is the collector's target while packages initialize.

@@ -1,4 +1,4 @@
-package startup
+package hugepages
 
 import (
 	"bytes"
@@ -10,13 +10,15 @@ import (
 	"unsafe"
 )
 
-// HeapReserve is how much of the heap hugePages asks huge pages for: what
-// a hook or a warm diff uses, with room.
+func init() { reserve() }
+
+// HeapReserve is how much of the heap is asked huge pages for: what a hook
+// or a warm diff uses, with room.
 const HeapReserve = 32 << 20
 
 const madvHugePage = 14 // MADV_HUGEPAGE
 
-// hugePages asks the kernel to back the next HeapReserve bytes of the heap
+// reserve asks the kernel to back the next HeapReserve bytes of the heap
 // with huge pages.
 //
 // Each 4 KB page the heap touches first costs a page fault, ~15 µs on the
@@ -26,34 +28,35 @@ const madvHugePage = 14 // MADV_HUGEPAGE
 // 2 MB pages only when the program asks, and the Go runtime has stopped
 // asking (Go 1.21.1). So this allocates HeapReserve bytes and never touches
 // them: the runtime maps address space for them, the kernel gives no page
-// yet. That range is advised for huge pages; the next collection frees the
-// allocation, and the heap, which takes the lowest free addresses first,
-// grows into it.
+// yet. That range is advised for huge pages, and a collection frees the
+// allocation: the heap, which takes the lowest free addresses first, grows
+// into it. The collection is forced (~6 ms): the one the allocation's size
+// sets off may still find it referenced from the allocating call, and keep
+// it until the heap doubles past it, on 4 KB pages meanwhile.
 //
 // Nothing depends on it: on another kernel setting, or should the runtime
 // place memory otherwise, the heap gets 4 KB pages as before.
 // GODEBUG=disablethp=1, the runtime's own switch for huge pages, turns it
 // off.
-func hugePages() {
+func reserve() {
 	if disablesTHP(os.Getenv("GODEBUG")) {
 		return
 	}
 	if size := hugePageSize(); size > 0 {
 		_, _, _ = adviseHeap(HeapReserve, size)
+		runtime.GC()
 	}
 }
 
 // adviseHeap allocates n bytes, advises the huge pages that hold them and
-// returns their range; the allocation is garbage when it returns.
+// returns their range. Only the range is kept: the allocation is garbage
+// when it returns.
 func adviseHeap(n int, pageSize uintptr) (start, end uintptr, err error) {
-	reserve := make([]byte, n)
-	start = uintptr(unsafe.Pointer(unsafe.SliceData(reserve)))
+	start = uintptr(unsafe.Pointer(unsafe.SliceData(make([]byte, n))))
 	end = start + uintptr(n)
 	start &^= pageSize - 1
 	end = (end + pageSize - 1) &^ (pageSize - 1)
-	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, madvHugePage)
-	runtime.KeepAlive(reserve)
-	if errno != 0 {
+	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, madvHugePage); errno != 0 {
 		return start, end, errno
 	}
 	return start, end, nil
