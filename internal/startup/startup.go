@@ -1,9 +1,9 @@
 // Package startup tunes the Go runtime's memory for a command that runs a
 // fraction of a second, before the packages linked into it initialize.
 // Imported for its side effect by the command's main package, it runs
-// before most of them: Go initializes packages in import path order once
-// their own imports are ready. main then sets the pacing of the run itself
-// (plugin.TuneGC).
+// before about half of them, the Kubernetes ones among them: Go
+// initializes packages in import path order once their own imports are
+// ready. main then sets the pacing of the run itself (plugin.TuneGC).
 //
 // Two things make such a run slow that a long one does not notice. The
 // Kubernetes, CEL and AWS packages allocate ~6 MB in their init functions,
