@@ -198,6 +198,7 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
+	warnUnsupported(o.ErrOut, head.Repository, o.dirs)
 	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore})
 	head.Engine.Trim()
 	return diffs, broken, err

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -107,6 +109,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
+	warnUnsupported(o.ErrOut, r, o.Dirs)
 	results, err := eng.Render(ctx, r, roots)
 	if err != nil {
 		return withCode(ExitFailure, err)
@@ -132,6 +135,18 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	}
 	eng.Trim()
 	return err
+}
+
+// warnUnsupported names the Flux Kustomizations written under dirs that
+// Flux would render from this repository and kubectl gitops leaves out.
+func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
+	for _, s := range r.Skipped {
+		f := s.Kustomization.Object.File
+		in := slices.ContainsFunc(dirs, func(d string) bool { return d == "." || f == d || strings.HasPrefix(f, d+"/") })
+		if s.Unsupported && in {
+			fmt.Fprintf(w, "warning: Kustomization %s (%s) is not rendered: %s\n", s.Kustomization.ID(), f, s.Reason)
+		}
+	}
 }
 
 // reportFailures prints why each failed root failed and counts them.

@@ -179,5 +179,17 @@ func checkBuild(c *checker) error {
 		}
 		c.add("build", f)
 	}
+	for _, s := range c.in.Repository.Skipped {
+		k := s.Kustomization
+		if !s.Unsupported || !c.inScope(k.Object.File) {
+			continue
+		}
+		line := k.Object.Line
+		if n := manifest.Path(k.Object.Node(), "spec", "path"); n != nil {
+			line = n.Line
+		}
+		c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: k.Object.File, Line: line,
+			Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)}, Default: Warning})
+	}
 	return nil
 }

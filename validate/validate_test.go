@@ -284,6 +284,19 @@ func TestBadInputs(t *testing.T) {
 			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 9, message: "refers to GitRepository flux-system/fleet, which is not defined in this repository"}},
 		},
 		{
+			name: "spec.path with a variable its parent substitutes",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", "  postBuild:\n    substitute:\n      ENV: app\n"),
+				"clusters/prod/apps.yaml":    ks("apps", "./${ENV}", "")}),
+			want: []want{{rule: "build", file: "clusters/prod/apps.yaml", line: 12, severity: Warning,
+				message: `Kustomization flux-system/apps is not rendered nor checked: its spec.path "./${ENV}" holds a variable, which Kustomization flux-system/cluster substitutes when it applies it`}},
+		},
+		{
+			name:  "spec.path with a variable nothing substitutes",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "./${ENV}", "")}),
+			want:  []want{{rule: "build", file: "clusters/prod/apps.yaml", line: 12, message: `spec.path "./${ENV}" is not a directory of this repository`}},
+		},
+		{
 			name:  "dependsOn a Kustomization not defined",
 			files: with(app, map[string]string{"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- apps.yaml\n", "clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "./app", "  dependsOn:\n  - name: infra\n")}),
 			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 14, message: "depends on Kustomization flux-system/infra, which is not defined"}},

@@ -81,6 +81,9 @@ type Source struct {
 type Skipped struct {
 	Kustomization *Kustomization
 	Reason        string
+	// Unsupported is set when Flux would render it from this repository
+	// and kubectl gitops cannot: what it checks leaves the root out.
+	Unsupported bool
 }
 
 // Repository is what discovery found in a tree.
@@ -423,10 +426,16 @@ func (r *Repository) findRoots(tree repo.Tree) {
 		src, ok := r.Sources[k.SourceID()]
 		switch {
 		case !ok:
-			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is not defined in this repository", k.SourceID())})
+			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is not defined in this repository", k.SourceID()), false})
 			continue
 		case !src.Local:
-			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is another repository (%s)", k.SourceID(), src.URL)})
+			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is another repository (%s)", k.SourceID(), src.URL), false})
+			continue
+		}
+		if parent := r.substitutingParent(k); parent != nil {
+			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf(
+				"its spec.path %q holds a variable, which Kustomization %s substitutes when it applies it; kubectl gitops reads Kustomizations as they are written",
+				k.Spec.Path, parent.ID()), true})
 			continue
 		}
 		p, err := k.Path()
@@ -460,6 +469,27 @@ func (r *Repository) findRoots(tree repo.Tree) {
 		}
 		return a.KustomizationID() < b.KustomizationID()
 	})
+}
+
+// substitutingParent returns the Flux Kustomization that substitutes the
+// variables in k's spec.path, if it has any: one with post-build
+// substitution whose path holds the file k is written in. Flux applies k as
+// that parent renders it, its spec substituted. Without such a parent, the
+// path is taken as written, and reported missing.
+func (r *Repository) substitutingParent(k *Kustomization) *Kustomization {
+	if !strings.Contains(k.Spec.Path, "${") {
+		return nil
+	}
+	for _, p := range r.Flux {
+		pb := p.Spec.PostBuild
+		if p == k || pb == nil || len(pb.Substitute)+len(pb.SubstituteFrom) == 0 {
+			continue
+		}
+		if dir, err := p.Path(); err == nil && under(k.Object.File, dir) {
+			return p
+		}
+	}
+	return nil
 }
 
 // coverGenerated marks the kustomization directories a generated

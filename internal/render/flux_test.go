@@ -348,3 +348,65 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestVariablePath checks a Kustomization whose spec.path holds a variable:
+// left out, and said why, when a Kustomization with post-build
+// substitution applies the file it is written in; taken as written, and
+// failing to build, when none does.
+func TestVariablePath(t *testing.T) {
+	parent := func(path, postBuild string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cluster\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: " + path +
+			"\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n" + postBuild
+	}
+	for _, tt := range []struct {
+		name    string
+		parent  string
+		skipped string // the parent named in the reason; "" when the root is kept
+	}{
+		{"substituted by the parent", parent("./clusters/prod", "  postBuild:\n    substitute:\n      ENV: app\n"), "flux-system/cluster"},
+		{"substituted from a ConfigMap", parent("./clusters", "  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n"), "flux-system/cluster"},
+		{"parent without substitution", parent("./clusters/prod", ""), ""},
+		{"substituting Kustomization elsewhere", parent("./app", "  postBuild:\n    substitute:\n      ENV: app\n"), ""},
+		{"no parent", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := map[string]string{}
+			if tt.parent != "" {
+				extra["clusters/prod/cluster.yaml"] = tt.parent
+			}
+			g := fluxRepo(t, "  path: ./${ENV}\n", extra)
+			_, tree := openTree(t, g.Dir, "")
+			disc, err := Discover(tree, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var root *Root
+			for i, r := range disc.Roots {
+				if r.KustomizationID() == "flux-system/app" {
+					root = &disc.Roots[i]
+				}
+			}
+			var skip *Skipped
+			for i, s := range disc.Skipped {
+				if s.Kustomization.ID() == "flux-system/app" {
+					skip = &disc.Skipped[i]
+				}
+			}
+			if tt.skipped == "" {
+				if root == nil || skip != nil {
+					t.Fatalf("root %v, skipped %v: want the root kept as written", root, skip)
+				}
+				if root.Path != "${ENV}" {
+					t.Errorf("root path %q", root.Path)
+				}
+				return
+			}
+			if root != nil || skip == nil {
+				t.Fatalf("root %v, skipped %v: want it left out", root, skip)
+			}
+			if !skip.Unsupported || !strings.Contains(skip.Reason, `spec.path "./${ENV}"`) || !strings.Contains(skip.Reason, "Kustomization "+tt.skipped+" substitutes") {
+				t.Errorf("skipped: %+v", skip)
+			}
+		})
+	}
+}
