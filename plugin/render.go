@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -140,12 +138,9 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 // warnUnsupported names the Flux Kustomizations written under dirs that
 // Flux would render from this repository and kubectl gitops leaves out.
 func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
-	for _, s := range r.Skipped {
-		f := s.Kustomization.Object.File
-		in := slices.ContainsFunc(dirs, func(d string) bool { return d == "." || f == d || strings.HasPrefix(f, d+"/") })
-		if s.Unsupported && in {
-			fmt.Fprintf(w, "warning: Kustomization %s (%s) is not rendered: %s\n", s.Kustomization.ID(), f, s.Reason)
-		}
+	for _, s := range r.Unsupported(dirs) {
+		k := s.Kustomization
+		fmt.Fprintf(w, "warning: Kustomization %s (%s) is not rendered: %s\n", k.ID(), k.Object.File, s.Reason)
 	}
 }
 

@@ -139,33 +139,7 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 			return c.keepFacts(res, f), nil
 		}
 	}
-	v, err := func() (rootFacts, error) {
-		var f rootFacts
-		objs, err := c.objectsOf(res)
-		if err != nil {
-			return f, err
-		}
-		f.Objects = len(objs)
-		for i, o := range objs {
-			f.Keys = append(f.Keys, objectFact{Index: i, Key: objectKey(o), ID: o.id})
-			gv, kind := o.node.GetApiVersion(), o.node.GetKind()
-			flux := strings.HasSuffix(group(gv), ".toolkit.fluxcd.io")
-			crd := kind == "CustomResourceDefinition" && gv == "apiextensions.k8s.io/v1"
-			if !flux && !crd {
-				continue
-			}
-			data, err := o.node.MarshalJSON()
-			if err != nil {
-				return f, err
-			}
-			if flux {
-				f.Flux = append(f.Flux, indexedObject{Index: i, Object: data})
-			} else {
-				f.CRDs = append(f.CRDs, data)
-			}
-		}
-		return f, nil
-	}()
+	v, err := c.factsFromObjects(res)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", res.Root, err)
 	}
@@ -173,6 +147,35 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 		c.memo.Put(key, string(data))
 	}
 	return c.keepFacts(res, v), nil
+}
+
+// factsFromObjects gathers a root's facts from its rendered objects.
+func (c *checker) factsFromObjects(res *render.Result) (rootFacts, error) {
+	var f rootFacts
+	objs, err := c.objectsOf(res)
+	if err != nil {
+		return f, err
+	}
+	f.Objects = len(objs)
+	for i, o := range objs {
+		f.Keys = append(f.Keys, objectFact{Index: i, Key: objectKey(o), ID: o.id})
+		gv, kind := o.node.GetApiVersion(), o.node.GetKind()
+		flux := strings.HasSuffix(group(gv), ".toolkit.fluxcd.io")
+		crd := kind == "CustomResourceDefinition" && gv == "apiextensions.k8s.io/v1"
+		if !flux && !crd {
+			continue
+		}
+		data, err := o.node.MarshalJSON()
+		if err != nil {
+			return f, err
+		}
+		if flux {
+			f.Flux = append(f.Flux, indexedObject{Index: i, Object: data})
+		} else {
+			f.CRDs = append(f.CRDs, data)
+		}
+	}
+	return f, nil
 }
 
 // keepFacts keeps a root's facts for the rest of the Run.

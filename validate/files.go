@@ -179,9 +179,9 @@ func checkBuild(c *checker) error {
 		}
 		c.add("build", f)
 	}
-	for _, s := range c.in.Repository.Skipped {
+	for _, s := range c.in.Repository.Unsupported([]string{"."}) {
 		k := s.Kustomization
-		if !s.Unsupported || !c.inScope(k.Object.File) {
+		if !c.inScope(k.Object.File) {
 			continue
 		}
 		line := k.Object.Line

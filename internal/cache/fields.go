@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -79,7 +80,7 @@ func (w *Writer) String(s string) {
 
 // Raw adds a field held as bytes.
 func (w *Writer) Raw(s []byte) {
-	w.bad = w.bad || bytesHasNUL(s)
+	w.bad = w.bad || bytes.IndexByte(s, 0) >= 0
 	w.b = append(w.b, s...)
 	w.b = append(w.b, 0)
 	w.spill()
@@ -116,15 +117,6 @@ func (w *Writer) Bytes() ([]byte, error) {
 		return nil, ErrRecord
 	}
 	return w.b, nil
-}
-
-func bytesHasNUL(s []byte) bool {
-	for _, c := range s {
-		if c == 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // Reader reads a record's fields in the order they were written. Fields

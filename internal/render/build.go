@@ -129,8 +129,7 @@ func setAll(n *kyaml.RNode, kv map[string]string, set func(k, v string) kyaml.Fi
 }
 
 // asYAML prints m exactly as kustomize's ResMap.AsYaml does, the resources
-// on every core: each goes through YAML, JSON and YAML again, most of the
-// time a fresh render spends printing.
+// on every core (printYAML).
 func asYAML(m resmap.ResMap) ([]byte, error) {
 	rs := m.Resources()
 	outs := make([][]byte, len(rs))

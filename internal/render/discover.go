@@ -471,6 +471,20 @@ func (r *Repository) findRoots(tree repo.Tree) {
 	})
 }
 
+// Unsupported returns the Kustomizations written at or under dirs ("."
+// for all) that Flux would render from this repository and that are left
+// out here (Skipped.Unsupported).
+func (r *Repository) Unsupported(dirs []string) []Skipped {
+	var out []Skipped
+	for _, s := range r.Skipped {
+		f := s.Kustomization.Object.File
+		if s.Unsupported && slices.ContainsFunc(dirs, func(d string) bool { return f == d || under(f, d) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // substitutingParent returns the Flux Kustomization that substitutes the
 // variables in k's spec.path, if it has any: one with post-build
 // substitution whose path holds the file k is written in. Flux applies k as

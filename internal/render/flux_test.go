@@ -407,6 +407,14 @@ func TestVariablePath(t *testing.T) {
 			if !skip.Unsupported || !strings.Contains(skip.Reason, `spec.path "./${ENV}"`) || !strings.Contains(skip.Reason, "Kustomization "+tt.skipped+" substitutes") {
 				t.Errorf("skipped: %+v", skip)
 			}
+			for _, tc := range []struct {
+				dirs []string
+				want int
+			}{{[]string{"."}, 1}, {[]string{"clusters"}, 1}, {[]string{"clusters/prod/app.yaml"}, 1}, {[]string{"app", "clusters/dev"}, 0}} {
+				if got := disc.Unsupported(tc.dirs); len(got) != tc.want {
+					t.Errorf("Unsupported(%q): %d Kustomizations, want %d", tc.dirs, len(got), tc.want)
+				}
+			}
 		})
 	}
 }
