@@ -40,6 +40,10 @@ func ExitCode(err error) (int, string) {
 	if err == nil {
 		return 0, ""
 	}
+	var stopped Interrupted
+	if errors.As(err, &stopped) {
+		return stopped.code(), stopped.Error()
+	}
 	var e *exitError
 	if errors.As(err, &e) {
 		if e.err == nil {

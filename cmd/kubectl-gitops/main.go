@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -16,9 +14,8 @@ import (
 
 func main() {
 	plugin.TuneGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code, msg := plugin.ExitCode(plugin.NewCmdGitops(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}).ExecuteContext(ctx))
-	stop()
+	cmd := plugin.NewCmdGitops(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	code, msg := plugin.ExitCode(plugin.RunInterruptible(context.Background(), cmd.ExecuteContext))
 	if msg != "" {
 		fmt.Fprintln(os.Stderr, "error:", msg)
 	}
