@@ -25,6 +25,7 @@ type repoOptions struct {
 	NoCache     bool
 	Jobs        int
 	AllowRemote bool
+	Limits      limitFlags
 
 	repo *repo.Repo
 	// cwd is the working directory relative to the repository root.
@@ -47,6 +48,7 @@ func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoCache, "no-cache", false, "render every root again instead of reusing results whose inputs did not change")
 	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
+	o.Limits.addFlags(fs)
 }
 
 // complete opens the repository the command runs in.
@@ -85,7 +87,7 @@ func (o *repoOptions) validate() error {
 	if o.Jobs < 1 {
 		return fmt.Errorf("--jobs must be at least 1, got %d", o.Jobs)
 	}
-	return nil
+	return o.Limits.validate()
 }
 
 // relPath maps a path given on the command line, relative to where the
@@ -126,7 +128,7 @@ func (o *repoOptions) engine(tree repo.Tree) (*render.Engine, error) {
 // engineWith returns a render engine over tree with its options adjusted
 // by tune.
 func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*render.Engine, error) {
-	opts := render.Options{Jobs: o.Jobs, AllowRemote: o.AllowRemote, Salt: version.CacheSalt()}
+	opts := render.Options{Jobs: o.Jobs, AllowRemote: o.AllowRemote, Salt: version.CacheSalt(), Limits: o.Limits.limits()}
 	if tune != nil {
 		tune(&opts)
 	}

@@ -11,6 +11,7 @@ package kfs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,10 @@ type FS struct {
 	hide       func(rel string, dir bool) bool // files a Flux source leaves out of its artifact
 	usedRemote bool
 
+	ctx    context.Context // the render stops reading once it ends
+	checks *Checks         // the limits on what one file and one root hold
+	budget rootBudget
+
 	mu      sync.Mutex
 	overlay map[string][]byte // generated files, by relative path
 	rec     *Recorder
@@ -49,6 +54,28 @@ type FS struct {
 // SetHidden makes the paths hide reports invisible, as a Flux source's
 // ignore rules leave files out of the artifact kustomize-controller builds.
 func (f *FS) SetHidden(hide func(rel string, dir bool) bool) { f.hide = hide }
+
+// Guard bounds what the render reads with checks' limits, and stops it
+// reading once ctx ends: kustomize's parser never looks at a context, but
+// every file it parses comes through here.
+func (f *FS) Guard(ctx context.Context, checks *Checks) { f.ctx, f.checks = ctx, checks }
+
+// guard applies Guard's context and limits to a file read from the tree.
+func (f *FS) guard(rel, blob string, data []byte) error {
+	if f.ctx != nil {
+		if err := f.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if f.checks == nil {
+		return nil
+	}
+	shape, err := f.checks.file(rel, blob, data)
+	if err != nil {
+		return err
+	}
+	return f.budget.add(f.checks.limits, rel, int64(len(data)), shape)
+}
 
 // UsedRemote tells whether the render read a remote base kustomize cloned.
 func (f *FS) UsedRemote() bool {
@@ -229,7 +256,11 @@ func (f *FS) IsDir(p string) bool {
 // ReadFile returns the content of the file at p.
 func (f *FS) ReadFile(p string) ([]byte, error) {
 	if f.remoteClone(p) {
-		return f.disk.ReadFile(p)
+		data, err := f.disk.ReadFile(p)
+		if err == nil {
+			err = f.guard(p, "", data)
+		}
+		return data, err
 	}
 	rel, ok := f.rel(p)
 	if !ok {
@@ -259,6 +290,9 @@ func (f *FS) ReadFile(p string) ([]byte, error) {
 		return nil, err
 	}
 	f.rec.read(rel, blob)
+	if err := f.guard(rel, blob, data); err != nil {
+		return nil, f.refuse(err)
+	}
 	return data, f.checkRemote(rel, data)
 }
 

@@ -43,6 +43,9 @@ type Options struct {
 	// Origins records where each rendered object comes from
 	// (Result.Origins), for findings that point at files.
 	Origins bool
+	// Limits bound what one root reads (kfs.Limits); zero fields take the
+	// defaults.
+	Limits kfs.Limits
 	// Memo is discovery's memo, shared with the other engines of this
 	// repository in the run (OpenMemo); nil has the engine read its own
 	// from the cache.
@@ -51,9 +54,10 @@ type Options struct {
 
 // Engine renders the roots of one tree.
 type Engine struct {
-	tree repo.Tree
-	abs  string
-	opts Options
+	tree   repo.Tree
+	abs    string
+	opts   Options
+	checks *kfs.Checks
 
 	openapiMu sync.RWMutex
 	ignoreMu  sync.Mutex
@@ -74,7 +78,7 @@ func New(tree repo.Tree, abs string, opts Options) *Engine {
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.NumCPU()
 	}
-	return &Engine{tree: tree, abs: abs, opts: opts, ignores: map[string]*sourceFilter{}}
+	return &Engine{tree: tree, abs: abs, opts: opts, checks: kfs.NewChecks(opts.Limits), ignores: map[string]*sourceFilter{}}
 }
 
 // Tree is the tree the engine reads.
@@ -174,7 +178,7 @@ func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Re
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			results[i] = e.renderRoot(r, root, nil)
+			results[i] = e.renderRoot(ctx, r, root, nil)
 			return nil
 		})
 	}
@@ -195,7 +199,7 @@ func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Re
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			results[i] = e.renderRoot(r, roots[i], objects)
+			results[i] = e.renderRoot(ctx, r, roots[i], objects)
 			return nil
 		})
 	}
@@ -266,7 +270,7 @@ func rootKeyID(r Root) string { return r.Path + "\x00" + r.KustomizationID() }
 
 // renderRoot renders one root: from the cache when every observation of an
 // earlier render still holds, else with kustomize.
-func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produced) *Result {
+func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objects map[string]Produced) *Result {
 	var vars map[string]string
 	if k := root.Kustomization; k != nil && k.Spec.PostBuild != nil {
 		v, err := resolveVars(k, objects)
@@ -281,10 +285,10 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 		// Should the output be gone from the cache when it is read, the
 		// root renders again.
 		res.load = func() ([]byte, error) {
-			if out, ok := e.opts.Cache.Get(res.Digest); ok && cache.Digest(out) == res.Digest {
+			if out, ok := e.opts.Cache.Get(res.Digest); ok { // checked against its digest
 				return out, nil
 			}
-			fresh := e.renderFresh(r, root, vars, filter, key)
+			fresh := e.renderFresh(ctx, r, root, vars, filter, key)
 			if fresh.Err != nil {
 				return nil, fresh.Err
 			}
@@ -292,12 +296,13 @@ func (e *Engine) renderRoot(r *Repository, root Root, objects map[string]Produce
 		}
 		return res
 	}
-	return e.renderFresh(r, root, vars, filter, key)
+	return e.renderFresh(ctx, r, root, vars, filter, key)
 }
 
 // renderFresh renders a root with kustomize and caches the result.
-func (e *Engine) renderFresh(r *Repository, root Root, vars map[string]string, filter *sourceFilter, key string) *Result {
+func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars map[string]string, filter *sourceFilter, key string) *Result {
 	fsys := kfs.New(e.tree, e.abs, e.opts.AllowRemote)
+	fsys.Guard(ctx, e.checks)
 	if filter != nil {
 		fsys.SetHidden(filter.hidden)
 	}
@@ -348,7 +353,7 @@ func (e *Engine) cacheKey(root Root, vars map[string]string, f *sourceFilter) st
 	if e.opts.Cache == nil {
 		return ""
 	}
-	parts := []string{"render/2", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins)}
+	parts := []string{"render/2", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins), e.checks.Limits().String()}
 	if k := root.Kustomization; k != nil {
 		parts = append(parts, string(k.SpecJSON), varsDigest(vars))
 	}
