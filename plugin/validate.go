@@ -293,9 +293,15 @@ func loadCRDs(tree repo.Tree, fromConfig, fromFlags []string) ([]map[string]any,
 
 func isYAMLName(p string) bool { return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") }
 
-// walkTree calls fn for every YAML file at or under p in the tree.
+// walkTree calls fn for every YAML file at or under p in the tree. A
+// directory is walked once however many symlinks lead to it, so a link to a
+// directory above it ends.
 func walkTree(tree repo.Tree, p string, fn func(string, []byte) error) error {
-	kind, err := tree.Stat(p)
+	return walkTreeOnce(tree, p, map[string]bool{}, fn)
+}
+
+func walkTreeOnce(tree repo.Tree, p string, seen map[string]bool, fn func(string, []byte) error) error {
+	real, kind, err := tree.Resolve(p)
 	if err != nil {
 		return err
 	}
@@ -306,6 +312,10 @@ func walkTree(tree repo.Tree, p string, fn func(string, []byte) error) error {
 		}
 		return fn(p, data)
 	}
+	if seen[real] {
+		return nil
+	}
+	seen[real] = true
 	entries, err := tree.ReadDir(p)
 	if err != nil {
 		return err
@@ -313,7 +323,7 @@ func walkTree(tree repo.Tree, p string, fn func(string, []byte) error) error {
 	for _, e := range entries {
 		child := p + "/" + e.Name
 		if e.Kind == repo.Dir || isYAMLName(e.Name) {
-			if err := walkTree(tree, child, fn); err != nil {
+			if err := walkTreeOnce(tree, child, seen, fn); err != nil {
 				return err
 			}
 		}

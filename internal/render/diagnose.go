@@ -82,14 +82,21 @@ type at struct {
 
 // dir checks the kustomization at dir, reached from ref (nil for the root).
 func (d *diagnoser) dir(dir string, ref *at) *diag.Error {
-	if d.onStack[dir] {
-		cycle := append(append([]string(nil), d.stack[indexOf(d.stack, dir):]...), dir)
-		return &diag.Error{File: ref.file, Line: ref.line, Msg: fmt.Sprintf("cycle: %s refers back to %s (%s)", ref.value, dir, strings.Join(cycle, " -> "))}
+	// Directories are told apart by their real path: a symlink to a
+	// directory above (app/loop -> .) names the same one by ever longer
+	// paths.
+	real := dir
+	if p, _, err := d.fsys.Tree().Resolve(dir); err == nil {
+		real = p
 	}
-	if d.done[dir] {
+	if d.onStack[real] {
+		cycle := append(append([]string(nil), d.stack[indexOf(d.stack, real):]...), real)
+		return &diag.Error{File: ref.file, Line: ref.line, Msg: fmt.Sprintf("cycle: %s refers back to %s (%s)", ref.value, real, strings.Join(cycle, " -> "))}
+	}
+	if d.done[real] {
 		return nil
 	}
-	d.done[dir] = true
+	d.done[real] = true
 	kfile, ok := kustomizationFileIn(d.fsys, dir)
 	if !ok {
 		if ref == nil {
@@ -121,11 +128,11 @@ func (d *diagnoser) dir(dir string, ref *at) *diag.Error {
 		errs[0].Msg += " in kustomization file"
 		return errs[0]
 	}
-	d.stack = append(d.stack, dir)
-	d.onStack[dir] = true
+	d.stack = append(d.stack, real)
+	d.onStack[real] = true
 	defer func() {
 		d.stack = d.stack[:len(d.stack)-1]
-		delete(d.onStack, dir)
+		delete(d.onStack, real)
 	}()
 	for _, field := range [...]string{"resources", "bases", "components"} {
 		for _, item := range sequence(manifest.Lookup(m, field)) {
