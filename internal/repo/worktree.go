@@ -337,9 +337,11 @@ func (r *ignoreRules) loadTracked() {
 }
 
 // cleanBlob returns the blob id the index records for the regular file at
-// rel when the file on disk is unchanged since it was staged (same size and
-// modification time, and not modified in the same instant the index was
-// written: Git's "racy" case), so its content need not be read.
+// rel when the file on disk is unchanged since it was staged, so its content
+// need not be read: by Git's own rules, the same size, modification time,
+// change time, inode, device and owner, and not modified in the same
+// instant the index was written (Git's "racy" case). Anything else, or a
+// platform without that status data, reads and hashes the file.
 func (r *ignoreRules) cleanBlob(abs, rel string) (string, bool) {
 	r.trackedOnce.Do(r.loadTracked)
 	e, ok := r.entries[rel]
@@ -351,7 +353,7 @@ func (r *ignoreRules) cleanBlob(abs, rel string) (string, bool) {
 		return "", false
 	}
 	mtime := fi.ModTime()
-	if !mtime.Equal(e.ModifiedAt) || !mtime.Before(r.indexTime) {
+	if !mtime.Equal(e.ModifiedAt) || !mtime.Before(r.indexTime) || !sameStat(fi, e) {
 		return "", false
 	}
 	return e.Hash.String(), true
@@ -360,4 +362,10 @@ func (r *ignoreRules) cleanBlob(abs, rel string) (string, bool) {
 // sortEntries orders a listing by name, as os.ReadDir does.
 func sortEntries(es []Entry) {
 	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
+}
+
+// sameStatData compares a file's status data with an index entry's, as
+// Git does: the index keeps the low 32 bits of the inode and device.
+func sameStatData(ctime time.Time, ino, dev uint64, uid, gid uint32, e *index.Entry) bool {
+	return ctime.Equal(e.CreatedAt) && uint32(ino) == e.Inode && uint32(dev) == e.Dev && uid == e.UID && gid == e.GID
 }

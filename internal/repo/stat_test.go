@@ -1,0 +1,104 @@
+package repo
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+)
+
+// TestCleanBlobTrustsOnlyUnchangedFiles stages a file with the git CLI and
+// changes it in the ways that keep its size and modification time: the
+// blob id the index records is trusted only while Git itself would trust
+// it, and the file is read otherwise.
+func TestCleanBlobTrustsOnlyUnchangedFiles(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	const (
+		staged = "k: AAAA\n"
+		edited = "k: BBBB\n" // the same size
+	)
+	past := time.Now().Add(-time.Hour).Truncate(time.Second)
+	tests := []struct {
+		name   string
+		change func(t *testing.T, p string)
+		// trusted tells that the index's blob id stands for the file.
+		trusted bool
+	}{
+		{name: "untouched", change: func(*testing.T, string) {}, trusted: true},
+		{name: "rewritten in place, mtime put back (cp -p)", change: func(t *testing.T, p string) {
+			write(t, p, edited)
+			if err := os.Chtimes(p, past, past); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "replaced by a new file, mtime put back", change: func(t *testing.T, p string) {
+			tmp := p + ".new"
+			write(t, tmp, edited)
+			if err := os.Chtimes(tmp, past, past); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "mode changed", change: func(t *testing.T, p string) {
+			if err := os.Chmod(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "a.yaml")
+			gitCLI(t, dir, "init", "-q")
+			write(t, p, staged)
+			if err := os.Chtimes(p, past, past); err != nil {
+				t.Fatal(err)
+			}
+			gitCLI(t, dir, "add", "a.yaml")
+			tt.change(t, p)
+
+			g, err := git.PlainOpen(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blob, ok := newIgnoreRules(dir, g).cleanBlob(p, "a.yaml")
+			if ok != tt.trusted {
+				t.Fatalf("index trusted = %v, want %v", ok, tt.trusted)
+			}
+			if ok && blob != hashObject(t, staged) {
+				t.Errorf("blob %s, want the staged content's %s", blob, hashObject(t, staged))
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := NewWorkTree(dir).Blob("a.yaml")
+			if err != nil || got != hashObject(t, string(data)) {
+				t.Errorf("work tree blob %s, %v; want the content's %s", got, err, hashObject(t, string(data)))
+			}
+		})
+	}
+}
+
+func write(t *testing.T, p, data string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gitCLI(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
