@@ -2,7 +2,9 @@
 //
 // Entries are files named by the SHA-256 of their key, written to a
 // temporary file and renamed into place, so concurrent runs never see a
-// partial entry and the last writer wins with a complete one. Reading an
+// partial entry and the last writer wins with a complete one. Each entry
+// ends with the SHA-256 of what precedes it, checked on every read: a
+// damaged or edited entry reads as missing, and its caller renders again. Reading an
 // entry refreshes its modification time; Trim removes the least recently
 // used entries until the store fits its size bound. The bound is soft: Trim
 // walks the store only when a run wrote a twentieth of it, or an hour after
@@ -11,6 +13,7 @@
 package cache
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -94,6 +98,9 @@ func (c *Cache) GetString(key string) (string, bool) {
 			return "", false
 		}
 	}
+	if data, ok = verified(data); !ok {
+		return "", false
+	}
 	if len(data) == 0 {
 		return "", true
 	}
@@ -113,7 +120,25 @@ func (c *Cache) Get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	defer f.Close()
-	return readAll(f, st)
+	data, ok := readAll(f, st)
+	if !ok {
+		return nil, false
+	}
+	return verified(data)
+}
+
+// verified returns an entry's content without the digest it ends with, and
+// whether that digest matches it.
+func verified(entry []byte) ([]byte, bool) {
+	n := len(entry) - sha256.Size
+	if n < 0 {
+		return nil, false
+	}
+	sum := sha256.Sum256(entry[:n])
+	if !bytes.Equal(sum[:], entry[n:]) {
+		return nil, false
+	}
+	return entry[:n], true
 }
 
 // open opens the entry stored under key, refreshing its recency for Trim
@@ -146,24 +171,28 @@ func readAll(f *os.File, st os.FileInfo) ([]byte, bool) {
 
 // Put stores data under key atomically.
 func (c *Cache) Put(key string, data []byte) error {
-	return c.put(key, func(f *os.File) error {
-		_, err := f.Write(data)
+	return c.put(key, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
 	})
 }
 
-// put stores under key what write writes into a temporary file, renamed
-// into place once complete.
-func (c *Cache) put(key string, write func(*os.File) error) error {
+// put stores under key what write writes into a temporary file, followed
+// by its digest, renamed into place once complete.
+func (c *Cache) put(key string, write func(io.Writer) error) error {
 	p := c.path(key)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(p), tmpPrefix+"*")
 	if err != nil {
 		return err
 	}
-	err = write(tmp)
+	h := sha256.New()
+	err = write(io.MultiWriter(tmp, h))
+	if err == nil {
+		_, err = tmp.Write(h.Sum(nil))
+	}
 	var size int64
 	if st, serr := tmp.Stat(); serr == nil {
 		size = st.Size()
@@ -182,6 +211,10 @@ func (c *Cache) put(key string, write func(*os.File) error) error {
 	}
 	return err
 }
+
+// tmpPrefix starts the name of an entry being written. One a killed run
+// left behind is never read, and Trim removes it once it is old.
+const tmpPrefix = ".tmp-"
 
 // Trim removes the least recently used entries until the store holds at
 // most its size bound. Entries another run removes meanwhile are skipped.
@@ -215,6 +248,10 @@ func (c *Cache) Trim() error {
 		}
 		info, err := d.Info()
 		if err != nil {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), tmpPrefix) && now.Sub(info.ModTime()) > time.Hour {
+			_ = os.Remove(p) // left by a run that was killed while writing
 			return nil
 		}
 		entries = append(entries, entry{p, info.Size(), info.ModTime()})

@@ -73,3 +73,51 @@ func TestTrim(t *testing.T) {
 		walked = stamp()
 	}
 }
+
+// TestDamagedEntriesReadAsMissing edits stored entries the ways a disk, a
+// crash or a hand can: every damaged entry reads as missing, through both
+// readers and on both sides of the size from which entries are mapped.
+func TestDamagedEntriesReadAsMissing(t *testing.T) {
+	damage := []struct {
+		name string
+		edit func([]byte) []byte
+	}{
+		{"a byte of the content changed, same length", func(b []byte) []byte { b[3] ^= 1; return b }},
+		{"a byte of the digest changed", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-5] }},
+		{"shorter than a digest", func(b []byte) []byte { return b[:7] }},
+		{"empty", func([]byte) []byte { return nil }},
+		{"content appended", func(b []byte) []byte { return append(b, "more"...) }},
+	}
+	for _, size := range []int{100, mapAtLeast + 10} {
+		for _, d := range damage {
+			t.Run(fmt.Sprintf("%s/%d bytes", d.name, size), func(t *testing.T) {
+				c, err := Open(t.TempDir(), 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				key := Key("entry")
+				want := strings.Repeat("record\x00", size/7+1)
+				if err := c.Put(key, []byte(want)); err != nil {
+					t.Fatal(err)
+				}
+				if got, ok := c.GetString(key); !ok || got != want {
+					t.Fatalf("intact entry: ok=%v, %d bytes; want %d bytes", ok, len(got), len(want))
+				}
+				stored, err := os.ReadFile(c.path(key))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(c.path(key), d.edit(stored), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if got, ok := c.Get(key); ok {
+					t.Errorf("Get read a damaged entry: %d bytes", len(got))
+				}
+				if got, ok := c.GetString(key); ok {
+					t.Errorf("GetString read a damaged entry: %d bytes", len(got))
+				}
+			})
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -58,7 +57,7 @@ func (w *Writer) flush() {
 // is never built whole in memory. Nothing is stored when a field held a
 // NUL.
 func (c *Cache) PutRecord(key, header string, write func(*Writer)) error {
-	return c.put(key, func(f *os.File) error {
+	return c.put(key, func(f io.Writer) error {
 		w := &Writer{b: make([]byte, 0, spillAt+4<<10), sink: f}
 		w.String(header)
 		write(w)
