@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
@@ -277,7 +278,7 @@ func commentParts(a *analysis, limit int) []string {
 	}
 	fmt.Fprintf(&head, "%s **Validation**: %d errors, %d warnings in %d roots (%d objects).\n\n", icon, s.Errors, s.Warnings, s.Roots, s.Objects)
 	for _, b := range a.broken {
-		fmt.Fprintf(&head, "- ❌ `%s` does not render: %s\n", b.Root, markdownText(b.Err.Error()))
+		fmt.Fprintf(&head, "- ❌ %s does not render: %s\n", safetext.CodeSpan(b.Root.String()), safetext.Markdown(b.Err.Error()))
 	}
 	const maxFindings = 50
 	for i, f := range a.report.Findings {
@@ -285,7 +286,7 @@ func commentParts(a *analysis, limit int) []string {
 			fmt.Fprintf(&head, "- … and %d more findings: run `kubectl gitops validate` for all of them.\n", len(a.report.Findings)-maxFindings)
 			break
 		}
-		fmt.Fprintf(&head, "- %s `%s:%d` %s (`%s`)\n", severityIcon(f.Severity), f.File, f.Line, markdownText(f.Message), f.Rule)
+		fmt.Fprintf(&head, "- %s %s %s (`%s`)\n", severityIcon(f.Severity), safetext.CodeSpan(fmt.Sprintf("%s:%d", f.File, f.Line)), safetext.Markdown(f.Message), f.Rule)
 	}
 	head.WriteString("\n")
 	parts := diff.Markdown(a.diffs, "Rendered diff", limit-head.Len()-256)
@@ -298,11 +299,6 @@ func severityIcon(s validate.Severity) string {
 		return "⚠️"
 	}
 	return "❌"
-}
-
-// markdownText keeps a message on one line and out of markdown's way.
-func markdownText(s string) string {
-	return strings.NewReplacer("\n", " ", "|", "\\|", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *analysis) error {
@@ -347,7 +343,7 @@ func (o *CIOptions) runCheck(ctx context.Context, f forge.Forge, pr forge.PR, a 
 	}
 	failed := a.report.Failed() || len(a.broken) > 0
 	for _, b := range a.broken {
-		fmt.Fprintf(o.ErrOut, "error: %v\n", b)
+		fmt.Fprintf(o.ErrOut, "error: %s\n", safetext.Line(b.Error()))
 	}
 	if !o.DryRun {
 		st := forge.Status{State: forge.Success, Context: "kubectl-gitops", Description: fmt.Sprintf("%d errors, %d warnings", a.report.Summary.Errors, a.report.Summary.Warnings)}

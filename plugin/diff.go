@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // DiffOptions are the options of `kubectl gitops diff`.
@@ -143,7 +144,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	}
 	if len(broken) > 0 {
 		for _, b := range broken {
-			fmt.Fprintf(o.ErrOut, "error: %v\n", b)
+			fmt.Fprintf(o.ErrOut, "error: %s\n", safetext.Line(b.Error()))
 		}
 		return withCode(ExitFailure, fmt.Errorf("%d roots do not render on the head side", len(broken)))
 	}

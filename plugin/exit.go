@@ -3,6 +3,8 @@ package plugin
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // Exit codes, as kubectl diff, flux diff and dyff use them.
@@ -35,8 +37,13 @@ func (e *exitError) Unwrap() error { return e.err }
 func withCode(code int, err error) error { return &exitError{code: code, err: err} }
 
 // ExitCode maps an error returned by a command to the process's exit code
-// and the message to print (empty when there is none).
+// and the message to print (empty when there is none), kept to one line.
 func ExitCode(err error) (int, string) {
+	code, msg := exitCode(err)
+	return code, safetext.Line(msg)
+}
+
+func exitCode(err error) (int, string) {
 	if err == nil {
 		return 0, ""
 	}

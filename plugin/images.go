@@ -26,6 +26,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
@@ -359,7 +360,7 @@ func writeMarkerTable(w io.Writer, rows []markerJSON) error {
 		} else if latest == r.Current {
 			latest = "(current)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.File, r.Line, r.Policy, r.Field, r.Current, latest)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", safetext.Text(r.File), r.Line, safetext.Text(r.Policy), r.Field, safetext.Text(r.Current), safetext.Line(latest))
 	}
 	return tw.Flush()
 }
@@ -368,7 +369,7 @@ func writeMarkerTable(w io.Writer, rows []markerJSON) error {
 func (o *ImagesOptions) apply(ctx context.Context, r *resolved) error {
 	for id, res := range r.resolution {
 		if res.Err != nil {
-			fmt.Fprintf(o.ErrOut, "error: %s: %v\n", id, res.Err)
+			fmt.Fprintf(o.ErrOut, "error: %s: %s\n", safetext.Text(id.String()), safetext.Line(res.Err.Error()))
 		}
 	}
 	updates, err := images.Plan(r.tree, r.found.Markers, r.resolution)
@@ -406,7 +407,7 @@ func (o *ImagesOptions) apply(ctx context.Context, r *resolved) error {
 				return withCode(ExitFailure, fmt.Errorf("%s: %w", u.File, err))
 			}
 			for _, c := range u.Changes {
-				fmt.Fprintf(o.ErrOut, "%s:%d: %s -> %s\n", c.File, c.Line, c.Old, c.New)
+				fmt.Fprintf(o.ErrOut, "%s:%d: %s -> %s\n", safetext.Text(c.File), c.Line, safetext.Text(c.Old), safetext.Text(c.New))
 			}
 		}
 	}

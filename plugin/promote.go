@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/promote"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
@@ -141,7 +142,7 @@ func (o *PromoteOptions) Run(ctx context.Context) error {
 		return withCode(ExitFailure, err)
 	}
 	for _, s := range plan.Skipped {
-		fmt.Fprintf(o.ErrOut, "note: %s:%d: %s: %s\n", s.File, s.Line, s.Image, s.Reason)
+		fmt.Fprintf(o.ErrOut, "note: %s:%d: %s: %s\n", safetext.Text(s.File), s.Line, safetext.Text(s.Image), safetext.Line(s.Reason))
 	}
 	if len(plan.Files) == 0 {
 		fmt.Fprintln(o.ErrOut, "Nothing to promote: the target has the source's versions.")
@@ -227,7 +228,7 @@ func (o *PromoteOptions) write(base repo.Tree, plan promote.Result) error {
 		}
 	}
 	for _, c := range plan.Changes {
-		fmt.Fprintf(o.ErrOut, "%s:%d: %s %s: %s -> %s\n", c.File, c.Line, c.Image, c.Field, orNone(c.Old), orNone(c.New))
+		fmt.Fprintf(o.ErrOut, "%s:%d: %s %s: %s -> %s\n", safetext.Text(c.File), c.Line, safetext.Text(c.Image), c.Field, safetext.Text(orNone(c.Old)), safetext.Text(orNone(c.New)))
 	}
 	return nil
 }

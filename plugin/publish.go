@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -222,11 +223,9 @@ func (p *publishOptions) forge(ctx context.Context, url string) (forge.Forge, er
 func pullRequestBody(intro string, fileDiffs []string, rendered []diff.RootDiff, report *validate.Report) string {
 	var b strings.Builder
 	b.WriteString(intro + "\n\n")
-	b.WriteString("#### Files\n\n```diff\n")
-	for _, d := range fileDiffs {
-		b.WriteString(d)
-	}
-	b.WriteString("```\n\n")
+	files := strings.Join(fileDiffs, "")
+	fence := safetext.Fence(files)
+	b.WriteString("#### Files\n\n" + fence + "diff\n" + files + fence + "\n\n")
 	parts := diff.Markdown(rendered, "Rendered diff", diff.MarkdownLimit/2)
 	b.WriteString(strings.Replace(parts[0], "### ", "#### ", 1))
 	if len(parts) > 1 {
@@ -236,7 +235,7 @@ func pullRequestBody(intro string, fileDiffs []string, rendered []diff.RootDiff,
 		s := report.Summary
 		fmt.Fprintf(&b, "\n#### Validation\n\n%d errors, %d warnings in %d roots (%d objects).\n", s.Errors, s.Warnings, s.Roots, s.Objects)
 		for _, f := range report.Findings {
-			fmt.Fprintf(&b, "- `%s:%d` %s (%s)\n", f.File, f.Line, f.Message, f.Rule)
+			fmt.Fprintf(&b, "- %s %s (%s)\n", safetext.CodeSpan(fmt.Sprintf("%s:%d", f.File, f.Line)), safetext.Markdown(f.Message), f.Rule)
 		}
 	}
 	return b.String()

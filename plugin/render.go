@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // RenderOptions are the options of `kubectl gitops render`.
@@ -140,7 +141,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
 	for _, s := range r.Unsupported(dirs) {
 		k := s.Kustomization
-		fmt.Fprintf(w, "warning: Kustomization %s (%s) is not rendered: %s\n", k.ID(), k.Object.File, s.Reason)
+		fmt.Fprintf(w, "warning: Kustomization %s (%s) is not rendered: %s\n", safetext.Text(k.ID()), safetext.Text(k.Object.File), safetext.Line(s.Reason))
 	}
 }
 
@@ -150,7 +151,7 @@ func reportFailures(w io.Writer, results []*render.Result) int {
 	for _, res := range results {
 		if res.Err != nil {
 			n++
-			fmt.Fprintf(w, "error: %s: %v\n", res.Root, res.Err)
+			fmt.Fprintf(w, "error: %s: %s\n", res.Root, safetext.Line(res.Err.Error()))
 		}
 	}
 	return n

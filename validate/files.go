@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // maxFileSize bounds the files the file rules parse.
@@ -26,6 +27,7 @@ func isYAMLFile(f string) bool {
 // kustomizations list as resources hold Kubernetes objects. A file whose
 // blob was checked before is not read again.
 func checkSyntax(c *checker) error {
+	c.checkNames()
 	return c.eachFile(func(f string, facts fileFacts) {
 		for _, x := range facts.Findings {
 			if x.Rule == "syntax" {
@@ -34,6 +36,31 @@ func checkSyntax(c *checker) error {
 			}
 		}
 	})
+}
+
+// checkNames reports each file or directory in scope whose name holds a
+// character no output prints as it is (a newline, an escape sequence, a
+// bidirectional override): every output quotes it, and the name itself is
+// a finding, once for the outermost such directory.
+func (c *checker) checkNames() {
+	seen := map[string]bool{}
+	for _, f := range c.in.Repository.Files {
+		if safetext.Printable(f) || !c.inScope(f) {
+			continue
+		}
+		bad := f
+		for i, part := range strings.Split(f, "/") {
+			if !safetext.Printable(part) {
+				bad = strings.Join(strings.Split(f, "/")[:i+1], "/")
+				break
+			}
+		}
+		if seen[bad] {
+			continue
+		}
+		seen[bad] = true
+		c.add("syntax", Finding{File: bad, Message: fmt.Sprintf("the name %s holds a character no output prints as it is (a line break, a control or an invisible formatting character): rename it", safetext.Text(path.Base(bad)))})
+	}
 }
 
 // eachFile calls fn with the file rules' facts of every YAML file in scope.

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // Formats Write knows.
@@ -66,7 +69,7 @@ func writeText(w io.Writer, r *Report, color bool) error {
 				fmt.Fprintln(w)
 			}
 			file = f.File
-			fmt.Fprintln(w, paint(bold, file))
+			fmt.Fprintln(w, paint(bold, safetext.Text(file)))
 		}
 		pos := ""
 		if f.Line > 0 {
@@ -83,7 +86,7 @@ func writeText(w io.Writer, r *Report, color bool) error {
 		if f.Object != "" && !strings.Contains(msg, f.Object) {
 			msg = f.Object + ": " + msg
 		}
-		fmt.Fprintf(w, "  %-7s %s %s %s\n", pos, sev, msg, paint(dim, "("+f.Rule+")"))
+		fmt.Fprintf(w, "  %-7s %s %s %s\n", pos, sev, safetext.Line(msg), paint(dim, "("+f.Rule+")"))
 	}
 	if len(r.Findings) > 0 {
 		fmt.Fprintln(w)
@@ -219,7 +222,7 @@ func writeSARIF(w io.Writer, r *Report, version string) error {
 		}
 		res := sarifResult{RuleID: f.Rule, RuleIndex: index[f.Rule], Level: sarifLevel(f.Severity), Message: sarifMessage{Text: msg}}
 		var loc sarifLocation
-		loc.PhysicalLocation.ArtifactLocation.URI = f.File
+		loc.PhysicalLocation.ArtifactLocation.URI = (&url.URL{Path: f.File}).EscapedPath()
 		if f.Line > 0 {
 			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line, StartColumn: f.Column}
 		}

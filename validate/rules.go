@@ -12,7 +12,7 @@ type ruleDef struct {
 // allRules returns the rules, in the order they run and are listed.
 func allRules() []ruleDef {
 	return []ruleDef{
-		{Rule{"syntax", Error, "YAML files parse: no malformed YAML, duplicate keys, non-UTF-8 or binary content; files listed as kustomize resources hold Kubernetes objects"}, checkSyntax},
+		{Rule{"syntax", Error, "YAML files parse: no malformed YAML, duplicate keys, non-UTF-8 or binary content; files listed as kustomize resources hold Kubernetes objects; no file name holds a control or invisible character"}, checkSyntax},
 		{Rule{"build", Error, "every render root builds, as kustomize-controller or kustomize build would build it"}, checkBuild},
 		{Rule{"schema", Error, "objects match the schema of their kind: built-in kinds for the Kubernetes version, custom resources their CRD (with its CEL rules)"}, nil},
 		{Rule{"no-schema", Warning, "a custom resource whose kind has no known schema (no CRD in the repository or --crds), reported once per kind"}, nil},

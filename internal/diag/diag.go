@@ -7,6 +7,8 @@ package diag
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // Error is a problem at a place in a file. File is relative to the
@@ -27,15 +29,16 @@ func (e *Error) Error() string {
 
 // Where returns "file:line:col: " with the parts that are known.
 func (e *Error) Where() string {
+	file := safetext.Text(e.File) // a name with a newline stays on its line
 	switch {
 	case e.File == "":
 		return ""
 	case e.Line == 0:
-		return e.File + ": "
+		return file + ": "
 	case e.Column == 0:
-		return fmt.Sprintf("%s:%d: ", e.File, e.Line)
+		return fmt.Sprintf("%s:%d: ", file, e.Line)
 	}
-	return fmt.Sprintf("%s:%d:%d: ", e.File, e.Line, e.Column)
+	return fmt.Sprintf("%s:%d:%d: ", file, e.Line, e.Column)
 }
 
 func (e *Error) Unwrap() error { return e.Err }

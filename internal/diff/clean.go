@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // noise are fields the cluster sets that say nothing about a change.
@@ -170,7 +172,7 @@ func Unified(before, after, name string, context int) string {
 	}
 	lines := diffLines(before, after)
 	var b strings.Builder
-	from, to := "base/"+name, "head/"+name
+	from, to := "base/"+safetext.Text(name), "head/"+safetext.Text(name)
 	if before == "" {
 		from = "/dev/null"
 	}

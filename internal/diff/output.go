@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // WriteJSON prints diffs as {"roots":[...]}.
@@ -40,11 +42,11 @@ func WriteText(w io.Writer, diffs []RootDiff, color bool) error {
 	for _, d := range diffs {
 		fmt.Fprintln(w, paint(colorBold, d.Name()+": "+summary(d)))
 		if d.BaseError != "" {
-			fmt.Fprintf(w, "  (the base did not render: %s)\n", d.BaseError)
+			fmt.Fprintf(w, "  (the base did not render: %s)\n", safetext.Line(d.BaseError))
 		}
 		for _, c := range d.Changes {
 			if c.From != "" {
-				fmt.Fprintf(w, "# %s renamed from %s\n", c.Object, c.From)
+				fmt.Fprintf(w, "# %s renamed from %s\n", safetext.Text(c.Object), safetext.Text(c.From))
 			}
 			for _, l := range strings.SplitAfter(c.Diff, "\n") {
 				switch {
@@ -132,9 +134,9 @@ func Markdown(diffs []RootDiff, title string, limit int) []string {
 	head.WriteString("| root | added | changed | removed |\n|---|---:|---:|---:|\n")
 	for _, d := range diffs {
 		a, c, r := d.Count()
-		name := "`" + d.Path + "`"
+		name := safetext.CodeSpan(d.Path)
 		if d.Kustomization != "" {
-			name += " (Kustomization `" + d.Kustomization + "`)"
+			name += " (Kustomization " + safetext.CodeSpan(d.Kustomization) + ")"
 		}
 		if d.Status != "" {
 			name += " — root " + d.Status
@@ -147,17 +149,19 @@ func Markdown(diffs []RootDiff, title string, limit int) []string {
 	// own; sections open and close around them.
 	var blocks []mdBlock
 	for _, d := range diffs {
-		open := fmt.Sprintf("<details><summary><code>%s</code>: %s</summary>\n\n", d.Name(), summary(d))
+		// An HTML block: its text is HTML, and a blank line would end it.
+		open := fmt.Sprintf("<details><summary><code>%s</code>: %s</summary>\n\n", safetext.HTML(d.Name()), summary(d))
 		if d.BaseError != "" {
-			open += fmt.Sprintf("The base did not render: `%s`\n\n", strings.ReplaceAll(d.BaseError, "`", "'"))
+			open += fmt.Sprintf("The base did not render: %s\n\n", safetext.CodeSpan(safetext.Line(d.BaseError)))
 		}
 		for _, c := range d.Changes {
 			text := c.Diff
 			if c.From != "" {
-				text = "# renamed from " + c.From + "\n" + text
+				text = "# renamed from " + safetext.Text(c.From) + "\n" + text
 			}
 			for _, chunk := range chunkLines(text, limit/2) {
-				blocks = append(blocks, mdBlock{open: open, body: "```diff\n" + chunk + "```\n"})
+				fence := safetext.Fence(chunk)
+				blocks = append(blocks, mdBlock{open: open, body: fence + "diff\n" + chunk + fence + "\n"})
 			}
 		}
 		if len(d.Changes) == 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // Side is one side of a comparison: a tree's engine and what it found.
@@ -36,9 +37,9 @@ type RootDiff struct {
 // Name is how the root is named for people.
 func (d RootDiff) Name() string {
 	if d.Kustomization == "" {
-		return d.Path
+		return safetext.Text(d.Path)
 	}
-	return d.Path + " (Kustomization " + d.Kustomization + ")"
+	return safetext.Text(d.Path) + " (Kustomization " + safetext.Text(d.Kustomization) + ")"
 }
 
 // Count returns the number of changes of each action.

@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // Root is one thing to render: a directory built by kustomize, either as a
@@ -35,11 +36,13 @@ type Root struct {
 }
 
 // String names the root for people: its path, and its Kustomization.
+// Names from the repository are printed as safetext.Text prints them, so
+// the string keeps to one line of any output.
 func (r Root) String() string {
 	if r.Kustomization == nil {
-		return r.Path
+		return safetext.Text(r.Path)
 	}
-	return r.Path + " (Kustomization " + r.Kustomization.ID() + ")"
+	return safetext.Text(r.Path) + " (Kustomization " + safetext.Text(r.Kustomization.ID()) + ")"
 }
 
 // KustomizationID is the Flux Kustomization's namespace/name, or "".
