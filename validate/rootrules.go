@@ -102,10 +102,30 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 			}
 			continue
 		}
+		secret := o.node.GetApiVersion() == "v1" && o.node.GetKind() == "Secret"
 		for _, vi := range violations {
-			report("schema", o, pathKeys(vi.Path), vi.Message, "")
+			msg := vi.Message
+			if secret && len(vi.Path) > 0 && (vi.Path[0].Key == "data" || vi.Path[0].Key == "stringData") {
+				msg = secretViolation(vi)
+			}
+			report("schema", o, pathKeys(vi.Path), msg, "")
 		}
 	}
+}
+
+// secretViolation says what is wrong with a Secret's value without the
+// value, which the API server's wording quotes.
+func secretViolation(v schema.Violation) string {
+	what := "invalid value"
+	switch v.Reason {
+	case schema.ReasonFormat:
+		what = "not valid base64: a Secret's data holds base64-encoded values (put plain text under stringData)"
+	case schema.ReasonType:
+		what = "must be a string"
+	case schema.ReasonUnknownField:
+		return v.Message
+	}
+	return fmt.Sprintf("%s: %s (a Secret's value is never shown)", v.Path, what)
 }
 
 // deprecatedOf reports objects whose API version the target Kubernetes

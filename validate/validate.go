@@ -7,6 +7,7 @@ package validate
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
@@ -161,7 +162,7 @@ func (c *checker) report() *Report {
 		}
 		return a.Message < b.Message
 	})
-	out := &Report{Findings: dedupe(fs)}
+	out := &Report{Findings: dedupe(redactSecrets(fs, c.in.Results))}
 	if out.Findings == nil {
 		out.Findings = []Finding{}
 	}
@@ -176,6 +177,45 @@ func (c *checker) report() *Report {
 		}
 	}
 	return out
+}
+
+// redactSecrets hides, in every finding's message, the values of the
+// Secrets the repository renders, as written (base64) and decoded: the
+// rules never quote one, but kustomize's and the API server's messages
+// quote what they got. A value under four characters is left alone, as it
+// would hide ordinary words.
+func redactSecrets(fs []Finding, results []*render.Result) []Finding {
+	seen := map[string]bool{}
+	var values []string
+	for _, res := range results {
+		for _, p := range res.Produced {
+			if p.Kind != "Secret" || p.SOPS {
+				continue
+			}
+			for _, v := range p.Data {
+				for _, s := range []string{v, base64.StdEncoding.EncodeToString([]byte(v))} {
+					if len(s) >= 4 && !seen[s] {
+						seen[s] = true
+						values = append(values, s)
+					}
+				}
+			}
+		}
+	}
+	if len(values) == 0 {
+		return fs
+	}
+	// Longest first, so a value is hidden whole before a shorter one
+	// inside it.
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for i := range fs {
+		for _, v := range values {
+			if strings.Contains(fs[i].Message, v) {
+				fs[i].Message = strings.ReplaceAll(fs[i].Message, v, "(a Secret's value)")
+			}
+		}
+	}
+	return fs
 }
 
 // dedupe drops findings repeated exactly, as when two roots render the same
