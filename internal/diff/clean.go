@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -98,53 +99,89 @@ const (
 	Masked       = "***"
 	MaskedBefore = "*** (before)"
 	MaskedAfter  = "*** (after)"
-	MaskedSOPS   = "**SOPS**"
+	// SOPS-encrypted values (ENC[...]) and a Secret's sops metadata.
+	MaskedSOPS       = "**SOPS**"
+	MaskedSOPSBefore = "**SOPS** (before)"
+	MaskedSOPSAfter  = "**SOPS** (encrypted value changed)"
 )
 
 // maskSecrets replaces the values of Secrets (either side may be nil) with
 // masks that still show which keys were added, removed or changed, as
-// kubectl diff does. SOPS-encrypted values and metadata show as **SOPS**.
+// kubectl diff does. A SOPS-encrypted value is compared by its ciphertext,
+// and the sops metadata as a whole, so a change to either shows as a
+// masked change; a plain value beside them (SOPS encrypts only the keys
+// its rules name) is masked as any plain value.
 func maskSecrets(base, head Object) {
 	isSecret := func(o Object) bool { return o != nil && o["kind"] == "Secret" && o["apiVersion"] == "v1" }
 	if !isSecret(base) && !isSecret(head) {
 		return
 	}
-	sops := func(o Object) bool { _, ok := o["sops"]; return ok }
 	for _, field := range []string{"data", "stringData"} {
-		b := mapField(base, field)
-		h := mapField(head, field)
+		b, h := mapField(base, field), mapField(head, field)
+		masked := map[string][2]string{}
 		for k, bv := range b {
 			hv, inHead := h[k]
-			switch {
-			case sops(base) || isENC(bv):
-				b[k] = MaskedSOPS
-			case inHead && fmt.Sprint(bv) == fmt.Sprint(hv):
-				b[k] = Masked
-			case inHead:
-				b[k] = MaskedBefore
-			default:
-				b[k] = Masked
-			}
+			masked[k] = masks(bv, hv, true, inHead)
 		}
 		for k, hv := range h {
-			bv, inBase := mapField(base, field)[k]
-			switch {
-			case sops(head) || isENC(hv):
-				h[k] = MaskedSOPS
-			case inBase && bv == Masked:
-				h[k] = Masked
-			case inBase:
-				h[k] = MaskedAfter
-			default:
-				h[k] = Masked
+			if _, inBase := b[k]; !inBase {
+				masked[k] = masks(nil, hv, false, true)
+			}
+		}
+		for k, m := range masked {
+			if _, ok := b[k]; ok {
+				b[k] = m[0]
+			}
+			if _, ok := h[k]; ok {
+				h[k] = m[1]
 			}
 		}
 	}
-	for _, o := range []Object{base, head} {
-		if o != nil && sops(o) {
-			o["sops"] = MaskedSOPS
+	bs, inBase := mapValue(base, "sops")
+	hs, inHead := mapValue(head, "sops")
+	if inBase || inHead {
+		m := masks(encrypted{bs}, encrypted{hs}, inBase, inHead)
+		if inBase {
+			base["sops"] = m[0]
+		}
+		if inHead {
+			head["sops"] = m[1]
 		}
 	}
+}
+
+// encrypted marks a value to mask as SOPS's.
+type encrypted struct{ v any }
+
+// masks returns the masks of one value on each side: equal values get
+// equal masks, different ones a before and an after, so the diff shows
+// that the value changed and never what it is.
+func masks(bv, hv any, inBase, inHead bool) [2]string {
+	mask := func(v any) (same, before, after string) {
+		if _, ok := v.(encrypted); ok || isENC(v) {
+			return MaskedSOPS, MaskedSOPSBefore, MaskedSOPSAfter
+		}
+		return Masked, MaskedBefore, MaskedAfter
+	}
+	bSame, bBefore, _ := mask(bv)
+	hSame, _, hAfter := mask(hv)
+	switch {
+	case !inBase:
+		return [2]string{"", hSame}
+	case !inHead:
+		return [2]string{bSame, ""}
+	case reflect.DeepEqual(bv, hv):
+		return [2]string{bSame, hSame}
+	}
+	return [2]string{bBefore, hAfter}
+}
+
+func mapValue(o Object, field string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
+	v, ok := o[field]
+	return v, ok
 }
 
 func isENC(v any) bool {

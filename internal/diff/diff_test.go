@@ -76,9 +76,21 @@ func TestObjects(t *testing.T) {
 			want: []Change{{Object: "v1/Secret/db", Action: Changed, Diff: "--- base/v1/Secret/db\n+++ head/v1/Secret/db\n@@ -1,7 +1,7 @@\n apiVersion: v1\n data:\n-  changed: '*** (before)'\n-  gone: '***'\n+  added: '***'\n+  changed: '*** (after)'\n   kept: '***'\n kind: Secret\n metadata:\n"}},
 		},
 		{
-			name: "SOPS values",
+			name: "SOPS values the same",
+			base: []string{"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  k: ENC[AES256_GCM,data:a]\nsops:\n  mac: x\n"},
+			head: []string{"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  k: ENC[AES256_GCM,data:a]\nsops:\n  mac: x\n"},
+		},
+		{
+			name: "SOPS ciphertext changed",
 			base: []string{"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  k: ENC[AES256_GCM,data:a]\nsops:\n  mac: x\n"},
 			head: []string{"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  k: ENC[AES256_GCM,data:b]\nsops:\n  mac: y\n"},
+			want: []Change{{Object: "v1/Secret/db", Action: Changed, Diff: "--- base/v1/Secret/db\n+++ head/v1/Secret/db\n@@ -1,7 +1,7 @@\n apiVersion: v1\n data:\n-  k: '**SOPS** (before)'\n+  k: '**SOPS** (encrypted value changed)'\n kind: Secret\n metadata:\n   name: db\n-sops: '**SOPS** (before)'\n+sops: '**SOPS** (encrypted value changed)'\n"}},
+		},
+		{
+			name: "a plain value beside SOPS ones",
+			base: []string{"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  user: CANARY-1\n  k: ENC[AES256_GCM,data:a]\nsops:\n  mac: x\n"},
+			head: []string{"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  user: CANARY-2\n  k: ENC[AES256_GCM,data:a]\nsops:\n  mac: x\n"},
+			want: []Change{{Object: "v1/Secret/db", Action: Changed, Diff: "--- base/v1/Secret/db\n+++ head/v1/Secret/db\n@@ -5,4 +5,4 @@\n sops: '**SOPS**'\n stringData:\n   k: '**SOPS**'\n-  user: '*** (before)'\n+  user: '*** (after)'\n"}},
 		},
 		{
 			name: "substituted secret values are masked anywhere",

@@ -86,7 +86,8 @@ func (e *Engine) customOpenAPI(fsys *kfs.FS, dir string) bool {
 func finishFlux(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) error {
 	for _, res := range m.Resources() {
 		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
-			return fmt.Errorf("failed to decode Kubernetes apiVersion, kind and name from: %v", res.String())
+			// Not the object itself, as Flux prints it: it may be a Secret.
+			return fmt.Errorf("failed to decode Kubernetes apiVersion, kind and name: an object has apiVersion %q, kind %q, name %q", res.GetApiVersion(), res.GetKind(), res.GetName())
 		}
 	}
 	if k.Spec.PostBuild != nil {
