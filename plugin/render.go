@@ -137,8 +137,12 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 }
 
 // warnUnsupported names the Flux Kustomizations written under dirs that
-// Flux would render from this repository and kubectl gitops leaves out.
+// Flux would render from this repository and kubectl gitops leaves out,
+// and those Flux itself refuses.
 func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
+	for _, d := range r.BrokenUnder(dirs) {
+		fmt.Fprintf(w, "warning: %s\n", safetext.Line(d.Error()))
+	}
 	for _, s := range r.Unsupported(dirs) {
 		k := s.Kustomization
 		fmt.Fprintf(w, "warning: Kustomization %s (%s) is not rendered: %s\n", safetext.Text(k.ID()), safetext.Text(k.Object.File), safetext.Line(s.Reason))

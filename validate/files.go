@@ -218,5 +218,21 @@ func checkBuild(c *checker) error {
 		c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: k.Object.File, Line: line,
 			Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)}, Default: Warning})
 	}
+	for _, d := range c.in.Repository.Broken {
+		if c.inScope(d.File) {
+			c.add("build", Finding{File: d.File, Line: d.Line, Column: d.Column, Message: d.Msg})
+		}
+	}
+	for _, k := range c.in.Repository.Flux {
+		if !k.LeavesSource() || !c.inScope(k.Object.File) {
+			continue
+		}
+		line := k.Object.Line
+		if n := manifest.Path(k.Object.Node(), "spec", "path"); n != nil {
+			line = n.Line
+		}
+		c.addRaw(rawFinding{Finding: Finding{Rule: "flux-reference", File: k.Object.File, Line: line, Message: fmt.Sprintf(
+			"Kustomization %s: spec.path %q climbs above the root of its source: Flux stops at the root and reads %q", k.ID(), k.Spec.Path, k.Path())}, Default: Warning})
+	}
 	return nil
 }

@@ -292,6 +292,18 @@ func TestBadInputs(t *testing.T) {
 				message: `Kustomization flux-system/apps is not rendered nor checked: its spec.path "./${ENV}" holds a variable, which Kustomization flux-system/cluster substitutes when it applies it`}},
 		},
 		{
+			name:  "spec.path above the source's root is clamped to it, as Flux does",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "../../app", "")}),
+			want: []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 12, severity: Warning,
+				message: `spec.path "../../app" climbs above the root of its source: Flux stops at the root and reads "app"`}},
+		},
+		{
+			name:  "a Kustomization whose spec does not decode",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": strings.Replace(ks("apps", "./app", ""), "prune: true", `prune: "yes"`, 1)}),
+			want: []want{{rule: "build", file: "clusters/prod/apps.yaml", line: 8,
+				message: "Kustomization flux-system/apps: spec.prune: a string where Flux wants a boolean: Flux refuses the object"}},
+		},
+		{
 			name:  "spec.path with a variable nothing substitutes",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "./${ENV}", "")}),
 			want:  []want{{rule: "build", file: "clusters/prod/apps.yaml", line: 12, message: `spec.path "./${ENV}" is not a directory of this repository`}},

@@ -101,6 +101,9 @@ type Repository struct {
 	// Problems are files discovery could not read; the roots that need them
 	// fail to build with the same message.
 	Problems []error
+	// Broken are the Flux Kustomizations that cannot be read (a spec that
+	// does not decode): Flux refuses them, and they are not rendered.
+	Broken []*diag.Error
 }
 
 // fluxObjectLine finds documents that may be Flux Kustomizations or sources
@@ -365,7 +368,7 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 	case group == FluxGroup && o.Kind == "Kustomization":
 		k, err := decodeKustomization(o, d.Spec)
 		if err != nil {
-			r.Problems = append(r.Problems, err)
+			r.Broken = append(r.Broken, err)
 			return
 		}
 		r.Flux = append(r.Flux, k)
@@ -441,11 +444,7 @@ func (r *Repository) findRoots(tree repo.Tree) {
 				k.Spec.Path, parent.ID()), true})
 			continue
 		}
-		p, err := k.Path()
-		if err != nil {
-			r.Problems = append(r.Problems, diag.Errorf(k.Object.File, k.Object.Line, "Kustomization %s: %v", k.ID(), err))
-			continue
-		}
+		p := k.Path()
 		r.Roots = append(r.Roots, Root{Path: p, Kustomization: k})
 		covered[p] = true
 		if _, ok := r.Kustomizations[p]; !ok {
@@ -488,6 +487,18 @@ func (r *Repository) Unsupported(dirs []string) []Skipped {
 	return out
 }
 
+// BrokenUnder returns the Broken Kustomizations written at or under dirs
+// ("." for all).
+func (r *Repository) BrokenUnder(dirs []string) []*diag.Error {
+	var out []*diag.Error
+	for _, d := range r.Broken {
+		if slices.ContainsFunc(dirs, func(dir string) bool { return d.File == dir || under(d.File, dir) }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // substitutingParent returns the Flux Kustomization that substitutes the
 // variables in k's spec.path, if it has any: one with post-build
 // substitution whose path holds the file k is written in. Flux applies k as
@@ -502,7 +513,7 @@ func (r *Repository) substitutingParent(k *Kustomization) *Kustomization {
 		if p == k || pb == nil || len(pb.Substitute)+len(pb.SubstituteFrom) == 0 {
 			continue
 		}
-		if dir, err := p.Path(); err == nil && under(k.Object.File, dir) {
+		if under(k.Object.File, p.Path()) {
 			return p
 		}
 	}

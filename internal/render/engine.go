@@ -285,7 +285,7 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 		// Should the output be gone from the cache when it is read, the
 		// root renders again.
 		res.load = func() ([]byte, error) {
-			if out, ok := e.opts.Cache.Get(res.Digest); ok { // checked against its digest
+			if out, ok := e.opts.Cache.Get(res.Digest); ok && cache.Digest(out) == res.Digest {
 				return out, nil
 			}
 			fresh := e.renderFresh(ctx, r, root, vars, filter, key)

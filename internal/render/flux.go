@@ -2,10 +2,12 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -43,21 +45,23 @@ func (k *Kustomization) ID() string { return k.Namespace() + "/" + k.Object.Name
 // Namespace is the Kustomization's namespace, "default" when unset.
 func (k *Kustomization) Namespace() string { return namespaceOf(k.Object) }
 
-// Path is spec.path cleaned and relative to the repository root.
-func (k *Kustomization) Path() (string, error) {
-	p := k.Spec.Path
-	if p == "" {
-		p = "./"
+// Path is spec.path cleaned and relative to the repository root, as
+// kustomize-controller joins it to the artifact's root (securejoin): an
+// absolute path starts at the root, and ".." never climbs above it, so
+// "../../apps" is "apps".
+func (k *Kustomization) Path() string {
+	c := strings.TrimPrefix(path.Clean("/"+k.Spec.Path), "/")
+	if c == "" {
+		return "."
 	}
-	if filepath.IsAbs(p) {
-		// Flux joins spec.path to the artifact root, so "/" means the root.
-		p = "." + p
-	}
-	c := path.Clean(strings.TrimPrefix(p, "./"))
-	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", fmt.Errorf("spec.path %q leaves the source", k.Spec.Path)
-	}
-	return c, nil
+	return c
+}
+
+// LeavesSource tells whether spec.path climbs above the source's root,
+// which Flux clamps to the root (Path) but is likely a mistake.
+func (k *Kustomization) LeavesSource() bool {
+	c := path.Clean(strings.TrimPrefix(k.Spec.Path, "/"))
+	return c == ".." || strings.HasPrefix(c, "../")
 }
 
 // SourceID is the sourceRef as Kind/namespace/name, the namespace defaulting
@@ -72,15 +76,43 @@ func (k *Kustomization) SourceID() string {
 
 // decodeKustomization reads a Flux Kustomization object from its spec as
 // JSON.
-func decodeKustomization(o *manifest.Object, spec json.RawMessage) (*Kustomization, error) {
+func decodeKustomization(o *manifest.Object, spec json.RawMessage) (*Kustomization, *diag.Error) {
 	if spec == nil {
 		return nil, diag.Errorf(o.File, o.Line, "Kustomization %s has no spec", o.ID())
 	}
 	k := &Kustomization{Object: o, SpecJSON: spec}
 	if err := json.Unmarshal(spec, &k.Spec); err != nil {
-		return nil, diag.Errorf(o.File, o.Line, "Kustomization %s: spec: %v", o.ID(), err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			line := o.Line
+			if n := manifest.Path(o.Node(), append([]string{"spec"}, strings.Split(te.Field, ".")...)...); n != nil {
+				line = n.Line
+			}
+			return nil, diag.Errorf(o.File, line, "Kustomization %s: spec.%s: a %s where Flux wants %s: Flux refuses the object, and nothing it would apply is rendered",
+				o.ID(), te.Field, te.Value, jsonKind(te.Type))
+		}
+		return nil, diag.Errorf(o.File, o.Line, "Kustomization %s: spec: %v: Flux refuses the object, and nothing it would apply is rendered", o.ID(), err)
 	}
 	return k, nil
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "a mapping"
+	}
+	return t.String()
 }
 
 // writeFluxKustomization places in fsys, in front of the tree, the
