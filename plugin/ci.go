@@ -66,7 +66,8 @@ func newCISub(streams genericiooptions.IOStreams, check bool) *cobra.Command {
 rendered diff. Running again edits that comment (found by a hidden marker),
 never posts a second; a diff longer than the forge's comment limit is split
 into numbered comments, edited and deleted as the diff grows and shrinks.
---dry-run prints the comment instead.`,
+--dry-run prints the comment instead, and exits 1 when it reports
+validation errors or roots that do not render, as validate does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -309,6 +310,10 @@ func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *analysis) 
 				fmt.Fprintln(o.Out, "<!-- next comment -->")
 			}
 			fmt.Fprint(o.Out, p)
+		}
+		if a.report.Failed() || len(a.broken) > 0 {
+			// As validate would: the comment it prints says the check fails.
+			return withCode(ExitFindings, nil)
 		}
 		return nil
 	}

@@ -8,10 +8,12 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
@@ -28,6 +30,11 @@ func isYAMLFile(f string) bool {
 // blob was checked before is not read again.
 func checkSyntax(c *checker) error {
 	c.checkNames()
+	for _, d := range c.in.Repository.Unreadable {
+		if c.inScope(d.File) {
+			c.add("syntax", Finding{File: d.File, Message: d.Msg})
+		}
+	}
 	return c.eachFile(func(f string, facts fileFacts) {
 		for _, x := range facts.Findings {
 			if x.Rule == "syntax" {
@@ -72,7 +79,9 @@ func (c *checker) eachFile(fn func(string, fileFacts)) error {
 		}
 		facts, err := c.fileFactsOf(f, resources[f])
 		if err != nil {
-			return err
+			// The same finding discovery's list gives, once.
+			d := render.Unreadable(f, err)
+			facts = fileFacts{Findings: []Finding{{Rule: "syntax", Line: d.Line, Message: d.Msg}}}
 		}
 		fn(f, facts)
 	}
@@ -113,8 +122,15 @@ func syntaxOf(data []byte, resource bool) []Finding {
 		add(Finding{Severity: Warning, Message: fmt.Sprintf("file is %d MB, too large to check", len(data)>>20)})
 		return out
 	case bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}):
-		add(Finding{Line: 1, Message: "file is UTF-16: save it as UTF-8, which kustomize and Flux read"})
-		return out
+		// kustomize and Flux read it (YAML allows UTF-16 with a byte order
+		// mark), so it is checked as they read it.
+		utf8Data, err := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Bytes(data)
+		if err != nil {
+			add(Finding{Line: 1, Message: "file starts as UTF-16 but is not valid UTF-16"})
+			return out
+		}
+		add(Finding{Severity: Warning, Line: 1, Message: "file is UTF-16: kustomize and Flux read it, but Flux's image automation writes it back as UTF-8 and Git shows it as binary; save it as UTF-8"})
+		return append(out, syntaxOf(utf8Data, resource)...)
 	case bytes.IndexByte(data, 0) >= 0:
 		add(Finding{Line: 1, Message: "binary content in a YAML file"})
 		return out

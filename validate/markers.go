@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -66,10 +67,7 @@ func checkMarkers(c *checker) error {
 		}
 		if isYAMLFile(f) {
 			facts, err := c.fileFactsOf(f, resources[f])
-			if err != nil {
-				return err
-			}
-			if !facts.Markers {
+			if err != nil || !facts.Markers { // unreadable: the syntax rule reports it
 				continue
 			}
 		}
@@ -122,19 +120,22 @@ type markerFact struct {
 	Mismatch string         `json:"mismatch,omitempty"`
 }
 
+// errUnreadable is a file that cannot be read.
+var errUnreadable = errors.New("unreadable")
+
 // markersOf scans a file's markers, reading it only when its blob was not
 // scanned before. A file Flux cannot read has none (the syntax rule
 // reports it).
 func (c *checker) markersOf(file string) (markerScan, error) {
 	blob, err := c.in.Tree.Blob(file)
 	if err != nil {
-		return markerScan{}, err
+		return markerScan{}, nil // unreadable: the syntax rule reports it
 	}
-	return cached(c, "markers/"+blob, func() (markerScan, error) {
+	scan, err := cached(c, "markers/"+blob, func() (markerScan, error) {
 		var out markerScan
 		data, err := c.in.Tree.ReadFile(file)
 		if err != nil {
-			return out, err
+			return out, errUnreadable // not kept: the blob may be read later
 		}
 		found, err := markers.Scan(file, data)
 		if err != nil {
@@ -149,6 +150,10 @@ func (c *checker) markersOf(file string) (markerScan, error) {
 		}
 		return out, nil
 	})
+	if errors.Is(err, errUnreadable) {
+		return markerScan{}, nil
+	}
+	return scan, err
 }
 
 // missingPolicy explains a marker naming an ImagePolicy that does not

@@ -200,7 +200,7 @@ func TestBadInputs(t *testing.T) {
 		{
 			name:  "UTF-16",
 			files: with(app, map[string]string{"extra.yaml": "\xff\xfea\x00:\x00 \x001\x00"}),
-			want:  []want{{rule: "syntax", file: "extra.yaml", line: 1, message: "file is UTF-16"}},
+			want:  []want{{rule: "syntax", file: "extra.yaml", line: 1, severity: Warning, message: "file is UTF-16: kustomize and Flux read it"}},
 		},
 		{
 			name:  "invalid UTF-8",

@@ -243,7 +243,9 @@ func SyntaxErrorOf(file string, data []byte) (*diag.Error, bool) {
 	for _, d := range Split(data) {
 		var n yaml.Node
 		if err := yaml.Unmarshal(d.Text, &n); err != nil {
-			return SyntaxError(file, d.Line, err), true
+			se := SyntaxError(file, d.Line, err)
+			ExplainTab(data, se)
+			return se, true
 		}
 	}
 	return nil, false
@@ -282,22 +284,29 @@ func DecodeErrorOf(file string, data []byte) (*diag.Error, bool) {
 	for _, d := range Split(data) {
 		var v any
 		if err := yaml.Unmarshal(d.Text, &v); err != nil {
-			return SyntaxError(file, d.Line, err), true
+			se := SyntaxError(file, d.Line, err)
+			ExplainTab(data, se)
+			return se, true
 		}
 	}
 	return nil, false
 }
 
 // ExplainTab improves yaml's message for a line indented with a tab, which
-// YAML does not allow.
+// YAML does not allow, and points it at that line: yaml.v3 reports "found a
+// tab character that violates indentation" at the line before the tab.
 func ExplainTab(data []byte, d *diag.Error) {
 	lines := bytes.Split(data, []byte("\n"))
-	if d.Line < 1 || d.Line > len(lines) {
-		return
+	last := d.Line
+	if strings.Contains(d.Msg, "tab character") {
+		last++
 	}
-	l := lines[d.Line-1]
-	indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
-	if bytes.IndexByte(indent, '\t') >= 0 {
-		d.Msg = "malformed YAML: a tab character indents this line; YAML indents with spaces"
+	for n := d.Line; n >= 1 && n <= last && n <= len(lines); n++ {
+		l := lines[n-1]
+		indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			d.Line, d.Msg = n, "malformed YAML: a tab character indents this line; YAML indents with spaces"
+			return
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package render
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"reflect"
 	"strings"
@@ -128,6 +130,9 @@ func (d *diagnoser) dir(dir string, ref *at) *diag.Error {
 		errs[0].Msg += " in kustomization file"
 		return errs[0]
 	}
+	if de := d.helm(kfile, m); de != nil {
+		return de
+	}
 	d.stack = append(d.stack, real)
 	d.onStack[real] = true
 	defer func() {
@@ -142,6 +147,23 @@ func (d *diagnoser) dir(dir string, ref *at) *diag.Error {
 		}
 	}
 	return d.files(dir, kfile, m)
+}
+
+// helm reports a kustomization that inflates Helm charts, which needs
+// `kustomize build --enable-helm`: kustomize-controller never passes it,
+// and kubectl gitops runs no Helm from a kustomization either.
+func (d *diagnoser) helm(kfile string, m *yaml.Node) *diag.Error {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key := m.Content[i]
+		if key.Value != "helmCharts" && key.Value != "helmGlobals" {
+			continue
+		}
+		if d.rootOnly {
+			return diag.Errorf(kfile, key.Line, "%s: inflating Helm charts needs `kustomize build --enable-helm`, which kubectl gitops never runs (nor does Flux's kustomize-controller): deploy the chart with a Flux HelmRelease, or render it into the repository", key.Value)
+		}
+		return diag.Errorf(kfile, key.Line, "%s: Flux's kustomize-controller does not inflate Helm charts (it never builds with --enable-helm), so it fails on this kustomization: deploy the chart with a Flux HelmRelease", key.Value)
+	}
+	return nil
 }
 
 func indexOf(s []string, v string) int {
@@ -175,9 +197,12 @@ func (d *diagnoser) entry(dir, kfile, field string, item *yaml.Node) *diag.Error
 	target := path.Join(dir, v)
 	ref := &at{file: kfile, line: item.Line, value: v}
 	kind, err := d.fsys.Tree().Stat(target)
+	var sub *repo.SubmoduleError
 	switch {
 	case repo.IsOutside(err):
 		return &diag.Error{File: kfile, Line: item.Line, Msg: fmt.Sprintf("%s entry %q leaves the repository", field, v)}
+	case errors.As(err, &sub):
+		return &diag.Error{File: kfile, Line: item.Line, Msg: fmt.Sprintf("%s entry %q: %v", field, v, sub)}
 	case err != nil:
 		return d.missing(kfile, item.Line, field, dir, v)
 	case kind == repo.Dir:
@@ -190,6 +215,9 @@ func (d *diagnoser) entry(dir, kfile, field string, item *yaml.Node) *diag.Error
 	}
 	data, err := d.fsys.ReadFile(d.fsys.Abs(target))
 	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = fmt.Errorf("%s cannot be read: %w", target, pe.Err)
+		}
 		return diag.Errorf(kfile, item.Line, "%s entry %q: %v", field, v, err)
 	}
 	if se, ok := manifest.DecodeErrorOf(target, data); ok {
@@ -280,6 +308,9 @@ func (d *diagnoser) files(dir, kfile string, m *yaml.Node) *diag.Error {
 		if _, err := d.fsys.Tree().Stat(target); err != nil {
 			if repo.IsOutside(err) {
 				return &diag.Error{File: kfile, Line: n.Line, Msg: fmt.Sprintf("%s %q leaves the repository", field, v)}
+			}
+			if sub := (*repo.SubmoduleError)(nil); errors.As(err, &sub) {
+				return &diag.Error{File: kfile, Line: n.Line, Msg: fmt.Sprintf("%s %q: %v", field, v, sub)}
 			}
 			return d.missing(kfile, n.Line, field, dir, v)
 		}

@@ -3,7 +3,9 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"path"
 	"regexp"
@@ -104,6 +106,10 @@ type Repository struct {
 	// Broken are the Flux Kustomizations that cannot be read (a spec that
 	// does not decode): Flux refuses them, and they are not rendered.
 	Broken []*diag.Error
+	// Unreadable are the files and directories that could not be read
+	// (permission denied): what is in them is not known, and a root that
+	// needs one fails with the same reason.
+	Unreadable []*diag.Error
 }
 
 // fluxObjectLine finds documents that may be Flux Kustomizations or sources
@@ -117,21 +123,22 @@ func Discover(tree repo.Tree, remotes []string) (*Repository, error) {
 
 func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}}
-	files, err := walk(tree, ".")
+	files, dirs, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
 	}
-	r.Files = files
+	r.Files, r.Unreadable = files, dirs
 	// Reading is mostly system calls (a listing per directory, a stat per
 	// file) and memo lookups: done on every core, then applied in order.
 	facts := make([]*fileFacts, len(files))
 	errs := make([]error, len(files))
 	onCores(len(files), 64, func(i int) { facts[i], errs[i] = readFacts(tree, files[i], memo) })
-	for _, err := range errs { // the first file's, whichever goroutine met it first
+	for i, err := range errs {
 		if err != nil {
-			return nil, err
+			r.Unreadable = append(r.Unreadable, Unreadable(files[i], err))
 		}
 	}
+	slices.SortFunc(r.Unreadable, func(a, b *diag.Error) int { return strings.Compare(a.File, b.File) })
 	for i, f := range files {
 		switch {
 		case path.Base(f) == ".sourceignore":
@@ -153,15 +160,26 @@ func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error)
 type walker struct {
 	tree repo.Tree
 	free chan struct{}
+
+	mu         sync.Mutex
+	unreadable []*diag.Error // directories that could not be listed
 }
 
-func walk(tree repo.Tree, dir string) ([]string, error) {
+// walk lists the files under dir, and the directories it could not list.
+func walk(tree repo.Tree, dir string) ([]string, []*diag.Error, error) {
 	w := &walker{tree: tree, free: make(chan struct{}, runtime.GOMAXPROCS(0)-1)}
-	return w.walk(dir)
+	files, err := w.walk(dir)
+	return files, w.unreadable, err
 }
 
 func (w *walker) walk(dir string) ([]string, error) {
 	entries, err := w.tree.ReadDir(dir)
+	if err != nil && dir != "." && !errors.Is(err, fs.ErrNotExist) {
+		w.mu.Lock()
+		w.unreadable = append(w.unreadable, Unreadable(dir, err))
+		w.mu.Unlock()
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
@@ -193,6 +211,15 @@ func (w *walker) walk(dir string) ([]string, error) {
 		}
 	}
 	return slices.Concat(found...), nil
+}
+
+// Unreadable says that the file or directory p could not be read, and why.
+func Unreadable(p string, err error) *diag.Error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return diag.Errorf(p, 0, "cannot be read: %v: what it holds is neither rendered nor checked", err)
 }
 
 // onCores calls f for every index below n, batch indices at a time on
@@ -488,10 +515,10 @@ func (r *Repository) Unsupported(dirs []string) []Skipped {
 }
 
 // BrokenUnder returns the Broken Kustomizations written at or under dirs
-// ("." for all).
+// ("." for all), and the Unreadable paths there.
 func (r *Repository) BrokenUnder(dirs []string) []*diag.Error {
 	var out []*diag.Error
-	for _, d := range r.Broken {
+	for _, d := range slices.Concat(r.Unreadable, r.Broken) {
 		if slices.ContainsFunc(dirs, func(dir string) bool { return d.File == dir || under(d.File, dir) }) {
 			out = append(out, d)
 		}

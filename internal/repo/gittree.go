@@ -118,9 +118,25 @@ func (t *gitTree) lookup(dir, name string) (rawKind, string, error) {
 		}
 		return rawLink, string(target), nil
 	}
-	// Submodules have no content in this tree.
+	if e.Mode == filemode.Submodule {
+		return 0, "", &SubmoduleError{Path: join(dir, name), Commit: e.Hash.String()}
+	}
 	return 0, "", notExist(join(dir, name))
 }
+
+// SubmoduleError is a path into a Git submodule of a revision: the
+// submodule's files are in its own repository, not in this one's objects.
+// It is also an fs.ErrNotExist.
+type SubmoduleError struct {
+	Path   string
+	Commit string
+}
+
+func (e *SubmoduleError) Error() string {
+	return fmt.Sprintf("%s is a Git submodule (commit %.12s): its files are not in this repository's objects, so a revision (--ref, --base) cannot read them; the working tree can", e.Path, e.Commit)
+}
+
+func (e *SubmoduleError) Unwrap() error { return fs.ErrNotExist }
 
 // blob returns a blob's content, read once.
 func (t *gitTree) blob(h plumbing.Hash) ([]byte, error) {

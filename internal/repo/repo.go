@@ -7,6 +7,7 @@ package repo
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,9 @@ type Repo struct {
 	// objects serializes reads of Git's object store, which is not safe
 	// for concurrent use, across every tree of the repository.
 	objects *sync.Mutex
+	// bare is set for a repository without a working tree: only its
+	// revisions can be read.
+	bare bool
 }
 
 // Open finds the repository containing dir. The root is the top of the Git
@@ -47,6 +51,9 @@ func Open(dir string) (*Repo, error) {
 	}
 	top, ok := findGitTop(abs)
 	if !ok {
+		if r, err := git.PlainOpen(abs); err == nil && isBare(r) {
+			return &Repo{Root: abs, Git: keepPacksOpen(r), objects: &sync.Mutex{}, bare: true}, nil
+		}
 		return &Repo{Root: abs}, nil
 	}
 	r, err := git.PlainOpenWithOptions(top, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
@@ -103,6 +110,13 @@ func OpenAt(dir string) (*Repo, error) {
 	return &Repo{Root: abs, Git: r.Git, prefix: prefix, objects: r.objects}, nil
 }
 
+// isBare tells whether r has no working tree (a clone made with --bare, a
+// forge's or CI cache's mirror).
+func isBare(r *git.Repository) bool {
+	_, err := r.Worktree()
+	return errors.Is(err, git.ErrIsBareRepository)
+}
+
 // findGitTop walks up from dir to the first folder holding a .git entry.
 func findGitTop(dir string) (string, bool) {
 	for d := dir; ; {
@@ -138,6 +152,9 @@ func (r *Repo) Rel(path string) (string, error) {
 // commit rev names (a branch, tag, commit, or an expression such as HEAD~3).
 func (r *Repo) Tree(rev string) (Tree, error) {
 	if rev == "" {
+		if r.bare {
+			return nil, fmt.Errorf("%s is a bare Git repository: it has no working tree to read; pass --ref with a branch, tag or commit", r.Root)
+		}
 		if r.Git == nil || r.prefix != "" {
 			return NewWorkTree(r.Root), nil
 		}
@@ -183,7 +200,13 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 		}
 	}
 	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF):
+		// go-git's answer when ~N or ^N walks past the first commit.
+		return plumbing.ZeroHash, fmt.Errorf("revision %q: the history is shorter than that (no such ancestor)", rev)
+	case errors.Is(err, plumbing.ErrReferenceNotFound), errors.Is(err, plumbing.ErrObjectNotFound):
+		return plumbing.ZeroHash, fmt.Errorf("revision %q: no branch, tag or commit of that name in %s", rev, r.Root)
+	case err != nil:
 		return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
 	}
 	return *h, nil

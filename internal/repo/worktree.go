@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func (t *workTree) listing(dir string) (map[string]listed, error) {
 	}
 	des, err := os.ReadDir(t.abs(dir))
 	if err != nil {
-		return nil, notExist(dir)
+		return nil, diskError("list", dir, err)
 	}
 	raw := make(map[string]struct{}, len(des))
 	for _, de := range des {
@@ -149,7 +150,7 @@ func (t *workTree) ReadFile(p string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(t.abs(rp))
 	if err != nil {
-		return nil, err
+		return nil, diskError("read", p, err)
 	}
 	v, _ := t.content.LoadOrStore(rp, data)
 	return v.([]byte), nil
@@ -218,6 +219,20 @@ func (t *workTree) entry(p, rp, name string) (Entry, bool) {
 		return Entry{}, false
 	}
 	return Entry{Name: name, Kind: k, Link: true}, true
+}
+
+// diskError reports a failed read of the repository-relative path p with
+// the system's reason (permission denied, ...), not the absolute path; a
+// path that is gone is fs.ErrNotExist.
+func diskError(op, p string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return notExist(p)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &fs.PathError{Op: op, Path: p, Err: err}
 }
 
 // ignoreRules applies .gitignore files and .git/info/exclude the way Git
