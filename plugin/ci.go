@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -228,7 +227,7 @@ func (o *CIOptions) analyze(ctx context.Context) (*analysis, error) {
 	if a.diffs, a.broken, err = diff.Revisions(ctx, sides[0], sides[1], []string{"."}, diff.Options{}); err != nil {
 		return nil, err
 	}
-	if a.changed, err = changedFiles(o.repo, mb, head); err != nil {
+	if a.changed, err = o.repo.ChangedFiles(mb, head); err != nil {
 		return nil, err
 	}
 	scope := checkScope{files: a.changed}
@@ -237,34 +236,6 @@ func (o *CIOptions) analyze(ctx context.Context) (*analysis, error) {
 	}
 	a.report, err = checkTree(ctx, &o.repoOptions, headTree, scope, validateSettings{})
 	return a, err
-}
-
-// changedFiles lists the files that differ between two commits.
-func changedFiles(r *repo.Repo, from, to plumbing.Hash) ([]string, error) {
-	trees := make([]*object.Tree, 2)
-	for i, h := range []plumbing.Hash{from, to} {
-		c, err := r.Git.CommitObject(h)
-		if err != nil {
-			return nil, err
-		}
-		if trees[i], err = c.Tree(); err != nil {
-			return nil, err
-		}
-	}
-	changes, err := object.DiffTree(trees[0], trees[1])
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, c := range changes {
-		for _, name := range []string{c.From.Name, c.To.Name} {
-			if name != "" && !slices.Contains(out, name) {
-				out = append(out, name)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out, nil
 }
 
 // commentParts renders the comment: the validation summary and findings,
