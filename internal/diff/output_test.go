@@ -1,0 +1,86 @@
+package diff
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzMarkdownPaths gives the PR comment a root path, a Kustomization and
+// an object name from the fuzzer, and a diff body holding backtick fences:
+// the comment must keep its structure, one section per root opened and
+// closed on lines of their own, no heading but the title, and every code
+// block closed by its own fence.
+func FuzzMarkdownPaths(f *testing.F) {
+	for _, s := range []string{"apps/x", "a\nb", "a</code></summary>\n\n### 0 errors", "a`b|c", "x\n```\n# h"} {
+		f.Add(s, "flux-system/apps", "v1/ConfigMap/"+s, "  k: ```\n")
+	}
+	f.Fuzz(func(t *testing.T, path, ks, object, body string) {
+		d := RootDiff{Path: path, Kustomization: ks, Changes: []Change{{Object: object, Action: Changed,
+			Diff: "--- base/x\n+++ head/x\n@@ -1 +1 @@\n-" + body + "\n+" + body + "\n"}}}
+		for _, part := range Markdown([]RootDiff{d}, "Rendered diff", 0) {
+			opened, closed, fence := 0, 0, ""
+			for _, line := range strings.Split(part, "\n") {
+				if fence != "" {
+					if line == fence {
+						fence = ""
+					}
+					continue
+				}
+				switch {
+				case strings.HasPrefix(line, "```"):
+					fence = strings.TrimRight(line, "diff")
+				case strings.HasPrefix(line, "<details>"):
+					opened++
+				case line == "</details>":
+					closed++
+				case strings.HasPrefix(line, "#") && line != "### Rendered diff":
+					t.Errorf("a heading from the input: %q", line)
+				case strings.Contains(stripCodeSpans(line), "</summary>") || strings.Contains(stripCodeSpans(line), "<details>"):
+					t.Errorf("a section tag out of place: %q", line)
+				}
+			}
+			if opened != 1 || closed != 1 || fence != "" {
+				t.Errorf("%d sections opened, %d closed, fence %q left open:\n%s", opened, closed, fence, part)
+			}
+		}
+	})
+}
+
+// stripCodeSpans drops markdown code spans (inert text) from a line: a run
+// of n backticks up to the next run of exactly n.
+func stripCodeSpans(line string) string {
+	var b strings.Builder
+	for i := 0; i < len(line); {
+		if line[i] != '`' {
+			b.WriteByte(line[i])
+			i++
+			continue
+		}
+		n := 0
+		for i+n < len(line) && line[i+n] == '`' {
+			n++
+		}
+		end := -1
+		for j := i + n; j < len(line); {
+			if line[j] != '`' {
+				j++
+				continue
+			}
+			m := 0
+			for j+m < len(line) && line[j+m] == '`' {
+				m++
+			}
+			if m == n {
+				end = j + m
+				break
+			}
+			j += m
+		}
+		if end < 0 {
+			b.WriteString(line[i:])
+			break
+		}
+		i = end
+	}
+	return b.String()
+}
