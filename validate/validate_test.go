@@ -247,8 +247,13 @@ func TestBadInputs(t *testing.T) {
 		},
 		{
 			name:  "unknown kustomization field",
-			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newtag: \"1.28\"\n"}),
-			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 5, message: `unknown field "newtag" (did you mean "newTag"?)`}},
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newTagg: \"1.28\"\n"}),
+			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 5, message: `unknown field "newTagg" (did you mean "newTag"?)`}},
+		},
+		{
+			name: "field names in another case, which kustomize decodes as encoding/json does",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newtag: \"1.28\"\n" +
+				"vars:\n- name: WEB\n  objref:\n    kind: Deployment\n    name: web\n    apiVersion: apps/v1\n  fieldref:\n    fieldpath: metadata.name\n"}),
 		},
 		{
 			name:  "plain Secret in a file",

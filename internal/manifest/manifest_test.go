@@ -79,7 +79,7 @@ func TestUnknownFields(t *testing.T) {
 		Any      any               `json:"any"`
 	}
 	var n yaml.Node
-	src := "kind: x\nimages:\n- newtag: v1\nlabels:\n  free: form\nany:\n  whatever: 1\nimagse: []\n"
+	src := "kind: x\nimages:\n- newTagg: v1\nlabels:\n  free: form\nany:\n  whatever: 1\nimagse: []\n"
 	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestUnknownFields(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
-		`k.yaml:3:3: unknown field "newtag" (did you mean "newTag"?)`,
+		`k.yaml:3:3: unknown field "newTagg" (did you mean "newTag"?)`,
 		`k.yaml:8:1: unknown field "imagse" (did you mean "images"?)`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

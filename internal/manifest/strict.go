@@ -14,8 +14,11 @@ import (
 
 // UnknownFields returns, for a YAML node decoded into a value of type t, a
 // located error for every mapping key t has no field for, at any depth,
-// with the nearest known field as a suggestion. Types that decode
-// themselves (json.Unmarshaler) and interfaces accept anything.
+// with the nearest known field as a suggestion. Keys match fields as
+// encoding/json matches them, which is how kustomize and kustomize-controller
+// decode their files: exactly, else ignoring case (`newtag` sets newTag).
+// Types that decode themselves (json.Unmarshaler) and interfaces accept
+// anything.
 func UnknownFields(file string, n *yaml.Node, t reflect.Type) []*diag.Error {
 	var out []*diag.Error
 	unknownFields(file, n, t, &out)
@@ -45,7 +48,7 @@ func unknownFields(file string, n *yaml.Node, t reflect.Type, out *[]*diag.Error
 		fields := jsonFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			ft, ok := fields[k.Value]
+			ft, ok := fieldFor(fields, k.Value)
 			if !ok {
 				msg := "unknown field \"" + k.Value + "\""
 				if s := Nearest(k.Value, keys(fields)); s != "" {
@@ -71,6 +74,19 @@ func unknownFields(file string, n *yaml.Node, t reflect.Type, out *[]*diag.Error
 			unknownFields(file, n.Content[i], t.Elem(), out)
 		}
 	}
+}
+
+// fieldFor finds the field a key decodes into, as encoding/json does.
+func fieldFor(fields map[string]reflect.Type, key string) (reflect.Type, bool) {
+	if t, ok := fields[key]; ok {
+		return t, true
+	}
+	for name, t := range fields {
+		if strings.EqualFold(name, key) {
+			return t, true
+		}
+	}
+	return nil, false
 }
 
 func decodesItself(t reflect.Type) bool {

@@ -252,9 +252,9 @@ func TestBuildErrors(t *testing.T) {
 		},
 		{
 			name:  "unknown nested field",
-			files: map[string]string{"a/kustomization.yaml": "images:\n- name: x\n  newtag: v1\n"},
+			files: map[string]string{"a/kustomization.yaml": "images:\n- name: x\n  newTagg: v1\n"},
 			root:  "a",
-			want:  `a/kustomization.yaml:3:3: unknown field "newtag" (did you mean "newTag"?) in kustomization file`,
+			want:  `a/kustomization.yaml:3:3: unknown field "newTagg" (did you mean "newTag"?) in kustomization file`,
 		},
 		{
 			name:  "remote base refused",
