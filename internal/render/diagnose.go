@@ -399,10 +399,9 @@ func (e *Engine) checkFluxPath(root Root) error {
 }
 
 // lintKustomizations refuses a build that read a kustomization file with a
-// field kustomize does not know. kustomize itself rejects an unknown
-// top-level field but drops a nested one (an images entry's "newtag"), and
-// kustomize-controller drops both: either way the typo silently changes
-// what is deployed.
+// field kustomize does not know in any case (an images entry's "newTagg"):
+// kustomize-controller decodes the file leniently and drops it, so the
+// typo would silently change what is deployed.
 func lintKustomizations(fsys *kfs.FS) error {
 	for _, in := range fsys.Recorder().Inputs() {
 		if !kfs.IsKustomizationFile(in.Path) {
