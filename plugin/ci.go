@@ -248,7 +248,7 @@ func commentParts(a *analysis, limit int) []string {
 	if s.Errors > 0 || len(a.broken) > 0 {
 		icon = "❌"
 	}
-	fmt.Fprintf(&head, "%s **Validation**: %d errors, %d warnings in %d roots (%d objects).\n\n", icon, s.Errors, s.Warnings, s.Roots, s.Objects)
+	fmt.Fprintf(&head, "%s **Validation**: %s.\n\n", icon, s)
 	for _, b := range a.broken {
 		fmt.Fprintf(&head, "- ❌ %s does not render: %s\n", safetext.CodeSpan(b.Root.String()), safetext.Markdown(b.Err.Error()))
 	}

@@ -233,7 +233,7 @@ func pullRequestBody(intro string, fileDiffs []string, rendered []diff.RootDiff,
 	}
 	if report != nil {
 		s := report.Summary
-		fmt.Fprintf(&b, "\n#### Validation\n\n%d errors, %d warnings in %d roots (%d objects).\n", s.Errors, s.Warnings, s.Roots, s.Objects)
+		fmt.Fprintf(&b, "\n#### Validation\n\n%s.\n", s)
 		for _, f := range report.Findings {
 			fmt.Fprintf(&b, "- %s %s (%s)\n", safetext.CodeSpan(fmt.Sprintf("%s:%d", f.File, f.Line)), safetext.Markdown(f.Message), f.Rule)
 		}

@@ -91,10 +91,15 @@ func writeText(w io.Writer, r *Report, color bool) error {
 	if len(r.Findings) > 0 {
 		fmt.Fprintln(w)
 	}
-	s := r.Summary
-	_, err := fmt.Fprintf(w, "%s, %s in %s (%s)\n", plural(s.Errors, "error"), plural(s.Warnings, "warning"),
-		plural(s.Roots, "root"), plural(s.Objects, "object"))
+	_, err := fmt.Fprintln(w, r.Summary)
 	return err
+}
+
+// String says what a summary counts: "1 error, 0 warnings in 3 roots
+// (120 objects)".
+func (s Summary) String() string {
+	return fmt.Sprintf("%s, %s in %s (%s)", plural(s.Errors, "error"), plural(s.Warnings, "warning"),
+		plural(s.Roots, "root"), plural(s.Objects, "object"))
 }
 
 func plural(n int, word string) string {
