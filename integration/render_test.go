@@ -108,7 +108,7 @@ func TestRenderErrors(t *testing.T) {
 	}{
 		{name: "unknown output", dir: ms, args: []string{"render", "-o", "xml"}, stderr: "error: --output must be yaml or json, got \"xml\"\n"},
 		{name: "no root there", dir: ms, args: []string{"render", "deploy/nothing"}, stderr: "error: deploy/nothing: no render root here (no Flux Kustomization of this repository points at it, and it has no kustomization file)\n"},
-		{name: "unknown revision", dir: ms, args: []string{"render", "--all", "--ref", "no-such-branch"}, stderr: "error: revision \"no-such-branch\": reference not found\n"},
+		{name: "unknown revision", dir: ms, args: []string{"render", "--all", "--ref", "no-such-branch"}, stderr: "error: revision \"no-such-branch\": no branch, tag or commit of that name in $REPO\n"},
 		{name: "outside the repository", dir: ms, args: []string{"render", "../.."}, stderr: "is outside the repository"},
 		{name: "bad jobs", dir: ms, args: []string{"render", "--jobs", "0"}, stderr: "error: --jobs must be at least 1, got 0\n"},
 		{
