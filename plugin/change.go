@@ -30,7 +30,7 @@ func renderChange(ctx context.Context, ro *repoOptions, baseTree repo.Tree, chan
 		if err != nil {
 			return nil, nil, err
 		}
-		disc, err := eng.Discover(ro.remotes())
+		disc, err := ro.discover(ctx, eng)
 		if err != nil {
 			return nil, nil, err
 		}

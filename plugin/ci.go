@@ -217,7 +217,7 @@ func (o *CIOptions) analyze(ctx context.Context) (*analysis, error) {
 		if err != nil {
 			return nil, err
 		}
-		disc, err := eng.Discover(o.remotes())
+		disc, err := o.discover(ctx, eng)
 		if err != nil {
 			return nil, err
 		}

@@ -194,8 +194,8 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	// the other most often the working tree.
 	var base, head diff.Side
 	var g errgroup.Group
-	g.Go(func() (err error) { base, err = o.sideOf(baseTree); return err })
-	g.Go(func() (err error) { head, err = o.sideOf(headTree); return err })
+	g.Go(func() (err error) { base, err = o.sideOf(ctx, baseTree); return err })
+	g.Go(func() (err error) { head, err = o.sideOf(ctx, headTree); return err })
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
@@ -224,12 +224,12 @@ func (o *DiffOptions) side(rev string) (repo.Tree, plumbing.Hash, error) {
 	return tree, h, err
 }
 
-func (o *DiffOptions) sideOf(tree repo.Tree) (diff.Side, error) {
+func (o *DiffOptions) sideOf(ctx context.Context, tree repo.Tree) (diff.Side, error) {
 	eng, err := o.engine(tree)
 	if err != nil {
 		return diff.Side{}, err
 	}
-	disc, err := eng.Discover(o.remotes())
+	disc, err := o.discover(ctx, eng)
 	if err != nil {
 		return diff.Side{}, err
 	}
@@ -274,7 +274,7 @@ func (o *DiffOptions) runLive(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	side, err := o.sideOf(tree)
+	side, err := o.sideOf(ctx, tree)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

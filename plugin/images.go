@@ -193,7 +193,7 @@ func (o *ImagesOptions) resolve(ctx context.Context) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	disc, err := eng.Discover(o.remotes())
+	disc, err := o.discover(ctx, eng)
 	if err != nil {
 		return nil, err
 	}

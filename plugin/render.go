@@ -100,7 +100,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	r, err := eng.Discover(o.remotes())
+	r, err := o.discover(ctx, eng)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -13,9 +14,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
 // repoOptions are the flags of every command that renders a repository.
@@ -188,6 +191,80 @@ func (o *repoOptions) commitTree(hash plumbing.Hash) (repo.Tree, error) {
 		return nil, err
 	}
 	return render.CommitTree(c, version.CacheSalt(), o.repo, hash)
+}
+
+// discover finds the roots of the engine's tree and walks each cluster's
+// tree, knowing which Flux sources are this repository at that revision.
+func (o *repoOptions) discover(ctx context.Context, eng *render.Engine) (*render.Repository, error) {
+	c, err := o.checkout(eng.Tree())
+	if err != nil {
+		return nil, err
+	}
+	return eng.Discover(ctx, c)
+}
+
+// checkout says what tree is: the repository's remotes, the branch it is,
+// and the clusters its .gitops.yaml declares.
+func (o *repoOptions) checkout(tree repo.Tree) (render.Checkout, error) {
+	cfg, err := validate.LoadConfig(tree)
+	if err != nil {
+		return render.Checkout{}, err
+	}
+	c := render.Checkout{Remotes: o.remotes(), Branch: o.branchOf(tree.Revision()), Revision: o.fluxRevision}
+	for _, cl := range cfg.Clusters {
+		c.Clusters = append(c.Clusters, render.ClusterConfig{Name: cl.Name, Path: cl.Path, URL: cl.Source.URL, Ref: cl.Source.Ref,
+			Object: &manifest.Object{File: validate.ConfigFile, Line: cl.Line}})
+	}
+	return c, nil
+}
+
+// fluxRevision finds the revision a GitRepository of this repository on
+// another ref reads, among the repository's own branches and tags.
+func (o *repoOptions) fluxRevision(ref render.GitRef) (repo.Tree, string, error) {
+	if o.repo.Git == nil {
+		return nil, "", fmt.Errorf("not a Git repository")
+	}
+	h, what, err := o.repo.ResolveFlux(repo.FluxRef{Branch: ref.Branch, Tag: ref.Tag, SemVer: ref.SemVer, Name: ref.Name, Commit: ref.Commit})
+	if err != nil {
+		return nil, "", err
+	}
+	tree, err := o.commitTree(h)
+	return tree, what, err
+}
+
+// branchOf names the branch a revision is: HEAD's branch for the working
+// tree (""), else a local branch whose tip is the commit, or HEAD's branch
+// when HEAD is it; "" for none.
+func (o *repoOptions) branchOf(commit string) string {
+	g := o.repo.Git
+	if g == nil {
+		return ""
+	}
+	head, err := g.Head()
+	if err != nil {
+		return ""
+	}
+	if commit == "" || head.Hash().String() == commit {
+		if head.Name().IsBranch() {
+			return head.Name().Short()
+		}
+		if commit == "" {
+			return ""
+		}
+	}
+	branches, err := g.Branches()
+	if err != nil {
+		return ""
+	}
+	defer branches.Close()
+	name := ""
+	_ = branches.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Hash().String() == commit && name == "" {
+			name = ref.Name().Short()
+		}
+		return nil
+	})
+	return name
 }
 
 // remotes lists the URLs of the repository's Git remotes, which tell which

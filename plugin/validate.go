@@ -184,7 +184,7 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	// Built while the roots render: a root checked afresh needs it, and the
 	// second core is idle once the cached roots are looked up.
 	schemas := validate.PrepareSchemas(kv)
-	disc, err := eng.Discover(ro.remotes())
+	disc, err := ro.discover(ctx, eng)
 	if err != nil {
 		return nil, err
 	}
@@ -379,7 +379,7 @@ func renderForeign(ctx context.Context, ro *repoOptions, paths []string) (out []
 		if err != nil {
 			return nil, nil, err
 		}
-		disc, err := eng.Discover(sub.remotes())
+		disc, err := sub.discover(ctx, eng)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", p, err)
 		}

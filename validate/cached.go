@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -241,7 +242,8 @@ func (c *checker) rootFindings(res *render.Result) ([]rawFinding, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := c.rootKey("validate-root/1", res, set.key, c.kubernetesVersion())
+	key := c.rootKey("validate-root/2", res, set.key, c.kubernetesVersion(), strings.Join(c.opts.Config.SecretReferences, "\x00"),
+		strconv.FormatBool(c.in.Repository.UsesOperator()))
 	return cached(c, key, func() ([]rawFinding, error) {
 		v, _, err := set.build()
 		if err != nil {
@@ -257,7 +259,7 @@ func (c *checker) rootFindings(res *render.Result) ([]rawFinding, error) {
 		}
 		schemaOf(c, v, objs, report)
 		deprecatedOf(c, objs, report)
-		generatedSecretsOf(objs, report)
+		generatedSecretsOf(objs, c.opts.Config.SecretReferences, report)
 		duplicatesIn(c, objs, report)
 		return out, nil
 	})
@@ -294,6 +296,9 @@ func (c *checker) fileFactsOf(file string, resource bool) (fileFacts, error) {
 	if resource {
 		key += "/resource"
 	}
+	if refs := c.opts.Config.SecretReferences; len(refs) > 0 {
+		key += "/" + cache.Key(refs...)
+	}
 	var f fileFacts
 	if c.memo.get("file/"+key, &f) {
 		return f, nil
@@ -303,7 +308,7 @@ func (c *checker) fileFactsOf(file string, resource bool) (fileFacts, error) {
 		return fileFacts{}, err
 	}
 	f = fileFacts{Findings: syntaxOf(data, resource), Markers: strings.Contains(string(data), "imagepolicy")}
-	f.Findings = append(f.Findings, secretsOf(data)...)
+	f.Findings = append(f.Findings, secretsOf(data, c.opts.Config.SecretReferences)...)
 	if f.Findings == nil {
 		f.Findings = []Finding{}
 	}

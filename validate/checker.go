@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ type checker struct {
 	objects     map[*render.Result][]*object
 	factsByRoot map[*render.Result]*rootFacts
 	fluxByRoot  map[*render.Result][]*object
-	located     map[render.Origin]*yaml.Node
+	located     map[located]*yaml.Node
 }
 
 func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {
@@ -51,7 +52,7 @@ func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {
 		objects:     map[*render.Result][]*object{},
 		factsByRoot: map[*render.Result]*rootFacts{},
 		fluxByRoot:  map[*render.Result][]*object{},
-		located:     map[render.Origin]*yaml.Node{},
+		located:     map[located]*yaml.Node{},
 	}, nil
 }
 
@@ -188,6 +189,12 @@ func (c *checker) addObject(id string, o *object, path []string, msg string) {
 	c.add(id, c.objectFinding(id, o, path, msg))
 }
 
+// located is an origin in the tree of one revision.
+type located struct {
+	origin   render.Origin
+	revision string
+}
+
 // objectFinding makes a finding of rule id about o, located at path, with
 // the severity the object's annotation sets (none otherwise).
 func (c *checker) objectFinding(id string, o *object, path []string, msg string) Finding {
@@ -196,6 +203,9 @@ func (c *checker) objectFinding(id string, o *object, path []string, msg string)
 		f.Severity = s
 	}
 	f.File, f.Line = c.locate(o, path)
+	if at := o.root.Root.At; at != nil {
+		f.Message = fmt.Sprintf("in %s: %s", at.What, f.Message)
+	}
 	return f
 }
 
@@ -206,13 +216,19 @@ func (c *checker) locate(o *object, path []string) (string, int) {
 	if o.origin.File == "" {
 		return rootFile(o.root.Root), 0
 	}
+	tree := c.in.Tree
+	if at := o.root.Root.At; at != nil {
+		// Another revision's file: located there, and not confused with
+		// the file of the same name in the tree being checked.
+		tree = at.Tree
+	}
 	c.mu.Lock()
-	node, ok := c.located[o.origin]
+	node, ok := c.located[located{o.origin, tree.Revision()}]
 	c.mu.Unlock()
 	if !ok {
-		node = o.origin.Locate(c.in.Tree)
+		node = o.origin.Locate(tree)
 		c.mu.Lock()
-		c.located[o.origin] = node
+		c.located[located{o.origin, tree.Revision()}] = node
 		c.mu.Unlock()
 	}
 	if node == nil {

@@ -31,6 +31,28 @@ type Config struct {
 	// repository refers to: an application repository whose $imagepolicy
 	// markers name ImagePolicies that the Flux repository defines.
 	FluxRepositories []string `json:"fluxRepositories,omitempty" yaml:"fluxRepositories,omitempty"`
+	// SecretReferences are prefixes, besides the built-in ones (op://,
+	// ref+, vault:, secret manager ARNs and names), of Secret values that
+	// name a secret held in a secret manager rather than hold it: a Secret
+	// made only of such values is not a plain secret.
+	SecretReferences []string `json:"secretReferences,omitempty" yaml:"secretReferences,omitempty"`
+	// Clusters declares the clusters of a repository laid out in a way
+	// neither `flux bootstrap` nor the Flux Operator describes: each is
+	// walked from its path, as the Kustomization flux-system/flux-system
+	// whose source is this repository at ref.
+	Clusters []ClusterSetting `json:"clusters,omitempty" yaml:"clusters,omitempty"`
+}
+
+// ClusterSetting is one cluster .gitops.yaml declares.
+type ClusterSetting struct {
+	Name   string `json:"name" yaml:"name"`
+	Path   string `json:"path" yaml:"path"`
+	Source struct {
+		URL string `json:"url,omitempty" yaml:"url,omitempty"`
+		Ref string `json:"ref,omitempty" yaml:"ref,omitempty"`
+	} `json:"source" yaml:"source"`
+	// Line is where it is declared.
+	Line int `json:"-" yaml:"-"`
 }
 
 // LoadConfig reads .gitops.yaml from the tree; a missing file is an empty
@@ -55,6 +77,17 @@ func LoadConfig(tree repo.Tree) (Config, error) {
 	}
 	if err := root.Decode(&cfg); err != nil {
 		return cfg, diag.Errorf(ConfigFile, root.Line, "%v", err)
+	}
+	if list := manifest.Lookup(root, "clusters"); list != nil && list.Kind == yaml.SequenceNode {
+		for i, n := range list.Content {
+			if i >= len(cfg.Clusters) {
+				break
+			}
+			cfg.Clusters[i].Line = n.Line
+			if cfg.Clusters[i].Name == "" || cfg.Clusters[i].Path == "" {
+				return cfg, diag.Errorf(ConfigFile, n.Line, "a cluster needs a name and a path")
+			}
+		}
 	}
 	if rules := manifest.Lookup(root, "rules"); rules != nil {
 		for i := 0; i+1 < len(rules.Content); i += 2 {

@@ -165,6 +165,9 @@ func (c *checker) refer(idx fluxIndex, o *object, at []string, ns string) *objec
 		return nil // the schema rule reports a missing required field
 	}
 	target, ok := idx[kind+"/"+refNS+"/"+name]
+	if _, known := c.in.Repository.Sources[kind+"/"+refNS+"/"+name]; !ok && known {
+		return nil // written in a file no root renders, or made by a FluxInstance's sync
+	}
 	if !ok {
 		c.addObject("flux-reference", o, at, fmt.Sprintf("%s %s/%s refers to %s %s/%s, which is not defined in this repository",
 			o.node.GetKind(), ns, o.node.GetName(), kind, refNS, name))

@@ -2,8 +2,10 @@ package validate
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -26,8 +28,10 @@ func checkSecrets(c *checker) error {
 	})
 }
 
-// secretsOf finds the Secrets in a file's content with values in the clear.
-func secretsOf(data []byte) []Finding {
+// secretsOf finds the Secrets in a file's content with values in the clear,
+// refs the prefixes besides the built-in ones that mark a value as a
+// reference to a secret manager.
+func secretsOf(data []byte, refs []string) []Finding {
 	if !bytes.Contains(data, []byte("Secret")) {
 		return nil
 	}
@@ -37,7 +41,7 @@ func secretsOf(data []byte) []Finding {
 		if err != nil || o.Kind != "Secret" || o.APIVersion != "v1" {
 			continue
 		}
-		if field := plainSecretField(o.Node()); field != nil {
+		if field := plainSecretField(o.Node(), refs); field != nil {
 			out = append(out, Finding{Rule: "plain-secret", Line: field.Line, Object: ObjectID(o.APIVersion, o.Kind, o.Namespace, o.Name),
 				Message: secretMessage(o.Namespace, o.Name)})
 		}
@@ -46,17 +50,50 @@ func secretsOf(data []byte) []Finding {
 }
 
 // plainSecretField returns the data or stringData key of a Secret that has
-// values and is not SOPS-encrypted, or nil.
-func plainSecretField(n *yaml.Node) *yaml.Node {
+// values in the clear, or nil: one that is not SOPS-encrypted, with a value
+// that is not a reference to a secret manager (secretReference).
+func plainSecretField(n *yaml.Node, refs []string) *yaml.Node {
 	if manifest.Lookup(n, "sops") != nil {
 		return nil
 	}
 	for _, field := range [...]string{"data", "stringData"} {
-		if v := manifest.Lookup(n, field); v != nil && v.Kind == yaml.MappingNode && len(v.Content) > 0 {
-			return manifest.KeyNode(n, field)
+		v := manifest.Lookup(n, field)
+		if v == nil || v.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 1; i < len(v.Content); i += 2 {
+			value := v.Content[i].Value
+			if field == "data" {
+				if b, err := base64.StdEncoding.DecodeString(value); err == nil {
+					value = string(b)
+				}
+			}
+			if !secretReference(value, refs) {
+				return manifest.KeyNode(n, field)
+			}
 		}
 	}
 	return nil
+}
+
+// referencePrefixes start a value that names a secret in a secret manager
+// rather than holding it, for the tools that resolve such references in
+// the cluster or at deploy time: 1Password (op://), vals (ref+vault://,
+// ref+awssecrets://, ...), Vault injectors (vault:), AWS Secrets Manager
+// ARNs, GCP Secret Manager names, Azure Key Vault secret URLs, and
+// argocd-vault-plugin placeholders.
+var referencePrefixes = []string{"op://", "ref+", "vault:", "arn:aws:secretsmanager:", "arn:aws:ssm:", "projects/", "<path:"}
+
+// secretReference tells whether a Secret's value only names a secret held
+// elsewhere; refs are more prefixes .gitops.yaml gives.
+func secretReference(v string, refs []string) bool {
+	v = strings.TrimSpace(v)
+	for _, p := range slices.Concat(referencePrefixes, refs) {
+		if strings.HasPrefix(v, p) {
+			return p != "projects/" || strings.Contains(v, "/secrets/")
+		}
+	}
+	return strings.HasPrefix(v, "https://") && strings.Contains(v, ".vault.azure.net/secrets/")
 }
 
 func secretMessage(ns, name string) string {
@@ -84,8 +121,12 @@ func checkDuplicates(c *checker) error {
 		if err != nil {
 			return err
 		}
+		cluster := clusters[k.ID()]
+		if res.Root.Cluster != nil {
+			cluster = "cluster:" + res.Root.Cluster.Name
+		}
 		for _, x := range f.Keys {
-			ck := clusters[k.ID()] + "\x00" + x.Key
+			ck := cluster + "\x00" + x.Key
 			prev, ok := owners[ck]
 			if !ok {
 				owners[ck] = res
@@ -116,11 +157,12 @@ func objectKey(o *object) string {
 	return group + "/" + o.node.GetKind() + "/" + o.node.GetNamespace() + "/" + o.node.GetName()
 }
 
-// clusters maps each Flux Kustomization to the cluster it is applied to,
-// so that roots of different clusters are never compared: the top of the
-// chain of Kustomizations that applies it (the cluster's flux-system one),
-// or, for Kustomizations no root of the repository applies, the directory
-// they are defined in (clusters/prod).
+// clusters maps each Flux Kustomization no cluster's walk reached to the
+// cluster it is applied to, so that roots of different clusters are never
+// compared: the top of the chain of Kustomizations that applies it (the
+// cluster's flux-system one), or, for Kustomizations no root of the
+// repository applies, the directory they are defined in (clusters/prod).
+// A root a walk reached knows its cluster (render.Root.Cluster).
 func (c *checker) clusters() (map[string]string, error) {
 	parent := map[string]string{}
 	selfApplied := map[string]bool{}

@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
@@ -104,6 +105,9 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		secret := o.node.GetApiVersion() == "v1" && o.node.GetKind() == "Secret"
 		for _, vi := range violations {
+			if c.operatorWidens(o, vi) {
+				continue
+			}
 			msg := vi.Message
 			if secret && len(vi.Path) > 0 && (vi.Path[0].Key == "data" || vi.Path[0].Key == "stringData") {
 				msg = secretViolation(vi)
@@ -111,6 +115,24 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 			report("schema", o, pathKeys(vi.Path), msg, "")
 		}
 	}
+}
+
+// operatorKinds are the Flux Operator's kinds, which it adds to the kinds
+// Flux's Alerts and Receivers may name when it installs Flux.
+var operatorKinds = []string{"FluxInstance", "FluxReport", "ResourceSet", "ResourceSetInputProvider"}
+
+// operatorWidens tells a schema violation the cluster does not have: an
+// Alert's event source or a Receiver's resource of a Flux Operator kind,
+// in a repository the operator installs Flux for.
+func (c *checker) operatorWidens(o *object, v schema.Violation) bool {
+	if v.Reason != schema.ReasonEnum || !c.in.Repository.UsesOperator() || group(o.node.GetApiVersion()) != "notification.toolkit.fluxcd.io" {
+		return false
+	}
+	keys := pathKeys(v.Path)
+	if len(keys) != 4 || keys[0] != "spec" || (keys[1] != "eventSources" && keys[1] != "resources") || keys[3] != "kind" {
+		return false
+	}
+	return slices.Contains(operatorKinds, field(o.node, keys...))
 }
 
 // secretViolation says what is wrong with a Secret's value without the
@@ -147,12 +169,12 @@ func deprecatedOf(c *checker, objs []*object, report reporter) {
 
 // generatedSecretsOf reports Secrets a secretGenerator makes with values in
 // the clear (those written in files are the file rule's).
-func generatedSecretsOf(objs []*object, report reporter) {
+func generatedSecretsOf(objs []*object, refs []string, report reporter) {
 	for _, o := range objs {
 		if o.origin.Generator == "" || o.node.GetKind() != "Secret" || o.node.GetApiVersion() != "v1" {
 			continue
 		}
-		if plainSecretField(o.node.YNode()) != nil {
+		if plainSecretField(o.node.YNode(), refs) != nil {
 			report("plain-secret", o, nil, secretMessage(o.node.GetNamespace(), o.node.GetName()), "")
 		}
 	}

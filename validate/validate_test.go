@@ -46,7 +46,7 @@ func check(t testing.TB, dir string, opts Options) *Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	disc, err := render.Discover(tree, nil)
+	disc, err := render.Discover(tree, render.Checkout{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func BenchmarkRenderCold(b *testing.B) {
 	}
 	for b.Loop() {
 		tree := repo.NewWorkTree(dir)
-		r, err := Discover(tree, nil)
+		r, err := Discover(tree, Checkout{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func BenchmarkRenderWarm(b *testing.B) {
 	}
 	run := func() {
 		tree := repo.NewWorkTree(dir)
-		r, err := Discover(tree, nil)
+		r, err := Discover(tree, Checkout{})
 		if err != nil {
 			b.Fatal(err)
 		}

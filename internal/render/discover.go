@@ -35,16 +35,38 @@ type Root struct {
 	// Kustomization is the Flux Kustomization that renders Path, or nil for
 	// a plain kustomize root.
 	Kustomization *Kustomization
+	// Cluster is the cluster whose walk reached the root, nil for a root
+	// no walk reached.
+	Cluster *Cluster
+	// At is the revision the root is rendered from when its source is this
+	// repository on another ref; nil for the revision being rendered.
+	At *Revision
 }
 
-// String names the root for people: its path, and its Kustomization.
-// Names from the repository are printed as safetext.Text prints them, so
-// the string keeps to one line of any output.
+// Revision is a revision of the repository other than the one being
+// rendered.
+type Revision struct {
+	Tree repo.Tree
+	// What names it for people: "branch dev-team".
+	What string
+}
+
+// String names the root for people: its path, its Kustomization, and its
+// cluster when the repository describes several. Names from the
+// repository are printed as safetext.Text prints them, so the string keeps
+// to one line of any output.
 func (r Root) String() string {
 	if r.Kustomization == nil {
 		return safetext.Text(r.Path)
 	}
-	return safetext.Text(r.Path) + " (Kustomization " + safetext.Text(r.Kustomization.ID()) + ")"
+	s := safetext.Text(r.Path) + " (Kustomization " + safetext.Text(r.Kustomization.ID())
+	if r.Cluster != nil && r.Cluster.Named {
+		s += ", cluster " + safetext.Text(r.Cluster.Name)
+	}
+	if r.At != nil {
+		s += ", from " + safetext.Text(r.At.What)
+	}
+	return s + ")"
 }
 
 // KustomizationID is the Flux Kustomization's namespace/name, or "".
@@ -53,6 +75,14 @@ func (r Root) KustomizationID() string {
 		return ""
 	}
 	return r.Kustomization.ID()
+}
+
+// ClusterName is the name of the root's cluster, or "".
+func (r Root) ClusterName() string {
+	if r.Cluster == nil {
+		return ""
+	}
+	return r.Cluster.Name
 }
 
 // KustFile is a kustomization file and the directories it refers to.
@@ -77,8 +107,77 @@ type Source struct {
 	URL    string
 	// Ignore is a GitRepository's spec.ignore, nil when unset.
 	Ignore *string
-	// Local is set when the source is this repository.
+	// Ref is a GitRepository's spec.ref.
+	Ref GitRef
+	// Local is set when the source is this repository (Repository's
+	// isLocal).
 	Local bool
+}
+
+// Kind is the source's kind: GitRepository, OCIRepository, ...
+func (s *Source) Kind() string { return s.Object.Kind }
+
+// GitRef is a GitRepository's spec.ref: source-controller takes the
+// commit, then the name, then the semver range, the tag, and the branch
+// (master when none is set).
+type GitRef struct {
+	Branch string `json:"branch,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	SemVer string `json:"semver,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// BranchName is the branch the ref follows, "" for a tag, a semver range
+// or a commit.
+func (g GitRef) BranchName() string {
+	switch {
+	case g.Commit != "":
+		return ""
+	case g.Name != "":
+		b, _ := strings.CutPrefix(g.Name, "refs/heads/")
+		if b == g.Name {
+			return ""
+		}
+		return b
+	case g.SemVer != "" || g.Tag != "":
+		return ""
+	case g.Branch != "":
+		return g.Branch
+	}
+	return "master"
+}
+
+// String says what the ref is, for people.
+func (g GitRef) String() string {
+	switch {
+	case g.Commit != "":
+		return "commit " + g.Commit
+	case g.Name != "":
+		return g.Name
+	case g.SemVer != "":
+		return "semver " + g.SemVer
+	case g.Tag != "":
+		return "tag " + g.Tag
+	}
+	return "branch " + g.BranchName()
+}
+
+// Checkout says what the tree being rendered is, which decides which
+// Flux sources are this repository.
+type Checkout struct {
+	// Remotes are the URLs of the repository's Git remotes.
+	Remotes []string
+	// Branch is the branch the tree is: HEAD's for the working tree, the
+	// one --ref names; "" when it is none (a detached HEAD, a tag).
+	Branch string
+	// Clusters are the clusters .gitops.yaml declares.
+	Clusters []ClusterConfig
+	// Revision finds, in the repository's own objects, the revision a
+	// source of this repository on another ref reads (a tenant's branch):
+	// its tree and what it is ("branch dev-team"). Nil, or an error, leaves
+	// such a source's Kustomizations unrendered.
+	Revision func(GitRef) (repo.Tree, string, error)
 }
 
 // Skipped is a Flux Kustomization that is not rendered from this
@@ -100,6 +199,10 @@ type Repository struct {
 	SourceIgnores  []string
 	Roots          []Root
 	Skipped        []Skipped
+	// Clusters are the clusters the repository describes, each walked
+	// from its entry point by Engine.Expand; none when it holds no entry
+	// point, and its Flux Kustomizations are read as they are written.
+	Clusters []*Cluster
 	// Problems are files discovery could not read; the roots that need them
 	// fail to build with the same message.
 	Problems []error
@@ -110,18 +213,29 @@ type Repository struct {
 	// (permission denied): what is in them is not known, and a root that
 	// needs one fails with the same reason.
 	Unreadable []*diag.Error
+
+	revision    func(GitRef) (repo.Tree, string, error)
+	own         map[string]bool // the remotes' URLs, normalized
+	mainline    map[string]bool // the branches that are this repository's
+	fluxObjects []*manifest.Object
+	instances   []*instance
 }
 
-// fluxObjectLine finds documents that may be Flux Kustomizations or sources
-// without parsing every YAML file of the repository.
-var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket)\b`)
+// fluxObjectLine finds documents that may be Flux Kustomizations, sources
+// or the Flux Operator's entry points (a FluxInstance, or the flux-instance
+// chart's HelmRelease) without parsing every YAML file of the repository.
+var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease)\b`)
 
-// Discover walks the tree and finds the render roots.
-func Discover(tree repo.Tree, remotes []string) (*Repository, error) {
-	return discover(tree, remotes, nil)
+var helmReleaseLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?HelmRelease\b`)
+
+// Discover walks the tree and finds the render roots, with every Flux
+// Kustomization read as it is written (Engine.Expand reads them as the
+// clusters get them).
+func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
+	return discover(tree, c, nil)
 }
 
-func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error) {
+func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}}
 	files, dirs, err := walk(tree, ".")
 	if err != nil {
@@ -147,7 +261,9 @@ func discover(tree repo.Tree, remotes []string, memo *Memo) (*Repository, error)
 			r.apply(f, *facts[i])
 		}
 	}
-	r.markLocalSources(remotes)
+	r.revision = c.Revision
+	r.markLocalSources(c)
+	r.entryPoints(c.Clusters)
 	r.findRoots(tree)
 	return r, nil
 }
@@ -309,11 +425,11 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		return fileFacts{Kust: kustomizationFacts(f, data)}
 	}
 	var facts fileFacts
-	if !bytes.Contains(data, []byte("toolkit.fluxcd.io")) || !fluxObjectLine.Match(data) {
+	if !(bytes.Contains(data, []byte("toolkit.fluxcd.io")) || bytes.Contains(data, []byte(OperatorGroup))) || !fluxObjectLine.Match(data) {
 		return facts
 	}
 	for _, d := range manifest.Split(data) {
-		if fluxObjectLine.Match(d.Text) {
+		if fluxObjectLine.Match(d.Text) && !isPlainHelmRelease(d.Text) {
 			facts.Docs = append(facts.Docs, docFacts(f, d))
 		}
 	}
@@ -334,21 +450,38 @@ func docFacts(f string, d manifest.Doc) docText {
 	}
 	t.ObjLine, t.APIVersion, t.Kind, t.Namespace, t.Name = o.Line, o.APIVersion, o.Kind, o.Namespace, o.Name
 	spec := manifest.Lookup(o.Node(), "spec")
+	var keep *yaml.Node // the part of the object discovery keeps, as JSON
 	switch {
-	case o.Group() == FluxGroup && o.Kind == "Kustomization" && spec != nil:
-		var v any
-		if err := spec.Decode(&v); err != nil {
-			t.Problem, t.ObjLine = fmt.Sprintf("Kustomization %s: %v", o.ID(), err), spec.Line
-			return t
-		}
-		t.Spec, _ = json.Marshal(v)
+	case o.Group() == FluxGroup && o.Kind == "Kustomization":
+		keep = spec
 	case o.Group() == "source.toolkit.fluxcd.io":
 		t.URL = manifest.Scalar(spec, "url")
 		if ig := manifest.Lookup(spec, "ignore"); ig != nil && ig.Kind == yaml.ScalarNode {
 			t.Ignore = &ig.Value
 		}
+		keep = manifest.Lookup(spec, "ref")
+	case o.Group() == OperatorGroup && o.Kind == "FluxInstance":
+		keep = manifest.Lookup(spec, "sync")
+	case o.Group() == "helm.toolkit.fluxcd.io" && o.Kind == "HelmRelease":
+		keep = manifest.Path(o.Node(), "spec", "values", "instance", "sync")
+	}
+	if keep != nil {
+		var v any
+		if err := keep.Decode(&v); err != nil {
+			t.Problem, t.ObjLine = fmt.Sprintf("%s %s: %v", o.Kind, o.ID(), err), keep.Line
+			return t
+		}
+		t.Spec, _ = json.Marshal(v)
 	}
 	return t
+}
+
+// isPlainHelmRelease tells a HelmRelease document that is not the Flux
+// Operator's flux-instance chart (whose values hold instance.sync), which
+// discovery has no use for.
+func isPlainHelmRelease(doc []byte) bool {
+	return helmReleaseLine.Match(doc) &&
+		!(bytes.Contains(doc, []byte("instance:")) && bytes.Contains(doc, []byte("sync:")))
 }
 
 // apply records a file's facts in the repository.
@@ -400,8 +533,19 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		}
 		r.Flux = append(r.Flux, k)
 	case group == "source.toolkit.fluxcd.io":
-		r.Sources[o.Kind+"/"+namespaceOf(o)+"/"+o.Name] = &Source{Object: o, URL: d.URL, Ignore: d.Ignore}
+		s := &Source{Object: o, URL: d.URL, Ignore: d.Ignore}
+		if d.Spec != nil {
+			_ = json.Unmarshal(d.Spec, &s.Ref)
+		}
+		r.Sources[o.Kind+"/"+namespaceOf(o)+"/"+o.Name] = s
+	case (group == OperatorGroup && o.Kind == "FluxInstance") || o.Kind == "HelmRelease":
+		in := &instance{Object: o}
+		if d.Spec == nil || json.Unmarshal(d.Spec, &in.Sync) != nil || in.Sync.Kind == "" || in.Sync.Path == "" {
+			return
+		}
+		r.instances = append(r.instances, in)
 	}
+	r.fluxObjects = append(r.fluxObjects, o)
 }
 
 // kustomizationFacts reads a kustomization file's kind and the
@@ -433,21 +577,66 @@ func kustomizationFacts(f string, data []byte) *kustFacts {
 	return k
 }
 
-// markLocalSources decides which Flux sources are this repository: a
-// GitRepository whose URL is one of the repository's remotes, and the
-// flux-system GitRepository that `flux bootstrap` writes into the
-// repository it syncs.
-func (r *Repository) markLocalSources(remotes []string) {
-	own := map[string]bool{}
-	for _, u := range remotes {
-		own[NormalizeGitURL(u)] = true
+// markLocalSources decides which Flux sources are this repository
+// (isLocal), after learning which branches are its main line: the branch
+// being rendered, and the branches the repository's own entry points sync
+// (the flux-system GitRepository `flux bootstrap` writes, a FluxInstance's
+// spec.sync, .gitops.yaml's clusters).
+func (r *Repository) markLocalSources(c Checkout) {
+	r.own = map[string]bool{}
+	for _, u := range c.Remotes {
+		r.own[NormalizeGitURL(u)] = true
 	}
-	for id, s := range r.Sources {
-		if s.Object.Kind != "GitRepository" {
-			continue
+	r.mainline = map[string]bool{}
+	if s, ok := r.Sources[bootstrapSource]; ok {
+		r.mainline[s.Ref.BranchName()] = true
+	}
+	for _, in := range r.instances {
+		if s := in.source(); s.Kind() == "GitRepository" && r.own[NormalizeGitURL(s.URL)] {
+			r.mainline[s.Ref.BranchName()] = true
 		}
-		s.Local = own[NormalizeGitURL(s.URL)] || id == "GitRepository/flux-system/flux-system"
 	}
+	for _, d := range c.Clusters {
+		r.mainline[(GitRef{Name: d.Ref}).BranchName()] = true
+		r.mainline[d.Ref] = true
+	}
+	delete(r.mainline, "")
+	if len(r.mainline) > 0 && c.Branch != "" {
+		// A pull request's branch renders what its target will hold.
+		r.mainline[c.Branch] = true
+	}
+	for _, s := range r.Sources {
+		s.Local = r.isLocal(s)
+	}
+}
+
+// notLocal says why a source is not this repository.
+func (r *Repository) notLocal(s *Source) string {
+	id := s.Kind() + "/" + namespaceOf(s.Object) + "/" + s.Object.Name
+	if s.Kind() == "GitRepository" && r.own[NormalizeGitURL(s.URL)] {
+		return fmt.Sprintf("its source %s is this repository's %s, not the revision being rendered", id, s.Ref)
+	}
+	return fmt.Sprintf("its source %s is another repository (%s)", id, s.URL)
+}
+
+// bootstrapSource is the GitRepository `flux bootstrap` writes.
+const bootstrapSource = "GitRepository/flux-system/flux-system"
+
+// isLocal tells whether a source is this repository at the revision being
+// rendered: a GitRepository whose URL is one of the repository's remotes
+// (or the flux-system one `flux bootstrap` writes, whatever a clone's
+// remote says), on a branch of its main line. The same URL on another
+// branch, a tag or a commit is another source. A repository whose main
+// line nothing names takes every branch of its URL as its own.
+func (r *Repository) isLocal(s *Source) bool {
+	if s.Kind() != "GitRepository" {
+		return false
+	}
+	id := s.Kind() + "/" + namespaceOf(s.Object) + "/" + s.Object.Name
+	if !r.own[NormalizeGitURL(s.URL)] && id != bootstrapSource {
+		return false
+	}
+	return len(r.mainline) == 0 || r.mainline[s.Ref.BranchName()]
 }
 
 // findRoots lists the Flux Kustomizations whose source is this repository,
@@ -462,7 +651,7 @@ func (r *Repository) findRoots(tree repo.Tree) {
 			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is not defined in this repository", k.SourceID()), false})
 			continue
 		case !src.Local:
-			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is another repository (%s)", k.SourceID(), src.URL), false})
+			r.Skipped = append(r.Skipped, Skipped{k, r.notLocal(src), false})
 			continue
 		}
 		if parent := r.substitutingParent(k); parent != nil {
@@ -491,13 +680,7 @@ func (r *Repository) findRoots(tree repo.Tree) {
 			r.Roots = append(r.Roots, Root{Path: dir})
 		}
 	}
-	sort.SliceStable(r.Roots, func(i, j int) bool {
-		a, b := r.Roots[i], r.Roots[j]
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		return a.KustomizationID() < b.KustomizationID()
-	})
+	sortRoots(r.Roots)
 }
 
 // Unsupported returns the Kustomizations written at or under dirs ("."

@@ -65,6 +65,11 @@ type Engine struct {
 	memoOnce  sync.Once
 	memo      *Memo
 	stored    atomic.Bool // something was added to the cache
+	// results keeps this run's renders, by root and spec: the walk of a
+	// cluster's tree renders roots the command renders again.
+	results sync.Map
+	subsMu  sync.Mutex
+	subs    map[string]*Engine // other revisions, by commit
 
 	// kustomizeOrigins takes origins from kustomize's own tracking instead
 	// of inferring them: slower, and the tests' reference for the inference.
@@ -99,6 +104,9 @@ type Result struct {
 	// Origins says where each object comes from, in the objects' order,
 	// when the engine records origins.
 	Origins []Origin
+	// Children are the Flux Kustomizations and sources among the objects,
+	// which the walk of a cluster's tree follows.
+	Children []Child
 	// Cached tells that the result came from the cache.
 	Cached bool
 	// Digest is the SHA-256 of the output, in hex, when the engine has a
@@ -178,7 +186,7 @@ func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Re
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			results[i] = e.renderRoot(ctx, r, root, nil)
+			results[i] = e.renderOnce(ctx, r, root, nil)
 			return nil
 		})
 	}
@@ -199,7 +207,7 @@ func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Re
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			results[i] = e.renderRoot(ctx, r, roots[i], objects)
+			results[i] = e.renderOnce(ctx, r, roots[i], objects)
 			return nil
 		})
 	}
@@ -266,7 +274,49 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 	return objects, nil
 }
 
-func rootKeyID(r Root) string { return r.Path + "\x00" + r.KustomizationID() }
+func rootKeyID(r Root) string {
+	id := r.Path + "\x00" + r.KustomizationID() + "\x00" + r.ClusterName()
+	if r.At != nil {
+		id += "\x00" + r.At.Tree.Revision()
+	}
+	return id
+}
+
+// renderOnce renders a root once in the engine's life: a second call for
+// the same root and spec returns the first result.
+func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objects map[string]Produced) *Result {
+	key := rootKeyID(root)
+	if k := root.Kustomization; k != nil {
+		key += "\x00" + string(k.SpecJSON)
+	}
+	if v, ok := e.results.Load(key); ok {
+		return v.(*Result)
+	}
+	eng := e
+	if root.At != nil {
+		eng = e.at(root.At.Tree)
+	}
+	v, _ := e.results.LoadOrStore(key, eng.renderRoot(ctx, r, root, objects))
+	return v.(*Result)
+}
+
+// at returns the engine of another revision of the repository, made once,
+// sharing this one's cache.
+func (e *Engine) at(tree repo.Tree) *Engine {
+	e.subsMu.Lock()
+	defer e.subsMu.Unlock()
+	if sub, ok := e.subs[tree.Revision()]; ok {
+		return sub
+	}
+	opts := e.opts
+	opts.Memo = nil
+	sub := New(tree, e.abs, opts)
+	if e.subs == nil {
+		e.subs = map[string]*Engine{}
+	}
+	e.subs[tree.Revision()] = sub
+	return sub
+}
 
 // renderRoot renders one root: from the cache when every observation of an
 // earlier render still holds, else with kustomize.
@@ -335,6 +385,11 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 		Produced:     produced(m),
 		Origins:      origs,
 	}
+	read := map[string]bool{}
+	for _, in := range res.Inputs {
+		read[in.Path] = true
+	}
+	res.Children = r.children(m, read)
 	if e.opts.Origins && !e.kustomizeOrigins {
 		// After the observations are taken: it reads only files the build
 		// read, but through the recording file system.
@@ -397,7 +452,7 @@ func (e *Engine) lookup(key string, root Root) (*Result, bool) {
 		if !kfs.Holds(e.tree, en.Observations) {
 			continue
 		}
-		res := &Result{Root: root, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Cached: true, Digest: en.Output}
+		res := &Result{Root: root, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Children: en.Children, Cached: true, Digest: en.Output}
 		for _, o := range en.Observations {
 			if o.Op == kfs.OpRead {
 				res.Inputs = append(res.Inputs, kfs.Input{Path: o.Path, Blob: o.Value})
@@ -420,7 +475,7 @@ func (e *Engine) store(key string, res *Result) {
 	}
 	e.stored.Store(true)
 	entries := e.cachedEntries(key)
-	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins}
+	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins, Children: res.Children}
 	entries = append([]entry{n}, entries...)
 	if len(entries) > maxEntries {
 		entries = entries[:maxEntries]

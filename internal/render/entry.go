@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 
@@ -16,13 +17,14 @@ type entry struct {
 	Output       string
 	Produced     []Produced
 	Origins      []Origin
+	Children     []Child
 }
 
 // A root's cached renders are a cache record (see internal/cache) rather
 // than JSON: a warm run reads the list of every root, and decoding JSON was
 // most of its time. A render with a field that holds a NUL (a ConfigMap
 // value, say) is not cached.
-const entriesHeader = "render-entries/3"
+const entriesHeader = "render-entries/4"
 
 func encodeEntries(entries []entry) ([]byte, error) {
 	w := cache.NewWriter(entriesHeader, 512*len(entries))
@@ -53,6 +55,16 @@ func encodeEntries(entries []entry) ([]byte, error) {
 			w.String(o.Kind)
 			w.String(o.Name)
 			w.String(o.Generator)
+		}
+		w.Int(len(en.Children))
+		for _, c := range en.Children {
+			w.String(c.APIVersion)
+			w.String(c.Kind)
+			w.String(c.Namespace)
+			w.String(c.Name)
+			w.Raw(c.Spec)
+			w.String(c.File)
+			w.Int(c.Line)
 		}
 	}
 	return w.Bytes()
@@ -88,6 +100,15 @@ func decodeEntries(data string) ([]entry, error) {
 			en.Origins = make([]Origin, n)
 			for j := range en.Origins {
 				en.Origins[j] = Origin{File: r.Field(), Kind: r.Field(), Name: r.Field(), Generator: r.Field()}
+			}
+		}
+		if n := r.Count(7); n > 0 {
+			en.Children = make([]Child, n)
+			for j := range en.Children {
+				c := &en.Children[j]
+				c.APIVersion, c.Kind, c.Namespace, c.Name = r.Field(), r.Field(), r.Field(), r.Field()
+				c.Spec = json.RawMessage(r.Field())
+				c.File, c.Line = r.Field(), r.Int()
 			}
 		}
 		out = append(out, en)

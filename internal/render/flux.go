@@ -35,15 +35,38 @@ type Kustomization struct {
 	// served version shares these fields, and fields only an older version
 	// had are dropped by the API server, as they are here.
 	Spec kustomizev1.KustomizationSpec
-	// SpecJSON is the spec as written, in canonical JSON, for cache keys.
+	// SpecJSON is the spec in canonical JSON, for cache keys: as written,
+	// or as the parent renders it.
 	SpecJSON []byte
+	// Parent is the Kustomization that applies it, when it was reached by
+	// walking a cluster's tree; its spec, name and namespace are then the
+	// parent's render of it. Nil for one read as it is written.
+	Parent *Kustomization
+	// Cluster is the cluster whose walk reached it, or whose entry point it
+	// is.
+	Cluster *Cluster
+
+	name, namespace string // as rendered, when not as written
 }
 
 // ID names the Kustomization as namespace/name.
-func (k *Kustomization) ID() string { return k.Namespace() + "/" + k.Object.Name }
+func (k *Kustomization) ID() string { return k.Namespace() + "/" + k.Name() }
+
+// Name is the Kustomization's name.
+func (k *Kustomization) Name() string {
+	if k.name != "" {
+		return k.name
+	}
+	return k.Object.Name
+}
 
 // Namespace is the Kustomization's namespace, "default" when unset.
-func (k *Kustomization) Namespace() string { return namespaceOf(k.Object) }
+func (k *Kustomization) Namespace() string {
+	if k.namespace != "" {
+		return k.namespace
+	}
+	return namespaceOf(k.Object)
+}
 
 // Path is spec.path cleaned and relative to the repository root, as
 // kustomize-controller joins it to the artifact's root (securejoin): an

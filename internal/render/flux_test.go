@@ -71,7 +71,7 @@ spec:
 func rootResult(t *testing.T, g *gittest.Repo, rev, path string) *Result {
 	t.Helper()
 	r, tree := openTree(t, g.Dir, rev)
-	disc, err := Discover(tree, nil)
+	disc, err := Discover(tree, Checkout{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestVariablePath(t *testing.T) {
 			}
 			g := fluxRepo(t, "  path: ./${ENV}\n", extra)
 			_, tree := openTree(t, g.Dir, "")
-			disc, err := Discover(tree, nil)
+			disc, err := Discover(tree, Checkout{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -40,7 +40,7 @@ func FuzzRenderKustomization(f *testing.F) {
 			}
 		}
 		tree := repo.NewWorkTree(dir)
-		disc, err := Discover(tree, nil)
+		disc, err := Discover(tree, Checkout{})
 		if err != nil {
 			t.Fatal(err)
 		}

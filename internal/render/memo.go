@@ -1,6 +1,8 @@
 package render
 
 import (
+	"context"
+
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 )
 
@@ -15,28 +17,32 @@ type Memo = cache.Memo[fileFacts]
 // OpenMemo reads the discovery memo of the repository at abs, the absolute
 // path engines present it at, from c; a nil cache gives a memo never saved.
 func OpenMemo(c *cache.Cache, salt, abs string) *Memo {
-	return cache.OpenMemo(c, cache.Key("discovery/3", salt, abs), memoHeader, encodeFacts, decodeFacts)
+	return cache.OpenMemo(c, cache.Key(memoHeader, salt, abs), memoHeader, encodeFacts, decodeFacts)
 }
 
 // Discover finds the roots of the engine's tree, remembering in the cache
-// what it read.
-func (e *Engine) Discover(remotes []string) (*Repository, error) {
+// what it read, and walks each cluster's tree from its entry point
+// (Expand), rendering what the walk needs.
+func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) {
 	m := e.opts.Memo
 	if m == nil && e.opts.Cache != nil {
 		e.memoOnce.Do(func() { e.memo = OpenMemo(e.opts.Cache, e.opts.Salt, e.abs) })
 		m = e.memo
 	}
-	r, err := discover(e.tree, remotes, m)
+	r, err := discover(e.tree, c, m)
 	if err != nil {
 		return nil, err
 	}
 	m.Save()
+	if err := e.Expand(ctx, r); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
 // memoHeader names the memo's record format: per file, its facts' kind
 // ("k" a kustomization, "d" documents, "" nothing), then the facts.
-const memoHeader = "discovery/3"
+const memoHeader = "discovery/4"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -58,7 +59,7 @@ func TestMemoSharedBySides(t *testing.T) {
 		o.Memo = OpenMemo(opts.Cache, opts.Salt, r.Root)
 		var found [2]*Repository
 		for i, tree := range []repo.Tree{base, head} {
-			disc, err := New(tree, r.Root, o).Discover(nil)
+			disc, err := New(tree, r.Root, o).Discover(context.Background(), Checkout{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -49,7 +49,7 @@ func openTree(t testing.TB, dir, rev string) (*repo.Repo, repo.Tree) {
 func renderAll(t testing.TB, dir, rev string, opts Options) (*Repository, []*Result) {
 	t.Helper()
 	r, tree := openTree(t, dir, rev)
-	disc, err := Discover(tree, nil)
+	disc, err := Discover(tree, Checkout{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestExampleRoots(t *testing.T) {
 		t.Run(tc.repo, func(t *testing.T) {
 			g := exampleRepo(t, tc.repo)
 			_, tree := openTree(t, g.Dir, "")
-			disc, err := Discover(tree, nil)
+			disc, err := Discover(tree, Checkout{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +122,7 @@ func TestLocalSourceByRemoteURL(t *testing.T) {
 	_, tree := openTree(t, g.Dir, "")
 	// Seen from a clone of the microservices repository, the tenant's
 	// GitRepository is this repository.
-	disc, err := Discover(tree, []string{"codecommit::us-west-2://microservices-repo"})
+	disc, err := Discover(tree, Checkout{Remotes: []string{"codecommit::us-west-2://microservices-repo"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestPlainRootsMatchKustomizeBuild(t *testing.T) {
 	}
 	for dir, paths := range cases {
 		tree := repo.NewWorkTree(dir)
-		disc, err := Discover(tree, nil)
+		disc, err := Discover(tree, Checkout{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +436,7 @@ func TestUnchanged(t *testing.T) {
 	g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/prod/kustomization.yaml": []byte("resources:\n- ../../base\nnamePrefix: p-\n")})
 	r, head := openTree(t, g.Dir, "")
 	_, base := openTree(t, g.Dir, "HEAD")
-	disc, err := Discover(head, nil)
+	disc, err := Discover(head, Checkout{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestCacheConcurrentRuns(t *testing.T) {
 				return
 			}
 			r, tree := openTree(t, g.Dir, "")
-			disc, err := Discover(tree, nil)
+			disc, err := Discover(tree, Checkout{})
 			if err != nil {
 				errs <- err
 				return
@@ -625,7 +625,7 @@ func TestInferredOrigins(t *testing.T) {
 	compared := 0
 	for name, dir := range dirs {
 		r, tree := openTree(t, dir, "")
-		disc, err := Discover(tree, nil)
+		disc, err := Discover(tree, Checkout{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -728,7 +728,7 @@ func TestAsYAML(t *testing.T) {
 	for _, name := range []string{"microservices-repo", "flux-repo"} {
 		g := exampleRepo(t, name)
 		r, tree := openTree(t, g.Dir, "")
-		disc, err := Discover(tree, nil)
+		disc, err := Discover(tree, Checkout{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,7 @@ func TestCommitTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	render := func(tree repo.Tree) map[string]string {
-		disc, err := Discover(tree, nil)
+		disc, err := Discover(tree, Checkout{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,439 @@
+package render
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"sigs.k8s.io/kustomize/api/resmap"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+)
+
+// OperatorGroup is the API group of the Flux Operator's FluxInstance and
+// ResourceSet.
+const OperatorGroup = "fluxcd.controlplane.io"
+
+// Cluster is one cluster the repository describes: the Kustomization Flux
+// reconciles it from, and every Kustomization reached from there, each as
+// its parent renders it.
+type Cluster struct {
+	// Name tells the clusters of a repository apart: the directory the
+	// entry point syncs (clusters/production), or the name .gitops.yaml
+	// gives.
+	Name string
+	// Entry is the Kustomization the cluster starts from: the one `flux
+	// bootstrap` writes, the one a FluxInstance's spec.sync makes, or one
+	// .gitops.yaml declares.
+	Entry *Kustomization
+	// Named is set when the repository describes several clusters, so
+	// roots name theirs.
+	Named bool
+}
+
+// Child is a Flux object a root renders: a Kustomization it applies, or a
+// source one may refer to. It is what the walk from a cluster's entry
+// point needs of a render, kept with the render in the cache.
+type Child struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// Spec is the object's spec as rendered, as JSON.
+	Spec json.RawMessage
+	// File and Line are where the object is written, when known.
+	File string
+	Line int
+}
+
+// childKinds are the kinds the walk reads from renders.
+func isChild(group, kind string) bool {
+	switch group {
+	case FluxGroup:
+		return kind == "Kustomization"
+	case "source.toolkit.fluxcd.io":
+		return kind == "GitRepository" || kind == "OCIRepository" || kind == "Bucket" || kind == "ExternalArtifact"
+	}
+	return false
+}
+
+// children picks out of a render the Flux objects the walk follows, each
+// located in the file it is written in when one of the files the root read
+// holds it.
+func (r *Repository) children(m resmap.ResMap, read map[string]bool) []Child {
+	var out []Child
+	for _, res := range m.Resources() {
+		group, _, _ := strings.Cut(res.GetApiVersion(), "/")
+		if !isChild(group, res.GetKind()) {
+			continue
+		}
+		c := Child{APIVersion: res.GetApiVersion(), Kind: res.GetKind(), Namespace: res.GetNamespace(), Name: res.GetName()}
+		if obj, err := res.Map(); err == nil {
+			c.Spec, _ = json.Marshal(obj["spec"])
+		}
+		if o := r.writtenObject(c, read); o != nil {
+			c.File, c.Line = o.File, o.Line
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// writtenObject finds where a rendered Flux object is written: among the
+// objects discovery found in the files the render read, the one of its
+// kind whose written name is its name, or is within it (a namePrefix or
+// nameSuffix); one in the same namespace first.
+func (r *Repository) writtenObject(c Child, read map[string]bool) *manifest.Object {
+	var best *manifest.Object
+	score := 0
+	for _, o := range r.fluxObjects {
+		if o.Kind != c.Kind || !read[o.File] || !strings.Contains(c.Name, o.Name) {
+			continue
+		}
+		s := 1
+		if o.Name == c.Name {
+			s += 2
+		}
+		if o.Namespace == c.Namespace {
+			s++
+		}
+		if s > score {
+			best, score = o, s
+		}
+	}
+	return best
+}
+
+// kustomizationOf reads a rendered child Kustomization: its spec as the
+// parent renders it, its name and namespace as the cluster gets them, and
+// where it is written (the parent's file when not known).
+func kustomizationOf(c Child, parent *Kustomization, cluster *Cluster, r *Repository) (*Kustomization, error) {
+	obj := r.objectAt(c)
+	if obj == nil {
+		obj = parent.Object
+	}
+	k := &Kustomization{Object: obj, SpecJSON: c.Spec, name: c.Name, namespace: c.Namespace, Parent: parent, Cluster: cluster}
+	if k.namespace == "" {
+		// A namespaced object without one fails to apply; it is what the
+		// API server would give it under kubectl.
+		k.namespace = "default"
+	}
+	if err := json.Unmarshal(c.Spec, &k.Spec); err != nil {
+		return nil, fmt.Errorf("Kustomization %s as %s renders it: spec: %w", k.ID(), parent.ID(), err)
+	}
+	return k, nil
+}
+
+// objectAt returns the object discovery found where c is written.
+func (r *Repository) objectAt(c Child) *manifest.Object {
+	if c.File == "" {
+		return nil
+	}
+	for _, o := range r.fluxObjects {
+		if o.File == c.File && o.Line == c.Line {
+			return o
+		}
+	}
+	return nil
+}
+
+// sourceOf reads a rendered child source.
+func sourceOf(c Child, r *Repository) *Source {
+	var spec struct {
+		URL    string  `json:"url"`
+		Ignore *string `json:"ignore"`
+		Ref    *GitRef `json:"ref"`
+	}
+	_ = json.Unmarshal(c.Spec, &spec)
+	obj := r.objectAt(c)
+	if obj == nil {
+		obj = &manifest.Object{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
+	}
+	s := &Source{Object: obj, URL: spec.URL, Ignore: spec.Ignore}
+	if spec.Ref != nil {
+		s.Ref = *spec.Ref
+	}
+	return s
+}
+
+// Expand walks every cluster's tree from its entry point, as the
+// controllers reconcile it: each Kustomization a root renders is rendered
+// in turn, with its spec, name and namespace as the parent renders them
+// (after the parent's namespace, patches, substitution and
+// commonMetadata), not as its file reads. The roots become the roots the
+// walks reached, the Flux Kustomizations no walk reached read as written,
+// and the leaf overlays no root covers. A repository without an entry
+// point keeps the roots discovery found.
+func (e *Engine) Expand(ctx context.Context, r *Repository) error {
+	if len(r.Clusters) == 0 {
+		return nil
+	}
+	var tree []Root
+	reached := map[*manifest.Object]bool{}
+	for _, c := range r.Clusters {
+		roots, err := e.walk(ctx, r, c, reached)
+		if err != nil {
+			return err
+		}
+		tree = append(tree, roots...)
+	}
+	covered := map[string]bool{}
+	for _, root := range tree {
+		covered[root.Path] = true
+		if _, ok := r.Kustomizations[root.Path]; !ok {
+			r.coverGenerated(root.Path, covered)
+		}
+	}
+	kept := tree
+	for _, root := range r.Roots {
+		switch {
+		case root.Kustomization != nil && reached[root.Kustomization.Object]:
+		case root.Kustomization == nil && covered[root.Path]:
+		default:
+			kept = append(kept, root)
+		}
+	}
+	r.Skipped = slices.DeleteFunc(r.Skipped, func(s Skipped) bool {
+		return s.Kustomization.Parent == nil && reached[s.Kustomization.Object]
+	})
+	sortRoots(kept)
+	r.Roots = kept
+	return nil
+}
+
+// walk renders a cluster's tree level by level, from its entry point.
+func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached map[*manifest.Object]bool) ([]Root, error) {
+	var out []Root
+	seen := map[string]bool{c.Entry.ID(): true}
+	level := []Root{{Path: c.Entry.Path(), Kustomization: c.Entry, Cluster: c}}
+	reached[c.Entry.Object] = true
+	for len(level) > 0 {
+		out = append(out, level...)
+		results, err := e.Render(ctx, r, level)
+		if err != nil {
+			return nil, err
+		}
+		var next []Root
+		for _, res := range results {
+			if res.Err != nil {
+				continue
+			}
+			sources := map[string]*Source{}
+			for _, ch := range res.Children {
+				if ch.Kind != "Kustomization" {
+					sources[ch.Kind+"/"+nsOr(ch.Namespace)+"/"+ch.Name] = sourceOf(ch, r)
+				}
+			}
+			for _, ch := range res.Children {
+				if ch.Kind != "Kustomization" {
+					continue
+				}
+				k, err := kustomizationOf(ch, res.Root.Kustomization, c, r)
+				if err != nil {
+					r.Broken = append(r.Broken, locate(ch, res.Root, err))
+					continue
+				}
+				if seen[k.ID()] {
+					continue // the entry point applying itself, or a Kustomization met twice
+				}
+				seen[k.ID()] = true
+				reached[k.Object] = true
+				if root, ok := r.treeRoot(k, sources); ok {
+					next = append(next, root)
+				}
+			}
+		}
+		sortRoots(next)
+		level = next
+	}
+	return out, nil
+}
+
+// treeRoot decides what becomes of a Kustomization the walk reached: a
+// root when its source is this repository, else a Skipped entry saying
+// why.
+func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source) (Root, bool) {
+	id := k.SourceID()
+	src, ok := rendered[id]
+	if !ok {
+		src, ok = r.Sources[id]
+	}
+	switch {
+	case !ok:
+		r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is not defined in this repository", id), false})
+		return Root{}, false
+	case !r.isLocal(src):
+		if at, ok := r.otherRevision(src); ok {
+			return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster, At: at}, true
+		}
+		r.Skipped = append(r.Skipped, Skipped{k, r.notLocal(src), false})
+		return Root{}, false
+	}
+	return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster}, true
+}
+
+// otherRevision finds the revision a source of this repository on another
+// ref reads, in the repository's own objects.
+func (r *Repository) otherRevision(s *Source) (*Revision, bool) {
+	if s.Kind() != "GitRepository" || !r.own[NormalizeGitURL(s.URL)] || r.revision == nil {
+		return nil, false
+	}
+	tree, what, err := r.revision(s.Ref)
+	if err != nil {
+		return nil, false
+	}
+	return &Revision{Tree: tree, What: what}, true
+}
+
+func nsOr(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
+}
+
+// locate places an error about a rendered child at its file, or its
+// parent's.
+func locate(c Child, parent Root, err error) *diag.Error {
+	file, line := c.File, c.Line
+	if file == "" && parent.Kustomization != nil {
+		file, line = parent.Kustomization.Object.File, parent.Kustomization.Object.Line
+	}
+	return diag.Errorf(file, line, "%v", err)
+}
+
+// sortRoots orders roots by path, then Kustomization, then cluster.
+func sortRoots(roots []Root) {
+	sort.SliceStable(roots, func(i, j int) bool {
+		a, b := roots[i], roots[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.KustomizationID() != b.KustomizationID() {
+			return a.KustomizationID() < b.KustomizationID()
+		}
+		return a.ClusterName() < b.ClusterName()
+	})
+}
+
+// entryPoints finds the clusters the repository describes: every
+// Kustomization that applies itself (its file lies under its own path, as
+// `flux bootstrap` writes clusters/NAME/flux-system/gotk-sync.yaml), and
+// every FluxInstance, or flux-instance chart's HelmRelease, whose
+// spec.sync is this repository; .gitops.yaml's clusters come first.
+func (r *Repository) entryPoints(declared []ClusterConfig) {
+	byPath := map[string]bool{}
+	add := func(name string, k *Kustomization) {
+		p := k.Path()
+		if byPath[p] {
+			return
+		}
+		byPath[p] = true
+		c := &Cluster{Name: name, Entry: k}
+		k.Cluster = c
+		r.Clusters = append(r.Clusters, c)
+	}
+	for _, d := range declared {
+		k := syncKustomization(d.Object, "flux-system", "flux-system", "GitRepository", d.Path)
+		src := &Source{Object: &manifest.Object{File: d.Object.File, Line: d.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"},
+			URL: d.URL, Ref: GitRef{Name: d.Ref}, Local: true}
+		r.Sources[k.SourceID()] = src
+		add(d.Name, k)
+	}
+	for _, in := range r.instances {
+		k := in.entry()
+		src := in.source()
+		if _, defined := r.Sources[k.SourceID()]; !defined {
+			r.Sources[k.SourceID()] = src
+		}
+		if src.Kind() == "GitRepository" && r.isLocal(src) {
+			add(k.Path(), k)
+		}
+	}
+	for _, k := range r.Flux {
+		src, ok := r.Sources[k.SourceID()]
+		if !ok || !r.isLocal(src) || (k.Path() != "." && !under(k.Object.File, k.Path())) {
+			continue
+		}
+		add(k.Path(), k)
+	}
+	named := len(r.Clusters) > 1
+	for _, c := range r.Clusters {
+		c.Named = named
+	}
+}
+
+// UsesOperator tells whether the Flux Operator installs Flux for this
+// repository: it holds a FluxInstance, or the flux-instance chart's
+// HelmRelease.
+func (r *Repository) UsesOperator() bool { return len(r.instances) > 0 }
+
+// ClusterConfig is a cluster .gitops.yaml declares, for a layout neither
+// `flux bootstrap` nor the Flux Operator describes.
+type ClusterConfig struct {
+	Name string
+	Path string
+	URL  string
+	Ref  string
+	// Object is where it is declared.
+	Object *manifest.Object
+}
+
+// instance is the sync of a FluxInstance, or of the flux-instance chart's
+// values (instance.sync), which the Flux Operator turns into a source and a
+// Kustomization named after the instance's namespace.
+type instance struct {
+	Object *manifest.Object
+	Sync   struct {
+		Kind string `json:"kind"`
+		URL  string `json:"url"`
+		Ref  string `json:"ref"`
+		Path string `json:"path"`
+		Name string `json:"name"`
+	}
+}
+
+func (in *instance) namespace() string {
+	if in.Object.Namespace != "" {
+		return in.Object.Namespace
+	}
+	return "flux-system"
+}
+
+func (in *instance) name() string {
+	if in.Sync.Name != "" {
+		return in.Sync.Name
+	}
+	return in.namespace()
+}
+
+// entry is the Kustomization the operator makes: prune, from the sync's
+// source, at the sync's path.
+func (in *instance) entry() *Kustomization {
+	return syncKustomization(in.Object, in.namespace(), in.name(), in.Sync.Kind, in.Sync.Path)
+}
+
+// source is the source the operator makes: a GitRepository's ref is the
+// full ref name the sync gives (refs/heads/main).
+func (in *instance) source() *Source {
+	o := &manifest.Object{File: in.Object.File, Line: in.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: in.Sync.Kind, Namespace: in.namespace(), Name: in.name()}
+	s := &Source{Object: o, URL: in.Sync.URL}
+	if in.Sync.Kind == "GitRepository" {
+		s.Ref = GitRef{Name: in.Sync.Ref}
+	}
+	return s
+}
+
+// syncKustomization is a Kustomization a sync declares, written where
+// decl is.
+func syncKustomization(decl *manifest.Object, ns, name, kind, p string) *Kustomization {
+	spec := kustomizev1.KustomizationSpec{Path: p, Prune: true, SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: kind, Name: name}}
+	specJSON, _ := json.Marshal(spec)
+	o := &manifest.Object{File: decl.File, Line: decl.Line, APIVersion: FluxGroup + "/v1", Kind: "Kustomization", Namespace: ns, Name: name}
+	return &Kustomization{Object: o, Spec: spec, SpecJSON: specJSON, name: name, namespace: ns}
+}
