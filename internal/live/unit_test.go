@@ -284,7 +284,7 @@ func TestFromResult(t *testing.T) {
 		}
 	}
 	tree := repo.NewWorkTree(dir)
-	disc, err := render.Discover(tree, nil)
+	disc, err := render.Discover(tree, render.Checkout{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,4 +100,3 @@ func (r *Repo) semverTag(rng string) (plumbing.Hash, string, error) {
 	}
 	return r.refCommit(bestRef.Name(), "tag "+bestRef.Name().Short())
 }
-
