@@ -121,7 +121,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	}
 	if o.Output == "json" {
 		var buf bytes.Buffer
-		if err := writeRenderJSON(&buf, results); err != nil {
+		if err := writeRenderJSON(&buf, results, r.SkippedUnder(o.Dirs)); err != nil {
 			return withCode(ExitFailure, err)
 		}
 		_, err = o.Out.Write(buf.Bytes())
@@ -143,9 +143,13 @@ func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
 	for _, d := range r.BrokenUnder(dirs) {
 		fmt.Fprintf(w, "warning: %s\n", safetext.Line(d.Error()))
 	}
-	for _, s := range r.Unsupported(dirs) {
+	for _, s := range r.SkippedUnder(dirs) {
 		k := s.Kustomization
-		fmt.Fprintf(w, "warning: Kustomization %s (%s) is not rendered: %s\n", safetext.Text(k.ID()), safetext.Text(k.Object.File), safetext.Line(s.Reason))
+		level := "note"
+		if s.Unsupported {
+			level = "warning"
+		}
+		fmt.Fprintf(w, "%s: Kustomization %s (%s:%d) is not rendered: %s\n", level, safetext.Text(k.ID()), safetext.Text(k.Object.File), k.Object.Line, safetext.Line(s.Reason))
 	}
 }
 
@@ -172,23 +176,41 @@ func writeRenderYAML(w io.Writer, results []*render.Result) {
 
 type renderJSON struct {
 	Roots []rootJSON `json:"roots"`
+	// Skipped are the Flux Kustomizations not rendered, and why.
+	Skipped []skippedJSON `json:"skipped"`
+}
+
+type skippedJSON struct {
+	Kustomization string `json:"kustomization"`
+	File          string `json:"file"`
+	Line          int    `json:"line"`
+	Reason        string `json:"reason"`
 }
 
 type rootJSON struct {
 	Path          string            `json:"path"`
 	Kustomization string            `json:"kustomization,omitempty"`
+	Cluster       string            `json:"cluster,omitempty"`
+	Revision      string            `json:"revision,omitempty"`
 	Inputs        []kfs.Input       `json:"inputs"`
 	Objects       []json.RawMessage `json:"objects"`
 }
 
-func writeRenderJSON(w io.Writer, results []*render.Result) error {
-	out := renderJSON{Roots: make([]rootJSON, 0, len(results))}
+func writeRenderJSON(w io.Writer, results []*render.Result, skipped []render.Skipped) error {
+	out := renderJSON{Roots: make([]rootJSON, 0, len(results)), Skipped: make([]skippedJSON, 0, len(skipped))}
+	for _, s := range skipped {
+		k := s.Kustomization
+		out.Skipped = append(out.Skipped, skippedJSON{Kustomization: k.ID(), File: k.Object.File, Line: k.Object.Line, Reason: s.Reason})
+	}
 	for _, res := range results {
 		objs, err := res.Objects()
 		if err != nil {
 			return fmt.Errorf("%s: %w", res.Root, err)
 		}
-		rj := rootJSON{Path: res.Root.Path, Kustomization: res.Root.KustomizationID(), Inputs: res.Inputs, Objects: make([]json.RawMessage, 0, len(objs))}
+		rj := rootJSON{Path: res.Root.Path, Kustomization: res.Root.KustomizationID(), Cluster: res.Root.ClusterName(), Inputs: res.Inputs, Objects: make([]json.RawMessage, 0, len(objs))}
+		if at := res.Root.At; at != nil {
+			rj.Revision = at.What
+		}
 		if rj.Inputs == nil {
 			rj.Inputs = []kfs.Input{}
 		}

@@ -45,6 +45,25 @@ func checkSyntax(c *checker) error {
 	})
 }
 
+// checkNotRendered names every Flux Kustomization of the repository that
+// no root renders because its source is not this repository. One whose
+// source is not defined at all is flux-reference's; one Flux would render
+// and kubectl gitops cannot is build's.
+func checkNotRendered(c *checker) error {
+	for _, s := range c.in.Repository.SkippedUnder([]string{"."}) {
+		k := s.Kustomization
+		if s.Unsupported || !c.inScope(k.Object.File) || strings.Contains(s.Reason, "is not defined") {
+			continue
+		}
+		line := k.Object.Line
+		if n := manifest.Path(k.Object.Node(), "spec", "sourceRef"); n != nil {
+			line = n.Line
+		}
+		c.add("not-rendered", Finding{File: k.Object.File, Line: line, Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)})
+	}
+	return nil
+}
+
 // checkNames reports each file or directory in scope whose name holds a
 // character no output prints as it is (a newline, an escape sequence, a
 // bidirectional override): every output quotes it, and the name itself is

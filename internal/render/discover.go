@@ -687,13 +687,29 @@ func (r *Repository) findRoots(tree repo.Tree) {
 // for all) that Flux would render from this repository and that are left
 // out here (Skipped.Unsupported).
 func (r *Repository) Unsupported(dirs []string) []Skipped {
+	return slices.DeleteFunc(r.SkippedUnder(dirs), func(s Skipped) bool { return !s.Unsupported })
+}
+
+// SkippedUnder returns the Kustomizations written at or under dirs ("."
+// for all) that are not rendered, each once, in file order.
+func (r *Repository) SkippedUnder(dirs []string) []Skipped {
 	var out []Skipped
+	seen := map[string]bool{}
 	for _, s := range r.Skipped {
 		f := s.Kustomization.Object.File
-		if s.Unsupported && slices.ContainsFunc(dirs, func(d string) bool { return f == d || under(f, d) }) {
-			out = append(out, s)
+		key := s.Kustomization.ID() + "\x00" + s.Reason
+		if seen[key] || !slices.ContainsFunc(dirs, func(d string) bool { return f == d || under(f, d) }) {
+			continue
 		}
+		seen[key] = true
+		out = append(out, s)
 	}
+	slices.SortStableFunc(out, func(a, b Skipped) int {
+		if c := strings.Compare(a.Kustomization.Object.File, b.Kustomization.Object.File); c != 0 {
+			return c
+		}
+		return a.Kustomization.Object.Line - b.Kustomization.Object.Line
+	})
 	return out
 }
 
