@@ -52,7 +52,7 @@ func checkSyntax(c *checker) error {
 func checkNotRendered(c *checker) error {
 	for _, s := range c.in.Repository.SkippedUnder([]string{"."}) {
 		k := s.Kustomization
-		if s.Unsupported || !c.inScope(k.Object.File) || strings.Contains(s.Reason, "is not defined") {
+		if s.Unsupported || s.Blocked || !c.inScope(k.Object.File) || strings.Contains(s.Reason, "is not defined") {
 			continue
 		}
 		line := k.Object.Line

@@ -6,11 +6,14 @@ package gittest
 import (
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -102,4 +105,85 @@ func CopyTree(t testing.TB, src string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// Branch commits files, and only them, as the one commit of a new branch
+// name, written straight into the object store: the working tree and HEAD
+// stay as they are. It is how a repository holds a tenant's branch beside
+// its main line.
+func (r *Repo) Branch(t testing.TB, name string, files map[string][]byte) plumbing.Hash {
+	t.Helper()
+	tree, err := r.writeTree(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.tick++
+	when := time.Date(2026, 1, 1, 0, 0, r.tick, 0, time.UTC)
+	sig := object.Signature{Name: "Test", Email: "test@example.com", When: when}
+	c := &object.Commit{Author: sig, Committer: sig, Message: "branch " + name, TreeHash: tree}
+	obj := r.Git.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Git.Storer.SetEncodedObject(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Git.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), h)); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// writeTree stores files as blobs and trees, and returns the root tree.
+func (r *Repo) writeTree(files map[string][]byte) (plumbing.Hash, error) {
+	sub := map[string]map[string][]byte{}
+	var entries []object.TreeEntry
+	for p, data := range files {
+		if dir, rest, ok := strings.Cut(p, "/"); ok {
+			if sub[dir] == nil {
+				sub[dir] = map[string][]byte{}
+			}
+			sub[dir][rest] = data
+			continue
+		}
+		obj := r.Git.Storer.NewEncodedObject()
+		obj.SetType(plumbing.BlobObject)
+		w, err := obj.Writer()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if _, err := w.Write(data); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		w.Close()
+		h, err := r.Git.Storer.SetEncodedObject(obj)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries = append(entries, object.TreeEntry{Name: p, Mode: filemode.Regular, Hash: h})
+	}
+	for dir, files := range sub {
+		h, err := r.writeTree(files)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries = append(entries, object.TreeEntry{Name: dir, Mode: filemode.Dir, Hash: h})
+	}
+	// Git orders a tree's entries by name, a directory's as if it ended
+	// with a slash.
+	sort.Slice(entries, func(i, j int) bool { return treeName(entries[i]) < treeName(entries[j]) })
+	tree := &object.Tree{Entries: entries}
+	obj := r.Git.Storer.NewEncodedObject()
+	if err := tree.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return r.Git.Storer.SetEncodedObject(obj)
+}
+
+func treeName(e object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
 }

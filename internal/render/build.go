@@ -95,7 +95,7 @@ func finishFlux(m resmap.ResMap, k *Kustomization, vars map[string]string, stric
 			return err
 		}
 	}
-	labels := map[string]string{OwnerNameLabel: k.Object.Name, OwnerNamespaceLabel: k.Namespace()}
+	labels := map[string]string{OwnerNameLabel: k.Name(), OwnerNamespaceLabel: k.Namespace()}
 	var annotations map[string]string
 	if cm := k.Spec.CommonMetadata; cm != nil {
 		for key, v := range cm.Labels {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path"
 	"regexp"
@@ -188,6 +189,9 @@ type Skipped struct {
 	// Unsupported is set when Flux would render it from this repository
 	// and kubectl gitops cannot: what it checks leaves the root out.
 	Unsupported bool
+	// Blocked is set when the Kustomization that would apply it does not
+	// render: that one's error says why.
+	Blocked bool
 }
 
 // Repository is what discovery found in a tree.
@@ -218,6 +222,7 @@ type Repository struct {
 	own         map[string]bool // the remotes' URLs, normalized
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
+	patches     map[*manifest.Object]bool // Flux objects written as patches
 	instances   []*instance
 }
 
@@ -236,7 +241,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 }
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
-	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}}
+	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{}}
 	files, dirs, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
@@ -531,6 +536,13 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 			r.Broken = append(r.Broken, err)
 			return
 		}
+		if k.Spec.SourceRef.Name == "" {
+			// No Kustomization applies without a source: this is a patch,
+			// or part of one, that a kustomization lays over another.
+			r.fluxObjects = append(r.fluxObjects, o)
+			r.patches[o] = true
+			return
+		}
 		r.Flux = append(r.Flux, k)
 	case group == "source.toolkit.fluxcd.io":
 		s := &Source{Object: o, URL: d.URL, Ignore: d.Ignore}
@@ -648,16 +660,16 @@ func (r *Repository) findRoots(tree repo.Tree) {
 		src, ok := r.Sources[k.SourceID()]
 		switch {
 		case !ok:
-			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is not defined in this repository", k.SourceID()), false})
+			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is not defined in this repository", k.SourceID())})
 			continue
 		case !src.Local:
-			r.Skipped = append(r.Skipped, Skipped{k, r.notLocal(src), false})
+			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: r.notLocal(src)})
 			continue
 		}
 		if parent := r.substitutingParent(k); parent != nil {
-			r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf(
+			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Unsupported: true, Reason: fmt.Sprintf(
 				"its spec.path %q holds a variable, which Kustomization %s substitutes when it applies it; kubectl gitops reads Kustomizations as they are written",
-				k.Spec.Path, parent.ID()), true})
+				k.Spec.Path, parent.ID())})
 			continue
 		}
 		p := k.Path()
@@ -680,7 +692,43 @@ func (r *Repository) findRoots(tree repo.Tree) {
 			r.Roots = append(r.Roots, Root{Path: dir})
 		}
 	}
+	r.Roots = append(r.Roots, r.cycles(covered)...)
 	sortRoots(r.Roots)
+}
+
+// cycles returns a root for each group of kustomizations no root reaches:
+// each is referenced, so none is a leaf, and they refer to each other in a
+// cycle. Rendering the root reports the cycle, with the files that make it,
+// where the repository would otherwise check clean.
+func (r *Repository) cycles(covered map[string]bool) []Root {
+	reached := map[string]bool{}
+	var reach func(dir string)
+	reach = func(dir string) {
+		kf, ok := r.Kustomizations[dir]
+		if !ok || reached[dir] {
+			return
+		}
+		reached[dir] = true
+		for _, ref := range kf.Refs {
+			if !kfs.IsRemote(ref.Value) {
+				reach(path.Clean(path.Join(kf.Dir, ref.Value)))
+			}
+		}
+	}
+	for _, root := range r.Roots {
+		reach(root.Path)
+	}
+	for dir := range covered {
+		reach(dir)
+	}
+	var out []Root
+	for _, dir := range slices.Sorted(maps.Keys(r.Kustomizations)) {
+		if !reached[dir] && !r.Kustomizations[dir].Component {
+			out = append(out, Root{Path: dir})
+			reach(dir)
+		}
+	}
+	return out
 }
 
 // Unsupported returns the Kustomizations written at or under dirs ("."

@@ -265,6 +265,12 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 		}
 		all = append(all, more...)
 	}
+	// And what this run rendered otherwise: the roots a cluster's walk
+	// reached, which are not among the roots discovery found.
+	e.results.Range(func(_, v any) bool {
+		all = append(all, v.(*Result))
+		return true
+	})
 	objects := map[string]Produced{}
 	for _, res := range all {
 		for _, p := range res.Produced {
@@ -366,6 +372,9 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	}
 	if err == nil && root.Kustomization != nil {
 		err = finishFlux(m, root.Kustomization, vars, !e.opts.NonStrict)
+		if d := locateVariable(fsys, err); d != nil {
+			return &Result{Root: root, Err: d}
+		}
 	}
 	if err != nil {
 		return &Result{Root: root, Err: e.locate(root, fsys, err)}

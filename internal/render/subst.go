@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 )
 
 // Flux's rules for post-build variable substitution, as kustomize-controller
@@ -121,6 +123,36 @@ func varsDigest(vars map[string]string) string {
 		parts = append(parts, k, vars[k])
 	}
 	return cache.Key(parts...)
+}
+
+// unsetVariable reads the name out of envsubst's strict-mode error.
+var unsetVariable = regexp.MustCompile(`variable not set \(strict mode\): "([^"]+)"`)
+
+// locateVariable places a substitution that failed on a variable nothing
+// sets at the first line, among the files the root read, that uses it: in
+// a cluster's tree that is most often a child Kustomization's file, which
+// its parent substitutes. Nil when err is no such failure, or no file
+// read names the variable.
+func locateVariable(fsys *kfs.FS, err error) *diag.Error {
+	if err == nil {
+		return nil
+	}
+	m := unsetVariable.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	use := regexp.MustCompile(`\$\{` + regexp.QuoteMeta(m[1]) + `([^_[:alnum:]]|$)`)
+	for _, in := range fsys.Recorder().Inputs() {
+		data, rerr := fsys.Tree().ReadFile(in.Path)
+		if rerr != nil {
+			continue
+		}
+		if loc := use.FindIndex(data); loc != nil {
+			line := 1 + bytes.Count(data[:loc[0]], []byte("\n"))
+			return &diag.Error{File: in.Path, Line: line, Msg: err.Error() + " (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${" + m[1] + ":=value})", Err: err}
+		}
+	}
+	return nil
 }
 
 // substitute runs Flux's post-build substitution over every resource of m.

@@ -87,7 +87,8 @@ func (r *Repository) children(m resmap.ResMap, read map[string]bool) []Child {
 // writtenObject finds where a rendered Flux object is written: among the
 // objects discovery found in the files the render read, the one of its
 // kind whose written name is its name, or is within it (a namePrefix or
-// nameSuffix); one in the same namespace first.
+// nameSuffix); a whole object before a patch laid over it, then one of the
+// same name, then one in the same namespace.
 func (r *Repository) writtenObject(c Child, read map[string]bool) *manifest.Object {
 	var best *manifest.Object
 	score := 0
@@ -96,6 +97,9 @@ func (r *Repository) writtenObject(c Child, read map[string]bool) *manifest.Obje
 			continue
 		}
 		s := 1
+		if !r.patches[o] {
+			s += 4
+		}
 		if o.Name == c.Name {
 			s += 2
 		}
@@ -150,10 +154,8 @@ func sourceOf(c Child, r *Repository) *Source {
 		Ref    *GitRef `json:"ref"`
 	}
 	_ = json.Unmarshal(c.Spec, &spec)
-	obj := r.objectAt(c)
-	if obj == nil {
-		obj = &manifest.Object{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
-	}
+	// Named as rendered, where it is written.
+	obj := &manifest.Object{File: c.File, Line: c.Line, APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
 	s := &Source{Object: obj, URL: spec.URL, Ignore: spec.Ignore}
 	if spec.Ref != nil {
 		s.Ref = *spec.Ref
@@ -173,14 +175,15 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	if len(r.Clusters) == 0 {
 		return nil
 	}
-	var tree []Root
+	var tree, failed []Root
 	reached := map[*manifest.Object]bool{}
 	for _, c := range r.Clusters {
-		roots, err := e.walk(ctx, r, c, reached)
+		roots, broken, err := e.walk(ctx, r, c, reached)
 		if err != nil {
 			return err
 		}
 		tree = append(tree, roots...)
+		failed = append(failed, broken...)
 	}
 	covered := map[string]bool{}
 	for _, root := range tree {
@@ -189,26 +192,54 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 			r.coverGenerated(root.Path, covered)
 		}
 	}
+	// A Kustomization written under a root that does not render is what
+	// that root would apply: it is named, not rendered as written.
+	// An entry point that does not render applies nothing of its source.
+	blocker := func(k *Kustomization) (Root, bool) {
+		for _, f := range failed {
+			entry := f.Cluster != nil && f.Cluster.Entry == f.Kustomization
+			if f.Kustomization != k && (f.Path == "." || under(k.Object.File, f.Path) || (entry && k.SourceID() == f.Kustomization.SourceID())) {
+				return f, true
+			}
+		}
+		return Root{}, false
+	}
 	kept := tree
 	for _, root := range r.Roots {
+		k := root.Kustomization
 		switch {
-		case root.Kustomization != nil && reached[root.Kustomization.Object]:
+		case k != nil && reached[k.Object]:
 		case root.Kustomization == nil && covered[root.Path]:
+		case k != nil:
+			if f, ok := blocker(k); ok {
+				r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Blocked: true, Reason: fmt.Sprintf("Kustomization %s, which applies it, does not render", f.Kustomization.ID())})
+				reached[k.Object] = true // its other skip reasons no longer hold
+				continue
+			}
+			kept = append(kept, root)
 		default:
 			kept = append(kept, root)
 		}
 	}
+	for i, s := range r.Skipped {
+		if k := s.Kustomization; k.Parent == nil && !s.Blocked && !reached[k.Object] {
+			if f, ok := blocker(k); ok {
+				r.Skipped[i] = Skipped{Kustomization: k, Blocked: true, Reason: fmt.Sprintf("Kustomization %s, which applies it, does not render", f.Kustomization.ID())}
+			}
+		}
+	}
 	r.Skipped = slices.DeleteFunc(r.Skipped, func(s Skipped) bool {
-		return s.Kustomization.Parent == nil && reached[s.Kustomization.Object]
+		return s.Kustomization.Parent == nil && !s.Blocked && reached[s.Kustomization.Object]
 	})
 	sortRoots(kept)
 	r.Roots = kept
 	return nil
 }
 
-// walk renders a cluster's tree level by level, from its entry point.
-func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached map[*manifest.Object]bool) ([]Root, error) {
-	var out []Root
+// walk renders a cluster's tree level by level, from its entry point, and
+// returns its roots and those of them that do not render.
+func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached map[*manifest.Object]bool) ([]Root, []Root, error) {
+	var out, failed []Root
 	seen := map[string]bool{c.Entry.ID(): true}
 	level := []Root{{Path: c.Entry.Path(), Kustomization: c.Entry, Cluster: c}}
 	reached[c.Entry.Object] = true
@@ -216,11 +247,12 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 		out = append(out, level...)
 		results, err := e.Render(ctx, r, level)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var next []Root
 		for _, res := range results {
 			if res.Err != nil {
+				failed = append(failed, res.Root)
 				continue
 			}
 			sources := map[string]*Source{}
@@ -239,6 +271,9 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 					continue
 				}
 				if seen[k.ID()] {
+					if d := cycle(k, res.Root.Kustomization); d != nil {
+						r.Broken = append(r.Broken, d)
+					}
 					continue // the entry point applying itself, or a Kustomization met twice
 				}
 				seen[k.ID()] = true
@@ -251,7 +286,25 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 		sortRoots(next)
 		level = next
 	}
-	return out, nil
+	return out, failed, nil
+}
+
+// cycle reports a Kustomization that applies one of the Kustomizations
+// that apply it: each would take the other's objects in turn. A
+// Kustomization applying itself is the usual bootstrap, not a cycle.
+func cycle(k, parent *Kustomization) *diag.Error {
+	chain := []string{k.ID()}
+	for a := parent; a != nil; a = a.Parent {
+		if a.ID() == k.ID() {
+			if a == parent {
+				return nil
+			}
+			slices.Reverse(chain)
+			return diag.Errorf(k.Object.File, k.Object.Line, "cycle: Kustomization %s applies %s, which applies it (%s)", parent.ID(), k.ID(), strings.Join(append([]string{k.ID()}, chain...), " -> "))
+		}
+		chain = append(chain, a.ID())
+	}
+	return nil
 }
 
 // treeRoot decides what becomes of a Kustomization the walk reached: a
@@ -265,13 +318,13 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source) (Ro
 	}
 	switch {
 	case !ok:
-		r.Skipped = append(r.Skipped, Skipped{k, fmt.Sprintf("its source %s is not defined in this repository", id), false})
+		r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is not defined in this repository", id)})
 		return Root{}, false
 	case !r.isLocal(src):
 		if at, ok := r.otherRevision(src); ok {
 			return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster, At: at}, true
 		}
-		r.Skipped = append(r.Skipped, Skipped{k, r.notLocal(src), false})
+		r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: r.notLocal(src)})
 		return Root{}, false
 	}
 	return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster}, true
@@ -348,6 +401,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	for _, in := range r.instances {
 		k := in.entry()
 		src := in.source()
+		src.Local = r.isLocal(src)
 		if _, defined := r.Sources[k.SourceID()]; !defined {
 			r.Sources[k.SourceID()] = src
 		}
@@ -413,9 +467,17 @@ func (in *instance) name() string {
 }
 
 // entry is the Kustomization the operator makes: prune, from the sync's
-// source, at the sync's path.
+// source, at the sync's path; written where the sync's path is.
 func (in *instance) entry() *Kustomization {
-	return syncKustomization(in.Object, in.namespace(), in.name(), in.Sync.Kind, in.Sync.Path)
+	k := syncKustomization(in.Object, in.namespace(), in.name(), in.Sync.Kind, in.Sync.Path)
+	at := []string{"spec", "sync", "path"}
+	if in.Object.Kind == "HelmRelease" {
+		at = []string{"spec", "values", "instance", "sync", "path"}
+	}
+	if n := manifest.Path(in.Object.Node(), at...); n != nil {
+		k.Object.Line = n.Line
+	}
+	return k
 }
 
 // source is the source the operator makes: a GitRepository's ref is the

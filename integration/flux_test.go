@@ -1,0 +1,358 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/config"
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/testenv"
+)
+
+// fluxFixture commits a fixture of testdata/flux into a new repository
+// whose origin is url, with each folder of branches as a branch of its own.
+func fluxFixture(t *testing.T, dir, url string, branches map[string]string) string {
+	t.Helper()
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", dir)))
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
+		t.Fatal(err)
+	}
+	for folder, branch := range branches {
+		g.Branch(t, branch, gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", folder)))
+	}
+	return g.Dir
+}
+
+// renderedRoots is render --all -o json.
+type renderedRoots struct {
+	Roots []struct {
+		Path          string            `json:"path"`
+		Kustomization string            `json:"kustomization"`
+		Cluster       string            `json:"cluster"`
+		Revision      string            `json:"revision"`
+		Objects       []json.RawMessage `json:"objects"`
+	} `json:"roots"`
+	Skipped []json.RawMessage `json:"skipped"`
+}
+
+type kobj struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Metadata   map[string]any `json:"metadata"`
+	Spec       map[string]any `json:"spec"`
+	Data       map[string]any `json:"data"`
+	StringData map[string]any `json:"stringData"`
+}
+
+func (o kobj) id() string {
+	ns, _ := o.Metadata["namespace"].(string)
+	name, _ := o.Metadata["name"].(string)
+	return o.APIVersion + "/" + o.Kind + "/" + ns + "/" + name
+}
+
+// TestFluxFixturesMatchFluxBuild renders each Flux fixture and holds every
+// Flux root to the Flux CLI: `flux build kustomization`, given the
+// Kustomization as its parent renders it (the variables its
+// substituteFrom reads inlined, as the cluster would give them), must build
+// the same objects.
+func TestFluxFixturesMatchFluxBuild(t *testing.T) {
+	flux := testenv.Tool(t, "flux")
+	for _, fx := range []struct {
+		name     string
+		dir, url string
+		branches map[string]string
+		roots    int
+	}{
+		{name: "home-lab", dir: "homelab", url: "https://github.com/example/home-lab.git", roots: 6},
+		{name: "tenants", dir: "tenants/main", url: "https://github.com/example/fleet.git", branches: map[string]string{"tenants/team-a": "team-a"}, roots: 8},
+	} {
+		t.Run(fx.name, func(t *testing.T) {
+			repo := fluxFixture(t, fx.dir, fx.url, fx.branches)
+			r := run(t, repo, nil, "render", "--all", "-o", "json")
+			if r.code != 0 {
+				t.Fatalf("render: exit %d\n%s", r.code, r.stderr)
+			}
+			var out renderedRoots
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Roots) != fx.roots || len(out.Skipped) != 0 {
+				t.Fatalf("%d roots, %d skipped; want %d roots, none skipped", len(out.Roots), len(out.Skipped), fx.roots)
+			}
+			// Every Kustomization and ConfigMap each cluster renders.
+			kustomizations := map[string]map[string]any{}
+			configMaps := map[string]kobj{}
+			for _, root := range out.Roots {
+				for _, raw := range root.Objects {
+					var o kobj
+					var whole map[string]any
+					if json.Unmarshal(raw, &o) != nil || json.Unmarshal(raw, &whole) != nil {
+						t.Fatal("an object does not decode")
+					}
+					switch {
+					case o.Kind == "Kustomization" && strings.HasPrefix(o.APIVersion, "kustomize.toolkit.fluxcd.io/"):
+						kustomizations[root.Cluster+"|"+o.id()] = whole
+					case o.Kind == "ConfigMap" && o.APIVersion == "v1":
+						configMaps[root.Cluster+"|"+o.id()] = o
+					}
+				}
+			}
+			for _, root := range out.Roots {
+				if root.Kustomization == "" {
+					continue
+				}
+				ns, name, _ := strings.Cut(root.Kustomization, "/")
+				ks, ok := kustomizations[root.Cluster+"|kustomize.toolkit.fluxcd.io/v1/Kustomization/"+ns+"/"+name]
+				if !ok {
+					// An entry point the Flux Operator makes from a sync.
+					ks = map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+						"metadata": map[string]any{"name": name, "namespace": ns},
+						"spec":     map[string]any{"path": root.Path, "prune": true, "interval": "10m", "sourceRef": map[string]any{"kind": "GitRepository", "name": name}}}
+				}
+				inlineSubstituteFrom(t, ks, ns, root.Cluster, configMaps)
+				dir := repo
+				if root.Revision != "" {
+					dir = worktree(t, repo, strings.TrimPrefix(root.Revision, "branch "))
+				}
+				want := fluxBuild(t, flux, dir, name, ns, root.Path, ks)
+				var got []kobj
+				for _, raw := range root.Objects {
+					var o kobj
+					if err := json.Unmarshal(raw, &o); err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, o)
+				}
+				if diff := cmp.Diff(canonical(t, want), canonical(t, got)); diff != "" {
+					t.Errorf("%s (%s): kubectl gitops differs from flux build (-flux +gitops):\n%s", root.Path, root.Kustomization, diff)
+				}
+			}
+		})
+	}
+}
+
+// inlineSubstituteFrom gives the Kustomization the variables its
+// substituteFrom ConfigMaps hold, as plain substitute entries: `flux build
+// --dry-run` reads nothing from a cluster.
+func inlineSubstituteFrom(t *testing.T, ks map[string]any, ns, cluster string, configMaps map[string]kobj) {
+	t.Helper()
+	spec, _ := ks["spec"].(map[string]any)
+	pb, _ := spec["postBuild"].(map[string]any)
+	if pb == nil {
+		return
+	}
+	vars, _ := pb["substitute"].(map[string]any)
+	if vars == nil {
+		vars = map[string]any{}
+	}
+	from, _ := pb["substituteFrom"].([]any)
+	for _, f := range from {
+		ref := f.(map[string]any)
+		cm, ok := configMaps[cluster+"|v1/ConfigMap/"+ns+"/"+ref["name"].(string)]
+		if !ok {
+			if ref["optional"] == true {
+				continue
+			}
+			t.Fatalf("substituteFrom %v: not rendered", ref)
+		}
+		for k, v := range cm.Data {
+			if _, set := vars[k]; !set {
+				vars[k] = v
+			}
+		}
+	}
+	pb["substitute"] = vars
+	delete(pb, "substituteFrom")
+}
+
+// worktree checks a branch of repo out beside it, once.
+func worktree(t *testing.T, repo, branch string) string {
+	t.Helper()
+	dir := filepath.Join(filepath.Dir(repo), "worktree-"+branch)
+	if _, err := os.Stat(dir); err == nil {
+		return dir
+	}
+	if out, err := exec.Command("git", "-C", repo, "worktree", "add", "-q", dir, branch).CombinedOutput(); err != nil {
+		t.Fatalf("git worktree add: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// fluxBuild runs `flux build kustomization` for one root.
+func fluxBuild(t *testing.T, flux, dir, name, ns, path string, ks map[string]any) []kobj {
+	t.Helper()
+	data, err := yaml.Marshal(ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "ks.yaml")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(flux, "build", "kustomization", name, "-n", ns, "--path", "./"+path, "--kustomization-file", file, "--dry-run", "--strict-substitute")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("flux build kustomization %s/%s: %v\n%s", ns, name, err, stderrOf(err))
+	}
+	var objs []kobj
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		if strings.TrimSpace(strings.TrimPrefix(doc, "---")) == "" {
+			continue
+		}
+		var o kobj
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("flux build printed something that is not YAML: %v\n%s", err, doc)
+		}
+		objs = append(objs, o)
+	}
+	return objs
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// canonical prints objects in a stable order, as JSON, for comparing:
+// Secret values are left out (flux build masks them).
+func canonical(t *testing.T, objs []kobj) []string {
+	t.Helper()
+	var out []string
+	for _, o := range objs {
+		if o.Kind == "Secret" {
+			for _, m := range []map[string]any{o.Data, o.StringData} {
+				for k := range m {
+					m[k] = "(a value)"
+				}
+			}
+		}
+		b, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestFluxFixturesFindings validates each Flux fixture as it is (no
+// finding at all) and broken copies of it (exactly the findings the break
+// causes, at the file and line to fix).
+func TestFluxFixturesFindings(t *testing.T) {
+	type want struct {
+		rule, file string
+		line       int
+		message    string
+	}
+	homelab := func() map[string][]byte {
+		return gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "homelab"))
+	}
+	tenants := func() map[string][]byte {
+		return gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "tenants", "main"))
+	}
+	replace := func(files map[string][]byte, file, old, new string) map[string][]byte {
+		if !strings.Contains(string(files[file]), old) {
+			t.Fatalf("%s does not hold %q", file, old)
+		}
+		files[file] = []byte(strings.Replace(string(files[file]), old, new, 1))
+		return files
+	}
+	fleet := []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: fleet\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/production\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+	tests := []struct {
+		name  string
+		url   string
+		files map[string][]byte
+		team  bool // the tenant's branch is there
+		want  []want
+	}{
+		{name: "home-lab", url: "https://github.com/example/home-lab.git", files: homelab()},
+		{name: "tenants", url: "https://github.com/example/fleet.git", files: tenants(), team: true},
+		{
+			name: "home-lab, a variable no one sets in a child's spec", url: "https://github.com/example/home-lab.git",
+			files: replace(homelab(), "kubernetes/apps/network/echo/ks.yaml", "echo.${CLUSTER_DOMAIN}", "echo.${CLUSTER_DOMAN}"),
+			want:  []want{{"build", "kubernetes/apps/network/echo/ks.yaml", 22, `variable not set (strict mode): "CLUSTER_DOMAN"`}},
+		},
+		{
+			name: "home-lab, a sync path that is not there", url: "https://github.com/example/home-lab.git",
+			files: replace(homelab(), "kubernetes/apps/flux-system/flux-instance/app/helmrelease.yaml", "path: kubernetes/flux/cluster", "path: kubernetes/flux/clustr"),
+			want:  []want{{"build", "kubernetes/apps/flux-system/flux-instance/app/helmrelease.yaml", 24, `spec.path "kubernetes/flux/clustr" is not a directory of this repository`}},
+		},
+		{
+			name: "tenants, the tenant's branch not fetched", url: "https://github.com/example/fleet.git", files: tenants(),
+			want: []want{{"not-rendered", "tenants/base/team-a/sync.yaml", 21, "Kustomization team-a/team-a is not rendered nor checked: its source GitRepository/team-a/team-a is this repository's branch team-a"}},
+		},
+		{
+			name: "tenants, a cycle of Kustomizations", url: "https://github.com/example/fleet.git", team: true,
+			files: func() map[string][]byte {
+				f := replace(tenants(), "infrastructure/policies/kustomization.yaml", "- quota.yaml\n", "- quota.yaml\n- fleet.yaml\n")
+				f["infrastructure/policies/fleet.yaml"] = fleet
+				return f
+			}(),
+			want: []want{
+				{"build", "clusters/production/flux-system/gotk-sync.yaml", 16, "cycle: Kustomization flux-system/fleet applies flux-system/flux-system, which applies it (flux-system/flux-system -> flux-system/infrastructure -> flux-system/fleet -> flux-system/flux-system)"},
+				{"build", "clusters/production/infrastructure.yaml", 2, "cycle: Kustomization flux-system/fleet applies flux-system/infrastructure"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := gittest.Init(t, t.TempDir())
+			g.CommitFiles(t, "import", tt.files)
+			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{tt.url}}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.team {
+				g.Branch(t, "team-a", gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "tenants", "team-a")))
+			}
+			r := run(t, g.Dir, nil, "validate", "--all", "-o", "json")
+			var report struct {
+				Findings []struct {
+					Rule, File, Message string
+					Line                int
+				}
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+				t.Fatalf("exit %d: %v\n%s", r.code, err, r.stderr)
+			}
+			if len(tt.want) == 0 && (r.code != 0 || len(report.Findings) != 0) {
+				t.Fatalf("a healthy fixture: exit %d, findings %+v", r.code, report.Findings)
+			}
+			for _, w := range tt.want {
+				found := false
+				for _, f := range report.Findings {
+					found = found || (f.Rule == w.rule && f.File == w.file && f.Line == w.line && strings.Contains(f.Message, w.message))
+				}
+				if !found {
+					t.Errorf("no %s finding at %s:%d holding %q; findings:\n%+v", w.rule, w.file, w.line, w.message, report.Findings)
+				}
+			}
+			// Nothing else, but the duplicates a cycle makes.
+			for _, f := range report.Findings {
+				if f.Rule == "duplicate-object" && strings.Contains(tt.name, "cycle") {
+					continue
+				}
+				expected := false
+				for _, w := range tt.want {
+					expected = expected || (f.Rule == w.rule && f.File == w.file && f.Line == w.line)
+				}
+				if !expected {
+					t.Errorf("an unexpected finding: %+v", f)
+				}
+			}
+		})
+	}
+}

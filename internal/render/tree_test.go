@@ -1,0 +1,216 @@
+package render
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/config"
+	"github.com/google/go-cmp/cmp"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// fluxFixture copies a fixture of testdata/flux into a new repository
+// whose origin is url; each branch of branches (fixture folder -> branch
+// name) is committed beside the main line.
+func fluxFixture(t *testing.T, dir, url string, branches map[string]string) *gittest.Repo {
+	t.Helper()
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", dir)))
+	if url != "" {
+		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for folder, branch := range branches {
+		g.Branch(t, branch, gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", folder)))
+	}
+	return g
+}
+
+// discoverTree discovers and walks the repository at dir as the commands
+// do.
+func discoverTree(t *testing.T, dir string) (*Engine, *Repository) {
+	t.Helper()
+	r, tree := openTree(t, dir, "")
+	remotes, err := r.Git.Remotes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, rm := range remotes {
+		urls = append(urls, rm.Config().URLs...)
+	}
+	head, _ := r.Git.Head()
+	c := Checkout{Remotes: urls, Branch: head.Name().Short(), Revision: func(ref GitRef) (repo.Tree, string, error) {
+		h, what, err := r.ResolveFlux(repo.FluxRef{Branch: ref.Branch, Tag: ref.Tag, SemVer: ref.SemVer, Name: ref.Name, Commit: ref.Commit})
+		if err != nil {
+			return nil, "", err
+		}
+		tree, err := r.CommitTree(h)
+		return tree, what, err
+	}}
+	eng := New(tree, r.Root, Options{})
+	disc, err := eng.Discover(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, disc
+}
+
+// TestTreeHomeLab walks the Flux Operator home-lab fixture: its cluster
+// starts at the flux-instance chart's sync, and each application's
+// Kustomization is rendered as cluster-apps applies it.
+func TestTreeHomeLab(t *testing.T) {
+	g := fluxFixture(t, "homelab", "https://github.com/example/home-lab.git", nil)
+	eng, disc := discoverTree(t, g.Dir)
+	if diff := cmp.Diff([]string{
+		"kubernetes/apps (Kustomization flux-system/cluster-apps)",
+		"kubernetes/apps/flux-system/flux-instance/app (Kustomization flux-system/flux-instance)",
+		"kubernetes/apps/media/player/app (Kustomization media/player)",
+		"kubernetes/apps/network/echo/app (Kustomization network/echo)",
+		"kubernetes/apps/network/gateway/app (Kustomization network/gateway)",
+		"kubernetes/flux/cluster (Kustomization flux-system/flux-system)",
+	}, rootNames(disc.Roots)); diff != "" {
+		t.Fatalf("roots (-want +got):\n%s", diff)
+	}
+	if len(disc.Skipped) != 0 {
+		t.Errorf("skipped: %+v", disc.Skipped)
+	}
+	results, err := eng.Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRender(t, results)
+	byRoot := map[string]*Result{}
+	for _, res := range results {
+		byRoot[res.Root.Path] = res
+	}
+
+	echo := byRoot["kubernetes/apps/network/echo/app"].Root.Kustomization
+	// Written without a namespace, in a file under the network overlay;
+	// its path and variables substituted by cluster-apps from the
+	// cluster's settings; cluster-apps's patch laid over it.
+	if echo.Object.File != "kubernetes/apps/network/echo/ks.yaml" || echo.Parent == nil || echo.Parent.ID() != "flux-system/cluster-apps" {
+		t.Errorf("echo is written at %s:%d, parent %v", echo.Object.File, echo.Object.Line, echo.Parent)
+	}
+	if got := echo.Spec.PostBuild.Substitute["HOSTNAME"]; got != "echo.lab.example.net" {
+		t.Errorf("echo's HOSTNAME is %q, want it substituted by its parent", got)
+	}
+	if echo.Spec.Decryption == nil || echo.Spec.Decryption.Provider != "sops" || len(echo.Spec.Patches) != 1 {
+		t.Errorf("cluster-apps's patch is not laid over echo: %+v", echo.Spec)
+	}
+
+	objs := objectsByID(t, byRoot["kubernetes/apps/network/echo/app"])
+	ingress := objs["networking.k8s.io/v1/Ingress/network/echo"]
+	if ingress == nil {
+		t.Fatalf("echo renders %v", keys(objs))
+	}
+	if host, _ := ingress.GetString("spec.rules[0].host"); host != "echo.lab.example.net" {
+		t.Errorf("the Ingress host is %q", host)
+	}
+	if l := ingress.GetLabels(); l[OwnerNameLabel] != "echo" || l[OwnerNamespaceLabel] != "network" {
+		t.Errorf("ownership labels %v, want echo in network", l)
+	}
+	// The Kustomization objects cluster-apps applies carry its labels.
+	parentObjs := objectsByID(t, byRoot["kubernetes/apps"])
+	if k := parentObjs[FluxGroup+"/v1/Kustomization/network/echo"]; k == nil || k.GetLabels()[OwnerNameLabel] != "cluster-apps" {
+		t.Errorf("cluster-apps renders %v", keys(parentObjs))
+	}
+}
+
+// TestTreeTenants walks the multi-cluster fixture: each cluster from its
+// bootstrap sync, the tenant's Kustomization once per cluster with the
+// cluster's patch, rendered from the tenant's branch.
+func TestTreeTenants(t *testing.T) {
+	g := fluxFixture(t, "tenants/main", "https://github.com/example/fleet.git", map[string]string{"tenants/team-a": "team-a"})
+	eng, disc := discoverTree(t, g.Dir)
+	if diff := cmp.Diff([]string{
+		"clusters/production (Kustomization flux-system/flux-system, cluster clusters/production)",
+		"clusters/staging (Kustomization flux-system/flux-system, cluster clusters/staging)",
+		"infrastructure/policies (Kustomization flux-system/infrastructure, cluster clusters/production)",
+		"infrastructure/policies (Kustomization flux-system/infrastructure, cluster clusters/staging)",
+		"production (Kustomization team-a/team-a, cluster clusters/production, from branch team-a)",
+		"staging (Kustomization team-a/team-a, cluster clusters/staging, from branch team-a)",
+		"tenants/production (Kustomization flux-system/tenants, cluster clusters/production)",
+		"tenants/staging (Kustomization flux-system/tenants, cluster clusters/staging)",
+	}, rootNames(disc.Roots)); diff != "" {
+		t.Fatalf("roots (-want +got):\n%s", diff)
+	}
+	if len(disc.Skipped) != 0 {
+		t.Errorf("skipped: %+v", disc.Skipped)
+	}
+	results, err := eng.Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRender(t, results)
+	replicas := map[string]string{}
+	for _, res := range results {
+		if res.Root.At == nil {
+			continue
+		}
+		web := objectsByID(t, res)["apps/v1/Deployment/team-a/web"]
+		if web == nil {
+			t.Fatalf("%s renders no web Deployment", res.Root)
+		}
+		n, err := web.Pipe(kyaml.Lookup("spec", "replicas"))
+		if err != nil || n == nil {
+			t.Fatalf("%s: no replicas", res.Root)
+		}
+		replicas[res.Root.ClusterName()] = n.YNode().Value
+	}
+	if diff := cmp.Diff(map[string]string{"clusters/production": "3", "clusters/staging": "1"}, replicas); diff != "" {
+		t.Errorf("the tenant's replicas per cluster (-want +got):\n%s", diff)
+	}
+}
+
+// TestTreeSourcesOnOtherRefs: a GitRepository of this repository's URL
+// on another ref is this repository only at that ref.
+func TestTreeSourcesOnOtherRefs(t *testing.T) {
+	g := fluxFixture(t, "tenants/main", "https://github.com/example/fleet.git", nil)
+	_, disc := discoverTree(t, g.Dir)
+	var reasons []string
+	for _, s := range disc.Skipped {
+		reasons = append(reasons, s.Kustomization.ID()+": "+s.Reason)
+	}
+	// Without the branch in the local objects, the tenant is named, once.
+	if diff := cmp.Diff([]string{
+		"team-a/team-a: its source GitRepository/team-a/team-a is this repository's branch team-a, not the revision being rendered",
+		"team-a/team-a: its source GitRepository/team-a/team-a is this repository's branch team-a, not the revision being rendered",
+	}, reasons); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	if got := len(disc.SkippedUnder([]string{"."})); got != 1 {
+		t.Errorf("SkippedUnder names %d, want the tenant once", got)
+	}
+}
+
+func objectsByID(t *testing.T, res *Result) map[string]*kyaml.RNode {
+	t.Helper()
+	objs, err := res.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*kyaml.RNode{}
+	for _, o := range objs {
+		id := o.GetApiVersion() + "/" + o.GetKind() + "/"
+		if ns := o.GetNamespace(); ns != "" {
+			id += ns + "/"
+		}
+		out[id+o.GetName()] = o
+	}
+	return out
+}
+
+func keys(m map[string]*kyaml.RNode) string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return strings.Join(out, ", ")
+}
