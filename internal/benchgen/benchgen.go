@@ -2,11 +2,13 @@
 // correctness tests run on: copies of the sock-shop application, each with
 // a base and development, test and prod overlays (images, replicas, a
 // configMapGenerator, a JSON patch), one Flux Kustomization per overlay in
-// that environment's cluster folder, and, in the development overlay, the
+// that environment's cluster folder, which `flux bootstrap`'s sync of that
+// cluster applies, and, in the development overlay, the
 // image automation of the walkthrough: an ImageRepository, an ImagePolicy
 // picking the highest build of main-<sha>-<build>, and $imagepolicy markers
-// on the front-end's image. At 100 copies that is 300 render roots, about
-// 9,000 objects and 100 ImagePolicies.
+// on the front-end's image. At 100 copies that is 303 render roots (3
+// clusters of 100 Kustomizations, each read as its cluster's sync renders
+// it), about 9,000 objects and 100 ImagePolicies.
 package benchgen
 
 import (
@@ -42,7 +44,7 @@ func Write(dir string, demo []byte, o Options) error {
 	}
 	files := map[string][]byte{}
 	for _, env := range Envs() {
-		files["clusters/"+env+"/sources.yaml"] = []byte(sources)
+		files["clusters/"+env+"/sources.yaml"] = []byte(fmt.Sprintf(sources, env))
 	}
 	for i := 0; i < o.Copies; i++ {
 		app := App(i)
@@ -77,8 +79,9 @@ func Write(dir string, demo []byte, o Options) error {
 	return nil
 }
 
-// Roots is the number of render roots n copies make.
-func Roots(n int) int { return n * len(Envs()) }
+// Roots is the number of render roots n copies make: one per overlay, and
+// each cluster's sync.
+func Roots(n int) int { return (n + 1) * len(Envs()) }
 
 // App is the folder of copy i under apps/.
 func App(i int) string { return fmt.Sprintf("app-%03d", i) }
@@ -93,6 +96,7 @@ func Image(i int) string { return App(i) + "/front-end" }
 // CodePipeline names it.
 func Tag(n int) string { return fmt.Sprintf("main-d480788-%d", n) }
 
+// sources is a cluster's sync, as `flux bootstrap` writes it.
 const sources = `apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata:
@@ -103,6 +107,19 @@ spec:
   ref:
     branch: main
   url: https://example.com/bench/fleet.git
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m0s
+  path: ./clusters/%s
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
 `
 
 const baseKustomization = `apiVersion: kustomize.config.k8s.io/v1beta1

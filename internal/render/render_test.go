@@ -289,6 +289,9 @@ func TestFluxRootsMatchKustomize(t *testing.T) {
 					t.Fatal("not a Flux root")
 				}
 				dir := filepath.Join(g.Dir, res.Root.Path)
+				if g == corpus && strings.HasPrefix(res.Root.Path, "clusters/") {
+					t.Skip("a cluster's sync: its Kustomizations, which the Flux CLI test holds to flux build")
+				}
 				if res.Root.Path == "clusters/dev-cluster" {
 					ref := t.TempDir()
 					if err := os.CopyFS(ref, os.DirFS(g.Dir)); err != nil {
@@ -555,6 +558,9 @@ func TestOrigins(t *testing.T) {
 	for i, res := range traced {
 		if !bytes.Equal(output(t, res), output(t, plain[i])) {
 			t.Errorf("%s: recording origins changed the output", res.Root)
+		}
+		if strings.HasPrefix(res.Root.Path, "clusters/") {
+			continue // a cluster's sync, made of Flux Kustomizations only
 		}
 		objs, err := res.Objects()
 		if err != nil {
