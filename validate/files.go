@@ -93,7 +93,7 @@ func (c *checker) checkNames() {
 func (c *checker) eachFile(fn func(string, fileFacts)) error {
 	resources := c.resourceFiles()
 	for _, f := range c.in.Repository.Files {
-		if !isYAMLFile(f) || !c.inScope(f) {
+		if !isYAMLFile(f) || !c.inScope(f) || c.in.Repository.IsChartTemplate(f) {
 			continue
 		}
 		facts, err := c.fileFactsOf(f, resources[f])

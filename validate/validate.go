@@ -162,7 +162,7 @@ func (c *checker) report() *Report {
 		}
 		return a.Message < b.Message
 	})
-	out := &Report{Findings: dedupe(redactSecrets(fs, c.in.Results))}
+	out := &Report{Findings: mergeObjects(dedupe(redactSecrets(fs, c.in.Results)))}
 	if out.Findings == nil {
 		out.Findings = []Finding{}
 	}
@@ -216,6 +216,32 @@ func redactSecrets(fs []Finding, results []*render.Result) []Finding {
 		}
 	}
 	return fs
+}
+
+// mergeObjects reports once what one line of a file causes in several
+// objects: a shared component or base is rendered by every root that
+// includes it, each time into another namespace or name, and a schema error
+// on one of its lines would otherwise be printed once per root. The
+// finding keeps the first object and says how many there are.
+func mergeObjects(fs []Finding) []Finding {
+	var out []Finding
+	for i := 0; i < len(fs); {
+		f, n := fs[i], 1
+		for i+n < len(fs) && sameExceptObject(fs[i+n], f) {
+			n++
+		}
+		if n > 1 {
+			f.Message += fmt.Sprintf(" (reported once for the %d objects rendered from this line)", n)
+		}
+		out = append(out, f)
+		i += n
+	}
+	return out
+}
+
+func sameExceptObject(a, b Finding) bool {
+	a.Object = b.Object
+	return a == b && a.Line > 0
 }
 
 // dedupe drops findings repeated exactly, as when two roots render the same

@@ -256,6 +256,26 @@ func TestBadInputs(t *testing.T) {
 				"vars:\n- name: WEB\n  objref:\n    kind: Deployment\n    name: web\n    apiVersion: apps/v1\n  fieldref:\n    fieldpath: metadata.name\n"}),
 		},
 		{
+			name: "a Helm chart kept in the repository",
+			files: with(app, map[string]string{
+				"charts/web/Chart.yaml":                "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+				"charts/web/values.yaml":               "replicas: 2\n",
+				"charts/web/templates/deployment.yaml": "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- end }}\n",
+				"charts/web/charts/db/templates/s.yaml": "{{ include \"db.secret\" . }}\n",
+			}),
+		},
+		{
+			name: "one line of a component every overlay includes",
+			files: map[string]string{
+				"components/bad/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- cm.yaml\n",
+				"components/bad/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  replicas: 3\n",
+				"a/kustomization.yaml":              "namespace: a\ncomponents:\n- ../components/bad\n",
+				"b/kustomization.yaml":              "namespace: b\ncomponents:\n- ../components/bad\n",
+				"c/kustomization.yaml":              "namespace: c\ncomponents:\n- ../components/bad\n",
+			},
+			want: []want{{rule: "schema", file: "components/bad/cm.yaml", line: 6, message: "(reported once for the 3 objects rendered from this line)"}},
+		},
+		{
 			name:  "plain Secret in a file",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n", "app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\nstringData:\n  password: hunter2\n"}),
 			want:  []want{{rule: "plain-secret", file: "app/secret.yaml", line: 6, message: "Secret shop/db holds values in the clear"}},

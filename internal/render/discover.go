@@ -213,6 +213,8 @@ type Repository struct {
 	// Broken are the Flux Kustomizations that cannot be read (a spec that
 	// does not decode): Flux refuses them, and they are not rendered.
 	Broken []*diag.Error
+	// Charts are the directories holding a Helm chart (a Chart.yaml).
+	Charts []string
 	// Unreadable are the files and directories that could not be read
 	// (permission denied): what is in them is not known, and a root that
 	// needs one fails with the same reason.
@@ -258,8 +260,15 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 		}
 	}
 	slices.SortFunc(r.Unreadable, func(a, b *diag.Error) int { return strings.Compare(a.File, b.File) })
+	for _, f := range files {
+		if path.Base(f) == "Chart.yaml" {
+			r.Charts = append(r.Charts, path.Dir(f))
+		}
+	}
 	for i, f := range files {
 		switch {
+		case r.IsChartTemplate(f):
+			// A Go template of a chart, not YAML until Helm renders it.
 		case path.Base(f) == ".sourceignore":
 			r.SourceIgnores = append(r.SourceIgnores, f)
 		case facts[i] != nil:
@@ -759,6 +768,18 @@ func (r *Repository) SkippedUnder(dirs []string) []Skipped {
 		return a.Kustomization.Object.Line - b.Kustomization.Object.Line
 	})
 	return out
+}
+
+// IsChartTemplate tells whether a file is part of a Helm chart that Helm
+// renders before it is YAML: under a chart's templates/ or charts/ (its
+// subcharts). The chart's Chart.yaml, values and crds/ are plain YAML.
+func (r *Repository) IsChartTemplate(f string) bool {
+	for _, c := range r.Charts {
+		if under(f, path.Join(c, "templates")) || under(f, path.Join(c, "charts")) {
+			return true
+		}
+	}
+	return false
 }
 
 // BrokenUnder returns the Broken Kustomizations written at or under dirs
