@@ -26,6 +26,9 @@ type Side struct {
 type RootDiff struct {
 	Path          string `json:"path"`
 	Kustomization string `json:"kustomization,omitempty"`
+	// Cluster tells apart the roots of a repository with several
+	// clusters.
+	Cluster string `json:"cluster,omitempty"`
 	// Status says the root exists on one side only: "added" or "removed".
 	Status  string   `json:"status,omitempty"`
 	Changes []Change `json:"changes"`
@@ -39,7 +42,19 @@ func (d RootDiff) Name() string {
 	if d.Kustomization == "" {
 		return safetext.Text(d.Path)
 	}
-	return safetext.Text(d.Path) + " (Kustomization " + safetext.Text(d.Kustomization) + ")"
+	s := safetext.Text(d.Path) + " (Kustomization " + safetext.Text(d.Kustomization)
+	if d.Cluster != "" {
+		s += ", cluster " + safetext.Text(d.Cluster)
+	}
+	return s + ")"
+}
+
+// clusterOf names a root's cluster when the repository has several.
+func clusterOf(r render.Root) string {
+	if r.Cluster == nil || !r.Cluster.Named {
+		return ""
+	}
+	return r.Cluster.Name
 }
 
 // Count returns the number of changes of each action.
@@ -114,7 +129,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 			broken = append(broken, &HeadError{Root: h.Root, Err: h.Err})
 			continue
 		}
-		d := RootDiff{Path: h.Root.Path, Kustomization: h.Root.KustomizationID()}
+		d := RootDiff{Path: h.Root.Path, Kustomization: h.Root.KustomizationID(), Cluster: clusterOf(h.Root)}
 		if b != nil && b.Err == nil && b.Digest != "" && b.Digest == h.Digest {
 			continue // printed alike, without reading either
 		}
@@ -147,7 +162,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		if _, gone := byID[rootID(b.Root)]; !gone || b.Err != nil {
 			continue
 		}
-		d := RootDiff{Path: b.Root.Path, Kustomization: b.Root.KustomizationID(), Status: "removed"}
+		d := RootDiff{Path: b.Root.Path, Kustomization: b.Root.KustomizationID(), Cluster: clusterOf(b.Root), Status: "removed"}
 		before, err := b.YAML()
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", b.Root, err)
@@ -274,7 +289,7 @@ func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
 	return out, nil
 }
 
-func rootID(r render.Root) string { return r.Path + "\x00" + r.KustomizationID() }
+func rootID(r render.Root) string { return r.Key() }
 
 // SecretValues are the values of the Secrets the roots render, which a
 // Kustomization may substitute into any object: a diff masks them

@@ -78,6 +78,10 @@ func (r Root) KustomizationID() string {
 	return r.Kustomization.ID()
 }
 
+// Key identifies the root among a repository's roots, the same on both
+// sides of a diff: its path, its Kustomization and its cluster.
+func (r Root) Key() string { return r.Path + "\x00" + r.KustomizationID() + "\x00" + r.ClusterName() }
+
 // ClusterName is the name of the root's cluster, or "".
 func (r Root) ClusterName() string {
 	if r.Cluster == nil {

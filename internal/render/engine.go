@@ -281,7 +281,7 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 }
 
 func rootKeyID(r Root) string {
-	id := r.Path + "\x00" + r.KustomizationID() + "\x00" + r.ClusterName()
+	id := r.Key()
 	if r.At != nil {
 		id += "\x00" + r.At.Tree.Revision()
 	}
