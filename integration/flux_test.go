@@ -356,3 +356,43 @@ func TestFluxFixturesFindings(t *testing.T) {
 		})
 	}
 }
+
+// TestFluxFixtureDiffPerCluster changes what two clusters share: the diff
+// shows it once per cluster, each root matched with its own cluster's base.
+func TestFluxFixtureDiffPerCluster(t *testing.T) {
+	dir := fluxFixture(t, "tenants/main", "https://github.com/example/fleet.git", map[string]string{"tenants/team-a": "team-a"})
+	quota := filepath.Join(dir, "infrastructure", "policies", "quota.yaml")
+	data, err := os.ReadFile(quota)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(quota, []byte(strings.Replace(string(data), "memory: 4Gi", "memory: 8Gi", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, dir, nil, "diff", "--base", "HEAD", "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (differences)\n%s", r.code, r.stderr)
+	}
+	var out struct {
+		Roots []struct {
+			Path, Kustomization, Cluster string
+			Changes                      []struct{ Object, Action string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, root := range out.Roots {
+		for _, c := range root.Changes {
+			got = append(got, root.Path+" "+root.Cluster+": "+c.Action+" "+c.Object)
+		}
+	}
+	want := []string{
+		"infrastructure/policies clusters/production: changed v1/ConfigMap/flux-system/tenant-defaults",
+		"infrastructure/policies clusters/staging: changed v1/ConfigMap/flux-system/tenant-defaults",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+}
