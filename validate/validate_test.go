@@ -258,9 +258,9 @@ func TestBadInputs(t *testing.T) {
 		{
 			name: "a Helm chart kept in the repository",
 			files: with(app, map[string]string{
-				"charts/web/Chart.yaml":                "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-				"charts/web/values.yaml":               "replicas: 2\n",
-				"charts/web/templates/deployment.yaml": "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- end }}\n",
+				"charts/web/Chart.yaml":                 "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+				"charts/web/values.yaml":                "replicas: 2\n",
+				"charts/web/templates/deployment.yaml":  "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- end }}\n",
 				"charts/web/charts/db/templates/s.yaml": "{{ include \"db.secret\" . }}\n",
 			}),
 		},
