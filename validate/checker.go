@@ -204,7 +204,9 @@ func (c *checker) objectFinding(id string, o *object, path []string, msg string)
 	}
 	f.File, f.Line = c.locate(o, path)
 	if at := o.root.Root.At; at != nil {
-		f.Message = fmt.Sprintf("in %s: %s", at.What, f.Message)
+		if _, copied := at.Original(o.origin.File); !copied {
+			f.Message = fmt.Sprintf("in %s: %s", at.What, f.Message)
+		}
 	}
 	return f
 }
@@ -216,25 +218,31 @@ func (c *checker) locate(o *object, path []string) (string, int) {
 	if o.origin.File == "" {
 		return rootFile(o.root.Root), 0
 	}
-	tree := c.in.Tree
+	tree, file := c.in.Tree, o.origin.File
 	if at := o.root.Root.At; at != nil {
-		// Another revision's file: located there, and not confused with
-		// the file of the same name in the tree being checked.
-		tree = at.Tree
+		if orig, ok := at.Original(file); ok {
+			file = orig // an artifact's copy of a file of this revision
+		} else {
+			// Another revision's file: located there, and not confused
+			// with the file of the same name in the tree being checked.
+			tree = at.Tree
+		}
 	}
+	origin := o.origin
+	origin.File = file
 	c.mu.Lock()
-	node, ok := c.located[located{o.origin, tree.Revision()}]
+	node, ok := c.located[located{origin, tree.Revision()}]
 	c.mu.Unlock()
 	if !ok {
-		node = o.origin.Locate(tree)
+		node = origin.Locate(tree)
 		c.mu.Lock()
-		c.located[located{o.origin, tree.Revision()}] = node
+		c.located[located{origin, tree.Revision()}] = node
 		c.mu.Unlock()
 	}
 	if node == nil {
-		return o.origin.File, 0
+		return file, 0
 	}
-	return o.origin.File, lineOf(node, path)
+	return file, lineOf(node, path)
 }
 
 // lineOf follows path down from n as far as it goes.

@@ -168,6 +168,9 @@ func (c *checker) refer(idx fluxIndex, o *object, at []string, ns string) *objec
 	if _, known := c.in.Repository.Sources[kind+"/"+refNS+"/"+name]; !ok && known {
 		return nil // written in a file no root renders, or made by a FluxInstance's sync
 	}
+	if !ok && kind == "ExternalArtifact" && c.in.Repository.MakesArtifact(refNS, name) {
+		return nil // an ArtifactGenerator makes it
+	}
 	if !ok {
 		c.addObject("flux-reference", o, at, fmt.Sprintf("%s %s/%s refers to %s %s/%s, which is not defined in this repository",
 			o.node.GetKind(), ns, o.node.GetName(), kind, refNS, name))

@@ -50,6 +50,18 @@ type Revision struct {
 	Tree repo.Tree
 	// What names it for people: "branch dev-team".
 	What string
+	// Copies is set for an artifact made of the files of the revision
+	// being rendered: each of its files is a copy of one of those.
+	Copies bool
+}
+
+// Original returns the path, in the tree being rendered, of the file p of
+// the revision, when the revision's files are copies of that tree's.
+func (v *Revision) Original(p string) (string, bool) {
+	if v == nil || !v.Copies {
+		return "", false
+	}
+	return repo.Source(v.Tree, p)
 }
 
 // String names the root for people: its path, its Kustomization, and its
@@ -229,13 +241,15 @@ type Repository struct {
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
 	patches     map[*manifest.Object]bool // Flux objects written as patches
+	generators  map[string]*generator     // ArtifactGenerators, by namespace/name
+	tree        repo.Tree
 	instances   []*instance
 }
 
 // fluxObjectLine finds documents that may be Flux Kustomizations, sources
 // or the Flux Operator's entry points (a FluxInstance, or the flux-instance
 // chart's HelmRelease) without parsing every YAML file of the repository.
-var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease)\b`)
+var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease|ArtifactGenerator)\b`)
 
 var helmReleaseLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?HelmRelease\b`)
 
@@ -247,7 +261,8 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 }
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
-	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{}}
+	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{},
+		generators: map[string]*generator{}, tree: tree}
 	files, dirs, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
@@ -443,7 +458,7 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		return fileFacts{Kust: kustomizationFacts(f, data)}
 	}
 	var facts fileFacts
-	if !(bytes.Contains(data, []byte("toolkit.fluxcd.io")) || bytes.Contains(data, []byte(OperatorGroup))) || !fluxObjectLine.Match(data) {
+	if !(bytes.Contains(data, []byte("toolkit.fluxcd.io")) || bytes.Contains(data, []byte(OperatorGroup)) || bytes.Contains(data, []byte(GeneratorGroup))) || !fluxObjectLine.Match(data) {
 		return facts
 	}
 	for _, d := range manifest.Split(data) {
@@ -482,6 +497,8 @@ func docFacts(f string, d manifest.Doc) docText {
 		keep = manifest.Lookup(spec, "sync")
 	case o.Group() == "helm.toolkit.fluxcd.io" && o.Kind == "HelmRelease":
 		keep = manifest.Path(o.Node(), "spec", "values", "instance", "sync")
+	case o.Group() == GeneratorGroup && o.Kind == "ArtifactGenerator":
+		keep = spec
 	}
 	if keep != nil {
 		var v any
@@ -563,6 +580,10 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 			_ = json.Unmarshal(d.Spec, &s.Ref)
 		}
 		r.Sources[o.Kind+"/"+namespaceOf(o)+"/"+o.Name] = s
+	case group == GeneratorGroup && o.Kind == "ArtifactGenerator":
+		if g, ok := generatorOf(o, namespaceOf(o), d.Spec); ok {
+			r.generators[g.ID()] = g
+		}
 	case (group == OperatorGroup && o.Kind == "FluxInstance") || o.Kind == "HelmRelease":
 		in := &instance{Object: o}
 		if d.Spec == nil || json.Unmarshal(d.Spec, &in.Sync) != nil || in.Sync.Kind == "" || in.Sync.Path == "" {
@@ -670,6 +691,15 @@ func (r *Repository) findRoots(tree repo.Tree) {
 	covered := map[string]bool{}
 	sort.Slice(r.Flux, func(i, j int) bool { return r.Flux[i].ID() < r.Flux[j].ID() })
 	for _, k := range r.Flux {
+		if k.Spec.SourceRef.Kind == "ExternalArtifact" {
+			at, reason := r.externalArtifact(k, r.generators, r.localTree)
+			if at == nil {
+				r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: reason})
+				continue
+			}
+			r.Roots = append(r.Roots, Root{Path: k.Path(), Kustomization: k, At: at})
+			continue
+		}
 		src, ok := r.Sources[k.SourceID()]
 		switch {
 		case !ok:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
 // OperatorGroup is the API group of the Flux Operator's FluxInstance and
@@ -56,6 +59,8 @@ func isChild(group, kind string) bool {
 	switch group {
 	case FluxGroup:
 		return kind == "Kustomization"
+	case GeneratorGroup:
+		return kind == "ArtifactGenerator"
 	case "source.toolkit.fluxcd.io":
 		return kind == "GitRepository" || kind == "OCIRepository" || kind == "Bucket" || kind == "ExternalArtifact"
 	}
@@ -187,9 +192,17 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	}
 	covered := map[string]bool{}
 	for _, root := range tree {
-		covered[root.Path] = true
-		if _, ok := r.Kustomizations[root.Path]; !ok {
-			r.coverGenerated(root.Path, covered)
+		p, ok := root.Path, root.At == nil
+		if !ok {
+			// An artifact's directory is a directory of this repository.
+			p, ok = root.At.originalDir(root.Path)
+		}
+		if !ok {
+			continue
+		}
+		covered[p] = true
+		if _, ok := r.Kustomizations[p]; !ok {
+			r.coverGenerated(p, covered)
 		}
 	}
 	// A Kustomization written under a root that does not render is what
@@ -241,6 +254,9 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached map[*manifest.Object]bool) ([]Root, []Root, error) {
 	var out, failed []Root
 	seen := map[string]bool{c.Entry.ID(): true}
+	// The cluster's ArtifactGenerators: those its roots render, else those
+	// the repository holds.
+	generators := maps.Clone(r.generators)
 	level := []Root{{Path: c.Entry.Path(), Kustomization: c.Entry, Cluster: c}}
 	reached[c.Entry.Object] = true
 	for len(level) > 0 {
@@ -257,7 +273,16 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 			}
 			sources := map[string]*Source{}
 			for _, ch := range res.Children {
-				if ch.Kind != "Kustomization" {
+				switch {
+				case ch.Kind == "ArtifactGenerator":
+					obj := &manifest.Object{File: ch.File, Line: ch.Line, APIVersion: ch.APIVersion, Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
+					if g, ok := generatorOf(obj, nsOr(ch.Namespace), ch.Spec); ok {
+						generators[g.ID()] = g
+						if _, known := r.generators[g.ID()]; !known {
+							r.generators[g.ID()] = g
+						}
+					}
+				case ch.Kind != "Kustomization":
 					sources[ch.Kind+"/"+nsOr(ch.Namespace)+"/"+ch.Name] = sourceOf(ch, r)
 				}
 			}
@@ -278,7 +303,7 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 				}
 				seen[k.ID()] = true
 				reached[k.Object] = true
-				if root, ok := r.treeRoot(k, sources); ok {
+				if root, ok := r.treeRoot(k, sources, generators); ok {
 					next = append(next, root)
 				}
 			}
@@ -310,7 +335,15 @@ func cycle(k, parent *Kustomization) *diag.Error {
 // treeRoot decides what becomes of a Kustomization the walk reached: a
 // root when its source is this repository, else a Skipped entry saying
 // why.
-func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source) (Root, bool) {
+func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source, generators map[string]*generator) (Root, bool) {
+	if k.Spec.SourceRef.Kind == "ExternalArtifact" {
+		at, reason := r.externalArtifact(k, generators, r.localTree)
+		if at == nil {
+			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: reason})
+			return Root{}, false
+		}
+		return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster, At: at}, true
+	}
 	id := k.SourceID()
 	src, ok := rendered[id]
 	if !ok {
@@ -328,6 +361,36 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source) (Ro
 		return Root{}, false
 	}
 	return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster}, true
+}
+
+// originalDir maps a directory of an artifact made of this revision's files
+// to the directory its kustomization file, or its first file, was copied
+// from.
+func (v *Revision) originalDir(dir string) (string, bool) {
+	entries, err := v.Tree.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range entries {
+		if e.Kind == repo.File {
+			if src, ok := v.Original(path.Join(dir, e.Name)); ok {
+				return path.Dir(src), true
+			}
+		}
+	}
+	return "", false
+}
+
+// localTree gives the tree a source of this repository reads: the one
+// being rendered, or another revision of it.
+func (r *Repository) localTree(s *Source) (*Revision, repo.Tree, bool) {
+	if r.isLocal(s) {
+		return nil, r.tree, true
+	}
+	if at, ok := r.otherRevision(s); ok {
+		return at, at.Tree, true
+	}
+	return nil, nil, false
 }
 
 // otherRevision finds the revision a source of this repository on another
@@ -420,6 +483,19 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	for _, c := range r.Clusters {
 		c.Named = named
 	}
+}
+
+// MakesArtifact tells whether an ArtifactGenerator of the repository makes
+// the ExternalArtifact namespace/name.
+func (r *Repository) MakesArtifact(namespace, name string) bool {
+	for _, g := range r.generators {
+		for _, a := range g.Spec.Artifacts {
+			if g.Namespace == namespace && a.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // UsesOperator tells whether the Flux Operator installs Flux for this

@@ -1,0 +1,95 @@
+package render
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestCopyFiles holds an artifact's copies to source-watcher's cp-like
+// semantics, as its documentation gives them.
+func TestCopyFiles(t *testing.T) {
+	all := []string{
+		"README.md",
+		"configs/a.yaml", "configs/b.yaml", "configs/notes.md", "configs/sub/c.yaml", "configs/testdata/t.yaml",
+		"apps/base/web/kustomization.yaml", "apps/staging/kustomization.yaml",
+		"config.yaml",
+	}
+	tests := []struct {
+		name     string
+		ops      [][2]string // from pattern, to path
+		exclude  []string
+		want     map[string]string
+		wantFail bool
+	}{
+		{name: "a file to a path renames it", ops: [][2]string{{"config.yaml", "/apps/app.yaml"}},
+			want: map[string]string{"apps/app.yaml": "config.yaml"}},
+		{name: "a file into a directory", ops: [][2]string{{"config.yaml", "/apps/"}},
+			want: map[string]string{"apps/config.yaml": "config.yaml"}},
+		{name: "a glob's files into a directory", ops: [][2]string{{"configs/*.yaml", "/apps/"}},
+			want: map[string]string{"apps/a.yaml": "configs/a.yaml", "apps/b.yaml": "configs/b.yaml"}},
+		{name: "a directory with its slash, as a subdirectory", ops: [][2]string{{"configs/", "/apps/"}},
+			want: map[string]string{"apps/configs/a.yaml": "configs/a.yaml", "apps/configs/b.yaml": "configs/b.yaml", "apps/configs/notes.md": "configs/notes.md",
+				"apps/configs/sub/c.yaml": "configs/sub/c.yaml", "apps/configs/testdata/t.yaml": "configs/testdata/t.yaml"}},
+		{name: "a directory's contents, excludes relative to it", ops: [][2]string{{"configs/**", "/apps/"}}, exclude: []string{"*.md", "**/testdata/**", "sub/**"},
+			want: map[string]string{"apps/a.yaml": "configs/a.yaml", "apps/b.yaml": "configs/b.yaml"}},
+		{name: "into the artifact's root, a later copy overwriting", ops: [][2]string{{"apps/base/**", "/"}, {"apps/staging/**", "/base/"}, {"config.yaml", "/web/kustomization.yaml"}},
+			want: map[string]string{"web/kustomization.yaml": "config.yaml", "base/kustomization.yaml": "apps/staging/kustomization.yaml"}},
+		{name: "what the source does not hold", ops: [][2]string{{"nothing.yaml", "/"}}, wantFail: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string]string{}
+			for _, op := range tt.ops {
+				err := copyFiles(got, all, op[0], op[1], tt.exclude)
+				if (err != nil) != tt.wantFail {
+					t.Fatalf("error %v, want failure %v", err, tt.wantFail)
+				}
+			}
+			if tt.wantFail {
+				return
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("artifact (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTreePlatform walks the platform fixture: each cluster's
+// Kustomizations build the artifacts its ArtifactGenerator cuts out of the
+// repository, the staging cluster patching what both clusters share.
+func TestTreePlatform(t *testing.T) {
+	g := fluxFixture(t, "platform", "https://github.com/example/platform.git", nil)
+	eng, disc := discoverTree(t, g.Dir)
+	if len(disc.Roots) != 8 || len(disc.Skipped) != 0 {
+		t.Fatalf("roots %v, skipped %+v", rootNames(disc.Roots), disc.Skipped)
+	}
+	results, err := eng.Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRender(t, results)
+	servers := map[string]string{}
+	for _, res := range results {
+		if res.Root.Path != "configs" {
+			continue
+		}
+		cm := objectsByID(t, res)["v1/ConfigMap/cert-manager/issuer"]
+		if cm == nil {
+			t.Fatalf("%s renders no issuer", res.Root)
+		}
+		v, _ := cm.GetString("data.acme-server")
+		servers[res.Root.ClusterName()] = v
+		if orig, ok := res.Root.At.Original("configs/issuer.yaml"); !ok || orig != "infrastructure/configs/issuer.yaml" {
+			t.Errorf("the artifact's configs/issuer.yaml is a copy of %q, %v", orig, ok)
+		}
+	}
+	if diff := cmp.Diff(map[string]string{
+		"clusters/production": "https://acme-v02.api.letsencrypt.org/directory",
+		"clusters/staging":    "https://acme-staging-v02.api.letsencrypt.org/directory",
+	}, servers); diff != "" {
+		t.Errorf("the issuer per cluster (-want +got):\n%s", diff)
+	}
+}
