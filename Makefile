@@ -11,6 +11,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/kubectl-gitops/kubectl-gitops/internal/version.version=$(VERSION) \
 	-X github.com/kubectl-gitops/kubectl-gitops/internal/version.commit=$(COMMIT)
 BIN := bin/kubectl-gitops
+STATICCHECK := v0.8.2
 EXAMPLE := testdata/examples/sock-shop
 
 .PHONY: build example tools test test-unit bench lint dist clean
@@ -47,6 +48,7 @@ test-unit:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: run gofmt -w on these'; exit 1; }
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
 # Every speed target of the issues, each against its peer on the same
 # generated repository in the same run: `make bench BENCH_FLAGS=-only=diff`.

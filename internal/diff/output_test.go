@@ -28,7 +28,7 @@ func FuzzMarkdownPaths(f *testing.F) {
 				}
 				switch {
 				case strings.HasPrefix(line, "```"):
-					fence = strings.TrimRight(line, "diff")
+					fence = strings.TrimSuffix(line, "diff")
 				case strings.HasPrefix(line, "<details>"):
 					opened++
 				case line == "</details>":

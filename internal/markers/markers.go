@@ -53,7 +53,7 @@ const Token = `"$imagepolicy"`
 
 // ErrUnreadable is wrapped by Find's error for a file that the controller
 // skips as a whole because it cannot read it as a package of objects.
-var ErrUnreadable = errors.New("Flux's image automation skips this file")
+var ErrUnreadable = errors.New("the file is skipped by Flux's image automation")
 
 // Policy names an ImagePolicy.
 type Policy struct {
