@@ -40,6 +40,7 @@ func checkRoots(c *checker) error {
 			roots = append(roots, res)
 		}
 	}
+	roots = append(roots, c.unappliedFiles()...)
 	found := make([][]rawFinding, len(roots))
 	g, _ := errgroup.WithContext(c.ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))

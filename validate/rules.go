@@ -22,6 +22,7 @@ func allRules() []ruleDef {
 		{Rule{"flux-reference", Error, "Flux objects refer to things that exist: sourceRef, imageRepositoryRef, spec.path, update.path, dependsOn"}, checkReferences},
 		{Rule{"plain-secret", Error, "a Secret with data or stringData is neither SOPS-encrypted nor a SealedSecret (the value is never shown)"}, checkSecrets},
 		{Rule{"duplicate-object", Error, "the same object twice in one render root, or applied by two Flux Kustomizations"}, checkDuplicates},
+		{Rule{"unapplied", Warning, "a file of Kubernetes objects no render root applies (no kustomization lists it, no Flux Kustomization builds its folder): named, and its objects checked on their own"}, nil},
 		{Rule{"not-rendered", Warning, "a Flux Kustomization whose objects are neither rendered nor checked, because its source is another repository (or a ref of this one not in the local Git objects): named, so nothing is left out without a word"}, checkNotRendered},
 	}
 }

@@ -256,6 +256,14 @@ func TestBadInputs(t *testing.T) {
 				"vars:\n- name: WEB\n  objref:\n    kind: Deployment\n    name: web\n    apiVersion: apps/v1\n  fieldref:\n    fieldpath: metadata.name\n"}),
 		},
 		{
+			name:  "a manifest no root applies, checked on its own",
+			files: with(app, map[string]string{"app/forgotten.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: forgotten\ndata:\n  replicas: 3\n"}),
+			want: []want{
+				{rule: "unapplied", file: "app/forgotten.yaml", line: 1, severity: Warning, message: "no render root applies forgotten.yaml: no kustomization lists it"},
+				{rule: "schema", file: "app/forgotten.yaml", line: 6, message: "data.replicas"},
+			},
+		},
+		{
 			name: "a Helm chart kept in the repository",
 			files: with(app, map[string]string{
 				"charts/web/Chart.yaml":                 "apiVersion: v2\nname: web\nversion: 1.0.0\n",

@@ -559,6 +559,7 @@ func isYAML(f string) bool {
 
 func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 	group := o.Group()
+	r.fluxObjects = append(r.fluxObjects, o)
 	switch {
 	case group == FluxGroup && o.Kind == "Kustomization":
 		k, err := decodeKustomization(o, d.Spec)
@@ -569,7 +570,6 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		if k.Spec.SourceRef.Name == "" {
 			// No Kustomization applies without a source: this is a patch,
 			// or part of one, that a kustomization lays over another.
-			r.fluxObjects = append(r.fluxObjects, o)
 			r.patches[o] = true
 			return
 		}
@@ -591,7 +591,6 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		}
 		r.instances = append(r.instances, in)
 	}
-	r.fluxObjects = append(r.fluxObjects, o)
 }
 
 // kustomizationFacts reads a kustomization file's kind and the
@@ -737,6 +736,36 @@ func (r *Repository) findRoots(tree repo.Tree) {
 	}
 	r.Roots = append(r.Roots, r.cycles(covered)...)
 	sortRoots(r.Roots)
+}
+
+// Reaches returns the directories a build of dir may read: dir, and every
+// kustomization directory its kustomization (or, where it has none, the
+// one Flux generates) refers to, followed through their references.
+func (r *Repository) Reaches(dir string) []string {
+	seen := map[string]bool{}
+	var reach func(d string)
+	reach = func(d string) {
+		if seen[d] {
+			return
+		}
+		seen[d] = true
+		kf, ok := r.Kustomizations[d]
+		if !ok {
+			covered := map[string]bool{}
+			r.coverGenerated(d, covered)
+			for sub := range covered {
+				reach(sub)
+			}
+			return
+		}
+		for _, ref := range kf.Refs {
+			if !kfs.IsRemote(ref.Value) {
+				reach(path.Clean(path.Join(kf.Dir, ref.Value)))
+			}
+		}
+	}
+	reach(dir)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // cycles returns a root for each group of kustomizations no root reaches:

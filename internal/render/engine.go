@@ -547,3 +547,29 @@ func (e *Engine) unchanged(base *Engine, r *Repository, root Root) bool {
 	}
 	return false
 }
+
+// FileResult is a file of objects checked on its own, as a root of its
+// own: what validate makes of a manifest no root applies. Its output is
+// the file's documents that are objects, and each object's origin is the
+// file.
+func FileResult(file string, data []byte) *Result {
+	var out bytes.Buffer
+	var origins []Origin
+	for _, doc := range manifest.Split(data) {
+		o, err := manifest.Decode(file, doc)
+		if err != nil || o.APIVersion == "" || o.Kind == "" || o.Name == "" {
+			continue
+		}
+		if out.Len() > 0 {
+			out.WriteString("---\n")
+		}
+		out.Write(doc.Text)
+		if !bytes.HasSuffix(doc.Text, []byte("\n")) {
+			out.WriteByte('\n')
+		}
+		origins = append(origins, Origin{File: file, Kind: o.Kind, Name: o.Name})
+	}
+	res := &Result{Root: Root{Path: file}, output: out.Bytes(), Origins: origins, Digest: cache.Digest(out.Bytes())}
+	res.Inputs = []kfs.Input{{Path: file}}
+	return res
+}

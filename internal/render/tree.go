@@ -485,6 +485,17 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	}
 }
 
+// WritesFlux tells whether file holds a Flux object discovery read (a
+// Kustomization, a source, an entry point).
+func (r *Repository) WritesFlux(file string) bool {
+	for _, o := range r.fluxObjects {
+		if o.File == file {
+			return true
+		}
+	}
+	return false
+}
+
 // MakesArtifact tells whether an ArtifactGenerator of the repository makes
 // the ExternalArtifact namespace/name.
 func (r *Repository) MakesArtifact(namespace, name string) bool {
