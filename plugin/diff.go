@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
@@ -297,7 +298,7 @@ func (o *DiffOptions) runLive(ctx context.Context) error {
 		}
 		liveRoots = append(liveRoots, r)
 	}
-	diffs, notes, err := live.Diff(ctx, cfg, liveRoots, live.Options{Ignore: o.Ignore, Secrets: diff.SecretValues(results)})
+	diffs, notes, err := live.Diff(ctx, cfg, liveRoots, live.Options{Ignore: o.Ignore, Secrets: render.SecretValues(results)})
 	side.Engine.Trim()
 	if err != nil {
 		return withCode(ExitFailure, err)

@@ -187,18 +187,11 @@ func (c *checker) report() *Report {
 func redactSecrets(fs []Finding, results []*render.Result) []Finding {
 	seen := map[string]bool{}
 	var values []string
-	for _, res := range results {
-		for _, p := range res.Produced {
-			if p.Kind != "Secret" || p.SOPS {
-				continue
-			}
-			for _, v := range p.Data {
-				for _, s := range []string{v, base64.StdEncoding.EncodeToString([]byte(v))} {
-					if len(s) >= 4 && !seen[s] {
-						seen[s] = true
-						values = append(values, s)
-					}
-				}
+	for _, v := range render.SecretValues(results) {
+		for _, s := range []string{v, base64.StdEncoding.EncodeToString([]byte(v))} {
+			if len(s) >= 4 && !seen[s] {
+				seen[s] = true
+				values = append(values, s)
 			}
 		}
 	}

@@ -113,8 +113,8 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	if err != nil {
 		return nil, nil, err
 	}
-	opts.Secrets = append(opts.Secrets, SecretValues(baseRes)...)
-	opts.Secrets = append(opts.Secrets, SecretValues(headRes)...)
+	opts.Secrets = append(opts.Secrets, render.SecretValues(baseRes)...)
+	opts.Secrets = append(opts.Secrets, render.SecretValues(headRes)...)
 
 	byID := map[string]*render.Result{}
 	for _, r := range baseRes {
@@ -291,23 +291,6 @@ func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
 
 func rootID(r render.Root) string { return r.Key() }
 
-// SecretValues are the values of the Secrets the roots render, which a
-// Kustomization may substitute into any object: a diff masks them
-// wherever they land.
-func SecretValues(results []*render.Result) []string {
-	var out []string
-	for _, r := range results {
-		for _, p := range r.Produced {
-			if p.Kind != "Secret" || p.SOPS {
-				continue
-			}
-			for _, v := range p.Data {
-				out = append(out, v)
-			}
-		}
-	}
-	return out
-}
 
 func sortDiffs(ds []RootDiff) {
 	sort.SliceStable(ds, func(i, j int) bool {

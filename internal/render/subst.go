@@ -46,6 +46,25 @@ type Produced struct {
 	SOPS bool `json:"sops,omitempty"`
 }
 
+// SecretValues are the values of the Secrets the roots render (SOPS-
+// encrypted ones aside, whose values are not known): a Kustomization may
+// substitute them into any object, and a diff masks them wherever they
+// land; no finding may quote one.
+func SecretValues(results []*Result) []string {
+	var out []string
+	for _, r := range results {
+		for _, p := range r.Produced {
+			if p.Kind != "Secret" || p.SOPS {
+				continue
+			}
+			for _, v := range p.Data {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
 // produced collects the ConfigMaps and Secrets of a render.
 func produced(m resmap.ResMap) []Produced {
 	var out []Produced
