@@ -291,7 +291,6 @@ func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
 
 func rootID(r render.Root) string { return r.Key() }
 
-
 func sortDiffs(ds []RootDiff) {
 	sort.SliceStable(ds, func(i, j int) bool {
 		if ds[i].Path != ds[j].Path {
