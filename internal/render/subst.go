@@ -65,6 +65,20 @@ func SecretValues(results []*Result) []string {
 	return out
 }
 
+// mapEntries calls fn with each entry of the mapping under field, in one
+// pass: kyaml's GetDataMap and VisitFields look every key up again, which
+// is quadratic in a mapping's entries.
+func mapEntries(n *kyaml.RNode, field string, fn func(k, v string)) {
+	f := n.Field(field)
+	if f == nil || f.Value == nil || f.Value.YNode().Kind != kyaml.MappingNode {
+		return
+	}
+	c := f.Value.YNode().Content
+	for i := 0; i+1 < len(c); i += 2 {
+		fn(c[i].Value, c[i+1].Value)
+	}
+}
+
 // produced collects the ConfigMaps and Secrets of a render.
 func produced(m resmap.ResMap) []Produced {
 	var out []Produced
@@ -77,21 +91,16 @@ func produced(m resmap.ResMap) []Produced {
 			p.Namespace = "default"
 		}
 		p.SOPS = res.Field("sops") != nil
-		for k, v := range res.GetDataMap() {
+		mapEntries(&res.RNode, "data", func(k, v string) {
 			if p.Kind == "Secret" && !p.SOPS {
 				if b, err := base64.StdEncoding.DecodeString(v); err == nil {
 					v = string(b)
 				}
 			}
 			p.Data[k] = v
-		}
+		})
 		if p.Kind == "Secret" {
-			if sd, err := res.Pipe(kyaml.Lookup("stringData")); err == nil && sd != nil {
-				_ = sd.VisitFields(func(f *kyaml.MapNode) error {
-					p.Data[f.Key.YNode().Value] = f.Value.YNode().Value
-					return nil
-				})
-			}
+			mapEntries(&res.RNode, "stringData", func(k, v string) { p.Data[k] = v })
 		}
 		if p.SOPS {
 			for k := range p.Data {
