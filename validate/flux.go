@@ -195,7 +195,7 @@ func (c *checker) checkUpdatePath(o *object, src *object) {
 // isLocalSource tells whether a rendered source object is this repository.
 func (c *checker) isLocalSource(src *object) bool {
 	s, ok := c.in.Repository.Sources[src.node.GetKind()+"/"+namespace(src.node)+"/"+src.node.GetName()]
-	return ok && s.Local
+	return ok && c.in.Repository.IsLocal(s)
 }
 
 func elements(n *kyaml.RNode) []*kyaml.Node {

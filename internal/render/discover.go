@@ -126,9 +126,6 @@ type Source struct {
 	Ignore *string
 	// Ref is a GitRepository's spec.ref.
 	Ref GitRef
-	// Local is set when the source is this repository (Repository's
-	// isLocal).
-	Local bool
 }
 
 // Kind is the source's kind: GitRepository, OCIRepository, ...
@@ -163,6 +160,15 @@ func (g GitRef) BranchName() string {
 		return g.Branch
 	}
 	return "master"
+}
+
+// refOf reads a ref as a sync or .gitops.yaml gives it: a full ref name
+// (refs/heads/main, refs/tags/v1), or a branch's name.
+func refOf(ref string) GitRef {
+	if strings.HasPrefix(ref, "refs/") {
+		return GitRef{Name: ref}
+	}
+	return GitRef{Branch: ref}
 }
 
 // String says what the ref is, for people.
@@ -622,8 +628,8 @@ func kustomizationFacts(f string, data []byte) *kustFacts {
 	return k
 }
 
-// markLocalSources decides which Flux sources are this repository
-// (isLocal), after learning which branches are its main line: the branch
+// markLocalSources learns which branches are the repository's main line,
+// which tells the Flux sources that are this repository (IsLocal): the branch
 // being rendered, and the branches the repository's own entry points sync
 // (the flux-system GitRepository `flux bootstrap` writes, a FluxInstance's
 // spec.sync, .gitops.yaml's clusters).
@@ -642,16 +648,12 @@ func (r *Repository) markLocalSources(c Checkout) {
 		}
 	}
 	for _, d := range c.Clusters {
-		r.mainline[(GitRef{Name: d.Ref}).BranchName()] = true
-		r.mainline[d.Ref] = true
+		r.mainline[refOf(d.Ref).BranchName()] = true
 	}
 	delete(r.mainline, "")
 	if len(r.mainline) > 0 && c.Branch != "" {
 		// A pull request's branch renders what its target will hold.
 		r.mainline[c.Branch] = true
-	}
-	for _, s := range r.Sources {
-		s.Local = r.isLocal(s)
 	}
 }
 
@@ -667,13 +669,13 @@ func (r *Repository) notLocal(s *Source) string {
 // bootstrapSource is the GitRepository `flux bootstrap` writes.
 const bootstrapSource = "GitRepository/flux-system/flux-system"
 
-// isLocal tells whether a source is this repository at the revision being
+// IsLocal tells whether a source is this repository at the revision being
 // rendered: a GitRepository whose URL is one of the repository's remotes
 // (or the flux-system one `flux bootstrap` writes, whatever a clone's
 // remote says), on a branch of its main line. The same URL on another
 // branch, a tag or a commit is another source. A repository whose main
 // line nothing names takes every branch of its URL as its own.
-func (r *Repository) isLocal(s *Source) bool {
+func (r *Repository) IsLocal(s *Source) bool {
 	if s.Kind() != "GitRepository" {
 		return false
 	}
@@ -704,7 +706,7 @@ func (r *Repository) findRoots(tree repo.Tree) {
 		case !ok:
 			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is not defined in this repository", k.SourceID())})
 			continue
-		case !src.Local:
+		case !r.IsLocal(src):
 			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: r.notLocal(src)})
 			continue
 		}

@@ -353,7 +353,7 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source, gen
 	case !ok:
 		r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is not defined in this repository", id)})
 		return Root{}, false
-	case !r.isLocal(src):
+	case !r.IsLocal(src):
 		if at, ok := r.otherRevision(src); ok {
 			return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster, At: at}, true
 		}
@@ -384,7 +384,7 @@ func (v *Revision) originalDir(dir string) (string, bool) {
 // localTree gives the tree a source of this repository reads: the one
 // being rendered, or another revision of it.
 func (r *Repository) localTree(s *Source) (*Revision, repo.Tree, bool) {
-	if r.isLocal(s) {
+	if r.IsLocal(s) {
 		return nil, r.tree, true
 	}
 	if at, ok := r.otherRevision(s); ok {
@@ -457,24 +457,23 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	for _, d := range declared {
 		k := syncKustomization(d.Object, "flux-system", "flux-system", "GitRepository", d.Path)
 		src := &Source{Object: &manifest.Object{File: d.Object.File, Line: d.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"},
-			URL: d.URL, Ref: GitRef{Name: d.Ref}, Local: true}
+			URL: d.URL, Ref: refOf(d.Ref)}
 		r.Sources[k.SourceID()] = src
 		add(d.Name, k)
 	}
 	for _, in := range r.instances {
 		k := in.entry()
 		src := in.source()
-		src.Local = r.isLocal(src)
 		if _, defined := r.Sources[k.SourceID()]; !defined {
 			r.Sources[k.SourceID()] = src
 		}
-		if src.Kind() == "GitRepository" && r.isLocal(src) {
+		if r.IsLocal(src) {
 			add(k.Path(), k)
 		}
 	}
 	for _, k := range r.Flux {
 		src, ok := r.Sources[k.SourceID()]
-		if !ok || !r.isLocal(src) || (k.Path() != "." && !under(k.Object.File, k.Path())) {
+		if !ok || !r.IsLocal(src) || (k.Path() != "." && !under(k.Object.File, k.Path())) {
 			continue
 		}
 		add(k.Path(), k)

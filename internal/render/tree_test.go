@@ -11,6 +11,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -213,4 +214,46 @@ func keys(m map[string]*kyaml.RNode) string {
 		out = append(out, k)
 	}
 	return strings.Join(out, ", ")
+}
+
+// TestTreeDeclaredClusters walks clusters .gitops.yaml declares, for a
+// layout with no bootstrap sync: the ref as a branch name or a full ref
+// name, each cluster's Kustomizations reached from its path.
+func TestTreeDeclaredClusters(t *testing.T) {
+	for _, ref := range []string{"main", "refs/heads/main"} {
+		t.Run(ref, func(t *testing.T) {
+			g := gittest.Init(t, t.TempDir())
+			files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "tenants", "main"))
+			for p := range files {
+				if strings.Contains(p, "/flux-system/") {
+					delete(files, p) // no bootstrap sync
+				}
+			}
+			g.CommitFiles(t, "import", files)
+			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
+				t.Fatal(err)
+			}
+			r, tree := openTree(t, g.Dir, "")
+			c := Checkout{Remotes: []string{"https://github.com/example/fleet.git"}, Branch: "main", Clusters: []ClusterConfig{
+				{Name: "prod", Path: "clusters/production", URL: "https://github.com/example/fleet", Ref: ref, Object: &manifest.Object{File: ".gitops.yaml", Line: 2}},
+			}}
+			disc, err := New(tree, r.Root, Options{}).Discover(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, root := range disc.Roots {
+				if root.Cluster != nil {
+					names = append(names, root.String())
+				}
+			}
+			if diff := cmp.Diff([]string{
+				"clusters/production (Kustomization flux-system/flux-system)",
+				"infrastructure/policies (Kustomization flux-system/infrastructure)",
+				"tenants/production (Kustomization flux-system/tenants)",
+			}, names); diff != "" {
+				t.Errorf("the declared cluster's roots (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
