@@ -3,9 +3,10 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
@@ -68,7 +69,7 @@ func (r *Repository) externalArtifact(k *Kustomization, generators map[string]*g
 		ns = k.Namespace()
 	}
 	name := k.Spec.SourceRef.Name
-	for _, id := range sortedIDs(generators) {
+	for _, id := range slices.Sorted(maps.Keys(generators)) {
 		g := generators[id]
 		if g.Namespace != ns {
 			continue
@@ -83,19 +84,11 @@ func (r *Repository) externalArtifact(k *Kustomization, generators map[string]*g
 	return nil, fmt.Sprintf("its source ExternalArtifact %s/%s is made by no ArtifactGenerator of this repository", ns, name)
 }
 
-func sortedIDs(m map[string]*generator) []string {
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
 // buildArtifact makes one artifact of a generator from its copies.
 func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, local func(*Source) (*Revision, repo.Tree, bool)) (*Revision, string) {
 	var base repo.Tree
 	var baseRev *Revision
+	var all []string
 	files := map[string]string{}
 	for _, op := range ops {
 		if op.Strategy != "" && op.Strategy != "Overwrite" {
@@ -116,10 +109,13 @@ func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, loca
 		if base != nil && tree.Revision() != base.Revision() {
 			return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s copies from two revisions, which kubectl gitops does not build yet", name, g.ID())
 		}
-		base, baseRev = tree, at
-		all, _, err := walk(tree, ".")
-		if err != nil {
-			return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s: %v", name, g.ID(), err)
+		if base == nil {
+			// Every copy reads this one revision: its files are listed once.
+			base, baseRev = tree, at
+			var err error
+			if all, _, err = walk(tree, "."); err != nil {
+				return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s: %v", name, g.ID(), err)
+			}
 		}
 		if err := copyFiles(files, all, pattern, strings.TrimPrefix(op.To, "@artifact"), op.Exclude); err != nil {
 			return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s: %v", name, g.ID(), err)
@@ -129,7 +125,7 @@ func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, loca
 		return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s copies nothing", name, g.ID())
 	}
 	parts := []string{"artifact", g.ID(), name, base.Revision()}
-	for _, to := range sortedKeys(files) {
+	for _, to := range slices.Sorted(maps.Keys(files)) {
 		parts = append(parts, to, files[to])
 	}
 	what := fmt.Sprintf("artifact %s of ArtifactGenerator %s", name, g.ID())
@@ -137,15 +133,6 @@ func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, loca
 		what += ", " + baseRev.What
 	}
 	return &Revision{Tree: repo.Mapped(base, files, cache.Key(parts...)), What: what, Copies: baseRev == nil}, ""
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // source finds the source a generator's alias names.
@@ -173,7 +160,8 @@ func (g *generator) source(alias string, r *Repository) (*Source, string) {
 // `dir/**` copies dir's contents, `dir/` the directory itself, a glob the
 // files it matches, a file the file (renamed unless to ends with a slash).
 // Later copies overwrite earlier ones.
-func copyFiles(files map[string]string, all []string, pattern, to string, exclude []string) error {
+func copyFiles(files map[string]string, all []string, pattern, to string, excludes []string) error {
+	exclude := compileExcludes(excludes)
 	intoDir := to == "" || to == "/" || strings.HasSuffix(to, "/")
 	to = strings.Trim(to, "/")
 	put := func(rel, src string) {
@@ -261,16 +249,34 @@ func filesUnder(all []string, dir string) []string {
 	return out
 }
 
+// excludeGlob is a copy's exclude pattern, compiled: one without a slash
+// matches a file's name at any depth.
+type excludeGlob struct {
+	re     *regexp.Regexp
+	byName bool
+}
+
+// compileExcludes compiles a copy's exclude patterns once for all its
+// files; a pattern that does not compile excludes nothing.
+func compileExcludes(patterns []string) []excludeGlob {
+	var out []excludeGlob
+	for _, p := range patterns {
+		if re, err := globRegexp(p); err == nil {
+			out = append(out, excludeGlob{re: re, byName: !strings.Contains(p, "/")})
+		}
+	}
+	return out
+}
+
 // excluded tells whether a file, relative to the copy's prefix, matches an
-// exclude pattern: a pattern without a slash matches the file's name at any
-// depth.
-func excluded(rel string, patterns []string) bool {
+// exclude pattern.
+func excluded(rel string, patterns []excludeGlob) bool {
 	for _, p := range patterns {
 		target := rel
-		if !strings.Contains(p, "/") {
+		if p.byName {
 			target = path.Base(rel)
 		}
-		if re, err := globRegexp(p); err == nil && re.MatchString(target) {
+		if p.re.MatchString(target) {
 			return true
 		}
 	}
