@@ -52,7 +52,7 @@ func checkSyntax(c *checker) error {
 func checkNotRendered(c *checker) error {
 	for _, s := range c.in.Repository.SkippedUnder([]string{"."}) {
 		k := s.Kustomization
-		if s.Unsupported || s.Blocked || !c.inScope(k.Object.File) || strings.Contains(s.Reason, "is not defined") {
+		if s.Unsupported || s.Blocked || s.Undefined || !c.inScope(k.Object.File) {
 			continue
 		}
 		line := k.Object.Line
@@ -75,9 +75,10 @@ func (c *checker) checkNames() {
 			continue
 		}
 		bad := f
-		for i, part := range strings.Split(f, "/") {
+		parts := strings.Split(f, "/")
+		for i, part := range parts {
 			if !safetext.Printable(part) {
-				bad = strings.Join(strings.Split(f, "/")[:i+1], "/")
+				bad = strings.Join(parts[:i+1], "/")
 				break
 			}
 		}

@@ -73,7 +73,7 @@ func (l Limits) String() string {
 // ErrLimit is wrapped by every error a limit gives.
 var ErrLimit = errors.New("over a limit")
 
-// LimitError is a limit a file goes over, at the line where it does.
+// limitError is a limit a file goes over, at the line where it does.
 func limitError(file string, line int, format string, args ...any) *diag.Error {
 	d := diag.Errorf(file, line, format, args...)
 	d.Err = ErrLimit

@@ -131,6 +131,11 @@ type Source struct {
 // Kind is the source's kind: GitRepository, OCIRepository, ...
 func (s *Source) Kind() string { return s.Object.Kind }
 
+// ID is the source's kind/namespace/name, as a sourceRef names it.
+func (s *Source) ID() string {
+	return s.Kind() + "/" + namespaceOr(s.Object.Namespace) + "/" + s.Object.Name
+}
+
 // GitRef is a GitRepository's spec.ref: source-controller takes the
 // commit, then the name, then the semver range, the tag, and the branch
 // (master when none is set).
@@ -214,6 +219,15 @@ type Skipped struct {
 	// Blocked is set when the Kustomization that would apply it does not
 	// render: that one's error says why.
 	Blocked bool
+	// Undefined is set when its source is defined nowhere in the
+	// repository: the reference itself is what is wrong.
+	Undefined bool
+}
+
+// undefinedSource says that k is not rendered because no source in the
+// repository is the one its sourceRef names.
+func undefinedSource(k *Kustomization) Skipped {
+	return Skipped{Kustomization: k, Undefined: true, Reason: fmt.Sprintf("its source %s is not defined in this repository", k.SourceID())}
 }
 
 // Repository is what discovery found in a tree.
@@ -585,9 +599,9 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		if d.Spec != nil {
 			_ = json.Unmarshal(d.Spec, &s.Ref)
 		}
-		r.Sources[o.Kind+"/"+namespaceOf(o)+"/"+o.Name] = s
+		r.Sources[s.ID()] = s
 	case group == GeneratorGroup && o.Kind == "ArtifactGenerator":
-		if g, ok := generatorOf(o, namespaceOf(o), d.Spec); ok {
+		if g, ok := generatorOf(o, namespaceOr(o.Namespace), d.Spec); ok {
 			r.generators[g.ID()] = g
 		}
 	case (group == OperatorGroup && o.Kind == "FluxInstance") || o.Kind == "HelmRelease":
@@ -659,11 +673,10 @@ func (r *Repository) markLocalSources(c Checkout) {
 
 // notLocal says why a source is not this repository.
 func (r *Repository) notLocal(s *Source) string {
-	id := s.Kind() + "/" + namespaceOf(s.Object) + "/" + s.Object.Name
 	if s.Kind() == "GitRepository" && r.own[NormalizeGitURL(s.URL)] {
-		return fmt.Sprintf("its source %s is this repository's %s, not the revision being rendered", id, s.Ref)
+		return fmt.Sprintf("its source %s is this repository's %s, not the revision being rendered", s.ID(), s.Ref)
 	}
-	return fmt.Sprintf("its source %s is another repository (%s)", id, s.URL)
+	return fmt.Sprintf("its source %s is another repository (%s)", s.ID(), s.URL)
 }
 
 // bootstrapSource is the GitRepository `flux bootstrap` writes.
@@ -679,8 +692,7 @@ func (r *Repository) IsLocal(s *Source) bool {
 	if s.Kind() != "GitRepository" {
 		return false
 	}
-	id := s.Kind() + "/" + namespaceOf(s.Object) + "/" + s.Object.Name
-	if !r.own[NormalizeGitURL(s.URL)] && id != bootstrapSource {
+	if !r.own[NormalizeGitURL(s.URL)] && s.ID() != bootstrapSource {
 		return false
 	}
 	return len(r.mainline) == 0 || r.mainline[s.Ref.BranchName()]
@@ -704,7 +716,7 @@ func (r *Repository) findRoots(tree repo.Tree) {
 		src, ok := r.Sources[k.SourceID()]
 		switch {
 		case !ok:
-			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is not defined in this repository", k.SourceID())})
+			r.Skipped = append(r.Skipped, undefinedSource(k))
 			continue
 		case !r.IsLocal(src):
 			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: r.notLocal(src)})
@@ -934,12 +946,13 @@ func NormalizeGitURL(raw string) string {
 	return strings.ToLower(host) + "/" + p
 }
 
-// namespaceOf is an object's namespace as the API server would set it.
-func namespaceOf(o *manifest.Object) string {
-	if o.Namespace == "" {
+// namespaceOr is a namespaced object's namespace as the API server would
+// set it: "default" when the manifest leaves it out.
+func namespaceOr(ns string) string {
+	if ns == "" {
 		return "default"
 	}
-	return o.Namespace
+	return ns
 }
 
 // Select returns the roots at or under each of dirs, in the repository's

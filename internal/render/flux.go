@@ -65,7 +65,7 @@ func (k *Kustomization) Namespace() string {
 	if k.namespace != "" {
 		return k.namespace
 	}
-	return namespaceOf(k.Object)
+	return namespaceOr(k.Object.Namespace)
 }
 
 // Path is spec.path cleaned and relative to the repository root, as

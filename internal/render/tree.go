@@ -54,7 +54,7 @@ type Child struct {
 	Line int
 }
 
-// childKinds are the kinds the walk reads from renders.
+// isChild tells the kinds the walk reads from renders.
 func isChild(group, kind string) bool {
 	switch group {
 	case FluxGroup:
@@ -126,16 +126,18 @@ func kustomizationOf(c Child, parent *Kustomization, cluster *Cluster, r *Reposi
 	if obj == nil {
 		obj = parent.Object
 	}
-	k := &Kustomization{Object: obj, SpecJSON: c.Spec, name: c.Name, namespace: c.Namespace, Parent: parent, Cluster: cluster}
-	if k.namespace == "" {
-		// A namespaced object without one fails to apply; it is what the
-		// API server would give it under kubectl.
-		k.namespace = "default"
-	}
+	// A namespaced object without a namespace fails to apply; "default" is
+	// what the API server would give it under kubectl.
+	k := &Kustomization{Object: obj, SpecJSON: c.Spec, name: c.Name, namespace: namespaceOr(c.Namespace), Parent: parent, Cluster: cluster}
 	if err := json.Unmarshal(c.Spec, &k.Spec); err != nil {
 		return nil, fmt.Errorf("Kustomization %s as %s renders it: spec: %w", k.ID(), parent.ID(), err)
 	}
 	return k, nil
+}
+
+// object names a rendered child as rendered, where it is written.
+func (c Child) object() *manifest.Object {
+	return &manifest.Object{File: c.File, Line: c.Line, APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
 }
 
 // objectAt returns the object discovery found where c is written.
@@ -159,9 +161,7 @@ func sourceOf(c Child, r *Repository) *Source {
 		Ref    *GitRef `json:"ref"`
 	}
 	_ = json.Unmarshal(c.Spec, &spec)
-	// Named as rendered, where it is written.
-	obj := &manifest.Object{File: c.File, Line: c.Line, APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
-	s := &Source{Object: obj, URL: spec.URL, Ignore: spec.Ignore}
+	s := &Source{Object: c.object(), URL: spec.URL, Ignore: spec.Ignore}
 	if spec.Ref != nil {
 		s.Ref = *spec.Ref
 	}
@@ -225,7 +225,7 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 		case root.Kustomization == nil && covered[root.Path]:
 		case k != nil:
 			if f, ok := blocker(k); ok {
-				r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Blocked: true, Reason: fmt.Sprintf("Kustomization %s, which applies it, does not render", f.Kustomization.ID())})
+				r.Skipped = append(r.Skipped, blocked(k, f))
 				reached[k.Object] = true // its other skip reasons no longer hold
 				continue
 			}
@@ -237,7 +237,7 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	for i, s := range r.Skipped {
 		if k := s.Kustomization; k.Parent == nil && !s.Blocked && !reached[k.Object] {
 			if f, ok := blocker(k); ok {
-				r.Skipped[i] = Skipped{Kustomization: k, Blocked: true, Reason: fmt.Sprintf("Kustomization %s, which applies it, does not render", f.Kustomization.ID())}
+				r.Skipped[i] = blocked(k, f)
 			}
 		}
 	}
@@ -247,6 +247,12 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	sortRoots(kept)
 	r.Roots = kept
 	return nil
+}
+
+// blocked says that k is not rendered because failed, the root that
+// applies it, does not render.
+func blocked(k *Kustomization, failed Root) Skipped {
+	return Skipped{Kustomization: k, Blocked: true, Reason: fmt.Sprintf("Kustomization %s, which applies it, does not render", failed.Kustomization.ID())}
 }
 
 // walk renders a cluster's tree level by level, from its entry point, and
@@ -275,15 +281,15 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 			for _, ch := range res.Children {
 				switch {
 				case ch.Kind == "ArtifactGenerator":
-					obj := &manifest.Object{File: ch.File, Line: ch.Line, APIVersion: ch.APIVersion, Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}
-					if g, ok := generatorOf(obj, nsOr(ch.Namespace), ch.Spec); ok {
+					if g, ok := generatorOf(ch.object(), namespaceOr(ch.Namespace), ch.Spec); ok {
 						generators[g.ID()] = g
 						if _, known := r.generators[g.ID()]; !known {
 							r.generators[g.ID()] = g
 						}
 					}
 				case ch.Kind != "Kustomization":
-					sources[ch.Kind+"/"+nsOr(ch.Namespace)+"/"+ch.Name] = sourceOf(ch, r)
+					s := sourceOf(ch, r)
+					sources[s.ID()] = s
 				}
 			}
 			for _, ch := range res.Children {
@@ -292,7 +298,7 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 				}
 				k, err := kustomizationOf(ch, res.Root.Kustomization, c, r)
 				if err != nil {
-					r.Broken = append(r.Broken, locate(ch, res.Root, err))
+					r.Broken = append(r.Broken, childError(ch, res.Root, err))
 					continue
 				}
 				if seen[k.ID()] {
@@ -351,7 +357,7 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source, gen
 	}
 	switch {
 	case !ok:
-		r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is not defined in this repository", id)})
+		r.Skipped = append(r.Skipped, undefinedSource(k))
 		return Root{}, false
 	case !r.IsLocal(src):
 		if at, ok := r.otherRevision(src); ok {
@@ -406,16 +412,9 @@ func (r *Repository) otherRevision(s *Source) (*Revision, bool) {
 	return &Revision{Tree: tree, What: what}, true
 }
 
-func nsOr(ns string) string {
-	if ns == "" {
-		return "default"
-	}
-	return ns
-}
-
-// locate places an error about a rendered child at its file, or its
+// childError places an error about a rendered child at its file, or its
 // parent's.
-func locate(c Child, parent Root, err error) *diag.Error {
+func childError(c Child, parent Root, err error) *diag.Error {
 	file, line := c.File, c.Line
 	if file == "" && parent.Kustomization != nil {
 		file, line = parent.Kustomization.Object.File, parent.Kustomization.Object.Line
