@@ -830,9 +830,8 @@ func (r *Repository) SkippedUnder(dirs []string) []Skipped {
 	var out []Skipped
 	seen := map[string]bool{}
 	for _, s := range r.Skipped {
-		f := s.Kustomization.Object.File
 		key := s.Kustomization.ID() + "\x00" + s.Reason
-		if seen[key] || !slices.ContainsFunc(dirs, func(d string) bool { return f == d || under(f, d) }) {
+		if seen[key] || !atOrUnder(s.Kustomization.Object.File, dirs) {
 			continue
 		}
 		seen[key] = true
@@ -864,7 +863,7 @@ func (r *Repository) IsChartTemplate(f string) bool {
 func (r *Repository) BrokenUnder(dirs []string) []*diag.Error {
 	var out []*diag.Error
 	for _, d := range slices.Concat(r.Unreadable, r.Broken) {
-		if slices.ContainsFunc(dirs, func(dir string) bool { return d.File == dir || under(d.File, dir) }) {
+		if atOrUnder(d.File, dirs) {
 			out = append(out, d)
 		}
 	}
@@ -918,6 +917,11 @@ func under(dir, p string) bool {
 		return dir != "."
 	}
 	return strings.HasPrefix(dir, p+"/")
+}
+
+// atOrUnder tells whether f is one of dirs or lies under one.
+func atOrUnder(f string, dirs []string) bool {
+	return slices.ContainsFunc(dirs, func(d string) bool { return f == d || under(f, d) })
 }
 
 // NormalizeGitURL reduces the spellings of a Git remote to host/path, so that
