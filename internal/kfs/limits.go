@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
 // Limits bound the work one render does, whatever its input: kustomize's
@@ -216,7 +217,7 @@ func scanShape(data []byte, maxEntries int) shapeScan {
 			text, rest = rest, nil
 		}
 		indent := 0
-		if isDocMarker(text) {
+		if manifest.IsSeparator(text) {
 			content, start, stack = false, line, stack[:0]
 			indent = 3
 		}
@@ -246,15 +247,6 @@ func scanShape(data []byte, maxEntries int) shapeScan {
 		}
 	}
 	return s
-}
-
-// isDocMarker tells whether a line starts a new YAML document.
-func isDocMarker(line []byte) bool {
-	if !bytes.HasPrefix(line, []byte("---")) {
-		return false
-	}
-	rest := line[3:]
-	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r'
 }
 
 // byteSize prints n bytes for people.

@@ -38,7 +38,7 @@ func Split(data []byte) []Doc {
 		if j >= 0 {
 			next = i + j + 1
 		}
-		if isSeparator(data[i:next]) {
+		if IsSeparator(data[i:next]) {
 			flush(i)
 			start, startLine = next, line+1
 		}
@@ -49,15 +49,14 @@ func Split(data []byte) []Doc {
 	return docs
 }
 
-// isSeparator tells whether a line is a document separator: "---" alone or
-// followed by a space or a comment.
-func isSeparator(l []byte) bool {
-	l = bytes.TrimRight(l, "\r\n")
+// IsSeparator tells whether a line starts a new YAML document: "---" alone
+// or followed by blank space (a comment, or the document's first node).
+func IsSeparator(l []byte) bool {
 	if !bytes.HasPrefix(l, []byte("---")) {
 		return false
 	}
 	rest := l[3:]
-	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t'
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n'
 }
 
 // blank tells whether text holds nothing but whitespace and comments.
