@@ -220,11 +220,11 @@ func (o *repoOptions) checkout(tree repo.Tree) (render.Checkout, error) {
 
 // fluxRevision finds the revision a GitRepository of this repository on
 // another ref reads, among the repository's own branches and tags.
-func (o *repoOptions) fluxRevision(ref render.GitRef) (repo.Tree, string, error) {
+func (o *repoOptions) fluxRevision(ref repo.GitRef) (repo.Tree, string, error) {
 	if o.repo.Git == nil {
 		return nil, "", fmt.Errorf("not a Git repository")
 	}
-	h, what, err := o.repo.ResolveFlux(repo.FluxRef{Branch: ref.Branch, Tag: ref.Tag, SemVer: ref.SemVer, Name: ref.Name, Commit: ref.Commit})
+	h, what, err := o.repo.ResolveFlux(ref)
 	if err != nil {
 		return nil, "", err
 	}

@@ -125,7 +125,7 @@ type Source struct {
 	// Ignore is a GitRepository's spec.ignore, nil when unset.
 	Ignore *string
 	// Ref is a GitRepository's spec.ref.
-	Ref GitRef
+	Ref repo.GitRef
 }
 
 // Kind is the source's kind: GitRepository, OCIRepository, ...
@@ -136,59 +136,13 @@ func (s *Source) ID() string {
 	return s.Kind() + "/" + namespaceOr(s.Object.Namespace) + "/" + s.Object.Name
 }
 
-// GitRef is a GitRepository's spec.ref: source-controller takes the
-// commit, then the name, then the semver range, the tag, and the branch
-// (master when none is set).
-type GitRef struct {
-	Branch string `json:"branch,omitempty"`
-	Tag    string `json:"tag,omitempty"`
-	SemVer string `json:"semver,omitempty"`
-	Name   string `json:"name,omitempty"`
-	Commit string `json:"commit,omitempty"`
-}
-
-// BranchName is the branch the ref follows, "" for a tag, a semver range
-// or a commit.
-func (g GitRef) BranchName() string {
-	switch {
-	case g.Commit != "":
-		return ""
-	case g.Name != "":
-		b, _ := strings.CutPrefix(g.Name, "refs/heads/")
-		if b == g.Name {
-			return ""
-		}
-		return b
-	case g.SemVer != "" || g.Tag != "":
-		return ""
-	case g.Branch != "":
-		return g.Branch
-	}
-	return "master"
-}
-
 // refOf reads a ref as a sync or .gitops.yaml gives it: a full ref name
 // (refs/heads/main, refs/tags/v1), or a branch's name.
-func refOf(ref string) GitRef {
+func refOf(ref string) repo.GitRef {
 	if strings.HasPrefix(ref, "refs/") {
-		return GitRef{Name: ref}
+		return repo.GitRef{Name: ref}
 	}
-	return GitRef{Branch: ref}
-}
-
-// String says what the ref is, for people.
-func (g GitRef) String() string {
-	switch {
-	case g.Commit != "":
-		return "commit " + g.Commit
-	case g.Name != "":
-		return g.Name
-	case g.SemVer != "":
-		return "semver " + g.SemVer
-	case g.Tag != "":
-		return "tag " + g.Tag
-	}
-	return "branch " + g.BranchName()
+	return repo.GitRef{Branch: ref}
 }
 
 // Checkout says what the tree being rendered is, which decides which
@@ -205,7 +159,7 @@ type Checkout struct {
 	// source of this repository on another ref reads (a tenant's branch):
 	// its tree and what it is ("branch dev-team"). Nil, or an error, leaves
 	// such a source's Kustomizations unrendered.
-	Revision func(GitRef) (repo.Tree, string, error)
+	Revision func(repo.GitRef) (repo.Tree, string, error)
 }
 
 // Skipped is a Flux Kustomization that is not rendered from this
@@ -256,7 +210,7 @@ type Repository struct {
 	// needs one fails with the same reason.
 	Unreadable []*diag.Error
 
-	revision    func(GitRef) (repo.Tree, string, error)
+	revision    func(repo.GitRef) (repo.Tree, string, error)
 	own         map[string]bool // the remotes' URLs, normalized
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object

@@ -156,9 +156,9 @@ func (r *Repository) objectAt(c Child) *manifest.Object {
 // sourceOf reads a rendered child source.
 func sourceOf(c Child, r *Repository) *Source {
 	var spec struct {
-		URL    string  `json:"url"`
-		Ignore *string `json:"ignore"`
-		Ref    *GitRef `json:"ref"`
+		URL    string       `json:"url"`
+		Ignore *string      `json:"ignore"`
+		Ref    *repo.GitRef `json:"ref"`
 	}
 	_ = json.Unmarshal(c.Spec, &spec)
 	s := &Source{Object: c.object(), URL: spec.URL, Ignore: spec.Ignore}
@@ -571,7 +571,7 @@ func (in *instance) source() *Source {
 	o := &manifest.Object{File: in.Object.File, Line: in.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: in.Sync.Kind, Namespace: in.namespace(), Name: in.name()}
 	s := &Source{Object: o, URL: in.Sync.URL}
 	if in.Sync.Kind == "GitRepository" {
-		s.Ref = GitRef{Name: in.Sync.Ref}
+		s.Ref = repo.GitRef{Name: in.Sync.Ref}
 	}
 	return s
 }

@@ -47,8 +47,8 @@ func discoverTree(t *testing.T, dir string) (*Engine, *Repository) {
 		urls = append(urls, rm.Config().URLs...)
 	}
 	head, _ := r.Git.Head()
-	c := Checkout{Remotes: urls, Branch: head.Name().Short(), Revision: func(ref GitRef) (repo.Tree, string, error) {
-		h, what, err := r.ResolveFlux(repo.FluxRef{Branch: ref.Branch, Tag: ref.Tag, SemVer: ref.SemVer, Name: ref.Name, Commit: ref.Commit})
+	c := Checkout{Remotes: urls, Branch: head.Name().Short(), Revision: func(ref repo.GitRef) (repo.Tree, string, error) {
+		h, what, err := r.ResolveFlux(ref)
 		if err != nil {
 			return nil, "", err
 		}

@@ -8,19 +8,59 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// FluxRef is a GitRepository's spec.ref, resolved the way
-// source-controller resolves it against the remote, here against the
-// repository's own branches and tags.
-type FluxRef struct {
-	Branch, Tag, SemVer, Name, Commit string
+// GitRef is a GitRepository's spec.ref: source-controller takes the
+// commit, then the name, then the semver range, the tag, and the branch
+// (master when none is set).
+type GitRef struct {
+	Branch string `json:"branch,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	SemVer string `json:"semver,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Commit string `json:"commit,omitempty"`
 }
 
-// ResolveFlux returns the commit a Flux ref names in this repository's
-// objects: a commit that is there, the full ref name, the highest tag
+// BranchName is the branch the ref follows, "" for a tag, a semver range
+// or a commit.
+func (g GitRef) BranchName() string {
+	switch {
+	case g.Commit != "":
+		return ""
+	case g.Name != "":
+		b, _ := strings.CutPrefix(g.Name, "refs/heads/")
+		if b == g.Name {
+			return ""
+		}
+		return b
+	case g.SemVer != "" || g.Tag != "":
+		return ""
+	case g.Branch != "":
+		return g.Branch
+	}
+	return "master"
+}
+
+// String says what the ref is, for people.
+func (g GitRef) String() string {
+	switch {
+	case g.Commit != "":
+		return "commit " + g.Commit
+	case g.Name != "":
+		return g.Name
+	case g.SemVer != "":
+		return "semver " + g.SemVer
+	case g.Tag != "":
+		return "tag " + g.Tag
+	}
+	return "branch " + g.BranchName()
+}
+
+// ResolveFlux returns the commit a GitRepository's ref names in this
+// repository's objects, as source-controller resolves it against the
+// remote: a commit that is there, the full ref name, the highest tag
 // matching the semver range, the tag, or the branch (a local branch, else
-// a remote-tracking one of that name). The precedence is source-
-// controller's: commit, name, semver, tag, branch.
-func (r *Repo) ResolveFlux(ref FluxRef) (plumbing.Hash, string, error) {
+// a remote-tracking one of that name), in that precedence. It also says
+// what it found: the ref, or the tag a semver range picked.
+func (r *Repo) ResolveFlux(ref GitRef) (plumbing.Hash, string, error) {
 	if r.Git == nil {
 		return plumbing.ZeroHash, "", fmt.Errorf("%s is not a Git repository", r.Root)
 	}
@@ -32,25 +72,22 @@ func (r *Repo) ResolveFlux(ref FluxRef) (plumbing.Hash, string, error) {
 		if _, err := r.Git.CommitObject(h); err != nil {
 			return plumbing.ZeroHash, "", fmt.Errorf("commit %s is not in this repository's objects", ref.Commit)
 		}
-		return h, "commit " + ref.Commit, nil
+		return h, ref.String(), nil
 	case ref.Name != "":
-		return r.refCommit(plumbing.ReferenceName(ref.Name), ref.Name)
+		return r.refCommit(plumbing.ReferenceName(ref.Name), ref.String())
 	case ref.SemVer != "":
 		return r.semverTag(ref.SemVer)
 	case ref.Tag != "":
-		return r.refCommit(plumbing.NewTagReferenceName(ref.Tag), "tag "+ref.Tag)
+		return r.refCommit(plumbing.NewTagReferenceName(ref.Tag), ref.String())
 	}
-	branch := ref.Branch
-	if branch == "" {
-		branch = "master"
-	}
-	if h, what, err := r.refCommit(plumbing.NewBranchReferenceName(branch), "branch "+branch); err == nil {
+	branch := ref.BranchName()
+	if h, what, err := r.refCommit(plumbing.NewBranchReferenceName(branch), ref.String()); err == nil {
 		return h, what, nil
 	}
 	remotes, err := r.Git.Remotes()
 	if err == nil {
 		for _, rm := range remotes {
-			if h, what, err := r.refCommit(plumbing.NewRemoteReferenceName(rm.Config().Name, branch), "branch "+branch); err == nil {
+			if h, what, err := r.refCommit(plumbing.NewRemoteReferenceName(rm.Config().Name, branch), ref.String()); err == nil {
 				return h, what, nil
 			}
 		}
