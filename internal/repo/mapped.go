@@ -3,7 +3,6 @@ package repo
 import (
 	"io/fs"
 	"path"
-	"sort"
 )
 
 // mapped is a tree made of files of another tree, each at a path of its
@@ -107,6 +106,6 @@ func (t *mapped) ReadDir(p string) ([]Entry, error) {
 	for name, kind := range t.dirs[c] {
 		out = append(out, Entry{Name: name, Kind: kind})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sortEntries(out)
 	return out, nil
 }
