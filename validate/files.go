@@ -55,11 +55,7 @@ func checkNotRendered(c *checker) error {
 		if s.Unsupported || s.Blocked || s.Undefined || !c.inScope(k.Object.File) {
 			continue
 		}
-		line := k.Object.Line
-		if n := manifest.Path(k.Object.Node(), "spec", "sourceRef"); n != nil {
-			line = n.Line
-		}
-		c.add("not-rendered", Finding{File: k.Object.File, Line: line, Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)})
+		c.add("not-rendered", Finding{File: k.Object.File, Line: k.Object.LineOf("spec", "sourceRef"), Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)})
 	}
 	return nil
 }
@@ -247,11 +243,7 @@ func checkBuild(c *checker) error {
 		if !c.inScope(k.Object.File) {
 			continue
 		}
-		line := k.Object.Line
-		if n := manifest.Path(k.Object.Node(), "spec", "path"); n != nil {
-			line = n.Line
-		}
-		c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: k.Object.File, Line: line,
+		c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: k.Object.File, Line: k.Object.LineOf("spec", "path"),
 			Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)}, Default: Warning})
 	}
 	for _, d := range c.in.Repository.Broken {
@@ -263,11 +255,7 @@ func checkBuild(c *checker) error {
 		if !k.LeavesSource() || !c.inScope(k.Object.File) {
 			continue
 		}
-		line := k.Object.Line
-		if n := manifest.Path(k.Object.Node(), "spec", "path"); n != nil {
-			line = n.Line
-		}
-		c.addRaw(rawFinding{Finding: Finding{Rule: "flux-reference", File: k.Object.File, Line: line, Message: fmt.Sprintf(
+		c.addRaw(rawFinding{Finding: Finding{Rule: "flux-reference", File: k.Object.File, Line: k.Object.LineOf("spec", "path"), Message: fmt.Sprintf(
 			"Kustomization %s: spec.path %q climbs above the root of its source: Flux stops at the root and reads %q", k.ID(), k.Spec.Path, k.Path())}, Default: Warning})
 	}
 	return nil

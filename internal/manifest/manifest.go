@@ -100,6 +100,16 @@ func (o *Object) Node() *yaml.Node {
 	return o.node
 }
 
+// LineOf is the line of the object's field at keys (spec, path), or the
+// object's own line when it has no such field: where a finding about the
+// field points.
+func (o *Object) LineOf(keys ...string) int {
+	if n := Path(o.Node(), keys...); n != nil {
+		return n.Line
+	}
+	return o.Line
+}
+
 // Summary makes an Object from what is known of it without parsing the
 // document; Node parses it when asked.
 func Summary(file string, d Doc, line int, apiVersion, kind, namespace, name string) *Object {

@@ -391,11 +391,7 @@ func (e *Engine) checkFluxPath(root Root) error {
 	if kind, err := e.tree.Stat(root.Path); err == nil && kind == repo.Dir {
 		return nil
 	}
-	line := k.Object.Line
-	if n := manifest.Path(k.Object.Node(), "spec", "path"); n != nil {
-		line = n.Line
-	}
-	return diag.Errorf(k.Object.File, line, "Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)
+	return diag.Errorf(k.Object.File, k.Object.LineOf("spec", "path"), "Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)
 }
 
 // lintKustomizations refuses a build that read a kustomization file with a

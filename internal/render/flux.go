@@ -107,10 +107,7 @@ func decodeKustomization(o *manifest.Object, spec json.RawMessage) (*Kustomizati
 	if err := json.Unmarshal(spec, &k.Spec); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			line := o.Line
-			if n := manifest.Path(o.Node(), append([]string{"spec"}, strings.Split(te.Field, ".")...)...); n != nil {
-				line = n.Line
-			}
+			line := o.LineOf(append([]string{"spec"}, strings.Split(te.Field, ".")...)...)
 			return nil, diag.Errorf(o.File, line, "Kustomization %s: spec.%s: a %s where Flux wants %s: Flux refuses the object, and nothing it would apply is rendered",
 				o.ID(), te.Field, te.Value, jsonKind(te.Type))
 		}

@@ -559,9 +559,7 @@ func (in *instance) entry() *Kustomization {
 	if in.Object.Kind == "HelmRelease" {
 		at = []string{"spec", "values", "instance", "sync", "path"}
 	}
-	if n := manifest.Path(in.Object.Node(), at...); n != nil {
-		k.Object.Line = n.Line
-	}
+	k.Object.Line = in.Object.LineOf(at...)
 	return k
 }
 
