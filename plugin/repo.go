@@ -210,7 +210,7 @@ func (o *repoOptions) checkout(tree repo.Tree) (render.Checkout, error) {
 	if err != nil {
 		return render.Checkout{}, err
 	}
-	c := render.Checkout{Remotes: o.remotes(), Branch: o.branchOf(tree.Revision()), Revision: o.fluxRevision}
+	c := render.Checkout{Remotes: o.repo.RemoteURLs(), Branch: o.branchOf(tree.Revision()), Revision: o.fluxRevision}
 	for _, cl := range cfg.Clusters {
 		c.Clusters = append(c.Clusters, render.ClusterConfig{Name: cl.Name, Path: cl.Path, URL: cl.Source.URL, Ref: cl.Source.Ref,
 			Object: &manifest.Object{File: validate.ConfigFile, Line: cl.Line}})
@@ -265,23 +265,6 @@ func (o *repoOptions) branchOf(commit string) string {
 		return nil
 	})
 	return name
-}
-
-// remotes lists the URLs of the repository's Git remotes, which tell which
-// Flux sources are this repository.
-func (o *repoOptions) remotes() []string {
-	if o.repo.Git == nil {
-		return nil
-	}
-	rs, err := o.repo.Git.Remotes()
-	if err != nil {
-		return nil
-	}
-	var urls []string
-	for _, r := range rs {
-		urls = append(urls, r.Config().URLs...)
-	}
-	return urls
 }
 
 // openCache opens the render cache: $GITOPS_CACHE_DIR, or kubectl-gitops

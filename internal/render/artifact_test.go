@@ -1,7 +1,6 @@
 package render
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,15 +61,10 @@ func TestCopyFiles(t *testing.T) {
 // repository, the staging cluster patching what both clusters share.
 func TestTreePlatform(t *testing.T) {
 	g := fluxFixture(t, "platform", "https://github.com/example/platform.git", nil)
-	eng, disc := discoverTree(t, g.Dir)
-	if len(disc.Roots) != 8 || len(disc.Skipped) != 0 {
-		t.Fatalf("roots %v, skipped %+v", rootNames(disc.Roots), disc.Skipped)
+	disc, results := renderTree(t, g.Dir)
+	if len(disc.Roots) != 8 {
+		t.Fatalf("roots %v", rootNames(disc.Roots))
 	}
-	results, err := eng.Render(context.Background(), disc, disc.Roots)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustRender(t, results)
 	servers := map[string]string{}
 	for _, res := range results {
 		if res.Root.Path != "configs" {

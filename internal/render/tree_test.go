@@ -38,16 +38,8 @@ func fluxFixture(t *testing.T, dir, url string, branches map[string]string) *git
 func discoverTree(t *testing.T, dir string) (*Engine, *Repository) {
 	t.Helper()
 	r, tree := openTree(t, dir, "")
-	remotes, err := r.Git.Remotes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var urls []string
-	for _, rm := range remotes {
-		urls = append(urls, rm.Config().URLs...)
-	}
 	head, _ := r.Git.Head()
-	c := Checkout{Remotes: urls, Branch: head.Name().Short(), Revision: func(ref repo.GitRef) (repo.Tree, string, error) {
+	c := Checkout{Remotes: r.RemoteURLs(), Branch: head.Name().Short(), Revision: func(ref repo.GitRef) (repo.Tree, string, error) {
 		h, what, err := r.ResolveFlux(ref)
 		if err != nil {
 			return nil, "", err
@@ -63,12 +55,28 @@ func discoverTree(t *testing.T, dir string) (*Engine, *Repository) {
 	return eng, disc
 }
 
+// renderTree discovers and walks the repository at dir, which must leave
+// no Kustomization unrendered, and renders every root it found.
+func renderTree(t *testing.T, dir string) (*Repository, []*Result) {
+	t.Helper()
+	eng, disc := discoverTree(t, dir)
+	if len(disc.Skipped) != 0 {
+		t.Fatalf("skipped: %+v", disc.Skipped)
+	}
+	results, err := eng.Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRender(t, results)
+	return disc, results
+}
+
 // TestTreeHomeLab walks the Flux Operator home-lab fixture: its cluster
 // starts at the flux-instance chart's sync, and each application's
 // Kustomization is rendered as cluster-apps applies it.
 func TestTreeHomeLab(t *testing.T) {
 	g := fluxFixture(t, "homelab", "https://github.com/example/home-lab.git", nil)
-	eng, disc := discoverTree(t, g.Dir)
+	disc, results := renderTree(t, g.Dir)
 	if diff := cmp.Diff([]string{
 		"kubernetes/apps (Kustomization flux-system/cluster-apps)",
 		"kubernetes/apps/flux-system/flux-instance/app (Kustomization flux-system/flux-instance)",
@@ -79,14 +87,6 @@ func TestTreeHomeLab(t *testing.T) {
 	}, rootNames(disc.Roots)); diff != "" {
 		t.Fatalf("roots (-want +got):\n%s", diff)
 	}
-	if len(disc.Skipped) != 0 {
-		t.Errorf("skipped: %+v", disc.Skipped)
-	}
-	results, err := eng.Render(context.Background(), disc, disc.Roots)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustRender(t, results)
 	byRoot := map[string]*Result{}
 	for _, res := range results {
 		byRoot[res.Root.Path] = res
@@ -129,7 +129,7 @@ func TestTreeHomeLab(t *testing.T) {
 // cluster's patch, rendered from the tenant's branch.
 func TestTreeTenants(t *testing.T) {
 	g := fluxFixture(t, "tenants/main", "https://github.com/example/fleet.git", map[string]string{"tenants/team-a": "team-a"})
-	eng, disc := discoverTree(t, g.Dir)
+	disc, results := renderTree(t, g.Dir)
 	if diff := cmp.Diff([]string{
 		"clusters/production (Kustomization flux-system/flux-system, cluster clusters/production)",
 		"clusters/staging (Kustomization flux-system/flux-system, cluster clusters/staging)",
@@ -142,14 +142,6 @@ func TestTreeTenants(t *testing.T) {
 	}, rootNames(disc.Roots)); diff != "" {
 		t.Fatalf("roots (-want +got):\n%s", diff)
 	}
-	if len(disc.Skipped) != 0 {
-		t.Errorf("skipped: %+v", disc.Skipped)
-	}
-	results, err := eng.Render(context.Background(), disc, disc.Roots)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustRender(t, results)
 	replicas := map[string]string{}
 	for _, res := range results {
 		if res.Root.At == nil {

@@ -110,6 +110,23 @@ func OpenAt(dir string) (*Repo, error) {
 	return &Repo{Root: abs, Git: r.Git, prefix: prefix, objects: r.objects}, nil
 }
 
+// RemoteURLs lists the URLs of the repository's Git remotes; none outside
+// Git.
+func (r *Repo) RemoteURLs() []string {
+	if r.Git == nil {
+		return nil
+	}
+	remotes, err := r.Git.Remotes()
+	if err != nil {
+		return nil
+	}
+	var urls []string
+	for _, rm := range remotes {
+		urls = append(urls, rm.Config().URLs...)
+	}
+	return urls
+}
+
 // isBare tells whether r has no working tree (a clone made with --bare, a
 // forge's or CI cache's mirror).
 func isBare(r *git.Repository) bool {
