@@ -75,6 +75,9 @@ func (o *HookOptions) Complete(_ *cobra.Command, args []string) error {
 		return withCode(ExitFailure, err)
 	}
 	o.Hook, o.Files = h, args[1:]
+	// A commit never waits on the network: a chart not in the cache is a
+	// warning naming it.
+	o.Offline = true
 	if err := o.complete(); err != nil {
 		return withCode(ExitFailure, err)
 	}

@@ -114,7 +114,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 		return withCode(ExitFailure, err)
 	}
 	if failed := reportFailures(o.ErrOut, results); failed > 0 {
-		return withCode(ExitFailure, fmt.Errorf("%d of %d roots did not render", failed, len(results)))
+		return withCode(ExitFailure, fmt.Errorf("%d of %d roots (or their HelmReleases) did not render", failed, len(results)))
 	}
 	if err := eng.Load(ctx, results); err != nil {
 		return withCode(ExitFailure, err)
@@ -153,7 +153,8 @@ func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
 	}
 }
 
-// reportFailures prints why each failed root failed and counts them.
+// reportFailures prints why each failed root or HelmRelease failed, and
+// counts them; a HelmRelease not rendered for want of its chart is noted.
 func reportFailures(w io.Writer, results []*render.Result) int {
 	n := 0
 	for _, res := range results {
@@ -161,16 +162,35 @@ func reportFailures(w io.Writer, results []*render.Result) int {
 			n++
 			fmt.Fprintf(w, "error: %s: %s\n", res.Root, safetext.Line(res.Err.Error()))
 		}
+		for _, rel := range res.Releases {
+			switch {
+			case rel.Err != nil:
+				n++
+				fmt.Fprintf(w, "error: %s\n", safetext.Line(rel.Err.Error()))
+			case rel.Unchecked != "":
+				fmt.Fprintf(w, "note: HelmRelease %s (%s:%d) is not rendered: %s\n", safetext.Text(rel.ID()), safetext.Text(rel.File), rel.Line, safetext.Line(rel.Unchecked))
+			}
+		}
 	}
 	return n
 }
 
-// writeRenderYAML prints each root's objects after a "# Source:" comment.
+// writeRenderYAML prints each root's objects after a "# Source:" comment,
+// then those of each of its HelmReleases after one naming the release and
+// its chart.
 func writeRenderYAML(w io.Writer, results []*render.Result) {
 	for _, res := range results {
 		fmt.Fprintf(w, "---\n# Source: %s\n", res.Root)
-		data, _ := res.YAML() // loaded by Run
+		data, _ := res.Own() // loaded by Run
 		w.Write(data)
+		for _, rel := range res.Releases {
+			if !rel.Rendered() {
+				continue
+			}
+			fmt.Fprintf(w, "---\n# Source: %s HelmRelease %s, chart %s\n", res.Root, safetext.Text(rel.ID()), safetext.Text(rel.Chart))
+			data, _ := rel.YAML()
+			w.Write(data)
+		}
 	}
 }
 
@@ -194,6 +214,20 @@ type rootJSON struct {
 	Revision      string            `json:"revision,omitempty"`
 	Inputs        []kfs.Input       `json:"inputs"`
 	Objects       []json.RawMessage `json:"objects"`
+	// Releases are the HelmReleases the root applies, each with the
+	// objects it installs.
+	Releases []releaseJSON `json:"releases,omitempty"`
+}
+
+type releaseJSON struct {
+	HelmRelease string            `json:"helmRelease"`
+	File        string            `json:"file,omitempty"`
+	Line        int               `json:"line,omitempty"`
+	Chart       string            `json:"chart,omitempty"`
+	Version     string            `json:"version,omitempty"`
+	NotRendered string            `json:"notRendered,omitempty"`
+	Error       string            `json:"error,omitempty"`
+	Objects     []json.RawMessage `json:"objects"`
 }
 
 func writeRenderJSON(w io.Writer, results []*render.Result, skipped []render.Skipped) error {
@@ -203,27 +237,57 @@ func writeRenderJSON(w io.Writer, results []*render.Result, skipped []render.Ski
 		out.Skipped = append(out.Skipped, skippedJSON{Kustomization: k.ID(), File: k.Object.File, Line: k.Object.Line, Reason: s.Reason})
 	}
 	for _, res := range results {
-		objs, err := res.Objects()
-		if err != nil {
-			return fmt.Errorf("%s: %w", res.Root, err)
-		}
-		rj := rootJSON{Path: res.Root.Path, Kustomization: res.Root.KustomizationID(), Cluster: res.Root.ClusterName(), Inputs: res.Inputs, Objects: make([]json.RawMessage, 0, len(objs))}
+		rj := rootJSON{Path: res.Root.Path, Kustomization: res.Root.KustomizationID(), Cluster: res.Root.ClusterName(), Inputs: res.Inputs}
 		if at := res.Root.At; at != nil {
 			rj.Revision = at.What
 		}
 		if rj.Inputs == nil {
 			rj.Inputs = []kfs.Input{}
 		}
-		for _, obj := range objs {
-			b, err := obj.MarshalJSON()
-			if err != nil {
-				return fmt.Errorf("%s: %w", res.Root, err)
+		var err error
+		if rj.Objects, err = objectsJSON(res.Own()); err != nil {
+			return fmt.Errorf("%s: %w", res.Root, err)
+		}
+		for _, rel := range res.Releases {
+			rj.Releases = append(rj.Releases, releaseJSON{HelmRelease: rel.ID(), File: rel.File, Line: rel.Line, Chart: rel.Chart, Version: rel.Version, NotRendered: rel.Unchecked, Error: errString(rel.Err)})
+		}
+		for i, rel := range res.Releases {
+			if !rel.Rendered() {
+				rj.Releases[i].Objects = []json.RawMessage{}
+			} else if rj.Releases[i].Objects, err = objectsJSON(rel.YAML()); err != nil {
+				return fmt.Errorf("%s: HelmRelease %s: %w", res.Root, rel.ID(), err)
 			}
-			rj.Objects = append(rj.Objects, b)
 		}
 		out.Roots = append(out.Roots, rj)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// objectsJSON turns rendered YAML into one JSON document per object.
+func objectsJSON(data []byte, err error) ([]json.RawMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	objs, err := render.ParseObjects(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, 0, len(objs))
+	for _, obj := range objs {
+		b, err := obj.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

@@ -11,10 +11,13 @@ import (
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
@@ -28,6 +31,7 @@ type repoOptions struct {
 	NoCache     bool
 	Jobs        int
 	AllowRemote bool
+	Offline     bool
 	Limits      limitFlags
 
 	repo *repo.Repo
@@ -40,9 +44,10 @@ type repoOptions struct {
 // engineShared is what every engine of a run shares: one handle on the
 // cache, and one discovery memo per repository, read once.
 type engineShared struct {
-	mu    sync.Mutex
-	cache *cache.Cache
-	memos map[string]*render.Memo // by repository root
+	mu     sync.Mutex
+	cache  *cache.Cache
+	memos  map[string]*render.Memo // by repository root
+	charts *helm.Fetcher
 }
 
 func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
@@ -51,6 +56,7 @@ func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoCache, "no-cache", false, "render every root again instead of reusing results whose inputs did not change")
 	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
+	fs.BoolVar(&o.Offline, "offline", false, "render HelmReleases only from charts in the cache, naming each chart it lacks, and touch no network")
 	o.Limits.addFlags(fs)
 }
 
@@ -139,10 +145,18 @@ func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*r
 	if err != nil {
 		return nil, err
 	}
+	s := o.shared
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.charts == nil {
+		s.charts = helm.NewFetcher(helm.FetcherOptions{
+			Cache:    c,
+			Registry: registry.New(registry.Options{Keychain: authn.DefaultKeychain, UserAgent: "kubectl-gitops/" + version.Get().Version}),
+			Offline:  o.Offline,
+		})
+	}
+	opts.Charts = s.charts
 	if c != nil {
-		s := o.shared
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		opts.Cache = c
 		if s.memos[o.repo.Root] == nil {
 			s.memos[o.repo.Root] = render.OpenMemo(c, opts.Salt, o.repo.Root)

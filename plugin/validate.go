@@ -173,13 +173,16 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	if err != nil {
 		return nil, err
 	}
-	eng, err := ro.engineWith(tree, func(opts *render.Options) { opts.Origins = true })
-	if err != nil {
-		return nil, err
-	}
 	kv := s.kubernetesVersion
 	if kv == "" {
 		kv = cfg.KubernetesVersion
+	}
+	eng, err := ro.engineWith(tree, func(opts *render.Options) {
+		opts.Origins = true
+		opts.KubeVersion = kv
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Built while the roots render: a root checked afresh needs it, and the
 	// second core is idle once the cached roots are looked up.

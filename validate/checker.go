@@ -242,6 +242,9 @@ func (c *checker) locate(o *object, path []string) (string, int) {
 	if node == nil {
 		return file, 0
 	}
+	if origin.Release != "" {
+		return file, node.Line // the HelmRelease that installs the object
+	}
 	return file, lineOf(node, path)
 }
 

@@ -57,7 +57,49 @@ func checkNotRendered(c *checker) error {
 		}
 		c.add("not-rendered", Finding{File: k.Object.File, Line: k.Object.LineOf("spec", "sourceRef"), Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)})
 	}
+	for _, rel := range c.releases() {
+		if rel.Unchecked != "" && !strings.HasPrefix(rel.Unchecked, "spec.suspend") {
+			c.add("not-rendered", Finding{File: rel.File, Line: rel.Line, Object: releaseObject(rel), Message: fmt.Sprintf("HelmRelease %s is not rendered nor checked: %s", rel.ID(), rel.Unchecked)})
+		}
+	}
 	return nil
+}
+
+// checkReleases reports the HelmReleases that do not render.
+func checkReleases(c *checker) error {
+	for _, rel := range c.releases() {
+		if rel.Err == nil {
+			continue
+		}
+		f := Finding{File: rel.File, Line: rel.Line, Object: releaseObject(rel), Message: rel.Err.Error()}
+		if d, ok := diag.As(rel.Err); ok {
+			f.Message = d.Msg
+		}
+		c.add("helm-release", f)
+	}
+	return nil
+}
+
+// releases are the HelmReleases of the roots in scope whose file is in
+// scope, each once (two roots may apply the same one).
+func (c *checker) releases() []*render.Release {
+	seen := map[string]bool{}
+	var out []*render.Release
+	for _, res := range c.scopedResults() {
+		for _, rel := range res.Releases {
+			key := rel.ID() + "\x00" + rel.File
+			if seen[key] || (rel.File != "" && !c.inScope(rel.File)) {
+				continue
+			}
+			seen[key] = true
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+func releaseObject(rel *render.Release) string {
+	return render.HelmGroup + "/v2/HelmRelease/" + rel.ID()
 }
 
 // checkNames reports each file or directory in scope whose name holds a

@@ -14,6 +14,7 @@ func allRules() []ruleDef {
 	return []ruleDef{
 		{Rule{"syntax", Error, "YAML files parse: no malformed YAML, duplicate keys, non-UTF-8 or binary content; files listed as kustomize resources hold Kubernetes objects; no file name holds a control or invisible character"}, checkSyntax},
 		{Rule{"build", Error, "every render root builds, as kustomize-controller or kustomize build would build it"}, checkBuild},
+		{Rule{"helm-release", Error, "every HelmRelease renders as helm-controller would install it: its chart and version exist in its source, its values merge and pass the chart's values.schema.json, its templates and post-renderers run"}, checkReleases},
 		{Rule{"schema", Error, "objects match the schema of their kind: built-in kinds for the Kubernetes version, custom resources their CRD (with its CEL rules)"}, nil},
 		{Rule{"no-schema", Warning, "a custom resource whose kind has no known schema (no CRD in the repository or --crds), reported once per kind"}, nil},
 		{Rule{"deprecated-api", Warning, "an API version deprecated, or removed (error), in the Kubernetes or Flux version in use"}, nil},
@@ -23,7 +24,7 @@ func allRules() []ruleDef {
 		{Rule{"plain-secret", Error, "a Secret with data or stringData is neither SOPS-encrypted nor a SealedSecret (the value is never shown)"}, checkSecrets},
 		{Rule{"duplicate-object", Error, "the same object twice in one render root, or applied by two Flux Kustomizations"}, checkDuplicates},
 		{Rule{"unapplied", Warning, "a file of Kubernetes objects no render root applies (no kustomization lists it, no Flux Kustomization builds its folder): named, and its objects checked on their own"}, nil},
-		{Rule{"not-rendered", Warning, "a Flux Kustomization whose objects are neither rendered nor checked, because its source is another repository (or a ref of this one not in the local Git objects): named, so nothing is left out without a word"}, checkNotRendered},
+		{Rule{"not-rendered", Warning, "a Flux Kustomization or HelmRelease whose objects are neither rendered nor checked, because its source is another repository (or a ref of this one not in the local Git objects), its registry cannot be reached, or its chart is not cached offline: named, so nothing is left out without a word"}, checkNotRendered},
 	}
 }
 

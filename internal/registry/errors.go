@@ -80,6 +80,9 @@ type Error struct {
 	Err error
 	// tag is set when Repository is a tag reference being resolved.
 	tag bool
+	// http is set when Repository is a URL read over plain HTTP, a Helm
+	// chart repository's.
+	http bool
 }
 
 // Error returns "<repository>: <what went wrong and what to check>".
@@ -88,6 +91,14 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) message() string {
+	if e.http {
+		switch e.Kind {
+		case KindUnauthorized, KindForbidden:
+			return fmt.Sprintf("HTTP %d %s: the repository refuses these credentials (the HelmRepository's secretRef)", e.Status, http.StatusText(e.Status))
+		case KindNotFound:
+			return "HTTP 404 Not Found"
+		}
+	}
 	switch e.Kind {
 	case KindInvalid:
 		return "invalid name: " + scrub(e.Err.Error())

@@ -225,8 +225,6 @@ type Repository struct {
 // chart's HelmRelease) without parsing every YAML file of the repository.
 var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease|ArtifactGenerator)\b`)
 
-var helmReleaseLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?HelmRelease\b`)
-
 // Discover walks the tree and finds the render roots, with every Flux
 // Kustomization read as it is written (Engine.Expand reads them as the
 // clusters get them).
@@ -436,7 +434,7 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		return facts
 	}
 	for _, d := range manifest.Split(data) {
-		if fluxObjectLine.Match(d.Text) && !isPlainHelmRelease(d.Text) {
+		if fluxObjectLine.Match(d.Text) {
 			facts.Docs = append(facts.Docs, docFacts(f, d))
 		}
 	}
@@ -469,7 +467,9 @@ func docFacts(f string, d manifest.Doc) docText {
 		keep = manifest.Lookup(spec, "ref")
 	case o.Group() == OperatorGroup && o.Kind == "FluxInstance":
 		keep = manifest.Lookup(spec, "sync")
-	case o.Group() == "helm.toolkit.fluxcd.io" && o.Kind == "HelmRelease":
+	case o.Group() == HelmGroup && o.Kind == "HelmRelease":
+		// Where it is written, for its render's findings; and, for the
+		// Flux Operator's flux-instance chart, the sync it sets up.
 		keep = manifest.Path(o.Node(), "spec", "values", "instance", "sync")
 	case o.Group() == GeneratorGroup && o.Kind == "ArtifactGenerator":
 		keep = spec
@@ -483,14 +483,6 @@ func docFacts(f string, d manifest.Doc) docText {
 		t.Spec, _ = json.Marshal(v)
 	}
 	return t
-}
-
-// isPlainHelmRelease tells a HelmRelease document that is not the Flux
-// Operator's flux-instance chart (whose values hold instance.sync), which
-// discovery has no use for.
-func isPlainHelmRelease(doc []byte) bool {
-	return helmReleaseLine.Match(doc) &&
-		!(bytes.Contains(doc, []byte("instance:")) && bytes.Contains(doc, []byte("sync:")))
 }
 
 // apply records a file's facts in the repository.

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -50,6 +52,14 @@ type Options struct {
 	// repository in the run (OpenMemo); nil has the engine read its own
 	// from the cache.
 	Memo *Memo
+	// Charts fetches the charts of the HelmReleases roots render; nil
+	// leaves HelmReleases as they are written.
+	Charts *helm.Fetcher
+	// KubeVersion and APIVersions are the capabilities Helm templates
+	// see: the cluster's version ("v1.34.0"; empty is Helm's default) and
+	// the API versions besides Helm's defaults.
+	KubeVersion string
+	APIVersions []string
 }
 
 // Engine renders the roots of one tree.
@@ -114,6 +124,12 @@ type Result struct {
 	Digest string
 	// Err is why the root did not render; the other fields are then empty.
 	Err error
+	// Releases are the HelmReleases among the objects, rendered: their
+	// objects follow the root's own in the output.
+	Releases []*Release
+
+	// base is the result without its releases' objects.
+	base *Result
 
 	// output is the rendered YAML; a result from the cache reads it only
 	// when asked for it (a warm validate never is).
@@ -123,7 +139,17 @@ type Result struct {
 	loadErr  error
 }
 
-// YAML returns the rendered objects as kustomize prints them.
+// Own returns the objects the root renders itself, without those of its
+// HelmReleases.
+func (r *Result) Own() ([]byte, error) {
+	if r.base != nil {
+		return r.base.YAML()
+	}
+	return r.YAML()
+}
+
+// YAML returns the rendered objects as kustomize prints them, then those of
+// each HelmRelease rendered.
 func (r *Result) YAML() ([]byte, error) {
 	if r.load != nil {
 		r.loadOnce.Do(func() { r.output, r.loadErr = r.load() })
@@ -170,9 +196,19 @@ func (r *Result) ObjectsOf(group string) ([]*kyaml.RNode, error) {
 }
 
 // Render renders roots, at most Jobs at a time, and returns their results in
-// the same order. A root that fails has its Err set; the error returned is
-// only for the context ending.
+// the same order, each with the objects of the HelmReleases it renders. A
+// root that fails has its Err set; the error returned is only for the
+// context ending.
 func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Result, error) {
+	results, err := e.renderRoots(ctx, r, roots)
+	if err != nil {
+		return nil, err
+	}
+	return e.releases(ctx, r, results)
+}
+
+// renderRoots renders roots with kustomize, HelmReleases as written.
+func (e *Engine) renderRoots(ctx context.Context, r *Repository, roots []Root) ([]*Result, error) {
 	results := make([]*Result, len(roots))
 	var pending []int
 	g, gctx := errgroup.WithContext(ctx)
@@ -259,7 +295,7 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 		}
 	}
 	if len(rest) > 0 {
-		more, err := e.Render(ctx, r, rest)
+		more, err := e.renderRoots(ctx, r, rest)
 		if err != nil {
 			return nil, err
 		}
@@ -417,7 +453,7 @@ func (e *Engine) cacheKey(root Root, vars map[string]string, f *sourceFilter) st
 	if e.opts.Cache == nil {
 		return ""
 	}
-	parts := []string{"render/2", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins), e.checks.Limits().String()}
+	parts := []string{"render/3", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins), e.checks.Limits().String()}
 	if k := root.Kustomization; k != nil {
 		parts = append(parts, string(k.SpecJSON), varsDigest(vars))
 	}
@@ -494,6 +530,10 @@ func (e *Engine) store(key string, res *Result) {
 	}
 }
 
+// ParseObjects reads rendered YAML (Result.YAML, Release.YAML) into
+// objects.
+func ParseObjects(data []byte) ([]*kyaml.RNode, error) { return parseOutput(data) }
+
 // parseOutput reads a render's output into objects. kustomize prints its
 // output through JSON, so it never holds YAML anchors: resolving them, as
 // kio.FromBytes does by copying every node, would be most of the work.
@@ -541,6 +581,11 @@ func (e *Engine) unchanged(base *Engine, r *Repository, root Root) bool {
 		vars = v
 	}
 	for _, en := range e.cachedEntries(e.cacheKey(root, vars, e.sourceFilter(r, root))) {
+		if slices.ContainsFunc(en.Children, Child.isRelease) {
+			// Its HelmReleases read charts, values and sources the
+			// observations do not cover.
+			return false
+		}
 		if kfs.Holds(e.tree, en.Observations) && kfs.Holds(base.tree, en.Observations) {
 			return true
 		}

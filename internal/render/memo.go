@@ -42,7 +42,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 
 // memoHeader names the memo's record format: per file, its facts' kind
 // ("k" a kustomization, "d" documents, "" nothing), then the facts.
-const memoHeader = "discovery/4"
+const memoHeader = "discovery/5"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {

@@ -31,6 +31,10 @@ type Origin struct {
 	// Generator is set for a generated object: the generator's kind, such
 	// as ConfigMapGenerator, whose entry named Name made it.
 	Generator string `json:"generator,omitempty"`
+	// Release is set for an object a HelmRelease installs: the
+	// HelmRelease's namespace/name. File is then the HelmRelease's file,
+	// and Kind and Name are the object's.
+	Release string `json:"helmRelease,omitempty"`
 }
 
 // trackOrigins makes kustomize record where each object of the root at dir
@@ -101,10 +105,15 @@ func origins(m resmap.ResMap, dir string, injected bool) ([]Origin, error) {
 // Locate finds the object in its file: the mapping node it is written as
 // (line numbers counted from the start of the file) — for a generated
 // object, its generator's entry in the kustomization file. It returns nil
-// when the file cannot be read or holds no such object.
+// when the file cannot be read or holds no such object. An object a
+// HelmRelease installs is located at the HelmRelease.
 func (o Origin) Locate(tree repo.Tree) *yaml.Node {
 	if o.File == "" {
 		return nil
+	}
+	if o.Release != "" {
+		_, name, _ := strings.Cut(o.Release, "/")
+		return Origin{File: o.File, Kind: "HelmRelease", Name: name}.Locate(tree)
 	}
 	data, err := tree.ReadFile(o.File)
 	if err != nil {

@@ -62,9 +62,16 @@ func isChild(group, kind string) bool {
 	case GeneratorGroup:
 		return kind == "ArtifactGenerator"
 	case "source.toolkit.fluxcd.io":
-		return kind == "GitRepository" || kind == "OCIRepository" || kind == "Bucket" || kind == "ExternalArtifact"
+		return isSource(kind) || kind == "HelmRepository" || kind == "HelmChart"
+	case HelmGroup:
+		return kind == "HelmRelease"
 	}
 	return false
+}
+
+// isSource tells the kinds of source a Kustomization may read.
+func isSource(kind string) bool {
+	return kind == "GitRepository" || kind == "OCIRepository" || kind == "Bucket" || kind == "ExternalArtifact"
 }
 
 // children picks out of a render the Flux objects the walk follows, each
@@ -267,7 +274,7 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 	reached[c.Entry.Object] = true
 	for len(level) > 0 {
 		out = append(out, level...)
-		results, err := e.Render(ctx, r, level)
+		results, err := e.renderRoots(ctx, r, level)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -287,7 +294,7 @@ func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached ma
 							r.generators[g.ID()] = g
 						}
 					}
-				case ch.Kind != "Kustomization":
+				case isSource(ch.Kind):
 					s := sourceOf(ch, r)
 					sources[s.ID()] = s
 				}

@@ -1,0 +1,166 @@
+package helm
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/ignore"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// Chart is a chart as a source serves it, before it is loaded.
+type Chart struct {
+	Name    string
+	Version string
+	// Source is where it comes from: a repository URL, an OCI reference or
+	// a directory of a Git repository.
+	Source string
+	// Digest is the SHA-256 of its content, "sha256:…".
+	Digest string
+
+	archive []byte
+	files   []*archive.BufferedFile
+	// adjust are what source-controller changes in the chart it packages
+	// (valuesFiles, version metadata), applied on every load.
+	adjust []func(*chartv2.Chart) error
+}
+
+// adjusted adds a change to the chart, and what it depends on to its
+// digest.
+func (c *Chart) adjusted(what string, f func(*chartv2.Chart) error) {
+	c.adjust = append(c.adjust, f)
+	c.Digest = cache.Key(c.Digest, what)
+}
+
+// String names the chart as findings name it.
+func (c *Chart) String() string {
+	if c.Name == "" {
+		return c.Source
+	}
+	return fmt.Sprintf("%s %s from %s", c.Name, c.Version, c.Source)
+}
+
+// load reads the chart anew: rendering changes a loaded chart (its
+// dependencies are pruned by their conditions), so each render loads its
+// own.
+func (c *Chart) load() (*chartv2.Chart, error) {
+	var ch *chartv2.Chart
+	var err error
+	if c.files != nil {
+		ch, err = loader.LoadFiles(c.files)
+	} else {
+		ch, err = loader.LoadArchive(bytes.NewReader(c.archive))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chart %s does not load: %w", c, err)
+	}
+	for _, f := range c.adjust {
+		if err := f(ch); err != nil {
+			return nil, err
+		}
+	}
+	if c.Name == "" && ch.Metadata != nil {
+		c.Name, c.Version = ch.Metadata.Name, ch.Metadata.Version
+	}
+	return ch, nil
+}
+
+// FromTree reads the chart in directory dir of a repository's tree, as
+// source-controller packages a chart of a GitRepository: every file below
+// dir but those its .helmignore (and Helm's defaults) leave out. read is
+// called with each file read, for the caller's record.
+func FromTree(tree repo.Tree, dir string, read func(path string)) (*Chart, error) {
+	rules := ignore.Empty()
+	if data, err := tree.ReadFile(path.Join(dir, ignore.HelmIgnore)); err == nil {
+		if read != nil {
+			read(path.Join(dir, ignore.HelmIgnore))
+		}
+		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Join(dir, ignore.HelmIgnore), err)
+		}
+	}
+	rules.AddDefaults()
+	var files []*archive.BufferedFile
+	var content bytes.Buffer
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		entries, err := tree.ReadDir(path.Join(dir, rel))
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			name := path.Join(rel, e.Name)
+			if rules.Ignore(name, entryInfo{e}) {
+				continue
+			}
+			switch e.Kind {
+			case repo.Dir:
+				if err := walk(name); err != nil {
+					return err
+				}
+			case repo.File:
+				full := path.Join(dir, name)
+				data, err := tree.ReadFile(full)
+				if err != nil {
+					return err
+				}
+				if read != nil {
+					read(full)
+				}
+				data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+				files = append(files, &archive.BufferedFile{Name: name, Data: data})
+				fmt.Fprintf(&content, "%s\x00%d\x00", name, len(data))
+				content.Write(data)
+			}
+		}
+		return nil
+	}
+	if err := walk(""); err != nil {
+		return nil, fmt.Errorf("chart directory %s: %w", dir, err)
+	}
+	c := &Chart{Source: dir, Digest: cache.Digest(content.Bytes()), files: files}
+	if _, err := c.load(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// entryInfo is a tree entry as .helmignore rules look at it: a name and
+// whether it is a directory.
+type entryInfo struct{ e repo.Entry }
+
+func (i entryInfo) Name() string { return i.e.Name }
+func (i entryInfo) Size() int64  { return 0 }
+func (i entryInfo) Mode() fs.FileMode {
+	if i.e.Kind == repo.Dir {
+		return fs.ModeDir
+	}
+	return 0
+}
+func (i entryInfo) ModTime() time.Time { return time.Time{} }
+func (i entryInfo) IsDir() bool        { return i.e.Kind == repo.Dir }
+func (i entryInfo) Sys() any           { return nil }
+
+// setVersionMetadata sets SemVer build metadata on a chart's version, as
+// source-controller does for the Revision reconcile strategy.
+func setVersionMetadata(ch *chartv2.Chart, meta string) error {
+	v, err := semver.NewVersion(ch.Metadata.Version)
+	if err != nil {
+		return fmt.Errorf("chart %s: version %q is not SemVer: %w", ch.Metadata.Name, ch.Metadata.Version, err)
+	}
+	withMeta, err := v.SetMetadata(meta)
+	if err != nil {
+		return err
+	}
+	ch.Metadata.Version = withMeta.String()
+	return nil
+}

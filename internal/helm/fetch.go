@@ -1,0 +1,374 @@
+package helm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+	repov1 "helm.sh/helm/v4/pkg/repo/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fluxcd/pkg/version"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
+)
+
+// ChartMediaType is the media type of a Helm chart's layer in an OCI
+// artifact.
+const ChartMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+
+// ErrNotCached is returned, wrapped, offline for a chart or a version list
+// the cache does not hold.
+var ErrNotCached = errors.New("not in the cache, and --offline keeps from fetching it")
+
+// Fetcher fetches charts from Helm repositories and OCI registries once,
+// keeping each chart in the cache by digest and each version resolution
+// for its source's interval, as source-controller keeps an artifact
+// between reconciliations.
+type Fetcher struct {
+	cache    *cache.Cache
+	registry *registry.Client
+	offline  bool
+	now      func() time.Time
+	flights  singleflight.Group
+}
+
+// FetcherOptions configure a Fetcher.
+type FetcherOptions struct {
+	// Cache keeps charts and resolutions between runs; nil keeps them for
+	// the Fetcher's life only... not at all.
+	Cache *cache.Cache
+	// Registry reads OCI registries and HTTP repositories.
+	Registry *registry.Client
+	// Offline fetches nothing: what the cache lacks is an error wrapping
+	// ErrNotCached.
+	Offline bool
+	// Now is the clock resolutions age by; nil is time.Now.
+	Now func() time.Time
+}
+
+// NewFetcher returns a Fetcher.
+func NewFetcher(opts FetcherOptions) *Fetcher {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Fetcher{cache: opts.Cache, registry: opts.Registry, offline: opts.Offline, now: opts.Now}
+}
+
+// Offline tells whether the fetcher reads only the cache.
+func (f *Fetcher) Offline() bool { return f.offline }
+
+// Credentials are a source's basic credentials, from its secretRef.
+type Credentials struct{ Username, Password string }
+
+// resolution is where a chart version was found: what the cache keeps of a
+// version lookup.
+type resolution struct {
+	Version string
+	// Ref is the archive's URL or the OCI reference, with its tag.
+	Ref string
+	// Digest is the SHA-256 of the archive, "sha256:…".
+	Digest string
+	At     time.Time
+}
+
+func (r resolution) encode() string {
+	return strings.Join([]string{r.Version, r.Ref, r.Digest, strconv.FormatInt(r.At.Unix(), 10)}, "\n")
+}
+
+func decodeResolution(s string) (resolution, bool) {
+	p := strings.Split(s, "\n")
+	if len(p) != 4 {
+		return resolution{}, false
+	}
+	at, err := strconv.ParseInt(p[3], 10, 64)
+	if err != nil {
+		return resolution{}, false
+	}
+	return resolution{Version: p[0], Ref: p[1], Digest: p[2], At: time.Unix(at, 0)}, true
+}
+
+// resolve returns the cached resolution of key when it is younger than
+// interval (any age offline), else calls lookup, fetches the archive and
+// keeps both. Concurrent calls for one key share one lookup.
+func (f *Fetcher) resolve(ctx context.Context, key string, interval time.Duration, what string, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
+	ckey := cache.Key("helm-resolve/1", key)
+	if f.cache != nil {
+		if s, ok := f.cache.GetString(ckey); ok {
+			if r, ok := decodeResolution(s); ok && (f.offline || f.now().Sub(r.At) < interval) {
+				if data, ok := f.archive(r.Digest); ok {
+					return r, data, nil
+				}
+			}
+		}
+	}
+	if f.offline {
+		return resolution{}, nil, fmt.Errorf("%s: %w", what, ErrNotCached)
+	}
+	type out struct {
+		r    resolution
+		data []byte
+	}
+	v, err, _ := f.flights.Do(ckey, func() (any, error) {
+		r, data, err := lookup()
+		if err != nil {
+			return nil, err
+		}
+		r.At = f.now()
+		r.Digest = cache.Digest(data)
+		if f.cache != nil {
+			if f.cache.Put("helm-chart/"+r.Digest, data) == nil {
+				_ = f.cache.Put(ckey, []byte(r.encode()))
+			}
+		}
+		return out{r, data}, nil
+	})
+	if err != nil {
+		return resolution{}, nil, err
+	}
+	o := v.(out)
+	return o.r, o.data, nil
+}
+
+// archive reads a cached chart archive, checking its digest.
+func (f *Fetcher) archive(digest string) ([]byte, bool) {
+	if f.cache == nil || digest == "" {
+		return nil, false
+	}
+	data, ok := f.cache.Get("helm-chart/" + digest)
+	if !ok || cache.Digest(data) != digest {
+		return nil, false
+	}
+	return data, true
+}
+
+// FromRepository fetches chart name at the version want (an exact version
+// or a semver range; empty or "*" is the newest stable one) from the Helm
+// repository at repoURL: an HTTP(S) repository's index.yaml, or the tags of
+// an OCI repository (oci://host/path) as source-controller lists them.
+func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string, interval time.Duration, cred Credentials) (*Chart, error) {
+	if strings.HasPrefix(repoURL, "oci://") {
+		ref := strings.TrimSuffix(strings.TrimPrefix(repoURL, "oci://"), "/") + "/" + name
+		return f.fromOCI(ctx, ref, name, want, interval)
+	}
+	what := fmt.Sprintf("chart %s %s from %s", name, versionWord(want), repoURL)
+	key := cache.Key(repoURL, name, want, cred.Username)
+	r, data, err := f.resolve(ctx, key, interval, what, func() (resolution, []byte, error) {
+		index, err := f.index(ctx, repoURL, cred)
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		entries, ok := index.Entries[name]
+		if !ok || len(entries) == 0 {
+			return resolution{}, nil, fmt.Errorf("the repository's index has no chart %q", name)
+		}
+		candidates := make([]Candidate, 0, len(entries))
+		byVersion := map[Candidate]*repov1.ChartVersion{}
+		for _, e := range entries {
+			if e == nil || e.Metadata == nil {
+				continue
+			}
+			c := Candidate{Version: e.Version, Created: e.Created}
+			candidates = append(candidates, c)
+			byVersion[c] = e
+		}
+		c, err := pickVersion(candidates, want)
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		e := byVersion[c]
+		if len(e.URLs) == 0 {
+			return resolution{}, nil, fmt.Errorf("the index lists %s %s without a URL", name, e.Version)
+		}
+		u, err := chartURL(repoURL, e.URLs[0])
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		data, err := f.registry.Fetch(ctx, u, cred.Username, cred.Password)
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		return resolution{Version: e.Version, Ref: u}, data, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return &Chart{Name: name, Version: r.Version, Source: repoURL, Digest: r.Digest, archive: data}, nil
+}
+
+// index fetches and reads a repository's index.yaml.
+func (f *Fetcher) index(ctx context.Context, repoURL string, cred Credentials) (*repov1.IndexFile, error) {
+	u, err := url.Parse(repoURL)
+	if err != nil {
+		return nil, fmt.Errorf("invalid repository URL: %w", err)
+	}
+	u.Path = path.Join(u.Path, "index.yaml")
+	data, err := f.registry.Fetch(ctx, u.String(), cred.Username, cred.Password)
+	if err != nil {
+		return nil, err
+	}
+	index := &repov1.IndexFile{}
+	if err := yaml.Unmarshal(data, index); err != nil {
+		return nil, fmt.Errorf("the repository's index.yaml is not an index: %w", err)
+	}
+	if index.APIVersion == "" {
+		return nil, errors.New("the repository's index.yaml has no apiVersion: not a chart repository index")
+	}
+	return index, nil
+}
+
+// chartURL resolves an index entry's URL against the repository's, as
+// source-controller does: an absolute URL as is, else relative to the
+// repository URL as a directory.
+func chartURL(repoURL, ref string) (string, error) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("invalid chart URL %q: %w", ref, err)
+	}
+	if u.IsAbs() {
+		return u.String(), nil
+	}
+	base, err := url.Parse(repoURL)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	return base.ResolveReference(u).String(), nil
+}
+
+// fromOCI fetches chart name from the OCI repository ref (host/path/name):
+// want as the tag when it is a version, else the newest tag in range, Helm's
+// "_" in tags standing for "+".
+func (f *Fetcher) fromOCI(ctx context.Context, ref, name, want string, interval time.Duration) (*Chart, error) {
+	what := fmt.Sprintf("chart %s %s from oci://%s", name, versionWord(want), ref)
+	r, data, err := f.resolve(ctx, cache.Key("oci", ref, want), interval, what, func() (resolution, []byte, error) {
+		tag, err := f.ociTag(ctx, ref, want)
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		data, _, err := f.registry.Layer(ctx, ref+":"+strings.ReplaceAll(tag, "+", "_"), ChartMediaType)
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		return resolution{Version: tag, Ref: ref + ":" + tag}, data, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return &Chart{Name: name, Version: r.Version, Source: "oci://" + path.Dir(ref), Digest: r.Digest, archive: data}, nil
+}
+
+func (f *Fetcher) ociTag(ctx context.Context, ref, want string) (string, error) {
+	if isVersion(want) {
+		return want, nil
+	}
+	res := f.registry.ListTags(ctx, []string{ref})[ref]
+	if res.Err != nil {
+		return "", res.Err
+	}
+	if len(res.Tags) == 0 {
+		return "", errors.New("the repository has no tags")
+	}
+	candidates := make([]Candidate, len(res.Tags))
+	for i, t := range res.Tags {
+		candidates[i] = Candidate{Version: strings.ReplaceAll(t, "_", "+")}
+	}
+	c, err := pickVersion(candidates, want)
+	return c.Version, err
+}
+
+// OCIRef is an OCIRepository's spec.ref.
+type OCIRef struct {
+	Tag, SemVer, SemverFilter, Digest string
+}
+
+// FromOCIRepository fetches the chart an OCIRepository at url (oci://…)
+// serves, at ref as source-controller resolves it: digest, then semver
+// (among the tags semverFilter keeps), then tag, else "latest". The chart
+// is the artifact's layer of mediaType, or of the Helm chart type.
+func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration) (*Chart, error) {
+	base := strings.TrimPrefix(rawURL, "oci://")
+	if mediaType == "" {
+		mediaType = ChartMediaType
+	}
+	var target, shown string
+	switch {
+	case ref.Digest != "":
+		target, shown = base+"@"+ref.Digest, ref.Digest
+	case ref.SemVer != "":
+		shown = ref.SemVer
+	case ref.Tag != "":
+		target, shown = base+":"+ref.Tag, ref.Tag
+	default:
+		target, shown = base+":latest", "latest"
+	}
+	what := fmt.Sprintf("OCI artifact %s (%s)", rawURL, shown)
+	key := cache.Key("ocirepository", base, ref.Digest, ref.SemVer, ref.SemverFilter, ref.Tag, mediaType)
+	r, data, err := f.resolve(ctx, key, interval, what, func() (resolution, []byte, error) {
+		t := target
+		if t == "" {
+			tag, err := f.semverTag(ctx, base, ref)
+			if err != nil {
+				return resolution{}, nil, err
+			}
+			t = base + ":" + tag
+		}
+		data, digest, err := f.registry.Layer(ctx, t, mediaType)
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		return resolution{Ref: t + "@" + digest}, data, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return &Chart{Source: rawURL, Digest: r.Digest, archive: data}, nil
+}
+
+func (f *Fetcher) semverTag(ctx context.Context, base string, ref OCIRef) (string, error) {
+	res := f.registry.ListTags(ctx, []string{base})[base]
+	if res.Err != nil {
+		return "", res.Err
+	}
+	var filter *regexp.Regexp
+	if ref.SemverFilter != "" {
+		var err error
+		if filter, err = regexp.Compile(ref.SemverFilter); err != nil {
+			return "", fmt.Errorf("semverFilter %q: %w", ref.SemverFilter, err)
+		}
+	}
+	var candidates []Candidate
+	for _, t := range res.Tags {
+		if filter == nil || filter.MatchString(t) {
+			candidates = append(candidates, Candidate{Version: t})
+		}
+	}
+	c, err := pickVersion(candidates, ref.SemVer)
+	return c.Version, err
+}
+
+// isVersion tells whether want names one version rather than a range.
+func isVersion(want string) bool {
+	if want == "" || strings.ContainsAny(want, "<>=~^*|, xX") {
+		return false
+	}
+	_, err := version.ParseVersion(want)
+	return err == nil
+}
+
+func versionWord(want string) string {
+	if want == "" || want == "*" {
+		return "(newest stable)"
+	}
+	return want
+}

@@ -1,0 +1,428 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// HelmGroup is the API group of Flux's HelmRelease.
+const HelmGroup = "helm.toolkit.fluxcd.io"
+
+// Release is a HelmRelease a root renders, rendered as helm-controller
+// would install it: its objects are objects of the root.
+type Release struct {
+	Namespace string
+	Name      string
+	// File and Line are where the HelmRelease is written, when known.
+	File string
+	Line int
+	// Chart names the chart it installs, "podinfo 6.5.0 from
+	// oci://ghcr.io/stefanprodan/charts", once resolved.
+	Chart string
+	// Version is the chart's version, once resolved.
+	Version string
+	// Err is why the HelmRelease does not render: the chart, its values
+	// or its templates are wrong, as helm-controller would find them.
+	Err error
+	// Unchecked is why it was not rendered when nothing is known to be
+	// wrong with it: a suspended release, a source another repository
+	// defines, a registry out of reach, a chart not cached offline.
+	Unchecked string
+	// Digest is the SHA-256 of its output, when the engine has a cache.
+	Digest string
+	// Origins name each of its objects, in order.
+	Origins []Origin
+
+	output   []byte
+	loadOnce sync.Once
+	load     func() ([]byte, error)
+	loadErr  error
+}
+
+// ID is the HelmRelease's namespace/name.
+func (r *Release) ID() string { return r.Namespace + "/" + r.Name }
+
+// Rendered tells whether the release has objects.
+func (r *Release) Rendered() bool { return r.Err == nil && r.Unchecked == "" }
+
+// YAML returns the release's objects.
+func (r *Release) YAML() ([]byte, error) {
+	if r.load != nil {
+		r.loadOnce.Do(func() { r.output, r.loadErr = r.load() })
+	}
+	return r.output, r.loadErr
+}
+
+// isRelease tells a HelmRelease among a render's children.
+func (c Child) isRelease() bool {
+	group, _, _ := strings.Cut(c.APIVersion, "/")
+	return group == HelmGroup && c.Kind == "HelmRelease"
+}
+
+// hasReleases tells whether a result renders HelmReleases.
+func (r *Result) hasReleases() bool {
+	return r.Err == nil && slices.ContainsFunc(r.Children, Child.isRelease)
+}
+
+// releases renders the HelmReleases among the results' objects, each from
+// its chart with its values, and returns the results with their objects
+// added: a result without HelmReleases is returned as it is.
+func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result) ([]*Result, error) {
+	if e.opts.Charts == nil || !slices.ContainsFunc(results, (*Result).hasReleases) {
+		return results, nil
+	}
+	idx := e.sourceIndex(results)
+	if !idx.covers(results) {
+		// A source or values defined by a root not rendered yet.
+		if _, err := e.renderRoots(ctx, r, r.Roots); err != nil {
+			return nil, err
+		}
+		idx = e.sourceIndex(results)
+	}
+	type job struct {
+		res, child int
+	}
+	var jobs []job
+	rels := make([][]*Release, len(results))
+	for i, res := range results {
+		if !res.hasReleases() {
+			continue
+		}
+		for j, c := range res.Children {
+			if c.isRelease() {
+				jobs = append(jobs, job{i, j})
+			}
+		}
+		rels[i] = make([]*Release, len(res.Children))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Jobs)
+	for _, jb := range jobs {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			res := results[jb.res]
+			eng := e
+			if res.Root.At != nil {
+				eng = e.at(res.Root.At.Tree)
+			}
+			src := &releaseSources{index: idx, r: r, tree: eng.tree}
+			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]*Result, len(results))
+	for i, res := range results {
+		if rels[i] == nil {
+			out[i] = res
+			continue
+		}
+		out[i] = withReleases(res, slices.DeleteFunc(rels[i], func(r *Release) bool { return r == nil }))
+	}
+	return out, nil
+}
+
+// withReleases is res with the objects of rels after its own.
+func withReleases(res *Result, rels []*Release) *Result {
+	out := &Result{Root: res.Root, Inputs: res.Inputs, Observations: res.Observations, Produced: res.Produced,
+		Children: res.Children, Cached: res.Cached, Releases: rels, base: res}
+	if res.Origins != nil {
+		out.Origins = slices.Clone(res.Origins)
+		for _, rel := range rels {
+			out.Origins = append(out.Origins, rel.Origins...)
+		}
+	}
+	if res.Digest != "" {
+		parts := []string{res.Digest}
+		for _, rel := range rels {
+			parts = append(parts, rel.Digest)
+		}
+		out.Digest = cache.Key(parts...)
+	}
+	out.load = func() ([]byte, error) {
+		data, err := res.YAML()
+		if err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		b.Write(data)
+		for _, rel := range rels {
+			if !rel.Rendered() {
+				continue
+			}
+			more, err := rel.YAML()
+			if err != nil {
+				return nil, err
+			}
+			if len(more) == 0 {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("---\n")
+			}
+			b.Write(more)
+		}
+		return b.Bytes(), nil
+	}
+	return out
+}
+
+// release renders one HelmRelease.
+func (e *Engine) release(ctx context.Context, c Child, src *releaseSources) *Release {
+	rel := &Release{Namespace: namespaceOr(c.Namespace), Name: c.Name, File: c.File, Line: c.Line}
+	hr := &helmv2.HelmRelease{}
+	hr.Name, hr.Namespace = rel.Name, rel.Namespace
+	if err := json.Unmarshal(c.Spec, &hr.Spec); err != nil {
+		rel.Err = rel.errorf("spec does not decode: %v", err)
+		return rel
+	}
+	if hr.Spec.Suspend {
+		rel.Unchecked = "spec.suspend is set: helm-controller does not reconcile it"
+		return rel
+	}
+	fail := func(err error) *Release {
+		var u *helm.Unchecked
+		if errors.As(err, &u) {
+			rel.Unchecked = u.Reason
+		} else {
+			rel.Err = rel.errorf("%v", err)
+		}
+		return rel
+	}
+	chart, err := helm.Resolve(ctx, e.opts.Charts, hr, src)
+	if err != nil {
+		return fail(err)
+	}
+	rel.Chart, rel.Version = chart.String(), chart.Version
+	values, err := helm.Values(hr, src)
+	if err != nil {
+		return fail(err)
+	}
+	valuesJSON, err := json.Marshal(values)
+	if err != nil {
+		return fail(err)
+	}
+	key := cache.Key("helm/1", e.opts.Salt, chart.Digest, rel.ID(), string(c.Spec), string(valuesJSON), e.opts.KubeVersion, strings.Join(e.opts.APIVersions, ","))
+	if e.lookupRelease(key, rel) {
+		return rel
+	}
+	out, err := helm.Render(ctx, helm.Release{HelmRelease: hr, Chart: chart, Values: values, KubeVersion: e.opts.KubeVersion, APIVersions: e.opts.APIVersions})
+	if err != nil {
+		return fail(err)
+	}
+	rel.output = out
+	for _, d := range manifest.Split(out) {
+		o, err := manifest.Decode(rel.File, d)
+		if err != nil || o.Kind == "" {
+			continue
+		}
+		rel.Origins = append(rel.Origins, Origin{File: rel.File, Kind: o.Kind, Name: o.Name, Release: rel.ID()})
+	}
+	e.storeRelease(key, rel)
+	return rel
+}
+
+func (r *Release) errorf(format string, args ...any) error {
+	msg := fmt.Sprintf("HelmRelease %s: "+format, append([]any{r.ID()}, args...)...)
+	if r.File == "" {
+		return errors.New(msg)
+	}
+	return diag.Errorf(r.File, r.Line, "%s", msg)
+}
+
+// releaseHeader names the record format of a cached release: its output's
+// digest, then each object's kind and name.
+const releaseHeader = "helm-release/1"
+
+func (e *Engine) lookupRelease(key string, rel *Release) bool {
+	c := e.opts.Cache
+	if c == nil {
+		return false
+	}
+	data, ok := c.GetString("h" + key)
+	if !ok {
+		return false
+	}
+	rd := cache.NewReader(releaseHeader, data)
+	digest := rd.Field()
+	var origins []Origin
+	for n := rd.Count(2); n > 0; n-- {
+		origins = append(origins, Origin{File: rel.File, Kind: rd.Field(), Name: rd.Field(), Release: rel.ID()})
+	}
+	if rd.Err() != nil {
+		return false
+	}
+	rel.Digest, rel.Origins = digest, origins
+	rel.load = func() ([]byte, error) {
+		out, ok := c.Get(digest)
+		if !ok || cache.Digest(out) != digest {
+			return nil, fmt.Errorf("HelmRelease %s: its cached render is gone: run again", rel.ID())
+		}
+		return out, nil
+	}
+	return true
+}
+
+func (e *Engine) storeRelease(key string, rel *Release) {
+	c := e.opts.Cache
+	if c == nil {
+		return
+	}
+	rel.Digest = cache.Digest(rel.output)
+	if c.Put(rel.Digest, rel.output) != nil {
+		return
+	}
+	e.stored.Store(true)
+	w := cache.NewWriter(releaseHeader, 64*len(rel.Origins))
+	w.String(rel.Digest)
+	w.Int(len(rel.Origins))
+	for _, o := range rel.Origins {
+		w.String(o.Kind)
+		w.String(o.Name)
+	}
+	if data, err := w.Bytes(); err == nil {
+		_ = c.Put("h"+key, data)
+	}
+}
+
+// sourceIndex is what HelmReleases look up: the Flux sources and the
+// ConfigMaps and Secrets the repository renders.
+type sourceIndex struct {
+	specs    map[string]Child    // by kind/namespace/name
+	produced map[string]Produced // by kind/namespace/name
+}
+
+// sourceIndex indexes the objects of results and of every render of this
+// run.
+func (e *Engine) sourceIndex(results []*Result) *sourceIndex {
+	idx := &sourceIndex{specs: map[string]Child{}, produced: map[string]Produced{}}
+	add := func(res *Result) {
+		if res.Err != nil {
+			return
+		}
+		for _, c := range res.Children {
+			if !c.isRelease() && c.Kind != "Kustomization" {
+				idx.specs[c.Kind+"/"+namespaceOr(c.Namespace)+"/"+c.Name] = c
+			}
+		}
+		for _, p := range res.Produced {
+			idx.produced[p.Kind+"/"+p.Namespace+"/"+p.Name] = p
+		}
+	}
+	for _, res := range results {
+		add(res)
+	}
+	e.results.Range(func(_, v any) bool {
+		add(v.(*Result))
+		return true
+	})
+	return idx
+}
+
+// covers tells whether every source and values object the results'
+// HelmReleases name is in the index.
+func (idx *sourceIndex) covers(results []*Result) bool {
+	for _, res := range results {
+		if !res.hasReleases() {
+			continue
+		}
+		for _, c := range res.Children {
+			if !c.isRelease() {
+				continue
+			}
+			var spec helmv2.HelmReleaseSpec
+			if json.Unmarshal(c.Spec, &spec) != nil {
+				continue
+			}
+			ns := namespaceOr(c.Namespace)
+			for _, ref := range refsOf(spec, ns) {
+				_, spec := idx.specs[ref]
+				_, data := idx.produced[ref]
+				if !spec && !data {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// refsOf lists the kind/namespace/name of the objects a HelmRelease spec
+// reads besides its chart's.
+func refsOf(spec helmv2.HelmReleaseSpec, ns string) []string {
+	var out []string
+	or := func(n string) string {
+		if n == "" {
+			return ns
+		}
+		return n
+	}
+	if c := spec.Chart; c != nil {
+		out = append(out, c.Spec.SourceRef.Kind+"/"+or(c.Spec.SourceRef.Namespace)+"/"+c.Spec.SourceRef.Name)
+	}
+	if c := spec.ChartRef; c != nil {
+		out = append(out, c.Kind+"/"+or(c.Namespace)+"/"+c.Name)
+	}
+	for _, v := range spec.ValuesFrom {
+		if !v.Optional {
+			out = append(out, v.Kind+"/"+ns+"/"+v.Name)
+		}
+	}
+	return out
+}
+
+// releaseSources answers a HelmRelease's lookups (helm.Sources) from the
+// index, the repository's sources and the tree of the root rendering it.
+type releaseSources struct {
+	index *sourceIndex
+	r     *Repository
+	tree  repo.Tree
+}
+
+func (s *releaseSources) Spec(kind, namespace, name string) (json.RawMessage, bool) {
+	c, ok := s.index.specs[kind+"/"+namespace+"/"+name]
+	return c.Spec, ok
+}
+
+func (s *releaseSources) Data(kind, namespace, name string) (map[string]string, bool, bool) {
+	p, ok := s.index.produced[kind+"/"+namespace+"/"+name]
+	return p.Data, p.SOPS, ok
+}
+
+func (s *releaseSources) Tree(namespace, name string) (repo.Tree, string) {
+	id := "GitRepository/" + namespace + "/" + name
+	var src *Source
+	if c, ok := s.index.specs[id]; ok {
+		src = sourceOf(c, s.r)
+	} else if known, ok := s.r.Sources[id]; ok {
+		src = known
+	} else {
+		return nil, fmt.Sprintf("GitRepository %s/%s is not defined in this repository", namespace, name)
+	}
+	if s.r.IsLocal(src) {
+		return s.tree, ""
+	}
+	if at, ok := s.r.otherRevision(src); ok {
+		return at.Tree, ""
+	}
+	return nil, s.r.notLocal(src)
+}
