@@ -20,6 +20,7 @@ tools() {
 kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.2 local
 kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0 local
 flate github.com/home-operations/flate/cmd/flate@v0.6.5 go1.27.3
+helm helm.sh/helm/v4/cmd/helm@v4.3.2 local
 krew sigs.k8s.io/krew/cmd/krew@v0.4.3 local
 validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3 local
 LIST

@@ -11,7 +11,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/helmtest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
 
 // versions are the versions of the test chart every source serves.
@@ -41,13 +40,7 @@ func openCache(t *testing.T) *cache.Cache {
 // The versions source-controller picks, from an HTTP repository's index
 // and from an OCI repository's tags alike.
 func TestFetchVersions(t *testing.T) {
-	all := archives(t)
-	repo := helmtest.NewRepo(t, all...)
-	reg := registrytest.New(nil)
-	defer reg.Close()
-	for _, a := range all {
-		helmtest.PushOCI(t, reg.DirectHost(), "charts", a)
-	}
+	srv := helmtest.Serve(t, archives(t)...)
 	cases := []struct {
 		want, got, err string
 	}{
@@ -63,7 +56,7 @@ func TestFetchVersions(t *testing.T) {
 		{want: ">=2", err: `no version matches ">=2"`},
 		{want: "not a range", err: "neither a version nor a semver range"},
 	}
-	sources := map[string]string{"http": repo.URL, "oci": "oci://" + reg.Host() + "/charts"}
+	sources := map[string]string{"http": srv.RepoURL, "oci": "oci://" + srv.Registry + "/charts"}
 	for kind, url := range sources {
 		for _, tc := range cases {
 			t.Run(kind+"/"+tc.want, func(t *testing.T) {
@@ -94,13 +87,13 @@ func TestFetchVersions(t *testing.T) {
 // archive from the cache until the source's interval passes; offline, only
 // the cache is read, and a chart it lacks is named.
 func TestFetchCache(t *testing.T) {
-	repo := helmtest.NewRepo(t, archives(t)...)
+	repo := helmtest.Serve(t, archives(t)...)
 	c := openCache(t)
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	ctx := context.Background()
 	get := func(f *Fetcher) (*Chart, error) {
-		return f.FromRepository(ctx, repo.URL, "app", "~0.1", 10*time.Minute, Credentials{})
+		return f.FromRepository(ctx, repo.RepoURL, "app", "~0.1", 10*time.Minute, Credentials{})
 	}
 	if _, err := get(newFetcher(t, c, false, clock)); err != nil {
 		t.Fatal(err)
@@ -124,8 +117,8 @@ func TestFetchCache(t *testing.T) {
 	if n := repo.Requests("/index.yaml"); n != 2 {
 		t.Errorf("index fetched %d times after the interval, want 2", n)
 	}
-	_, err := newFetcher(t, openCache(t), true, clock).FromRepository(ctx, repo.URL, "app", "0.2.0", time.Hour, Credentials{})
-	if !errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), "chart app 0.2.0 from "+repo.URL) {
+	_, err := newFetcher(t, openCache(t), true, clock).FromRepository(ctx, repo.RepoURL, "app", "0.2.0", time.Hour, Credentials{})
+	if !errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), "chart app 0.2.0 from "+repo.RepoURL) {
 		t.Errorf("offline without the chart: %v", err)
 	}
 }
@@ -134,11 +127,11 @@ func TestFetchCache(t *testing.T) {
 // that has no such chart is an error of the release. Credentials never
 // show.
 func TestFetchFailures(t *testing.T) {
-	repo := helmtest.NewRepo(t, archives(t)...)
+	repo := helmtest.Serve(t, archives(t)...)
 	ctx := context.Background()
 	for _, status := range []int{http.StatusUnauthorized, http.StatusInternalServerError} {
 		repo.Fail.Store(int32(status))
-		_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.URL, "app", "", time.Hour, Credentials{Username: "u", Password: "hunter2"})
+		_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.RepoURL, "app", "", time.Hour, Credentials{Username: "u", Password: "hunter2"})
 		var u *Unchecked
 		if !errors.As(fetchError(err), &u) {
 			t.Errorf("HTTP %d: %v is not unchecked", status, err)
@@ -148,14 +141,12 @@ func TestFetchFailures(t *testing.T) {
 		}
 	}
 	repo.Fail.Store(0)
-	_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.URL, "nope", "", time.Hour, Credentials{})
+	_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.RepoURL, "nope", "", time.Hour, Credentials{})
 	var u *Unchecked
 	if err == nil || errors.As(fetchError(err), &u) || !strings.Contains(err.Error(), `no chart "nope"`) {
 		t.Errorf("missing chart: %v", err)
 	}
-	reg := registrytest.New(nil)
-	defer reg.Close()
-	_, err = newFetcher(t, nil, false, nil).FromRepository(ctx, "oci://"+reg.Host()+"/charts", "app", "1.2.3", time.Hour, Credentials{})
+	_, err = newFetcher(t, nil, false, nil).FromRepository(ctx, "oci://"+repo.Registry+"/charts", "app", "1.2.3", time.Hour, Credentials{})
 	if err == nil || errors.As(fetchError(err), &u) {
 		t.Errorf("missing OCI chart: %v", err)
 	}
@@ -164,12 +155,8 @@ func TestFetchFailures(t *testing.T) {
 // An OCIRepository chartRef resolves by digest, semver (within
 // semverFilter) or tag, as source-controller does.
 func TestFetchOCIRepository(t *testing.T) {
-	reg := registrytest.New(nil)
-	defer reg.Close()
-	for _, a := range archives(t) {
-		helmtest.PushOCI(t, reg.DirectHost(), "charts", a)
-	}
-	url := "oci://" + reg.Host() + "/charts/app"
+	srv := helmtest.Serve(t, archives(t)...)
+	url := "oci://" + srv.Registry + "/charts/app"
 	ctx := context.Background()
 	f := newFetcher(t, nil, false, nil)
 	for _, tc := range []struct {

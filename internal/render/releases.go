@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -122,7 +123,7 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 			if res.Root.At != nil {
 				eng = e.at(res.Root.At.Tree)
 			}
-			src := &releaseSources{index: idx, r: r, tree: eng.tree}
+			src := &releaseSources{index: idx, cluster: res.Root.ClusterName(), r: r, tree: eng.tree}
 			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src)
 			return nil
 		})
@@ -305,27 +306,32 @@ func (e *Engine) storeRelease(key string, rel *Release) {
 }
 
 // sourceIndex is what HelmReleases look up: the Flux sources and the
-// ConfigMaps and Secrets the repository renders.
+// ConfigMaps and Secrets the repository renders, by cluster, since the
+// clusters of a repository define objects of the same name apart.
 type sourceIndex struct {
-	specs    map[string]Child    // by kind/namespace/name
-	produced map[string]Produced // by kind/namespace/name
+	specs    map[string]map[string]Child    // by cluster, then kind/namespace/name
+	produced map[string]map[string]Produced // by cluster, then kind/namespace/name
 }
 
 // sourceIndex indexes the objects of results and of every render of this
 // run.
 func (e *Engine) sourceIndex(results []*Result) *sourceIndex {
-	idx := &sourceIndex{specs: map[string]Child{}, produced: map[string]Produced{}}
+	idx := &sourceIndex{specs: map[string]map[string]Child{}, produced: map[string]map[string]Produced{}}
 	add := func(res *Result) {
 		if res.Err != nil {
 			return
 		}
+		cluster := res.Root.ClusterName()
+		if idx.specs[cluster] == nil {
+			idx.specs[cluster], idx.produced[cluster] = map[string]Child{}, map[string]Produced{}
+		}
 		for _, c := range res.Children {
 			if !c.isRelease() && c.Kind != "Kustomization" {
-				idx.specs[c.Kind+"/"+namespaceOr(c.Namespace)+"/"+c.Name] = c
+				idx.specs[cluster][c.Kind+"/"+namespaceOr(c.Namespace)+"/"+c.Name] = c
 			}
 		}
 		for _, p := range res.Produced {
-			idx.produced[p.Kind+"/"+p.Namespace+"/"+p.Name] = p
+			idx.produced[cluster][p.Kind+"/"+p.Namespace+"/"+p.Name] = p
 		}
 	}
 	for _, res := range results {
@@ -336,6 +342,24 @@ func (e *Engine) sourceIndex(results []*Result) *sourceIndex {
 		return true
 	})
 	return idx
+}
+
+// lookup finds id among what cluster renders, else among what roots of no
+// cluster render, else in any cluster (in name order).
+func lookup[T any](by map[string]map[string]T, cluster, id string) (T, bool) {
+	if v, ok := by[cluster][id]; ok {
+		return v, true
+	}
+	if v, ok := by[""][id]; ok {
+		return v, true
+	}
+	for _, c := range slices.Sorted(maps.Keys(by)) {
+		if v, ok := by[c][id]; ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
 }
 
 // covers tells whether every source and values object the results'
@@ -355,8 +379,8 @@ func (idx *sourceIndex) covers(results []*Result) bool {
 			}
 			ns := namespaceOr(c.Namespace)
 			for _, ref := range refsOf(spec, ns) {
-				_, spec := idx.specs[ref]
-				_, data := idx.produced[ref]
+				_, spec := lookup(idx.specs, res.Root.ClusterName(), ref)
+				_, data := lookup(idx.produced, res.Root.ClusterName(), ref)
 				if !spec && !data {
 					return false
 				}
@@ -393,25 +417,26 @@ func refsOf(spec helmv2.HelmReleaseSpec, ns string) []string {
 // releaseSources answers a HelmRelease's lookups (helm.Sources) from the
 // index, the repository's sources and the tree of the root rendering it.
 type releaseSources struct {
-	index *sourceIndex
-	r     *Repository
-	tree  repo.Tree
+	index   *sourceIndex
+	cluster string
+	r       *Repository
+	tree    repo.Tree
 }
 
 func (s *releaseSources) Spec(kind, namespace, name string) (json.RawMessage, bool) {
-	c, ok := s.index.specs[kind+"/"+namespace+"/"+name]
+	c, ok := lookup(s.index.specs, s.cluster, kind+"/"+namespace+"/"+name)
 	return c.Spec, ok
 }
 
 func (s *releaseSources) Data(kind, namespace, name string) (map[string]string, bool, bool) {
-	p, ok := s.index.produced[kind+"/"+namespace+"/"+name]
+	p, ok := lookup(s.index.produced, s.cluster, kind+"/"+namespace+"/"+name)
 	return p.Data, p.SOPS, ok
 }
 
 func (s *releaseSources) Tree(namespace, name string) (repo.Tree, string) {
 	id := "GitRepository/" + namespace + "/" + name
 	var src *Source
-	if c, ok := s.index.specs[id]; ok {
+	if c, ok := lookup(s.index.specs, s.cluster, id); ok {
 		src = sourceOf(c, s.r)
 	} else if known, ok := s.r.Sources[id]; ok {
 		src = known

@@ -1,56 +1,47 @@
-// Package helmtest packages charts with the Helm SDK and serves them as
-// real chart sources do, for the tests and benchmarks: an HTTP chart
-// repository whose index.yaml Helm's repo package writes, and charts pushed
-// to an OCI registry with Helm's registry client.
+// Package helmtest is chartserve for tests: a small chart that exercises
+// what helm-controller does to a release, packaged, and served.
 package helmtest
 
 import (
-	"bytes"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"helm.sh/helm/v4/pkg/registry"
-	repov1 "helm.sh/helm/v4/pkg/repo/v1"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/chartserve"
 )
 
-// Package writes a chart's files (path in the chart: content) to a
-// directory, packages it as `helm package` does, and returns the archive.
+// Package packages a chart's files (path in the chart: content).
 func Package(t testing.TB, files map[string]string) []byte {
 	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, "chart", filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ch, err := loader.LoadDir(filepath.Join(dir, "chart"))
+	a, err := chartserve.Package(t.TempDir(), files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := chartutil.Save(ch, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return a
 }
 
-// Chart returns the files of a small chart: a Deployment and a Service
-// whose replicas, image and port come from values, a ConfigMap with every
-// value, a CRD in crds/, a hook Job and a test hook.
+// Serve serves archives in a chart repository and in a registry under
+// "charts", on loopback, until the test ends.
+func Serve(t testing.TB, archives ...[]byte) *chartserve.Server {
+	t.Helper()
+	s, err := chartserve.Listen("127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.AddToRepo(archives...); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range archives {
+		if _, err := s.Push("charts", a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// Chart returns the files of a small chart: a Deployment, a Service and a
+// ConfigMap of every value; a ServiceMonitor when the values ask for one
+// and the capabilities have its API; a CRD in crds/; a hook Job and a test
+// hook; a values.schema.json.
 func Chart(name, version string) map[string]string {
 	return map[string]string{
 		"Chart.yaml": "apiVersion: v2\nname: " + name + "\nversion: " + version + "\nappVersion: \"" + version + "\"\n",
@@ -176,90 +167,4 @@ spec:
           x-kubernetes-preserve-unknown-fields: true
 `,
 	}
-}
-
-// Repo is an HTTP chart repository on loopback.
-type Repo struct {
-	URL string
-	// Requests counts the requests served, by path.
-	requests map[string]*atomic.Int64
-	srv      *httptest.Server
-	// Fail, when set, answers every request with its status.
-	Fail atomic.Int32
-}
-
-// NewRepo serves archives as a chart repository, with the index.yaml
-// Helm's repo package writes for them (`helm repo index`).
-func NewRepo(t testing.TB, archives ...[]byte) *Repo {
-	t.Helper()
-	dir := t.TempDir()
-	for _, a := range archives {
-		ch, err := loader.LoadArchive(bytes.NewReader(a))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := ch.Metadata.Name + "-" + ch.Metadata.Version + ".tgz"
-		if err := os.WriteFile(filepath.Join(dir, name), a, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := &Repo{requests: map[string]*atomic.Int64{}}
-	files := http.FileServer(http.Dir(dir))
-	counted := map[string]bool{"/index.yaml": true}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		counted["/"+e.Name()] = true
-	}
-	for p := range counted {
-		r.requests[p] = &atomic.Int64{}
-	}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if n, ok := r.requests[req.URL.Path]; ok {
-			n.Add(1)
-		}
-		if s := r.Fail.Load(); s != 0 {
-			http.Error(w, http.StatusText(int(s)), int(s))
-			return
-		}
-		files.ServeHTTP(w, req)
-	}))
-	t.Cleanup(r.srv.Close)
-	r.URL = r.srv.URL
-	index, err := repov1.IndexDirectory(dir, r.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	index.SortEntries()
-	if err := index.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// Requests is how many requests path was served.
-func (r *Repo) Requests(path string) int64 {
-	if n, ok := r.requests[path]; ok {
-		return n.Load()
-	}
-	return 0
-}
-
-// PushOCI pushes a chart archive to host (an OCI registry over plain HTTP)
-// under path, as `helm push` does: the repository is path/<chart name>,
-// the tag the chart's version (Helm's client writes "+" as "_").
-func PushOCI(t testing.TB, host, path string, archive []byte) string {
-	t.Helper()
-	ch, err := loader.LoadArchive(bytes.NewReader(archive))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := registry.NewClient(registry.ClientOptPlainHTTP())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := host + "/" + path + "/" + ch.Metadata.Name + ":" + ch.Metadata.Version
-	if _, err := c.Push(archive, ref); err != nil {
-		t.Fatal(err)
-	}
-	return ref
 }
