@@ -12,7 +12,6 @@ LDFLAGS := -s -w -X github.com/kubectl-gitops/kubectl-gitops/internal/version.ve
 	-X github.com/kubectl-gitops/kubectl-gitops/internal/version.commit=$(COMMIT)
 BIN := bin/kubectl-gitops
 STATICCHECK := v0.8.2
-EXAMPLE := testdata/examples/sock-shop
 
 .PHONY: build example tools test test-unit bench lint dist clean
 
@@ -22,10 +21,7 @@ build:
 # Render and validate every root of both repositories of the bundled
 # walkthrough.
 example: build
-	$(BIN) render --all --root $(EXAMPLE)/microservices-repo
-	$(BIN) render --all --root $(EXAMPLE)/flux-repo
-	$(BIN) validate --all --root $(EXAMPLE)/microservices-repo
-	$(BIN) validate --all --root $(EXAMPLE)/flux-repo
+	hack/example.sh $(BIN)
 
 # The peers and servers tests run against; cached, so cheap once built.
 tools:

@@ -99,7 +99,7 @@ func decodeResolution(s string) (resolution, bool) {
 // resolve returns the cached resolution of key when it is younger than
 // interval (any age offline), else calls lookup, fetches the archive and
 // keeps both. Concurrent calls for one key share one lookup.
-func (f *Fetcher) resolve(ctx context.Context, key string, interval time.Duration, what string, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
+func (f *Fetcher) resolve(ctx context.Context, key string, interval time.Duration, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
 	ckey := cache.Key("helm-resolve/1", key)
 	if f.cache != nil {
 		if s, ok := f.cache.GetString(ckey); ok {
@@ -111,7 +111,7 @@ func (f *Fetcher) resolve(ctx context.Context, key string, interval time.Duratio
 		}
 	}
 	if f.offline {
-		return resolution{}, nil, fmt.Errorf("%s: %w", what, ErrNotCached)
+		return resolution{}, nil, ErrNotCached
 	}
 	type out struct {
 		r    resolution
@@ -161,7 +161,7 @@ func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string
 	}
 	what := fmt.Sprintf("chart %s %s from %s", name, versionWord(want), repoURL)
 	key := cache.Key(repoURL, name, want, cred.Username)
-	r, data, err := f.resolve(ctx, key, interval, what, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(ctx, key, interval, func() (resolution, []byte, error) {
 		index, err := f.index(ctx, repoURL, cred)
 		if err != nil {
 			return resolution{}, nil, err
@@ -251,7 +251,7 @@ func chartURL(repoURL, ref string) (string, error) {
 // "_" in tags standing for "+".
 func (f *Fetcher) fromOCI(ctx context.Context, ref, name, want string, interval time.Duration) (*Chart, error) {
 	what := fmt.Sprintf("chart %s %s from oci://%s", name, versionWord(want), ref)
-	r, data, err := f.resolve(ctx, cache.Key("oci", ref, want), interval, what, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(ctx, cache.Key("oci", ref, want), interval, func() (resolution, []byte, error) {
 		tag, err := f.ociTag(ctx, ref, want)
 		if err != nil {
 			return resolution{}, nil, err
@@ -314,7 +314,7 @@ func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIR
 	}
 	what := fmt.Sprintf("OCI artifact %s (%s)", rawURL, shown)
 	key := cache.Key("ocirepository", base, ref.Digest, ref.SemVer, ref.SemverFilter, ref.Tag, mediaType)
-	r, data, err := f.resolve(ctx, key, interval, what, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(ctx, key, interval, func() (resolution, []byte, error) {
 		t := target
 		if t == "" {
 			tag, err := f.semverTag(ctx, base, ref)

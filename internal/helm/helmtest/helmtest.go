@@ -38,6 +38,21 @@ func Serve(t testing.TB, archives ...[]byte) *chartserve.Server {
 	return s
 }
 
+// ServeDir serves the charts under dir as chartserve.Server.ServeDir does,
+// on loopback, until the test ends.
+func ServeDir(t testing.TB, dir string) *chartserve.Server {
+	t.Helper()
+	s, err := chartserve.Listen("127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.ServeDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // Chart returns the files of a small chart: a Deployment, a Service and a
 // ConfigMap of every value; a ServiceMonitor when the values ask for one
 // and the capabilities have its API; a CRD in crds/; a hook Job and a test
