@@ -31,6 +31,11 @@ const (
 // the repository and a function putting the example's addresses back in
 // output.
 func helmPlatform(t *testing.T) (string, func(string) string, *chartserve.Server) {
+	dir, back, srv, _ := helmPlatformRepo(t)
+	return dir, back, srv
+}
+
+func helmPlatformRepo(t *testing.T) (string, func(string) string, *chartserve.Server, *gittest.Repo) {
 	t.Helper()
 	srv := helmtest.ServeDir(t, filepath.Join("..", "testdata", "charts"))
 	repoHost := strings.TrimPrefix(srv.RepoURL, "http://")
@@ -45,7 +50,36 @@ func helmPlatform(t *testing.T) (string, func(string) string, *chartserve.Server
 		s = strings.ReplaceAll(s, repoHost, exampleRepo)
 		return scrub(strings.ReplaceAll(s, srv.Registry, exampleRegistry), g.Dir)
 	}
-	return g.Dir, back, srv
+	return g.Dir, back, srv, g
+}
+
+// TestHelmDiff bumps a chart and changes values, and diffs: the objects
+// the HelmReleases render change, the comment names the chart bump at the
+// top, and the labels a bump changes on every object show only with
+// --ignore-preset none.
+func TestHelmDiff(t *testing.T) {
+	dir, back, _, g := helmPlatformRepo(t)
+	data, err := os.ReadFile(filepath.Join(dir, "apps", "base", "podinfo", "repository.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.CommitFiles(t, "podinfo 6.8 in staging, a new message", map[string][]byte{
+		"apps/base/podinfo/repository.yaml": bytes.Replace(data, []byte(`semver: "6.7.x"`), []byte(`semver: "6.8.x"`), 1),
+		"apps/staging/podinfo-values.yaml":  []byte("ingress:\n  host: podinfo.staging.example.com\nui:\n  message: staging, on 6.8\n"),
+	})
+	cache := "XDG_CACHE_HOME=" + t.TempDir()
+	md := run(t, dir, []string{cache}, "diff", "--base", "HEAD~1", "--head", "HEAD", "-o", "markdown")
+	if md.code != 1 {
+		t.Fatalf("diff: exit %d, want 1\n%s", md.code, md.stderr)
+	}
+	golden(t, "helm/diff.md.golden", back(md.stdout))
+	all := run(t, dir, []string{cache}, "diff", "--base", "HEAD~1", "--head", "HEAD", "--ignore-preset", "none", "--color", "never")
+	if !strings.Contains(all.stdout, "-    helm.sh/chart: podinfo-lite-6.7.1") || !strings.Contains(all.stdout, "+    helm.sh/chart: podinfo-lite-6.8.0") {
+		t.Errorf("--ignore-preset none does not show the chart label change:\n%s", all.stdout)
+	}
+	if strings.Contains(md.stdout, "helm.sh/chart") {
+		t.Error("the default preset shows the chart label change")
+	}
 }
 
 // TestHelmPlatform renders and validates the helm-platform example: every

@@ -29,7 +29,9 @@ type DiffOptions struct {
 	Live   bool
 	Output string
 	Ignore []string
-	Color  string
+	// IgnorePreset names fields left out besides Ignore (diff.Options.Preset).
+	IgnorePreset string
+	Color        string
 
 	config *genericclioptions.ConfigFlags
 	dirs   []string
@@ -81,6 +83,7 @@ Exit status: 0 no differences, 1 differences, 2 an error.`,
 	f.BoolVar(&o.Live, "live", false, "compare with the objects in the cluster instead of a revision")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, markdown or json")
 	f.StringSliceVar(&o.Ignore, "ignore", nil, "a field to leave out of the comparison, as spec.replicas or /spec/replicas (repeatable)")
+	f.StringVar(&o.IgnorePreset, "ignore-preset", diff.PresetHelm, "fields left out besides --ignore: helm (the helm.sh/chart and app.kubernetes.io/version labels and checksum/* annotations a chart bump changes on every object) or none")
 	f.StringVar(&o.Color, "color", "auto", "colour the text output: auto, always or never")
 	config.AddFlags(f)
 	return cmd
@@ -124,6 +127,9 @@ func (o *DiffOptions) Validate() error {
 	}
 	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
 		return withCode(ExitFailure, fmt.Errorf("--color must be auto, always or never, got %q", o.Color))
+	}
+	if o.IgnorePreset != diff.PresetHelm && o.IgnorePreset != diff.PresetNone {
+		return withCode(ExitFailure, fmt.Errorf("--ignore-preset must be %s or %s, got %q", diff.PresetHelm, diff.PresetNone, o.IgnorePreset))
 	}
 	if o.Live && o.Base != "" {
 		return withCode(ExitFailure, fmt.Errorf("--live compares the working tree (or --head) with the cluster: --base does not apply"))
@@ -201,7 +207,7 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 		return nil, nil, err
 	}
 	warnUnsupported(o.ErrOut, head.Repository, o.dirs)
-	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore})
+	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore, Preset: o.IgnorePreset})
 	head.Engine.Trim()
 	return diffs, broken, err
 }
@@ -298,7 +304,7 @@ func (o *DiffOptions) runLive(ctx context.Context) error {
 		}
 		liveRoots = append(liveRoots, r)
 	}
-	diffs, notes, err := live.Diff(ctx, cfg, liveRoots, live.Options{Ignore: o.Ignore, Secrets: render.SecretValues(results)})
+	diffs, notes, err := live.Diff(ctx, cfg, liveRoots, live.Options{Ignore: o.Ignore, Preset: o.IgnorePreset, Secrets: render.SecretValues(results)})
 	side.Engine.Trim()
 	if err != nil {
 		return withCode(ExitFailure, err)

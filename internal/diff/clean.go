@@ -25,6 +25,46 @@ func noise() [][]string {
 	}
 }
 
+// Ignore presets (Options.Preset).
+const (
+	PresetHelm = "helm"
+	PresetNone = "none"
+)
+
+// dropChartNoise removes, from every metadata of o (its own, a pod
+// template's, a job template's), the labels and annotations a chart bump
+// changes on every object: helm.sh/chart, app.kubernetes.io/version and
+// checksum/* annotations. Selectors keep them: a change there is a change.
+func dropChartNoise(o map[string]any) {
+	for k, v := range o {
+		child, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		if k == "metadata" {
+			if labels, ok := child["labels"].(map[string]any); ok {
+				delete(labels, "helm.sh/chart")
+				delete(labels, "app.kubernetes.io/version")
+				if len(labels) == 0 {
+					delete(child, "labels")
+				}
+			}
+			if annotations, ok := child["annotations"].(map[string]any); ok {
+				for a := range annotations {
+					if strings.HasPrefix(a, "checksum/") {
+						delete(annotations, a)
+					}
+				}
+				if len(annotations) == 0 {
+					delete(child, "annotations")
+				}
+			}
+			continue
+		}
+		dropChartNoise(child)
+	}
+}
+
 // parseIgnore reads --ignore paths: dotted (spec.replicas), with a leading
 // dot, or JSON pointers (/spec/replicas, ~1 for a slash in a key).
 func parseIgnore(paths []string) ([][]string, error) {

@@ -47,6 +47,11 @@ type Options struct {
 	// (metadata.annotations.x, spec.replicas) or JSON pointer
 	// (/spec/replicas) form.
 	Ignore []string
+	// Preset names a set of fields left out besides: "" or PresetHelm for
+	// the ones a Helm chart bump changes on every object it renders (the
+	// helm.sh/chart and app.kubernetes.io/version labels, checksum/*
+	// annotations), PresetNone for none.
+	Preset string
 	// Secrets are values to mask wherever they appear (values a
 	// Kustomization substituted from Secrets).
 	Secrets []string
@@ -182,6 +187,10 @@ func compare(base, head Object, ignore [][]string, opts Options, fromKey string)
 		}
 	}
 	b, h := clean(base, ignore), clean(head, ignore)
+	if opts.Preset != PresetNone && b != nil && h != nil {
+		dropChartNoise(b)
+		dropChartNoise(h)
+	}
 	maskSecrets(b, h)
 	if base != nil && head != nil && fromKey == "" && reflect.DeepEqual(b, h) {
 		return c // most objects of a changed root are the same: no need to print them

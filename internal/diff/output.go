@@ -39,6 +39,13 @@ func WriteText(w io.Writer, diffs []RootDiff, color bool) error {
 		}
 		return code + s + colorReset
 	}
+	for _, c := range ChartChanges(diffs) {
+		where := ""
+		if c.Cluster != "" {
+			where = " (cluster " + safetext.Text(c.Cluster) + ")"
+		}
+		fmt.Fprintf(w, "HelmRelease %s%s: chart %s %s -> %s\n", safetext.Text(c.HelmRelease), where, safetext.Text(c.Chart), safetext.Text(c.From), safetext.Text(c.To))
+	}
 	for _, d := range diffs {
 		fmt.Fprintln(w, paint(colorBold, d.Name()+": "+summary(d)))
 		if d.BaseError != "" {
@@ -130,6 +137,17 @@ func Markdown(diffs []RootDiff, title string, limit int) []string {
 	if len(diffs) == 0 {
 		head.WriteString("No differences.\n")
 		return []string{head.String()}
+	}
+	if charts := ChartChanges(diffs); len(charts) > 0 {
+		head.WriteString("| HelmRelease | chart | from | to |\n|---|---|---|---|\n")
+		for _, c := range charts {
+			name := safetext.CodeSpan(c.HelmRelease)
+			if c.Cluster != "" {
+				name += " (cluster " + safetext.CodeSpan(c.Cluster) + ")"
+			}
+			fmt.Fprintf(&head, "| %s | %s | %s | %s |\n", name, safetext.CodeSpan(c.Chart), safetext.CodeSpan(c.From), safetext.CodeSpan(c.To))
+		}
+		head.WriteString("\n")
 	}
 	head.WriteString("| root | added | changed | removed |\n|---|---:|---:|---:|\n")
 	for _, d := range diffs {

@@ -35,6 +35,49 @@ type RootDiff struct {
 	// BaseError is why the root did not render on the base side; its
 	// objects then all show as added.
 	BaseError string `json:"baseError,omitempty"`
+	// Charts are the root's HelmReleases whose chart version changed.
+	Charts []ChartChange `json:"charts,omitempty"`
+}
+
+// ChartChange is a HelmRelease whose chart version changed.
+type ChartChange struct {
+	// HelmRelease is its namespace/name.
+	HelmRelease string `json:"helmRelease"`
+	// Cluster is the cluster of the root that applies it, when the
+	// repository has several.
+	Cluster string `json:"cluster,omitempty"`
+	Chart   string `json:"chart"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+}
+
+// chartChanges lists the HelmReleases both results render whose chart
+// version differs, in the head's order.
+func chartChanges(base, head *render.Result) []ChartChange {
+	if base == nil {
+		return nil
+	}
+	before := map[string]*render.Release{}
+	for _, r := range base.Releases {
+		before[r.ID()] = r
+	}
+	var out []ChartChange
+	for _, r := range head.Releases {
+		b, ok := before[r.ID()]
+		if ok && b.Version != "" && r.Version != "" && (b.Version != r.Version || b.ChartName != r.ChartName) {
+			out = append(out, ChartChange{HelmRelease: r.ID(), Cluster: clusterOf(head.Root), Chart: r.ChartName, From: b.Version, To: r.Version})
+		}
+	}
+	return out
+}
+
+// ChartChanges lists every root's chart changes.
+func ChartChanges(diffs []RootDiff) []ChartChange {
+	var out []ChartChange
+	for _, d := range diffs {
+		out = append(out, d.Charts...)
+	}
+	return out
 }
 
 // Name is how the root is named for people.
@@ -154,7 +197,8 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		if err := d.compare(before, after, opts); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", h.Root, err)
 		}
-		if len(d.Changes) > 0 || d.Status != "" {
+		d.Charts = chartChanges(b, h)
+		if len(d.Changes) > 0 || d.Status != "" || len(d.Charts) > 0 {
 			out = append(out, d)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -39,6 +40,9 @@ type Fetcher struct {
 	offline  bool
 	now      func() time.Time
 	flights  singleflight.Group
+	// down are the hosts this run could not reach, with why: the other
+	// charts they serve are not asked for again.
+	down sync.Map
 }
 
 // FetcherOptions configure a Fetcher.
@@ -99,7 +103,7 @@ func decodeResolution(s string) (resolution, bool) {
 // resolve returns the cached resolution of key when it is younger than
 // interval (any age offline), else calls lookup, fetches the archive and
 // keeps both. Concurrent calls for one key share one lookup.
-func (f *Fetcher) resolve(ctx context.Context, key string, interval time.Duration, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
+func (f *Fetcher) resolve(host, key string, interval time.Duration, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
 	ckey := cache.Key("helm-resolve/1", key)
 	if f.cache != nil {
 		if s, ok := f.cache.GetString(ckey); ok {
@@ -113,6 +117,9 @@ func (f *Fetcher) resolve(ctx context.Context, key string, interval time.Duratio
 	if f.offline {
 		return resolution{}, nil, ErrNotCached
 	}
+	if err, ok := f.down.Load(host); ok {
+		return resolution{}, nil, err.(error)
+	}
 	type out struct {
 		r    resolution
 		data []byte
@@ -120,6 +127,9 @@ func (f *Fetcher) resolve(ctx context.Context, key string, interval time.Duratio
 	v, err, _ := f.flights.Do(ckey, func() (any, error) {
 		r, data, err := lookup()
 		if err != nil {
+			if unreachable(err) {
+				f.down.Store(host, err)
+			}
 			return nil, err
 		}
 		r.At = f.now()
@@ -161,7 +171,7 @@ func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string
 	}
 	what := fmt.Sprintf("chart %s %s from %s", name, versionWord(want), repoURL)
 	key := cache.Key(repoURL, name, want, cred.Username)
-	r, data, err := f.resolve(ctx, key, interval, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(hostOf(repoURL), key, interval, func() (resolution, []byte, error) {
 		index, err := f.index(ctx, repoURL, cred)
 		if err != nil {
 			return resolution{}, nil, err
@@ -251,7 +261,7 @@ func chartURL(repoURL, ref string) (string, error) {
 // "_" in tags standing for "+".
 func (f *Fetcher) fromOCI(ctx context.Context, ref, name, want string, interval time.Duration) (*Chart, error) {
 	what := fmt.Sprintf("chart %s %s from oci://%s", name, versionWord(want), ref)
-	r, data, err := f.resolve(ctx, cache.Key("oci", ref, want), interval, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(hostOf(ref), cache.Key("oci", ref, want), interval, func() (resolution, []byte, error) {
 		tag, err := f.ociTag(ctx, ref, want)
 		if err != nil {
 			return resolution{}, nil, err
@@ -314,7 +324,7 @@ func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIR
 	}
 	what := fmt.Sprintf("OCI artifact %s (%s)", rawURL, shown)
 	key := cache.Key("ocirepository", base, ref.Digest, ref.SemVer, ref.SemverFilter, ref.Tag, mediaType)
-	r, data, err := f.resolve(ctx, key, interval, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(hostOf(base), key, interval, func() (resolution, []byte, error) {
 		t := target
 		if t == "" {
 			tag, err := f.semverTag(ctx, base, ref)
@@ -371,4 +381,20 @@ func versionWord(want string) string {
 		return "(newest stable)"
 	}
 	return want
+}
+
+// hostOf is the host of a URL or of an OCI reference.
+func hostOf(ref string) string {
+	if u, err := url.Parse(ref); err == nil && u.Host != "" {
+		return u.Host
+	}
+	host, _, _ := strings.Cut(strings.TrimPrefix(ref, "oci://"), "/")
+	return host
+}
+
+// unreachable tells a failure to reach a host (no answer, no such host, a
+// timeout) from an answer.
+func unreachable(err error) bool {
+	var rerr *registry.Error
+	return errors.As(err, &rerr) && rerr.Status == 0 && (rerr.Kind == registry.KindUnavailable || rerr.Kind == registry.KindTimeout)
 }

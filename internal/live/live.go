@@ -58,6 +58,8 @@ type Options struct {
 	// Ignore lists field paths left out of the comparison, as
 	// diff.Options.Ignore reads them.
 	Ignore []string
+	// Preset names fields left out besides, as diff.Options.Preset does.
+	Preset string
 	// Secrets are further values to mask wherever they appear (values a
 	// Kustomization substituted from Secrets).
 	Secrets []string
@@ -290,7 +292,7 @@ func (r *run) each(ctx context.Context, f func(context.Context, *rootState) erro
 // results compares each root's live objects with their dry-run results.
 func (r *run) results() ([]diff.RootDiff, error) {
 	var out []diff.RootDiff
-	opts := diff.Options{Ignore: r.opts.Ignore, Secrets: r.redact.values(true)}
+	opts := diff.Options{Ignore: r.opts.Ignore, Preset: r.opts.Preset, Secrets: r.redact.values(true)}
 	for _, rs := range r.roots {
 		if rs.skipped {
 			continue

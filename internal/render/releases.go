@@ -35,8 +35,10 @@ type Release struct {
 	// Chart names the chart it installs, "podinfo 6.5.0 from
 	// oci://ghcr.io/stefanprodan/charts", once resolved.
 	Chart string
-	// Version is the chart's version, once resolved.
-	Version string
+	// ChartName and Version are the chart's name and version, once
+	// resolved.
+	ChartName string
+	Version   string
 	// Err is why the HelmRelease does not render: the chart, its values
 	// or its templates are wrong, as helm-controller would find them.
 	Err error
@@ -213,7 +215,7 @@ func (e *Engine) release(ctx context.Context, c Child, src *releaseSources) *Rel
 	if err != nil {
 		return fail(err)
 	}
-	rel.Chart, rel.Version = chart.String(), chart.Version
+	rel.Chart, rel.ChartName, rel.Version = chart.String(), chart.Name, chart.Version
 	values, err := helm.Values(hr, src)
 	if err != nil {
 		return fail(err)
