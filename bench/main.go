@@ -2,7 +2,7 @@
 // generated repository in the same run, and prints the figures, the ratios
 // and whether each target of the project's issues is met.
 //
-//	go run ./bench [-copies 100] [-runs 5] [-only render,validate,hook,diff,images]
+//	go run ./bench [-copies 100] [-runs 5] [-only render,validate,hook,diff,images,helm]
 //
 // `make bench` builds the peers (hack/tools.sh) and the API server whose
 // OpenAPI document gives kubeconform its schemas (hack/cluster/build.sh),
@@ -33,7 +33,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
 
-var sections = []string{"render", "validate", "hook", "diff", "images"}
+var sections = []string{"render", "validate", "hook", "diff", "images", "helm"}
 
 func main() {
 	b := &bench{out: os.Stdout}
@@ -109,6 +109,7 @@ func (b *bench) run(ctx context.Context, only []string) error {
 		"hook":     b.hook,
 		"diff":     b.diff,
 		"images":   b.images,
+		"helm":     b.helm,
 	}
 	for _, s := range sections {
 		if slices.Contains(only, s) {
@@ -129,7 +130,13 @@ func (b *bench) corpus() error {
 	if err := benchgen.Write(b.repo, demo, benchgen.Options{Copies: b.copies, Registry: b.reg.Host(), Insecure: true}); err != nil {
 		return err
 	}
-	r, err := git.PlainInit(b.repo, false)
+	return commit(b.repo)
+}
+
+// commit makes the folder a Git repository of one commit, packed as a
+// clone's objects are.
+func commit(dir string) error {
+	r, err := git.PlainInit(dir, false)
 	if err != nil {
 		return err
 	}
@@ -194,8 +201,13 @@ type measure struct {
 // exec runs a command in the generated repository and measures it. Exit
 // codes in ok are not failures (diff exits 1 when something differs).
 func (b *bench) exec(ctx context.Context, env []string, ok []int, name string, args ...string) (measure, error) {
+	return b.execIn(ctx, b.repo, env, ok, name, args...)
+}
+
+// execIn runs a command in dir and measures it.
+func (b *bench) execIn(ctx context.Context, dir string, env []string, ok []int, name string, args ...string) (measure, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = b.repo
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr limitedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -293,8 +293,8 @@ func (o *DiffOptions) runLive(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	if failed := reportFailures(o.ErrOut, results); failed > 0 {
-		return withCode(ExitFailure, fmt.Errorf("%d of %d roots did not render", failed, len(results)))
+	if err := reportFailures(o.ErrOut, results); err != nil {
+		return withCode(ExitFailure, err)
 	}
 	var liveRoots []live.Root
 	for _, res := range results {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -113,8 +114,8 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	if failed := reportFailures(o.ErrOut, results); failed > 0 {
-		return withCode(ExitFailure, fmt.Errorf("%d of %d roots (or their HelmReleases) did not render", failed, len(results)))
+	if err := reportFailures(o.ErrOut, results); err != nil {
+		return withCode(ExitFailure, err)
 	}
 	if err := eng.Load(ctx, results); err != nil {
 		return withCode(ExitFailure, err)
@@ -154,25 +155,37 @@ func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
 }
 
 // reportFailures prints why each failed root or HelmRelease failed, and
-// counts them; a HelmRelease not rendered for want of its chart is noted.
-func reportFailures(w io.Writer, results []*render.Result) int {
-	n := 0
+// returns an error counting them; a HelmRelease not rendered for want of
+// its chart is noted.
+func reportFailures(w io.Writer, results []*render.Result) error {
+	roots, releases, all := 0, 0, 0
 	for _, res := range results {
 		if res.Err != nil {
-			n++
+			roots++
 			fmt.Fprintf(w, "error: %s: %s\n", res.Root, safetext.Line(res.Err.Error()))
 		}
 		for _, rel := range res.Releases {
+			all++
 			switch {
 			case rel.Err != nil:
-				n++
+				releases++
 				fmt.Fprintf(w, "error: %s\n", safetext.Line(rel.Err.Error()))
 			case rel.Unchecked != "":
 				fmt.Fprintf(w, "note: HelmRelease %s (%s:%d) is not rendered: %s\n", safetext.Text(rel.ID()), safetext.Text(rel.File), rel.Line, safetext.Line(rel.Unchecked))
 			}
 		}
 	}
-	return n
+	var parts []string
+	if roots > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d roots", roots, len(results)))
+	}
+	if releases > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d HelmReleases", releases, all))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s did not render", strings.Join(parts, " and "))
 }
 
 // writeRenderYAML prints each root's objects after a "# Source:" comment,

@@ -150,8 +150,10 @@ func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*r
 	defer s.mu.Unlock()
 	if s.charts == nil {
 		s.charts = helm.NewFetcher(helm.FetcherOptions{
-			Cache:    c,
-			Registry: registry.New(registry.Options{Keychain: authn.DefaultKeychain, UserAgent: "kubectl-gitops/" + version.Get().Version}),
+			Cache: c,
+			// Two retries: a chart source that is down is named, and the
+			// run goes on without it.
+			Registry: registry.New(registry.Options{Keychain: authn.DefaultKeychain, Retries: 2, UserAgent: "kubectl-gitops/" + version.Get().Version}),
 			Offline:  o.Offline,
 		})
 	}

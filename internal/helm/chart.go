@@ -24,11 +24,10 @@ type Chart struct {
 	// Source is where it comes from: a repository URL, an OCI reference or
 	// a directory of a Git repository.
 	Source string
-	// Digest is the SHA-256 of its content, "sha256:…".
+	// Digest is the SHA-256 of its content, in hex.
 	Digest string
 
-	archive []byte
-	files   []*archive.BufferedFile
+	files []*archive.BufferedFile
 	// adjust are what source-controller changes in the chart it packages
 	// (valuesFiles, version metadata), applied on every load.
 	adjust []func(*chartv2.Chart) error
@@ -53,13 +52,7 @@ func (c *Chart) String() string {
 // dependencies are pruned by their conditions), so each render loads its
 // own.
 func (c *Chart) load() (*chartv2.Chart, error) {
-	var ch *chartv2.Chart
-	var err error
-	if c.files != nil {
-		ch, err = loader.LoadFiles(c.files)
-	} else {
-		ch, err = loader.LoadArchive(bytes.NewReader(c.archive))
-	}
+	ch, err := loader.LoadFiles(c.files)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s does not load: %w", c, err)
 	}

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	repov1 "helm.sh/helm/v4/pkg/repo/v1"
 	"sigs.k8s.io/yaml"
 
@@ -40,9 +42,26 @@ type Fetcher struct {
 	offline  bool
 	now      func() time.Time
 	flights  singleflight.Group
-	// down are the hosts this run could not reach, with why: the other
-	// charts they serve are not asked for again.
+	// down are the hosts this run could not reach: the other charts they
+	// serve are not asked for again.
 	down sync.Map
+	// unpacked are the files of the archives read this run, by digest,
+	// shared by the renders of the same chart.
+	unpacked sync.Map
+}
+
+// chart returns the chart whose archive is data, unpacked once per run.
+func (f *Fetcher) chart(r resolution, data []byte, c Chart) (*Chart, error) {
+	files, ok := f.unpacked.Load(r.Digest)
+	if !ok {
+		unpacked, err := archive.LoadArchiveFiles(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("chart %s is not a chart archive: %w", &c, err)
+		}
+		files, _ = f.unpacked.LoadOrStore(r.Digest, unpacked)
+	}
+	c.Digest, c.files = r.Digest, files.([]*archive.BufferedFile)
+	return &c, nil
 }
 
 // FetcherOptions configure a Fetcher.
@@ -79,7 +98,7 @@ type resolution struct {
 	Version string
 	// Ref is the archive's URL or the OCI reference, with its tag.
 	Ref string
-	// Digest is the SHA-256 of the archive, "sha256:…".
+	// Digest is the SHA-256 of the archive, in hex.
 	Digest string
 	At     time.Time
 }
@@ -117,8 +136,8 @@ func (f *Fetcher) resolve(host, key string, interval time.Duration, lookup func(
 	if f.offline {
 		return resolution{}, nil, ErrNotCached
 	}
-	if err, ok := f.down.Load(host); ok {
-		return resolution{}, nil, err.(error)
+	if _, ok := f.down.Load(host); ok {
+		return resolution{}, nil, &hostDown{host}
 	}
 	type out struct {
 		r    resolution
@@ -211,7 +230,7 @@ func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return &Chart{Name: name, Version: r.Version, Source: repoURL, Digest: r.Digest, archive: data}, nil
+	return f.chart(r, data, Chart{Name: name, Version: r.Version, Source: repoURL})
 }
 
 // index fetches and reads a repository's index.yaml.
@@ -275,7 +294,7 @@ func (f *Fetcher) fromOCI(ctx context.Context, ref, name, want string, interval 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return &Chart{Name: name, Version: r.Version, Source: "oci://" + path.Dir(ref), Digest: r.Digest, archive: data}, nil
+	return f.chart(r, data, Chart{Name: name, Version: r.Version, Source: "oci://" + path.Dir(ref)})
 }
 
 func (f *Fetcher) ociTag(ctx context.Context, ref, want string) (string, error) {
@@ -342,7 +361,7 @@ func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIR
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return &Chart{Source: rawURL, Digest: r.Digest, archive: data}, nil
+	return f.chart(r, data, Chart{Source: rawURL})
 }
 
 func (f *Fetcher) semverTag(ctx context.Context, base string, ref OCIRef) (string, error) {
@@ -397,4 +416,12 @@ func hostOf(ref string) string {
 func unreachable(err error) bool {
 	var rerr *registry.Error
 	return errors.As(err, &rerr) && rerr.Status == 0 && (rerr.Kind == registry.KindUnavailable || rerr.Kind == registry.KindTimeout)
+}
+
+// hostDown is the error of a fetch from a host that could not be reached
+// earlier in the run.
+type hostDown struct{ host string }
+
+func (e *hostDown) Error() string {
+	return "cannot reach " + e.host + " (it did not answer an earlier request of this run)"
 }

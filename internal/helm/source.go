@@ -52,7 +52,8 @@ const DefaultInterval = 10 * time.Minute
 // build it: from spec.chart (a HelmRepository, a GitRepository of this
 // repository, never a Bucket) or spec.chartRef (an OCIRepository or a
 // HelmChart), its valuesFiles merged as the chart's values. Errors that
-// leave the HelmRelease unchecked rather than wrong are *Unchecked.
+// leave the HelmRelease unchecked rather than wrong are *Unchecked. The
+// chart is read when it renders: one that does not load fails Render.
 func Resolve(ctx context.Context, f *Fetcher, hr *helmv2.HelmRelease, src Sources) (*Chart, error) {
 	switch {
 	case hr.Spec.ChartRef != nil:
@@ -83,8 +84,7 @@ func Resolve(ctx context.Context, f *Fetcher, hr *helmv2.HelmRelease, src Source
 			if err != nil {
 				return nil, fetchError(err)
 			}
-			_, err = c.load()
-			return c, err
+			return c, nil
 		case "HelmChart":
 			var s sourcev1.HelmChartSpec
 			if err := json.Unmarshal(spec, &s); err != nil {
@@ -147,8 +147,7 @@ func fromTemplate(ctx context.Context, f *Fetcher, ns string, t chartTemplate, h
 			return nil, fetchError(err)
 		}
 		valuesFiles(c, t, func(ch *chartv2.Chart, name string) ([]byte, bool) { return chartFile(ch, name) })
-		_, err = c.load()
-		return c, err
+		return c, nil
 	case "GitRepository":
 		tree, why := src.Tree(ns, t.Name)
 		if tree == nil {
@@ -246,7 +245,8 @@ func undefined(kind, ns, name string) error {
 // no version in range), which is an error of the HelmRelease.
 func fetchError(err error) error {
 	var rerr *registry.Error
-	if errors.Is(err, ErrNotCached) {
+	var down *hostDown
+	if errors.Is(err, ErrNotCached) || errors.As(err, &down) {
 		return &Unchecked{Reason: err.Error()}
 	}
 	if errors.As(err, &rerr) && rerr.Kind != registry.KindNotFound {

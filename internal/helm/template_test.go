@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/helmtest"
@@ -160,7 +161,7 @@ func TestName(t *testing.T) {
 // the release namespace on namespaced objects, the hook kept and the test
 // hook left out, capabilities from KubeVersion and APIVersions.
 func TestRender(t *testing.T) {
-	chart := &Chart{Name: "app", Version: "0.1.0", Source: "test", archive: helmtest.Package(t, helmtest.Chart("app", "0.1.0"))}
+	chart := testChart(t, helmtest.Chart("app", "0.1.0"))
 	hr := release(t, `
 metadata: {name: app, namespace: flux-system}
 spec:
@@ -185,18 +186,19 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "render.golden", out)
+	golden(t, "render.golden", printed(t, out))
 
 	hr.Spec.Install = &helmv2.Install{CRDs: helmv2.Skip}
 	hr.Spec.Test = &helmv2.Test{Enable: true}
-	out, err = Render(context.Background(), Release{HelmRelease: hr, Chart: chart, Values: values})
+	objs, err := Render(context.Background(), Release{HelmRelease: hr, Chart: chart, Values: values})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(out, []byte("CustomResourceDefinition")) || !bytes.Contains(out, []byte("name: web-app-test")) {
-		t.Errorf("install.crds Skip and test.enable: the CRD is there or the test hook is not:\n%s", out)
+	out2 := printed(t, objs)
+	if bytes.Contains(out2, []byte("CustomResourceDefinition")) || !bytes.Contains(out2, []byte("name: web-app-test")) {
+		t.Errorf("install.crds Skip and test.enable: the CRD is there or the test hook is not:\n%s", out2)
 	}
-	if bytes.Contains(out, []byte("ServiceMonitor")) {
+	if bytes.Contains(out2, []byte("ServiceMonitor")) {
 		t.Error("a ServiceMonitor without monitoring.coreos.com/v1 among the API versions")
 	}
 }
@@ -206,7 +208,7 @@ spec:
 func TestRenderErrors(t *testing.T) {
 	files := helmtest.Chart("app", "0.1.0")
 	files["templates/required.yaml"] = `{{ if .Values.needHost }}{{ required "host is required" .Values.host }}{{ end }}`
-	chart := &Chart{Name: "app", Version: "0.1.0", Source: "test", archive: helmtest.Package(t, files)}
+	chart := testChart(t, files)
 	hr := release(t, `metadata: {name: app, namespace: apps}`)
 	for _, tc := range []struct {
 		values map[string]any
@@ -220,6 +222,32 @@ func TestRenderErrors(t *testing.T) {
 			t.Errorf("values %v: error %v, want one naming the chart with %q", tc.values, err, tc.want)
 		}
 	}
+}
+
+// testChart packages a chart's files and reads the archive as a fetched
+// chart is read.
+func testChart(t *testing.T, files map[string]string) *Chart {
+	c, err := NewFetcher(FetcherOptions{}).chart(resolution{Digest: "test"}, helmtest.Package(t, files), Chart{Name: "app", Version: "0.1.0", Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// printed is objects as YAML documents.
+func printed(t *testing.T, objs []*kyaml.RNode) []byte {
+	var b bytes.Buffer
+	for i, o := range objs {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		s, err := o.String()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(s)
+	}
+	return b.Bytes()
 }
 
 func golden(t *testing.T, name string, got []byte) {

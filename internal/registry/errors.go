@@ -97,6 +97,10 @@ func (e *Error) message() string {
 			return fmt.Sprintf("HTTP %d %s: the repository refuses these credentials (the HelmRepository's secretRef)", e.Status, http.StatusText(e.Status))
 		case KindNotFound:
 			return "HTTP 404 Not Found"
+		case KindUnavailable:
+			if e.Status == 0 {
+				return fmt.Sprintf("cannot reach the chart repository after %s: %s", attempts(e.Attempts), scrub(e.Err.Error()))
+			}
 		}
 	}
 	switch e.Kind {

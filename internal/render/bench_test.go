@@ -7,6 +7,9 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/chartserve"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -75,5 +78,55 @@ func BenchmarkRenderWarm(b *testing.B) {
 	run()
 	for b.Loop() {
 		run()
+	}
+}
+
+// BenchmarkRenderHelm renders a repository of 100 HelmReleases of one
+// chart from a loopback registry, with no cache: the in-process half of
+// `make bench`'s helm figures, for profiling.
+func BenchmarkRenderHelm(b *testing.B) {
+	srv, err := chartserve.Listen("127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	archive, err := chartserve.PackageDir("../../testdata/charts/podinfo-lite", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := srv.Push("charts", archive); err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if err := benchgen.WriteHelm(dir, srv.Registry+"/charts/podinfo-lite", 100); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		tree := repo.NewWorkTree(dir)
+		r, err := Discover(tree, Checkout{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		charts := helm.NewFetcher(helm.FetcherOptions{Registry: registry.New(registry.Options{})})
+		eng := New(tree, dir, Options{Charts: charts})
+		if err := eng.Expand(context.Background(), r); err != nil {
+			b.Fatal(err)
+		}
+		res, err := eng.Render(context.Background(), r, r.Roots)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, x := range res {
+			for _, rel := range x.Releases {
+				if !rel.Rendered() {
+					b.Fatalf("%s: %v %s", rel.ID(), rel.Err, rel.Unchecked)
+				}
+				n++
+			}
+		}
+		if n != 100 {
+			b.Fatalf("%d releases rendered, want 100", n)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	yamlv2 "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // printYAML returns what res.AsYAML returns: the object as `kustomize
@@ -23,21 +24,34 @@ import (
 // (a key that is not a string, a number JSON cannot hold, text YAML v2
 // refuses) is printed by kustomize's own path, errors included.
 func printYAML(res *resource.Resource) ([]byte, error) {
-	if v, ok := jsonValues(res); ok {
+	if v, ok := jsonValues(&res.RNode); ok {
 		return yamlv2.Marshal(v)
 	}
 	return res.AsYAML()
 }
 
-// jsonValues returns the values kustomize's chain ends with for res, and
+// printNode prints an object as printYAML prints a resource: as kustomize
+// prints it.
+func printNode(n *kyaml.RNode) ([]byte, error) {
+	if v, ok := jsonValues(n); ok {
+		return yamlv2.Marshal(v)
+	}
+	j, err := n.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return sigsyaml.JSONToYAML(j)
+}
+
+// jsonValues returns the values kustomize's chain ends with for n, and
 // whether it knows them.
-func jsonValues(res *resource.Resource) (any, bool) {
-	if n := res.YNode(); n == nil || n.Kind != kyaml.MappingNode {
+func jsonValues(n *kyaml.RNode) (any, bool) {
+	if y := n.YNode(); y == nil || y.Kind != kyaml.MappingNode {
 		return nil, false
 	}
 	// As RNode.MarshalJSON does: the nodes' text, not the nodes, whose
 	// values can differ (an empty null in a flow mapping prints as '').
-	text, err := res.RNode.String()
+	text, err := n.String()
 	if err != nil {
 		return nil, false
 	}

@@ -138,7 +138,7 @@ func TestPrintYAMLAsKustomize(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, fast := jsonValues(res[0]); fast != tt.fast {
+			if _, fast := jsonValues(&res[0].RNode); fast != tt.fast {
 				t.Errorf("printed by printYAML itself: %v, want %v", fast, tt.fast)
 			}
 		})
@@ -214,7 +214,7 @@ func reordered(res *resource.Resource, a, b []byte) bool {
 	if yamlv2.Unmarshal(a, &va) != nil || yamlv2.Unmarshal(b, &vb) != nil || !reflect.DeepEqual(va, vb) {
 		return false
 	}
-	v, ok := jsonValues(res)
+	v, ok := jsonValues(&res.RNode)
 	return ok && unordered(v)
 }
 

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"golang.org/x/sync/errgroup"
@@ -17,7 +16,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -51,10 +49,7 @@ type Release struct {
 	// Origins name each of its objects, in order.
 	Origins []Origin
 
-	output   []byte
-	loadOnce sync.Once
-	load     func() ([]byte, error)
-	loadErr  error
+	output []byte
 }
 
 // ID is the HelmRelease's namespace/name.
@@ -64,12 +59,7 @@ func (r *Release) ID() string { return r.Namespace + "/" + r.Name }
 func (r *Release) Rendered() bool { return r.Err == nil && r.Unchecked == "" }
 
 // YAML returns the release's objects.
-func (r *Release) YAML() ([]byte, error) {
-	if r.load != nil {
-		r.loadOnce.Do(func() { r.output, r.loadErr = r.load() })
-	}
-	return r.output, r.loadErr
-}
+func (r *Release) YAML() ([]byte, error) { return r.output, nil }
 
 // isRelease tells a HelmRelease among a render's children.
 func (c Child) isRelease() bool {
@@ -215,7 +205,12 @@ func (e *Engine) release(ctx context.Context, c Child, src *releaseSources) *Rel
 	if err != nil {
 		return fail(err)
 	}
-	rel.Chart, rel.ChartName, rel.Version = chart.String(), chart.Name, chart.Version
+	// An OCIRepository's chart is named once it is read.
+	defer func() {
+		if rel.ChartName == "" {
+			rel.Chart, rel.ChartName, rel.Version = chart.String(), chart.Name, chart.Version
+		}
+	}()
 	values, err := helm.Values(hr, src)
 	if err != nil {
 		return fail(err)
@@ -228,19 +223,28 @@ func (e *Engine) release(ctx context.Context, c Child, src *releaseSources) *Rel
 	if e.lookupRelease(key, rel) {
 		return rel
 	}
-	out, err := helm.Render(ctx, helm.Release{HelmRelease: hr, Chart: chart, Values: values, KubeVersion: e.opts.KubeVersion, APIVersions: e.opts.APIVersions})
+	objects, err := helm.Render(ctx, helm.Release{HelmRelease: hr, Chart: chart, Values: values, KubeVersion: e.opts.KubeVersion, APIVersions: e.opts.APIVersions})
 	if err != nil {
 		return fail(err)
 	}
-	rel.output = out
-	for _, d := range manifest.Split(out) {
-		o, err := manifest.Decode(rel.File, d)
-		if err != nil || o.Kind == "" {
-			continue
+	// Printed as Helm prints them (in their templates' order of fields,
+	// without the "# Source:" comments), not through kustomize's JSON
+	// round trip: a fifth of the work otherwise.
+	var out bytes.Buffer
+	for i, o := range objects {
+		o.YNode().HeadComment = ""
+		data, err := o.String()
+		if err != nil {
+			return fail(err)
 		}
-		rel.Origins = append(rel.Origins, Origin{File: rel.File, Kind: o.Kind, Name: o.Name, Release: rel.ID()})
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		out.WriteString(data)
+		rel.Origins = append(rel.Origins, Origin{File: rel.File, Kind: o.GetKind(), Name: o.GetName(), Release: rel.ID()})
 	}
-	e.storeRelease(key, rel)
+	rel.output = out.Bytes()
+	e.storeRelease(key, rel, chart)
 	return rel
 }
 
@@ -252,9 +256,10 @@ func (r *Release) errorf(format string, args ...any) error {
 	return diag.Errorf(r.File, r.Line, "%s", msg)
 }
 
-// releaseHeader names the record format of a cached release: its output's
-// digest, then each object's kind and name.
-const releaseHeader = "helm-release/1"
+// releaseHeader names the record format of a cached release: its
+// output's digest, its chart's name, version and description, each
+// object's kind and name, then its output. One entry per release: a cold run writes a hundred of them.
+const releaseHeader = "helm-release/3"
 
 func (e *Engine) lookupRelease(key string, rel *Release) bool {
 	c := e.opts.Cache
@@ -266,44 +271,39 @@ func (e *Engine) lookupRelease(key string, rel *Release) bool {
 		return false
 	}
 	rd := cache.NewReader(releaseHeader, data)
-	digest := rd.Field()
+	digest, name, version, chart := rd.Field(), rd.Field(), rd.Field(), rd.Field()
 	var origins []Origin
 	for n := rd.Count(2); n > 0; n-- {
 		origins = append(origins, Origin{File: rel.File, Kind: rd.Field(), Name: rd.Field(), Release: rel.ID()})
 	}
+	output := rd.Blob()
 	if rd.Err() != nil {
 		return false
 	}
-	rel.Digest, rel.Origins = digest, origins
-	rel.load = func() ([]byte, error) {
-		out, ok := c.Get(digest)
-		if !ok || cache.Digest(out) != digest {
-			return nil, fmt.Errorf("HelmRelease %s: its cached render is gone: run again", rel.ID())
-		}
-		return out, nil
-	}
+	rel.Origins, rel.ChartName, rel.Version, rel.Chart = origins, name, version, chart
+	rel.output, rel.Digest = []byte(output), digest
 	return true
 }
 
-func (e *Engine) storeRelease(key string, rel *Release) {
+func (e *Engine) storeRelease(key string, rel *Release, chart *helm.Chart) {
+	rel.Digest = cache.Digest(rel.output)
 	c := e.opts.Cache
 	if c == nil {
 		return
 	}
-	rel.Digest = cache.Digest(rel.output)
-	if c.Put(rel.Digest, rel.output) != nil {
-		return
-	}
-	e.stored.Store(true)
-	w := cache.NewWriter(releaseHeader, 64*len(rel.Origins))
+	w := cache.NewWriter(releaseHeader, len(rel.output)+64*len(rel.Origins))
 	w.String(rel.Digest)
+	w.String(chart.Name)
+	w.String(chart.Version)
+	w.String(chart.String())
 	w.Int(len(rel.Origins))
 	for _, o := range rel.Origins {
 		w.String(o.Kind)
 		w.String(o.Name)
 	}
-	if data, err := w.Bytes(); err == nil {
-		_ = c.Put("h"+key, data)
+	w.Blob(string(rel.output))
+	if data, err := w.Bytes(); err == nil && c.Put("h"+key, data) == nil {
+		e.stored.Store(true)
 	}
 }
 
