@@ -26,7 +26,7 @@ type Hook struct {
 func All() []Hook {
 	return []Hook{
 		{ID: "gitops-validate", Name: "kubectl gitops validate", Description: "Check the render roots the staged files affect, and the files themselves, with every validate rule"},
-		{ID: "gitops-render", Name: "kubectl gitops render", Description: "Check that the render roots the staged files affect still build", Rules: []string{"syntax", "build"}},
+		{ID: "gitops-render", Name: "kubectl gitops render", Description: "Check that the render roots the staged files affect still build", Rules: []string{"syntax", "build", "helm-release", "not-rendered"}},
 		{ID: "gitops-markers", Name: "kubectl gitops image markers", Description: "Check $imagepolicy markers and the ImagePolicies they name", Rules: []string{"imagepolicy-marker", "imagepolicy-pattern", "flux-reference"}},
 		{ID: "gitops-secrets", Name: "kubectl gitops secrets", Description: "Refuse Secrets committed in the clear", Rules: []string{"plain-secret"}},
 	}

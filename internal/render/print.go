@@ -9,7 +9,6 @@ import (
 	yamlv2 "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // printYAML returns what res.AsYAML returns: the object as `kustomize
@@ -28,19 +27,6 @@ func printYAML(res *resource.Resource) ([]byte, error) {
 		return yamlv2.Marshal(v)
 	}
 	return res.AsYAML()
-}
-
-// printNode prints an object as printYAML prints a resource: as kustomize
-// prints it.
-func printNode(n *kyaml.RNode) ([]byte, error) {
-	if v, ok := jsonValues(n); ok {
-		return yamlv2.Marshal(v)
-	}
-	j, err := n.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return sigsyaml.JSONToYAML(j)
 }
 
 // jsonValues returns the values kustomize's chain ends with for n, and
