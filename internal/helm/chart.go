@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -28,6 +29,10 @@ type Chart struct {
 	Digest string
 
 	files []*archive.BufferedFile
+	// unbuilt is set for a chart directory of a Git repository, whose
+	// dependencies source-controller downloads when they are not in its
+	// charts/ directory.
+	unbuilt bool
 	// adjust are what source-controller changes in the chart it packages
 	// (valuesFiles, version metadata), applied on every load.
 	adjust []func(*chartv2.Chart) error
@@ -64,7 +69,31 @@ func (c *Chart) load() (*chartv2.Chart, error) {
 	if c.Name == "" && ch.Metadata != nil {
 		c.Name, c.Version = ch.Metadata.Name, ch.Metadata.Version
 	}
+	if c.unbuilt {
+		if missing := missingDependencies(ch); len(missing) > 0 {
+			return nil, &Unchecked{Reason: fmt.Sprintf("chart %s lists dependencies its charts/ directory does not hold (%s): source-controller downloads them, a render does not", c, strings.Join(missing, ", "))}
+		}
+	}
 	return ch, nil
+}
+
+// missingDependencies names the dependencies Chart.yaml lists that the
+// chart does not hold, as Helm's action.CheckDependencies finds them.
+func missingDependencies(ch *chartv2.Chart) []string {
+	if ch.Metadata == nil {
+		return nil
+	}
+	held := map[string]bool{}
+	for _, d := range ch.Dependencies() {
+		held[d.Name()] = true
+	}
+	var out []string
+	for _, d := range ch.Metadata.Dependencies {
+		if !held[d.Name] {
+			out = append(out, d.Name)
+		}
+	}
+	return out
 }
 
 // FromTree reads the chart in directory dir of a repository's tree, as
@@ -120,7 +149,7 @@ func FromTree(tree repo.Tree, dir string, read func(path string)) (*Chart, error
 	if err := walk(""); err != nil {
 		return nil, fmt.Errorf("chart directory %s: %w", dir, err)
 	}
-	c := &Chart{Source: dir, Digest: cache.Digest(content.Bytes()), files: files}
+	c := &Chart{Source: dir, Digest: cache.Digest(content.Bytes()), files: files, unbuilt: true}
 	if _, err := c.load(); err != nil {
 		return nil, err
 	}
