@@ -141,6 +141,9 @@ func TestHelmTemplateOracle(t *testing.T) {
 	}
 	configMaps := map[string]map[string]any{} // by cluster/namespace/name
 	releases := map[string]map[string]any{}   // by cluster/namespace/name
+	// The API versions the repository's CRDs serve, as a cluster that
+	// applied them offers (helm template --api-versions).
+	apis := map[string]bool{}
 	for _, root := range out.Roots {
 		for _, o := range root.Objects {
 			meta := o["metadata"].(map[string]any)
@@ -150,6 +153,12 @@ func TestHelmTemplateOracle(t *testing.T) {
 				configMaps[id] = o
 			case "HelmRelease":
 				releases[id] = o
+			case "CustomResourceDefinition":
+				spec := o["spec"].(map[string]any)
+				for _, v := range list(spec["versions"]) {
+					gv := str(spec["group"]) + "/" + str(v.(map[string]any)["name"])
+					apis[gv], apis[gv+"/"+str(spec["names"].(map[string]any)["kind"])] = true, true
+				}
 			}
 		}
 	}
@@ -172,6 +181,9 @@ func TestHelmTemplateOracle(t *testing.T) {
 				args := []string{"template", releaseName}
 				args = append(args, chartArgs(t, dir, rel.Chart, rel.Version)...)
 				args = append(args, "--namespace", releaseNS, "--include-crds", "--plain-http")
+				for a := range apis {
+					args = append(args, "--api-versions", a)
+				}
 				var files []string
 				for i, ref := range list(spec["valuesFrom"]) {
 					ref := ref.(map[string]any)

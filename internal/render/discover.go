@@ -218,6 +218,7 @@ type Repository struct {
 	generators  map[string]*generator     // ArtifactGenerators, by namespace/name
 	tree        repo.Tree
 	instances   []*instance
+	apis        map[string]bool // the API versions the repository's CRDs serve
 }
 
 // fluxObjectLine finds documents that may be Flux Kustomizations, sources
@@ -396,6 +397,9 @@ type fileFacts struct {
 	Kust *kustFacts
 	// Docs are the documents of a YAML file that may be Flux objects.
 	Docs []docText
+	// APIs are the API versions the file's CustomResourceDefinitions
+	// serve, "group/version" and "group/version/Kind".
+	APIs []string
 }
 
 type kustFacts struct {
@@ -430,6 +434,9 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		return fileFacts{Kust: kustomizationFacts(f, data)}
 	}
 	var facts fileFacts
+	if bytes.Contains(data, []byte("CustomResourceDefinition")) && crdLine.Match(data) {
+		facts.APIs = crdAPIs(f, data)
+	}
 	if !(bytes.Contains(data, []byte("toolkit.fluxcd.io")) || bytes.Contains(data, []byte(OperatorGroup)) || bytes.Contains(data, []byte(GeneratorGroup))) || !fluxObjectLine.Match(data) {
 		return facts
 	}
@@ -487,6 +494,12 @@ func docFacts(f string, d manifest.Doc) docText {
 
 // apply records a file's facts in the repository.
 func (r *Repository) apply(f string, facts fileFacts) {
+	for _, a := range facts.APIs {
+		if r.apis == nil {
+			r.apis = map[string]bool{}
+		}
+		r.apis[a] = true
+	}
 	if k := facts.Kust; k != nil {
 		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs}
 		if prev, ok := r.Kustomizations[kf.Dir]; ok && kustomizationRank(prev.Path) < kustomizationRank(f) {
@@ -942,4 +955,43 @@ func (r *Repository) Select(dirs []string) ([]Root, error) {
 		return out[i].KustomizationID() < out[j].KustomizationID()
 	})
 	return out, nil
+}
+
+var crdLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?CustomResourceDefinition\b`)
+
+// crdAPIs lists the API versions the CustomResourceDefinitions of a file
+// serve, as Helm's capabilities name them: "group/version" and
+// "group/version/Kind".
+func crdAPIs(f string, data []byte) []string {
+	var out []string
+	for _, d := range manifest.Split(data) {
+		if !crdLine.Match(d.Text) {
+			continue
+		}
+		o, err := manifest.Decode(f, d)
+		if err != nil || o.Kind != "CustomResourceDefinition" || o.Group() != "apiextensions.k8s.io" {
+			continue
+		}
+		spec := manifest.Lookup(o.Node(), "spec")
+		group, kind := manifest.Scalar(spec, "group"), manifest.Scalar(manifest.Lookup(spec, "names"), "kind")
+		versions := manifest.Lookup(spec, "versions")
+		if group == "" || kind == "" || versions == nil {
+			continue
+		}
+		for _, v := range versions.Content {
+			name := manifest.Scalar(v, "name")
+			if name == "" || manifest.Scalar(v, "served") == "false" {
+				continue
+			}
+			out = append(out, group+"/"+name, group+"/"+name+"/"+kind)
+		}
+	}
+	return out
+}
+
+// APIVersions are the API versions the CustomResourceDefinitions written
+// in the repository serve, "group/version" and "group/version/Kind",
+// sorted: what a cluster that applied them offers Helm's templates.
+func (r *Repository) APIVersions() []string {
+	return slices.Sorted(maps.Keys(r.apis))
 }

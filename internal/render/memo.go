@@ -41,8 +41,9 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 }
 
 // memoHeader names the memo's record format: per file, its facts' kind
-// ("k" a kustomization, "d" documents, "" nothing), then the facts.
-const memoHeader = "discovery/5"
+// ("k" a kustomization, "d" documents, "" nothing), then the facts, then
+// the API versions its CRDs serve.
+const memoHeader = "discovery/6"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -80,6 +81,10 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 	default:
 		w.String("")
 	}
+	w.Int(len(f.APIs))
+	for _, a := range f.APIs {
+		w.String(a)
+	}
 }
 
 func decodeFacts(r *cache.Reader) fileFacts {
@@ -113,6 +118,12 @@ func decodeFacts(r *cache.Reader) fileFacts {
 	case "":
 	default:
 		r.Fail()
+	}
+	if n := r.Count(1); n > 0 {
+		f.APIs = make([]string, n)
+		for i := range f.APIs {
+			f.APIs[i] = r.Field()
+		}
 	}
 	return f
 }

@@ -103,6 +103,9 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 		}
 		rels[i] = make([]*Release, len(res.Children))
 	}
+	// What Helm's templates see of the cluster's APIs: its defaults, the
+	// repository's CRDs and those the caller adds.
+	apis := slices.Compact(slices.Sorted(slices.Values(append(r.APIVersions(), e.opts.APIVersions...))))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Jobs)
 	for _, jb := range jobs {
@@ -116,7 +119,7 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 				eng = e.at(res.Root.At.Tree)
 			}
 			src := &releaseSources{index: idx, cluster: res.Root.ClusterName(), r: r, tree: eng.tree}
-			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src)
+			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src, apis)
 			return nil
 		})
 	}
@@ -180,7 +183,7 @@ func withReleases(res *Result, rels []*Release) *Result {
 }
 
 // release renders one HelmRelease.
-func (e *Engine) release(ctx context.Context, c Child, src *releaseSources) *Release {
+func (e *Engine) release(ctx context.Context, c Child, src *releaseSources, apis []string) *Release {
 	rel := &Release{Namespace: namespaceOr(c.Namespace), Name: c.Name, File: c.File, Line: c.Line}
 	hr := &helmv2.HelmRelease{}
 	hr.Name, hr.Namespace = rel.Name, rel.Namespace
@@ -219,11 +222,11 @@ func (e *Engine) release(ctx context.Context, c Child, src *releaseSources) *Rel
 	if err != nil {
 		return fail(err)
 	}
-	key := cache.Key("helm/1", e.opts.Salt, chart.Digest, rel.ID(), string(c.Spec), string(valuesJSON), e.opts.KubeVersion, strings.Join(e.opts.APIVersions, ","))
+	key := cache.Key("helm/1", e.opts.Salt, chart.Digest, rel.ID(), string(c.Spec), string(valuesJSON), e.opts.KubeVersion, strings.Join(apis, ","))
 	if e.lookupRelease(key, rel) {
 		return rel
 	}
-	objects, err := helm.Render(ctx, helm.Release{HelmRelease: hr, Chart: chart, Values: values, KubeVersion: e.opts.KubeVersion, APIVersions: e.opts.APIVersions})
+	objects, err := helm.Render(ctx, helm.Release{HelmRelease: hr, Chart: chart, Values: values, KubeVersion: e.opts.KubeVersion, APIVersions: apis})
 	if err != nil {
 		return fail(err)
 	}
