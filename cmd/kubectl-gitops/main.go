@@ -8,12 +8,10 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	_ "github.com/kubectl-gitops/kubectl-gitops/internal/startup" // before the packages it tunes
 	"github.com/kubectl-gitops/kubectl-gitops/plugin"
 )
 
 func main() {
-	plugin.TuneGC()
 	cmd := plugin.NewCmdGitops(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	code, msg := plugin.ExitCode(plugin.RunInterruptible(context.Background(), cmd.ExecuteContext))
 	if msg != "" {
