@@ -1,44 +1,17 @@
 package render
 
 import (
+	"bytes"
 	"path"
 	"sort"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/fluxcd/pkg/sourceignore"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
-
-// The files source-controller leaves out of every artifact, whatever the
-// repository says (fluxcd/pkg/sourceignore: version control files, images
-// and archives, CI configuration, and tool files).
-const defaultSourceIgnore = `.git/
-.gitignore
-.gitmodules
-.gitattributes
-*.jpg
-*.jpeg
-*.gif
-*.png
-*.wmv
-*.flv
-*.tar.gz
-*.zip
-.github/
-.circleci/
-.travis.yml
-.gitlab-ci.yml
-appveyor.yml
-.drone.yml
-cloudbuild.yaml
-codeship-services.yml
-codeship-steps.yml
-**/.goreleaser.yml
-**/.sops.yaml
-**/.flux.yaml
-`
 
 // sourceFilter hides what a Flux source leaves out of its artifact: the
 // defaults, every .sourceignore file of the repository, and a
@@ -70,9 +43,13 @@ func (e *Engine) sourceFilter(r *Repository, root Root) *sourceFilter {
 	return f
 }
 
+// newSourceFilter builds the filter with source-controller's own library
+// (fluxcd/pkg/sourceignore): its default patterns (version control files,
+// images and archives, CI configuration, tool files), then the
+// .sourceignore files, then spec.ignore.
 func newSourceFilter(tree repo.Tree, files []string, src *Source) *sourceFilter {
-	ps := repo.ParseIgnore([]byte(defaultSourceIgnore), nil)
-	digest := []string{"sourceignore/1"}
+	ps := append(sourceignore.VCSPatterns(nil), sourceignore.DefaultPatterns(nil)...)
+	digest := []string{"sourceignore/2"}
 	files = append([]string(nil), files...)
 	sort.Slice(files, func(i, j int) bool { return preorderLess(path.Dir(files[i]), path.Dir(files[j])) })
 	for _, f := range files {
@@ -84,14 +61,14 @@ func newSourceFilter(tree repo.Tree, files []string, src *Source) *sourceFilter 
 		if d := path.Dir(f); d != "." {
 			domain = strings.Split(d, "/")
 		}
-		ps = append(ps, repo.ParseIgnore(data, domain)...)
+		ps = append(ps, sourceignore.ReadPatterns(bytes.NewReader(data), domain)...)
 		digest = append(digest, f, cache.Digest(data))
 	}
 	if src != nil && src.Ignore != nil {
-		ps = append(ps, repo.ParseIgnore([]byte(*src.Ignore), nil)...)
+		ps = append(ps, sourceignore.ReadPatterns(strings.NewReader(*src.Ignore), nil)...)
 		digest = append(digest, "spec.ignore", *src.Ignore)
 	}
-	return &sourceFilter{matcher: gitignore.NewMatcher(ps), digest: cache.Key(digest...)}
+	return &sourceFilter{matcher: sourceignore.NewMatcher(ps), digest: cache.Key(digest...)}
 }
 
 // preorderLess orders directories as a depth-first walk meets them, the

@@ -313,12 +313,12 @@ func readPatterns(file string, domain []string) []gitignore.Pattern {
 	if err != nil {
 		return nil
 	}
-	return ParseIgnore(data, domain)
+	return parseIgnore(data, domain)
 }
 
-// ParseIgnore reads patterns in the .gitignore format, which .sourceignore
+// parseIgnore reads patterns in the .gitignore format, which .sourceignore
 // files share, for the directory domain (nil for the root).
-func ParseIgnore(data []byte, domain []string) []gitignore.Pattern {
+func parseIgnore(data []byte, domain []string) []gitignore.Pattern {
 	var ps []gitignore.Pattern
 	for _, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimRight(line, "\r")
