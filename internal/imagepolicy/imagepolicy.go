@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/fluxcd/pkg/version"
 )
 
 // DefaultExclusionPattern is the exclusion list the controller applies when
@@ -375,7 +376,10 @@ func (ev *evaluator) latest(values []string, original map[string]string) (string
 func (ev *evaluator) latestSemver(values []string) (string, error) {
 	var best *semver.Version
 	for _, value := range values {
-		v, err := parseVersion(value)
+		// As Flux does (fluxcd/pkg/version): three dot-separated parts
+		// before Masterminds/semver parses it leniently, so "1.2" is not a
+		// version but "v1.2.3" and "1.2-rc.1" are.
+		v, err := version.ParseVersion(value)
 		if err != nil || !ev.constraint.Check(v) {
 			continue
 		}
@@ -388,16 +392,6 @@ func (ev *evaluator) latestSemver(values []string) (string, error) {
 			ErrNoMatch, len(values), sample(values), ev.rng, "unable to determine latest version from provided list")
 	}
 	return best.Original(), nil
-}
-
-// parseVersion parses a tag as Flux's pkg/version does: a version needs three
-// dot-separated parts before Masterminds/semver's lenient parser sees it, so
-// "1.2" is not a version but "v1.2.3" and "1.2-rc.1" are.
-func parseVersion(s string) (*semver.Version, error) {
-	if strings.Count(s, ".") < 2 {
-		return nil, semver.ErrInvalidSemVer
-	}
-	return semver.NewVersion(s)
 }
 
 // latestAlphabetical returns the greatest value in byte order, or the least
