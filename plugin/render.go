@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
@@ -122,7 +123,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	}
 	if o.Output == "json" {
 		var buf bytes.Buffer
-		if err := writeRenderJSON(&buf, results, r.SkippedUnder(o.Dirs)); err != nil {
+		if err := writeRenderJSON(&buf, eng.Cache(), results, r.SkippedUnder(o.Dirs)); err != nil {
 			return withCode(ExitFailure, err)
 		}
 		_, err = o.Out.Write(buf.Bytes())
@@ -226,7 +227,8 @@ type rootJSON struct {
 	Cluster       string            `json:"cluster,omitempty"`
 	Revision      string            `json:"revision,omitempty"`
 	Inputs        []kfs.Input       `json:"inputs"`
-	Objects       []json.RawMessage `json:"objects"`
+	// Objects is a JSON array of the objects.
+	Objects json.RawMessage `json:"objects"`
 	// Releases are the HelmReleases the root applies, each with the
 	// objects it installs.
 	Releases []releaseJSON `json:"releases,omitempty"`
@@ -240,10 +242,10 @@ type releaseJSON struct {
 	Version     string            `json:"version,omitempty"`
 	NotRendered string            `json:"notRendered,omitempty"`
 	Error       string            `json:"error,omitempty"`
-	Objects     []json.RawMessage `json:"objects"`
+	Objects     json.RawMessage   `json:"objects"`
 }
 
-func writeRenderJSON(w io.Writer, results []*render.Result, skipped []render.Skipped) error {
+func writeRenderJSON(w io.Writer, c *cache.Cache, results []*render.Result, skipped []render.Skipped) error {
 	out := renderJSON{Roots: make([]rootJSON, 0, len(results)), Skipped: make([]skippedJSON, 0, len(skipped))}
 	for _, s := range skipped {
 		k := s.Kustomization
@@ -258,7 +260,7 @@ func writeRenderJSON(w io.Writer, results []*render.Result, skipped []render.Ski
 			rj.Inputs = []kfs.Input{}
 		}
 		var err error
-		if rj.Objects, err = objectsJSON(res.Own()); err != nil {
+		if rj.Objects, err = objectsJSON(c, res.OwnDigest(), res.Own); err != nil {
 			return fmt.Errorf("%s: %w", res.Root, err)
 		}
 		for _, rel := range res.Releases {
@@ -266,8 +268,8 @@ func writeRenderJSON(w io.Writer, results []*render.Result, skipped []render.Ski
 		}
 		for i, rel := range res.Releases {
 			if !rel.Rendered() {
-				rj.Releases[i].Objects = []json.RawMessage{}
-			} else if rj.Releases[i].Objects, err = objectsJSON(rel.YAML()); err != nil {
+				rj.Releases[i].Objects = json.RawMessage("[]")
+			} else if rj.Releases[i].Objects, err = objectsJSON(c, rel.Digest, rel.YAML); err != nil {
 				return fmt.Errorf("%s: HelmRelease %s: %w", res.Root, rel.ID(), err)
 			}
 		}
@@ -285,8 +287,17 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// objectsJSON turns rendered YAML into one JSON document per object.
-func objectsJSON(data []byte, err error) ([]json.RawMessage, error) {
+// objectsJSON turns rendered YAML into a JSON array of its objects, once:
+// with a cache, the array is kept by the YAML's digest, so a warm run
+// reads it instead of parsing every object again.
+func objectsJSON(c *cache.Cache, digest string, yaml func() ([]byte, error)) (json.RawMessage, error) {
+	key := "json/1/" + digest
+	if c != nil && digest != "" {
+		if data, ok := c.Get(key); ok {
+			return data, nil
+		}
+	}
+	data, err := yaml()
 	if err != nil {
 		return nil, err
 	}
@@ -294,13 +305,21 @@ func objectsJSON(data []byte, err error) ([]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]json.RawMessage, 0, len(objs))
-	for _, obj := range objs {
-		b, err := obj.MarshalJSON()
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, obj := range objs {
+		j, err := obj.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, b)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(j)
 	}
-	return out, nil
+	b.WriteByte(']')
+	if c != nil && digest != "" {
+		_ = c.Put(key, b.Bytes())
+	}
+	return b.Bytes(), nil
 }

@@ -148,6 +148,14 @@ func (r *Result) Own() ([]byte, error) {
 	return r.YAML()
 }
 
+// OwnDigest is the digest of Own's output, when the engine has a cache.
+func (r *Result) OwnDigest() string {
+	if r.base != nil {
+		return r.base.Digest
+	}
+	return r.Digest
+}
+
 // YAML returns the rendered objects as kustomize prints them, then those of
 // each HelmRelease rendered.
 func (r *Result) YAML() ([]byte, error) {
