@@ -222,11 +222,11 @@ type skippedJSON struct {
 }
 
 type rootJSON struct {
-	Path          string            `json:"path"`
-	Kustomization string            `json:"kustomization,omitempty"`
-	Cluster       string            `json:"cluster,omitempty"`
-	Revision      string            `json:"revision,omitempty"`
-	Inputs        []kfs.Input       `json:"inputs"`
+	Path          string      `json:"path"`
+	Kustomization string      `json:"kustomization,omitempty"`
+	Cluster       string      `json:"cluster,omitempty"`
+	Revision      string      `json:"revision,omitempty"`
+	Inputs        []kfs.Input `json:"inputs"`
 	// Objects is a JSON array of the objects.
 	Objects json.RawMessage `json:"objects"`
 	// Releases are the HelmReleases the root applies, each with the
@@ -235,14 +235,14 @@ type rootJSON struct {
 }
 
 type releaseJSON struct {
-	HelmRelease string            `json:"helmRelease"`
-	File        string            `json:"file,omitempty"`
-	Line        int               `json:"line,omitempty"`
-	Chart       string            `json:"chart,omitempty"`
-	Version     string            `json:"version,omitempty"`
-	NotRendered string            `json:"notRendered,omitempty"`
-	Error       string            `json:"error,omitempty"`
-	Objects     json.RawMessage   `json:"objects"`
+	HelmRelease string          `json:"helmRelease"`
+	File        string          `json:"file,omitempty"`
+	Line        int             `json:"line,omitempty"`
+	Chart       string          `json:"chart,omitempty"`
+	Version     string          `json:"version,omitempty"`
+	NotRendered string          `json:"notRendered,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	Objects     json.RawMessage `json:"objects"`
 }
 
 func writeRenderJSON(w io.Writer, c *cache.Cache, results []*render.Result, skipped []render.Skipped) error {

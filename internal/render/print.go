@@ -59,7 +59,7 @@ func jsonValues(n *kyaml.RNode) (any, bool) {
 // decodable tells whether the values decoded from nodes are those decoded
 // from their text: no anchor, alias or merge key, only the core schema's
 // tags, and no null written as nothing inside a flow collection, which
-// prints as ''.
+// prints as ”.
 func decodable(n *kyaml.Node, flow bool) bool {
 	if n.Anchor != "" {
 		return false
