@@ -22,14 +22,33 @@ type Info struct {
 	Kustomize  string `json:"kustomize"`
 	Kubernetes string `json:"kubernetes"`
 	Flux       string `json:"fluxKustomizeController"`
+	Helm       string `json:"helm"`
 }
 
 // Get returns this build's Info.
 func Get() Info {
+	bi, _ := debug.ReadBuildInfo()
+	return infoOf(version, commit, bi)
+}
+
+// infoOf is the Info of a build linked with version and commit, whose
+// build information is bi (nil when there is none). A build `go install
+// …@vX` made carries no linked version: its module's version, vX, is
+// taken; and a build from a Git checkout, its commit.
+func infoOf(version, commit string, bi *debug.BuildInfo) Info {
 	info := Info{Version: version, Commit: commit}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
+	if bi == nil {
 		return info
+	}
+	if info.Version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		info.Version = bi.Main.Version
+	}
+	if info.Commit == "" {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				info.Commit = s.Value
+			}
+		}
 	}
 	info.GoVersion = bi.GoVersion
 	for _, d := range bi.Deps {
@@ -43,6 +62,8 @@ func Get() Info {
 			info.Kubernetes = d.Version
 		case "github.com/fluxcd/kustomize-controller/api":
 			info.Flux = d.Version
+		case "helm.sh/helm/v4":
+			info.Helm = d.Version
 		}
 	}
 	return info
@@ -53,7 +74,7 @@ func Get() Info {
 // executable's size and modification time.
 func CacheSalt() string {
 	i := Get()
-	salt := i.Version + "/" + i.Commit + "/" + i.Kustomize + "/" + i.Flux
+	salt := i.Version + "/" + i.Commit + "/" + i.Kustomize + "/" + i.Flux + "/" + i.Helm
 	if i.Version != "dev" {
 		return salt
 	}
