@@ -297,3 +297,112 @@ func list(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+// TestHelmBadInput: a chart that does not exist, a range nothing
+// matches, values that fail the chart's schema, values that are not YAML
+// are errors at the HelmRelease's file and line naming the chart; a
+// repository that fails or refuses the credentials leaves its release
+// unchecked. No stack trace, no file changed, no password printed.
+func TestHelmBadInput(t *testing.T) {
+	good := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "1.0.0")))
+	failing := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "1.0.0")))
+	failing.Fail.Store(500)
+	refusing := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "1.0.0")))
+	refusing.Fail.Store(401)
+	const password = "s3cr3t-chart-password"
+	release := func(name, repo, version, extra string) string {
+		return `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: ` + name + `
+  namespace: apps
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: app
+      version: "` + version + `"
+      sourceRef: {kind: HelmRepository, name: ` + repo + `}
+` + extra
+	}
+	files := map[string][]byte{
+		"apps/kustomization.yaml": []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [repos.yaml, missing.yaml, range.yaml, schema.yaml, notyaml.yaml, down.yaml, refused.yaml]\n"),
+		"apps/repos.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: good, namespace: apps}
+spec: {url: "` + good.RepoURL + `"}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: down, namespace: apps}
+spec: {url: "` + failing.RepoURL + `"}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: private, namespace: apps}
+spec:
+  url: "` + refusing.RepoURL + `"
+  secretRef: {name: chart-credentials}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: chart-credentials, namespace: apps}
+stringData: {username: bot, password: ` + password + `}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: broken-values, namespace: apps}
+data:
+  values.yaml: "replicaCount: [unclosed"
+`),
+		"apps/missing.yaml": []byte(strings.Replace(release("missing", "good", "", ""), "chart: app", "chart: nope", 1)),
+		"apps/range.yaml":   []byte(release("range", "good", ">=9.0.0", "")),
+		"apps/schema.yaml":  []byte(release("schema", "good", "1.0.0", "  values:\n    replicaCount: two\n")),
+		"apps/notyaml.yaml": []byte(release("notyaml", "good", "1.0.0", "  valuesFrom:\n    - {kind: ConfigMap, name: broken-values}\n")),
+		"apps/down.yaml":    []byte(release("down", "down", "1.0.0", "")),
+		"apps/refused.yaml": []byte(release("refused", "private", "1.0.0", "")),
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", files)
+	before := snapshot(t, g.Dir)
+	r := run(t, g.Dir, nil, "validate", "--all", "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var report struct {
+		Findings []struct {
+			Rule, File, Message string
+			Line                int
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range report.Findings {
+		if f.Rule == "helm-release" || f.Rule == "not-rendered" {
+			got[fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Rule)] = f.Message
+		}
+	}
+	want := map[string]string{
+		"apps/missing.yaml:1 helm-release": `no chart "nope"`,
+		"apps/range.yaml:1 helm-release":   `no version matches ">=9.0.0"`,
+		"apps/schema.yaml:1 helm-release":  "chart app 1.0.0 from " + good.RepoURL + ": values don't meet the specifications of the schema",
+		"apps/notyaml.yaml:1 helm-release": `valuesFrom: ConfigMap apps/broken-values key "values.yaml" is not YAML values`,
+		"apps/down.yaml:1 not-rendered":    "HTTP 500 Internal Server Error",
+		"apps/refused.yaml:1 not-rendered": "HTTP 401 Unauthorized: the repository refuses these credentials",
+	}
+	for k, sub := range want {
+		if !strings.Contains(got[k], sub) {
+			t.Errorf("%s: %q, want it to say %q", k, got[k], sub)
+		}
+	}
+	for _, out := range []string{r.stdout, r.stderr, run(t, g.Dir, nil, "render", "--all").stderr} {
+		if strings.Contains(out, "goroutine") || strings.Contains(out, password) {
+			t.Errorf("a stack trace or the password in the output:\n%s", out)
+		}
+	}
+	if d := cmp.Diff(before, snapshot(t, g.Dir)); d != "" {
+		t.Errorf("files changed:\n%s", d)
+	}
+}
