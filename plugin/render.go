@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -251,6 +252,7 @@ func writeRenderJSON(w io.Writer, c *cache.Cache, results []*render.Result, skip
 		k := s.Kustomization
 		out.Skipped = append(out.Skipped, skippedJSON{Kustomization: k.ID(), File: k.Object.File, Line: k.Object.Line, Reason: s.Reason})
 	}
+	arrays := &objectArrays{cache: c}
 	for _, res := range results {
 		rj := rootJSON{Path: res.Root.Path, Kustomization: res.Root.KustomizationID(), Cluster: res.Root.ClusterName(), Inputs: res.Inputs}
 		if at := res.Root.At; at != nil {
@@ -259,45 +261,93 @@ func writeRenderJSON(w io.Writer, c *cache.Cache, results []*render.Result, skip
 		if rj.Inputs == nil {
 			rj.Inputs = []kfs.Input{}
 		}
-		var err error
-		if rj.Objects, err = objectsJSON(c, res.OwnDigest(), res.Own); err != nil {
-			return fmt.Errorf("%s: %w", res.Root, err)
-		}
+		rj.Objects = arrays.add(res.Root.String(), res.OwnDigest(), res.Own)
 		for _, rel := range res.Releases {
 			rj.Releases = append(rj.Releases, releaseJSON{HelmRelease: rel.ID(), File: rel.File, Line: rel.Line, Chart: rel.Chart, Version: rel.Version, NotRendered: rel.Unchecked, Error: errString(rel.Err)})
 		}
 		for i, rel := range res.Releases {
-			if !rel.Rendered() {
+			if rel.Rendered() {
+				rj.Releases[i].Objects = arrays.add(res.Root.String()+": HelmRelease "+rel.ID(), rel.Digest, rel.YAML)
+			} else {
 				rj.Releases[i].Objects = json.RawMessage("[]")
-			} else if rj.Releases[i].Objects, err = objectsJSON(c, rel.Digest, rel.YAML); err != nil {
-				return fmt.Errorf("%s: HelmRelease %s: %w", res.Root, rel.ID(), err)
 			}
 		}
 		out.Roots = append(out.Roots, rj)
 	}
-	enc := json.NewEncoder(w)
+	// The envelope is encoded with a placeholder for each array of
+	// objects, which are spliced in indented for where they stand: most of
+	// the output, read from the cache as it is printed.
+	var envelope bytes.Buffer
+	enc := json.NewEncoder(&envelope)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
+	if err := enc.Encode(out); err != nil {
+		return err
 	}
-	return err.Error()
+	return arrays.splice(w, envelope.Bytes())
 }
 
-// objectsJSON turns rendered YAML into a JSON array of its objects, once:
-// with a cache, the array is kept by the YAML's digest, so a warm run
-// reads it instead of parsing every object again.
-func objectsJSON(c *cache.Cache, digest string, yaml func() ([]byte, error)) (json.RawMessage, error) {
-	key := "json/1/" + digest
-	if c != nil && digest != "" {
-		if data, ok := c.Get(key); ok {
+// objectArrays are the arrays of objects an output holds, each written as
+// a placeholder in its envelope: a JSON string starting with a NUL, which
+// encoding/json never writes as such.
+type objectArrays struct {
+	cache *cache.Cache
+	list  []objectArray
+}
+
+type objectArray struct {
+	what, digest string
+	yaml         func() ([]byte, error)
+}
+
+const placeholder = `"\u0000`
+
+func (a *objectArrays) add(what, digest string, yaml func() ([]byte, error)) json.RawMessage {
+	a.list = append(a.list, objectArray{what, digest, yaml})
+	return json.RawMessage(placeholder + strconv.Itoa(len(a.list)-1) + `"`)
+}
+
+// splice writes envelope with each placeholder replaced by its array,
+// indented as json.Encoder indents it at that line.
+func (a *objectArrays) splice(w io.Writer, envelope []byte) error {
+	for {
+		i := bytes.Index(envelope, []byte(placeholder))
+		if i < 0 {
+			_, err := w.Write(envelope)
+			return err
+		}
+		rest := envelope[i+len(placeholder):]
+		end := bytes.IndexByte(rest, '"')
+		n, err := strconv.Atoi(string(rest[:end]))
+		if err != nil || n >= len(a.list) {
+			return fmt.Errorf("malformed placeholder in the JSON envelope")
+		}
+		line := envelope[bytes.LastIndexByte(envelope[:i], '\n')+1 : i]
+		prefix := line[:len(line)-len(bytes.TrimLeft(line, " "))]
+		data, err := a.indented(a.list[n], string(prefix))
+		if err != nil {
+			return fmt.Errorf("%s: %w", a.list[n].what, err)
+		}
+		if _, err := w.Write(envelope[:i]); err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		envelope = rest[end+1:]
+	}
+}
+
+// indented returns an array of objects as JSON indented at prefix, once:
+// with a cache, it is kept by the YAML's digest and the prefix, so a warm
+// run reads it instead of parsing every object again.
+func (a *objectArrays) indented(arr objectArray, prefix string) ([]byte, error) {
+	key := "json/2/" + strconv.Itoa(len(prefix)) + "/" + arr.digest
+	if a.cache != nil && arr.digest != "" {
+		if data, ok := a.cache.Get(key); ok {
 			return data, nil
 		}
 	}
-	data, err := yaml()
+	data, err := arr.yaml()
 	if err != nil {
 		return nil, err
 	}
@@ -305,21 +355,32 @@ func objectsJSON(c *cache.Cache, digest string, yaml func() ([]byte, error)) (js
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	b.WriteByte('[')
+	var compact bytes.Buffer
+	compact.WriteByte('[')
 	for i, obj := range objs {
 		j, err := obj.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
 		if i > 0 {
-			b.WriteByte(',')
+			compact.WriteByte(',')
 		}
-		b.Write(j)
+		compact.Write(j)
 	}
-	b.WriteByte(']')
-	if c != nil && digest != "" {
-		_ = c.Put(key, b.Bytes())
+	compact.WriteByte(']')
+	var out bytes.Buffer
+	if err := json.Indent(&out, compact.Bytes(), prefix, "  "); err != nil {
+		return nil, err
 	}
-	return b.Bytes(), nil
+	if a.cache != nil && arr.digest != "" {
+		_ = a.cache.Put(key, out.Bytes())
+	}
+	return out.Bytes(), nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
