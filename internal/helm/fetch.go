@@ -326,10 +326,31 @@ type OCIRef struct {
 // (among the tags semverFilter keeps), then tag, else "latest". The chart
 // is the artifact's layer of mediaType, or of the Helm chart type.
 func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration) (*Chart, error) {
-	base := strings.TrimPrefix(rawURL, "oci://")
 	if mediaType == "" {
 		mediaType = ChartMediaType
 	}
+	r, data, err := f.ociArtifact(ctx, rawURL, ref, mediaType, interval)
+	if err != nil {
+		return nil, err
+	}
+	return f.chart(r, data, Chart{Source: rawURL})
+}
+
+// Artifact fetches the artifact an OCIRepository at rawURL (oci://…)
+// serves at ref, as source-controller resolves the ref: its layer of
+// mediaType, or its first layer when mediaType is empty, as stored. It is
+// kept in the cache as charts are. It returns the layer, the reference it
+// was read from (with the manifest's digest) and the layer's SHA-256.
+func (f *Fetcher) Artifact(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration) (data []byte, from, digest string, err error) {
+	r, data, err := f.ociArtifact(ctx, rawURL, ref, mediaType, interval)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return data, r.Ref, r.Digest, nil
+}
+
+func (f *Fetcher) ociArtifact(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration) (resolution, []byte, error) {
+	base := strings.TrimPrefix(rawURL, "oci://")
 	var target, shown string
 	switch {
 	case ref.Digest != "":
@@ -341,7 +362,6 @@ func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIR
 	default:
 		target, shown = base+":latest", "latest"
 	}
-	what := fmt.Sprintf("OCI artifact %s (%s)", rawURL, shown)
 	key := cache.Key("ocirepository", base, ref.Digest, ref.SemVer, ref.SemverFilter, ref.Tag, mediaType)
 	r, data, err := f.resolve(hostOf(base), key, interval, func() (resolution, []byte, error) {
 		t := target
@@ -359,9 +379,9 @@ func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIR
 		return resolution{Ref: t + "@" + digest}, data, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return resolution{}, nil, fmt.Errorf("OCI artifact %s (%s): %w", rawURL, shown, err)
 	}
-	return f.chart(r, data, Chart{Source: rawURL})
+	return r, data, nil
 }
 
 func (f *Fetcher) semverTag(ctx context.Context, base string, ref OCIRef) (string, error) {

@@ -126,6 +126,9 @@ type Source struct {
 	Ignore *string
 	// Ref is a GitRepository's spec.ref.
 	Ref repo.GitRef
+	// Spec is the source's spec as JSON, as far as it is known: whole for
+	// a source a render made, its url and ref for one read as written.
+	Spec json.RawMessage
 }
 
 // Kind is the source's kind: GitRepository, OCIRepository, ...
@@ -211,6 +214,9 @@ type Repository struct {
 	Unreadable []*diag.Error
 
 	revision    func(repo.GitRef) (repo.Tree, string, error)
+	// artifact fetches what an OCIRepository serves, or says why not;
+	// nil leaves OCIRepositories to other repositories.
+	artifact func(*Source) (*Revision, string)
 	own         map[string]bool // the remotes' URLs, normalized
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
@@ -558,6 +564,7 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		if d.Spec != nil {
 			_ = json.Unmarshal(d.Spec, &s.Ref)
 		}
+		s.Spec, _ = json.Marshal(map[string]any{"url": d.URL, "ref": d.Spec})
 		r.Sources[s.ID()] = s
 	case group == GeneratorGroup && o.Kind == "ArtifactGenerator":
 		if g, ok := generatorOf(o, namespaceOr(o.Namespace), d.Spec); ok {

@@ -80,6 +80,9 @@ type Engine struct {
 	results sync.Map
 	subsMu  sync.Mutex
 	subs    map[string]*Engine // other revisions, by commit
+	// artifacts are the OCIRepository artifacts fetched this run, by
+	// digest.
+	artifacts sync.Map
 
 	// kustomizeOrigins takes origins from kustomize's own tracking instead
 	// of inferring them: slower, and the tests' reference for the inference.

@@ -168,7 +168,7 @@ func sourceOf(c Child, r *Repository) *Source {
 		Ref    *repo.GitRef `json:"ref"`
 	}
 	_ = json.Unmarshal(c.Spec, &spec)
-	s := &Source{Object: c.object(), URL: spec.URL, Ignore: spec.Ignore}
+	s := &Source{Object: c.object(), URL: spec.URL, Ignore: spec.Ignore, Spec: c.Spec}
 	if spec.Ref != nil {
 		s.Ref = *spec.Ref
 	}
@@ -186,6 +186,9 @@ func sourceOf(c Child, r *Repository) *Source {
 func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	if len(r.Clusters) == 0 {
 		return nil
+	}
+	if e.opts.Charts != nil {
+		r.artifact = func(s *Source) (*Revision, string) { return e.ociArtifact(ctx, s) }
 	}
 	var tree, failed []Root
 	reached := map[*manifest.Object]bool{}
@@ -366,6 +369,13 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source, gen
 	case !ok:
 		r.Skipped = append(r.Skipped, undefinedSource(k))
 		return Root{}, false
+	case src.Kind() == "OCIRepository" && r.artifact != nil:
+		at, reason := r.artifact(src)
+		if at == nil {
+			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: reason})
+			return Root{}, false
+		}
+		return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster, At: at}, true
 	case !r.IsLocal(src):
 		if at, ok := r.otherRevision(src); ok {
 			return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster, At: at}, true

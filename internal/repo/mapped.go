@@ -3,13 +3,17 @@ package repo
 import (
 	"io/fs"
 	"path"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // mapped is a tree made of files of another tree, each at a path of its
 // own: the artifact a Flux ArtifactGenerator makes by copying files of its
 // sources. Its directories are those that hold a file.
 type mapped struct {
-	base  Tree
+	// read and blob read a file of the base, and give its blob id.
+	read  func(p string) ([]byte, error)
+	blob  func(p string) (string, error)
 	files map[string]string          // path here -> path in base
 	dirs  map[string]map[string]Kind // dir -> name -> kind
 	rev   string
@@ -19,7 +23,26 @@ type mapped struct {
 // files maps it from (path here -> path in base, both cleaned and
 // relative). rev names the tree, for the caches that tell trees apart.
 func Mapped(base Tree, files map[string]string, rev string) Tree {
-	t := &mapped{base: base, files: files, dirs: map[string]map[string]Kind{".": {}}, rev: rev}
+	return newMapped(base.ReadFile, base.Blob, files, rev)
+}
+
+// Memory returns the tree of files (path: content), held in memory: an
+// artifact unpacked from a registry. rev names the tree, for the caches
+// that tell trees apart.
+func Memory(files map[string][]byte, rev string) Tree {
+	paths := make(map[string]string, len(files))
+	for p := range files {
+		paths[p] = p
+	}
+	read := func(p string) ([]byte, error) { return files[p], nil }
+	blob := func(p string) (string, error) {
+		return plumbing.ComputeHash(plumbing.BlobObject, files[p]).String(), nil
+	}
+	return newMapped(read, blob, paths, rev)
+}
+
+func newMapped(read func(string) ([]byte, error), blob func(string) (string, error), files map[string]string, rev string) Tree {
+	t := &mapped{read: read, blob: blob, files: files, dirs: map[string]map[string]Kind{".": {}}, rev: rev}
 	for p := range files {
 		child, kind := p, File
 		for dir := path.Dir(p); ; dir = path.Dir(dir) {
@@ -80,7 +103,7 @@ func (t *mapped) ReadFile(p string) ([]byte, error) {
 	if k != File {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: errIsDir}
 	}
-	return t.base.ReadFile(t.files[c])
+	return t.read(t.files[c])
 }
 
 func (t *mapped) Blob(p string) (string, error) {
@@ -91,7 +114,7 @@ func (t *mapped) Blob(p string) (string, error) {
 	if k != File {
 		return "", &fs.PathError{Op: "read", Path: p, Err: errIsDir}
 	}
-	return t.base.Blob(t.files[c])
+	return t.blob(t.files[c])
 }
 
 func (t *mapped) ReadDir(p string) ([]Entry, error) {

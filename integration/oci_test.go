@@ -1,0 +1,148 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
+)
+
+// pushArtifact pushes files as a Flux OCI artifact (`flux push artifact`:
+// one gzipped tarball layer, Flux's media types) to ref.
+func pushArtifact(t *testing.T, ref string, files map[string]string) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, "application/vnd.cncf.flux.config.v1+json")
+	img, err := mutate.AppendLayers(img, static.NewLayer(buf.Bytes(), "application/vnd.cncf.flux.content.v1.tar+gzip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOCIRepositorySource renders a Kustomization whose source is an
+// OCIRepository from the artifact its registry serves, fetched once; offline
+// with an empty cache, it is named as not rendered.
+func TestOCIRepositorySource(t *testing.T) {
+	hits := &registrytest.Counter{}
+	reg := registrytest.New(hits.Wrap)
+	defer reg.Close()
+	pushArtifact(t, reg.DirectHost()+"/manifests/infra:v1.2.0", map[string]string{
+		"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [config.yaml]\n",
+		"config.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-artifact\ndata:\n  version: v1.2.0\n",
+	})
+	pushArtifact(t, reg.DirectHost()+"/manifests/infra:v1.1.0", map[string]string{
+		"config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: older\n",
+	})
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./clusters/prod
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`),
+		"clusters/prod/infra.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: infra, namespace: flux-system}
+spec:
+  interval: 10m
+  url: oci://` + reg.Host() + `/manifests/infra
+  ref: {semver: ">=1.0.0"}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infra, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./
+  prune: true
+  targetNamespace: infra
+  sourceRef: {kind: OCIRepository, name: infra}
+`),
+	})
+	cache := "XDG_CACHE_HOME=" + t.TempDir()
+	r := run(t, g.Dir, []string{cache}, "render", "--all", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("render: exit %d\n%s", r.code, r.stderr)
+	}
+	var out struct {
+		Roots []struct {
+			Kustomization, Revision string
+			Objects                 []map[string]any
+		}
+		Skipped []struct{ Kustomization, Reason string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, root := range out.Roots {
+		if root.Kustomization != "flux-system/infra" {
+			continue
+		}
+		found = true
+		if !strings.HasPrefix(root.Revision, "OCI artifact "+reg.Host()+"/manifests/infra:v1.2.0@sha256:") {
+			t.Errorf("revision %q", root.Revision)
+		}
+		if len(root.Objects) != 1 || root.Objects[0]["metadata"].(map[string]any)["name"] != "from-artifact" || root.Objects[0]["metadata"].(map[string]any)["namespace"] != "infra" {
+			t.Errorf("objects %v, want the artifact's ConfigMap in namespace infra", root.Objects)
+		}
+	}
+	if !found || len(out.Skipped) != 0 {
+		t.Fatalf("roots %+v, skipped %+v", out.Roots, out.Skipped)
+	}
+	// Within the source's interval, a warm render asks the registry
+	// nothing.
+	before := hits.Total()
+	if again := run(t, g.Dir, []string{cache}, "render", "--all"); again.code != 0 || hits.Total() != before {
+		t.Errorf("a warm render sent %d requests (exit %d)", hits.Total()-before, again.code)
+	}
+	off := run(t, g.Dir, nil, "render", "--all", "--offline")
+	if off.code != 0 || !strings.Contains(off.stderr, "Kustomization flux-system/infra") || !strings.Contains(off.stderr, "not in the cache") {
+		t.Errorf("offline, empty cache: exit %d\n%s", off.code, off.stderr)
+	}
+}
