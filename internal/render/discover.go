@@ -213,10 +213,10 @@ type Repository struct {
 	// needs one fails with the same reason.
 	Unreadable []*diag.Error
 
-	revision    func(repo.GitRef) (repo.Tree, string, error)
+	revision func(repo.GitRef) (repo.Tree, string, error)
 	// artifact fetches what an OCIRepository serves, or says why not;
 	// nil leaves OCIRepositories to other repositories.
-	artifact func(*Source) (*Revision, string)
+	artifact    func(*Source) (*Revision, string)
 	own         map[string]bool // the remotes' URLs, normalized
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
