@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -144,5 +146,15 @@ spec:
 	off := run(t, g.Dir, nil, "render", "--all", "--offline")
 	if off.code != 0 || !strings.Contains(off.stderr, "Kustomization flux-system/infra") || !strings.Contains(off.stderr, "not in the cache") {
 		t.Errorf("offline, empty cache: exit %d\n%s", off.code, off.stderr)
+	}
+
+	// Without an entry point, the Kustomization is read as it is written,
+	// and renders from the artifact all the same.
+	if err := os.RemoveAll(filepath.Join(g.Dir, "clusters", "prod", "flux-system")); err != nil {
+		t.Fatal(err)
+	}
+	plain := run(t, g.Dir, []string{cache}, "render", "--all")
+	if plain.code != 0 || !strings.Contains(plain.stdout, "name: from-artifact") || !strings.Contains(plain.stdout, "namespace: infra") {
+		t.Errorf("no entry point: exit %d\n%s%s", plain.code, plain.stdout, plain.stderr)
 	}
 }

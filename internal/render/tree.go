@@ -185,6 +185,9 @@ func sourceOf(c Child, r *Repository) *Source {
 // point keeps the roots discovery found.
 func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	if len(r.Clusters) == 0 {
+		if e.opts.Charts != nil {
+			e.artifactRoots(ctx, r)
+		}
 		return nil
 	}
 	if e.opts.Charts != nil {
@@ -346,6 +349,34 @@ func cycle(k, parent *Kustomization) *diag.Error {
 		chain = append(chain, a.ID())
 	}
 	return nil
+}
+
+// artifactRoots makes roots, in a repository without an entry point, of
+// the Kustomizations discovery left out because their source is an
+// OCIRepository: each renders from its source's artifact, or stays left
+// out with the reason the artifact could not be had.
+func (e *Engine) artifactRoots(ctx context.Context, r *Repository) {
+	kept := r.Skipped[:0]
+	added := false
+	for _, s := range r.Skipped {
+		src, ok := r.Sources[s.Kustomization.SourceID()]
+		if !ok || src.Kind() != "OCIRepository" || s.Unsupported || s.Blocked || s.Undefined {
+			kept = append(kept, s)
+			continue
+		}
+		at, reason := e.ociArtifact(ctx, src)
+		if at == nil {
+			s.Reason = reason
+			kept = append(kept, s)
+			continue
+		}
+		r.Roots = append(r.Roots, Root{Path: s.Kustomization.Path(), Kustomization: s.Kustomization, At: at})
+		added = true
+	}
+	r.Skipped = kept
+	if added {
+		sortRoots(r.Roots)
+	}
 }
 
 // treeRoot decides what becomes of a Kustomization the walk reached: a
