@@ -142,10 +142,13 @@ func (o *DiffOptions) Validate() error {
 
 // Run compares and prints.
 func (o *DiffOptions) Run(ctx context.Context) error {
+	stop := o.showProgress(o.ErrOut, "rendering")
+	defer stop()
 	if o.Live {
 		return o.runLive(ctx)
 	}
 	diffs, broken, err := o.revisions(ctx)
+	stop()
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

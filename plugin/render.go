@@ -95,6 +95,8 @@ func (o *RenderOptions) Validate() error {
 
 // Run renders and prints.
 func (o *RenderOptions) Run(ctx context.Context) error {
+	stop := o.showProgress(o.ErrOut, "rendering")
+	defer stop()
 	tree, err := o.tree(o.Ref)
 	if err != nil {
 		return withCode(ExitFailure, err)
@@ -111,11 +113,12 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	warnUnsupported(o.ErrOut, r, o.Dirs)
 	results, err := eng.Render(ctx, r, roots)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
+	stop() // before anything else goes out, on the same terminal perhaps
+	warnUnsupported(o.ErrOut, r, o.Dirs)
 	if err := reportFailures(o.ErrOut, results); err != nil {
 		return withCode(ExitFailure, err)
 	}

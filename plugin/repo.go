@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -48,6 +49,19 @@ type engineShared struct {
 	cache  *cache.Cache
 	memos  map[string]*render.Memo // by repository root
 	charts *helm.Fetcher
+	// progress, when set, counts the engines' renders.
+	progress *progress
+}
+
+// showProgress shows on w, when it is a terminal and the run is long, how
+// many roots and HelmReleases the run's engines rendered; the function it
+// returns clears the line.
+func (o *repoOptions) showProgress(w io.Writer, what string) func() {
+	p := startProgress(w, what)
+	o.shared.mu.Lock()
+	o.shared.progress = p
+	o.shared.mu.Unlock()
+	return p.end
 }
 
 func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
@@ -158,6 +172,7 @@ func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*r
 		})
 	}
 	opts.Charts = s.charts
+	opts.Rendered = s.progress.counter()
 	if c != nil {
 		opts.Cache = c
 		if s.memos[o.repo.Root] == nil {

@@ -124,7 +124,9 @@ func (o *ValidateOptions) Validate() error {
 
 // Run renders, checks and prints.
 func (o *ValidateOptions) Run(ctx context.Context) error {
+	stop := o.showProgress(o.ErrOut, "validating")
 	report, err := o.check(ctx)
+	stop()
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

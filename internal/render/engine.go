@@ -52,6 +52,9 @@ type Options struct {
 	// repository in the run (OpenMemo); nil has the engine read its own
 	// from the cache.
 	Memo *Memo
+	// Rendered, when set, counts every root and HelmRelease the engine
+	// renders (from the cache or not), for a caller showing progress.
+	Rendered *atomic.Int64
 	// Charts fetches the charts of the HelmReleases roots render; nil
 	// leaves HelmReleases as they are written.
 	Charts *helm.Fetcher
@@ -349,7 +352,10 @@ func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objec
 	if root.At != nil {
 		eng = e.at(root.At.Tree)
 	}
-	v, _ := e.results.LoadOrStore(key, eng.renderRoot(ctx, r, root, objects))
+	v, loaded := e.results.LoadOrStore(key, eng.renderRoot(ctx, r, root, objects))
+	if !loaded && e.opts.Rendered != nil {
+		e.opts.Rendered.Add(1)
+	}
 	return v.(*Result)
 }
 

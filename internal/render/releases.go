@@ -120,6 +120,9 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 			}
 			src := &releaseSources{index: idx, cluster: res.Root.ClusterName(), r: r, tree: eng.tree}
 			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src, apis)
+			if e.opts.Rendered != nil {
+				e.opts.Rendered.Add(1)
+			}
 			return nil
 		})
 	}

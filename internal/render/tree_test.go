@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-git/go-git/v5/config"
@@ -247,5 +248,33 @@ func TestTreeDeclaredClusters(t *testing.T) {
 				t.Errorf("the declared cluster's roots (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRenderedCount: an engine counts each render once (the walk's, of
+// the entry points and parents too), for the progress a long run shows;
+// asking again renders nothing.
+func TestRenderedCount(t *testing.T) {
+	g := fluxFixture(t, "homelab", "https://github.com/example/home-lab.git", nil)
+	r, tree := openTree(t, g.Dir, "")
+	var n atomic.Int64
+	eng := New(tree, r.Root, Options{Rendered: &n})
+	head, _ := r.Git.Head()
+	disc, err := eng.Discover(context.Background(), Checkout{Remotes: r.RemoteURLs(), Branch: head.Name().Short()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() == 0 {
+		t.Fatal("the walk's renders are not counted")
+	}
+	for range 2 {
+		if _, err := eng.Render(context.Background(), disc, disc.Roots); err != nil {
+			t.Fatal(err)
+		}
+	}
+	renders := 0
+	eng.results.Range(func(_, _ any) bool { renders++; return true })
+	if n.Load() != int64(renders) {
+		t.Errorf("%d renders counted, %d made", n.Load(), renders)
 	}
 }
