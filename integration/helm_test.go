@@ -326,7 +326,7 @@ spec:
 ` + extra
 	}
 	files := map[string][]byte{
-		"apps/kustomization.yaml": []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [repos.yaml, missing.yaml, range.yaml, schema.yaml, notyaml.yaml, down.yaml, refused.yaml]\n"),
+		"apps/kustomization.yaml": []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [repos.yaml, missing.yaml, range.yaml, schema.yaml, notyaml.yaml, down.yaml, refused.yaml, sops.yaml]\n"),
 		"apps/repos.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
 kind: HelmRepository
 metadata: {name: good, namespace: apps}
@@ -361,6 +361,9 @@ data:
 		"apps/notyaml.yaml": []byte(release("notyaml", "good", "1.0.0", "  valuesFrom:\n    - {kind: ConfigMap, name: broken-values}\n")),
 		"apps/down.yaml":    []byte(release("down", "down", "1.0.0", "")),
 		"apps/refused.yaml": []byte(release("refused", "private", "1.0.0", "")),
+		// A variable substituted from a SOPS-encrypted Secret: its
+		// stand-in fails the chart's schema, the value may not.
+		"apps/sops.yaml": []byte(release("sops", "good", "1.0.0", "  values:\n    replicaCount: SOPS-ENCRYPTED\n")),
 	}
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", files)
@@ -391,6 +394,7 @@ data:
 		"apps/notyaml.yaml:1 helm-release": `valuesFrom: ConfigMap apps/broken-values key "values.yaml" is not YAML values`,
 		"apps/down.yaml:1 not-rendered":    "HTTP 500 Internal Server Error",
 		"apps/refused.yaml:1 not-rendered": "HTTP 401 Unauthorized: the repository refuses these credentials",
+		"apps/sops.yaml:1 not-rendered":    "values of a SOPS-encrypted Secret, which only the cluster knows",
 	}
 	for k, sub := range want {
 		if !strings.Contains(got[k], sub) {
