@@ -410,3 +410,18 @@ data:
 		t.Errorf("files changed:\n%s", d)
 	}
 }
+
+// TestHelmKubeVersion: the cluster's version .gitops.yaml gives is the one
+// Helm's templates and charts' kubeVersion constraints see, in render as
+// in validate.
+func TestHelmKubeVersion(t *testing.T) {
+	dir, _, _, g := helmPlatformRepo(t)
+	g.CommitFiles(t, "an old cluster", map[string][]byte{".gitops.yaml": []byte("kubernetesVersion: v1.27.4\n")})
+	for _, args := range [][]string{{"render", "--all"}, {"validate", "--all"}} {
+		r := run(t, dir, nil, args...)
+		out := r.stdout + r.stderr
+		if r.code == 0 || !strings.Contains(out, "cert-issuer") || !strings.Contains(out, "kubeVersion") || !strings.Contains(out, "v1.27.4") {
+			t.Errorf("%s: exit %d, want cert-issuer's kubeVersion >=1.28 refused\n%s", args[0], r.code, out)
+		}
+	}
+}

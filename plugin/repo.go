@@ -152,6 +152,11 @@ func (o *repoOptions) engine(tree repo.Tree) (*render.Engine, error) {
 // by tune.
 func (o *repoOptions) engineWith(tree repo.Tree, tune func(*render.Options)) (*render.Engine, error) {
 	opts := render.Options{Jobs: o.Jobs, AllowRemote: o.AllowRemote, Salt: version.CacheSalt(), Limits: o.Limits.limits()}
+	// Helm's templates see the cluster's version .gitops.yaml gives, for
+	// every command alike; validate's --kubernetes-version overrides it.
+	if cfg, err := validate.LoadConfig(tree); err == nil {
+		opts.KubeVersion = cfg.KubernetesVersion
+	}
 	if tune != nil {
 		tune(&opts)
 	}

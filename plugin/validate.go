@@ -181,7 +181,9 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	}
 	eng, err := ro.engineWith(tree, func(opts *render.Options) {
 		opts.Origins = true
-		opts.KubeVersion = kv
+		if kv != "" {
+			opts.KubeVersion = kv
+		}
 	})
 	if err != nil {
 		return nil, err
