@@ -66,8 +66,7 @@ func (f *Fetcher) chart(r resolution, data []byte, c Chart) (*Chart, error) {
 
 // FetcherOptions configure a Fetcher.
 type FetcherOptions struct {
-	// Cache keeps charts and resolutions between runs; nil keeps them for
-	// the Fetcher's life only... not at all.
+	// Cache keeps charts and resolutions between runs; nil keeps nothing.
 	Cache *cache.Cache
 	// Registry reads OCI registries and HTTP repositories.
 	Registry *registry.Client
@@ -85,9 +84,6 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 	}
 	return &Fetcher{cache: opts.Cache, registry: opts.Registry, offline: opts.Offline, now: opts.Now}
 }
-
-// Offline tells whether the fetcher reads only the cache.
-func (f *Fetcher) Offline() bool { return f.offline }
 
 // Credentials are a source's basic credentials, from its secretRef.
 type Credentials struct{ Username, Password string }

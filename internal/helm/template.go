@@ -55,19 +55,12 @@ func Name(hr *helmv2.HelmRelease) string {
 	return shortenName(hr.GetReleaseName())
 }
 
-// Template renders the chart of rel with its values as `helm template`
+// template renders the chart of rel with its values as `helm template`
 // does (Helm's install action, client only, capabilities from KubeVersion
-// and APIVersions, lookup answering nothing), and returns the manifest
-// with its hooks. It is what Render post-renders; on its own it is what
-// `helm template` prints.
-func Template(ctx context.Context, rel Release, postRenderer func(*bytes.Buffer) (*bytes.Buffer, error)) (*releasev1.Release, error) {
-	r, _, err := template(ctx, rel, postRenderer)
-	return r, err
-}
-
-// template is Template, returning as well the chart as the install left it:
-// its dependencies pruned by their conditions, as helm-controller prunes
-// them before applying their CRDs.
+// and APIVersions, lookup answering nothing), postRenderer, when set,
+// running inside the install. It returns the release (manifest and hooks)
+// and the chart as the install left it: its dependencies pruned by their
+// conditions, as helm-controller prunes them before applying their CRDs.
 func template(ctx context.Context, rel Release, postRenderer func(*bytes.Buffer) (*bytes.Buffer, error)) (*releasev1.Release, *chartv2.Chart, error) {
 	ch, err := rel.Chart.load()
 	if err != nil {
