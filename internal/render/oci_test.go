@@ -10,7 +10,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
-func tarball(t *testing.T, entries ...*tar.Header) []byte {
+func tarball(t testing.TB, entries ...*tar.Header) []byte {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
@@ -75,4 +75,28 @@ func TestUntar(t *testing.T) {
 	if _, err := untar([]byte("not gzip"), 100); err == nil {
 		t.Error("a layer that is not gzip was read")
 	}
+}
+
+// FuzzUntar reads any layer as an artifact: no panic, no file outside the
+// artifact, never more than the limit.
+func FuzzUntar(f *testing.F) {
+	f.Add(tarball(f, &tar.Header{Name: "a.yaml", Size: 3, Mode: 0o644, Typeflag: tar.TypeReg}))
+	f.Add(tarball(f, &tar.Header{Name: "../x", Size: 1, Mode: 0o644, Typeflag: tar.TypeReg}))
+	f.Add([]byte("not a tarball"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		files, err := untar(data, 1<<12)
+		if err != nil {
+			return
+		}
+		total := 0
+		for name, content := range files {
+			if name == ".." || strings.HasPrefix(name, "../") || strings.HasPrefix(name, "/") || name == "." {
+				t.Fatalf("%q leaves the artifact", name)
+			}
+			total += len(content)
+		}
+		if total > 1<<12 {
+			t.Fatalf("%d bytes read past the limit", total)
+		}
+	})
 }
