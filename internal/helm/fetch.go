@@ -402,11 +402,9 @@ func (f *Fetcher) semverTag(ctx context.Context, base string, ref OCIRef) (strin
 	return c.Version, err
 }
 
-// isVersion tells whether want names one version rather than a range.
+// isVersion tells whether want names one version rather than a range, as
+// source-controller tells it before listing an OCI repository's tags.
 func isVersion(want string) bool {
-	if want == "" || strings.ContainsAny(want, "<>=~^*|, xX") {
-		return false
-	}
 	_, err := version.ParseVersion(want)
 	return err == nil
 }

@@ -13,6 +13,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
@@ -203,7 +204,7 @@ func valuesFiles(c *Chart, t chartTemplate, read func(ch *chartv2.Chart, name st
 			if err != nil {
 				return fmt.Errorf("valuesFiles: %s: %w", name, err)
 			}
-			vals = mergeMaps(vals, v)
+			vals = loader.MergeMaps(vals, v)
 		}
 		ch.Values = vals
 		return nil

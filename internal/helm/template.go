@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -92,22 +91,13 @@ func template(ctx context.Context, rel Release, postRenderer func(*bytes.Buffer)
 	}
 	out, err := install.RunWithContext(ctx, ch, rel.Values)
 	if err != nil {
-		return nil, nil, fmt.Errorf("chart %s: %w", rel.Chart, trimHelmError(err))
+		return nil, nil, fmt.Errorf("chart %s: %w", rel.Chart, err)
 	}
 	r, ok := out.(*releasev1.Release)
 	if !ok {
 		return nil, nil, fmt.Errorf("chart %s: only charts of API v2 are rendered", rel.Chart)
 	}
 	return r, ch, nil
-}
-
-// trimHelmError drops the advice `helm template` adds for its own flags.
-func trimHelmError(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, "\n\nUse --debug"); i >= 0 {
-		return errors.New(msg[:i])
-	}
-	return err
 }
 
 type postRendererFunc func(*bytes.Buffer) (*bytes.Buffer, error)

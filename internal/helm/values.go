@@ -2,11 +2,11 @@ package helm
 
 import (
 	"fmt"
-	"maps"
 	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/strvals"
 	"sigs.k8s.io/yaml"
 )
@@ -57,14 +57,14 @@ func Values(hr *helmv2.HelmRelease, src Sources) (map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("valuesFrom: %s key %q is not YAML values: %w", id, key, err)
 		}
-		result = mergeMaps(result, vals)
+		result = loader.MergeMaps(result, vals)
 	}
 	if hr.Spec.Values != nil {
 		var vals map[string]any
 		if err := yaml.Unmarshal(hr.Spec.Values.Raw, &vals); err != nil {
 			return nil, fmt.Errorf("spec.values: %w", err)
 		}
-		result = mergeMaps(result, vals)
+		result = loader.MergeMaps(result, vals)
 	}
 	if len(paths) == 0 {
 		return result, nil
@@ -82,25 +82,6 @@ func Values(hr *helmv2.HelmRelease, src Sources) (map[string]any, error) {
 		}
 	}
 	return result, nil
-}
-
-// mergeMaps merges b over a: maps merge key by key, anything else in b
-// replaces what a has.
-func mergeMaps(a, b map[string]any) map[string]any {
-	out := maps.Clone(a)
-	if out == nil {
-		out = map[string]any{}
-	}
-	for k, v := range b {
-		if bm, ok := v.(map[string]any); ok {
-			if am, ok := out[k].(map[string]any); ok {
-				out[k] = mergeMaps(am, bm)
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out
 }
 
 func deepCopy(v any) any {
