@@ -67,6 +67,11 @@ func Write(dir string, demo []byte, o Options) error {
 			files["clusters/"+env+"/"+app+".yaml"] = []byte(fmt.Sprintf(fluxKustomization, app, env))
 		}
 	}
+	return writeFiles(dir, files)
+}
+
+// writeFiles writes files (slash-separated path under dir: content).
+func writeFiles(dir string, files map[string][]byte) error {
 	for name, data := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -2,8 +2,7 @@ package benchgen
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 )
 
@@ -17,30 +16,7 @@ const HelmCluster = "clusters/bench"
 // image tag, a message, ingress on every third, redis on every fifth).
 func WriteHelm(dir, chart string, n int) error {
 	files := map[string]string{
-		HelmCluster + "/flux-system/gotk-sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 1m0s
-  ref:
-    branch: main
-  url: https://example.com/bench.git
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 10m0s
-  path: ./` + HelmCluster + `
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: flux-system
-`,
+		HelmCluster + "/flux-system/gotk-sync.yaml":     fmt.Sprintf(sources, path.Base(HelmCluster)),
 		HelmCluster + "/flux-system/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gotk-sync.yaml]\n",
 		HelmCluster + "/apps.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -106,14 +82,9 @@ spec:
 `, name, i%5+1, i, i%3 == 0, i%5 == 0)
 	}
 	files["apps/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - " + strings.Join(resources, "\n  - ") + "\n"
+	data := make(map[string][]byte, len(files))
 	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return err
-		}
+		data[name] = []byte(content)
 	}
-	return nil
+	return writeFiles(dir, data)
 }

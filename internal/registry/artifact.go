@@ -98,15 +98,7 @@ func (c *Client) Fetch(ctx context.Context, u, username, password string) ([]byt
 	if c.opts.UserAgent != "" {
 		req.Header.Set("User-Agent", c.opts.UserAgent)
 	}
-	client := &http.Client{Transport: &retryTransport{
-		next:       c.opts.Transport,
-		retries:    c.opts.Retries,
-		backoff:    c.opts.Backoff,
-		maxBackoff: c.opts.MaxBackoff,
-		timeout:    c.opts.Timeout,
-		sleep:      c.sleep,
-	}}
-	resp, err := client.Do(req)
+	resp, err := (&http.Client{Transport: c.transport()}).Do(req)
 	if err != nil {
 		e := classify(ctx, shown, err, stats, c.opts.Timeout)
 		e.http = true

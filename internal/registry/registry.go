@@ -158,14 +158,7 @@ type DigestResult struct {
 func (c *Client) puller() (*remote.Puller, error) {
 	opts := []remote.Option{
 		remote.WithAuthFromKeychain(c.opts.Keychain),
-		remote.WithTransport(&retryTransport{
-			next:       c.opts.Transport,
-			retries:    c.opts.Retries,
-			backoff:    c.opts.Backoff,
-			maxBackoff: c.opts.MaxBackoff,
-			timeout:    c.opts.Timeout,
-			sleep:      c.sleep,
-		}),
+		remote.WithTransport(c.transport()),
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 		remote.WithPageSize(c.opts.PageSize),
@@ -174,6 +167,18 @@ func (c *Client) puller() (*remote.Puller, error) {
 		opts = append(opts, remote.WithUserAgent(c.opts.UserAgent))
 	}
 	return remote.NewPuller(opts...)
+}
+
+// transport sends the client's requests with its timeout and retries.
+func (c *Client) transport() *retryTransport {
+	return &retryTransport{
+		next:       c.opts.Transport,
+		retries:    c.opts.Retries,
+		backoff:    c.opts.Backoff,
+		maxBackoff: c.opts.MaxBackoff,
+		timeout:    c.opts.Timeout,
+		sleep:      c.sleep,
+	}
 }
 
 // nameOptions returns the options to parse a reference to a registry.
