@@ -112,10 +112,11 @@ func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, loca
 		if base == nil {
 			// Every copy reads this one revision: its files are listed once.
 			base, baseRev = tree, at
-			var err error
-			if all, _, err = walk(tree, "."); err != nil {
+			w, err := walk(tree, ".")
+			if err != nil {
 				return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s: %v", name, g.ID(), err)
 			}
+			all = w.files
 		}
 		if err := copyFiles(files, all, pattern, strings.TrimPrefix(op.To, "@artifact"), op.Exclude); err != nil {
 			return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s: %v", name, g.ID(), err)

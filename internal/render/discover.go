@@ -109,6 +109,8 @@ type KustFile struct {
 	Component bool // kind: Component, never built alone
 	// Refs are its resources, bases and components entries.
 	Refs []Ref
+	// Paths are the paths it may name in any field (kustFacts.Paths).
+	Paths []string
 }
 
 // Ref is one entry of a kustomization's resources, bases or components.
@@ -225,6 +227,15 @@ type Repository struct {
 	tree        repo.Tree
 	instances   []*instance
 	apis        map[string]bool // the API versions the repository's CRDs serve
+	fluxFiles   map[string]bool // the files that name a Flux API group
+	// releaseFiles are those of them that may hold a HelmRelease.
+	releaseFiles map[string]bool
+	fluxOnce     sync.Once
+	fluxSorted   []string // fluxFiles' keys, sorted
+	inputs       sync.Map // Inputs, by root path and components
+	// dirLinks are the symlinks to directories, each with the directory
+	// it names: the walk does not enter them, a build may.
+	dirLinks map[string]string
 }
 
 // fluxObjectLine finds documents that may be Flux Kustomizations, sources
@@ -241,12 +252,18 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree}
-	files, dirs, err := walk(tree, ".")
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, dirLinks: map[string]string{}}
+	w, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
 	}
-	r.Files, r.Unreadable = files, dirs
+	files := w.files
+	r.Files, r.Unreadable = files, w.unreadable
+	for _, l := range w.links {
+		if target, _, err := tree.Resolve(l); err == nil {
+			r.dirLinks[l] = target
+		}
+	}
 	// Reading is mostly system calls (a listing per directory, a stat per
 	// file) and memo lookups: done on every core, then applied in order.
 	facts := make([]*fileFacts, len(files))
@@ -291,13 +308,18 @@ type walker struct {
 
 	mu         sync.Mutex
 	unreadable []*diag.Error // directories that could not be listed
+	links      []string      // symlinks to directories, not entered
+	files      []string
 }
 
-// walk lists the files under dir, and the directories it could not list.
-func walk(tree repo.Tree, dir string) ([]string, []*diag.Error, error) {
+// walk lists the files under dir, the directories it could not list and
+// the symlinks to directories it did not enter.
+func walk(tree repo.Tree, dir string) (*walker, error) {
 	w := &walker{tree: tree, free: make(chan struct{}, runtime.GOMAXPROCS(0)-1)}
 	files, err := w.walk(dir)
-	return files, w.unreadable, err
+	w.files = files
+	slices.Sort(w.links)
+	return w, err
 }
 
 func (w *walker) walk(dir string) ([]string, error) {
@@ -330,6 +352,10 @@ func (w *walker) walk(dir string) ([]string, error) {
 			}
 		case e.Kind == repo.File:
 			found[i] = []string{p}
+		default:
+			w.mu.Lock()
+			w.links = append(w.links, p)
+			w.mu.Unlock()
 		}
 	}
 	wg.Wait()
@@ -406,6 +432,12 @@ type fileFacts struct {
 	// APIs are the API versions the file's CustomResourceDefinitions
 	// serve, "group/version" and "group/version/Kind".
 	APIs []string
+	// Flux is set when the text names an API group a cluster's walk
+	// follows (namesFlux), in any form: a render of it may apply Flux
+	// Kustomizations, sources or HelmReleases.
+	Flux bool
+	// Releases is set when it names Flux and HelmRelease: it may hold one.
+	Releases bool
 }
 
 type kustFacts struct {
@@ -413,6 +445,10 @@ type kustFacts struct {
 	Refs      []Ref
 	Problem   string
 	Line      int
+	// Paths are the one-line scalar values of the file, and of a
+	// `key=value` value its value too: every path it may name, in
+	// whatever field, for Repository.Inputs.
+	Paths []string
 }
 
 // docText is a document that may be a Flux object, with what discovery
@@ -443,7 +479,9 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 	if bytes.Contains(data, []byte("CustomResourceDefinition")) && crdLine.Match(data) {
 		facts.APIs = crdAPIs(f, data)
 	}
-	if !(bytes.Contains(data, []byte("toolkit.fluxcd.io")) || bytes.Contains(data, []byte(OperatorGroup)) || bytes.Contains(data, []byte(GeneratorGroup))) || !fluxObjectLine.Match(data) {
+	facts.Flux = namesFlux(data)
+	facts.Releases = facts.Flux && bytes.Contains(data, []byte("HelmRelease"))
+	if !facts.Flux || !fluxObjectLine.Match(data) {
 		return facts
 	}
 	for _, d := range manifest.Split(data) {
@@ -452,6 +490,18 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		}
 	}
 	return facts
+}
+
+// namesFlux tells whether a text names an API group whose objects a
+// cluster's walk follows: Flux's Kustomizations, sources and
+// HelmReleases, the Flux Operator's, ArtifactGenerators.
+func namesFlux(data []byte) bool {
+	for _, g := range [...]string{FluxGroup, "source.toolkit.fluxcd.io", HelmGroup, OperatorGroup, GeneratorGroup} {
+		if bytes.Contains(data, []byte(g)) {
+			return true
+		}
+	}
+	return false
 }
 
 // docFacts parses a document that may be a Flux object.
@@ -500,6 +550,10 @@ func docFacts(f string, d manifest.Doc) docText {
 
 // apply records a file's facts in the repository.
 func (r *Repository) apply(f string, facts fileFacts) {
+	if facts.Flux {
+		r.fluxFiles[f] = true
+		r.releaseFiles[f] = facts.Releases
+	}
 	for _, a := range facts.APIs {
 		if r.apis == nil {
 			r.apis = map[string]bool{}
@@ -507,7 +561,7 @@ func (r *Repository) apply(f string, facts fileFacts) {
 		r.apis[a] = true
 	}
 	if k := facts.Kust; k != nil {
-		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs}
+		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths}
 		if prev, ok := r.Kustomizations[kf.Dir]; ok && kustomizationRank(prev.Path) < kustomizationRank(f) {
 			return // kustomize takes the first recognized name; keep it
 		}
@@ -593,6 +647,7 @@ func kustomizationFacts(f string, data []byte) *kustFacts {
 		return k
 	}
 	m := doc.Content[0]
+	k.Paths = scalarPaths(m)
 	k.Component = manifest.Scalar(m, "kind") == "Component"
 	for _, field := range [...]string{"resources", "bases", "components"} {
 		list := manifest.Lookup(m, field)
@@ -606,6 +661,40 @@ func kustomizationFacts(f string, data []byte) *kustFacts {
 		}
 	}
 	return k
+}
+
+// scalarPaths returns the one-line scalar values under n, keys left out,
+// each once: with the value after the first "=" of a `key=path` entry
+// (a generator's files and envs).
+func scalarPaths(n *yaml.Node) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		if v != "" && !seen[v] && !strings.ContainsAny(v, "\n\r") {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	var visit func(n *yaml.Node)
+	visit = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			add(n.Value)
+			if _, after, ok := strings.Cut(n.Value, "="); ok {
+				add(after)
+			}
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				visit(n.Content[i])
+			}
+		case yaml.SequenceNode, yaml.DocumentNode:
+			for _, c := range n.Content {
+				visit(c)
+			}
+		}
+	}
+	visit(n)
+	return out
 }
 
 // markLocalSources learns which branches are the repository's main line,

@@ -42,8 +42,8 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 
 // memoHeader names the memo's record format: per file, its facts' kind
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
-// the API versions its CRDs serve.
-const memoHeader = "discovery/6"
+// the API versions its CRDs serve, then whether it names a Flux group and HelmRelease.
+const memoHeader = "discovery/7"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -58,6 +58,10 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 			w.String(r.Field)
 			w.String(r.Value)
 			w.Int(r.Line)
+		}
+		w.Int(len(k.Paths))
+		for _, p := range k.Paths {
+			w.String(p)
 		}
 	case f.Docs != nil:
 		w.String("d")
@@ -85,6 +89,8 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 	for _, a := range f.APIs {
 		w.String(a)
 	}
+	w.Bool(f.Flux)
+	w.Bool(f.Releases)
 }
 
 func decodeFacts(r *cache.Reader) fileFacts {
@@ -96,6 +102,12 @@ func decodeFacts(r *cache.Reader) fileFacts {
 			k.Refs = make([]Ref, n)
 			for j := range k.Refs {
 				k.Refs[j] = Ref{Field: r.Field(), Value: r.Field(), Line: r.Int()}
+			}
+		}
+		if n := r.Count(1); n > 0 {
+			k.Paths = make([]string, n)
+			for j := range k.Paths {
+				k.Paths[j] = r.Field()
 			}
 		}
 		f.Kust = k
@@ -125,5 +137,6 @@ func decodeFacts(r *cache.Reader) fileFacts {
 			f.APIs[i] = r.Field()
 		}
 	}
+	f.Flux, f.Releases = r.Bool(), r.Bool()
 	return f
 }

@@ -1,0 +1,300 @@
+package render
+
+import (
+	"encoding/json"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// Inputs is what a render of a root may read, told from discovery's facts
+// without rendering: a superset of the paths its build observes
+// (Result.Observations), so that a root none of whose inputs changed
+// renders as it did.
+type Inputs struct {
+	// Paths are files and directories, sorted; a directory stands for
+	// every path under it.
+	Paths []string
+	// Unbounded says why the inputs cannot be told without rendering
+	// (a root built from another revision); Paths is then empty.
+	Unbounded string
+	// Flux is set when a file of the inputs names a Flux API group: the
+	// root may apply Flux Kustomizations, sources or HelmReleases.
+	Flux bool
+	// Releases is set when a file of the inputs may hold a HelmRelease,
+	// whose values and chart come from what other roots render.
+	Releases bool
+}
+
+// Holds tells whether the file f is among the inputs.
+func (in Inputs) Holds(f string) bool {
+	if in.Unbounded != "" {
+		return true
+	}
+	for p := f; ; p = path.Dir(p) {
+		if _, found := slices.BinarySearch(in.Paths, p); found {
+			return true
+		}
+		if p == "." || p == "/" {
+			return false
+		}
+	}
+}
+
+// Inputs returns what a render of root may read: the directories kustomize
+// builds, followed through every path their kustomization files name in
+// any field (resources, components, patches, generators' files,
+// replacements, transformers, openapi, ...), the Flux Kustomization's
+// components, and where a symlink to a directory leads. The Kustomization's
+// spec, its source's ignore rules and the objects other roots render are
+// not files: callers compare those themselves.
+func (r *Repository) Inputs(root Root) Inputs {
+	if root.At != nil {
+		return Inputs{Unbounded: "it is built from " + root.At.What, Flux: true, Releases: true}
+	}
+	key := root.Path
+	if k := root.Kustomization; k != nil {
+		key += "\x00" + strings.Join(k.Spec.Components, "\x00")
+	}
+	if in, ok := r.inputs.Load(key); ok {
+		return in.(Inputs)
+	}
+	in := r.inputsOf(root)
+	r.inputs.Store(key, in)
+	return in
+}
+
+func (r *Repository) inputsOf(root Root) Inputs {
+	seen := map[string]bool{}
+	var resources []string // files named as resources
+	var paths []string
+	add := func(p string) bool {
+		if seen[p] || p == ".." || strings.HasPrefix(p, "../") {
+			return false
+		}
+		seen[p] = true
+		paths = append(paths, p)
+		return true
+	}
+	var reach func(dir string)
+	reach = func(dir string) {
+		if !add(dir) {
+			return
+		}
+		kf, ok := r.Kustomizations[dir]
+		if !ok {
+			// The kustomization Flux generates: the directory's files,
+			// and the nearest kustomizations below it.
+			covered := map[string]bool{}
+			r.coverGenerated(dir, covered)
+			for _, sub := range slices.Sorted(maps.Keys(covered)) {
+				reach(sub)
+			}
+			return
+		}
+		for _, ref := range kf.Refs {
+			if p := path.Join(kf.Dir, ref.Value); !kfs.IsRemote(ref.Value) && !isYAML(p) && !kfs.IsKustomizationFile(p) {
+				resources = append(resources, p)
+			}
+		}
+		for _, v := range kf.Paths {
+			if kfs.IsRemote(v) {
+				continue
+			}
+			p := path.Join(kf.Dir, v)
+			if _, ok := r.Kustomizations[p]; ok {
+				reach(p)
+			} else {
+				add(p)
+			}
+		}
+	}
+	reach(root.Path)
+	if k := root.Kustomization; k != nil {
+		for _, c := range k.Spec.Components {
+			reach(path.Join(root.Path, c))
+		}
+	}
+	// A symlink to a directory met on the way leads to what it names.
+	for more := true; more; {
+		more = false
+		for link, target := range r.dirLinks {
+			if seen[target] {
+				continue
+			}
+			for _, p := range paths {
+				if p == link || under(p, link) || under(link, p) {
+					reach(target)
+					more = true
+					break
+				}
+			}
+		}
+	}
+	slices.Sort(paths)
+	in := Inputs{Paths: slices.Compact(paths)}
+	r.fluxOnce.Do(r.sortFlux)
+	for _, p := range in.Paths {
+		for _, f := range filesAt(r.fluxSorted, p) {
+			in.Flux = true
+			in.Releases = in.Releases || r.releaseFiles[f]
+		}
+	}
+	if !in.Flux {
+		in.Flux = r.namesFluxIn(resources)
+		in.Releases = in.Flux
+	}
+	return in
+}
+
+// fluxUnder tells whether a file at or under p names a Flux API group.
+func (r *Repository) fluxUnder(p string) bool {
+	r.fluxOnce.Do(r.sortFlux)
+	return len(filesAt(r.fluxSorted, p)) > 0
+}
+
+func (r *Repository) sortFlux() { r.fluxSorted = slices.Sorted(maps.Keys(r.fluxFiles)) }
+
+// filesAt returns the files of sorted that are p or lie under it: the
+// files under p are contiguous in sorted order, from the first at or
+// after p+"/".
+func filesAt(sorted []string, p string) []string {
+	if p == "." {
+		return sorted
+	}
+	var out []string
+	if _, ok := slices.BinarySearch(sorted, p); ok {
+		out = append(out, p)
+	}
+	i, _ := slices.BinarySearch(sorted, p+"/")
+	j := i
+	for j < len(sorted) && strings.HasPrefix(sorted[j], p+"/") {
+		j++
+	}
+	return append(out, sorted[i:j]...)
+}
+
+// namesFluxIn tells whether one of files names a Flux API group: files a
+// kustomization names as resources which discovery did not read (neither
+// YAML nor kustomization files), and kustomize reads all the same.
+func (r *Repository) namesFluxIn(files []string) bool {
+	for _, p := range files {
+		if k, err := r.tree.Stat(p); err != nil || k != repo.File {
+			continue
+		}
+		if data, err := r.tree.ReadFile(p); err == nil && namesFlux(data) {
+			return true
+		}
+	}
+	return false
+}
+
+// ChangedFiles lists, sorted, the files that differ between the trees two
+// repositories were discovered from: added, removed, or of other content.
+func ChangedFiles(base, head *Repository) []string {
+	var out []string
+	differ := func(f string) bool {
+		b, berr := base.tree.Blob(f)
+		h, herr := head.tree.Blob(f)
+		return berr != nil || herr != nil || b != h
+	}
+	inHead := make(map[string]bool, len(head.Files))
+	for _, f := range head.Files {
+		inHead[f] = true
+		if differ(f) {
+			out = append(out, f)
+		}
+	}
+	for _, f := range base.Files {
+		if !inHead[f] {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Scope sorts the roots both sides define alike (same path,
+// Kustomization, cluster and spec), by what the change from base to head
+// may do to them, without rendering any: a root none of whose inputs
+// changed on either side, with the same source ignore rules and engine
+// settings, renders alike. Of those, the ones that read what other roots
+// render (a substituteFrom, a HelmRelease's sources and values) are
+// dependent: alike only when the roots that do render export the same on
+// both sides (Result.Exports). Both sets are by Root.Key.
+func (e *Engine) Scope(base *Engine, baseRepo, headRepo *Repository, roots []Root) (alike, dependent map[string]bool) {
+	alike, dependent = map[string]bool{}, map[string]bool{}
+	if e.settings() != base.settings() {
+		return alike, dependent
+	}
+	changed := ChangedFiles(baseRepo, headRepo)
+	// A release renders from charts and CRDs anywhere in the repository.
+	releasesMoved := !slices.Equal(baseRepo.APIVersions(), headRepo.APIVersions()) ||
+		slices.ContainsFunc(changed, func(f string) bool {
+			return atOrUnder(f, baseRepo.Charts) || atOrUnder(f, headRepo.Charts)
+		})
+	baseRoots := map[string]Root{}
+	for _, r := range baseRepo.Roots {
+		baseRoots[r.Key()] = r
+	}
+	for _, root := range roots {
+		b, ok := baseRoots[root.Key()]
+		if !ok || e.filterDigest(headRepo, root) != base.filterDigest(baseRepo, b) {
+			continue
+		}
+		hin, bin := headRepo.Inputs(root), baseRepo.Inputs(b)
+		if slices.ContainsFunc(changed, func(f string) bool { return hin.Holds(f) || bin.Holds(f) }) {
+			continue
+		}
+		releases := hin.Releases || bin.Releases
+		switch {
+		case releases && releasesMoved:
+		case releases || needsObjects(root) || needsObjects(b):
+			dependent[root.Key()] = true
+		default:
+			alike[root.Key()] = true
+		}
+	}
+	return alike, dependent
+}
+
+// settings names what the engine renders with besides the files.
+func (e *Engine) settings() string {
+	return cache.Key(e.opts.Salt, boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Charts != nil),
+		e.opts.KubeVersion, strings.Join(e.opts.APIVersions, ","), e.checks.Limits().String())
+}
+
+func (e *Engine) filterDigest(r *Repository, root Root) string {
+	if f := e.sourceFilter(r, root); f != nil {
+		return f.digest
+	}
+	return ""
+}
+
+// Exports names what other roots may read of the result: the Flux sources
+// it applies (a HelmRelease's chart) and the ConfigMaps and Secrets it
+// renders (substituteFrom, valuesFrom); "" when it exports nothing.
+func (r *Result) Exports() string {
+	if r.Err != nil {
+		return "error"
+	}
+	var parts []string
+	for _, c := range r.Children {
+		if !c.isRelease() && c.Kind != "Kustomization" {
+			parts = append(parts, c.APIVersion, c.Kind, c.Namespace, c.Name, string(c.Spec))
+		}
+	}
+	for _, p := range r.Produced {
+		data, _ := json.Marshal(p)
+		parts = append(parts, string(data))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return cache.Key(parts...)
+}
