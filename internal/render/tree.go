@@ -193,15 +193,10 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	if e.opts.Charts != nil {
 		r.artifact = func(s *Source) (*Revision, string) { return e.ociArtifact(ctx, s) }
 	}
-	var tree, failed []Root
 	reached := map[*manifest.Object]bool{}
-	for _, c := range r.Clusters {
-		roots, broken, err := e.walk(ctx, r, c, reached)
-		if err != nil {
-			return err
-		}
-		tree = append(tree, roots...)
-		failed = append(failed, broken...)
+	tree, failed, err := e.walk(ctx, r, reached)
+	if err != nil {
+		return err
 	}
 	covered := map[string]bool{}
 	for _, root := range tree {
@@ -268,69 +263,110 @@ func blocked(k *Kustomization, failed Root) Skipped {
 	return Skipped{Kustomization: k, Blocked: true, Reason: fmt.Sprintf("Kustomization %s, which applies it, does not render", failed.Kustomization.ID())}
 }
 
-// walk renders a cluster's tree level by level, from its entry point, and
-// returns its roots and those of them that do not render.
-func (e *Engine) walk(ctx context.Context, r *Repository, c *Cluster, reached map[*manifest.Object]bool) ([]Root, []Root, error) {
+// clusterWalk is where the walk of one cluster's tree stands.
+type clusterWalk struct {
+	c    *Cluster
+	seen map[string]bool // the Kustomizations met, by ID
+	// generators are the cluster's ArtifactGenerators: those its roots
+	// render, else those the repository holds.
+	generators map[string]*generator
+	level      []Root
+}
+
+// walk renders every cluster's tree level by level, from its entry point,
+// and returns the roots reached and those of them that do not render.
+// The clusters go in step: each level renders the parents of every
+// cluster at once.
+func (e *Engine) walk(ctx context.Context, r *Repository, reached map[*manifest.Object]bool) ([]Root, []Root, error) {
+	var walks []*clusterWalk
+	for _, c := range r.Clusters {
+		walks = append(walks, &clusterWalk{c: c, seen: map[string]bool{c.Entry.ID(): true}, generators: maps.Clone(r.generators),
+			level: []Root{{Path: c.Entry.Path(), Kustomization: c.Entry, Cluster: c}}})
+		reached[c.Entry.Object] = true
+	}
 	var out, failed []Root
-	seen := map[string]bool{c.Entry.ID(): true}
-	// The cluster's ArtifactGenerators: those its roots render, else those
-	// the repository holds.
-	generators := maps.Clone(r.generators)
-	level := []Root{{Path: c.Entry.Path(), Kustomization: c.Entry, Cluster: c}}
-	reached[c.Entry.Object] = true
-	for len(level) > 0 {
-		out = append(out, level...)
-		results, err := e.renderRoots(ctx, r, level)
+	for {
+		// Only a root that may apply Flux objects has children to
+		// follow, and only an entry point or a root with Flux objects
+		// written under it blocks others when it fails: the rest render
+		// when the command asks for them.
+		var parents []Root
+		var of []*clusterWalk // the walk of each parent
+		for _, w := range walks {
+			out = append(out, w.level...)
+			for _, root := range w.level {
+				if root.Kustomization == w.c.Entry || r.Inputs(root).Flux || r.fluxUnder(root.Path) {
+					parents = append(parents, root)
+					of = append(of, w)
+				}
+			}
+		}
+		if len(parents) == 0 {
+			return out, failed, nil
+		}
+		results, err := e.renderRoots(ctx, r, parents)
 		if err != nil {
 			return nil, nil, err
 		}
-		var next []Root
-		for _, res := range results {
-			if res.Err != nil {
-				failed = append(failed, res.Root)
-				continue
-			}
-			sources := map[string]*Source{}
-			for _, ch := range res.Children {
-				switch {
-				case ch.Kind == "ArtifactGenerator":
-					if g, ok := generatorOf(ch.object(), namespaceOr(ch.Namespace), ch.Spec); ok {
-						generators[g.ID()] = g
-						if _, known := r.generators[g.ID()]; !known {
-							r.generators[g.ID()] = g
-						}
+		mine := map[*clusterWalk][]*Result{}
+		for i, res := range results {
+			mine[of[i]] = append(mine[of[i]], res)
+		}
+		for _, w := range walks {
+			failed = append(failed, w.next(r, mine[w], reached)...)
+		}
+	}
+}
+
+// next follows the children of the level's rendered parents to the next
+// level, and returns the parents that do not render.
+func (w *clusterWalk) next(r *Repository, results []*Result, reached map[*manifest.Object]bool) []Root {
+	var next, failed []Root
+	for _, res := range results {
+		if res.Err != nil {
+			failed = append(failed, res.Root)
+			continue
+		}
+		sources := map[string]*Source{}
+		for _, ch := range res.Children {
+			switch {
+			case ch.Kind == "ArtifactGenerator":
+				if g, ok := generatorOf(ch.object(), namespaceOr(ch.Namespace), ch.Spec); ok {
+					w.generators[g.ID()] = g
+					if _, known := r.generators[g.ID()]; !known {
+						r.generators[g.ID()] = g
 					}
-				case isSource(ch.Kind):
-					s := sourceOf(ch, r)
-					sources[s.ID()] = s
 				}
-			}
-			for _, ch := range res.Children {
-				if ch.Kind != "Kustomization" {
-					continue
-				}
-				k, err := kustomizationOf(ch, res.Root.Kustomization, c, r)
-				if err != nil {
-					r.Broken = append(r.Broken, childError(ch, res.Root, err))
-					continue
-				}
-				if seen[k.ID()] {
-					if d := cycle(k, res.Root.Kustomization); d != nil {
-						r.Broken = append(r.Broken, d)
-					}
-					continue // the entry point applying itself, or a Kustomization met twice
-				}
-				seen[k.ID()] = true
-				reached[k.Object] = true
-				if root, ok := r.treeRoot(k, sources, generators); ok {
-					next = append(next, root)
-				}
+			case isSource(ch.Kind):
+				s := sourceOf(ch, r)
+				sources[s.ID()] = s
 			}
 		}
-		sortRoots(next)
-		level = next
+		for _, ch := range res.Children {
+			if ch.Kind != "Kustomization" {
+				continue
+			}
+			k, err := kustomizationOf(ch, res.Root.Kustomization, w.c, r)
+			if err != nil {
+				r.Broken = append(r.Broken, childError(ch, res.Root, err))
+				continue
+			}
+			if w.seen[k.ID()] {
+				if d := cycle(k, res.Root.Kustomization); d != nil {
+					r.Broken = append(r.Broken, d)
+				}
+				continue // the entry point applying itself, or a Kustomization met twice
+			}
+			w.seen[k.ID()] = true
+			reached[k.Object] = true
+			if root, ok := r.treeRoot(k, sources, w.generators); ok {
+				next = append(next, root)
+			}
+		}
 	}
-	return out, failed, nil
+	sortRoots(next)
+	w.level = next
+	return failed
 }
 
 // cycle reports a Kustomization that applies one of the Kustomizations
