@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -200,13 +199,15 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	if err != nil {
 		return nil, nil, err
 	}
-	// The two sides are discovered at once: one walks Git's object store,
-	// the other most often the working tree.
-	var base, head diff.Side
-	var g errgroup.Group
-	g.Go(func() (err error) { base, err = o.sideOf(ctx, baseTree); return err })
-	g.Go(func() (err error) { head, err = o.sideOf(ctx, headTree); return err })
-	if err := g.Wait(); err != nil {
+	// The head is discovered first: the base then finds the facts of
+	// every file the change leaves alone in the memo, and the render of
+	// every parent the walk of its clusters renders alike in the cache.
+	head, err := o.sideOf(ctx, headTree)
+	if err != nil {
+		return nil, nil, err
+	}
+	base, err := o.sideOf(ctx, baseTree)
+	if err != nil {
 		return nil, nil, err
 	}
 	warnUnsupported(o.ErrOut, head.Repository, o.dirs)

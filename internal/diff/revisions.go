@@ -137,24 +137,51 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	if err != nil {
 		return nil, nil, err
 	}
-	// The head's roots render (from the cache, most of them) while the
-	// cache tells which roots both sides render alike: a changed root
-	// starts building at once. Only the others are rendered at the base.
-	var headRes []*render.Result
+	// What the change cannot touch is told from the files first, then
+	// from what earlier renders in the cache observed; the rest renders
+	// on both sides at once.
+	candidates := sameSpec(baseRoots, headRoots)
+	alike, dependent := head.Engine.Scope(base.Engine, base.Repository, head.Repository, candidates)
+	skip := func(r render.Root) bool { return alike[rootID(r)] || dependent[rootID(r)] }
+	candidates = slices.DeleteFunc(candidates, skip)
+	same := unchanged(base, head, candidates)
+	skip = func(r render.Root) bool { return alike[rootID(r)] || dependent[rootID(r)] || same[rootID(r)] }
+	headRoots = slices.DeleteFunc(headRoots, skip)
+	baseRoots = slices.DeleteFunc(baseRoots, skip)
+	var headRes, baseRes []*render.Result
 	var g errgroup.Group
 	g.Go(func() (err error) {
 		headRes, err = head.Engine.Render(ctx, head.Repository, headRoots)
 		return err
 	})
-	same := unchanged(base, head, baseRoots, headRoots)
+	g.Go(func() (err error) {
+		baseRes, err = base.Engine.Render(ctx, base.Repository, baseRoots)
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	headRes = slices.DeleteFunc(headRes, func(r *render.Result) bool { return same[rootID(r.Root)] })
-	baseRoots = slices.DeleteFunc(baseRoots, func(r render.Root) bool { return same[rootID(r)] })
-	baseRes, err := base.Engine.Render(ctx, base.Repository, baseRoots)
-	if err != nil {
-		return nil, nil, err
+	if len(dependent) > 0 && exportsDiffer(baseRes, headRes) {
+		// What the rendered roots give the others changed: the roots
+		// reading it render on both sides too.
+		deps := func(side Side) ([]*render.Result, error) {
+			var roots []render.Root
+			for _, r := range side.Repository.Roots {
+				if dependent[rootID(r)] {
+					roots = append(roots, r)
+				}
+			}
+			return side.Engine.Render(ctx, side.Repository, roots)
+		}
+		more, err := deps(head)
+		if err != nil {
+			return nil, nil, err
+		}
+		headRes = append(headRes, more...)
+		if more, err = deps(base); err != nil {
+			return nil, nil, err
+		}
+		baseRes = append(baseRes, more...)
 	}
 	opts.Secrets = append(opts.Secrets, render.SecretValues(baseRes)...)
 	opts.Secrets = append(opts.Secrets, render.SecretValues(headRes)...)
@@ -220,20 +247,26 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	return out, broken, nil
 }
 
-// unchanged names, by rootID, the roots both sides define alike whose
-// cached render tells that they render alike too: neither side needs to
-// render them.
-func unchanged(base, head Side, baseRoots, headRoots []render.Root) map[string]bool {
+// sameSpec returns the roots of head that base defines alike: the same
+// root, with the same Kustomization spec.
+func sameSpec(baseRoots, headRoots []render.Root) []render.Root {
 	baseSpec := map[string]string{}
 	for _, r := range baseRoots {
 		baseSpec[rootID(r)] = specOf(r)
 	}
-	var candidates []render.Root
+	var out []render.Root
 	for _, r := range headRoots {
 		if spec, ok := baseSpec[rootID(r)]; ok && spec == specOf(r) {
-			candidates = append(candidates, r)
+			out = append(out, r)
 		}
 	}
+	return out
+}
+
+// unchanged names, by rootID, the candidates whose cached render tells
+// that they render alike on both sides: neither side needs to render
+// them.
+func unchanged(base, head Side, candidates []render.Root) map[string]bool {
 	same := map[string]bool{}
 	for i, s := range head.Engine.Unchanged(base.Engine, head.Repository, candidates) {
 		if s {
@@ -241,6 +274,29 @@ func unchanged(base, head Side, baseRoots, headRoots []render.Root) map[string]b
 		}
 	}
 	return same
+}
+
+// exportsDiffer tells whether the rendered roots give other roots
+// something else on the two sides (render.Result.Exports): a root on one
+// side only counts when it exports anything.
+func exportsDiffer(base, head []*render.Result) bool {
+	exports := map[string]string{}
+	for _, r := range base {
+		exports[rootID(r.Root)] = r.Exports()
+	}
+	for _, r := range head {
+		id := rootID(r.Root)
+		if exports[id] != r.Exports() {
+			return true
+		}
+		delete(exports, id)
+	}
+	for _, e := range exports {
+		if e != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func specOf(r render.Root) string {
