@@ -31,8 +31,9 @@ const (
 // It tells whether it added origin tracking to the root's kustomization.
 func (e *Engine) kustomize(root Root, fsys *kfs.FS) (m resmap.ResMap, injected bool, err error) {
 	opts := &krusty.Options{PluginConfig: kustypes.DisabledPluginConfig()}
+	generated := false
 	if k := root.Kustomization; k != nil {
-		if err := writeFluxKustomization(fsys, k, root.Path); err != nil {
+		if generated, err = writeFluxKustomization(fsys, k, root.Path); err != nil {
 			return nil, false, err
 		}
 		opts.LoadRestrictions = kustypes.LoadRestrictionsNone
@@ -56,6 +57,13 @@ func (e *Engine) kustomize(root Root, fsys *kfs.FS) (m resmap.ResMap, injected b
 		defer e.openapiMu.RUnlock()
 	}
 	m, err = runKrusty(opts, fsys, fsys.Abs(root.Path))
+	if err != nil && generated {
+		// A file that does not decode fails as kustomize-controller's
+		// generator reports it.
+		if _, derr := scanManifests(fsys, root.Path, true); derr != nil {
+			err = derr
+		}
+	}
 	return m, injected, err
 }
 

@@ -140,11 +140,15 @@ func jsonKind(t reflect.Type) string {
 // already there (or one generated from the directory's YAML files), with the
 // Kustomization's targetNamespace, namePrefix, nameSuffix, patches,
 // components, images and buildMetadata applied.
-func writeFluxKustomization(fsys *kfs.FS, k *Kustomization, dir string) error {
+func writeFluxKustomization(fsys *kfs.FS, k *Kustomization, dir string) (generated bool, err error) {
 	data, kfile, existing, err := findOrGenerateKustomization(fsys, dir)
 	if err != nil {
-		return err
+		return false, err
 	}
+	return !existing, writeFlux(fsys, k, dir, data, kfile, existing)
+}
+
+func writeFlux(fsys *kfs.FS, k *Kustomization, dir string, data []byte, kfile string, existing bool) error {
 	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind}}
 	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
 		if d, ok := manifest.SyntaxErrorOf(kfile, data); ok {
@@ -229,7 +233,7 @@ func findOrGenerateKustomization(fsys *kfs.FS, dir string) (data []byte, kfile s
 		data, err := fsys.ReadFile(fsys.Abs(kfile))
 		return data, kfile, true, err
 	}
-	files, err := scanManifests(fsys, dir)
+	files, err := scanManifests(fsys, dir, false)
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -257,9 +261,12 @@ func kustomizationFileIn(fsys *kfs.FS, dir string) (string, bool) {
 }
 
 // scanManifests lists, relative to dir and in walk order, the YAML files
-// under dir that decode as Kubernetes objects and the sub-directories that
-// hold a kustomization file (those are not descended into).
-func scanManifests(fsys *kfs.FS, dir string) ([]string, error) {
+// under dir and the sub-directories that hold a kustomization file (those
+// are not descended into). With decode, a file that does not decode as
+// Kubernetes objects is an error, as kustomize-controller's generator
+// reports it; without, kustomize finds it when it builds (and
+// Engine.kustomize scans again for the controller's message).
+func scanManifests(fsys *kfs.FS, dir string, decode bool) ([]string, error) {
 	base := fsys.Abs(dir)
 	rf := provider.NewDefaultDepProvider().GetResourceFactory()
 	var paths []string
@@ -282,6 +289,10 @@ func scanManifests(fsys *kfs.FS, dir string) ([]string, error) {
 			return nil
 		}
 		if ext := filepath.Ext(p); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		if !decode {
+			paths = append(paths, rel)
 			return nil
 		}
 		data, err := fsys.ReadFile(p)

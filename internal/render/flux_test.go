@@ -418,3 +418,22 @@ func TestVariablePath(t *testing.T) {
 		})
 	}
 }
+
+// TestGeneratedKustomizationDecodeError builds a directory without a
+// kustomization file, one of whose YAML files is not Kubernetes objects:
+// the error is kustomize-controller's generator's, at that file, though
+// the generator no longer decodes every file before kustomize does.
+func TestGeneratedKustomizationDecodeError(t *testing.T) {
+	g := fluxRepo(t, "  path: ./plain\n", map[string]string{
+		"plain/ok.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+		"plain/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: [not, a, map]\n",
+	})
+	res := rootResult(t, g, "", "plain")
+	if res.Err == nil {
+		t.Fatal("a file that is not Kubernetes objects built")
+	}
+	d, ok := diag.As(res.Err)
+	if !ok || d.File != "plain/bad.yaml" || !strings.Contains(d.Msg, "failed to decode Kubernetes YAML") {
+		t.Errorf("error = %v, want kustomize-controller's decode error at plain/bad.yaml", res.Err)
+	}
+}
