@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // MaxArtifact bounds what Layer and Fetch read: a Helm chart, or a chart
@@ -26,7 +29,7 @@ func (c *Client) Layer(ctx context.Context, ref, mediaType string) ([]byte, stri
 	if err != nil {
 		return nil, "", &Error{Repository: ref, Kind: KindInvalid, Err: err}
 	}
-	p, err := c.puller()
+	p, err := c.artifactPuller()
 	if err != nil {
 		return nil, "", &Error{Repository: ref, Kind: KindInvalid, Err: err}
 	}
@@ -118,4 +121,33 @@ func (c *Client) Fetch(ctx context.Context, u, username, password string) ([]byt
 		return nil, &Error{Repository: shown, Kind: KindInvalid, Err: fmt.Errorf("more than %d bytes", MaxArtifact)}
 	}
 	return data, nil
+}
+
+// Push writes data to ref ("registry/path/name:tag") as an OCI artifact
+// of one layer of mediaType, replacing what the tag pointed to: how a
+// shared render cache stores an entry.
+func (c *Client) Push(ctx context.Context, ref, mediaType string, data []byte) error {
+	r, err := name.NewTag(ref, c.nameOptions(ref)...)
+	if err != nil {
+		return &Error{Repository: ref, Kind: KindInvalid, Err: err}
+	}
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
+		Layer:     static.NewLayer(data, types.MediaType(mediaType)),
+		MediaType: types.MediaType(mediaType),
+	})
+	if err != nil {
+		return &Error{Repository: ref, Kind: KindInvalid, Err: err}
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	p, err := c.artifactPusher()
+	if err != nil {
+		return &Error{Repository: ref, Kind: KindInvalid, Err: err}
+	}
+	ctx, stats := withStats(ctx)
+	if err := p.Push(ctx, r, img); err != nil {
+		e := classify(ctx, ref, err, stats, c.opts.Timeout)
+		e.tag = true
+		return e
+	}
+	return nil
 }

@@ -87,6 +87,37 @@ type Client struct {
 	opts Options
 	// sleep waits for d or until ctx is done; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
+
+	// The puller and pusher of single artifacts, made once: they keep
+	// each repository's authentication between requests.
+	pullOnce, pushOnce sync.Once
+	pull               *remote.Puller
+	push               *remote.Pusher
+	pullErr, pushErr   error
+}
+
+// artifactPuller returns the client's puller of single artifacts.
+func (c *Client) artifactPuller() (*remote.Puller, error) {
+	c.pullOnce.Do(func() { c.pull, c.pullErr = c.puller() })
+	return c.pull, c.pullErr
+}
+
+// artifactPusher returns the client's pusher, made once like the puller.
+func (c *Client) artifactPusher() (*remote.Pusher, error) {
+	c.pushOnce.Do(func() {
+		opts := []remote.Option{
+			remote.WithAuthFromKeychain(c.opts.Keychain),
+			remote.WithTransport(c.transport()),
+			remote.WithRetryStatusCodes(),
+			remote.WithRetryPredicate(func(error) bool { return false }),
+			remote.WithJobs(1),
+		}
+		if c.opts.UserAgent != "" {
+			opts = append(opts, remote.WithUserAgent(c.opts.UserAgent))
+		}
+		c.push, c.pushErr = remote.NewPusher(opts...)
+	})
+	return c.push, c.pushErr
 }
 
 // New returns a Client with opts, defaults filled in.
