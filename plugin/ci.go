@@ -75,6 +75,7 @@ validation errors or roots that do not render, as validate does.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			defer o.finish()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -107,7 +108,7 @@ func (o *CIOptions) ciFlags(cmd *cobra.Command) {
 
 // Complete reads the CI environment and opens the repository.
 func (o *CIOptions) Complete(_ *cobra.Command, _ []string) error {
-	if err := o.complete(); err != nil {
+	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
 	o.job, _ = ci.Detect(o.getenv, nil)

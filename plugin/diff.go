@@ -72,6 +72,7 @@ Exit status: 0 no differences, 1 differences, 2 an error.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			defer o.finish()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -91,7 +92,7 @@ Exit status: 0 no differences, 1 differences, 2 an error.`,
 // Complete opens the repository, resolves the directories and picks the
 // base.
 func (o *DiffOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.complete(); err != nil {
+	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
 	dirs, err := o.relPaths(args, ".")

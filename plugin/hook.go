@@ -60,6 +60,7 @@ Hooks:
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			defer o.finish()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -78,7 +79,7 @@ func (o *HookOptions) Complete(_ *cobra.Command, args []string) error {
 	// A commit never waits on the network: a chart not in the cache is a
 	// warning naming it.
 	o.Offline = true
-	if err := o.complete(); err != nil {
+	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
 	o.files, err = o.relPaths(o.Files)

@@ -88,6 +88,7 @@ func newImagesSub(streams genericiooptions.IOStreams, config *genericclioptions.
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			defer o.finish()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -127,7 +128,7 @@ Exit status: 0 done (or nothing to do), 1 updates available (--dry-run),
 
 // Complete opens the repository and resolves the path.
 func (o *ImagesOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.repoOptions.complete(); err != nil {
+	if err := o.repoOptions.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
 	o.path = "."

@@ -66,6 +66,7 @@ gitops/promote/<env>/<hash> branch, never touching the working tree.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			defer o.finish()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -82,7 +83,7 @@ gitops/promote/<env>/<hash> branch, never touching the working tree.`,
 
 // Complete opens the repository and resolves the overlays.
 func (o *PromoteOptions) Complete(_ *cobra.Command, _ []string) error {
-	if err := o.repoOptions.complete(); err != nil {
+	if err := o.repoOptions.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
 	for _, p := range []struct {

@@ -59,6 +59,7 @@ did not change since an earlier run come from the cache.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			defer o.finish()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -71,7 +72,7 @@ did not change since an earlier run come from the cache.`,
 
 // Complete opens the repository and resolves the directories.
 func (o *RenderOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.complete(); err != nil {
+	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
 	dirs, err := o.relPaths(args, o.cwd)

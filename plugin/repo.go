@@ -10,12 +10,14 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cacherepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
@@ -33,6 +35,7 @@ type repoOptions struct {
 	Jobs        int
 	AllowRemote bool
 	Offline     bool
+	CacheRepo   string
 	Limits      limitFlags
 
 	repo *repo.Repo
@@ -49,6 +52,9 @@ type engineShared struct {
 	cache  *cache.Cache
 	memos  map[string]*render.Memo // by repository root
 	charts *helm.Fetcher
+	// remote is the registry behind the cache (--cache-repo), or nil.
+	remote *cacherepo.Repo
+	errOut io.Writer
 	// progress, when set, counts the engines' renders.
 	progress *progress
 }
@@ -71,11 +77,13 @@ func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
 	fs.BoolVar(&o.Offline, "offline", false, "render HelmReleases only from charts in the cache, naming each chart it lacks, and touch no network")
+	fs.StringVar(&o.CacheRepo, "cache-repo", os.Getenv("GITOPS_CACHE_REPO"), "an OCI repository (REGISTRY/PATH/NAME) that shares the render cache between machines: entries missing here are pulled from it, new ones pushed (default $GITOPS_CACHE_REPO)")
 	o.Limits.addFlags(fs)
 }
 
-// complete opens the repository the command runs in.
-func (o *repoOptions) complete() error {
+// complete opens the repository the command runs in; errOut is where
+// the run's warnings go.
+func (o *repoOptions) complete(errOut io.Writer) error {
 	dir := o.Chdir
 	if dir == "" {
 		wd, err := os.Getwd()
@@ -102,13 +110,31 @@ func (o *repoOptions) complete() error {
 		return err
 	}
 	o.repo, o.cwd = r, cwd
-	o.shared = &engineShared{memos: map[string]*render.Memo{}}
+	o.shared = &engineShared{memos: map[string]*render.Memo{}, errOut: errOut}
 	return nil
+}
+
+// finish waits for what the run sends to the shared cache.
+func (o *repoOptions) finish() {
+	if o.shared == nil {
+		return
+	}
+	o.shared.mu.Lock()
+	r := o.shared.remote
+	o.shared.mu.Unlock()
+	if r != nil {
+		r.Flush()
+	}
 }
 
 func (o *repoOptions) validate() error {
 	if o.Jobs < 1 {
 		return fmt.Errorf("--jobs must be at least 1, got %d", o.Jobs)
+	}
+	if o.CacheRepo != "" {
+		if err := cacherepo.Check(o.CacheRepo); err != nil {
+			return err
+		}
 	}
 	return o.Limits.validate()
 }
@@ -201,10 +227,27 @@ func (o *repoOptions) cache() (*cache.Cache, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The hook and --offline touch no network.
+		if o.CacheRepo != "" && !o.Offline {
+			client := registry.New(registry.Options{Keychain: authn.DefaultKeychain, Retries: 1, Timeout: cacheRepoTimeout,
+				UserAgent: "kubectl-gitops/" + version.Get().Version})
+			r, err := cacherepo.New(context.Background(), o.CacheRepo, client, func(msg string) {
+				fmt.Fprintf(s.errOut, "warning: %s\n", msg)
+			})
+			if err != nil {
+				return nil, err
+			}
+			c.SetRemote(r)
+			s.remote = r
+		}
 		s.cache = c
 	}
 	return s.cache, nil
 }
+
+// cacheRepoTimeout bounds each request to the shared cache: a slow
+// registry costs a run little more than an absent one.
+const cacheRepoTimeout = 10 * time.Second
 
 // tree returns the working tree for an empty rev, else the tree of the
 // commit rev names, as commitTree reads it.

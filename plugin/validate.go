@@ -71,6 +71,7 @@ Exit status: 0 no error, 1 findings of error severity, 2 could not run.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			defer o.finish()
 			return o.Run(cmd.Context())
 		},
 	}
@@ -88,7 +89,7 @@ Exit status: 0 no error, 1 findings of error severity, 2 could not run.`,
 
 // Complete opens the repository and resolves the paths.
 func (o *ValidateOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.complete(); err != nil {
+	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
 	paths, err := o.relPaths(args, o.cwd)

@@ -37,7 +37,22 @@ type Cache struct {
 	maxBytes int64
 	now      func() time.Time
 	written  atomic.Int64 // bytes this process stored
+	remote   Remote
 }
+
+// Remote is a store behind the local one that machines share (a
+// registry): an entry missing here is read from it, and an entry stored
+// here is sent to it. Neither fails a run: a Remote that cannot be
+// reached answers that it has nothing.
+type Remote interface {
+	// Get returns the entry stored under key, or false.
+	Get(key string) ([]byte, bool)
+	// Put sends an entry, perhaps later.
+	Put(key string, data []byte)
+}
+
+// SetRemote puts r behind the store, before its first use.
+func (c *Cache) SetRemote(r Remote) { c.remote = r }
 
 // trimStamp is the file whose modification time is the last Trim's walk.
 const trimStamp = "trimmed"
@@ -86,7 +101,8 @@ func (c *Cache) path(key string) string {
 func (c *Cache) GetString(key string) (string, bool) {
 	f, st, ok := c.open(key)
 	if !ok {
-		return "", false
+		data, ok := c.fetch(key)
+		return string(data), ok
 	}
 	defer f.Close()
 	var data []byte
@@ -117,7 +133,7 @@ const mapAtLeast = 64 << 10
 func (c *Cache) Get(key string) ([]byte, bool) {
 	f, st, ok := c.open(key)
 	if !ok {
-		return nil, false
+		return c.fetch(key)
 	}
 	defer f.Close()
 	data, ok := readAll(f, st)
@@ -125,6 +141,22 @@ func (c *Cache) Get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	return verified(data)
+}
+
+// fetch reads an entry missing here from the remote, and keeps it here.
+func (c *Cache) fetch(key string) ([]byte, bool) {
+	if c.remote == nil {
+		return nil, false
+	}
+	data, ok := c.remote.Get(key)
+	if !ok {
+		return nil, false
+	}
+	_ = c.write(key, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	return data, true
 }
 
 // verified returns an entry's content without the digest it ends with, and
@@ -177,9 +209,22 @@ func (c *Cache) Put(key string, data []byte) error {
 	})
 }
 
-// put stores under key what write writes into a temporary file, followed
-// by its digest, renamed into place once complete.
+// put stores under key what write writes, and sends it to the remote.
 func (c *Cache) put(key string, write func(io.Writer) error) error {
+	if c.remote == nil {
+		return c.write(key, write)
+	}
+	var buf bytes.Buffer
+	err := c.write(key, func(w io.Writer) error { return write(io.MultiWriter(w, &buf)) })
+	if err == nil {
+		c.remote.Put(key, buf.Bytes())
+	}
+	return err
+}
+
+// write stores under key what write writes into a temporary file, followed
+// by its digest, renamed into place once complete.
+func (c *Cache) write(key string, write func(io.Writer) error) error {
 	p := c.path(key)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
