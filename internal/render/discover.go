@@ -111,6 +111,8 @@ type KustFile struct {
 	Refs []Ref
 	// Paths are the paths it may name in any field (kustFacts.Paths).
 	Paths []string
+	// Renames is set when it sets namePrefix or nameSuffix.
+	Renames bool
 }
 
 // Ref is one entry of a kustomization's resources, bases or components.
@@ -227,12 +229,15 @@ type Repository struct {
 	tree        repo.Tree
 	instances   []*instance
 	apis        map[string]bool // the API versions the repository's CRDs serve
-	fluxFiles   map[string]bool // the files that name a Flux API group
-	// releaseFiles are those of them that may hold a HelmRelease.
-	releaseFiles map[string]bool
-	fluxOnce     sync.Once
-	fluxSorted   []string // fluxFiles' keys, sorted
-	inputs       sync.Map // Inputs, by root path and components
+	fluxFiles   map[string]bool // the files that name an API group the walk follows (namesFlux)
+	// releaseFiles are the files that may hold a HelmRelease.
+	releaseFiles  map[string]bool
+	fluxOnce      sync.Once
+	fluxSorted    []string // fluxFiles' keys, sorted
+	releaseSorted []string // releaseFiles' keys, sorted
+	inputs        sync.Map // Inputs, by root path and components
+	filesOnce     sync.Once
+	filesSorted   []string // Files, sorted
 	// dirLinks are the symlinks to directories, each with the directory
 	// it names: the walk does not enter them, a build may.
 	dirLinks map[string]string
@@ -434,9 +439,9 @@ type fileFacts struct {
 	APIs []string
 	// Flux is set when the text names an API group a cluster's walk
 	// follows (namesFlux), in any form: a render of it may apply Flux
-	// Kustomizations, sources or HelmReleases.
+	// Kustomizations.
 	Flux bool
-	// Releases is set when it names Flux and HelmRelease: it may hold one.
+	// Releases is set when it may hold a HelmRelease (namesReleases).
 	Releases bool
 }
 
@@ -449,6 +454,9 @@ type kustFacts struct {
 	// `key=value` value its value too: every path it may name, in
 	// whatever field, for Repository.Inputs.
 	Paths []string
+	// Renames is set when it sets namePrefix or nameSuffix: the names
+	// of what it builds are not written anywhere whole.
+	Renames bool
 }
 
 // docText is a document that may be a Flux object, with what discovery
@@ -480,8 +488,8 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		facts.APIs = crdAPIs(f, data)
 	}
 	facts.Flux = namesFlux(data)
-	facts.Releases = facts.Flux && bytes.Contains(data, []byte("HelmRelease"))
-	if !facts.Flux || !fluxObjectLine.Match(data) {
+	facts.Releases = namesReleases(data)
+	if !(facts.Flux || facts.Releases || bytes.Contains(data, []byte(SourceGroup))) || !fluxObjectLine.Match(data) {
 		return facts
 	}
 	for _, d := range manifest.Split(data) {
@@ -492,16 +500,21 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 	return facts
 }
 
-// namesFlux tells whether a text names an API group whose objects a
-// cluster's walk follows: Flux's Kustomizations, sources and
-// HelmReleases, the Flux Operator's, ArtifactGenerators.
+// namesFlux tells whether a text names an API group whose objects give a
+// cluster's walk more roots: Flux's Kustomizations, ArtifactGenerators,
+// the Flux Operator's objects.
 func namesFlux(data []byte) bool {
-	for _, g := range [...]string{FluxGroup, "source.toolkit.fluxcd.io", HelmGroup, OperatorGroup, GeneratorGroup} {
+	for _, g := range [...]string{FluxGroup, OperatorGroup, GeneratorGroup} {
 		if bytes.Contains(data, []byte(g)) {
 			return true
 		}
 	}
 	return false
+}
+
+// namesReleases tells whether a text may hold a HelmRelease.
+func namesReleases(data []byte) bool {
+	return bytes.Contains(data, []byte(HelmGroup)) && bytes.Contains(data, []byte("HelmRelease"))
 }
 
 // docFacts parses a document that may be a Flux object.
@@ -522,7 +535,7 @@ func docFacts(f string, d manifest.Doc) docText {
 	switch {
 	case o.Group() == FluxGroup && o.Kind == "Kustomization":
 		keep = spec
-	case o.Group() == "source.toolkit.fluxcd.io":
+	case o.Group() == SourceGroup:
 		t.URL = manifest.Scalar(spec, "url")
 		if ig := manifest.Lookup(spec, "ignore"); ig != nil && ig.Kind == yaml.ScalarNode {
 			t.Ignore = &ig.Value
@@ -552,7 +565,9 @@ func docFacts(f string, d manifest.Doc) docText {
 func (r *Repository) apply(f string, facts fileFacts) {
 	if facts.Flux {
 		r.fluxFiles[f] = true
-		r.releaseFiles[f] = facts.Releases
+	}
+	if facts.Releases {
+		r.releaseFiles[f] = true
 	}
 	for _, a := range facts.APIs {
 		if r.apis == nil {
@@ -561,7 +576,7 @@ func (r *Repository) apply(f string, facts fileFacts) {
 		r.apis[a] = true
 	}
 	if k := facts.Kust; k != nil {
-		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths}
+		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths, Renames: k.Renames}
 		if prev, ok := r.Kustomizations[kf.Dir]; ok && kustomizationRank(prev.Path) < kustomizationRank(f) {
 			return // kustomize takes the first recognized name; keep it
 		}
@@ -613,7 +628,7 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 			return
 		}
 		r.Flux = append(r.Flux, k)
-	case group == "source.toolkit.fluxcd.io":
+	case group == SourceGroup:
 		s := &Source{Object: o, URL: d.URL, Ignore: d.Ignore}
 		if d.Spec != nil {
 			_ = json.Unmarshal(d.Spec, &s.Ref)
@@ -648,6 +663,7 @@ func kustomizationFacts(f string, data []byte) *kustFacts {
 	}
 	m := doc.Content[0]
 	k.Paths = scalarPaths(m)
+	k.Renames = manifest.Lookup(m, "namePrefix") != nil || manifest.Lookup(m, "nameSuffix") != nil
 	k.Component = manifest.Scalar(m, "kind") == "Component"
 	for _, field := range [...]string{"resources", "bases", "components"} {
 		list := manifest.Lookup(m, field)

@@ -246,7 +246,13 @@ func (e *Engine) renderRoots(ctx context.Context, r *Repository, roots []Root) (
 	if len(pending) == 0 {
 		return results, nil
 	}
-	objects, err := e.producedObjects(ctx, r, roots, results)
+	var names []string
+	for _, i := range pending {
+		for _, ref := range roots[i].Kustomization.Spec.PostBuild.SubstituteFrom {
+			names = append(names, ref.Name)
+		}
+	}
+	objects, err := e.producedObjects(ctx, r, roots, results, names)
 	if err != nil {
 		return nil, err
 	}
@@ -292,8 +298,9 @@ func needsObjects(root Root) bool {
 }
 
 // producedObjects indexes the ConfigMaps and Secrets the repository
-// renders, by Kind/namespace/name, rendering the roots not rendered yet.
-func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Root, done []*Result) (map[string]Produced, error) {
+// renders, by Kind/namespace/name, rendering the roots not rendered yet
+// that may give one of names (Repository.MayProduce).
+func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Root, done []*Result, names []string) (map[string]Produced, error) {
 	seen := map[string]bool{}
 	var all []*Result
 	for i, res := range done {
@@ -304,7 +311,7 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 	}
 	var rest []Root
 	for _, root := range r.Roots {
-		if !seen[rootKeyID(root)] && !needsObjects(root) {
+		if !seen[rootKeyID(root)] && !needsObjects(root) && r.MayProduce(root, names) {
 			rest = append(rest, root)
 		}
 	}

@@ -27,6 +27,9 @@ import (
 // FluxGroup is the API group of Flux Kustomizations.
 const FluxGroup = "kustomize.toolkit.fluxcd.io"
 
+// SourceGroup is the API group of Flux's sources.
+const SourceGroup = "source.toolkit.fluxcd.io"
+
 // Kustomization is a Flux Kustomization object found in the repository.
 type Kustomization struct {
 	// Object is where it is written.

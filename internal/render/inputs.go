@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"path"
@@ -29,6 +30,10 @@ type Inputs struct {
 	// Releases is set when a file of the inputs may hold a HelmRelease,
 	// whose values and chart come from what other roots render.
 	Releases bool
+	// Renames is set when the build may name objects with names written
+	// nowhere whole: a kustomization's namePrefix or nameSuffix, or the
+	// Kustomization's own, or its substitution.
+	Renames bool
 }
 
 // Holds tells whether the file f is among the inputs.
@@ -72,6 +77,11 @@ func (r *Repository) Inputs(root Root) Inputs {
 func (r *Repository) inputsOf(root Root) Inputs {
 	seen := map[string]bool{}
 	var resources []string // files named as resources
+	renames := false
+	if k := root.Kustomization; k != nil {
+		s := k.Spec
+		renames = s.NamePrefix != "" || s.NameSuffix != "" || s.PostBuild != nil
+	}
 	var paths []string
 	add := func(p string) bool {
 		if seen[p] || p == ".." || strings.HasPrefix(p, "../") {
@@ -87,6 +97,9 @@ func (r *Repository) inputsOf(root Root) Inputs {
 			return
 		}
 		kf, ok := r.Kustomizations[dir]
+		if ok && kf.Renames {
+			renames = true
+		}
 		if !ok {
 			// The kustomization Flux generates: the directory's files,
 			// and the nearest kustomizations below it.
@@ -137,19 +150,53 @@ func (r *Repository) inputsOf(root Root) Inputs {
 		}
 	}
 	slices.Sort(paths)
-	in := Inputs{Paths: slices.Compact(paths)}
+	in := Inputs{Paths: slices.Compact(paths), Renames: renames}
 	r.fluxOnce.Do(r.sortFlux)
 	for _, p := range in.Paths {
-		for _, f := range filesAt(r.fluxSorted, p) {
-			in.Flux = true
-			in.Releases = in.Releases || r.releaseFiles[f]
-		}
+		in.Flux = in.Flux || len(filesAt(r.fluxSorted, p)) > 0
+		in.Releases = in.Releases || len(filesAt(r.releaseSorted, p)) > 0
 	}
-	if !in.Flux {
-		in.Flux = r.namesFluxIn(resources)
-		in.Releases = in.Flux
+	if !in.Flux || !in.Releases {
+		flux, releases := r.namesFluxIn(resources)
+		in.Flux, in.Releases = in.Flux || flux, in.Releases || releases
 	}
 	return in
+}
+
+// MayProduce tells whether a render of root may give an object one of
+// names: one of its input files holds the name (a generator's, a
+// document's, a patch's or a replacement's value), or its build renames
+// what it builds. False is certain; true only possible.
+func (r *Repository) MayProduce(root Root, names []string) bool {
+	in := r.Inputs(root)
+	if in.Unbounded != "" || in.Renames {
+		return true
+	}
+	// A generator's name gets a hash suffix: its name without it is
+	// what is written.
+	var written []string
+	for _, n := range names {
+		written = append(written, n)
+		if i := strings.LastIndexByte(n, '-'); i > 0 {
+			written = append(written, n[:i])
+		}
+	}
+	names = written
+	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	for _, p := range in.Paths {
+		for _, f := range filesAt(r.filesSorted, p) {
+			data, err := r.tree.ReadFile(f)
+			if err != nil {
+				return true // what cannot be read may hold anything
+			}
+			for _, n := range names {
+				if bytes.Contains(data, []byte(n)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // fluxUnder tells whether a file at or under p names a Flux API group.
@@ -158,7 +205,10 @@ func (r *Repository) fluxUnder(p string) bool {
 	return len(filesAt(r.fluxSorted, p)) > 0
 }
 
-func (r *Repository) sortFlux() { r.fluxSorted = slices.Sorted(maps.Keys(r.fluxFiles)) }
+func (r *Repository) sortFlux() {
+	r.fluxSorted = slices.Sorted(maps.Keys(r.fluxFiles))
+	r.releaseSorted = slices.Sorted(maps.Keys(r.releaseFiles))
+}
 
 // filesAt returns the files of sorted that are p or lie under it: the
 // files under p are contiguous in sorted order, from the first at or
@@ -179,19 +229,21 @@ func filesAt(sorted []string, p string) []string {
 	return append(out, sorted[i:j]...)
 }
 
-// namesFluxIn tells whether one of files names a Flux API group: files a
-// kustomization names as resources which discovery did not read (neither
-// YAML nor kustomization files), and kustomize reads all the same.
-func (r *Repository) namesFluxIn(files []string) bool {
+// namesFluxIn tells whether one of files names an API group the walk
+// follows, and whether one may hold a HelmRelease: files a kustomization
+// names as resources which discovery did not read (neither YAML nor
+// kustomization files), and kustomize reads all the same.
+func (r *Repository) namesFluxIn(files []string) (flux, releases bool) {
 	for _, p := range files {
 		if k, err := r.tree.Stat(p); err != nil || k != repo.File {
 			continue
 		}
-		if data, err := r.tree.ReadFile(p); err == nil && namesFlux(data) {
-			return true
+		if data, err := r.tree.ReadFile(p); err == nil {
+			flux = flux || namesFlux(data)
+			releases = releases || namesReleases(data)
 		}
 	}
-	return false
+	return flux, releases
 }
 
 // ChangedFiles lists, sorted, the files that differ between the trees two

@@ -110,7 +110,7 @@ func checkInputs(t *testing.T, dir string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked := 0
+	checked, produced := 0, 0
 	for _, res := range results {
 		if res.Err != nil || res.Root.At != nil {
 			continue
@@ -128,10 +128,17 @@ func checkInputs(t *testing.T, dir string) int {
 		if res.hasReleases() && !in.Releases {
 			t.Errorf("%s applies HelmReleases, but its inputs are not marked Releases", res.Root)
 		}
+		for _, p := range res.Produced {
+			if !disc.MayProduce(res.Root, []string{p.Name}) {
+				t.Errorf("%s renders %s %s, which MayProduce says it cannot", res.Root, p.Kind, p.Name)
+			}
+			produced++
+		}
 	}
 	if checked == 0 {
 		t.Fatal("no root rendered")
 	}
+	t.Logf("%d roots, %d ConfigMaps and Secrets", checked, produced)
 	return checked
 }
 

@@ -43,7 +43,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // memoHeader names the memo's record format: per file, its facts' kind
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
 // the API versions its CRDs serve, then whether it names a Flux group and HelmRelease.
-const memoHeader = "discovery/7"
+const memoHeader = "discovery/8"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -63,6 +63,7 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 		for _, p := range k.Paths {
 			w.String(p)
 		}
+		w.Bool(k.Renames)
 	case f.Docs != nil:
 		w.String("d")
 		w.Int(len(f.Docs))
@@ -110,6 +111,7 @@ func decodeFacts(r *cache.Reader) fileFacts {
 				k.Paths[j] = r.Field()
 			}
 		}
+		k.Renames = r.Bool()
 		f.Kust = k
 	case "d":
 		f.Docs = make([]docText, r.Count(12))

@@ -86,7 +86,7 @@ func TestMemoSharedBySides(t *testing.T) {
 func FuzzDiscoveryFacts(f *testing.F) {
 	ignore := "*.md"
 	for _, facts := range []fileFacts{
-		{Kust: &kustFacts{Component: true, Refs: []Ref{{Field: "resources", Value: "../base", Line: 3}}, Paths: []string{"../base", "app.env"}}},
+		{Kust: &kustFacts{Component: true, Refs: []Ref{{Field: "resources", Value: "../base", Line: 3}}, Paths: []string{"../base", "app.env"}, Renames: true}},
 		{Docs: []docText{{Line: 1, Text: "kind: GitRepository\n", APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Name: "a", URL: "ssh://x", Ignore: &ignore}}, Flux: true},
 		{},
 	} {

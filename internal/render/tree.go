@@ -61,7 +61,7 @@ func isChild(group, kind string) bool {
 		return kind == "Kustomization"
 	case GeneratorGroup:
 		return kind == "ArtifactGenerator"
-	case "source.toolkit.fluxcd.io":
+	case SourceGroup:
 		return isSource(kind) || kind == "HelmRepository" || kind == "HelmChart"
 	case HelmGroup:
 		return kind == "HelmRelease"
