@@ -36,10 +36,32 @@ func TestExamples(t *testing.T) {
 		if !strings.Contains(string(readme), "```yaml\n"+strings.Join(body, "")+"```") {
 			t.Errorf("README.md does not show examples/%s as it is", name)
 		}
-		for _, cmd := range []string{"kubectl-gitops ci comment", "kubectl-gitops ci check", "go install github.com/kubectl-gitops/kubectl-gitops/cmd/kubectl-gitops@"} {
+		// No compile step: the action, or its installer.
+		cmds := map[string][]string{
+			"github-actions.yaml": {"uses: kubectl-gitops/kubectl-gitops@"},
+			"gitlab-ci.yml":       {"hack/action/install.sh", "kubectl-gitops ci comment", "kubectl-gitops ci check"},
+		}[name]
+		for _, cmd := range cmds {
 			if !strings.Contains(string(data), cmd) {
 				t.Errorf("examples/%s does not run %q", name, cmd)
 			}
+		}
+		if strings.Contains(string(data), "go install") {
+			t.Errorf("examples/%s compiles the tool", name)
+		}
+	}
+	// The action runs the installer and both commands.
+	action, err := os.ReadFile(filepath.Join("..", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(action, &doc); err != nil || doc["runs"] == nil {
+		t.Errorf("action.yml is not an action: %v", err)
+	}
+	for _, want := range []string{"hack/action/install.sh", "inputs.args", "kubectl-gitops ci check", "actions/cache@"} {
+		if !strings.Contains(string(action), want) {
+			t.Errorf("action.yml does not hold %q", want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/hooks"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -161,6 +162,9 @@ type checkScope struct {
 	// files, when set, selects the roots that read one of them and checks
 	// these files (the pre-commit hooks' staged files).
 	files []string
+	// renderAll renders every root for files too: the reference the
+	// change's own render (renderTouched) is held to in tests.
+	renderAll bool
 }
 
 type validateSettings struct {
@@ -196,7 +200,12 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	if err != nil {
 		return nil, err
 	}
-	results, err := eng.Render(ctx, disc, disc.Roots)
+	var results []*render.Result
+	if scope.files != nil && !scope.renderAll {
+		results, err = renderTouched(ctx, eng, disc, tree, scope.files)
+	} else {
+		results, err = eng.Render(ctx, disc, disc.Roots)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,12 +235,85 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 	return report, err
 }
 
+// renderTouched renders what checking a change of files needs, told
+// without rendering the rest: the roots the files may change
+// (Repository.Touching), then the roots that may render what the rules
+// look up from those (validate.Lookups: the objects their Flux objects
+// refer to, the ImagePolicies the files' markers name, the definitions
+// of their custom resources), then with everything the engine rendered
+// on the way (the parents of each cluster's walk, the roots a
+// substitution read from).
+func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string) ([]*render.Result, error) {
+	touched := disc.Touching(files)
+	results, err := eng.Render(ctx, disc, touched)
+	if err != nil {
+		return nil, err
+	}
+	names, marked, custom, err := validate.Lookups(results, tree, files)
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	for _, r := range touched {
+		done[r.Key()] = true
+	}
+	more := func(want func(render.Root) bool) error {
+		var roots []render.Root
+		for _, root := range disc.Roots {
+			if !done[root.Key()] && want(root) {
+				roots = append(roots, root)
+				done[root.Key()] = true
+			}
+		}
+		if len(roots) == 0 {
+			return nil
+		}
+		rest, err := eng.Render(ctx, disc, roots)
+		results = append(results, rest...)
+		return err
+	}
+	if err := more(func(root render.Root) bool {
+		return (len(names) > 0 && disc.MayProduce(root, names)) || (custom && disc.DefinesAPIs(root))
+	}); err != nil {
+		return nil, err
+	}
+	// A marker naming no ImagePolicy there is reads otherwise when the
+	// repository defines none: whether it does is told by every root
+	// that may.
+	if marked && !definesPolicy(eng.WithRendered(results)) {
+		if err := more(func(root render.Root) bool { return disc.MayProduce(root, []string{"ImagePolicy"}) }); err != nil {
+			return nil, err
+		}
+	}
+	return eng.WithRendered(results), nil
+}
+
+// definesPolicy tells whether one of results renders an ImagePolicy.
+func definesPolicy(results []*render.Result) bool {
+	for _, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		objs, err := res.ObjectsOf(images.Group)
+		if err != nil {
+			return false
+		}
+		for _, o := range objs {
+			if o.GetKind() == "ImagePolicy" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // resolve returns the files and roots a scope covers: the paths, the roots
 // at or under them, and the roots that read a file under them; for hooks,
 // the staged files and the roots they affect.
 func (s checkScope) resolve(disc *render.Repository, results []*render.Result) ([]string, []render.Root) {
 	if s.files != nil {
-		return s.files, hooks.Affected(results, s.files)
+		// None affected checks none: a nil list would check every root.
+		return s.files, append([]render.Root{}, hooks.Affected(results, s.files)...)
 	}
 	files := s.paths
 	under := func(p string) bool {

@@ -233,8 +233,10 @@ type Repository struct {
 	// releaseFiles are the files that may hold a HelmRelease.
 	releaseFiles  map[string]bool
 	fluxOnce      sync.Once
-	fluxSorted    []string // fluxFiles' keys, sorted
-	releaseSorted []string // releaseFiles' keys, sorted
+	fluxSorted    []string        // fluxFiles' keys, sorted
+	releaseSorted []string        // releaseFiles' keys, sorted
+	crdFiles      map[string]bool // the files that define CustomResourceDefinitions
+	crdSorted     []string
 	inputs        sync.Map // Inputs, by root path and components
 	filesOnce     sync.Once
 	filesSorted   []string // Files, sorted
@@ -257,7 +259,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, dirLinks: map[string]string{}}
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, dirLinks: map[string]string{}}
 	w, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
@@ -568,6 +570,9 @@ func (r *Repository) apply(f string, facts fileFacts) {
 	}
 	if facts.Releases {
 		r.releaseFiles[f] = true
+	}
+	if len(facts.APIs) > 0 {
+		r.crdFiles[f] = true
 	}
 	for _, a := range facts.APIs {
 		if r.apis == nil {

@@ -270,6 +270,27 @@ func (e *Engine) renderRoots(ctx context.Context, r *Repository, roots []Root) (
 	return results, g.Wait()
 }
 
+// WithRendered returns results followed by every other root this engine
+// rendered in its run (the parents of a cluster's walk, the roots a
+// substitution read objects from), each once.
+func (e *Engine) WithRendered(results []*Result) []*Result {
+	seen := map[string]bool{}
+	for _, res := range results {
+		seen[rootKeyID(res.Root)] = true
+	}
+	var more []*Result
+	e.results.Range(func(_, v any) bool {
+		res := v.(*Result)
+		if id := rootKeyID(res.Root); !seen[id] {
+			seen[id] = true
+			more = append(more, res)
+		}
+		return true
+	})
+	slices.SortFunc(more, func(a, b *Result) int { return strings.Compare(rootKeyID(a.Root), rootKeyID(b.Root)) })
+	return append(slices.Clip(results), more...)
+}
+
 // Load reads the outputs of results from the cache, at most Jobs at a
 // time, for a caller that prints them all; the first error is returned.
 func (e *Engine) Load(ctx context.Context, results []*Result) error {

@@ -208,6 +208,34 @@ func (r *Repository) fluxUnder(p string) bool {
 func (r *Repository) sortFlux() {
 	r.fluxSorted = slices.Sorted(maps.Keys(r.fluxFiles))
 	r.releaseSorted = slices.Sorted(maps.Keys(r.releaseFiles))
+	r.crdSorted = slices.Sorted(maps.Keys(r.crdFiles))
+}
+
+// DefinesAPIs tells whether a render of root may give
+// CustomResourceDefinitions: one of its input files defines one, or it
+// installs HelmReleases, whose charts may.
+func (r *Repository) DefinesAPIs(root Root) bool {
+	in := r.Inputs(root)
+	if in.Unbounded != "" || in.Releases {
+		return true
+	}
+	r.fluxOnce.Do(r.sortFlux)
+	return slices.ContainsFunc(in.Paths, func(p string) bool { return len(filesAt(r.crdSorted, p)) > 0 })
+}
+
+// Touching returns the roots a change of files may change, told without
+// rendering: those whose inputs hold one of them, and the Flux
+// Kustomizations written in one of them.
+func (r *Repository) Touching(files []string) []Root {
+	var out []Root
+	for _, root := range r.Roots {
+		in := r.Inputs(root)
+		written := root.Kustomization != nil && slices.Contains(files, root.Kustomization.Object.File)
+		if written || slices.ContainsFunc(files, in.Holds) {
+			out = append(out, root)
+		}
+	}
+	return out
 }
 
 // filesAt returns the files of sorted that are p or lie under it: the

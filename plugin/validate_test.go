@@ -1,0 +1,219 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// TestRenderTouched edits the bundled examples and the Flux fixtures at
+// random, one file at a time, and checks the change as the hooks and the
+// pull-request bot do: rendering only the roots the change may touch and
+// those the rules look up must give the findings rendering every root
+// gives.
+func TestRenderTouched(t *testing.T) {
+	corpora := []string{
+		"examples/sock-shop/flux-repo",
+		"examples/sock-shop/microservices-repo",
+		"examples/sock-shop-walkthrough-mistakes/flux-repo",
+		"examples/sock-shop-walkthrough-mistakes/microservices-repo",
+		"examples/helm-platform",
+		"flux/homelab",
+		"flux/platform",
+		"validate/every-rule",
+	}
+	rng := rand.New(rand.NewPCG(5, 8))
+	scalar := regexp.MustCompile(`^\s*[A-Za-z_][\w.-]*: [^\s{[|>&*!#"'].*$`)
+	edits := 0
+	for _, c := range corpora {
+		t.Run(c, func(t *testing.T) {
+			g := gittest.Init(t, t.TempDir())
+			g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "testdata", filepath.FromSlash(c))))
+			var files []string
+			for f := range gittest.CopyTree(t, g.Dir) {
+				if (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".env")) && !strings.HasPrefix(f, ".git/") {
+					files = append(files, filepath.ToSlash(f))
+				}
+			}
+			slices.Sort(files)
+			for i := 0; i < 6; i++ {
+				f := files[rng.IntN(len(files))]
+				p := filepath.Join(g.Dir, filepath.FromSlash(f))
+				orig, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(string(orig), "\n")
+				var cands []int
+				for j, l := range lines {
+					if scalar.MatchString(l) {
+						cands = append(cands, j)
+					}
+				}
+				if len(cands) == 0 {
+					continue
+				}
+				j := cands[rng.IntN(len(cands))]
+				lines[j] += "x"
+				if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				scoped, all := findingsOf(t, g.Dir, f, false), findingsOf(t, g.Dir, f, true)
+				if scoped != all {
+					t.Errorf("editing %s line %d: the change's own render finds\n%s\nrendering every root finds\n%s", f, j+1, scoped, all)
+				}
+				edits++
+				if err := os.WriteFile(p, orig, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+	if edits == 0 {
+		t.Fatal("no edit made: the test checks nothing")
+	}
+}
+
+// findingsOf checks the working tree at dir as a change of file, and
+// returns its findings as JSON.
+func findingsOf(t *testing.T, dir, file string, renderAll bool) string {
+	t.Helper()
+	o := &repoOptions{Chdir: dir, Jobs: 2, NoCache: true, Offline: true}
+	if err := o.complete(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := o.repo.Tree("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := checkTree(context.Background(), o, tree, checkScope{files: []string{file}, renderAll: renderAll}, validateSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.MarshalIndent(report.Findings, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+var _ repo.Tree // the tree type checkTree takes
+
+// TestRenderTouchedLookups edits a repository whose rules look across
+// roots: a marker names an ImagePolicy another root defines, a custom
+// resource's definition is in another root, a Kustomization is written in
+// its parent's folder. Each change checked alone finds what rendering
+// every root finds.
+func TestRenderTouchedLookups(t *testing.T) {
+	files := map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`),
+		"clusters/prod/infra.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infra, namespace: flux-system}
+spec: {interval: 10m, path: ./infra, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`),
+		"clusters/prod/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  dependsOn: [{name: infra}]
+  sourceRef: {kind: GitRepository, name: flux-system}
+`),
+		"infra/kustomization.yaml": []byte("resources: [policy.yaml, crd.yaml]\n"),
+		"infra/policy.yaml": []byte(`apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {name: web, namespace: apps}
+spec: {image: ghcr.io/example/web, interval: 5m}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: web, namespace: apps}
+spec:
+  imageRepositoryRef: {name: web}
+  policy: {semver: {range: ">=1.0.0"}}
+`),
+		"infra/crd.yaml": []byte(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+`),
+		"apps/kustomization.yaml": []byte("namespace: apps\nresources: [web.yaml, widget.yaml]\n"),
+		"apps/web.yaml": []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: ghcr.io/example/web:1.0.0 # {"$imagepolicy": "apps:web"}
+`),
+		"apps/widget.yaml": []byte("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: small}\nspec: {size: 1}\n"),
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", files)
+	for _, tc := range []struct{ file, from, to string }{
+		{"apps/web.yaml", "1.0.0", "1.0.1"},
+		{"apps/web.yaml", `"apps:web"`, `"apps:nope"`},
+		{"apps/widget.yaml", "size: 1", "size: big"},
+		{"clusters/prod/apps.yaml", "path: ./apps", "path: ./appz"},
+		{"clusters/prod/apps.yaml", "name: infra}", "name: nope}"},
+		{"infra/policy.yaml", "name: web, namespace: apps}\nspec:\n  imageRepositoryRef", "name: webb, namespace: apps}\nspec:\n  imageRepositoryRef"},
+	} {
+		t.Run(tc.file+" "+tc.to, func(t *testing.T) {
+			p := filepath.Join(g.Dir, filepath.FromSlash(tc.file))
+			orig := files[tc.file]
+			edited := strings.Replace(string(orig), tc.from, tc.to, 1)
+			if edited == string(orig) {
+				t.Fatalf("%q is not in %s", tc.from, tc.file)
+			}
+			if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(p, orig, 0o644)
+			scoped, all := findingsOf(t, g.Dir, tc.file, false), findingsOf(t, g.Dir, tc.file, true)
+			if scoped != all {
+				t.Errorf("the change's own render finds\n%s\nrendering every root finds\n%s", scoped, all)
+			}
+		})
+	}
+}
