@@ -118,6 +118,31 @@ func (b *bench) diff(ctx context.Context) error {
 	b.check(fmt.Sprintf("kubectl gitops diff --base HEAD, empty cache (median of %d)", b.coldRuns), secs(ours),
 		fmt.Sprintf("%.1fx faster", ratio(peer, ours)), fmt.Sprintf("%gx", want), ratio(peer, ours) >= want)
 	b.figure("peak memory of a cold diff", fmt.Sprintf("%d MB", peak>>20))
+
+	// The pull-request bot on the same change, committed, fresh cache.
+	git := func(args ...string) error {
+		_, err := b.exec(ctx, nil, nil, "git", append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.com"}, args...)...)
+		return err
+	}
+	if err := git("commit", "-q", "-am", "scale the front-end"); err != nil {
+		return err
+	}
+	defer func() { _ = git("reset", "-q", "--soft", "HEAD~1") }()
+	var bot []time.Duration
+	for r := 0; r < b.coldRuns; r++ {
+		env := []string{"GITOPS_CACHE_DIR=" + filepath.Join(b.work, fmt.Sprintf("cold-ci-%d", r))}
+		m, err := b.exec(ctx, env, []int{1}, b.gitops, "ci", "comment", "--dry-run", "--base", "HEAD~1")
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(m.stdout, []byte("replicas")) {
+			return fmt.Errorf("ci comment did not show the change:\n%s", m.stdout)
+		}
+		bot = append(bot, m.wall)
+	}
+	c := median(bot)
+	b.check(fmt.Sprintf("kubectl gitops ci comment --dry-run, empty cache (median of %d)", b.coldRuns), secs(c),
+		"", "under 1 s", c < time.Second)
 	fmt.Fprintln(b.out)
 	return nil
 }

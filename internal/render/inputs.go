@@ -277,16 +277,20 @@ func (r *Repository) namesFluxIn(files []string) (flux, releases bool) {
 // ChangedFiles lists, sorted, the files that differ between the trees two
 // repositories were discovered from: added, removed, or of other content.
 func ChangedFiles(base, head *Repository) []string {
-	var out []string
-	differ := func(f string) bool {
-		b, berr := base.tree.Blob(f)
-		h, herr := head.tree.Blob(f)
-		return berr != nil || herr != nil || b != h
-	}
 	inHead := make(map[string]bool, len(head.Files))
 	for _, f := range head.Files {
 		inHead[f] = true
-		if differ(f) {
+	}
+	// A working tree's blob is a stat against Git's index: on every core.
+	differs := make([]bool, len(head.Files))
+	onCores(len(head.Files), 64, func(i int) {
+		b, berr := base.tree.Blob(head.Files[i])
+		h, herr := head.tree.Blob(head.Files[i])
+		differs[i] = berr != nil || herr != nil || b != h
+	})
+	var out []string
+	for i, f := range head.Files {
+		if differs[i] {
 			out = append(out, f)
 		}
 	}
