@@ -21,6 +21,7 @@ import (
 type DiffOptions struct {
 	genericiooptions.IOStreams
 	repoOptions
+	shardOptions
 
 	Dirs   []string
 	Base   string
@@ -85,6 +86,7 @@ Exit status: 0 no differences, 1 differences, 2 an error.`,
 	f.StringSliceVar(&o.Ignore, "ignore", nil, "a field to leave out of the comparison, as spec.replicas or /spec/replicas (repeatable)")
 	f.StringVar(&o.IgnorePreset, "ignore-preset", diff.PresetHelm, "fields left out besides --ignore: helm (the helm.sh/chart and app.kubernetes.io/version labels and checksum/* annotations a chart bump changes on every object) or none")
 	f.StringVar(&o.Color, "color", "auto", "colour the text output: auto, always or never")
+	o.addShardFlag(f)
 	config.AddFlags(f)
 	return cmd
 }
@@ -130,6 +132,9 @@ func (o *DiffOptions) Validate() error {
 	}
 	if o.IgnorePreset != diff.PresetHelm && o.IgnorePreset != diff.PresetNone {
 		return withCode(ExitFailure, fmt.Errorf("--ignore-preset must be %s or %s, got %q", diff.PresetHelm, diff.PresetNone, o.IgnorePreset))
+	}
+	if err := o.parseShard(); err != nil {
+		return withCode(ExitFailure, err)
 	}
 	if o.Live && o.Base != "" {
 		return withCode(ExitFailure, fmt.Errorf("--live compares the working tree (or --head) with the cluster: --base does not apply"))
@@ -212,7 +217,7 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 		return nil, nil, err
 	}
 	warnUnsupported(o.ErrOut, head.Repository, o.dirs)
-	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore, Preset: o.IgnorePreset})
+	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore, Preset: o.IgnorePreset, Shard: o.shard})
 	head.Engine.Trim()
 	return diffs, broken, err
 }
@@ -294,6 +299,7 @@ func (o *DiffOptions) runLive(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
+	roots = shardRoots(side.Repository, roots, o.shard)
 	results, err := side.Engine.Render(ctx, side.Repository, roots)
 	if err != nil {
 		return withCode(ExitFailure, err)

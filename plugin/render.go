@@ -23,6 +23,7 @@ import (
 type RenderOptions struct {
 	genericiooptions.IOStreams
 	repoOptions
+	shardOptions
 
 	Dirs   []string
 	All    bool
@@ -67,6 +68,7 @@ did not change since an earlier run come from the cache.`,
 	cmd.Flags().BoolVar(&o.All, "all", false, "render every root of the repository, wherever the command runs")
 	cmd.Flags().StringVar(&o.Ref, "ref", "", "render the repository at this Git revision (branch, tag, commit, HEAD~3...) instead of the working tree")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
+	o.addShardFlag(cmd.Flags())
 	return cmd
 }
 
@@ -91,6 +93,9 @@ func (o *RenderOptions) Validate() error {
 	if o.Output != "yaml" && o.Output != "json" {
 		return withCode(ExitFailure, fmt.Errorf("--output must be yaml or json, got %q", o.Output))
 	}
+	if err := o.parseShard(); err != nil {
+		return withCode(ExitFailure, err)
+	}
 	return withCodeIf(ExitFailure, o.validate())
 }
 
@@ -114,6 +119,7 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
+	roots = shardRoots(r, roots, o.shard)
 	results, err := eng.Render(ctx, r, roots)
 	if err != nil {
 		return withCode(ExitFailure, err)

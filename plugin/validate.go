@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,7 @@ import (
 type ValidateOptions struct {
 	genericiooptions.IOStreams
 	repoOptions
+	shardOptions
 
 	Paths             []string
 	All               bool
@@ -85,6 +87,7 @@ Exit status: 0 no error, 1 findings of error severity, 2 could not run.`,
 	f.StringSliceVar(&o.CRDs, "crds", nil, "a directory or file of CustomResourceDefinitions to validate custom resources against (repeatable)")
 	f.StringVar(&o.Color, "color", "auto", "colour the text output: auto, always or never")
 	f.StringSliceVar(&o.Rules, "rule", nil, "run only these rules (repeatable)")
+	o.addShardFlag(f)
 	return cmd
 }
 
@@ -121,6 +124,9 @@ func (o *ValidateOptions) Validate() error {
 			return withCode(ExitFailure, fmt.Errorf("--rule: unknown rule %q", id))
 		}
 	}
+	if err := o.parseShard(); err != nil {
+		return withCode(ExitFailure, err)
+	}
 	return withCodeIf(ExitFailure, o.validate())
 }
 
@@ -147,7 +153,7 @@ func (o *ValidateOptions) check(ctx context.Context) (*validate.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return checkTree(ctx, &o.repoOptions, tree, checkScope{paths: o.paths, all: o.All}, validateSettings{
+	return checkTree(ctx, &o.repoOptions, tree, checkScope{paths: o.paths, all: o.All, shard: o.shard}, validateSettings{
 		kubernetesVersion: o.KubernetesVersion,
 		crdPaths:          o.CRDs,
 		rules:             o.Rules,
@@ -165,6 +171,8 @@ type checkScope struct {
 	// renderAll renders every root for files too: the reference the
 	// change's own render (renderTouched) is held to in tests.
 	renderAll bool
+	// shard, unless whole, checks one part of the scope (shardPart).
+	shard render.Shard
 }
 
 type validateSettings struct {
@@ -201,9 +209,14 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 		return nil, err
 	}
 	var results []*render.Result
-	if scope.files != nil && !scope.renderAll {
+	var part *shardPart
+	switch {
+	case !scope.shard.Whole():
+		part = scope.part(disc)
+		results, err = renderFor(ctx, eng, disc, tree, part.render, part.files)
+	case scope.files != nil && !scope.renderAll:
 		results, err = renderTouched(ctx, eng, disc, tree, scope.files)
-	} else {
+	default:
 		results, err = eng.Render(ctx, disc, disc.Roots)
 	}
 	if err != nil {
@@ -214,7 +227,14 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 		return nil, err
 	}
 	in := validate.Input{Tree: tree, Repository: disc, Results: results, Foreign: foreign, MissingFluxRepositories: missing}
-	if scope.files != nil || (!scope.all && !slices.Contains(scope.paths, ".")) {
+	switch {
+	case part != nil:
+		in.Files, in.Roots = part.files, part.roots
+		if scope.files != nil || !scope.everything() {
+			_, scoped := scope.resolve(disc, results)
+			in.Roots = slices.DeleteFunc(scoped, func(r render.Root) bool { return !part.taken[r.Key()] })
+		}
+	case scope.files != nil || !scope.everything():
 		in.Files, in.Roots = scope.resolve(disc, results)
 	}
 	crds, err := loadCRDs(tree, cfg.CRDs, s.crdPaths)
@@ -232,7 +252,86 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 		Schemas:           schemas,
 	})
 	eng.Trim()
+	if part != nil && report != nil {
+		// A shard counts the roots it checks, not the ones it rendered
+		// to look things up: the shards' counts add up.
+		report.Summary.Roots = len(in.Roots)
+	}
 	return report, err
+}
+
+// everything tells whether the scope is the whole repository.
+func (s checkScope) everything() bool {
+	return s.files == nil && (s.all || slices.Contains(s.paths, "."))
+}
+
+// shardPart is what one shard of a check covers.
+type shardPart struct {
+	// taken are the keys of the roots of the scope the shard takes.
+	taken map[string]bool
+	// roots are those roots; files are the files of the scope whose
+	// first reader it takes, or that no root reads and hash to it.
+	roots []render.Root
+	files []string
+	// render are the roots to render: the shard's, and every root that
+	// may read one of its files (the unapplied rule asks them all).
+	render []render.Root
+}
+
+// part splits the scope, told without rendering: the roots that may read
+// its files (or are at or under its paths), balanced by the files each
+// may read.
+func (s checkScope) part(disc *render.Repository) *shardPart {
+	var files []string
+	var cands []render.Root
+	switch {
+	case s.files != nil:
+		files, cands = s.files, disc.Touching(s.files)
+	case s.everything():
+		files, cands = disc.Files, disc.Roots
+	default:
+		for _, f := range disc.Files {
+			if under(f, s.paths) {
+				files = append(files, f)
+			}
+		}
+		cands = disc.Touching(files)
+		seen := map[string]bool{}
+		for _, r := range cands {
+			seen[r.Key()] = true
+		}
+		for _, r := range disc.Roots {
+			if !seen[r.Key()] && under(r.Path, s.paths) {
+				cands = append(cands, r)
+			}
+		}
+	}
+	p := &shardPart{taken: s.shard.Take(disc.Weights(cands)), roots: []render.Root{}}
+	p.files = s.shard.FilesOf(files, disc.Holders(cands, files), p.taken)
+	for _, r := range cands {
+		if p.taken[r.Key()] {
+			p.roots = append(p.roots, r)
+		}
+	}
+	p.render = p.roots
+	seen := maps.Clone(p.taken)
+	for _, r := range disc.Touching(p.files) {
+		if !seen[r.Key()] {
+			seen[r.Key()] = true
+			p.render = append(p.render, r)
+		}
+	}
+	return p
+}
+
+// under tells whether p lies under one of dirs.
+func under(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if p == d || d == "." || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // renderTouched renders what checking a change of files needs, told
@@ -244,7 +343,12 @@ func checkTree(ctx context.Context, ro *repoOptions, tree repo.Tree, scope check
 // on the way (the parents of each cluster's walk, the roots a
 // substitution read from).
 func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string) ([]*render.Result, error) {
-	touched := disc.Touching(files)
+	return renderFor(ctx, eng, disc, tree, disc.Touching(files), files)
+}
+
+// renderFor renders the roots touched and what the rules look up from
+// them and from files.
+func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, touched []render.Root, files []string) ([]*render.Result, error) {
 	results, err := eng.Render(ctx, disc, touched)
 	if err != nil {
 		return nil, err

@@ -80,15 +80,18 @@ func checkReleases(c *checker) error {
 	return nil
 }
 
-// releases are the HelmReleases of the roots in scope whose file is in
-// scope, each once (two roots may apply the same one).
+// releases are the HelmReleases written in a file in scope, or written
+// nowhere and rendered by a root in scope, each once (two roots may apply
+// the same one). Every root that reads a file in scope is rendered, and in
+// scope unless a shard of the check takes it: the file tells which shard
+// names the release.
 func (c *checker) releases() []*render.Release {
 	seen := map[string]bool{}
 	var out []*render.Release
-	for _, res := range c.scopedResults() {
+	for _, res := range c.in.Results {
 		for _, rel := range res.Releases {
 			key := rel.ID() + "\x00" + rel.File
-			if seen[key] || (rel.File != "" && !c.inScope(rel.File)) {
+			if seen[key] || (rel.File != "" && !c.inScope(rel.File)) || (rel.File == "" && !c.rootInScope(res)) {
 				continue
 			}
 			seen[key] = true

@@ -1,7 +1,9 @@
 package validate
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -65,19 +67,29 @@ func checkRoots(c *checker) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	noSchema := map[string]bool{}
+	// A kind with no schema is named at its first object in file order,
+	// whichever roots were checked: the parts of a split check agree.
+	noSchema := map[string]rawFinding{}
 	for _, raw := range found {
 		for _, r := range raw {
-			if r.Rule == "no-schema" {
-				if noSchema[r.Message] {
-					continue
-				}
-				noSchema[r.Message] = true
+			if r.Rule != "no-schema" {
+				c.addRaw(r)
+				continue
 			}
-			c.addRaw(r)
+			if first, ok := noSchema[r.Message]; !ok || before(r.Finding, first.Finding) {
+				noSchema[r.Message] = r
+			}
 		}
 	}
+	for _, msg := range slices.Sorted(maps.Keys(noSchema)) {
+		c.addRaw(noSchema[msg])
+	}
 	return nil
+}
+
+// before orders findings by file, line and object.
+func before(a, b Finding) bool {
+	return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Object, b.Object)) < 0
 }
 
 // schemaOf validates objects against their schemas.

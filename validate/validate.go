@@ -6,9 +6,11 @@
 package validate
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -149,6 +151,61 @@ func Run(ctx context.Context, in Input, opts Options) (*Report, error) {
 // report sorts the findings and counts them.
 func (c *checker) report() *Report {
 	fs := c.findings
+	sortFindings(fs)
+	out := &Report{Findings: mergeObjects(dedupe(redactSecrets(fs, c.in.Results)))}
+	if out.Findings == nil {
+		out.Findings = []Finding{}
+	}
+	out.Summary.Roots = len(c.in.Results)
+	out.Summary.Objects = c.objectCount
+	out.count()
+	return out
+}
+
+// Merge combines the reports of the parts of a split check (--shard):
+// every part's findings, each once, in the order of a Run, and the parts'
+// counts added up.
+func Merge(reports ...*Report) *Report {
+	out := &Report{Findings: []Finding{}}
+	for _, r := range reports {
+		out.Findings = append(out.Findings, r.Findings...)
+		out.Summary.Roots += r.Summary.Roots
+		out.Summary.Objects += r.Summary.Objects
+	}
+	// Every field orders them, so that a finding two parts both made
+	// lies next to its copy.
+	slices.SortStableFunc(out.Findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Rule, b.Rule),
+			cmp.Compare(a.Message, b.Message), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Object, b.Object),
+			cmp.Compare(a.Severity, b.Severity))
+	})
+	out.Findings = append([]Finding{}, dedupe(out.Findings)...)
+	// A kind with no schema is named once in all, at its first object.
+	noSchema := map[string]bool{}
+	out.Findings = slices.DeleteFunc(out.Findings, func(f Finding) bool {
+		seen := f.Rule == "no-schema" && noSchema[f.Message]
+		noSchema[f.Message] = noSchema[f.Message] || f.Rule == "no-schema"
+		return seen
+	})
+	out.count()
+	return out
+}
+
+// count sets the summary's error and warning counts from the findings.
+func (r *Report) count() {
+	r.Summary.Errors, r.Summary.Warnings = 0, 0
+	for _, f := range r.Findings {
+		switch f.Severity {
+		case Error:
+			r.Summary.Errors++
+		case Warning:
+			r.Summary.Warnings++
+		}
+	}
+}
+
+// sortFindings orders findings by file, line, rule and message.
+func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.File != b.File {
@@ -162,21 +219,6 @@ func (c *checker) report() *Report {
 		}
 		return a.Message < b.Message
 	})
-	out := &Report{Findings: mergeObjects(dedupe(redactSecrets(fs, c.in.Results)))}
-	if out.Findings == nil {
-		out.Findings = []Finding{}
-	}
-	out.Summary.Roots = len(c.in.Results)
-	out.Summary.Objects = c.objectCount
-	for _, f := range out.Findings {
-		switch f.Severity {
-		case Error:
-			out.Summary.Errors++
-		case Warning:
-			out.Summary.Warnings++
-		}
-	}
-	return out
 }
 
 // redactSecrets hides, in every finding's message, the values of the

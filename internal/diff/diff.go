@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 )
 
 // Action is what a change does to an object.
@@ -58,6 +60,10 @@ type Options struct {
 	// Context is the number of unchanged lines around each change; 0
 	// means 3.
 	Context int
+	// Shard limits a comparison of revisions to the roots this part of a
+	// split takes (Shard.Take over both sides' roots); the zero Shard
+	// compares them all.
+	Shard render.Shard
 }
 
 // Objects compares base with head. Changes come in a stable order: by

@@ -143,6 +143,21 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	candidates := sameSpec(baseRoots, headRoots)
 	alike, dependent := head.Engine.Scope(base.Engine, base.Repository, head.Repository, candidates)
 	skip := func(r render.Root) bool { return alike[rootID(r)] || dependent[rootID(r)] }
+	// What another shard's roots give this shard's is not rendered here:
+	// when one of those may have changed, the dependents render anyway.
+	elsewhere := false
+	if !opts.Shard.Whole() {
+		weights := base.Repository.Weights(baseRoots)
+		maps.Copy(weights, head.Repository.Weights(headRoots))
+		mine := opts.Shard.Take(weights)
+		other := func(r render.Root) bool { return !mine[rootID(r)] }
+		elsewhere = slices.ContainsFunc(headRoots, func(r render.Root) bool { return other(r) && !skip(r) }) ||
+			slices.ContainsFunc(baseRoots, func(r render.Root) bool { return other(r) && !skip(r) })
+		headRoots = slices.DeleteFunc(headRoots, other)
+		baseRoots = slices.DeleteFunc(baseRoots, other)
+		candidates = slices.DeleteFunc(candidates, other)
+		maps.DeleteFunc(dependent, func(id string, _ bool) bool { return !mine[id] })
+	}
 	candidates = slices.DeleteFunc(candidates, skip)
 	same := unchanged(base, head, candidates)
 	skip = func(r render.Root) bool { return alike[rootID(r)] || dependent[rootID(r)] || same[rootID(r)] }
@@ -161,7 +176,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	if len(dependent) > 0 && exportsDiffer(baseRes, headRes) {
+	if len(dependent) > 0 && (elsewhere || exportsDiffer(baseRes, headRes)) {
 		// What the rendered roots give the others changed: the roots
 		// reading it render on both sides too.
 		deps := func(side Side) ([]*render.Result, error) {
@@ -243,7 +258,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		}
 		out = append(out, d)
 	}
-	sortDiffs(out)
+	SortRoots(out)
 	return out, broken, nil
 }
 
@@ -391,7 +406,9 @@ func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
 
 func rootID(r render.Root) string { return r.Key() }
 
-func sortDiffs(ds []RootDiff) {
+// SortRoots orders diffs by path, then Kustomization: the order Revisions
+// gives.
+func SortRoots(ds []RootDiff) {
 	sort.SliceStable(ds, func(i, j int) bool {
 		if ds[i].Path != ds[j].Path {
 			return ds[i].Path < ds[j].Path

@@ -227,15 +227,29 @@ func (r *Repository) DefinesAPIs(root Root) bool {
 // rendering: those whose inputs hold one of them, and the Flux
 // Kustomizations written in one of them.
 func (r *Repository) Touching(files []string) []Root {
+	sorted := slices.Sorted(slices.Values(files))
+	held := func(p string) bool { return hasFilesAt(sorted, p) }
 	var out []Root
 	for _, root := range r.Roots {
 		in := r.Inputs(root)
-		written := root.Kustomization != nil && slices.Contains(files, root.Kustomization.Object.File)
-		if written || slices.ContainsFunc(files, in.Holds) {
+		written := root.Kustomization != nil && hasFilesAt(sorted, root.Kustomization.Object.File)
+		if written || in.Unbounded != "" || slices.ContainsFunc(in.Paths, held) {
 			out = append(out, root)
 		}
 	}
 	return out
+}
+
+// hasFilesAt tells whether one of sorted is p or lies under it.
+func hasFilesAt(sorted []string, p string) bool {
+	if p == "." {
+		return len(sorted) > 0
+	}
+	if _, ok := slices.BinarySearch(sorted, p); ok {
+		return true
+	}
+	i, _ := slices.BinarySearch(sorted, p+"/")
+	return i < len(sorted) && strings.HasPrefix(sorted[i], p+"/")
 }
 
 // filesAt returns the files of sorted that are p or lie under it: the
