@@ -2,7 +2,9 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -106,6 +108,33 @@ func TestCIBot(t *testing.T) {
 	if joined := ours(); len(joined) != 1 {
 		t.Errorf("with the default limit again: %d comments, want 1", len(joined))
 	}
+
+	t.Run("shards", func(t *testing.T) {
+		// Two jobs of a matrix analyse a part each; one comment from both
+		// replaces the whole's, the same but for the count of roots.
+		whole := ours()
+		dir := t.TempDir()
+		for i := 1; i <= 2; i++ {
+			r := run(t, g.Dir, nil, "ci", "analyze", "--base", "origin/main", "--shard", fmt.Sprintf("%d/2", i), "--out", filepath.Join(dir, fmt.Sprintf("shard-%d", i), "analysis.json"))
+			if r.code != 0 || r.stdout != "" {
+				t.Fatalf("ci analyze: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+		}
+		bot("--from", dir)
+		merged := ours()
+		validation := regexp.MustCompile(`(?m)^✅ \*\*Validation\*\*: .*$`)
+		if len(merged) != 1 || len(whole) != 1 || validation.ReplaceAllString(merged[0], "") != validation.ReplaceAllString(whole[0], "") {
+			t.Errorf("the shards' comment\n%s\nthe whole's\n%s", merged, whole)
+		}
+		r := run(t, g.Dir, env, "ci", "check", "--from", dir, "-o", "sarif", "--pr", fmt.Sprint(pr.Number), "--repo", forge.AdminUser+"/fleet", "--server", forge.URL, "--provider", "gitea")
+		if r.code != 0 || !strings.Contains(r.stdout, `"version": "2.1.0"`) {
+			t.Fatalf("ci check --from: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		os.Remove(filepath.Join(dir, "shard-2", "analysis.json"))
+		if r := run(t, g.Dir, env, "ci", "comment", "--from", dir, "--dry-run"); r.code != 2 || !strings.Contains(r.stderr, "shard 2/2 is missing") {
+			t.Errorf("a shard missing: exit %d\n%s", r.code, r.stderr)
+		}
+	})
 
 	t.Run("check", func(t *testing.T) {
 		r := run(t, g.Dir, env, "ci", "check", "--pr", fmt.Sprint(pr.Number), "--repo", forge.AdminUser+"/fleet", "--server", forge.URL, "--provider", "gitea")

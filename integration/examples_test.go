@@ -16,7 +16,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"github-actions.yaml", "gitlab-ci.yml"} {
+	for _, name := range []string{"github-actions.yaml", "github-actions-matrix.yaml", "gitlab-ci.yml"} {
 		data, err := os.ReadFile(filepath.Join("..", "examples", name))
 		if err != nil {
 			t.Fatal(err)
@@ -38,8 +38,9 @@ func TestExamples(t *testing.T) {
 		}
 		// No compile step: the action, or its installer.
 		cmds := map[string][]string{
-			"github-actions.yaml": {"uses: kubectl-gitops/kubectl-gitops@"},
-			"gitlab-ci.yml":       {"hack/action/install.sh", "kubectl-gitops ci comment", "kubectl-gitops ci check"},
+			"github-actions.yaml":        {"uses: kubectl-gitops/kubectl-gitops@"},
+			"github-actions-matrix.yaml": {"uses: kubectl-gitops/kubectl-gitops@", "ci analyze --shard ${{ matrix.shard }}/3", "from: analyses", "ci check --from analyses"},
+			"gitlab-ci.yml":              {"hack/action/install.sh", "kubectl-gitops ci comment", "kubectl-gitops ci check"},
 		}[name]
 		for _, cmd := range cmds {
 			if !strings.Contains(string(data), cmd) {

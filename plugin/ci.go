@@ -2,13 +2,13 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -25,6 +25,7 @@ import (
 type CIOptions struct {
 	genericiooptions.IOStreams
 	repoOptions
+	shardOptions
 
 	PR         int
 	Repo       string
@@ -34,10 +35,16 @@ type CIOptions struct {
 	DryRun     bool
 	Output     string
 	MaxComment int
+	// From are the analyses of a CI matrix's shards to report on, instead
+	// of analysing the pull request here.
+	From []string
+	// OutFile is where `ci analyze` writes, instead of standard output.
+	OutFile string
 
-	check  bool
-	job    ci.Job
-	getenv func(string) string
+	check       bool
+	analyzeOnly bool
+	job         ci.Job
+	getenv      func(string) string
 }
 
 // NewCmdCI returns the ci command: the pull-request bot.
@@ -52,7 +59,45 @@ target branch and its head, reading the pull request's files only: kustomize
 plugins, exec functions and remote bases never run, so a pull request from a
 fork cannot run code in CI.`,
 	}
-	cmd.AddCommand(newCISub(streams, false), newCISub(streams, true))
+	cmd.AddCommand(newCISub(streams, false), newCISub(streams, true), newCIAnalyze(streams))
+	return cmd
+}
+
+// newCIAnalyze returns `ci analyze`: one job of a CI matrix.
+func newCIAnalyze(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CIOptions{IOStreams: streams, analyzeOnly: true, DryRun: true, MaxComment: diff.MarkdownLimit, getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "analyze",
+		Short: "Analyse the pull request, or one shard of its roots, as JSON for ci comment/check --from",
+		Long: `Render and validate what the pull request affects, as ci comment and ci check
+do, and print the analysis as JSON instead of reporting it. With --shard i/n
+each job of a CI matrix takes one part of the roots; a last job passes every
+part to ci comment --from and ci check --from, which post one comment, set
+one status and print one SARIF log for the whole. Posts nothing: it needs no
+forge token. Exit status 0 whatever it finds, 2 when it cannot run.`,
+		Example: examples(`  # Three jobs of a matrix, then one that reports
+  %[1]s ci analyze --shard 2/3 > analysis-2.json
+  %[1]s ci comment --from analyses/
+  %[1]s ci check --from analyses/ -o sarif > results.sarif`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			defer o.finish()
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Chdir, "chdir", "C", "", "run as if started in this directory")
+	f.StringVar(&o.Base, "base", "", "the revision the pull request merges into (default origin/<its target branch>)")
+	f.BoolVar(&o.NoCache, "no-cache", false, "render every root again")
+	f.IntVar(&o.Jobs, "jobs", 2, "roots rendered at once")
+	f.StringVar(&o.OutFile, "out", "", "write the analysis to this file instead of standard output")
+	o.addShardFlag(f)
 	return cmd
 }
 
@@ -104,6 +149,7 @@ func (o *CIOptions) ciFlags(cmd *cobra.Command) {
 	f.IntVar(&o.MaxComment, "max-comment", diff.MarkdownLimit, "the forge's comment limit in characters")
 	f.BoolVar(&o.NoCache, "no-cache", false, "render every root again")
 	f.IntVar(&o.Jobs, "jobs", 2, "roots rendered at once")
+	f.StringSliceVar(&o.From, "from", nil, "report the analyses `ci analyze --shard` wrote, files or folders of them (repeatable), instead of analysing here")
 }
 
 // Complete reads the CI environment and opens the repository.
@@ -135,6 +181,9 @@ func (o *CIOptions) Complete(_ *cobra.Command, _ []string) error {
 
 // Validate checks the flags and what the environment gave.
 func (o *CIOptions) Validate() error {
+	if err := o.parseShard(); err != nil {
+		return withCode(ExitFailure, err)
+	}
 	if o.check && !slices.Contains(validate.Formats(), o.Output) {
 		return withCode(ExitFailure, fmt.Errorf("--output must be one of %s", strings.Join(validate.Formats(), ", ")))
 	}
@@ -167,9 +216,31 @@ func (o *CIOptions) Run(ctx context.Context) error {
 			o.job.Base = pr.Base
 		}
 	}
-	a, err := o.analyze(ctx)
+	var a *ci.Analysis
+	var err error
+	if len(o.From) > 0 {
+		var names []string
+		var parts []*ci.Analysis
+		if parts, names, err = ci.ReadAnalyses(o.From); err == nil {
+			a, err = ci.Merge(parts, names)
+		}
+	} else {
+		a, err = o.analyze(ctx)
+	}
 	if err != nil {
 		return withCode(ExitFailure, err)
+	}
+	if o.analyzeOnly {
+		data, err := json.MarshalIndent(a, "", " ")
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		data = append(data, '\n')
+		if o.OutFile != "" {
+			return withCodeIf(ExitFailure, ci.WriteFile(o.OutFile, data))
+		}
+		_, err = o.Out.Write(data)
+		return withCodeIf(ExitFailure, err)
 	}
 	if o.check {
 		return o.runCheck(ctx, f, pr, a)
@@ -177,18 +248,9 @@ func (o *CIOptions) Run(ctx context.Context) error {
 	return o.runComment(ctx, f, a)
 }
 
-// analysis is what a pull request does.
-type analysis struct {
-	head    plumbing.Hash
-	diffs   []diff.RootDiff
-	broken  []*diff.HeadError
-	report  *validate.Report
-	changed []string
-}
-
 // analyze renders and validates the roots the pull request affects,
 // between its merge-base with the base and its head commit.
-func (o *CIOptions) analyze(ctx context.Context) (*analysis, error) {
+func (o *CIOptions) analyze(ctx context.Context) (*ci.Analysis, error) {
 	base := o.Base
 	if base == "" {
 		base = "HEAD"
@@ -224,45 +286,51 @@ func (o *CIOptions) analyze(ctx context.Context) (*analysis, error) {
 		}
 		sides[i] = diff.Side{Engine: eng, Repository: disc}
 	}
-	a := &analysis{head: head}
-	if a.diffs, a.broken, err = diff.Revisions(ctx, sides[0], sides[1], []string{"."}, diff.Options{}); err != nil {
+	a := &ci.Analysis{Kind: ci.AnalysisKind, Head: head.String(), Base: mb.String(), Shard: o.shard.String(), Broken: []ci.Broken{}}
+	diffs, broken, err := diff.Revisions(ctx, sides[0], sides[1], []string{"."}, diff.Options{Shard: o.shard})
+	if err != nil {
 		return nil, err
 	}
-	if a.changed, err = o.repo.ChangedFiles(mb, head); err != nil {
+	a.Diffs = diffs
+	for _, b := range broken {
+		a.Broken = append(a.Broken, ci.Broken{Root: b.Root.String(), Error: b.Err.Error()})
+	}
+	changed, err := o.repo.ChangedFiles(mb, head)
+	if err != nil {
 		return nil, err
 	}
-	scope := checkScope{files: a.changed}
-	if len(a.changed) == 0 {
-		scope = checkScope{files: []string{}}
+	scope := checkScope{files: changed, shard: o.shard}
+	if len(changed) == 0 {
+		scope.files = []string{}
 	}
-	a.report, err = checkTree(ctx, &o.repoOptions, headTree, scope, validateSettings{})
+	a.Report, err = checkTree(ctx, &o.repoOptions, headTree, scope, validateSettings{})
 	return a, err
 }
 
 // commentParts renders the comment: the validation summary and findings,
 // then the rendered diff, split into parts under the limit.
-func commentParts(a *analysis, limit int) []string {
+func commentParts(a *ci.Analysis, limit int) []string {
 	var head strings.Builder
 	head.WriteString("### kubectl gitops\n\n")
-	s := a.report.Summary
+	s := a.Report.Summary
 	icon := "✅"
-	if s.Errors > 0 || len(a.broken) > 0 {
+	if a.Failed() {
 		icon = "❌"
 	}
 	fmt.Fprintf(&head, "%s **Validation**: %s.\n\n", icon, s)
-	for _, b := range a.broken {
-		fmt.Fprintf(&head, "- ❌ %s does not render: %s\n", safetext.CodeSpan(b.Root.String()), safetext.Markdown(b.Err.Error()))
+	for _, b := range a.Broken {
+		fmt.Fprintf(&head, "- ❌ %s does not render: %s\n", safetext.CodeSpan(b.Root), safetext.Markdown(b.Error))
 	}
 	const maxFindings = 50
-	for i, f := range a.report.Findings {
+	for i, f := range a.Report.Findings {
 		if i == maxFindings {
-			fmt.Fprintf(&head, "- … and %d more findings: run `kubectl gitops validate` for all of them.\n", len(a.report.Findings)-maxFindings)
+			fmt.Fprintf(&head, "- … and %d more findings: run `kubectl gitops validate` for all of them.\n", len(a.Report.Findings)-maxFindings)
 			break
 		}
 		fmt.Fprintf(&head, "- %s %s %s (`%s`)\n", severityIcon(f.Severity), safetext.CodeSpan(fmt.Sprintf("%s:%d", f.File, f.Line)), safetext.Markdown(f.Message), f.Rule)
 	}
 	head.WriteString("\n")
-	parts := diff.Markdown(a.diffs, "Rendered diff", limit-head.Len()-256)
+	parts := diff.Markdown(a.Diffs, "Rendered diff", limit-head.Len()-256)
 	parts[0] = head.String() + parts[0]
 	return parts
 }
@@ -274,7 +342,7 @@ func severityIcon(s validate.Severity) string {
 	return "❌"
 }
 
-func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *analysis) error {
+func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *ci.Analysis) error {
 	parts := commentParts(a, o.MaxComment)
 	if o.DryRun {
 		for i, p := range parts {
@@ -283,7 +351,7 @@ func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *analysis) 
 			}
 			fmt.Fprint(o.Out, p)
 		}
-		if a.report.Failed() || len(a.broken) > 0 {
+		if a.Failed() {
 			// As validate would: the comment it prints says the check fails.
 			return withCode(ExitFindings, nil)
 		}
@@ -314,22 +382,22 @@ func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *analysis) 
 	return nil
 }
 
-func (o *CIOptions) runCheck(ctx context.Context, f forge.Forge, pr forge.PR, a *analysis) error {
-	if err := validate.Write(o.Out, a.report, o.Output, validate.WriteOptions{Color: isTerminal(o.Out), Version: version.Get().Version}); err != nil {
+func (o *CIOptions) runCheck(ctx context.Context, f forge.Forge, pr forge.PR, a *ci.Analysis) error {
+	if err := validate.Write(o.Out, a.Report, o.Output, validate.WriteOptions{Color: isTerminal(o.Out), Version: version.Get().Version}); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	failed := a.report.Failed() || len(a.broken) > 0
-	for _, b := range a.broken {
-		fmt.Fprintf(o.ErrOut, "error: %s\n", safetext.Line(b.Error()))
+	failed := a.Failed()
+	for _, b := range a.Broken {
+		fmt.Fprintf(o.ErrOut, "error: %s\n", safetext.Line(b.String()))
 	}
 	if !o.DryRun {
-		st := forge.Status{State: forge.Success, Context: "kubectl-gitops", Description: fmt.Sprintf("%d errors, %d warnings", a.report.Summary.Errors, a.report.Summary.Warnings)}
+		st := forge.Status{State: forge.Success, Context: "kubectl-gitops", Description: fmt.Sprintf("%d errors, %d warnings", a.Report.Summary.Errors, a.Report.Summary.Warnings)}
 		if failed {
 			st.State = forge.Failure
 		}
 		sha := pr.HeadSHA
 		if sha == "" {
-			sha = a.head.String()
+			sha = a.Head
 		}
 		if err := f.SetStatus(ctx, sha, st); err != nil {
 			if !errors.Is(err, forge.ErrUnsupported) {
