@@ -13,7 +13,7 @@ LDFLAGS := -s -w -X github.com/kubectl-gitops/kubectl-gitops/internal/version.ve
 BIN := bin/kubectl-gitops
 STATICCHECK := v0.8.2
 
-.PHONY: build example tools test test-unit bench lint dist clean
+.PHONY: build example tools test test-unit bench lint dist image clean
 
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
@@ -58,6 +58,14 @@ bench:
 # them, into dist/ (see hack/dist.sh and docs/install.md).
 dist:
 	VERSION='$(VERSION)' COMMIT='$(COMMIT)' hack/dist.sh
+
+# The container image of the release, for CI jobs that run in a container
+# (GitLab): built from dist/ on IMAGE_BASE without a Docker engine and pushed
+# with the docker config's credentials (see hack/image).
+IMAGE      ?= ghcr.io/kubectl-gitops/kubectl-gitops
+IMAGE_BASE ?= alpine/git:latest
+image: dist
+	go run ./hack/image --base '$(IMAGE_BASE)' --dist dist --version '$(VERSION)' --tag '$(IMAGE):$(VERSION)'
 
 clean:
 	rm -rf bin dist

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real, when missing:
-# pre-commit (3.x) for the hook end-to-end tests.
+# pre-commit (3.x) for the hook end-to-end tests, and a static busybox the
+# container image test builds its base image from (a shell, as in a GitLab
+# CI job).
 #
 #   hack/apt.sh
 set -euo pipefail
 
 missing=()
 command -v pre-commit >/dev/null || missing+=(pre-commit)
+[[ -x /bin/busybox ]] || missing+=(busybox-static)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 sudo=()
