@@ -36,11 +36,11 @@ func TestExamples(t *testing.T) {
 		if !strings.Contains(string(readme), "```yaml\n"+strings.Join(body, "")+"```") {
 			t.Errorf("README.md does not show examples/%s as it is", name)
 		}
-		// No compile step: the action, or its installer.
+		// No compile step: the action, or the release's image.
 		cmds := map[string][]string{
 			"github-actions.yaml":        {"uses: kubectl-gitops/kubectl-gitops@"},
 			"github-actions-matrix.yaml": {"uses: kubectl-gitops/kubectl-gitops@", "ci analyze --shard ${{ matrix.shard }}/3", "from: analyses", "ci check --from analyses"},
-			"gitlab-ci.yml":              {"hack/action/install.sh", "kubectl-gitops ci comment", "kubectl-gitops ci check"},
+			"gitlab-ci.yml":              {"image: ghcr.io/kubectl-gitops/kubectl-gitops:v", "kubectl-gitops ci comment", "kubectl-gitops ci check"},
 		}[name]
 		for _, cmd := range cmds {
 			if !strings.Contains(string(data), cmd) {
