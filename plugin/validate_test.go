@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
 // TestRenderTouched edits the bundled examples and the Flux fixtures at
@@ -81,6 +83,44 @@ func TestRenderTouched(t *testing.T) {
 	}
 	if edits == 0 {
 		t.Fatal("no edit made: the test checks nothing")
+	}
+}
+
+// TestClustersDefineAlike: two clusters each apply a Kustomization of the
+// same name; only staging's refers to a source that does not exist. The
+// finding is staging's alone, whether the change's roots or every root
+// render: one cluster's objects never answer for another's.
+func TestClustersDefineAlike(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "platform")))
+	f := "clusters/staging/infrastructure.yaml"
+	p := filepath.Join(g.Dir, filepath.FromSlash(f))
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), "kind: ExternalArtifact\n    name: infrastructure\n  path: ./configs", "kind: ExternalArtifactx\n    name: infrastructure\n  path: ./configs", 1)
+	if edited == string(data) {
+		t.Fatal("the fixture changed: nothing edited")
+	}
+	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, all := range []bool{false, true} {
+		var findings []validate.Finding
+		if err := json.Unmarshal([]byte(findingsOf(t, g.Dir, f, all)), &findings); err != nil {
+			t.Fatal(err)
+		}
+		var refs []string
+		for _, x := range findings {
+			if x.Rule == "flux-reference" {
+				refs = append(refs, fmt.Sprintf("%s:%d %s", x.File, x.Line, x.Message))
+			}
+		}
+		want := "clusters/staging/infrastructure.yaml:24 Kustomization flux-system/infra-configs refers to ExternalArtifactx flux-system/infrastructure, which is not defined in this repository"
+		if len(refs) != 1 || refs[0] != want {
+			t.Errorf("rendering every root %v: flux-reference findings %q, want %q", all, refs, want)
+		}
 	}
 }
 

@@ -13,26 +13,60 @@ import (
 )
 
 // fluxIndex holds the Flux objects the repository's roots render, by
-// Kind/namespace/name.
-type fluxIndex map[string]*object
+// cluster, then Kind/namespace/name: two clusters may each define an
+// object of the same name, differently.
+type fluxIndex struct {
+	objects  map[string]*object // cluster + "\x00" + Kind/namespace/name
+	anywhere map[string]*object // Kind/namespace/name, in any cluster
+}
+
+// sorted returns the objects, one per cluster and name, in key order.
+func (x fluxIndex) sorted() []*object {
+	var out []*object
+	for _, key := range sortedKeys(x.objects) {
+		out = append(out, x.objects[key])
+	}
+	return out
+}
+
+// lookup finds what from refers to: an object of its cluster, or of a
+// root no cluster applies; for an object of such a root, one of any
+// cluster.
+func (x fluxIndex) lookup(from *object, kind, namespace, name string) (*object, bool) {
+	key := kind + "/" + namespace + "/" + name
+	cluster := from.root.Root.ClusterName()
+	if o, ok := x.objects[cluster+"\x00"+key]; ok {
+		return o, true
+	}
+	if o, ok := x.objects["\x00"+key]; ok {
+		return o, true
+	}
+	if cluster == "" {
+		o, ok := x.anywhere[key]
+		return o, ok
+	}
+	return nil, false
+}
 
 // fluxObjects indexes the Flux objects of every rendered root, from the
 // roots' cached facts.
 func (c *checker) fluxObjects() (fluxIndex, error) {
-	if c.flux != nil {
+	if c.flux.objects != nil {
 		return c.flux, nil
 	}
-	idx := fluxIndex{}
+	idx := fluxIndex{objects: map[string]*object{}, anywhere: map[string]*object{}}
 	for _, res := range c.in.Results {
 		if res.Err != nil {
 			continue
 		}
 		objs, err := c.fluxOf(res)
 		if err != nil {
-			return nil, err
+			return fluxIndex{}, err
 		}
 		for _, o := range objs {
-			idx[o.node.GetKind()+"/"+namespace(o.node)+"/"+o.node.GetName()] = o
+			key := o.node.GetKind() + "/" + namespace(o.node) + "/" + o.node.GetName()
+			idx.objects[res.Root.ClusterName()+"\x00"+key] = o
+			idx.anywhere[key] = o
 		}
 	}
 	c.flux = idx
@@ -94,8 +128,7 @@ func checkPatterns(c *checker) error {
 	if err != nil {
 		return err
 	}
-	for _, key := range sortedKeys(idx) {
-		o := idx[key]
+	for _, o := range idx.sorted() {
 		if o.node.GetKind() != "ImagePolicy" {
 			continue
 		}
@@ -120,8 +153,7 @@ func checkReferences(c *checker) error {
 	if err != nil {
 		return err
 	}
-	for _, key := range sortedKeys(idx) {
-		o := idx[key]
+	for _, o := range idx.sorted() {
 		ns := namespace(o.node)
 		switch o.node.GetKind() {
 		case "Kustomization":
@@ -133,7 +165,7 @@ func checkReferences(c *checker) error {
 				if depNS == "" {
 					depNS = ns
 				}
-				if _, ok := idx["Kustomization/"+depNS+"/"+name]; !ok {
+				if _, ok := idx.lookup(o, "Kustomization", depNS, name); !ok {
 					c.addObject("flux-reference", o, p, fmt.Sprintf("Kustomization %s/%s depends on Kustomization %s/%s, which is not defined in this repository", ns, o.node.GetName(), depNS, name))
 				}
 			}
@@ -143,7 +175,7 @@ func checkReferences(c *checker) error {
 			if refNS == "" {
 				refNS = ns
 			}
-			if _, ok := idx["ImageRepository/"+refNS+"/"+name]; !ok {
+			if _, ok := idx.lookup(o, "ImageRepository", refNS, name); !ok {
 				c.addObject("flux-reference", o, []string{"spec", "imageRepositoryRef", "name"},
 					fmt.Sprintf("ImagePolicy %s/%s refers to ImageRepository %s/%s, which is not defined in this repository", ns, o.node.GetName(), refNS, name))
 			}
@@ -164,7 +196,7 @@ func (c *checker) refer(idx fluxIndex, o *object, at []string, ns string) *objec
 	if kind == "" || name == "" {
 		return nil // the schema rule reports a missing required field
 	}
-	target, ok := idx[kind+"/"+refNS+"/"+name]
+	target, ok := idx.lookup(o, kind, refNS, name)
 	if _, known := c.in.Repository.Sources[kind+"/"+refNS+"/"+name]; !ok && known {
 		return nil // written in a file no root renders, or made by a FluxInstance's sync
 	}
