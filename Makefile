@@ -31,6 +31,7 @@ tools:
 	hack/gitea/build.sh >/dev/null
 	hack/kubectl/build.sh >/dev/null
 	hack/flux/build.sh >/dev/null
+	hack/flux-operator/build.sh >/dev/null
 	hack/chartutil/build.sh >/dev/null
 
 # -count=1: the integration tests build the binary themselves, which go
