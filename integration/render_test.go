@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/config"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
@@ -104,12 +105,39 @@ func TestRenderErrors(t *testing.T) {
 		"overlays/ok/kustomization.yaml":  []byte("resources:\n- ../../base\n"),
 		"remote/kustomization.yaml":       []byte("resources:\n- github.com/kubernetes-sigs/kustomize//examples/multibases?ref=v3.3.1\n"),
 	})
+	fleet := gittest.Init(t, t.TempDir())
+	fleetFiles := gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "fleet"))
+	fleetFiles["tenants/tenants.yaml"] = []byte(strings.Replace(string(fleetFiles["tenants/tenants.yaml"]), "path: ./apps/<< inputs.tenant >>", "path: ./apps/<< inputs.tenat >>", 1))
+	fleet.CommitFiles(t, "a typo in a ResourceSet's template", fleetFiles)
+	if _, err := fleet.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	rset := gittest.Init(t, t.TempDir())
+	rset.CommitFiles(t, "a ResourceSet whose template names an input no set has", map[string][]byte{
+		"rs/kustomization.yaml": []byte("resources:\n- rs.yaml\n"),
+		"rs/rs.yaml": []byte("apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata:\n  name: apps\n  namespace: apps\nspec:\n  inputs:\n  - app: web\n" +
+			"  resourcesTemplate: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: << inputs.ap >>\n"),
+	})
 	for _, tc := range []struct {
 		name   string
 		dir    string
 		args   []string
 		stderr string
 	}{
+		{
+			name: "a ResourceSet's resource template that fails, at the resource",
+			dir:  fleet.Dir, args: []string{"render", "tenants"},
+			stderr: "error: tenants (Kustomization flux-system/tenants): tenants/tenants.yaml:33: ResourceSet flux-system/tenants: failed to build resources[2]: " +
+				"failed to execute template: template: resourceset:8:18: executing \"resourceset\" at <inputs>: map has no entry for key \"tenat\"\n" +
+				"error: 1 of 1 roots did not render\n",
+		},
+		{
+			name: "a ResourceSet's multi-document template that fails, at its line",
+			dir:  rset.Dir, args: []string{"render", "rs"},
+			stderr: "error: rs: rs/rs.yaml:13: ResourceSet apps/apps: failed to build resources: failed to execute multi-doc YAML template: " +
+				"template: resourceset:4:11: executing \"resourceset\" at <inputs>: map has no entry for key \"ap\"\n" +
+				"error: 1 of 1 roots did not render\n",
+		},
 		{name: "unknown output", dir: ms, args: []string{"render", "-o", "xml"}, stderr: "error: --output must be yaml or json, got \"xml\"\n"},
 		{name: "no root there", dir: ms, args: []string{"render", "deploy/nothing"}, stderr: "error: deploy/nothing: no render root here (no Flux Kustomization of this repository points at it, and it has no kustomization file)\n"},
 		{name: "unknown revision", dir: ms, args: []string{"render", "--all", "--ref", "no-such-branch"}, stderr: "error: revision \"no-such-branch\": no branch, tag or commit of that name in $REPO\n"},

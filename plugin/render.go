@@ -176,6 +176,9 @@ func reportFailures(w io.Writer, results []*render.Result) error {
 			roots++
 			fmt.Fprintf(w, "error: %s: %s\n", res.Root, safetext.Line(res.Err.Error()))
 		}
+		for _, u := range res.Unrendered {
+			fmt.Fprintf(w, "note: %s %s (%s:%d) is not rendered: %s\n", u.Kind, safetext.Text(u.ID()), safetext.Text(u.File), u.Line, safetext.Line(u.Reason))
+		}
 		for _, rel := range res.Releases {
 			all++
 			switch {
@@ -243,6 +246,17 @@ type rootJSON struct {
 	// Releases are the HelmReleases the root applies, each with the
 	// objects it installs.
 	Releases []releaseJSON `json:"releases,omitempty"`
+	// NotRendered are the ResourceSets among the objects whose own
+	// objects only the cluster can tell, and why.
+	NotRendered []notRenderedJSON `json:"notRendered,omitempty"`
+}
+
+type notRenderedJSON struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Reason string `json:"reason"`
 }
 
 type releaseJSON struct {
@@ -274,6 +288,9 @@ func writeRenderJSON(w io.Writer, c *cache.Cache, results []*render.Result, skip
 		rj.Objects = arrays.add(res.Root.String(), res.OwnDigest(), res.Own)
 		for _, rel := range res.Releases {
 			rj.Releases = append(rj.Releases, releaseJSON{HelmRelease: rel.ID(), File: rel.File, Line: rel.Line, Chart: rel.Chart, Version: rel.Version, NotRendered: rel.Unchecked, Error: errString(rel.Err)})
+		}
+		for _, u := range res.Unrendered {
+			rj.NotRendered = append(rj.NotRendered, notRenderedJSON{Kind: u.Kind, Name: u.ID(), File: u.File, Line: u.Line, Reason: u.Reason})
 		}
 		for i, rel := range res.Releases {
 			if rel.Rendered() {

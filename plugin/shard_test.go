@@ -63,6 +63,7 @@ func TestShardsMakeTheWhole(t *testing.T) {
 		"examples/sock-shop-walkthrough-mistakes/microservices-repo",
 		"examples/helm-platform",
 		"flux/homelab",
+		"flux/fleet",
 		"flux/platform",
 		"validate/every-rule",
 	} {

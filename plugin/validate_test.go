@@ -31,6 +31,7 @@ func TestRenderTouched(t *testing.T) {
 		"examples/sock-shop-walkthrough-mistakes/microservices-repo",
 		"examples/helm-platform",
 		"flux/homelab",
+		"flux/fleet",
 		"flux/platform",
 		"validate/every-rule",
 	}

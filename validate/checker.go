@@ -242,8 +242,8 @@ func (c *checker) locate(o *object, path []string) (string, int) {
 	if node == nil {
 		return file, 0
 	}
-	if origin.Release != "" {
-		return file, node.Line // the HelmRelease that installs the object
+	if origin.Release != "" || origin.ResourceSet != "" {
+		return file, node.Line // the HelmRelease or ResourceSet that makes the object
 	}
 	return file, lineOf(node, path)
 }

@@ -57,6 +57,16 @@ func checkNotRendered(c *checker) error {
 		}
 		c.add("not-rendered", Finding{File: k.Object.File, Line: k.Object.LineOf("spec", "sourceRef"), Message: fmt.Sprintf("Kustomization %s is not rendered nor checked: %s", k.ID(), s.Reason)})
 	}
+	seen := map[render.Unrendered]bool{}
+	for _, res := range c.in.Results {
+		for _, u := range res.Unrendered {
+			if seen[u] || (u.File != "" && !c.inScope(u.File)) || (u.File == "" && !c.rootInScope(res)) {
+				continue
+			}
+			seen[u] = true
+			c.add("not-rendered", Finding{File: u.File, Line: u.Line, Object: render.OperatorGroup + "/v1/" + u.Kind + "/" + u.ID(), Message: fmt.Sprintf("%s %s is not rendered nor checked: %s", u.Kind, u.ID(), u.Reason)})
+		}
+	}
 	for _, rel := range c.releases() {
 		if rel.Unchecked != "" && !strings.HasPrefix(rel.Unchecked, "spec.suspend") {
 			c.add("not-rendered", Finding{File: rel.File, Line: rel.Line, Object: releaseObject(rel), Message: fmt.Sprintf("HelmRelease %s is not rendered nor checked: %s", rel.ID(), rel.Unchecked)})

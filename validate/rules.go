@@ -24,7 +24,7 @@ func allRules() []ruleDef {
 		{Rule{"plain-secret", Error, "a Secret with data or stringData is neither SOPS-encrypted nor a SealedSecret (the value is never shown)"}, checkSecrets},
 		{Rule{"duplicate-object", Error, "the same object twice in one render root, or applied by two Flux Kustomizations"}, checkDuplicates},
 		{Rule{"unapplied", Warning, "a file of Kubernetes objects no render root applies (no kustomization lists it, no Flux Kustomization builds its folder): named, and its objects checked on their own"}, nil},
-		{Rule{"not-rendered", Warning, "a Flux Kustomization or HelmRelease whose objects are neither rendered nor checked, because its source is another repository (or a ref of this one not in the local Git objects), its registry cannot be reached, or its chart is not cached offline: named, so nothing is left out without a word"}, checkNotRendered},
+		{Rule{"not-rendered", Warning, "a Flux Kustomization, HelmRelease or Flux Operator ResourceSet whose objects are neither rendered nor checked, because its source is another repository (or a ref of this one not in the local Git objects), its registry cannot be reached, its chart is not cached offline, or its inputs come from a provider only the cluster can ask: named, so nothing is left out without a word"}, checkNotRendered},
 	}
 }
 

@@ -227,9 +227,17 @@ func KeyNode(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// Path follows keys down from n.
+// Path follows keys down from n: mapping keys, and indices of sequences.
 func Path(n *yaml.Node, keys ...string) *yaml.Node {
 	for _, k := range keys {
+		if n != nil && n.Kind == yaml.SequenceNode {
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+			continue
+		}
 		if n = Lookup(n, k); n == nil {
 			return nil
 		}

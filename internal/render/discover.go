@@ -237,9 +237,13 @@ type Repository struct {
 	releaseSorted []string        // releaseFiles' keys, sorted
 	crdFiles      map[string]bool // the files that define CustomResourceDefinitions
 	crdSorted     []string
-	inputs        sync.Map // Inputs, by root path and components
-	filesOnce     sync.Once
-	filesSorted   []string // Files, sorted
+	// setFiles are the files that hold a Flux Operator ResourceSet, whose
+	// objects are named by its templates.
+	setFiles    map[string]bool
+	setSorted   []string
+	inputs      sync.Map // Inputs, by root path and components
+	filesOnce   sync.Once
+	filesSorted []string // Files, sorted
 	// dirLinks are the symlinks to directories, each with the directory
 	// it names: the walk does not enter them, a build may.
 	dirLinks map[string]string
@@ -248,7 +252,7 @@ type Repository struct {
 // fluxObjectLine finds documents that may be Flux Kustomizations, sources
 // or the Flux Operator's entry points (a FluxInstance, or the flux-instance
 // chart's HelmRelease) without parsing every YAML file of the repository.
-var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease|ArtifactGenerator)\b`)
+var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease|ArtifactGenerator|ResourceSet)\b`)
 
 // Discover walks the tree and finds the render roots, with every Flux
 // Kustomization read as it is written (Engine.Expand reads them as the
@@ -259,7 +263,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, dirLinks: map[string]string{}}
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, dirLinks: map[string]string{}}
 	w, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
@@ -619,6 +623,9 @@ func isYAML(f string) bool {
 func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 	group := o.Group()
 	r.fluxObjects = append(r.fluxObjects, o)
+	if group == OperatorGroup && o.Kind == "ResourceSet" {
+		r.setFiles[o.File] = true
+	}
 	switch {
 	case group == FluxGroup && o.Kind == "Kustomization":
 		k, err := decodeKustomization(o, d.Spec)

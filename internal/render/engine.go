@@ -133,6 +133,9 @@ type Result struct {
 	// Releases are the HelmReleases among the objects, rendered: their
 	// objects follow the root's own in the output.
 	Releases []*Release
+	// Unrendered are the ResourceSets among the objects whose objects
+	// only a cluster can tell; those of the others are among the root's.
+	Unrendered []Unrendered
 
 	// base is the result without its releases' objects.
 	base *Result
@@ -463,6 +466,16 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	if err := lintKustomizations(fsys); err != nil {
 		return &Result{Root: root, Err: err}
 	}
+	inputs := fsys.Recorder().Inputs()
+	read := map[string]bool{}
+	for _, in := range inputs {
+		read[in.Path] = true
+	}
+	own := m.Size()
+	gen, unrendered, err := e.expandResourceSets(r, m, read)
+	if err != nil {
+		return &Result{Root: root, Err: err}
+	}
 	data, err := asYAML(m)
 	if err != nil {
 		return &Result{Root: root, Err: e.locate(root, fsys, err)}
@@ -471,19 +484,21 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 		Root:         root,
 		output:       data,
 		Observations: fsys.Recorder().Observations(),
-		Inputs:       fsys.Recorder().Inputs(),
+		Inputs:       inputs,
 		Produced:     produced(m),
 		Origins:      origs,
+		Unrendered:   unrendered,
 	}
-	read := map[string]bool{}
-	for _, in := range res.Inputs {
-		read[in.Path] = true
-	}
-	res.Children = r.children(m, read)
+	res.Children = r.children(m, read, gen)
 	if e.opts.Origins && !e.kustomizeOrigins {
 		// After the observations are taken: it reads only files the build
 		// read, but through the recording file system.
-		res.Origins = inferOrigins(m, fsys, root.Path)
+		res.Origins = inferOrigins(m.Resources()[:own], fsys, root.Path)
+	}
+	if res.Origins != nil {
+		for _, made := range m.Resources()[own:] {
+			res.Origins = append(res.Origins, gen[made].origin(made))
+		}
 	}
 	if !fsys.UsedRemote() {
 		e.store(key, res)
@@ -542,7 +557,7 @@ func (e *Engine) lookup(key string, root Root) (*Result, bool) {
 		if !kfs.Holds(e.tree, en.Observations) {
 			continue
 		}
-		res := &Result{Root: root, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Children: en.Children, Cached: true, Digest: en.Output}
+		res := &Result{Root: root, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Children: en.Children, Unrendered: en.Unrendered, Cached: true, Digest: en.Output}
 		for _, o := range en.Observations {
 			if o.Op == kfs.OpRead {
 				res.Inputs = append(res.Inputs, kfs.Input{Path: o.Path, Blob: o.Value})
@@ -565,7 +580,7 @@ func (e *Engine) store(key string, res *Result) {
 	}
 	e.stored.Store(true)
 	entries := e.cachedEntries(key)
-	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins, Children: res.Children}
+	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins, Children: res.Children, Unrendered: res.Unrendered}
 	entries = append([]entry{n}, entries...)
 	if len(entries) > maxEntries {
 		entries = entries[:maxEntries]

@@ -18,13 +18,14 @@ type entry struct {
 	Produced     []Produced
 	Origins      []Origin
 	Children     []Child
+	Unrendered   []Unrendered
 }
 
 // A root's cached renders are a cache record (see internal/cache) rather
 // than JSON: a warm run reads the list of every root, and decoding JSON was
 // most of its time. A render with a field that holds a NUL (a ConfigMap
 // value, say) is not cached.
-const entriesHeader = "render-entries/4"
+const entriesHeader = "render-entries/5"
 
 func encodeEntries(entries []entry) ([]byte, error) {
 	w := cache.NewWriter(entriesHeader, 512*len(entries))
@@ -55,6 +56,7 @@ func encodeEntries(entries []entry) ([]byte, error) {
 			w.String(o.Kind)
 			w.String(o.Name)
 			w.String(o.Generator)
+			w.String(o.ResourceSet)
 		}
 		w.Int(len(en.Children))
 		for _, c := range en.Children {
@@ -65,6 +67,15 @@ func encodeEntries(entries []entry) ([]byte, error) {
 			w.Raw(c.Spec)
 			w.String(c.File)
 			w.Int(c.Line)
+		}
+		w.Int(len(en.Unrendered))
+		for _, u := range en.Unrendered {
+			w.String(u.Kind)
+			w.String(u.Namespace)
+			w.String(u.Name)
+			w.String(u.File)
+			w.Int(u.Line)
+			w.String(u.Reason)
 		}
 	}
 	return w.Bytes()
@@ -96,10 +107,10 @@ func decodeEntries(data string) ([]entry, error) {
 		for j := range en.Observations {
 			en.Observations[j] = kfs.Observation{Op: kfs.Op(r.Field()), Path: r.Field(), Value: r.Field()}
 		}
-		if n := r.Count(4); n > 0 {
+		if n := r.Count(5); n > 0 {
 			en.Origins = make([]Origin, n)
 			for j := range en.Origins {
-				en.Origins[j] = Origin{File: r.Field(), Kind: r.Field(), Name: r.Field(), Generator: r.Field()}
+				en.Origins[j] = Origin{File: r.Field(), Kind: r.Field(), Name: r.Field(), Generator: r.Field(), ResourceSet: r.Field()}
 			}
 		}
 		if n := r.Count(7); n > 0 {
@@ -109,6 +120,14 @@ func decodeEntries(data string) ([]entry, error) {
 				c.APIVersion, c.Kind, c.Namespace, c.Name = r.Field(), r.Field(), r.Field(), r.Field()
 				c.Spec = json.RawMessage(r.Field())
 				c.File, c.Line = r.Field(), r.Int()
+			}
+		}
+		if n := r.Count(6); n > 0 {
+			en.Unrendered = make([]Unrendered, n)
+			for j := range en.Unrendered {
+				u := &en.Unrendered[j]
+				u.Kind, u.Namespace, u.Name, u.File = r.Field(), r.Field(), r.Field(), r.Field()
+				u.Line, u.Reason = r.Int(), r.Field()
 			}
 		}
 		out = append(out, en)

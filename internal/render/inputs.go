@@ -32,7 +32,7 @@ type Inputs struct {
 	Releases bool
 	// Renames is set when the build may name objects with names written
 	// nowhere whole: a kustomization's namePrefix or nameSuffix, or the
-	// Kustomization's own, or its substitution.
+	// Kustomization's own, or its substitution, or a ResourceSet's templates.
 	Renames bool
 }
 
@@ -155,6 +155,8 @@ func (r *Repository) inputsOf(root Root) Inputs {
 	for _, p := range in.Paths {
 		in.Flux = in.Flux || len(filesAt(r.fluxSorted, p)) > 0
 		in.Releases = in.Releases || len(filesAt(r.releaseSorted, p)) > 0
+		// A ResourceSet's templates name what it makes.
+		in.Renames = in.Renames || len(filesAt(r.setSorted, p)) > 0
 	}
 	if !in.Flux || !in.Releases {
 		flux, releases := r.namesFluxIn(resources)
@@ -209,6 +211,7 @@ func (r *Repository) sortFlux() {
 	r.fluxSorted = slices.Sorted(maps.Keys(r.fluxFiles))
 	r.releaseSorted = slices.Sorted(maps.Keys(r.releaseFiles))
 	r.crdSorted = slices.Sorted(maps.Keys(r.crdFiles))
+	r.setSorted = slices.Sorted(maps.Keys(r.setFiles))
 }
 
 // DefinesAPIs tells whether a render of root may give

@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -35,6 +36,9 @@ type Origin struct {
 	// HelmRelease's namespace/name. File is then the HelmRelease's file,
 	// and Kind and Name are the object's.
 	Release string `json:"helmRelease,omitempty"`
+	// ResourceSet is set for an object a Flux Operator ResourceSet
+	// generates, as Release is.
+	ResourceSet string `json:"resourceSet,omitempty"`
 }
 
 // trackOrigins makes kustomize record where each object of the root at dir
@@ -106,7 +110,8 @@ func origins(m resmap.ResMap, dir string, injected bool) ([]Origin, error) {
 // (line numbers counted from the start of the file) — for a generated
 // object, its generator's entry in the kustomization file. It returns nil
 // when the file cannot be read or holds no such object. An object a
-// HelmRelease installs is located at the HelmRelease.
+// HelmRelease installs is located at the HelmRelease, one a ResourceSet
+// generates at the ResourceSet.
 func (o Origin) Locate(tree repo.Tree) *yaml.Node {
 	if o.File == "" {
 		return nil
@@ -114,6 +119,10 @@ func (o Origin) Locate(tree repo.Tree) *yaml.Node {
 	if o.Release != "" {
 		_, name, _ := strings.Cut(o.Release, "/")
 		return Origin{File: o.File, Kind: "HelmRelease", Name: name}.Locate(tree)
+	}
+	if o.ResourceSet != "" {
+		_, name, _ := strings.Cut(o.ResourceSet, "/")
+		return Origin{File: o.File, Kind: "ResourceSet", Name: name}.Locate(tree)
 	}
 	data, err := tree.ReadFile(o.File)
 	if err != nil {
@@ -173,11 +182,11 @@ func bestMatch(name string, candidates []*yaml.Node, names []string) *yaml.Node 
 // and the generators they declare, and matches each object to one by kind
 // and name, allowing for the prefixes, suffixes and hashes kustomize adds,
 // as Locate does. It reads only files the build read.
-func inferOrigins(m resmap.ResMap, fsys *kfs.FS, dir string) []Origin {
+func inferOrigins(resources []*resource.Resource, fsys *kfs.FS, dir string) []Origin {
 	src := originSources{fsys: fsys, seen: map[string]bool{}}
 	src.walk(dir)
-	out := make([]Origin, 0, m.Size())
-	for _, res := range m.Resources() {
+	out := make([]Origin, 0, len(resources))
+	for _, res := range resources {
 		out = append(out, src.match(res.GetApiVersion(), res.GetKind(), res.GetNamespace(), res.GetName()))
 	}
 	return out

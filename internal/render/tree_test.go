@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,12 @@ func fluxFixture(t *testing.T, dir, url string, branches map[string]string) *git
 // do.
 func discoverTree(t *testing.T, dir string) (*Engine, *Repository) {
 	t.Helper()
+	return discoverTreeWith(t, dir, Options{})
+}
+
+// discoverTreeWith is discoverTree with an engine of opts.
+func discoverTreeWith(t *testing.T, dir string, opts Options) (*Engine, *Repository) {
+	t.Helper()
 	r, tree := openTree(t, dir, "")
 	head, _ := r.Git.Head()
 	c := Checkout{Remotes: r.RemoteURLs(), Branch: head.Name().Short(), Revision: func(ref repo.GitRef) (repo.Tree, string, error) {
@@ -48,7 +55,7 @@ func discoverTree(t *testing.T, dir string) (*Engine, *Repository) {
 		tree, err := r.CommitTree(h)
 		return tree, what, err
 	}}
-	eng := New(tree, r.Root, Options{})
+	eng := New(tree, r.Root, opts)
 	disc, err := eng.Discover(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +129,75 @@ func TestTreeHomeLab(t *testing.T) {
 	parentObjs := objectsByID(t, byRoot["kubernetes/apps"])
 	if k := parentObjs[FluxGroup+"/v1/Kustomization/network/echo"]; k == nil || k.GetLabels()[OwnerNameLabel] != "cluster-apps" {
 		t.Errorf("cluster-apps renders %v", keys(parentObjs))
+	}
+}
+
+// TestTreeFleet walks the Flux Operator fleet fixture: the tenants
+// ResourceSet makes a Kustomization per tenant, which the walk follows
+// into each tenant's apps with the variables the ResourceSet gives; the
+// previews ResourceSet, whose inputs only the cluster has, is named. A
+// warm run gives the same from the cache.
+func TestTreeFleet(t *testing.T) {
+	g := fluxFixture(t, "fleet", "https://github.com/example/fleet.git", nil)
+	opts := cachedOptions(t)
+	for _, warm := range []bool{false, true} {
+		eng, disc := discoverTreeWith(t, g.Dir, opts)
+		if len(disc.Skipped) != 0 || len(disc.Broken) != 0 {
+			t.Fatalf("skipped %+v, broken %v", disc.Skipped, disc.Broken)
+		}
+		if diff := cmp.Diff([]string{
+			"apps/shared (Kustomization flux-system/shared-apps)",
+			"apps/team-a (Kustomization flux-system/team-a-apps)",
+			"apps/team-b (Kustomization flux-system/team-b-apps)",
+			"clusters/prod (Kustomization flux-system/flux-system)",
+			"tenants (Kustomization flux-system/tenants)",
+		}, rootNames(disc.Roots)); diff != "" {
+			t.Fatalf("warm %v: roots (-want +got):\n%s", warm, diff)
+		}
+		results, err := eng.Render(context.Background(), disc, disc.Roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustRender(t, results)
+		byRoot := map[string]*Result{}
+		for _, res := range results {
+			byRoot[res.Root.Path] = res
+			if res.Cached != warm {
+				t.Errorf("%s: cached %v, want %v", res.Root, res.Cached, warm)
+			}
+		}
+		tenants := byRoot["tenants"]
+		if diff := cmp.Diff([]Unrendered{{Kind: "ResourceSet", Namespace: "flux-system", Name: "previews", File: "tenants/previews.yaml", Line: 1,
+			Reason: "the inputs of its GitHubPullRequest provider flux-system/pull-requests are known only in the cluster"}}, tenants.Unrendered); diff != "" {
+			t.Errorf("warm %v: unrendered (-want +got):\n%s", warm, diff)
+		}
+		var made []string
+		for _, c := range tenants.Children {
+			if c.Kind == "Kustomization" {
+				made = append(made, fmt.Sprintf("%s at %s:%d", c.Name, c.File, c.Line))
+			}
+		}
+		if diff := cmp.Diff([]string{"team-a-apps at tenants/tenants.yaml:1", "team-b-apps at tenants/tenants.yaml:1", "shared-apps at tenants/tenants.yaml:1"}, made); diff != "" {
+			t.Errorf("warm %v: the ResourceSet's Kustomizations (-want +got):\n%s", warm, diff)
+		}
+		// What the ResourceSet makes carries its owner labels and its
+		// commonMetadata, as the parent substituted it; not Flux's.
+		ns := objectsByID(t, tenants)["v1/Namespace/team-b"]
+		if ns == nil {
+			t.Fatalf("tenants renders %v", keys(objectsByID(t, tenants)))
+		}
+		want := map[string]string{"fleet.example.com/cluster": "prod", "fleet.example.com/team": "team-b",
+			"resourceset.fluxcd.controlplane.io/name": "tenants", "resourceset.fluxcd.controlplane.io/namespace": "flux-system"}
+		if diff := cmp.Diff(want, ns.GetLabels()); diff != "" {
+			t.Errorf("the Namespace's labels (-want +got):\n%s", diff)
+		}
+		web := objectsByID(t, byRoot["apps/team-b"])["apps/v1/Deployment/team-b/web"]
+		if web == nil {
+			t.Fatalf("team-b renders %v", keys(objectsByID(t, byRoot["apps/team-b"])))
+		}
+		if replicas, err := web.Pipe(kyaml.Lookup("spec", "replicas")); err != nil || replicas == nil || replicas.YNode().Value != "3" || replicas.YNode().Tag != kyaml.NodeTagInt {
+			t.Errorf("team-b's replicas are %v, want the ResourceSet's 3, an integer", replicas)
+		}
 	}
 }
 

@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"hash/adler32"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -164,6 +166,34 @@ func (rs *ResourceSet) ID() string { return rs.Metadata.Namespace + "/" + rs.Met
 
 // ID is the provider's namespace/name.
 func (p *Provider) ID() string { return p.Metadata.Namespace + "/" + p.Metadata.Name }
+
+// Error is a ResourceSet that does not build, with where in it.
+type Error struct {
+	// Path leads to the field that fails, as keys and indices:
+	// spec resources 2, spec steps 0 resourcesTemplate.
+	Path []string
+	// Line is the line of the resourcesTemplate that fails, from 1, when
+	// the template says it.
+	Line int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// templateLine finds the line text/template names in its errors.
+var templateLine = regexp.MustCompile(`template: resourceset:(\d+)`)
+
+// located says err is at field (its i-th element when i >= 0) under at.
+func located(at []string, field string, i int, err error) *Error {
+	e := &Error{Path: append(slices.Clone(at), field), Err: err}
+	if i >= 0 {
+		e.Path = append(e.Path, strconv.Itoa(i))
+	} else if m := templateLine.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+	}
+	return e
+}
 
 // NotRendered says why a ResourceSet's objects cannot be known from the
 // repository: nothing is wrong with it.
@@ -409,13 +439,18 @@ func decodeValues(set map[string]json.RawMessage, what string) (map[string]any, 
 // step) for every input set. A resource two steps generate is an error.
 func (rs *ResourceSet) build(inputs []map[string]any, b *budget) ([]*unstructured.Unstructured, error) {
 	if len(rs.Spec.Steps) == 0 {
-		return b.buildStep(rs.Spec.ResourcesTemplate, rs.Spec.Resources, inputs)
+		return b.buildStep([]string{"spec"}, rs.Spec.ResourcesTemplate, rs.Spec.Resources, inputs)
 	}
 	var out []*unstructured.Unstructured
 	stepOf := map[string]string{}
-	for _, st := range rs.Spec.Steps {
-		objects, err := b.buildStep(st.ResourcesTemplate, st.Resources, inputs)
+	for i, st := range rs.Spec.Steps {
+		objects, err := b.buildStep([]string{"spec", "steps", strconv.Itoa(i)}, st.ResourcesTemplate, st.Resources, inputs)
 		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Err = fmt.Errorf("step %q: %w", st.Name, e.Err)
+				return nil, e
+			}
 			return nil, fmt.Errorf("step %q: %w", st.Name, err)
 		}
 		for _, o := range objects {
@@ -434,7 +469,7 @@ func (rs *ResourceSet) build(inputs []map[string]any, b *budget) ([]*unstructure
 // multi-document template for every input set. An object generated twice
 // is kept once, the first; with inputs, one annotated as not reconciled
 // is left out.
-func (b *budget) buildStep(yamlTemplate string, resources []json.RawMessage, inputs []map[string]any) ([]*unstructured.Unstructured, error) {
+func (b *budget) buildStep(at []string, yamlTemplate string, resources []json.RawMessage, inputs []map[string]any) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	seen := map[string]bool{}
 	add := func(o *unstructured.Unstructured, dedup bool) {
@@ -448,12 +483,12 @@ func (b *budget) buildStep(yamlTemplate string, resources []json.RawMessage, inp
 	for i, raw := range resources {
 		text, err := yaml.JSONToYAML(raw)
 		if err != nil {
-			return nil, fmt.Errorf("failed to build resource: failed to convert template to YAML: %w", err)
+			return nil, located(at, "resources", i, fmt.Errorf("failed to build resource: failed to convert template to YAML: %w", err))
 		}
 		if len(inputs) == 0 {
 			o, err := b.buildObject(string(text), nil)
 			if err != nil {
-				return nil, fmt.Errorf("failed to build resource: %w", err)
+				return nil, located(at, "resources", i, fmt.Errorf("failed to build resource: %w", err))
 			}
 			add(o, false)
 			continue
@@ -461,7 +496,7 @@ func (b *budget) buildStep(yamlTemplate string, resources []json.RawMessage, inp
 		for _, set := range inputs {
 			o, err := b.buildObject(string(text), set)
 			if err != nil {
-				return nil, fmt.Errorf("failed to build resources[%d]: %w", i, err)
+				return nil, located(at, "resources", i, fmt.Errorf("failed to build resources[%d]: %w", i, err))
 			}
 			if !excluded(o) {
 				add(o, true)
@@ -480,9 +515,9 @@ func (b *budget) buildStep(yamlTemplate string, resources []json.RawMessage, inp
 		objs, err := b.buildObjects(yamlTemplate, set)
 		if err != nil {
 			if len(inputs) == 0 {
-				return nil, fmt.Errorf("failed to build resource: %w", err)
+				return nil, located(at, "resourcesTemplate", -1, fmt.Errorf("failed to build resource: %w", err))
 			}
-			return nil, fmt.Errorf("failed to build resources: %w", err)
+			return nil, located(at, "resourcesTemplate", -1, fmt.Errorf("failed to build resources: %w", err))
 		}
 		generated = append(generated, objs...)
 	}
