@@ -650,12 +650,17 @@ func (in *instance) entry() *Kustomization {
 }
 
 // source is the source the operator makes: a GitRepository's ref is the
-// full ref name the sync gives (refs/heads/main).
+// full ref name the sync gives (refs/heads/main), an OCIRepository's the
+// tag.
 func (in *instance) source() *Source {
 	o := &manifest.Object{File: in.Object.File, Line: in.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: in.Sync.Kind, Namespace: in.namespace(), Name: in.name()}
 	s := &Source{Object: o, URL: in.Sync.URL}
-	if in.Sync.Kind == "GitRepository" {
+	switch in.Sync.Kind {
+	case "GitRepository":
 		s.Ref = repo.GitRef{Name: in.Sync.Ref}
+	case "OCIRepository":
+		// The operator's OCIRepository pulls the sync's ref as a tag.
+		s.Spec, _ = json.Marshal(map[string]any{"url": in.Sync.URL, "ref": map[string]string{"tag": in.Sync.Ref}})
 	}
 	return s
 }

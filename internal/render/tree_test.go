@@ -354,3 +354,21 @@ func TestRenderedCount(t *testing.T) {
 		t.Errorf("%d renders counted, %d made", n.Load(), renders)
 	}
 }
+
+// TestInstanceSources: the source a FluxInstance's sync makes is the one
+// the operator applies: a GitRepository at the full ref, an OCIRepository
+// at the ref as a tag, so the artifact is pulled as the cluster pulls it.
+func TestInstanceSources(t *testing.T) {
+	decl := &manifest.Object{File: "clusters/staging/flux-instance.yaml", Line: 1, APIVersion: OperatorGroup + "/v1", Kind: "FluxInstance", Namespace: "flux-system", Name: "flux"}
+	oci := &instance{Object: decl}
+	oci.Sync.Kind, oci.Sync.URL, oci.Sync.Ref, oci.Sync.Path = "OCIRepository", "oci://ghcr.io/example/fleet", "latest-stable", "clusters/staging"
+	s := oci.source()
+	if got := string(s.Spec); got != `{"ref":{"tag":"latest-stable"},"url":"oci://ghcr.io/example/fleet"}` {
+		t.Errorf("the OCIRepository's spec is %s", got)
+	}
+	git := &instance{Object: decl}
+	git.Sync.Kind, git.Sync.URL, git.Sync.Ref, git.Sync.Path = "GitRepository", "https://github.com/example/fleet.git", "refs/heads/main", "clusters/staging"
+	if s := git.source(); s.Ref.Name != "refs/heads/main" || s.URL != "https://github.com/example/fleet.git" || s.ID() != "GitRepository/flux-system/flux-system" {
+		t.Errorf("the GitRepository is %+v", s)
+	}
+}
