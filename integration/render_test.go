@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +125,8 @@ func TestRenderErrors(t *testing.T) {
 		dir    string
 		args   []string
 		stderr string
+		// stdout is what the roots that did render print, whole.
+		stdout string
 	}{
 		{
 			name: "a ResourceSet's resource template that fails, at the resource",
@@ -147,8 +151,9 @@ func TestRenderErrors(t *testing.T) {
 		{name: "shard zero", dir: ms, args: []string{"validate", "--all", "--shard", "0/4"}, stderr: "error: --shard \"0/4\": the part must be from 1 to 4\n"},
 		{name: "shard not i/n", dir: ms, args: []string{"diff", "--shard", "2"}, stderr: "error: --shard must be i/n, as 2/4, got \"2\"\n"},
 		{
-			name: "a broken overlay fails the render and prints nothing",
+			name: "a broken overlay fails the render and leaves the others' output whole",
 			dir:  broken.Dir, args: []string{"render", "--all"},
+			stdout: "---\n# Source: overlays/ok\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
 			stderr: "error: overlays/dev: overlays/dev/kustomization.yaml:2: resource \"../../bsae\" not found (did you mean \"../../base\"?)\n" +
 				"error: remote: remote/kustomization.yaml:2: remote reference \"github.com/kubernetes-sigs/kustomize//examples/multibases?ref=v3.3.1\" refused: a render reads only this repository (pass --allow-remote to fetch it)\n" +
 				"error: 2 of 3 roots did not render\n",
@@ -159,8 +164,8 @@ func TestRenderErrors(t *testing.T) {
 			if r.code != 2 {
 				t.Errorf("exit %d, want 2", r.code)
 			}
-			if r.stdout != "" {
-				t.Errorf("stdout is not empty:\n%s", r.stdout)
+			if r.stdout != tc.stdout {
+				t.Errorf("stdout is\n%s\nwant\n%s", r.stdout, tc.stdout)
 			}
 			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
 				t.Errorf("stack trace:\n%s", r.stderr)
@@ -185,5 +190,42 @@ func TestVersion(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("version output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestRenderJSONFailedRoot: in JSON, a root that fails is listed with its
+// error and no objects, beside the roots that rendered, and the run fails.
+func TestRenderJSONFailedRoot(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "one broken overlay", map[string][]byte{
+		"base/kustomization.yaml":         []byte("resources:\n- cm.yaml\n"),
+		"base/cm.yaml":                    []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"),
+		"overlays/dev/kustomization.yaml": []byte("resources:\n- ../../bsae\n"),
+		"overlays/ok/kustomization.yaml":  []byte("resources:\n- ../../base\n"),
+	})
+	r := run(t, g.Dir, nil, "render", "--all", "-o", "json")
+	if r.code != 2 {
+		t.Errorf("exit %d, want 2", r.code)
+	}
+	var out struct {
+		Roots []struct {
+			Path    string
+			Error   string
+			Objects []map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	got := map[string]string{}
+	for _, root := range out.Roots {
+		got[root.Path] = fmt.Sprintf("%d objects, error %q", len(root.Objects), root.Error)
+	}
+	want := map[string]string{
+		"overlays/dev": `0 objects, error "overlays/dev/kustomization.yaml:2: resource \"../../bsae\" not found (did you mean \"../../base\"?)"`,
+		"overlays/ok":  `1 objects, error ""`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("roots (-want +got):\n%s", diff)
 	}
 }

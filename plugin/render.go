@@ -126,9 +126,9 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 	}
 	stop() // before anything else goes out, on the same terminal perhaps
 	warnUnsupported(o.ErrOut, r, o.Dirs)
-	if err := reportFailures(o.ErrOut, results); err != nil {
-		return withCode(ExitFailure, err)
-	}
+	// A root that fails is reported and leaves the others' output whole:
+	// the run still fails, after printing what did render.
+	failed := reportFailures(o.ErrOut, results)
 	if err := eng.Load(ctx, results); err != nil {
 		return withCode(ExitFailure, err)
 	}
@@ -146,6 +146,9 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 		err = w.Flush()
 	}
 	eng.Trim()
+	if err == nil && failed != nil {
+		return withCode(ExitFailure, failed)
+	}
 	return err
 }
 
@@ -208,6 +211,9 @@ func reportFailures(w io.Writer, results []*render.Result) error {
 // its chart.
 func writeRenderYAML(w io.Writer, results []*render.Result) {
 	for _, res := range results {
+		if res.Err != nil {
+			continue // reported on standard error
+		}
 		fmt.Fprintf(w, "---\n# Source: %s\n", res.Root)
 		data, _ := res.Own() // loaded by Run
 		w.Write(data)
@@ -241,6 +247,8 @@ type rootJSON struct {
 	Cluster       string      `json:"cluster,omitempty"`
 	Revision      string      `json:"revision,omitempty"`
 	Inputs        []kfs.Input `json:"inputs"`
+	// Error is why the root did not render; its objects are then empty.
+	Error string `json:"error,omitempty"`
 	// Objects is a JSON array of the objects.
 	Objects json.RawMessage `json:"objects"`
 	// Releases are the HelmReleases the root applies, each with the
@@ -284,6 +292,11 @@ func writeRenderJSON(w io.Writer, c *cache.Cache, results []*render.Result, skip
 		}
 		if rj.Inputs == nil {
 			rj.Inputs = []kfs.Input{}
+		}
+		if res.Err != nil {
+			rj.Error, rj.Objects = res.Err.Error(), json.RawMessage("[]")
+			out.Roots = append(out.Roots, rj)
+			continue
 		}
 		rj.Objects = arrays.add(res.Root.String(), res.OwnDigest(), res.Own)
 		for _, rel := range res.Releases {
