@@ -287,6 +287,15 @@ func TestFluxFixturesFindings(t *testing.T) {
 	operatorFleet := func() map[string][]byte {
 		return gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "fleet"))
 	}
+	// A HelmRelease of an API Flux 2.8 removed, from a HelmRepository
+	// another repository defines.
+	withBeta := func(files map[string][]byte) map[string][]byte {
+		files = replace(files, "apps/team-a/kustomization.yaml", "  - deployment.yaml\n", "  - deployment.yaml\n  - redis.yaml\n")
+		files["apps/team-a/redis.yaml"] = []byte("apiVersion: helm.toolkit.fluxcd.io/v2beta2\nkind: HelmRelease\nmetadata:\n  name: redis\nspec:\n  interval: 10m\n" +
+			"  chart:\n    spec:\n      chart: redis\n      sourceRef:\n        kind: HelmRepository\n        name: bitnami\n        namespace: flux-system\n")
+		return files
+	}
+	betaRelease := want{"not-rendered", "apps/team-a/redis.yaml", 1, "HelmRelease team-a/redis is not rendered nor checked"}
 	previews := want{"not-rendered", "tenants/previews.yaml", 1, "ResourceSet flux-system/previews is not rendered nor checked: the inputs of its GitHubPullRequest provider flux-system/pull-requests are known only in the cluster"}
 	fleet := []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: fleet\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/production\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
 	tests := []struct {
@@ -307,6 +316,18 @@ func TestFluxFixturesFindings(t *testing.T) {
 				// Now no Kustomization applies it: built on its own, its
 				// variables are not substituted.
 				{"schema", "apps/team-b/deployment.yaml", 9, "spec.replicas in body must be of type integer"}},
+		},
+		{
+			name: "fleet, a v2beta2 HelmRelease on the Flux 2.7 the FluxInstance installs", url: "https://github.com/example/fleet.git",
+			files: withBeta(operatorFleet()),
+			want: []want{previews, betaRelease,
+				{"deprecated-api", "apps/team-a/redis.yaml", 1, "helm.toolkit.fluxcd.io/v2beta2 HelmRelease is deprecated since Flux v2.3: use helm.toolkit.fluxcd.io/v2"}},
+		},
+		{
+			name: "fleet, a v2beta2 HelmRelease once the FluxInstance moves to Flux 2.8", url: "https://github.com/example/fleet.git",
+			files: replace(withBeta(operatorFleet()), "clusters/prod/flux-system/flux-instance.yaml", `version: "2.7.x"`, `version: "2.8.x"`),
+			want: []want{previews, betaRelease,
+				{"deprecated-api", "apps/team-a/redis.yaml", 1, "helm.toolkit.fluxcd.io/v2beta2 HelmRelease was removed in Flux v2.8 (deprecated in v2.3): use helm.toolkit.fluxcd.io/v2"}},
 		},
 		{
 			name: "home-lab, a variable no one sets in a child's spec", url: "https://github.com/example/home-lab.git",

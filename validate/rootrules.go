@@ -92,6 +92,15 @@ func before(a, b Finding) bool {
 	return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Object, b.Object)) < 0
 }
 
+// fluxOf is the Flux release the cluster of a root runs, when the
+// repository says it ("" for the bundled one).
+func fluxOf(res *render.Result) string {
+	if c := res.Root.Cluster; c != nil {
+		return c.Flux
+	}
+	return ""
+}
+
 // schemaOf validates objects against their schemas.
 func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) {
 	noSchema := map[string]bool{}
@@ -105,8 +114,11 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		violations, status := v.Validate(obj)
 		if status == schema.NoSchema {
-			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion()); ok && f.Removed {
-				continue // deprecated-api says it is not served at all
+			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), fluxOf(o.root)); ok && (f.Removed || f.Info.Project == deprecation.Flux) {
+				// deprecated-api says it is not served at all, or that
+				// the cluster's older Flux serves it, deprecated, where
+				// the bundled Flux schemas no longer have it.
+				continue
 			}
 			gvk := o.node.GetApiVersion() + " " + o.node.GetKind()
 			if !noSchema[gvk] {
@@ -168,7 +180,7 @@ func secretViolation(v schema.Violation) string {
 // longer serves (an error).
 func deprecatedOf(c *checker, objs []*object, report reporter) {
 	for _, o := range objs {
-		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion())
+		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), fluxOf(o.root))
 		if !ok {
 			continue
 		}

@@ -65,6 +65,22 @@ func (r Release) reached(target Release) bool { return !r.IsZero() && !target.Be
 
 var kubernetesVersionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$`)
 
+// fluxRelease reads a Flux version, "v2.7" or "v2.7.5": the bundled
+// release when it is empty, unreadable or newer than the bundled one.
+func fluxRelease(s string) Release {
+	m := kubernetesVersionRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return bundledFlux()
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	r := Release{Major: major, Minor: minor}
+	if major != 2 || bundledFlux().Before(r) {
+		return bundledFlux()
+	}
+	return r
+}
+
 // ParseKubernetesVersion reads a Kubernetes version as `--kubernetes-version`
 // takes it: "v1.30", "1.30", "v1.30.4" or "v1.30.4-eks-1234"; only the
 // minor release counts.
@@ -129,7 +145,7 @@ const (
 type Finding struct {
 	Info Info
 	// Against is the release it was judged against: the target Kubernetes
-	// release, or the bundled Flux release.
+	// release, or the cluster's Flux release.
 	Against Release
 	// Removed is true when Against no longer serves it, false when it is
 	// only deprecated.
@@ -201,9 +217,10 @@ func Lookup(apiVersion, kind string) (Info, bool) {
 // Check judges apiVersion/kind: Kubernetes APIs against kubernetesVersion
 // (as ParseKubernetesVersion reads it; empty or unreadable means
 // LatestKubernetes, so validate user input with ParseKubernetesVersion
-// first), Flux APIs against the bundled Flux release. It returns false when
-// the API is neither deprecated nor removed there.
-func Check(apiVersion, kind, kubernetesVersion string) (Finding, bool) {
+// first), Flux APIs against fluxVersion, the Flux release the cluster runs
+// ("v2.7", "v2.7.5"; empty or unreadable means the bundled release). It
+// returns false when the API is neither deprecated nor removed there.
+func Check(apiVersion, kind, kubernetesVersion, fluxVersion string) (Finding, bool) {
 	target, err := ParseKubernetesVersion(kubernetesVersion)
 	if err != nil {
 		target = LatestKubernetes()
@@ -213,7 +230,7 @@ func Check(apiVersion, kind, kubernetesVersion string) (Finding, bool) {
 		return Finding{}, false
 	}
 	if info.Project == Flux {
-		return checkFlux(info)
+		return checkFlux(info, fluxRelease(fluxVersion))
 	}
 	return checkKubernetes(info, target)
 }
@@ -238,12 +255,12 @@ func checkKubernetes(info Info, target Release) (Finding, bool) {
 	return f, true
 }
 
-func checkFlux(info Info) (Finding, bool) {
+func checkFlux(info Info, target Release) (Finding, bool) {
 	t := theTable()
-	f := Finding{Info: info, Against: bundledFlux()}
+	f := Finding{Info: info, Against: target}
 	served := t.fluxServed[info.GroupVersionKind]
 	switch {
-	case !served && !info.Removed.IsZero():
+	case info.Removed.reached(target):
 		f.Removed, f.Severity = true, SeverityError
 		f.Message = fmt.Sprintf("%s %s was removed in Flux %s", info.APIVersion(), info.Kind, info.Removed)
 		switch {
@@ -252,13 +269,18 @@ func checkFlux(info Info) (Finding, bool) {
 		case info.Note != "":
 			f.Message += " (" + info.Note + ")"
 		}
-	case !served:
+	case !served && info.Removed.IsZero():
+		// Gone before any release the table knows (before Flux v2.0).
 		f.Removed, f.Severity = true, SeverityError
-		f.Message = fmt.Sprintf("%s %s is not served by Flux %s", info.APIVersion(), info.Kind, BundledFluxVersion)
+		label := target.String()
+		if target == bundledFlux() {
+			label = BundledFluxVersion
+		}
+		f.Message = fmt.Sprintf("%s %s is not served by Flux %s", info.APIVersion(), info.Kind, label)
 		if info.Note != "" {
 			f.Message += " (" + info.Note + ")"
 		}
-	case info.Deprecated.reached(bundledFlux()):
+	case info.Deprecated.reached(target):
 		f.Severity = SeverityWarning
 		f.Message = fmt.Sprintf("%s %s is deprecated since Flux %s", info.APIVersion(), info.Kind, info.Deprecated)
 	default:

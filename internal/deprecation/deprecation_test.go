@@ -166,7 +166,7 @@ func TestCheckKubernetes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, ok := Check(tt.apiVersion, tt.kind, tt.kubernetesVersion)
+			f, ok := Check(tt.apiVersion, tt.kind, tt.kubernetesVersion, "")
 			if tt.want == "" {
 				if ok {
 					t.Fatalf("Check() = %+v, want no finding", f)
@@ -347,7 +347,7 @@ func TestCheckFlux(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, kube := range []string{"v1.20", "v1.33", ""} {
-				f, ok := Check(tt.apiVersion, tt.kind, kube)
+				f, ok := Check(tt.apiVersion, tt.kind, kube, "")
 				if tt.want == "" {
 					if ok {
 						t.Fatalf("Check(%q) = %+v, want no finding", kube, f)
@@ -603,5 +603,38 @@ func TestFluxServedMatchesBundle(t *testing.T) {
 	sort.Strings(want)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("served Flux APIs (-fluxServedAPIs +%s):\n%s", path, diff)
+	}
+}
+
+// TestCheckFluxRelease: a Flux API is judged against the Flux release the
+// cluster runs: v2beta2 HelmRelease is served, deprecated, by v2.7 and
+// gone in v2.8; an empty or newer-than-known release is the bundled one.
+func TestCheckFluxRelease(t *testing.T) {
+	tests := []struct {
+		apiVersion, kind, flux string
+		want                   string
+		severity               Severity
+	}{
+		{"helm.toolkit.fluxcd.io/v2beta2", "HelmRelease", "v2.7", "helm.toolkit.fluxcd.io/v2beta2 HelmRelease is deprecated since Flux v2.3: use helm.toolkit.fluxcd.io/v2", SeverityWarning},
+		{"helm.toolkit.fluxcd.io/v2beta2", "HelmRelease", "v2.8.3", "helm.toolkit.fluxcd.io/v2beta2 HelmRelease was removed in Flux v2.8 (deprecated in v2.3): use helm.toolkit.fluxcd.io/v2", SeverityError},
+		{"helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "v2.6", "helm.toolkit.fluxcd.io/v2beta1 HelmRelease is deprecated since Flux v2.2: use helm.toolkit.fluxcd.io/v2", SeverityWarning},
+		{"helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "", "helm.toolkit.fluxcd.io/v2beta1 HelmRelease was removed in Flux v2.7 (deprecated in v2.2): use helm.toolkit.fluxcd.io/v2", SeverityError},
+		{"helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "v2.99", "helm.toolkit.fluxcd.io/v2beta1 HelmRelease was removed in Flux v2.7 (deprecated in v2.2): use helm.toolkit.fluxcd.io/v2", SeverityError},
+		{"helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "v2.1", "", ""},
+		{"source.toolkit.fluxcd.io/v1alpha1", "GitRepository", "v2.6", "source.toolkit.fluxcd.io/v1alpha1 GitRepository is not served by Flux v2.6 (removed before Flux v2.0): use source.toolkit.fluxcd.io/v1", SeverityError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.apiVersion+" on "+tt.flux, func(t *testing.T) {
+			f, ok := Check(tt.apiVersion, tt.kind, "", tt.flux)
+			if tt.want == "" {
+				if ok {
+					t.Fatalf("Check() = %+v, want no finding", f)
+				}
+				return
+			}
+			if !ok || f.Message != tt.want || f.Severity != tt.severity {
+				t.Errorf("Check() = %v %q (%s), want %q (%s)", ok, f.Message, f.Severity, tt.want, tt.severity)
+			}
+		})
 	}
 }

@@ -548,11 +548,12 @@ func docFacts(f string, d manifest.Doc) docText {
 		}
 		keep = manifest.Lookup(spec, "ref")
 	case o.Group() == OperatorGroup && o.Kind == "FluxInstance":
-		keep = manifest.Lookup(spec, "sync")
+		keep = instanceFields(spec)
 	case o.Group() == HelmGroup && o.Kind == "HelmRelease":
 		// Where it is written, for its render's findings; and, for the
-		// Flux Operator's flux-instance chart, the sync it sets up.
-		keep = manifest.Path(o.Node(), "spec", "values", "instance", "sync")
+		// Flux Operator's flux-instance chart, the sync it sets up and
+		// the Flux release it installs.
+		keep = instanceFields(manifest.Path(o.Node(), "spec", "values", "instance"))
 	case o.Group() == GeneratorGroup && o.Kind == "ArtifactGenerator":
 		keep = spec
 	}
@@ -620,6 +621,21 @@ func isYAML(f string) bool {
 	return strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")
 }
 
+// instanceFields keeps, of a FluxInstance's spec (or the flux-instance
+// chart's instance values), the sync and the distribution: what discovery
+// needs, not the whole spec.
+func instanceFields(spec *yaml.Node) *yaml.Node {
+	sync := manifest.Lookup(spec, "sync")
+	if sync == nil {
+		return nil
+	}
+	keep := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "sync"}, sync}}
+	if d := manifest.Lookup(spec, "distribution"); d != nil {
+		keep.Content = append(keep.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "distribution"}, d)
+	}
+	return keep
+}
+
 func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 	group := o.Group()
 	r.fluxObjects = append(r.fluxObjects, o)
@@ -653,7 +669,7 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		}
 	case (group == OperatorGroup && o.Kind == "FluxInstance") || o.Kind == "HelmRelease":
 		in := &instance{Object: o}
-		if d.Spec == nil || json.Unmarshal(d.Spec, &in.Sync) != nil || in.Sync.Kind == "" || in.Sync.Path == "" {
+		if d.Spec == nil || json.Unmarshal(d.Spec, &in.instanceSpec) != nil || in.Sync.Kind == "" || in.Sync.Path == "" {
 			return
 		}
 		r.instances = append(r.instances, in)

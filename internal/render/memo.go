@@ -43,7 +43,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // memoHeader names the memo's record format: per file, its facts' kind
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
 // the API versions its CRDs serve, then whether it names a Flux group and HelmRelease.
-const memoHeader = "discovery/9"
+const memoHeader = "discovery/10"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"sigs.k8s.io/kustomize/api/resmap"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -37,6 +40,11 @@ type Cluster struct {
 	// Named is set when the repository describes several clusters, so
 	// roots name theirs.
 	Named bool
+	// Flux is the Flux release the cluster runs, as a minor release
+	// ("v2.7"), when the repository says it: the FluxInstance's
+	// distribution.version, or the header of the gotk-components.yaml
+	// flux bootstrap wrote under the cluster's path. Empty otherwise.
+	Flux string
 }
 
 // Child is a Flux object a root renders: a Kustomization it applies, or a
@@ -529,13 +537,16 @@ func sortRoots(roots []Root) {
 // spec.sync is this repository; .gitops.yaml's clusters come first.
 func (r *Repository) entryPoints(declared []ClusterConfig) {
 	byPath := map[string]bool{}
-	add := func(name string, k *Kustomization) {
+	add := func(name string, k *Kustomization, flux string) {
 		p := k.Path()
 		if byPath[p] {
 			return
 		}
 		byPath[p] = true
-		c := &Cluster{Name: name, Entry: k}
+		if flux == "" {
+			flux = r.componentsRelease(p)
+		}
+		c := &Cluster{Name: name, Entry: k, Flux: flux}
 		k.Cluster = c
 		r.Clusters = append(r.Clusters, c)
 	}
@@ -544,7 +555,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		src := &Source{Object: &manifest.Object{File: d.Object.File, Line: d.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"},
 			URL: d.URL, Ref: refOf(d.Ref)}
 		r.Sources[k.SourceID()] = src
-		add(d.Name, k)
+		add(d.Name, k, "")
 	}
 	for _, in := range r.instances {
 		k := in.entry()
@@ -553,7 +564,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 			r.Sources[k.SourceID()] = src
 		}
 		if r.IsLocal(src) {
-			add(k.Path(), k)
+			add(k.Path(), k, fluxMinor(in.Distribution.Version))
 		}
 	}
 	for _, k := range r.Flux {
@@ -561,12 +572,69 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		if !ok || !r.IsLocal(src) || (k.Path() != "." && !under(k.Object.File, k.Path())) {
 			continue
 		}
-		add(k.Path(), k)
+		add(k.Path(), k, "")
 	}
 	named := len(r.Clusters) > 1
 	for _, c := range r.Clusters {
 		c.Named = named
 	}
+}
+
+// fluxVersionLine is the header flux bootstrap and `flux install --export`
+// write at the top of gotk-components.yaml.
+var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
+
+// componentsRelease reads the Flux release of the gotk-components.yaml at
+// or under dir, as a minor release; "" when there is none or it does not
+// say (a placeholder).
+func (r *Repository) componentsRelease(dir string) string {
+	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	for _, f := range filesAt(r.filesSorted, path.Clean(dir)) {
+		if path.Base(f) != "gotk-components.yaml" {
+			continue
+		}
+		data, err := r.tree.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if m := fluxVersionLine.FindSubmatch(data[:min(len(data), 4096)]); m != nil {
+			return fluxMinor(string(m[1]))
+		}
+	}
+	return ""
+}
+
+// fluxMinor reads a Flux release as a FluxInstance's distribution.version
+// gives it (an exact version, or a semver range: "2.x", "2.7.x",
+// ">=2.5 <2.8") into the newest minor release of Flux 2 it allows, no newer
+// than the one whose APIs kubectl gitops knows; "" when it allows none.
+func fluxMinor(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return ""
+	}
+	newest, err := semver.NewVersion(deprecation.BundledFluxVersion)
+	if err != nil {
+		return ""
+	}
+	if exact, err := semver.StrictNewVersion(strings.TrimPrefix(v, "v")); err == nil {
+		if exact.Major() != 2 || exact.Minor() > newest.Minor() {
+			return ""
+		}
+		return fmt.Sprintf("v2.%d", exact.Minor())
+	}
+	c, err := semver.NewConstraint(v)
+	if err != nil {
+		return ""
+	}
+	for minor := int(newest.Minor()); minor >= 0; minor-- {
+		for _, patch := range []int{999, 0} {
+			if c.Check(semver.New(2, uint64(minor), uint64(patch), "", "")) {
+				return fmt.Sprintf("v2.%d", minor)
+			}
+		}
+	}
+	return ""
 }
 
 // WritesFlux tells whether file holds a Flux object discovery read (a
@@ -614,13 +682,22 @@ type ClusterConfig struct {
 // Kustomization named after the instance's namespace.
 type instance struct {
 	Object *manifest.Object
-	Sync   struct {
+	instanceSpec
+}
+
+// instanceSpec is what discovery keeps of an instance: its sync, and the Flux
+// release it installs (a semver range, "2.7.x").
+type instanceSpec struct {
+	Sync struct {
 		Kind string `json:"kind"`
 		URL  string `json:"url"`
 		Ref  string `json:"ref"`
 		Path string `json:"path"`
 		Name string `json:"name"`
-	}
+	} `json:"sync"`
+	Distribution struct {
+		Version string `json:"version"`
+	} `json:"distribution"`
 }
 
 func (in *instance) namespace() string {

@@ -372,3 +372,44 @@ func TestInstanceSources(t *testing.T) {
 		t.Errorf("the GitRepository is %+v", s)
 	}
 }
+
+// TestFluxMinor: the Flux release a FluxInstance's distribution.version
+// allows, as the minor release its APIs are judged by.
+func TestFluxMinor(t *testing.T) {
+	for in, want := range map[string]string{
+		"2.7.x":       "v2.7",
+		"2.x":         "v2.9",
+		"*":           "v2.9",
+		"v2.6.4":      "v2.6",
+		"~2.5.3":      "v2.5",
+		">=2.5 <2.8":  "v2.7",
+		"2.12.x":      "", // newer than the APIs known: the bundled release judges
+		"3.x":         "",
+		"not a range": "",
+		"":            "",
+	} {
+		if got := fluxMinor(in); got != want {
+			t.Errorf("fluxMinor(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestClusterFluxRelease: the fleet's FluxInstance installs Flux 2.7.x,
+// and a bootstrap cluster's release is its gotk-components.yaml's header.
+func TestClusterFluxRelease(t *testing.T) {
+	g := fluxFixture(t, "fleet", "https://github.com/example/fleet.git", nil)
+	_, disc := discoverTree(t, g.Dir)
+	if len(disc.Clusters) != 1 || disc.Clusters[0].Flux != "v2.7" {
+		t.Errorf("clusters %+v, want one running Flux v2.7", disc.Clusters)
+	}
+	ex := exampleRepo(t, "flux-repo")
+	_, disc = discoverTree(t, ex.Dir)
+	for _, c := range disc.Clusters {
+		if c.Flux != "v2.9" {
+			t.Errorf("cluster %s runs Flux %q, want v2.9 from its gotk-components.yaml", c.Name, c.Flux)
+		}
+	}
+	if len(disc.Clusters) == 0 {
+		t.Error("the flux-repo example has no cluster")
+	}
+}
