@@ -289,7 +289,7 @@ func (o *repoOptions) checkout(tree repo.Tree) (render.Checkout, error) {
 	if err != nil {
 		return render.Checkout{}, err
 	}
-	c := render.Checkout{Remotes: o.repo.RemoteURLs(), Branch: o.branchOf(tree.Revision()), Revision: o.fluxRevision}
+	c := render.Checkout{Remotes: o.repo.RemoteURLs(), DefaultBranches: o.repo.DefaultBranches(), Branch: o.branchOf(tree.Revision()), Revision: o.fluxRevision}
 	for _, cl := range cfg.Clusters {
 		c.Clusters = append(c.Clusters, render.ClusterConfig{Name: cl.Name, Path: cl.Path, URL: cl.Source.URL, Ref: cl.Source.Ref,
 			Object: &manifest.Object{File: validate.ConfigFile, Line: cl.Line}})

@@ -160,6 +160,10 @@ type Checkout struct {
 	// Branch is the branch the tree is: HEAD's for the working tree, the
 	// one --ref names; "" when it is none (a detached HEAD, a tag).
 	Branch string
+	// DefaultBranches are the branches the remotes' HEADs name (a
+	// clone's origin/HEAD): the main line, when nothing in the
+	// repository names it.
+	DefaultBranches []string
 	// Clusters are the clusters .gitops.yaml declares.
 	Clusters []ClusterConfig
 	// Revision finds, in the repository's own objects, the revision a
@@ -745,7 +749,7 @@ func scalarPaths(n *yaml.Node) []string {
 // which tells the Flux sources that are this repository (IsLocal): the branch
 // being rendered, and the branches the repository's own entry points sync
 // (the flux-system GitRepository `flux bootstrap` writes, a FluxInstance's
-// spec.sync, .gitops.yaml's clusters).
+// spec.sync, .gitops.yaml's clusters), else the remote's default branch.
 func (r *Repository) markLocalSources(c Checkout) {
 	r.own = map[string]bool{}
 	for _, u := range c.Remotes {
@@ -764,6 +768,14 @@ func (r *Repository) markLocalSources(c Checkout) {
 		r.mainline[refOf(d.Ref).BranchName()] = true
 	}
 	delete(r.mainline, "")
+	if len(r.mainline) == 0 {
+		// Nothing here names the main line (a bootstrap sync not
+		// written yet): the remote's default branch is it, when the
+		// clone recorded one.
+		for _, b := range c.DefaultBranches {
+			r.mainline[b] = true
+		}
+	}
 	if len(r.mainline) > 0 && c.Branch != "" {
 		// A pull request's branch renders what its target will hold.
 		r.mainline[c.Branch] = true
@@ -786,7 +798,8 @@ const bootstrapSource = "GitRepository/flux-system/flux-system"
 // (or the flux-system one `flux bootstrap` writes, whatever a clone's
 // remote says), on a branch of its main line. The same URL on another
 // branch, a tag or a commit is another source. A repository whose main
-// line nothing names takes every branch of its URL as its own.
+// line nothing names, and whose clone recorded no default branch, takes
+// every branch of its URL as its own.
 func (r *Repository) IsLocal(s *Source) bool {
 	if s.Kind() != "GitRepository" {
 		return false

@@ -758,3 +758,52 @@ func TestAsYAML(t *testing.T) {
 		}
 	}
 }
+
+// TestMainLineFromDefaultBranch: a clone whose bootstrap sync is not
+// written yet (the multi-tenancy example as any clone has it) takes the
+// remote's default branch for its main line, so a tenant's GitRepository
+// on another branch of the same URL is not the working tree; a clone that
+// recorded no default branch keeps taking every branch as its own.
+func TestMainLineFromDefaultBranch(t *testing.T) {
+	const url = "https://github.com/example/fleet.git"
+	ks := func(name, source, path string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: apps\nspec:\n  interval: 5m\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: " + source + "\n" + path
+	}
+	git := func(name, branch string) string {
+		return "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: " + name + "\n  namespace: apps\nspec:\n  interval: 1m\n  url: " + url + "\n  ref:\n    branch: " + branch + "\n"
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "fleet", map[string][]byte{
+		"tenants/team/sync.yaml":  []byte(git("team", "team") + "---\n" + ks("team", "team", "")),
+		"clusters/apps.yaml":      []byte(git("fleet", "main") + "---\n" + ks("apps", "fleet", "  path: ./apps\n")),
+		"apps/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
+		"apps/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: apps\n"),
+	})
+	_, tree := openTree(t, g.Dir, "")
+	for _, tc := range []struct {
+		defaults []string
+		roots    []string
+		skipped  []string
+	}{
+		{defaults: []string{"main"},
+			roots:   []string{"apps (Kustomization apps/apps)"},
+			skipped: []string{"apps/team: its source GitRepository/apps/team is this repository's branch team, not the revision being rendered"}},
+		{defaults: nil,
+			roots: []string{". (Kustomization apps/team)", "apps (Kustomization apps/apps)"}},
+	} {
+		disc, err := Discover(tree, Checkout{Remotes: []string{url}, Branch: "main", DefaultBranches: tc.defaults})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.roots, rootNames(disc.Roots)); diff != "" {
+			t.Errorf("default branches %q: roots (-want +got):\n%s", tc.defaults, diff)
+		}
+		var skipped []string
+		for _, s := range disc.Skipped {
+			skipped = append(skipped, s.Kustomization.ID()+": "+s.Reason)
+		}
+		if diff := cmp.Diff(tc.skipped, skipped); diff != "" {
+			t.Errorf("default branches %q: skipped (-want +got):\n%s", tc.defaults, diff)
+		}
+	}
+}

@@ -127,6 +127,31 @@ func (r *Repo) RemoteURLs() []string {
 	return urls
 }
 
+// DefaultBranches are the branches the remotes' HEADs name, as a clone
+// records them (refs/remotes/origin/HEAD -> origin/main gives "main");
+// none when no remote HEAD is recorded (a shallow CI checkout).
+func (r *Repo) DefaultBranches() []string {
+	if r.Git == nil {
+		return nil
+	}
+	remotes, err := r.Git.Remotes()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, rm := range remotes {
+		name := rm.Config().Name
+		ref, err := r.Git.Storer.Reference(plumbing.NewRemoteReferenceName(name, "HEAD"))
+		if err != nil || ref.Type() != plumbing.SymbolicReference {
+			continue
+		}
+		if b, ok := strings.CutPrefix(ref.Target().String(), "refs/remotes/"+name+"/"); ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 // isBare tells whether r has no working tree (a clone made with --bare, a
 // forge's or CI cache's mirror).
 func isBare(r *git.Repository) bool {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 
@@ -246,4 +247,28 @@ func hashObject(t *testing.T, content string) string {
 	t.Helper()
 	h := plumbing.ComputeHash(plumbing.BlobObject, []byte(content))
 	return h.String()
+}
+
+// TestDefaultBranches reads the branch a clone's origin/HEAD names, and
+// nothing when the clone recorded none.
+func TestDefaultBranches(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "init", map[string][]byte{"a.yaml": []byte("a: 1\n")})
+	r, err := Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.DefaultBranches(); len(got) != 0 {
+		t.Errorf("without a remote HEAD: %q", got)
+	}
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://example.com/fleet.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	head := plumbing.NewSymbolicReference(plumbing.NewRemoteReferenceName("origin", "HEAD"), plumbing.NewRemoteReferenceName("origin", "trunk"))
+	if err := g.Git.Storer.SetReference(head); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.DefaultBranches(); len(got) != 1 || got[0] != "trunk" {
+		t.Errorf("DefaultBranches() = %q, want [trunk]", got)
+	}
 }
