@@ -243,8 +243,11 @@ type Repository struct {
 	crdSorted     []string
 	// setFiles are the files that hold a Flux Operator ResourceSet, whose
 	// objects are named by its templates.
-	setFiles    map[string]bool
-	setSorted   []string
+	setFiles  map[string]bool
+	setSorted []string
+	// components are the Flux releases the gotk-components.yaml files
+	// name, by file.
+	components  map[string]string
 	inputs      sync.Map // Inputs, by root path and components
 	filesOnce   sync.Once
 	filesSorted []string // Files, sorted
@@ -267,7 +270,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, dirLinks: map[string]string{}}
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, dirLinks: map[string]string{}}
 	w, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
@@ -453,6 +456,9 @@ type fileFacts struct {
 	Flux bool
 	// Releases is set when it may hold a HelmRelease (namesReleases).
 	Releases bool
+	// FluxRelease is the Flux release a gotk-components.yaml's header
+	// names ("v2.7.5").
+	FluxRelease string
 }
 
 type kustFacts struct {
@@ -498,6 +504,11 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		facts.APIs = crdAPIs(f, data)
 	}
 	facts.Flux = namesFlux(data)
+	if path.Base(f) == "gotk-components.yaml" {
+		if m := fluxVersionLine.FindSubmatch(data[:min(len(data), 4096)]); m != nil {
+			facts.FluxRelease = string(m[1])
+		}
+	}
 	facts.Releases = namesReleases(data)
 	if !(facts.Flux || facts.Releases || bytes.Contains(data, []byte(SourceGroup))) || !fluxObjectLine.Match(data) {
 		return facts
@@ -582,6 +593,9 @@ func (r *Repository) apply(f string, facts fileFacts) {
 	}
 	if len(facts.APIs) > 0 {
 		r.crdFiles[f] = true
+	}
+	if facts.FluxRelease != "" {
+		r.components[f] = facts.FluxRelease
 	}
 	for _, a := range facts.APIs {
 		if r.apis == nil {

@@ -42,8 +42,9 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 
 // memoHeader names the memo's record format: per file, its facts' kind
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
-// the API versions its CRDs serve, then whether it names a Flux group and HelmRelease.
-const memoHeader = "discovery/10"
+// the API versions its CRDs serve, then whether it names a Flux group and
+// HelmRelease, then the Flux release a gotk-components.yaml names.
+const memoHeader = "discovery/11"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -92,6 +93,7 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 	}
 	w.Bool(f.Flux)
 	w.Bool(f.Releases)
+	w.String(f.FluxRelease)
 }
 
 func decodeFacts(r *cache.Reader) fileFacts {
@@ -140,5 +142,6 @@ func decodeFacts(r *cache.Reader) fileFacts {
 		}
 	}
 	f.Flux, f.Releases = r.Bool(), r.Bool()
+	f.FluxRelease = r.Field()
 	return f
 }

@@ -584,21 +584,13 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 // write at the top of gotk-components.yaml.
 var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
 
-// componentsRelease reads the Flux release of the gotk-components.yaml at
-// or under dir, as a minor release; "" when there is none or it does not
-// say (a placeholder).
+// componentsRelease is the Flux release the gotk-components.yaml at or
+// under dir names (discovery read its header), as a minor release; "" when
+// there is none or it does not say (a placeholder).
 func (r *Repository) componentsRelease(dir string) string {
-	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
-	for _, f := range filesAt(r.filesSorted, path.Clean(dir)) {
-		if path.Base(f) != "gotk-components.yaml" {
-			continue
-		}
-		data, err := r.tree.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if m := fluxVersionLine.FindSubmatch(data[:min(len(data), 4096)]); m != nil {
-			return fluxMinor(string(m[1]))
+	for _, f := range slices.Sorted(maps.Keys(r.components)) {
+		if atOrUnder(f, []string{path.Clean(dir)}) {
+			return fluxMinor(r.components[f])
 		}
 	}
 	return ""
