@@ -120,6 +120,13 @@ func TestRenderErrors(t *testing.T) {
 		"rs/rs.yaml": []byte("apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata:\n  name: apps\n  namespace: apps\nspec:\n  inputs:\n  - app: web\n" +
 			"  resourcesTemplate: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: << inputs.ap >>\n"),
 	})
+	dup := gittest.Init(t, t.TempDir())
+	dup.CommitFiles(t, "a ResourceSet making an object its root already renders", map[string][]byte{
+		"rs/kustomization.yaml": []byte("resources:\n- cm.yaml\n- rs.yaml\n"),
+		"rs/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: apps\n"),
+		"rs/rs.yaml": []byte("apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata:\n  name: apps\n  namespace: apps\nspec:\n  inputs:\n  - app: web\n" +
+			"  resources:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: << inputs.app >>\n      namespace: apps\n"),
+	})
 	for _, tc := range []struct {
 		name   string
 		dir    string
@@ -140,6 +147,12 @@ func TestRenderErrors(t *testing.T) {
 			dir:  rset.Dir, args: []string{"render", "rs"},
 			stderr: "error: rs: rs/rs.yaml:13: ResourceSet apps/apps: failed to build resources: failed to execute multi-doc YAML template: " +
 				"template: resourceset:4:11: executing \"resourceset\" at <inputs>: map has no entry for key \"ap\"\n" +
+				"error: 1 of 1 roots did not render\n",
+		},
+		{
+			name: "a ResourceSet making an object its root already renders",
+			dir:  dup.Dir, args: []string{"render", "rs"},
+			stderr: "error: rs: rs/rs.yaml:1: ResourceSet apps/apps: it generates ConfigMap apps/web, which this root renders already\n" +
 				"error: 1 of 1 roots did not render\n",
 		},
 		{name: "unknown output", dir: ms, args: []string{"render", "-o", "xml"}, stderr: "error: --output must be yaml or json, got \"xml\"\n"},

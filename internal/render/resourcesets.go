@@ -73,7 +73,7 @@ func (e *Engine) expandResourceSets(r *Repository, m resmap.ResMap, read map[str
 		if written != nil {
 			at.File, at.Line = written.File, written.Line
 		}
-		fail := func(format string, args ...any) error {
+		fail := func(format string, args ...any) *diag.Error {
 			return diag.Errorf(at.File, at.Line, "ResourceSet %s/%s: %s", at.Namespace, at.Name, fmt.Sprintf(format, args...))
 		}
 		data, err := res.MarshalJSON()
@@ -84,14 +84,14 @@ func (e *Engine) expandResourceSets(r *Repository, m resmap.ResMap, read map[str
 		if err != nil {
 			return nil, nil, fail("%v", err)
 		}
-		objects, err := rs.Objects(providers, resourceset.Limits{Bytes: e.checks.Limits().RootBytes})
+		objects, err := rs.Objects(providers, resourceset.Limits{Bytes: e.checks.Limits().WithDefaults().RootBytes})
 		var nr *resourceset.NotRendered
 		switch {
 		case errors.As(err, &nr):
 			unrendered = append(unrendered, Unrendered{Kind: at.Kind, Namespace: at.Namespace, Name: at.Name, File: at.File, Line: at.Line, Reason: nr.Reason})
 			continue
 		case err != nil:
-			d := fail("%v", err).(*diag.Error)
+			d := fail("%v", err)
 			d.Line = lineOf(written, err, at.Line)
 			return nil, nil, d
 		}
@@ -101,7 +101,7 @@ func (e *Engine) expandResourceSets(r *Repository, m resmap.ResMap, read map[str
 				return nil, nil, fail("%v", err)
 			}
 			if err := m.Append(made); err != nil {
-				return nil, nil, fail("it generates %s %s, which this root renders already", made.GetKind(), made.CurId().String())
+				return nil, nil, fail("it generates %s %s, which this root renders already", made.GetKind(), objectName(made.GetNamespace(), made.GetName()))
 			}
 			gen[made] = at
 		}
@@ -130,4 +130,12 @@ func lineOf(written *manifest.Object, err error, line int) int {
 		return n.Line + be.Line // a block's text starts below its indicator
 	}
 	return n.Line
+}
+
+// objectName is namespace/name, or name for a cluster-wide object.
+func objectName(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
 }
