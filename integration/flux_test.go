@@ -458,3 +458,65 @@ func TestFluxFixtureDiffPerCluster(t *testing.T) {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
 }
+
+// TestFleetResourceSets runs the commands on the Flux Operator fleet: an
+// input of the tenants ResourceSet changed shows, in diff, as the
+// Deployment it moves in the tenant's apps (and the Kustomization the
+// ResourceSet makes); render -o json names the ResourceSet whose inputs
+// only the cluster has.
+func TestFleetResourceSets(t *testing.T) {
+	dir := fluxFixture(t, "fleet", "https://github.com/example/fleet.git", nil)
+	r := run(t, dir, nil, "render", "--all", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("render: exit %d\n%s", r.code, r.stderr)
+	}
+	var out struct {
+		Roots []struct {
+			Path        string
+			NotRendered []struct{ Kind, Name, File, Reason string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	var named []string
+	for _, root := range out.Roots {
+		for _, n := range root.NotRendered {
+			named = append(named, root.Path+": "+n.Kind+" "+n.Name+" ("+n.File+"): "+n.Reason)
+		}
+	}
+	want := []string{"tenants: ResourceSet flux-system/previews (tenants/previews.yaml): the inputs of its GitHubPullRequest provider flux-system/pull-requests are known only in the cluster"}
+	if diff := cmp.Diff(want, named); diff != "" {
+		t.Errorf("not rendered (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.stderr, "note: ResourceSet flux-system/previews (tenants/previews.yaml:1) is not rendered") {
+		t.Errorf("render does not name the ResourceSet on standard error:\n%s", r.stderr)
+	}
+
+	p := filepath.Join(dir, "tenants", "tenants.yaml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), "replicas: 3", "replicas: 4", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := run(t, dir, nil, "diff", "--base", "HEAD")
+	if d.code != 1 {
+		t.Fatalf("diff: exit %d, want 1 (differences)\n%s", d.code, d.stderr)
+	}
+	for _, want := range []string{
+		"apps/team-b (Kustomization flux-system/team-b-apps): 1 changed",
+		"--- base/apps/v1/Deployment/team-b/web\n+++ head/apps/v1/Deployment/team-b/web\n",
+		"-  replicas: 3\n+  replicas: 4\n",
+		"--- base/kustomize.toolkit.fluxcd.io/v1/Kustomization/flux-system/team-b-apps\n",
+		`-      REPLICAS: "3"` + "\n" + `+      REPLICAS: "4"` + "\n",
+	} {
+		if !strings.Contains(d.stdout, want) {
+			t.Errorf("diff lacks %q:\n%s", want, d.stdout)
+		}
+	}
+	if strings.Contains(d.stdout, "team-a/web") {
+		t.Errorf("diff shows team-a, whose inputs did not change:\n%s", d.stdout)
+	}
+}
