@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -518,5 +519,68 @@ func TestFleetResourceSets(t *testing.T) {
 	}
 	if strings.Contains(d.stdout, "team-a/web") {
 		t.Errorf("diff shows team-a, whose inputs did not change:\n%s", d.stdout)
+	}
+}
+
+// TestFleetResourceSetReleases: HelmReleases a ResourceSet makes render
+// from their chart with the values each input set gives.
+func TestFleetResourceSetReleases(t *testing.T) {
+	files := gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "fleet"))
+	for f, data := range gittest.CopyTree(t, filepath.Join("..", "testdata", "charts", "podinfo-lite")) {
+		files["charts/podinfo-lite/"+f] = data
+	}
+	files["tenants/tenants.yaml"] = append(files["tenants/tenants.yaml"], []byte(`    - apiVersion: helm.toolkit.fluxcd.io/v2
+      kind: HelmRelease
+      metadata:
+        name: << inputs.tenant >>-web
+        namespace: flux-system
+      spec:
+        interval: 30m
+        targetNamespace: << inputs.tenant >>
+        chart:
+          spec:
+            chart: ./charts/podinfo-lite
+            sourceRef:
+              kind: GitRepository
+              name: flux-system
+        values:
+          replicaCount: << inputs.replicas >>
+`)...)
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "a ResourceSet that makes HelmReleases", files)
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, g.Dir, nil, "render", "tenants", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("render: exit %d\n%s", r.code, r.stderr)
+	}
+	var out struct {
+		Roots []struct {
+			Releases []struct {
+				HelmRelease, File, Chart string
+				Objects                  []kobj
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Roots) != 1 {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	got := map[string]string{}
+	for _, rel := range out.Roots[0].Releases {
+		for _, o := range rel.Objects {
+			if o.Kind == "Deployment" {
+				got[rel.HelmRelease] = fmt.Sprintf("%s in %v, %v replicas, from %s", rel.Chart, o.Metadata["namespace"], o.Spec["replicas"], rel.File)
+			}
+		}
+	}
+	chart := "podinfo-lite 6.8.0 from GitRepository flux-system/flux-system"
+	want := map[string]string{
+		"flux-system/team-a-web": chart + " in team-a, 2 replicas, from tenants/tenants.yaml",
+		"flux-system/team-b-web": chart + " in team-b, 3 replicas, from tenants/tenants.yaml",
+		"flux-system/shared-web": chart + " in shared, 1 replicas, from tenants/tenants.yaml",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("releases (-want +got):\n%s", diff)
 	}
 }
