@@ -13,6 +13,7 @@ package deprecation
 //go:generate go run ./gen -o zz_generated.kubernetes.go
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -65,17 +66,32 @@ func (r Release) reached(target Release) bool { return !r.IsZero() && !target.Be
 
 var kubernetesVersionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$`)
 
+// errNotRelease says a version is not of the form vMAJOR.MINOR[.PATCH].
+var errNotRelease = errors.New("not a release")
+
+// parseRelease reads "v1.30", "1.30", "v1.30.4" or "v1.30.4-eks-1234" as
+// its minor release.
+func parseRelease(s string) (Release, error) {
+	m := kubernetesVersionRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return Release{}, errNotRelease
+	}
+	major, err := strconv.Atoi(m[1])
+	if err != nil {
+		return Release{}, err
+	}
+	minor, err := strconv.Atoi(m[2])
+	if err != nil {
+		return Release{}, err
+	}
+	return Release{Major: major, Minor: minor}, nil
+}
+
 // fluxRelease reads a Flux version, "v2.7" or "v2.7.5": the bundled
 // release when it is empty, unreadable or newer than the bundled one.
 func fluxRelease(s string) Release {
-	m := kubernetesVersionRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return bundledFlux()
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	r := Release{Major: major, Minor: minor}
-	if major != 2 || bundledFlux().Before(r) {
+	r, err := parseRelease(s)
+	if err != nil || r.Major != 2 || bundledFlux().Before(r) {
 		return bundledFlux()
 	}
 	return r
@@ -85,22 +101,16 @@ func fluxRelease(s string) Release {
 // takes it: "v1.30", "1.30", "v1.30.4" or "v1.30.4-eks-1234"; only the
 // minor release counts.
 func ParseKubernetesVersion(s string) (Release, error) {
-	m := kubernetesVersionRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
+	r, err := parseRelease(s)
+	switch {
+	case errors.Is(err, errNotRelease):
 		return Release{}, fmt.Errorf("kubernetes version %q: want vMAJOR.MINOR, e.g. v1.30", s)
-	}
-	major, err := strconv.Atoi(m[1])
-	if err != nil {
+	case err != nil:
 		return Release{}, fmt.Errorf("kubernetes version %q: %w", s, err)
-	}
-	minor, err := strconv.Atoi(m[2])
-	if err != nil {
-		return Release{}, fmt.Errorf("kubernetes version %q: %w", s, err)
-	}
-	if major != 1 {
+	case r.Major != 1:
 		return Release{}, fmt.Errorf("kubernetes version %q: only v1.x exists", s)
 	}
-	return Release{Major: major, Minor: minor}, nil
+	return r, nil
 }
 
 // LatestKubernetes returns the newest Kubernetes release the table knows:
