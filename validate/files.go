@@ -60,7 +60,7 @@ func checkNotRendered(c *checker) error {
 	seen := map[render.Unrendered]bool{}
 	for _, res := range c.in.Results {
 		for _, u := range res.Unrendered {
-			if seen[u] || (u.File != "" && !c.inScope(u.File)) || (u.File == "" && !c.rootInScope(res)) {
+			if seen[u] || !c.writtenInScope(u.File, res) {
 				continue
 			}
 			seen[u] = true
@@ -101,7 +101,7 @@ func (c *checker) releases() []*render.Release {
 	for _, res := range c.in.Results {
 		for _, rel := range res.Releases {
 			key := rel.ID() + "\x00" + rel.File
-			if seen[key] || (rel.File != "" && !c.inScope(rel.File)) || (rel.File == "" && !c.rootInScope(res)) {
+			if seen[key] || !c.writtenInScope(rel.File, res) {
 				continue
 			}
 			seen[key] = true
@@ -109,6 +109,15 @@ func (c *checker) releases() []*render.Release {
 		}
 	}
 	return out
+}
+
+// writtenInScope tells whether an object a render makes is in scope: the
+// file it is written in, or, written nowhere, the root res that renders it.
+func (c *checker) writtenInScope(file string, res *render.Result) bool {
+	if file != "" {
+		return c.inScope(file)
+	}
+	return c.rootInScope(res)
 }
 
 func releaseObject(rel *render.Release) string {

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/imagepolicy"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
 // fluxIndex holds the Flux objects the repository's roots render, by
@@ -90,32 +90,8 @@ func namespace(n *kyaml.RNode) string {
 // field reads the scalar at path (mapping keys, and sequence indices as
 // numbers), or "".
 func field(n *kyaml.RNode, path ...string) string {
-	y := n.YNode()
-	for _, key := range path {
-		switch y.Kind {
-		case kyaml.MappingNode:
-			var next *kyaml.Node
-			for i := 0; i+1 < len(y.Content); i += 2 {
-				if y.Content[i].Value == key {
-					next = y.Content[i+1]
-					break
-				}
-			}
-			if next == nil {
-				return ""
-			}
-			y = next
-		case kyaml.SequenceNode:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(y.Content) {
-				return ""
-			}
-			y = y.Content[i]
-		default:
-			return ""
-		}
-	}
-	if y.Kind != kyaml.ScalarNode {
+	y := manifest.Path(n.YNode(), path...)
+	if y == nil || y.Kind != kyaml.ScalarNode {
 		return ""
 	}
 	return y.Value

@@ -183,3 +183,32 @@ func FuzzFromJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestPathThroughSequences: Path follows sequence indices as numbers, and
+// finds nothing for an index out of range or a key on a sequence.
+func TestPathThroughSequences(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte("spec:\n  resources:\n  - name: a\n  - name: b\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	for _, tc := range []struct {
+		path []string
+		want string
+	}{
+		{[]string{"spec", "resources", "1", "name"}, "b"},
+		{[]string{"spec", "resources", "0", "name"}, "a"},
+		{[]string{"spec", "resources", "2", "name"}, ""},
+		{[]string{"spec", "resources", "-1"}, ""},
+		{[]string{"spec", "resources", "name"}, ""},
+		{[]string{"spec", "missing", "0"}, ""},
+	} {
+		got := ""
+		if n := Path(root, tc.path...); n != nil {
+			got = n.Value
+		}
+		if got != tc.want {
+			t.Errorf("Path(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
