@@ -261,6 +261,10 @@ type Repository struct {
 // chart's HelmRelease) without parsing every YAML file of the repository.
 var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease|ArtifactGenerator|ResourceSet)\b`)
 
+// fluxVersionLine is the header flux bootstrap and `flux install --export`
+// write at the top of gotk-components.yaml.
+var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
+
 // Discover walks the tree and finds the render roots, with every Flux
 // Kustomization read as it is written (Engine.Expand reads them as the
 // clusters get them).

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -579,10 +578,6 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		c.Named = named
 	}
 }
-
-// fluxVersionLine is the header flux bootstrap and `flux install --export`
-// write at the top of gotk-components.yaml.
-var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
 
 // componentsRelease is the Flux release the gotk-components.yaml at or
 // under dir names (discovery read its header), as a minor release; "" when

@@ -139,11 +139,8 @@ type ProviderSpec struct {
 // names none.
 func Decode(data []byte, namespace string) (*ResourceSet, error) {
 	var rs ResourceSet
-	if err := json.Unmarshal(data, &rs); err != nil {
-		return nil, fmt.Errorf("ResourceSet: %w", err)
-	}
-	if rs.Metadata.Namespace == "" {
-		rs.Metadata.Namespace = namespace
+	if err := decodeObject(data, Kind, &rs, &rs.Metadata, namespace); err != nil {
+		return nil, err
 	}
 	return &rs, nil
 }
@@ -152,17 +149,23 @@ func Decode(data []byte, namespace string) (*ResourceSet, error) {
 // namespace when it names none.
 func DecodeProvider(data []byte, namespace string) (*Provider, error) {
 	var p Provider
-	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("ResourceSetInputProvider: %w", err)
-	}
-	if p.Metadata.Namespace == "" {
-		p.Metadata.Namespace = namespace
+	if err := decodeObject(data, ProviderKind, &p, &p.Metadata, namespace); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
 
-// ID is the ResourceSet's namespace/name.
-func (rs *ResourceSet) ID() string { return rs.Metadata.Namespace + "/" + rs.Metadata.Name }
+// decodeObject decodes data into v, whose metadata is m, defaulting its
+// namespace.
+func decodeObject(data []byte, kind string, v any, m *meta, namespace string) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	if m.Namespace == "" {
+		m.Namespace = namespace
+	}
+	return nil
+}
 
 // ID is the provider's namespace/name.
 func (p *Provider) ID() string { return p.Metadata.Namespace + "/" + p.Metadata.Name }
