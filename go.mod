@@ -24,6 +24,7 @@ require (
 	github.com/go-task/slim-sprig/v3 v3.0.0
 	github.com/google/go-cmp v0.7.0
 	github.com/google/go-containerregistry v0.22.1
+	github.com/google/go-containerregistry/pkg/authn/kubernetes v0.0.0-20260205022027-93aa2732266a
 	github.com/google/go-github/v82 v82.0.0
 	github.com/gosimple/slug v1.15.0
 	github.com/sergi/go-diff v1.4.0

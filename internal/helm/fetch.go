@@ -42,12 +42,16 @@ type Fetcher struct {
 	offline  bool
 	now      func() time.Time
 	flights  singleflight.Group
-	// down are the hosts this run could not reach: the other charts they
-	// serve are not asked for again.
+	// down are the hosts this run could not reach, with the Auth.key of
+	// the sources that tried: the other charts they serve are not asked
+	// for again the same way.
 	down sync.Map
 	// unpacked are the files of the archives read this run, by digest,
 	// shared by the renders of the same chart.
 	unpacked sync.Map
+	// clients are the registry clients of the sources with their own
+	// credentials or TLS settings, by Auth.key.
+	clients sync.Map
 }
 
 // chart returns the chart whose archive is data, unpacked once per run.
@@ -85,9 +89,6 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 	return &Fetcher{cache: opts.Cache, registry: opts.Registry, offline: opts.Offline, now: opts.Now}
 }
 
-// Credentials are a source's basic credentials, from its secretRef.
-type Credentials struct{ Username, Password string }
-
 // resolution is where a chart version was found: what the cache keeps of a
 // version lookup.
 type resolution struct {
@@ -117,8 +118,9 @@ func decodeResolution(s string) (resolution, bool) {
 
 // resolve returns the cached resolution of key when it is younger than
 // interval (any age offline), else calls lookup, fetches the archive and
-// keeps both. Concurrent calls for one key share one lookup.
-func (f *Fetcher) resolve(host, key string, interval time.Duration, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
+// keeps both. Concurrent calls for one key share one lookup. A host that
+// could not be reached with auth is not asked again this run with it.
+func (f *Fetcher) resolve(host string, auth Auth, key string, interval time.Duration, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
 	ckey := cache.Key("helm-resolve/1", key)
 	if f.cache != nil {
 		if s, ok := f.cache.GetString(ckey); ok {
@@ -132,7 +134,8 @@ func (f *Fetcher) resolve(host, key string, interval time.Duration, lookup func(
 	if f.offline {
 		return resolution{}, nil, ErrNotCached
 	}
-	if _, ok := f.down.Load(host); ok {
+	reach := host + "\x00" + auth.key()
+	if _, ok := f.down.Load(reach); ok {
 		return resolution{}, nil, &hostDown{host}
 	}
 	type out struct {
@@ -143,7 +146,7 @@ func (f *Fetcher) resolve(host, key string, interval time.Duration, lookup func(
 		r, data, err := lookup()
 		if err != nil {
 			if unreachable(err) {
-				f.down.Store(host, err)
+				f.down.Store(reach, err)
 			}
 			return nil, err
 		}
@@ -178,16 +181,22 @@ func (f *Fetcher) archive(digest string) ([]byte, bool) {
 // FromRepository fetches chart name at the version want (an exact version
 // or a semver range; empty or "*" is the newest stable one) from the Helm
 // repository at repoURL: an HTTP(S) repository's index.yaml, or the tags of
-// an OCI repository (oci://host/path) as source-controller lists them.
-func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string, interval time.Duration, cred Credentials) (*Chart, error) {
+// an OCI repository (oci://host/path) as source-controller lists them. The
+// basic credentials of auth go only to repoURL's host unless
+// passCredentials, as Helm's getter sends them.
+func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string, interval time.Duration, auth Auth, passCredentials bool) (*Chart, error) {
+	what := fmt.Sprintf("chart %s %s from %s", name, versionWord(want), repoURL)
+	client, err := f.client(auth)
+	if err != nil {
+		return nil, &Unchecked{Reason: what + ": " + err.Error()}
+	}
 	if strings.HasPrefix(repoURL, "oci://") {
 		ref := strings.TrimSuffix(strings.TrimPrefix(repoURL, "oci://"), "/") + "/" + name
-		return f.fromOCI(ctx, ref, name, want, interval)
+		return f.fromOCI(ctx, client, ref, name, want, interval, auth)
 	}
-	what := fmt.Sprintf("chart %s %s from %s", name, versionWord(want), repoURL)
-	key := cache.Key(repoURL, name, want, cred.Username)
-	r, data, err := f.resolve(hostOf(repoURL), key, interval, func() (resolution, []byte, error) {
-		index, err := f.index(ctx, repoURL, cred)
+	key := cache.Key(repoURL, name, want, auth.Username)
+	r, data, err := f.resolve(hostOf(repoURL), auth, key, interval, func() (resolution, []byte, error) {
+		index, err := f.index(ctx, client, repoURL, auth)
 		if err != nil {
 			return resolution{}, nil, err
 		}
@@ -217,26 +226,30 @@ func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string
 		if err != nil {
 			return resolution{}, nil, err
 		}
-		data, err := f.registry.Fetch(ctx, u, cred.Username, cred.Password)
+		user, password := auth.Username, auth.Password
+		if !passCredentials && hostOf(u) != hostOf(repoURL) {
+			user, password = "", ""
+		}
+		data, err := client.Fetch(ctx, u, user, password)
 		if err != nil {
 			return resolution{}, nil, err
 		}
 		return resolution{Version: e.Version, Ref: u}, data, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w%s", what, err, refusedHint(err, auth))
 	}
 	return f.chart(r, data, Chart{Name: name, Version: r.Version, Source: repoURL})
 }
 
 // index fetches and reads a repository's index.yaml.
-func (f *Fetcher) index(ctx context.Context, repoURL string, cred Credentials) (*repov1.IndexFile, error) {
+func (f *Fetcher) index(ctx context.Context, client *registry.Client, repoURL string, auth Auth) (*repov1.IndexFile, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid repository URL: %w", err)
 	}
 	u.Path = path.Join(u.Path, "index.yaml")
-	data, err := f.registry.Fetch(ctx, u.String(), cred.Username, cred.Password)
+	data, err := client.Fetch(ctx, u.String(), auth.Username, auth.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -274,30 +287,30 @@ func chartURL(repoURL, ref string) (string, error) {
 // fromOCI fetches chart name from the OCI repository ref (host/path/name):
 // want as the tag when it is a version, else the newest tag in range, Helm's
 // "_" in tags standing for "+".
-func (f *Fetcher) fromOCI(ctx context.Context, ref, name, want string, interval time.Duration) (*Chart, error) {
+func (f *Fetcher) fromOCI(ctx context.Context, client *registry.Client, ref, name, want string, interval time.Duration, auth Auth) (*Chart, error) {
 	what := fmt.Sprintf("chart %s %s from oci://%s", name, versionWord(want), ref)
-	r, data, err := f.resolve(hostOf(ref), cache.Key("oci", ref, want), interval, func() (resolution, []byte, error) {
-		tag, err := f.ociTag(ctx, ref, want)
+	r, data, err := f.resolve(hostOf(ref), auth, cache.Key("oci", ref, want), interval, func() (resolution, []byte, error) {
+		tag, err := ociTag(ctx, client, ref, want)
 		if err != nil {
 			return resolution{}, nil, err
 		}
-		data, _, err := f.registry.Layer(ctx, ref+":"+strings.ReplaceAll(tag, "+", "_"), ChartMediaType)
+		data, _, err := client.Layer(ctx, ref+":"+strings.ReplaceAll(tag, "+", "_"), ChartMediaType)
 		if err != nil {
 			return resolution{}, nil, err
 		}
 		return resolution{Version: tag, Ref: ref + ":" + tag}, data, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w%s", what, err, refusedHint(err, auth))
 	}
 	return f.chart(r, data, Chart{Name: name, Version: r.Version, Source: "oci://" + path.Dir(ref)})
 }
 
-func (f *Fetcher) ociTag(ctx context.Context, ref, want string) (string, error) {
+func ociTag(ctx context.Context, client *registry.Client, ref, want string) (string, error) {
 	if isVersion(want) {
 		return want, nil
 	}
-	res := f.registry.ListTags(ctx, []string{ref})[ref]
+	res := client.ListTags(ctx, []string{ref})[ref]
 	if res.Err != nil {
 		return "", res.Err
 	}
@@ -321,11 +334,11 @@ type OCIRef struct {
 // serves, at ref as source-controller resolves it: digest, then semver
 // (among the tags semverFilter keeps), then tag, else "latest". The chart
 // is the artifact's layer of mediaType, or of the Helm chart type.
-func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration) (*Chart, error) {
+func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration, auth Auth) (*Chart, error) {
 	if mediaType == "" {
 		mediaType = ChartMediaType
 	}
-	r, data, err := f.ociArtifact(ctx, rawURL, ref, mediaType, interval)
+	r, data, err := f.ociArtifact(ctx, rawURL, ref, mediaType, interval, auth)
 	if err != nil {
 		return nil, err
 	}
@@ -337,16 +350,20 @@ func (f *Fetcher) FromOCIRepository(ctx context.Context, rawURL string, ref OCIR
 // mediaType, or its first layer when mediaType is empty, as stored. It is
 // kept in the cache as charts are. It returns the layer, the reference it
 // was read from (with the manifest's digest) and the layer's SHA-256.
-func (f *Fetcher) Artifact(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration) (data []byte, from, digest string, err error) {
-	r, data, err := f.ociArtifact(ctx, rawURL, ref, mediaType, interval)
+func (f *Fetcher) Artifact(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration, auth Auth) (data []byte, from, digest string, err error) {
+	r, data, err := f.ociArtifact(ctx, rawURL, ref, mediaType, interval, auth)
 	if err != nil {
 		return nil, "", "", err
 	}
 	return data, r.Ref, r.Digest, nil
 }
 
-func (f *Fetcher) ociArtifact(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration) (resolution, []byte, error) {
+func (f *Fetcher) ociArtifact(ctx context.Context, rawURL string, ref OCIRef, mediaType string, interval time.Duration, auth Auth) (resolution, []byte, error) {
 	base := strings.TrimPrefix(rawURL, "oci://")
+	client, err := f.client(auth)
+	if err != nil {
+		return resolution{}, nil, &Unchecked{Reason: fmt.Sprintf("OCI artifact %s: %v", rawURL, err)}
+	}
 	var target, shown string
 	switch {
 	case ref.Digest != "":
@@ -359,29 +376,29 @@ func (f *Fetcher) ociArtifact(ctx context.Context, rawURL string, ref OCIRef, me
 		target, shown = base+":latest", "latest"
 	}
 	key := cache.Key("ocirepository", base, ref.Digest, ref.SemVer, ref.SemverFilter, ref.Tag, mediaType)
-	r, data, err := f.resolve(hostOf(base), key, interval, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(hostOf(base), auth, key, interval, func() (resolution, []byte, error) {
 		t := target
 		if t == "" {
-			tag, err := f.semverTag(ctx, base, ref)
+			tag, err := semverTag(ctx, client, base, ref)
 			if err != nil {
 				return resolution{}, nil, err
 			}
 			t = base + ":" + tag
 		}
-		data, digest, err := f.registry.Layer(ctx, t, mediaType)
+		data, digest, err := client.Layer(ctx, t, mediaType)
 		if err != nil {
 			return resolution{}, nil, err
 		}
 		return resolution{Ref: t + "@" + digest}, data, nil
 	})
 	if err != nil {
-		return resolution{}, nil, fmt.Errorf("OCI artifact %s (%s): %w", rawURL, shown, err)
+		return resolution{}, nil, fmt.Errorf("OCI artifact %s (%s): %w%s", rawURL, shown, err, refusedHint(err, auth))
 	}
 	return r, data, nil
 }
 
-func (f *Fetcher) semverTag(ctx context.Context, base string, ref OCIRef) (string, error) {
-	res := f.registry.ListTags(ctx, []string{base})[base]
+func semverTag(ctx context.Context, client *registry.Client, base string, ref OCIRef) (string, error) {
+	res := client.ListTags(ctx, []string{base})[base]
 	if res.Err != nil {
 		return "", res.Err
 	}
@@ -430,6 +447,16 @@ func hostOf(ref string) string {
 func unreachable(err error) bool {
 	var rerr *registry.Error
 	return errors.As(err, &rerr) && rerr.Status == 0 && (rerr.Kind == registry.KindUnavailable || rerr.Kind == registry.KindTimeout)
+}
+
+// refusedHint is what to add to err, a refusal of auth's credentials, for
+// a source whose provider signs in with the cloud's identity.
+func refusedHint(err error, auth Auth) string {
+	var rerr *registry.Error
+	if errors.As(err, &rerr) && (rerr.Kind == registry.KindUnauthorized || rerr.Kind == registry.KindForbidden) {
+		return auth.hint()
+	}
+	return ""
 }
 
 // hostDown is the error of a fetch from a host that could not be reached

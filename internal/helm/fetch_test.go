@@ -61,7 +61,7 @@ func TestFetchVersions(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(kind+"/"+tc.want, func(t *testing.T) {
 				f := newFetcher(t, nil, false, nil)
-				c, err := f.FromRepository(context.Background(), url, "app", tc.want, time.Hour, Credentials{})
+				c, err := f.FromRepository(context.Background(), url, "app", tc.want, time.Hour, Auth{}, false)
 				if tc.err != "" {
 					if err == nil || !strings.Contains(err.Error(), tc.err) {
 						t.Fatalf("error %v, want one with %q", err, tc.err)
@@ -93,7 +93,7 @@ func TestFetchCache(t *testing.T) {
 	clock := func() time.Time { return now }
 	ctx := context.Background()
 	get := func(f *Fetcher) (*Chart, error) {
-		return f.FromRepository(ctx, repo.RepoURL, "app", "~0.1", 10*time.Minute, Credentials{})
+		return f.FromRepository(ctx, repo.RepoURL, "app", "~0.1", 10*time.Minute, Auth{}, false)
 	}
 	if _, err := get(newFetcher(t, c, false, clock)); err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestFetchCache(t *testing.T) {
 	if n := repo.Requests("/index.yaml"); n != 2 {
 		t.Errorf("index fetched %d times after the interval, want 2", n)
 	}
-	_, err := newFetcher(t, openCache(t), true, clock).FromRepository(ctx, repo.RepoURL, "app", "0.2.0", time.Hour, Credentials{})
+	_, err := newFetcher(t, openCache(t), true, clock).FromRepository(ctx, repo.RepoURL, "app", "0.2.0", time.Hour, Auth{}, false)
 	if !errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), "chart app 0.2.0 from "+repo.RepoURL) {
 		t.Errorf("offline without the chart: %v", err)
 	}
@@ -131,7 +131,7 @@ func TestFetchFailures(t *testing.T) {
 	ctx := context.Background()
 	for _, status := range []int{http.StatusUnauthorized, http.StatusInternalServerError} {
 		repo.Fail.Store(int32(status))
-		_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.RepoURL, "app", "", time.Hour, Credentials{Username: "u", Password: "hunter2"})
+		_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.RepoURL, "app", "", time.Hour, Auth{Username: "u", Password: "hunter2"}, false)
 		var u *Unchecked
 		if !errors.As(fetchError(err), &u) {
 			t.Errorf("HTTP %d: %v is not unchecked", status, err)
@@ -141,12 +141,12 @@ func TestFetchFailures(t *testing.T) {
 		}
 	}
 	repo.Fail.Store(0)
-	_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.RepoURL, "nope", "", time.Hour, Credentials{})
+	_, err := newFetcher(t, nil, false, nil).FromRepository(ctx, repo.RepoURL, "nope", "", time.Hour, Auth{}, false)
 	var u *Unchecked
 	if err == nil || errors.As(fetchError(err), &u) || !strings.Contains(err.Error(), `no chart "nope"`) {
 		t.Errorf("missing chart: %v", err)
 	}
-	_, err = newFetcher(t, nil, false, nil).FromRepository(ctx, "oci://"+repo.Registry+"/charts", "app", "1.2.3", time.Hour, Credentials{})
+	_, err = newFetcher(t, nil, false, nil).FromRepository(ctx, "oci://"+repo.Registry+"/charts", "app", "1.2.3", time.Hour, Auth{}, false)
 	if err == nil || errors.As(fetchError(err), &u) {
 		t.Errorf("missing OCI chart: %v", err)
 	}
@@ -168,7 +168,7 @@ func TestFetchOCIRepository(t *testing.T) {
 		{OCIRef{SemVer: "*", SemverFilter: `^0\.1\.0$`}, "0.1.0"},
 		{OCIRef{SemVer: "<1.0.0", Tag: "0.1.0"}, "0.2.0"},
 	} {
-		c, err := f.FromOCIRepository(ctx, url, tc.ref, "", time.Hour)
+		c, err := f.FromOCIRepository(ctx, url, tc.ref, "", time.Hour, Auth{})
 		if err != nil {
 			t.Fatalf("%+v: %v", tc.ref, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
@@ -81,7 +82,9 @@ func Resolve(ctx context.Context, f *Fetcher, hr *helmv2.HelmRelease, src Source
 			if s.LayerSelector != nil {
 				mediaType = s.LayerSelector.MediaType
 			}
-			c, err := f.FromOCIRepository(ctx, s.URL, r, mediaType, interval(s.Interval.Duration, hr))
+			auth := authFrom(src, ns, secretsOf(s.SecretRef, s.CertSecretRef))
+			auth.Insecure, auth.Provider = s.Insecure, s.Provider
+			c, err := f.FromOCIRepository(ctx, s.URL, r, mediaType, interval(s.Interval.Duration, hr), auth)
 			if err != nil {
 				return nil, fetchError(err)
 			}
@@ -132,18 +135,14 @@ func fromTemplate(ctx context.Context, f *Fetcher, ns string, t chartTemplate, h
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("HelmRepository %s/%s: %w", ns, t.Name, err)
 		}
-		var cred Credentials
-		if s.SecretRef != nil && s.Type != "oci" {
-			if data, encrypted, ok := src.Data("Secret", ns, s.SecretRef.Name); ok && !encrypted {
-				cred = Credentials{Username: data["username"], Password: data["password"]}
-			}
-		}
+		auth := authFrom(src, ns, secretsOf(s.SecretRef, s.CertSecretRef))
+		auth.Provider = s.Provider
+		auth.Insecure = s.Type == sourcev1.HelmRepositoryTypeOCI && s.Insecure
 		iv := s.Interval.Duration
 		if iv == 0 {
 			iv = t.Interval
 		}
-		url := s.URL
-		c, err := f.FromRepository(ctx, url, t.Chart, t.Version, interval(iv, hr), cred)
+		c, err := f.FromRepository(ctx, s.URL, t.Chart, t.Version, interval(iv, hr), auth, s.PassCredentials)
 		if err != nil {
 			return nil, fetchError(err)
 		}
@@ -180,6 +179,18 @@ func fromTemplate(ctx context.Context, f *Fetcher, ns string, t chartTemplate, h
 		return nil, &Unchecked{Reason: fmt.Sprintf("chart %s from Bucket %s/%s: charts in Buckets are not fetched", t.Chart, ns, t.Name)}
 	}
 	return nil, fmt.Errorf("spec.chart.spec.sourceRef: unknown kind %q", t.Kind)
+}
+
+// secretsOf names the Secrets of a source's secretRef and certSecretRef.
+func secretsOf(secret, cert *meta.LocalObjectReference) secretNames {
+	var s secretNames
+	if secret != nil {
+		s.Secret = secret.Name
+	}
+	if cert != nil {
+		s.Cert = cert.Name
+	}
+	return s
 }
 
 // valuesFiles makes the merge of a chart template's valuesFiles the

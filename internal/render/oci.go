@@ -38,7 +38,10 @@ func (e *Engine) ociArtifact(ctx context.Context, s *Source) (*Revision, string)
 		}
 		mediaType = l.MediaType
 	}
-	data, from, digest, err := e.opts.Charts.Artifact(ctx, spec.URL, ref, mediaType, spec.Interval.Duration)
+	// The Secrets of secretRef and certSecretRef are not read here: other
+	// roots, rendered later, give them. The docker config answers instead.
+	auth := helm.Auth{Insecure: spec.Insecure, Provider: spec.Provider}
+	data, from, digest, err := e.opts.Charts.Artifact(ctx, spec.URL, ref, mediaType, spec.Interval.Duration, auth)
 	if err != nil {
 		return nil, fmt.Sprintf("its source %s could not be fetched: %v", s.ID(), err)
 	}
