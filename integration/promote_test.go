@@ -113,3 +113,36 @@ func TestPromotePullRequest(t *testing.T) {
 		t.Error("the working tree was changed")
 	}
 }
+
+// TestPromoteHelmValues carries an image tag from staging's HelmRelease
+// values (the values file its configMapGenerator makes into the
+// valuesFrom ConfigMap, as in Flux's helm example) to production's, and
+// shows what it renders to: the Deployment the chart makes gets the image.
+func TestPromoteHelmValues(t *testing.T) {
+	dir, back, _, g := helmPlatformRepo(t)
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	prod := read("apps/production/podinfo-values.yaml") + "image:\n  tag: 6.7.0 # the release the audit signed off\n"
+	g.CommitFiles(t, "podinfo's image tags per environment", map[string][]byte{
+		"apps/staging/podinfo-values.yaml":    []byte(read("apps/staging/podinfo-values.yaml") + "image:\n  tag: 6.7.1\n"),
+		"apps/production/podinfo-values.yaml": []byte(prod),
+	})
+	env := []string{"XDG_CACHE_HOME=" + t.TempDir()}
+	args := []string{"promote", "--from", "apps/staging", "--to", "apps/production"}
+	r := run(t, dir, env, append(args, "--dry-run", "--color", "never")...)
+	if r.code != 1 {
+		t.Fatalf("--dry-run: exit %d\n%s", r.code, r.stderr)
+	}
+	golden(t, "promote/helm-values.txt.golden", back(r.stdout))
+	if r := run(t, dir, env, args...); r.code != 0 {
+		t.Fatalf("promote: exit %d\n%s", r.code, r.stderr)
+	}
+	if got, want := read("apps/production/podinfo-values.yaml"), strings.Replace(prod, "tag: 6.7.0", "tag: 6.7.1", 1); got != want {
+		t.Errorf("production's values:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -43,10 +43,16 @@ func NewCmdPromote(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "promote --from DIR --to DIR",
 		Short: "Carry image versions from one environment's overlay to the next",
 		Long: `Carry the image versions (tags and digests) of the --from overlay's images:
-entries and $imagepolicy-marked fields into the --to overlay: all images, or
-the ones named with --image. The target keeps its own registry mapping,
-comments and layout; only the changed values move, and an image the target
-does not have yet is added to its images: list.
+entries, $imagepolicy-marked fields and Helm values images into the --to
+overlay: all images, or the ones named with --image. The target keeps its
+own registry mapping, comments and layout; only the changed values move, and
+an image the target does not have yet is added to its images: list.
+
+Helm values images are those a HelmRelease patch's spec.values, or a values
+file the overlay's configMapGenerator makes for a valuesFrom, set: an image
+mapping's tag and digest (image.tag, controller.image.digest, ...) or a
+whole reference at an image: key. They go to the target's values of the
+same HelmRelease (or ConfigMap) at the same path.
 
 The target is rendered and validated first: a promotion that breaks
 validation is refused, with the findings. --dry-run prints the change to
@@ -55,6 +61,9 @@ is something to promote). --commit, --push and --pr publish it on a
 gitops/promote/<env>/<hash> branch, never touching the working tree.`,
 		Example: examples(`  # What would promoting development to test change?
   %[1]s promote --from deploy/kubernetes/overlays/development --to deploy/kubernetes/overlays/test --dry-run
+
+  # Carry the images of the Helm values from staging to production
+  %[1]s promote --from apps/staging --to apps/production --dry-run
 
   # Open the pull request for it
   %[1]s promote --from deploy/kubernetes/overlays/development --to deploy/kubernetes/overlays/test --pr`),
@@ -75,7 +84,7 @@ gitops/promote/<env>/<hash> branch, never touching the working tree.`,
 	f := cmd.Flags()
 	f.StringVar(&o.From, "from", "", "the overlay to take the versions from")
 	f.StringVar(&o.To, "to", "", "the overlay to carry them into")
-	f.StringSliceVar(&o.Images, "image", nil, "promote only this image (kustomize image name, repository, or policy namespace:name; repeatable)")
+	f.StringSliceVar(&o.Images, "image", nil, "promote only this image (kustomize image name, repository, policy namespace:name, or the HelmRelease or generated ConfigMap whose values set it; repeatable)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the change and change nothing")
 	f.StringVar(&o.Color, "color", "auto", "colour the output: auto, always or never")
 	return cmd

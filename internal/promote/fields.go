@@ -48,11 +48,15 @@ func (s *scalar) wholeRef() bool {
 	return s.key == "image"
 }
 
-// yamlFile is a file of an overlay with its candidate scalars.
+// yamlFile is a file of an overlay with its candidate scalars and the
+// images its HelmReleases' values set.
 type yamlFile struct {
 	path    string
 	t       *text
 	scalars []*scalar
+	values  []*valuesImage
+	// roots are the file's documents.
+	roots []*yaml.Node
 }
 
 // readYAMLFile parses every document of a file and collects its scalars.
@@ -76,13 +80,14 @@ func readYAMLFile(f File) (*yamlFile, error) {
 // collect walks the documents roots of file f, leaving out the subtree
 // skip.
 func collect(f File, roots []*yaml.Node, skip *yaml.Node) *yamlFile {
-	y := &yamlFile{path: f.Path, t: newText(f.Data)}
+	y := &yamlFile{path: f.Path, t: newText(f.Data), roots: roots}
 	marks := markMap(f.Path, f.Data)
 	w := walker{y: y, marks: marks, skip: skip}
 	for i, r := range roots {
 		w.doc = i
 		w.walk(r, "", "", false)
 	}
+	findValues(y, roots)
 	return y
 }
 

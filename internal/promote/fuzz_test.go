@@ -71,6 +71,8 @@ func FuzzPlan(f *testing.F) {
 	}
 	f.Add([]byte("images:\n- name: a\n  digest: sha256:1\n"), []byte("images:\n- newTag: v1\n  name: a\n  digest: ''\n"), []byte(""), []byte(""))
 	f.Add([]byte("images:\n- name: a\n  newTag: v1\n"), []byte("images: ~\n"), []byte("x: a:v1 # {\"$imagepolicy\": \"n:p\"}\n"), []byte("image: a:v0\r\n"))
+	gen := []byte("configMapGenerator:\n- name: v\n  files: [values.yaml=patch.yaml]\n")
+	f.Add(gen, gen, []byte("image: {repository: r, tag: '1.1', digest: sha256:1}\n"), []byte("image: {tag: 1.0, digest: ~}\nsidecar: {image: r:1}\n"))
 	f.Fuzz(func(t *testing.T, src, dst, srcOther, dstOther []byte) {
 		from, to := fuzzOverlay("from", src, srcOther), fuzzOverlay("to", dst, dstOther)
 		r, err := Plan(from, to, nil)

@@ -43,6 +43,21 @@
 //     ":name" marker is never changed; an images entry gets newTag and
 //     digest as above. Target entries promoted by a source entry of the same
 //     name are not touched by policies.
+//   - Images that Helm values set are carried by where they are set: a
+//     HelmRelease document's spec.values in an overlay file, or a values
+//     file the kustomization's configMapGenerator makes into a ConfigMap
+//     (the valuesFrom of Flux's helm example). An image there is a mapping
+//     with a tag or a digest whose key names an image (image, or a key
+//     ending in image or Image) or that has a repository, as Renovate's
+//     helm-values manager finds them, or a whole reference at an image:
+//     key. Its version goes to the target's image of the same HelmRelease
+//     (name, and namespace when both write one) or ConfigMap and key, at
+//     the same path: the tag to its tag, the digest to its digest (emptied
+//     when the source has none, so an old digest does not pin the old
+//     image), the whole version to a whole reference, which keeps its own
+//     name. A target without that image, tag or digest is a Skip: Plan
+//     does not add values. Images whose fields carry markers are carried
+//     by policy instead.
 //   - Only the bytes of changed scalars change: comments, key order,
 //     indentation, CRLF line ends and quoting style are kept, a marker
 //     comment on a changed value stays. A plain value that would not read

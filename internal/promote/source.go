@@ -81,6 +81,7 @@ type source struct {
 	file     string
 	entries  []*entryUnit
 	policies []*policyUnit
+	values   []*valuesImage
 	skips    []Skip
 }
 
@@ -129,7 +130,11 @@ func readSource(k *kustomization, files []File) (*source, error) {
 		}
 		ys = append(ys, y)
 	}
-	return s, s.readPolicies(ys)
+	findGenerated(k, ys[1:])
+	if err := s.readPolicies(ys); err != nil {
+		return nil, err
+	}
+	return s, s.readValues(ys)
 }
 
 // readPolicies groups the source's marked scalars by policy.
@@ -213,6 +218,7 @@ func (s *source) filter(names []string) error {
 	}
 	keepEntry := map[*entryUnit]bool{}
 	keepPolicy := map[*policyUnit]bool{}
+	keepValues := map[*valuesImage]bool{}
 	var unknown []string
 	for _, n := range names {
 		found := false
@@ -224,6 +230,11 @@ func (s *source) filter(names []string) error {
 		for _, u := range s.policies {
 			if u.matches(n) {
 				keepPolicy[u], found = true, true
+			}
+		}
+		for _, u := range s.values {
+			if n == u.owner.name || (u.repo != "" && sameRepo(u.repo, n)) {
+				keepValues[u], found = true, true
 			}
 		}
 		if !found {
@@ -245,7 +256,13 @@ func (s *source) filter(names []string) error {
 			policies = append(policies, u)
 		}
 	}
-	s.entries, s.policies = entries, policies
+	var values []*valuesImage
+	for _, u := range s.values {
+		if keepValues[u] {
+			values = append(values, u)
+		}
+	}
+	s.entries, s.policies, s.values = entries, policies, values
 	return nil
 }
 
@@ -263,6 +280,9 @@ func (s *source) known() string {
 		add(u.entry.name)
 	}
 	for _, u := range s.policies {
+		add(u.image())
+	}
+	for _, u := range s.values {
 		add(u.image())
 	}
 	if len(names) == 0 {

@@ -59,6 +59,7 @@ func newPlanner(dst *kustomization, files []File) *planner {
 		p.data[f.Path] = f.Data
 		p.files = append(p.files, y)
 	}
+	findGenerated(dst, p.files)
 	return p
 }
 
@@ -69,7 +70,7 @@ func (p *planner) allFiles() []*yamlFile {
 }
 
 // plan decides the target's new versions: source entries first, then
-// policies.
+// policies, then HelmRelease values.
 func (p *planner) plan(s *source) error {
 	for _, u := range s.entries {
 		if err := p.planEntry(u); err != nil {
@@ -78,6 +79,11 @@ func (p *planner) plan(s *source) error {
 	}
 	for _, u := range s.policies {
 		if err := p.planPolicy(u); err != nil {
+			return err
+		}
+	}
+	for _, u := range s.values {
+		if err := p.planValues(u); err != nil {
 			return err
 		}
 	}

@@ -53,6 +53,7 @@ func (p *planner) verifyFile(y *yamlFile, out []byte) error {
 	if err != nil {
 		return &diag.Error{File: y.path, Msg: fmt.Sprintf("the promoted file does not read back: %v; edit it by hand", err), Err: ErrCannotRewrite}
 	}
+	findGenerated(p.dst, []*yamlFile{ny})
 	if len(markMap(y.path, out)) != len(markMap(y.path, p.data[y.path])) {
 		return &diag.Error{File: y.path, Msg: "the promoted file lost a marker; edit it by hand", Err: ErrCannotRewrite}
 	}
