@@ -6,6 +6,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // shortHand is the key of a marker's JSON.
@@ -167,7 +169,7 @@ func findComment(text, c string, near int, k commentKind) int {
 		at := i + j
 		i = at + 1
 		lineStart := strings.LastIndexAny(text[:at], "\n\r") + 1
-		end := lineEnd(text, at)
+		end := yamlscalar.LineEnd(text, at)
 		ownLine := strings.TrimLeft(text[lineStart:at], " \t") == ""
 		if strings.TrimRight(text[at+len(c):end], " \t") != "" {
 			continue // c does not end the line

@@ -45,6 +45,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // Token is what the controller looks for in a file's bytes before it parses
@@ -81,15 +83,15 @@ const (
 )
 
 // Style is how a scalar is written.
-type Style uint8
+type Style = yamlscalar.Style
 
 // The styles of a YAML scalar.
 const (
-	Plain Style = iota
-	SingleQuoted
-	DoubleQuoted
-	Literal
-	Folded
+	Plain        = yamlscalar.Plain
+	SingleQuoted = yamlscalar.SingleQuoted
+	DoubleQuoted = yamlscalar.DoubleQuoted
+	Literal      = yamlscalar.Literal
+	Folded       = yamlscalar.Folded
 )
 
 // Marker is a scalar that Flux's image automation would rewrite.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // Reasons for comments that read as markers but sit where Flux does not look.
@@ -344,10 +345,10 @@ func (s *scanner) scalar(d doc, n *yaml.Node, parentIndent int, flow bool) {
 		s.malformed(d.part, n, kind, c, reason)
 		return
 	}
-	m := Marker{File: s.file, Policy: policy, Field: field, Value: n.Value, Raw: raw, Style: styleOf(n), Flow: flow, Start: -1, End: -1}
+	m := Marker{File: s.file, Policy: policy, Field: field, Value: n.Value, Raw: raw, Style: yamlscalar.StyleOf(n), Flow: flow, Start: -1, End: -1}
 	p := d.part
 	if o := p.offset(n.Line, n.Column); o >= 0 {
-		start, end := scalarSpan(p.text, o, n, parentIndent, flow)
+		start, end := yamlscalar.Span(p.text, o, n, parentIndent, flow)
 		m.Start = s.src.orig(p.start + start)
 		if end >= 0 {
 			m.End = s.src.orig(p.start + end)
@@ -507,7 +508,7 @@ func (s *scanner) sort() {
 func scanUnscreened(file string, data []byte) Findings {
 	src, _ := newSource(data)
 	s := &scanner{file: file, src: src, used: map[commentRef]bool{}, visited: map[*yaml.Node]bool{}}
-	p := &part{start: 0, text: src.norm, lines: yamlLines(src.norm)}
+	p := &part{start: 0, text: src.norm, lines: yamlscalar.NewLines(src.norm)}
 	dec := yaml.NewDecoder(strings.NewReader(src.norm))
 	for {
 		var n yaml.Node

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // source is a file as the controller reads it: CRLF turned into LF and cut
@@ -31,7 +33,7 @@ type part struct {
 	text string
 	// lines holds the offset in text of each line's start, as YAML counts
 	// lines (it also breaks lines at a lone "\r", NEL, LS and PS).
-	lines []int
+	lines yamlscalar.Lines
 	// sepLine is the 1-based line (in data) of the separator before the
 	// part, 0 for the first part.
 	sepLine int
@@ -90,52 +92,12 @@ func (s *source) addPart(start, end int, more bool) {
 	if more {
 		text += "\n"
 	}
-	s.parts = append(s.parts, part{start: start, text: text, lines: yamlLines(text)})
-}
-
-// yamlLines returns the offsets at which YAML starts each line of text.
-func yamlLines(text string) []int {
-	lines := []int{0}
-	for i := 0; i < len(text); {
-		switch {
-		case text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n':
-			i += 2
-		case text[i] == '\r' || text[i] == '\n':
-			i++
-		case strings.HasPrefix(text[i:], "\u0085"), strings.HasPrefix(text[i:], "\u2028"), strings.HasPrefix(text[i:], "\u2029"):
-			_, n := utf8.DecodeRuneInString(text[i:])
-			i += n
-		default:
-			i++
-			continue
-		}
-		lines = append(lines, i)
-	}
-	return lines
+	s.parts = append(s.parts, part{start: start, text: text, lines: yamlscalar.NewLines(text)})
 }
 
 // offset returns the offset in the part's text of a YAML position (1-based
 // line and column, the column counting characters), or -1.
-func (p *part) offset(line, col int) int {
-	if line < 1 || line > len(p.lines) || col < 1 {
-		return -1
-	}
-	i := p.lines[line-1]
-	if line == 1 && strings.HasPrefix(p.text, "\ufeff") {
-		i += len("\ufeff")
-	}
-	for c := 1; c < col; c++ {
-		if i >= len(p.text) {
-			return -1
-		}
-		_, n := utf8.DecodeRuneInString(p.text[i:])
-		i += n
-	}
-	if i > len(p.text) {
-		return -1
-	}
-	return i
-}
+func (p *part) offset(line, col int) int { return p.lines.Offset(p.text, line, col) }
 
 // orig maps an offset in norm to the offset in data.
 func (s *source) orig(n int) int {

@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // kustomizationEdits returns the edits of the target's images list and the
@@ -75,7 +76,7 @@ func (p *planner) entryEdits(e *entry, w *want) ([]*edit, error) {
 				additions = append(additions, k)
 				continue
 			}
-			ed := &edit{start: sp.start, end: sp.end, text: encode(v, f.value.Style, e.flow)}
+			ed := &edit{start: sp.start, end: sp.end, text: yamlscalar.Encode(v, yamlscalar.StyleOf(f.value), e.flow)}
 			ed.note(Change{File: p.dst.file, Image: w.image, Field: k, Action: Set, Old: f.str(), New: v, Marker: p.setter(e, f)}, 0)
 			edits = append(edits, ed)
 		case wanted:
@@ -210,11 +211,11 @@ func (p *planner) replaceLine(e *entry, f *field, k, v string) (*edit, error) {
 	if err != nil {
 		return nil, err
 	}
-	style := f.value.Style &^ yaml.TaggedStyle
+	style := yamlscalar.StyleOf(f.value)
 	if f.value.Tag == "!!null" {
-		style = 0
+		style = yamlscalar.Plain
 	}
-	return &edit{start: keyStart, end: p.dst.t.lineEnd(valueEnd), text: k + ": " + encode(v, style, false)}, nil
+	return &edit{start: keyStart, end: p.dst.t.lineEnd(valueEnd), text: k + ": " + yamlscalar.Encode(v, style, false)}, nil
 }
 
 // deleteLine removes the line(s) of field f.
@@ -253,7 +254,7 @@ func (p *planner) insertKey(e *entry, k, v string, deleted map[*field]bool) (*ed
 		return nil, 0, err
 	}
 	at := t.lineNext(valueEnd)
-	text, rels := insertion(t, at, []string{strings.Repeat(" ", e.node.Column-1) + k + ": " + encode(v, 0, false)})
+	text, rels := insertion(t, at, []string{strings.Repeat(" ", e.node.Column-1) + k + ": " + yamlscalar.Encode(v, yamlscalar.Plain, false)})
 	return &edit{start: at, end: at, text: text}, rels[0], nil
 }
 
@@ -344,7 +345,7 @@ func (p *planner) addEntries() ([]*edit, error) {
 				indent = strings.Repeat(" ", dash) + "-" + strings.Repeat(" ", keyOff-1)
 			}
 			v := u.entry.fields[key].str()
-			lines = append(lines, indent+key+": "+encode(v, 0, false))
+			lines = append(lines, indent+key+": "+yamlscalar.Encode(v, yamlscalar.Plain, false))
 			notes = append(notes, Change{File: k.file, Image: u.entry.name, Field: key, Action: Add, New: v})
 		}
 	}

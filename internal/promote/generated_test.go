@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // gen writes random kustomizations in the layouts people write: indented or
@@ -39,11 +41,11 @@ func (g *gen) trailing() string {
 func (g *gen) scalar(v string) string {
 	switch g.r.Intn(3) {
 	case 0:
-		return encode(v, 0, false)
+		return yamlscalar.Encode(v, yamlscalar.Plain, false)
 	case 1:
 		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
 	}
-	return doubleQuote(v)
+	return yamlscalar.DoubleQuote(v)
 }
 
 // kustomization returns a kustomization with entries for some of names,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // entryUnit is an images entry of the source.
@@ -98,7 +99,7 @@ func readSource(k *kustomization, files []File) (*source, error) {
 		u := &entryUnit{file: k.file, entry: e, version: e.version()}
 		for _, key := range entryKeys {
 			if f := e.fields[key]; f.set() {
-				if why := checkValue(f.str()); why != "" {
+				if why := yamlscalar.Check(f.str()); why != "" {
 					return nil, diag.Errorf(k.file, f.value.Line, "images entry %s: %s cannot be promoted: %s", e.name, key, why)
 				}
 			}
@@ -186,7 +187,7 @@ func (s *source) readPolicies(ys []*yamlFile) error {
 // observe records a part of a policy's version, or fails when another
 // marker of the policy gave it another value.
 func observe(slot **observation, u *policyUnit, part, v string, sc *scalar) error {
-	if why := checkValue(v); why != "" {
+	if why := yamlscalar.Check(v); why != "" {
 		return diag.Errorf(sc.file, sc.node.Line, "the %s marked with %s cannot be promoted: %s", part, u.policy, why)
 	}
 	if *slot == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // want is what a target field is to hold, and where that comes from.
@@ -324,13 +325,13 @@ func (p *planner) scalarEdits(y *yamlFile) ([]*edit, error) {
 			why = "it holds no value"
 		}
 		if why == "" {
-			why = checkValue(w.value)
+			why = yamlscalar.Check(w.value)
 		}
 		if why != "" {
 			return nil, &diag.Error{File: sc.file, Line: sc.node.Line,
 				Msg: fmt.Sprintf("cannot promote %s into %s: %s; edit it by hand", w.value, sc.path, why), Err: ErrCannotRewrite}
 		}
-		e := &edit{start: sp.start, end: sp.end, text: encode(w.value, sc.node.Style, sc.flow)}
+		e := &edit{start: sp.start, end: sp.end, text: yamlscalar.Encode(w.value, yamlscalar.StyleOf(sc.node), sc.flow)}
 		c := Change{File: sc.file, Image: w.image, Field: sc.path, Action: Set, Old: sc.value(), New: w.value}
 		if sc.mark != nil {
 			c.Marker = sc.mark.Setter()

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // valuesImage is an image that Helm values set in an overlay file: a
@@ -281,7 +282,7 @@ func (s *source) readValues(ys []*yamlFile) error {
 			}
 			tag, digest := v.version()
 			for _, part := range []string{tag, digest} {
-				if why := checkValue(part); why != "" {
+				if why := yamlscalar.Check(part); why != "" {
 					return diag.Errorf(v.file, v.line, "%s %s cannot be promoted: %s", v.release(), v.path, why)
 				}
 			}

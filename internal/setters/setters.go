@@ -28,13 +28,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
 // Latest is what an ImagePolicy selected: its status.latestRef.
@@ -181,42 +180,17 @@ func verify(result []byte, ms []markers.Marker, want []string) error {
 	return nil
 }
 
-// checkValue rejects a value no image reference part can hold and that
-// cannot be written on one line.
-func checkValue(m markers.Marker, v string) error {
-	if !utf8.ValidString(v) {
-		return rewriteError(m, "the new value is not valid UTF-8")
-	}
-	for _, r := range v {
-		if !unicode.IsPrint(r) && r != ' ' {
-			return rewriteError(m, fmt.Sprintf("the new value %q holds a control character", v))
-		}
-	}
-	return nil
-}
-
 // encode returns the text that replaces the text of marker m's scalar in
-// data for it to hold v.
+// data for it to hold v: in its style, or for a block scalar on one line
+// of its content.
 func encode(data []byte, m markers.Marker, v string) (string, error) {
-	if err := checkValue(m, v); err != nil {
-		return "", err
+	if why := yamlscalar.Check(v); why != "" {
+		return "", rewriteError(m, "the new value "+why)
 	}
-	switch m.Style {
-	case markers.SingleQuoted:
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'", nil
-	case markers.DoubleQuoted:
-		return doubleQuote(v), nil
-	case markers.Literal, markers.Folded:
+	if m.Style == markers.Literal || m.Style == markers.Folded {
 		return encodeBlock(data, m, v)
 	}
-	if plainOK(v, m.Flow) {
-		return v, nil
-	}
-	return doubleQuote(v), nil
-}
-
-func doubleQuote(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+	return yamlscalar.Encode(v, m.Style, m.Flow), nil
 }
 
 // encodeBlock rewrites a block scalar: its header gets the strip chomping
