@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // bitbucketPageSize is the page size asked of Bitbucket Server's lists.
@@ -23,7 +25,7 @@ type bitbucket struct {
 	project, slg string
 }
 
-func newBitbucket(r gitwrite.Remote, web, token string, getenv func(string) string, hc *http.Client, red *gitwrite.Redactor) (Forge, error) {
+func newBitbucket(r gitwrite.Remote, web, token string, getenv func(string) string, hc *http.Client, red *redact.Redactor) (Forge, error) {
 	path := strings.TrimPrefix(r.Path, "scm/")
 	i := strings.LastIndex(path, "/")
 	if i <= 0 || strings.Contains(path[:i], "/") {
@@ -248,7 +250,7 @@ func (b *bitbucket) SetStatus(ctx context.Context, sha string, s Status) error {
 	if target == "" {
 		target = b.base
 	}
-	return b.api.do(idempotent(ctx), http.MethodPost, "/build-status/1.0/commits/"+url.PathEscape(sha), map[string]any{
+	return b.api.do(httpretry.MarkIdempotent(ctx), http.MethodPost, "/build-status/1.0/commits/"+url.PathEscape(sha), map[string]any{
 		"state": state, "key": s.Context, "name": s.Context, "url": target, "description": s.Description,
 	}, nil)
 }

@@ -17,6 +17,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // CodeCommitAPI is the part of the AWS SDK's CodeCommit client used here.
@@ -58,10 +59,10 @@ func NewCodeCommitClient(ctx context.Context, region, profile string) (*codecomm
 type codecommitForge struct {
 	c            CodeCommitAPI
 	repo, region string
-	red          *gitwrite.Redactor
+	red          *redact.Redactor
 }
 
-func newCodeCommit(r gitwrite.Remote, c CodeCommitAPI, red *gitwrite.Redactor) (Forge, error) {
+func newCodeCommit(r gitwrite.Remote, c CodeCommitAPI, red *redact.Redactor) (Forge, error) {
 	return &codecommitForge{c: c, repo: r.Repository(), region: r.Region, red: red}, nil
 }
 

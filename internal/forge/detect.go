@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // Option changes what Detect builds.
@@ -71,7 +73,7 @@ func Detect(remoteURL, provider string, getenv func(string) string, opts ...Opti
 		if o.codecommit == nil {
 			return nil, errors.New("codecommit: no AWS client")
 		}
-		return newCodeCommit(r, o.codecommit, gitwrite.NewRedactor(o.secrets...))
+		return newCodeCommit(r, o.codecommit, redact.NewRedactor(o.secrets...))
 	}
 	token := ""
 	for _, v := range tokenVars(provider) {
@@ -86,11 +88,11 @@ func Detect(remoteURL, provider string, getenv func(string) string, opts ...Opti
 	if o.httpClient != nil && o.httpClient.Transport != nil {
 		base = o.httpClient.Transport
 	}
-	hc := &http.Client{Transport: newRetryTransport(base, o.retry)}
+	hc := &http.Client{Transport: &httpretry.Transport{Base: base, Policy: o.retry}}
 	if o.httpClient != nil {
 		hc.Timeout = o.httpClient.Timeout
 	}
-	red := gitwrite.NewRedactor(append([]string{token}, o.secrets...)...)
+	red := redact.NewRedactor(append([]string{token}, o.secrets...)...)
 	web := webBase(r)
 	switch provider {
 	case gitwrite.GitHub:
@@ -182,7 +184,7 @@ type restClient struct {
 	base string
 	auth func(*http.Request)
 	http *http.Client
-	red  *gitwrite.Redactor
+	red  *redact.Redactor
 }
 
 // do sends in as JSON (when not nil) and decodes the answer into out (when
@@ -222,7 +224,7 @@ func (c *restClient) doResp(ctx context.Context, method, path string, in, out an
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, &APIError{Provider: c.provider, Method: method, Path: shown, Status: resp.StatusCode,
-			Message: c.red.String(errorMessage(data)), Attempts: attempts(resp)}
+			Message: c.red.String(errorMessage(data)), Attempts: httpretry.Attempts(resp)}
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {

@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -64,74 +62,6 @@ func TestDetect(t *testing.T) {
 				t.Errorf("provider = %s, want %s", f.Provider(), tt.want)
 			}
 		})
-	}
-}
-
-func TestRetryTransport(t *testing.T) {
-	tests := []struct {
-		name      string
-		method    string
-		ctx       func(context.Context) context.Context
-		statuses  []int
-		header    http.Header
-		wantCalls int
-		wantWaits []time.Duration
-		wantCode  int
-	}{
-		{name: "GET 500 then 200", method: "GET", statuses: []int{500, 200}, wantCalls: 2, wantWaits: []time.Duration{10 * time.Millisecond}, wantCode: 200},
-		{name: "GET gives up after the attempts", method: "GET", statuses: []int{503, 503, 503}, wantCalls: 3,
-			wantWaits: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}, wantCode: 503},
-		{name: "POST 500 is not repeated", method: "POST", statuses: []int{500}, wantCalls: 1, wantCode: 500},
-		{name: "idempotent POST 500 is repeated", method: "POST", ctx: idempotent, statuses: []int{500, 201}, wantCalls: 2, wantWaits: []time.Duration{10 * time.Millisecond}, wantCode: 201},
-		{name: "POST 429 is repeated", method: "POST", statuses: []int{429, 201}, header: http.Header{"Retry-After": {"1"}}, wantCalls: 2, wantWaits: []time.Duration{time.Second}, wantCode: 201},
-		{name: "GitHub's exhausted rate limit", method: "GET", statuses: []int{403, 200},
-			header:    http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"0"}},
-			wantCalls: 2, wantWaits: []time.Duration{0}, wantCode: 200},
-		{name: "403 is not repeated", method: "GET", statuses: []int{403}, wantCalls: 1, wantCode: 403},
-		{name: "422 is not repeated", method: "PATCH", statuses: []int{422}, wantCalls: 1, wantCode: 422},
-		{name: "401 is not repeated", method: "GET", statuses: []int{401}, wantCalls: 1, wantCode: 401},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var calls atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				n := int(calls.Add(1)) - 1
-				if body, _ := io.ReadAll(r.Body); string(body) != `{"a":1}` {
-					t.Errorf("call %d: body %q, want it sent whole every time", n, body)
-				}
-				for k, v := range tt.header {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(tt.statuses[min(n, len(tt.statuses)-1)])
-			}))
-			defer srv.Close()
-			sl := &sleeps{}
-			c := &http.Client{Transport: newRetryTransport(nil, sl.retry())}
-			ctx := context.Background()
-			if tt.ctx != nil {
-				ctx = tt.ctx(ctx)
-			}
-			req, _ := http.NewRequestWithContext(ctx, tt.method, srv.URL, strings.NewReader(`{"a":1}`))
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tt.wantCode || int(calls.Load()) != tt.wantCalls || attempts(resp) != tt.wantCalls {
-				t.Errorf("status %d after %d calls (attempts header %d), want %d after %d", resp.StatusCode, calls.Load(), attempts(resp), tt.wantCode, tt.wantCalls)
-			}
-			if got := sl.all(); len(got) != len(tt.wantWaits) || (len(got) > 0 && got[0] > tt.wantWaits[0]+time.Second) {
-				t.Errorf("waits = %v, want %v", got, tt.wantWaits)
-			}
-		})
-	}
-}
-
-func TestRetryAfterDate(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	h := http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}
-	if d, ok := retryAfter(h, now); !ok || d != 90*time.Second {
-		t.Errorf("retryAfter = %v, %v; want 90s", d, ok)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // giteaPageSize is the most items a Gitea list endpoint answers by default.
@@ -24,7 +26,7 @@ type gitea struct {
 	owner, name string
 }
 
-func newGitea(r gitwrite.Remote, web, token string, hc *http.Client, red *gitwrite.Redactor) (Forge, error) {
+func newGitea(r gitwrite.Remote, web, token string, hc *http.Client, red *redact.Redactor) (Forge, error) {
 	owner, name, err := splitRepo(r)
 	if err != nil {
 		return nil, err
@@ -144,7 +146,7 @@ func (g *gitea) addLabels(ctx context.Context, number int, labels []string) erro
 		}
 		want = append(want, id)
 	}
-	return g.api.do(idempotent(ctx), http.MethodPost, fmt.Sprintf("%s/issues/%d/labels", g.repo(), number), map[string]any{"labels": want}, nil)
+	return g.api.do(httpretry.MarkIdempotent(ctx), http.MethodPost, fmt.Sprintf("%s/issues/%d/labels", g.repo(), number), map[string]any{"labels": want}, nil)
 }
 
 func (g *gitea) PullRequest(ctx context.Context, number int) (PR, error) {
@@ -196,7 +198,7 @@ func (g *gitea) DeleteComment(ctx context.Context, _ int, id string) error {
 }
 
 func (g *gitea) SetStatus(ctx context.Context, sha string, s Status) error {
-	return g.api.do(idempotent(ctx), http.MethodPost, g.repo()+"/statuses/"+url.PathEscape(sha), map[string]any{
+	return g.api.do(httpretry.MarkIdempotent(ctx), http.MethodPost, g.repo()+"/statuses/"+url.PathEscape(sha), map[string]any{
 		"state": string(s.State), "context": s.Context, "description": s.Description, "target_url": s.TargetURL,
 	}, nil)
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-github/v82/github"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // githubPageSize is the largest page GitHub's list endpoints answer.
@@ -23,10 +25,10 @@ const githubPageSize = 100
 type githubForge struct {
 	c           *github.Client
 	owner, name string
-	red         *gitwrite.Redactor
+	red         *redact.Redactor
 }
 
-func newGitHub(r gitwrite.Remote, apiURL, token string, hc *http.Client, red *gitwrite.Redactor) (Forge, error) {
+func newGitHub(r gitwrite.Remote, apiURL, token string, hc *http.Client, red *redact.Redactor) (Forge, error) {
 	owner, name, err := splitRepo(r)
 	if err != nil {
 		return nil, err
@@ -78,17 +80,17 @@ func (g *githubForge) err(method, path string, err error) error {
 		}
 		e.Message = strings.Join(msgs, "; ")
 		if er.Response != nil {
-			e.Status, e.Attempts = er.Response.StatusCode, attempts(er.Response)
+			e.Status, e.Attempts = er.Response.StatusCode, httpretry.Attempts(er.Response)
 		}
 	case errors.As(err, &rl):
 		e.Message = rl.Message + " (rate limit resets at " + rl.Rate.Reset.UTC().Format("15:04:05 MST") + ")"
 		if rl.Response != nil {
-			e.Status, e.Attempts = rl.Response.StatusCode, attempts(rl.Response)
+			e.Status, e.Attempts = rl.Response.StatusCode, httpretry.Attempts(rl.Response)
 		}
 	case errors.As(err, &ab):
 		e.Message = ab.Message
 		if ab.Response != nil {
-			e.Status, e.Attempts = ab.Response.StatusCode, attempts(ab.Response)
+			e.Status, e.Attempts = ab.Response.StatusCode, httpretry.Attempts(ab.Response)
 		}
 	default:
 		e.Message = err.Error()
@@ -159,7 +161,7 @@ func (g *githubForge) update(ctx context.Context, existing PR, pr PullRequest) e
 
 // addLabels adds labels; GitHub creates those the repository lacks.
 func (g *githubForge) addLabels(ctx context.Context, number int, labels []string) error {
-	_, _, err := g.c.Issues.AddLabelsToIssue(idempotent(ctx), g.owner, g.name, number, labels)
+	_, _, err := g.c.Issues.AddLabelsToIssue(httpretry.MarkIdempotent(ctx), g.owner, g.name, number, labels)
 	return g.err(http.MethodPost, g.path("/issues/%d/labels", number), err)
 }
 
@@ -232,6 +234,6 @@ func (g *githubForge) SetStatus(ctx context.Context, sha string, s Status) error
 	if s.TargetURL != "" {
 		st.TargetURL = github.Ptr(s.TargetURL)
 	}
-	_, _, err := g.c.Repositories.CreateStatus(idempotent(ctx), g.owner, g.name, sha, st)
+	_, _, err := g.c.Repositories.CreateStatus(httpretry.MarkIdempotent(ctx), g.owner, g.name, sha, st)
 	return g.err(http.MethodPost, g.path("/statuses/%s", sha), err)
 }

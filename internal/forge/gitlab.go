@@ -12,6 +12,8 @@ import (
 	gogitlab "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // gitlabPageSize is the largest page GitLab's list endpoints answer.
@@ -22,10 +24,10 @@ const gitlabPageSize = 100
 type gitlabForge struct {
 	c       *gogitlab.Client
 	project string // group/sub/name
-	red     *gitwrite.Redactor
+	red     *redact.Redactor
 }
 
-func newGitLab(r gitwrite.Remote, apiURL, token string, hc *http.Client, red *gitwrite.Redactor) (Forge, error) {
+func newGitLab(r gitwrite.Remote, apiURL, token string, hc *http.Client, red *redact.Redactor) (Forge, error) {
 	if _, _, err := splitRepo(r); err != nil {
 		return nil, err
 	}
@@ -52,7 +54,7 @@ func (g *gitlabForge) err(method, path string, err error) error {
 	if errors.As(err, &er) {
 		e.Message = er.Message
 		if er.Response != nil {
-			e.Status, e.Attempts = er.Response.StatusCode, attempts(er.Response)
+			e.Status, e.Attempts = er.Response.StatusCode, httpretry.Attempts(er.Response)
 			// client-go's message starts with the method, URL and status.
 			if i := strings.Index(e.Message, strconv.Itoa(e.Status)+" "); i >= 0 {
 				e.Message = strings.TrimSpace(e.Message[i+len(strconv.Itoa(e.Status)):])
@@ -188,6 +190,6 @@ func (g *gitlabForge) SetStatus(ctx context.Context, sha string, s Status) error
 	if s.TargetURL != "" {
 		opts.TargetURL = gogitlab.Ptr(s.TargetURL)
 	}
-	_, _, err := g.c.Commits.SetCommitStatus(g.project, sha, opts, gogitlab.WithContext(idempotent(ctx)))
+	_, _, err := g.c.Commits.SetCommitStatus(g.project, sha, opts, gogitlab.WithContext(httpretry.MarkIdempotent(ctx)))
 	return g.err(http.MethodPost, g.path("/statuses/%s", sha), err)
 }

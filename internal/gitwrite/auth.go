@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // TokenVariables returns the environment variables whose token is used, in
@@ -59,7 +62,7 @@ type Auth struct {
 	// "the remote URL", or "" for none.
 	Source string
 	// Redactor knows the secrets, to mask them in any text.
-	Redactor *Redactor
+	Redactor *redact.Redactor
 	// URL, when not empty, is the URL to push to instead of the remote's
 	// (a codecommit:: URL becomes its HTTPS endpoint).
 	URL string
@@ -127,7 +130,7 @@ func ResolveAuth(ctx context.Context, remoteURL string, opts AuthOptions) (Auth,
 	if provider == "" {
 		provider = r.GuessProvider()
 	}
-	red := NewRedactor()
+	red := redact.NewRedactor()
 	if r.Scheme == "codecommit" || (provider == CodeCommit && r.Scheme != "ssh") {
 		return codecommitAuth(ctx, r, opts, red)
 	}
@@ -177,15 +180,16 @@ func ResolveAuth(ctx context.Context, remoteURL string, opts AuthOptions) (Auth,
 
 // userinfoPassword returns the password in a URL's user information.
 func userinfoPassword(raw string) string {
-	m := urlUserinfo.FindStringSubmatch(raw)
-	if m == nil {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
 		return ""
 	}
-	return m[3]
+	p, _ := u.User.Password()
+	return p
 }
 
 // sshAuth uses the SSH agent.
-func sshAuth(r Remote, opts AuthOptions, red *Redactor) (Auth, error) {
+func sshAuth(r Remote, opts AuthOptions, red *redact.Redactor) (Auth, error) {
 	user := r.User
 	if user == "" {
 		user = "git"
@@ -258,7 +262,7 @@ func gitCredentialFill(ctx context.Context, request string) (string, error) {
 // credentials, as git-remote-codecommit does: the user name is the access
 // key id (with %session-token for temporary credentials), the password is
 // the time and a SigV4 signature of a request "GIT /v1/repos/NAME".
-func codecommitAuth(ctx context.Context, r Remote, opts AuthOptions, red *Redactor) (Auth, error) {
+func codecommitAuth(ctx context.Context, r Remote, opts AuthOptions, red *redact.Redactor) (Auth, error) {
 	region := r.Region
 	if region == "" {
 		region = opts.Getenv("AWS_REGION")

@@ -15,6 +15,7 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 func env(kv ...string) func(string) string {
@@ -169,34 +170,6 @@ func TestCodeCommitPasswordIsStable(t *testing.T) {
 	}
 }
 
-func TestRedactor(t *testing.T) {
-	r := NewRedactor("ghp_abcdef123456", "", "ab")
-	r.AddBasic("x-access-token", "pa ss/word")
-	tests := []struct {
-		name string
-		in   string
-		want string
-	}{
-		{name: "plain", in: "token ghp_abcdef123456 refused", want: "token *** refused"},
-		{name: "url userinfo", in: "https://bob:hunter2@example.com/x.git", want: "https://bob:***@example.com/x.git"},
-		{name: "escaped", in: "p=pa+ss%2Fword q=pa%20ss%2Fword", want: "p=*** q=***"},
-		{name: "basic header", in: "Authorization: Basic eC1hY2Nlc3MtdG9rZW46cGEgc3Mvd29yZA==", want: "Authorization: Basic ***"},
-		{name: "short secrets ignored", in: "abc", want: "abc"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := r.String(tt.in); got != tt.want {
-				t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-	base := errors.New("boom ghp_abcdef123456")
-	err := r.Error(fmt.Errorf("wrapped: %w", base))
-	if strings.Contains(err.Error(), "ghp_") || !errors.Is(err, base) {
-		t.Errorf("Error() = %v, Is = %v", err, errors.Is(err, base))
-	}
-}
-
 func TestPushNeverForces(t *testing.T) {
 	remoteDir := t.TempDir()
 	if _, err := git.PlainInit(remoteDir, true); err != nil {
@@ -228,7 +201,7 @@ func TestPushNeverForces(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCommit(t, r, base, map[string][]byte{"README.md": []byte("two\n")}, CommitOptions{Branch: branch, Author: bot, Message: "two", When: when})
-	err := Push(ctx, r.Git, "origin", branch, Auth{Redactor: NewRedactor()})
+	err := Push(ctx, r.Git, "origin", branch, Auth{Redactor: redact.NewRedactor()})
 	var rejected *PushRejectedError
 	if !errors.As(err, &rejected) || !strings.Contains(err.Error(), "non-fast-forward") {
 		t.Fatalf("err = %v, want a non-fast-forward rejection", err)

@@ -10,6 +10,8 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // PushRejectedError is a push the remote (or go-git, seeing the remote's
@@ -41,7 +43,7 @@ var ErrAuth = errors.New("authentication failed")
 func Push(ctx context.Context, repo *git.Repository, remote, branch string, auth Auth) error {
 	red := auth.Redactor
 	if red == nil {
-		red = NewRedactor()
+		red = redact.NewRedactor()
 	}
 	rc, err := repo.Remote(remote)
 	if err != nil {

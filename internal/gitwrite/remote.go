@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // Provider names, shared with package forge and the --provider flag.
@@ -52,7 +54,7 @@ func ParseRemote(raw string) (Remote, error) {
 	case strings.Contains(raw, "://"):
 		u, err := url.Parse(raw)
 		if err != nil {
-			return Remote{}, fmt.Errorf("remote URL %s: %w", NewRedactor().String(raw), err)
+			return Remote{}, fmt.Errorf("remote URL %s: %w", redact.NewRedactor().String(raw), err)
 		}
 		r.Scheme = u.Scheme
 		r.Host = u.Hostname()
@@ -69,7 +71,7 @@ func ParseRemote(raw string) (Remote, error) {
 	switch r.Scheme {
 	case "https", "http", "ssh":
 	default:
-		return Remote{}, fmt.Errorf("remote URL %s: scheme %q is not supported (https, http, ssh, codecommit)", NewRedactor().String(raw), r.Scheme)
+		return Remote{}, fmt.Errorf("remote URL %s: scheme %q is not supported (https, http, ssh, codecommit)", redact.NewRedactor().String(raw), r.Scheme)
 	}
 	r.Path = strings.TrimSuffix(strings.Trim(r.Path, "/"), ".git")
 	if m := codecommitHost.FindStringSubmatch(r.Host); m != nil {
@@ -103,7 +105,7 @@ func parseCodeCommit(raw string) (Remote, error) {
 }
 
 // String returns the URL as given, with any password masked.
-func (r Remote) String() string { return NewRedactor().String(r.raw) }
+func (r Remote) String() string { return redact.NewRedactor().String(r.raw) }
 
 // Repository returns the last element of Path: the repository's name.
 func (r Remote) Repository() string { return r.Path[strings.LastIndex(r.Path, "/")+1:] }

@@ -6,9 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // Client rates used when the configuration sets none: kustomize-controller's
@@ -182,17 +185,18 @@ func (c *cluster) resource(m *meta.RESTMapping, ns string) dynamic.ResourceInter
 // rendered ones and the caller's are masked in diffs too, wherever they
 // appear, as diff.Revisions masks the values of rendered Secrets.
 type redactor struct {
-	mu sync.Mutex
-	// set holds the values; true marks those masked in diffs too.
-	set map[string]bool
+	msgs *redact.Redactor
+	mu   sync.Mutex
+	// diffs holds the values masked in diffs too.
+	diffs map[string]bool
 }
 
-// minSecretLen is the shortest value scrubbed from messages: shorter ones
-// ("1", "yes") would mangle unrelated text.
+// minSecretLen is the shortest value scrubbed: shorter ones ("1", "yes")
+// would mangle unrelated text.
 const minSecretLen = 4
 
 func newRedactor(values []string) *redactor {
-	r := &redactor{set: map[string]bool{}}
+	r := &redactor{msgs: redact.NewRedactor(), diffs: map[string]bool{}}
 	for _, v := range values {
 		r.add(v, true)
 	}
@@ -203,9 +207,12 @@ func (r *redactor) add(v string, inDiffs bool) {
 	if len(v) < minSecretLen {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.set[v] = r.set[v] || inDiffs
+	r.msgs.Add(v)
+	if inDiffs {
+		r.mu.Lock()
+		r.diffs[v] = true
+		r.mu.Unlock()
+	}
 }
 
 // addSecret adds the values of o when it is a Secret: a rendered one
@@ -233,50 +240,22 @@ func (r *redactor) addSecret(o map[string]any, rendered bool) {
 	}
 }
 
-// values returns the values, longest first; only those masked in diffs
-// when inDiffs is set.
-func (r *redactor) values(inDiffs bool) []string {
+// diffValues returns the values masked in diffs, longest first.
+func (r *redactor) diffValues() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.set))
-	for v, d := range r.set {
-		if d || !inDiffs {
-			out = append(out, v)
+	out := slices.Collect(maps.Keys(r.diffs))
+	slices.SortFunc(out, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
 		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if len(out[i]) != len(out[j]) {
-			return len(out[i]) > len(out[j])
-		}
-		return out[i] < out[j]
+		return strings.Compare(a, b)
 	})
 	return out
 }
 
 // text masks the values in s.
-func (r *redactor) text(s string) string {
-	for _, v := range r.values(false) {
-		s = strings.ReplaceAll(s, v, "***")
-	}
-	return s
-}
+func (r *redactor) text(s string) string { return r.msgs.String(s) }
 
 // err returns err with its message masked, keeping what it wraps.
-func (r *redactor) err(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if clean := r.text(msg); clean != msg {
-		return &redactedError{msg: clean, err: err}
-	}
-	return err
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
+func (r *redactor) err(err error) error { return r.msgs.Error(err) }

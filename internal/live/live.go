@@ -292,7 +292,7 @@ func (r *run) each(ctx context.Context, f func(context.Context, *rootState) erro
 // results compares each root's live objects with their dry-run results.
 func (r *run) results() ([]diff.RootDiff, error) {
 	var out []diff.RootDiff
-	opts := diff.Options{Ignore: r.opts.Ignore, Preset: r.opts.Preset, Secrets: r.redact.values(true)}
+	opts := diff.Options{Ignore: r.opts.Ignore, Preset: r.opts.Preset, Secrets: r.redact.diffValues()}
 	for _, rs := range r.roots {
 		if rs.skipped {
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -242,13 +243,9 @@ func TestRedactor(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("err() = %q, want %q", err, want)
 	}
-	for _, v := range r.values(true) {
-		if v == "live-value" || v == b64("live-value") {
-			t.Errorf("values(true) has the live value %q: live values are not masked in diffs", v)
-		}
-	}
-	if len(r.values(false)) != len(r.values(true))+2 {
-		t.Errorf("values(false) = %v, want values(true) = %v and the live value, raw and encoded", r.values(false), r.values(true))
+	wantDiffs := []string{b64("decoded-value"), "substituted-value", b64("plain-value"), "decoded-value", "plain-value"}
+	if got := r.diffValues(); !slices.Equal(got, wantDiffs) {
+		t.Errorf("diffValues() = %q, want the rendered and given values, longest first, and not the live one: %q", got, wantDiffs)
 	}
 }
 

@@ -2,18 +2,17 @@ package registry
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
 // Kind classifies what went wrong with a repository.
@@ -149,24 +148,8 @@ func (e *Error) Is(target error) bool {
 	return ok && s == target
 }
 
-// secrets match what could carry a credential in a message: the user
-// information of a URL and an Authorization value.
-var secrets = []struct {
-	re   *regexp.Regexp
-	with string
-}{
-	{regexp.MustCompile(`://[^/@\s]+@`), "://"},
-	{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`), "$1 [redacted]"},
-	{regexp.MustCompile(`(?i)((?:access_token|refresh_token|password|token)=)[^&\s]+`), "${1}[redacted]"},
-}
-
 // scrub removes what could be a credential from a message.
-func scrub(s string) string {
-	for _, r := range secrets {
-		s = r.re.ReplaceAllString(s, r.with)
-	}
-	return s
-}
+func scrub(s string) string { return (*redact.Redactor)(nil).String(s) }
 
 func containsAny(s string, subs ...string) bool {
 	for _, sub := range subs {
@@ -186,29 +169,15 @@ func statusOf(err error) (int, bool) {
 	return 0, false
 }
 
-// stats records how the HTTP requests of one operation went.
-type stats struct {
-	// attempts is how many times the latest request was sent.
-	attempts atomic.Int32
-	// timedOut is set when a request ran past the per-request timeout.
-	timedOut atomic.Bool
-}
-
-type statsKey struct{}
-
-func withStats(ctx context.Context) (context.Context, *stats) {
-	s := &stats{}
-	return context.WithValue(ctx, statsKey{}, s), s
-}
-
-func statsFrom(ctx context.Context) *stats {
-	s, _ := ctx.Value(statsKey{}).(*stats)
-	return s
+// withStats returns ctx with the counter of the requests of one
+// operation, which the transport updates.
+func withStats(ctx context.Context) (context.Context, *httpretry.Counter) {
+	return httpretry.WithCounter(ctx)
 }
 
 // classify turns the error of reading repo into an *Error.
-func classify(ctx context.Context, repo string, err error, st *stats, timeout time.Duration) *Error {
-	e := &Error{Repository: repo, Err: err, Attempts: int(st.attempts.Load()), Timeout: timeout}
+func classify(ctx context.Context, repo string, err error, st *httpretry.Counter, timeout time.Duration) *Error {
+	e := &Error{Repository: repo, Err: err, Attempts: st.Attempts(), Timeout: timeout}
 	if status, ok := statusOf(err); ok {
 		e.Status = status
 		switch {
@@ -228,7 +197,7 @@ func classify(ctx context.Context, repo string, err error, st *stats, timeout ti
 	switch {
 	case ctx.Err() != nil:
 		e.Kind = KindCanceled
-	case st.timedOut.Load() || errors.Is(err, context.DeadlineExceeded):
+	case st.TimedOut() || errors.Is(err, context.DeadlineExceeded):
 		e.Kind = KindTimeout
 	case isNetwork(err):
 		e.Kind = KindUnavailable
@@ -239,20 +208,4 @@ func classify(ctx context.Context, repo string, err error, st *stats, timeout ti
 func isNetwork(err error) bool {
 	var nerr net.Error
 	return errors.As(err, &nerr)
-}
-
-// permanent tells whether a transport error will not go away by retrying:
-// an unknown host, a TLS or certificate failure (among them the HTTPS probe
-// of a plain-HTTP registry).
-func permanent(err error) bool {
-	var dns *net.DNSError
-	if errors.As(err, &dns) && dns.IsNotFound {
-		return true
-	}
-	var rec tls.RecordHeaderError
-	var cert *tls.CertificateVerificationError
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	return errors.As(err, &rec) || errors.As(err, &cert) || errors.As(err, &unknown) || errors.As(err, &host) ||
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }

@@ -25,6 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
 )
 
 // Defaults for the zero values of Options.
@@ -85,7 +87,8 @@ type Options struct {
 // Client reads tags and digests from registries.
 type Client struct {
 	opts Options
-	// sleep waits for d or until ctx is done; tests replace it.
+	// sleep waits for d or until ctx is done; nil waits on a timer, tests
+	// replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 
 	// The puller and pusher of single artifacts, made once: they keep
@@ -150,18 +153,7 @@ func New(opts Options) *Client {
 		opts.Transport = remote.DefaultTransport
 	}
 	opts.InsecureRegistries = slices.Clone(opts.InsecureRegistries)
-	return &Client{opts: opts, sleep: sleep}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &Client{opts: opts}
 }
 
 // Result is the outcome of listing one repository.
@@ -201,15 +193,18 @@ func (c *Client) puller() (*remote.Puller, error) {
 }
 
 // transport sends the client's requests with its timeout and retries.
-func (c *Client) transport() *retryTransport {
-	return &retryTransport{
-		next:       c.opts.Transport,
-		retries:    c.opts.Retries,
-		backoff:    c.opts.Backoff,
-		maxBackoff: c.opts.MaxBackoff,
-		timeout:    c.opts.Timeout,
-		sleep:      c.sleep,
-	}
+// Every request of a registry may be sent again: reads are, and so is
+// starting an upload or putting a blob or manifest by its digest.
+func (c *Client) transport() *httpretry.Transport {
+	return &httpretry.Transport{Base: c.opts.Transport, Policy: httpretry.Policy{
+		Attempts:   c.opts.Retries + 1,
+		Backoff:    c.opts.Backoff,
+		MaxWait:    c.opts.MaxBackoff,
+		Jitter:     0.2,
+		Timeout:    c.opts.Timeout,
+		Repeatable: func(*http.Request) bool { return true },
+		Sleep:      c.sleep,
+	}}
 }
 
 // nameOptions returns the options to parse a reference to a registry.

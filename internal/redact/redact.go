@@ -1,4 +1,11 @@
-package gitwrite
+// Package redact masks secrets in text: the one redactor of the tool's
+// messages, used for forges' and git's tokens, registries' credentials and
+// the cluster's Secret values. A Redactor masks the secrets it is taught,
+// in their raw, URL-escaped and base64 forms; any Redactor, nil included,
+// also masks what is a credential by its place: the password (or the lone
+// token) of a URL's user information, the value of an Authorization
+// header, and token and password query parameters.
+package redact
 
 import (
 	"encoding/base64"
@@ -17,9 +24,8 @@ const Mask = "***"
 const minSecretLen = 3
 
 // Redactor replaces every secret it knows in a text with Mask. It also knows
-// each secret's URL-escaped and base64 forms, and masks the password in any
-// URL's user information. Its methods are safe for concurrent use; a nil
-// Redactor still masks URL passwords.
+// each secret's URL-escaped and base64 forms. Its methods are safe for
+// concurrent use; a nil Redactor masks only what byPlace finds.
 type Redactor struct {
 	mu      sync.RWMutex
 	secrets []string
@@ -56,19 +62,31 @@ func (r *Redactor) AddBasic(user, password string) {
 	r.Add(password, user+":"+password)
 }
 
-// urlUserinfo matches the user information of a URL: scheme://user:pass@.
-var urlUserinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s:]*):([^/@\s]*)@`)
+// byPlace are the credentials known by where they are written.
+var byPlace = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	// scheme://user:password@ keeps the user.
+	{regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s:]*):([^/@\s]*)@`), "${1}${2}:" + Mask + "@"},
+	// http(s)://token@: a lone user of an HTTP URL is a token.
+	{regexp.MustCompile(`((?i:https?)://)[^/@\s:]+@`), "${1}" + Mask + "@"},
+	{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`), "$1 " + Mask},
+	{regexp.MustCompile(`(?i)((?:access_token|refresh_token|password|token)=)[^&\s]+`), "${1}" + Mask},
+}
 
-// String returns s with every known secret masked.
+// String returns s with every known secret, and every credential known by
+// its place, masked.
 func (r *Redactor) String(s string) string {
-	s = urlUserinfo.ReplaceAllString(s, "${1}${2}:"+Mask+"@")
-	if r == nil {
-		return s
+	if r != nil {
+		r.mu.RLock()
+		for _, secret := range r.secrets {
+			s = strings.ReplaceAll(s, secret, Mask)
+		}
+		r.mu.RUnlock()
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, secret := range r.secrets {
-		s = strings.ReplaceAll(s, secret, Mask)
+	for _, p := range byPlace {
+		s = p.re.ReplaceAllString(s, p.with)
 	}
 	return s
 }
