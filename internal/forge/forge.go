@@ -4,10 +4,13 @@
 // CodeCommit, behind one Forge interface. It serves `kubectl gitops images
 // update --pr`, `promote --pr` and the CI bot (`ci comment|check`).
 //
-// Every HTTP call goes through one retrying transport (429 and 5xx retried
-// with backoff where the call is safe to repeat, Retry-After honoured; 401,
-// 403, 404 and 422 not retried) and every error is an *APIError or wraps one,
-// with the token masked.
+// Each forge is reached through its maintained SDK where one exists
+// (go-github, GitLab's client-go, Gitea's code.gitea.io/sdk/gitea, the AWS
+// SDK for CodeCommit); Bitbucket Server through net/http (see bitbucket.go
+// for why). Every HTTP call goes through internal/httpretry (429 and 5xx
+// retried with backoff where the call is safe to repeat, Retry-After
+// honoured; 401, 403, 404 and 422 not retried) and every error is an
+// *APIError or wraps one, with the token masked.
 package forge
 
 import (

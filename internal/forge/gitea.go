@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
+
+	giteasdk "code.gitea.io/sdk/gitea"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
@@ -20,10 +21,12 @@ const giteaPageSize = 50
 // asked for it, as GitHub does on its own.
 const newLabelColor = "#ededed"
 
-// gitea talks to Gitea's REST API (/api/v1).
+// gitea talks to Gitea's API through its SDK, code.gitea.io/sdk/gitea.
 type gitea struct {
-	api         *restClient
+	web, token  string
+	http        *http.Client
 	owner, name string
+	red         *redact.Redactor
 }
 
 func newGitea(r gitwrite.Remote, web, token string, hc *http.Client, red *redact.Redactor) (Forge, error) {
@@ -31,45 +34,48 @@ func newGitea(r gitwrite.Remote, web, token string, hc *http.Client, red *redact
 	if err != nil {
 		return nil, err
 	}
-	return &gitea{
-		api: &restClient{provider: gitwrite.Gitea, base: strings.TrimSuffix(web, "/") + "/api/v1", http: hc, red: red,
-			auth: func(req *http.Request) { req.Header.Set("Authorization", "token "+token) }},
-		owner: owner, name: name,
-	}, nil
+	return &gitea{web: strings.TrimSuffix(web, "/"), token: token, http: hc, owner: owner, name: name, red: red}, nil
 }
 
 func (g *gitea) Provider() string { return gitwrite.Gitea }
 
-func (g *gitea) repo() string {
-	return "/repos/" + url.PathEscape(g.owner) + "/" + url.PathEscape(g.name)
+// client returns an SDK client for one call: the SDK takes its context per
+// client. Making one sends nothing (the server's version is not asked).
+func (g *gitea) client(ctx context.Context) (*giteasdk.Client, error) {
+	c, err := giteasdk.NewClient(g.web, giteasdk.SetToken(g.token), giteasdk.SetHTTPClient(g.http),
+		giteasdk.SetGiteaVersion(""), giteasdk.SetContext(ctx))
+	if err != nil {
+		return nil, g.red.Error(fmt.Errorf("%s: %w", gitwrite.Gitea, err))
+	}
+	return c, nil
 }
 
-type giteaPR struct {
-	Number  int    `json:"number"`
-	Title   string `json:"title"`
-	Body    string `json:"body"`
-	HTMLURL string `json:"html_url"`
-	State   string `json:"state"`
-	Merged  bool   `json:"merged"`
-	Head    struct {
-		Ref  string `json:"ref"`
-		SHA  string `json:"sha"`
-		Repo *struct {
-			FullName string `json:"full_name"`
-		} `json:"repo"`
-	} `json:"head"`
-	Base struct {
-		Ref string `json:"ref"`
-	} `json:"base"`
-	Labels []struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	} `json:"labels"`
+// err turns the SDK's error for the call method path into an *APIError.
+func (g *gitea) err(method, path string, resp *giteasdk.Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &APIError{Provider: gitwrite.Gitea, Method: method, Path: path, Message: g.red.String(err.Error())}
+	if resp != nil && resp.Response != nil {
+		e.Status, e.Attempts = resp.StatusCode, httpretry.Attempts(resp.Response)
+	}
+	return e
 }
 
-func (p giteaPR) pr() PR {
-	out := PR{Number: p.Number, Title: p.Title, Body: p.Body, URL: p.HTMLURL, Head: p.Head.Ref, Base: p.Base.Ref, HeadSHA: p.Head.SHA, State: p.State}
-	if p.Merged {
+func (g *gitea) repo() string { return "/repos/" + g.owner + "/" + g.name }
+
+func giteaPR(p *giteasdk.PullRequest) PR {
+	if p == nil {
+		return PR{}
+	}
+	out := PR{Number: int(p.Index), Title: p.Title, Body: p.Body, URL: p.HTMLURL, State: string(p.State)}
+	if p.Head != nil {
+		out.Head, out.HeadSHA = p.Head.Ref, p.Head.Sha
+	}
+	if p.Base != nil {
+		out.Base = p.Base.Ref
+	}
+	if p.HasMerged {
 		out.State = "merged"
 	}
 	for _, l := range p.Labels {
@@ -83,15 +89,23 @@ func (g *gitea) EnsurePullRequest(ctx context.Context, pr PullRequest) (Result, 
 }
 
 func (g *gitea) findOpen(ctx context.Context, head, base string) (*PR, error) {
+	c, err := g.client(ctx)
+	if err != nil {
+		return nil, err
+	}
 	full := g.owner + "/" + g.name
 	for page := 1; ; page++ {
-		var prs []giteaPR
-		if err := g.api.do(ctx, http.MethodGet, fmt.Sprintf("%s/pulls?state=open&page=%d&limit=%d", g.repo(), page, giteaPageSize), nil, &prs); err != nil {
-			return nil, err
+		prs, resp, err := c.ListRepoPullRequests(g.owner, g.name, giteasdk.ListPullRequestsOptions{
+			ListOptions: giteasdk.ListOptions{Page: page, PageSize: giteaPageSize}, State: giteasdk.StateOpen})
+		if err != nil {
+			return nil, g.err(http.MethodGet, g.repo()+"/pulls", resp, err)
 		}
 		for _, p := range prs {
-			if p.Head.Ref == head && p.Base.Ref == base && (p.Head.Repo == nil || strings.EqualFold(p.Head.Repo.FullName, full)) {
-				out := p.pr()
+			if p.Head == nil || p.Base == nil || p.Head.Ref != head || p.Base.Ref != base {
+				continue
+			}
+			if p.Head.Repository == nil || strings.EqualFold(p.Head.Repository.FullName, full) {
+				out := giteaPR(p)
 				return &out, nil
 			}
 		}
@@ -102,28 +116,35 @@ func (g *gitea) findOpen(ctx context.Context, head, base string) (*PR, error) {
 }
 
 func (g *gitea) create(ctx context.Context, pr PullRequest) (PR, error) {
-	var out giteaPR
-	err := g.api.do(ctx, http.MethodPost, g.repo()+"/pulls", map[string]any{
-		"head": pr.Head, "base": pr.Base, "title": pr.Title, "body": pr.Body,
-	}, &out)
-	return out.pr(), err
+	c, err := g.client(ctx)
+	if err != nil {
+		return PR{}, err
+	}
+	p, resp, err := c.CreatePullRequest(g.owner, g.name, giteasdk.CreatePullRequestOption{Head: pr.Head, Base: pr.Base, Title: pr.Title, Body: pr.Body})
+	return giteaPR(p), g.err(http.MethodPost, g.repo()+"/pulls", resp, err)
 }
 
 func (g *gitea) update(ctx context.Context, existing PR, pr PullRequest) error {
-	return g.api.do(ctx, http.MethodPatch, fmt.Sprintf("%s/pulls/%d", g.repo(), existing.Number),
-		map[string]any{"title": pr.Title, "body": pr.Body}, nil)
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	body := pr.Body
+	_, resp, err := c.EditPullRequest(g.owner, g.name, int64(existing.Number), giteasdk.EditPullRequestOption{Title: pr.Title, Body: &body})
+	return g.err(http.MethodPatch, fmt.Sprintf("%s/pulls/%d", g.repo(), existing.Number), resp, err)
 }
 
 // addLabels adds labels by id, creating those the repository lacks.
 func (g *gitea) addLabels(ctx context.Context, number int, labels []string) error {
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
 	ids := map[string]int64{}
 	for page := 1; ; page++ {
-		var all []struct {
-			ID   int64  `json:"id"`
-			Name string `json:"name"`
-		}
-		if err := g.api.do(ctx, http.MethodGet, fmt.Sprintf("%s/labels?page=%d&limit=%d", g.repo(), page, giteaPageSize), nil, &all); err != nil {
-			return err
+		all, resp, err := c.ListRepoLabels(g.owner, g.name, giteasdk.ListLabelsOptions{ListOptions: giteasdk.ListOptions{Page: page, PageSize: giteaPageSize}})
+		if err != nil {
+			return g.err(http.MethodGet, g.repo()+"/labels", resp, err)
 		}
 		for _, l := range all {
 			ids[l.Name] = l.ID
@@ -136,46 +157,56 @@ func (g *gitea) addLabels(ctx context.Context, number int, labels []string) erro
 	for _, l := range labels {
 		id, ok := ids[l]
 		if !ok {
-			var created struct {
-				ID int64 `json:"id"`
-			}
-			if err := g.api.do(ctx, http.MethodPost, g.repo()+"/labels", map[string]any{"name": l, "color": newLabelColor}, &created); err != nil {
-				return fmt.Errorf("creating label %q: %w", l, err)
+			created, resp, err := c.CreateLabel(g.owner, g.name, giteasdk.CreateLabelOption{Name: l, Color: newLabelColor})
+			if err != nil {
+				return fmt.Errorf("creating label %q: %w", l, g.err(http.MethodPost, g.repo()+"/labels", resp, err))
 			}
 			id = created.ID
 		}
 		want = append(want, id)
 	}
-	return g.api.do(httpretry.MarkIdempotent(ctx), http.MethodPost, fmt.Sprintf("%s/issues/%d/labels", g.repo(), number), map[string]any{"labels": want}, nil)
+	c, err = g.client(httpretry.MarkIdempotent(ctx))
+	if err != nil {
+		return err
+	}
+	_, resp, err := c.AddIssueLabels(g.owner, g.name, int64(number), giteasdk.IssueLabelsOption{Labels: want})
+	return g.err(http.MethodPost, fmt.Sprintf("%s/issues/%d/labels", g.repo(), number), resp, err)
 }
 
 func (g *gitea) PullRequest(ctx context.Context, number int) (PR, error) {
-	var out giteaPR
-	err := g.api.do(ctx, http.MethodGet, fmt.Sprintf("%s/pulls/%d", g.repo(), number), nil, &out)
-	return out.pr(), err
+	c, err := g.client(ctx)
+	if err != nil {
+		return PR{}, err
+	}
+	p, resp, err := c.GetPullRequest(g.owner, g.name, int64(number))
+	return giteaPR(p), g.err(http.MethodGet, fmt.Sprintf("%s/pulls/%d", g.repo(), number), resp, err)
 }
 
-type giteaComment struct {
-	ID   int64  `json:"id"`
-	Body string `json:"body"`
-	User struct {
-		Login string `json:"login"`
-	} `json:"user"`
-}
-
-func (c giteaComment) comment() Comment {
-	return Comment{ID: strconv.FormatInt(c.ID, 10), Body: c.Body, Author: c.User.Login}
+func giteaComment(c *giteasdk.Comment) Comment {
+	if c == nil {
+		return Comment{}
+	}
+	out := Comment{ID: strconv.FormatInt(c.ID, 10), Body: c.Body}
+	if c.Poster != nil {
+		out.Author = c.Poster.UserName
+	}
+	return out
 }
 
 func (g *gitea) Comments(ctx context.Context, number int) ([]Comment, error) {
+	c, err := g.client(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []Comment
 	for page := 1; ; page++ {
-		var cs []giteaComment
-		if err := g.api.do(ctx, http.MethodGet, fmt.Sprintf("%s/issues/%d/comments?page=%d&limit=%d", g.repo(), number, page, giteaPageSize), nil, &cs); err != nil {
-			return nil, err
+		cs, resp, err := c.ListIssueComments(g.owner, g.name, int64(number), giteasdk.ListIssueCommentOptions{
+			ListOptions: giteasdk.ListOptions{Page: page, PageSize: giteaPageSize}})
+		if err != nil {
+			return nil, g.err(http.MethodGet, fmt.Sprintf("%s/issues/%d/comments", g.repo(), number), resp, err)
 		}
-		for _, c := range cs {
-			out = append(out, c.comment())
+		for _, cm := range cs {
+			out = append(out, giteaComment(cm))
 		}
 		if len(cs) < giteaPageSize {
 			return out, nil
@@ -184,21 +215,55 @@ func (g *gitea) Comments(ctx context.Context, number int) ([]Comment, error) {
 }
 
 func (g *gitea) CreateComment(ctx context.Context, number int, body string) (Comment, error) {
-	var out giteaComment
-	err := g.api.do(ctx, http.MethodPost, fmt.Sprintf("%s/issues/%d/comments", g.repo(), number), map[string]any{"body": body}, &out)
-	return out.comment(), err
+	c, err := g.client(ctx)
+	if err != nil {
+		return Comment{}, err
+	}
+	cm, resp, err := c.CreateIssueComment(g.owner, g.name, int64(number), giteasdk.CreateIssueCommentOption{Body: body})
+	return giteaComment(cm), g.err(http.MethodPost, fmt.Sprintf("%s/issues/%d/comments", g.repo(), number), resp, err)
+}
+
+// commentID reads a comment id this forge gave.
+func (g *gitea) commentID(id string) (int64, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: comment id %q is not a number", gitwrite.Gitea, id)
+	}
+	return n, nil
 }
 
 func (g *gitea) EditComment(ctx context.Context, _ int, id, body string) error {
-	return g.api.do(ctx, http.MethodPatch, g.repo()+"/issues/comments/"+url.PathEscape(id), map[string]any{"body": body}, nil)
+	n, err := g.commentID(id)
+	if err != nil {
+		return err
+	}
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, resp, err := c.EditIssueComment(g.owner, g.name, n, giteasdk.EditIssueCommentOption{Body: body})
+	return g.err(http.MethodPatch, g.repo()+"/issues/comments/"+id, resp, err)
 }
 
 func (g *gitea) DeleteComment(ctx context.Context, _ int, id string) error {
-	return g.api.do(ctx, http.MethodDelete, g.repo()+"/issues/comments/"+url.PathEscape(id), nil, nil)
+	n, err := g.commentID(id)
+	if err != nil {
+		return err
+	}
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.DeleteIssueComment(g.owner, g.name, n)
+	return g.err(http.MethodDelete, g.repo()+"/issues/comments/"+id, resp, err)
 }
 
 func (g *gitea) SetStatus(ctx context.Context, sha string, s Status) error {
-	return g.api.do(httpretry.MarkIdempotent(ctx), http.MethodPost, g.repo()+"/statuses/"+url.PathEscape(sha), map[string]any{
-		"state": string(s.State), "context": s.Context, "description": s.Description, "target_url": s.TargetURL,
-	}, nil)
+	c, err := g.client(httpretry.MarkIdempotent(ctx))
+	if err != nil {
+		return err
+	}
+	_, resp, err := c.CreateStatus(g.owner, g.name, sha, giteasdk.CreateStatusOption{
+		State: giteasdk.StatusState(s.State), Context: s.Context, Description: s.Description, TargetURL: s.TargetURL})
+	return g.err(http.MethodPost, g.repo()+"/statuses/"+sha, resp, err)
 }

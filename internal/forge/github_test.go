@@ -20,7 +20,7 @@ var ghList = map[string]string{"state": "open", "head": "org:gitops/promote/prod
 const ghPR7 = `{"number":7,"html_url":"https://github.example.com/org/fleet/pull/7","state":"open","title":"Promote","body":"old",
  "head":{"ref":"gitops/promote/prod/abc","sha":"0123abc"},"base":{"ref":"main"},"labels":[{"name":"promotion"}]}`
 
-func TestGitHubRecorded(t *testing.T) {
+func TestGitHubHandWrittenExchanges(t *testing.T) {
 	pr := PullRequest{Head: "gitops/promote/prod/abc", Base: "main", Title: "Promote", Body: "new", Labels: []string{"promotion", "prod"}}
 	createBody := fields(map[string]any{"title": "Promote", "head": "gitops/promote/prod/abc", "base": "main", "body": "new"})
 	tests := []struct {

@@ -25,7 +25,7 @@ const glMR3 = `{"iid":3,"title":"Promote","description":"old","web_url":"https:/
  "source_branch":"gitops/promote/prod/abc","target_branch":"main","sha":"0123abc","state":"opened","labels":["promotion"],
  "source_project_id":9,"target_project_id":9}`
 
-func TestGitLabRecorded(t *testing.T) {
+func TestGitLabHandWrittenExchanges(t *testing.T) {
 	list := map[string]string{"state": "opened", "source_branch": promote.Head, "target_branch": "main", "per_page": "100"}
 	tests := []struct {
 		name string
@@ -160,7 +160,7 @@ const bbPR5 = `{"id":5,"version":3,"title":"Promote","description":"old","state"
  "toRef":{"id":"refs/heads/main","displayId":"main"},
  "links":{"self":[{"href":"https://bitbucket.example.com/projects/PROJ/repos/fleet/pull-requests/5"}]}}`
 
-func TestBitbucketServerRecorded(t *testing.T) {
+func TestBitbucketServerHandWrittenExchanges(t *testing.T) {
 	list := map[string]string{"state": "OPEN", "direction": "OUTGOING", "at": "refs/heads/" + promote.Head}
 	ref := func(branch string) map[string]any {
 		return map[string]any{"id": "refs/heads/" + branch, "repository": map[string]any{"slug": "fleet", "project": map[string]any{"key": "PROJ"}}}
@@ -272,7 +272,7 @@ const ccPR1 = `{"pullRequest":{"pullRequestId":"1","title":"Promote","descriptio
  "pullRequestTargets":[{"repositoryName":"fleet","sourceReference":"refs/heads/gitops/promote/prod/abc","destinationReference":"refs/heads/main",
  "sourceCommit":"0123abc","destinationCommit":"4567def"}]}}`
 
-func TestCodeCommitRecorded(t *testing.T) {
+func TestCodeCommitHandWrittenExchanges(t *testing.T) {
 	tests := []struct {
 		name string
 		ex   []exchange

@@ -12,12 +12,14 @@ import (
 	"time"
 )
 
-// testToken is the token the recorded exchanges are made with; no answer
-// and no error may show it.
+// testToken is the token the hand-written exchanges are made with; no
+// answer and no error may show it.
 const testToken = "tok_5ecret_abcdef_0123456789"
 
-// exchange is one recorded call: what the client must send and what the
-// forge answered.
+// exchange is one call written by hand from the forge's API reference (no
+// GitHub, GitLab, Bitbucket Server or CodeCommit runs here; Gitea does, and
+// its tests talk to the real server): what the client must send and what
+// the forge answers.
 type exchange struct {
 	method string
 	// path is the request path; query lists parameters it must carry.
@@ -53,7 +55,7 @@ func newForgeServer(t *testing.T, auth func(h http.Header) bool, ex ...exchange)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.next != len(s.ex) {
-			t.Errorf("%d of %d recorded exchanges were not made; next: %s %s", len(s.ex)-s.next, len(s.ex), s.ex[s.next].method, s.ex[s.next].path)
+			t.Errorf("%d of %d exchanges were not made; next: %s %s", len(s.ex)-s.next, len(s.ex), s.ex[s.next].method, s.ex[s.next].path)
 		}
 	})
 	return s
