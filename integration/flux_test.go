@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -519,6 +520,29 @@ func TestFleetResourceSets(t *testing.T) {
 	}
 	if strings.Contains(d.stdout, "team-a/web") {
 		t.Errorf("diff shows team-a, whose inputs did not change:\n%s", d.stdout)
+	}
+
+	// A typo in the template: the ResourceSet's error, and none of the
+	// overlays its Kustomizations would build, whose ${VARS} only they
+	// substitute, checked alone.
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), "inputs.tenant >>-apps", "inputs.tenat >>-apps", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v := run(t, dir, nil, "validate", "--all", "-o", "json")
+	var report struct {
+		Findings []struct{ Rule, Severity, File, Message string }
+	}
+	if err := json.Unmarshal([]byte(v.stdout), &report); err != nil {
+		t.Fatalf("validate: exit %d, %v\n%s", v.code, err, v.stderr)
+	}
+	var errs []string
+	for _, f := range report.Findings {
+		if f.Severity == "error" || f.Rule == "unapplied" {
+			errs = append(errs, f.Rule+" "+f.File)
+		}
+	}
+	if want := []string{"build tenants/tenants.yaml"}; v.code != 1 || !slices.Equal(errs, want) {
+		t.Errorf("validate with a typo in the template: exit %d, findings %q, want %q", v.code, errs, want)
 	}
 }
 

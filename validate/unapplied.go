@@ -13,9 +13,10 @@ import (
 // objects no render root reads: nothing the repository describes deploys
 // them (a file left out of its kustomization's resources, most often).
 // Each is reported by the unapplied rule and checked on its own, as a root
-// of its own, by the root rules. Files under a root that does not render
-// are left alone, and all of them when a cluster's entry point does not:
-// what those would read is not known.
+// of its own, by the root rules. Files under a root that does not render,
+// or under what its ResourceSets' Kustomizations would build, are left
+// alone, and all of them when a cluster's entry point does not: what
+// those would read is not known.
 func (c *checker) unappliedFiles() []*render.Result {
 	if !c.enabled("unapplied") {
 		return nil
@@ -28,6 +29,7 @@ func (c *checker) unappliedFiles() []*render.Result {
 				return nil // what the cluster applies is not known
 			}
 			failed = append(failed, c.in.Repository.Reaches(res.Root.Path)...)
+			failed = append(failed, c.in.Repository.Templated(res.Root)...)
 			continue
 		}
 		for _, in := range res.Inputs {

@@ -3,10 +3,16 @@ package render
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
@@ -138,4 +144,80 @@ func objectName(namespace, name string) string {
 		return name
 	}
 	return namespace + "/" + name
+}
+
+// templateAction matches a ResourceSet template's actions and a
+// Kustomization's ${VAR} substitutions: what stands for a part of a path
+// only a render knows.
+var templateAction = regexp.MustCompile(`<<.*?>>|\$\{[^}]*\}`)
+
+// templateHole stands for a template action while a template is read.
+const templateHole = "__template__"
+
+// Templated returns the directories that the Kustomizations the
+// ResourceSets among root's inputs would generate build, and what those
+// reach. When root does not render, that is what it would have applied by
+// way of them: its overlays are not built, nor their files checked, on
+// their own, where their ${VARS} would give consequential errors.
+func (r *Repository) Templated(root Root) []string {
+	patterns := r.templatedPaths(root)
+	if len(patterns) == 0 {
+		return nil
+	}
+	dirs := map[string]bool{}
+	for _, f := range r.Files {
+		dirs[path.Dir(f)] = true
+	}
+	out := map[string]bool{}
+	for d := range dirs {
+		if slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, d); return ok }) {
+			for _, reached := range r.Reaches(d) {
+				out[reached] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(out))
+}
+
+// templatedPaths returns, as path.Match patterns, the spec.path of every
+// Kustomization that the ResourceSets among root's inputs would generate,
+// each template action standing for one path element.
+func (r *Repository) templatedPaths(root Root) []string {
+	r.fluxOnce.Do(r.sortFlux)
+	var out []string
+	for _, p := range r.Inputs(root).Paths {
+		for _, f := range filesAt(r.setSorted, p) {
+			data, err := r.tree.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, doc := range manifest.Split(templateAction.ReplaceAll(data, []byte(templateHole))) {
+				var rs struct {
+					Kind string `json:"kind"`
+					Spec struct {
+						Resources         []map[string]any `json:"resources"`
+						ResourcesTemplate string           `json:"resourcesTemplate"`
+					} `json:"spec"`
+				}
+				if sigsyaml.Unmarshal(doc.Text, &rs) != nil || rs.Kind != resourceset.Kind {
+					continue
+				}
+				objects := rs.Spec.Resources
+				for _, d := range manifest.Split([]byte(rs.Spec.ResourcesTemplate)) {
+					var o map[string]any
+					if sigsyaml.Unmarshal(d.Text, &o) == nil {
+						objects = append(objects, o)
+					}
+				}
+				for _, o := range objects {
+					spec, _ := o["spec"].(map[string]any)
+					p, _ := spec["path"].(string)
+					if o["kind"] == "Kustomization" && strings.HasPrefix(fmt.Sprint(o["apiVersion"]), "kustomize.toolkit.fluxcd.io/") && p != "" {
+						out = append(out, path.Clean(strings.TrimPrefix(strings.ReplaceAll(p, templateHole, "*"), "/")))
+					}
+				}
+			}
+		}
+	}
+	return out
 }

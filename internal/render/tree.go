@@ -234,12 +234,20 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 		}
 		return Root{}, false
 	}
+	// A root that does not render would apply the overlays its
+	// ResourceSets' Kustomizations point at: those are not built alone.
+	templated := map[string]bool{}
+	for _, f := range failed {
+		for _, d := range r.Templated(f) {
+			templated[d] = true
+		}
+	}
 	kept := tree
 	for _, root := range r.Roots {
 		k := root.Kustomization
 		switch {
 		case k != nil && reached[k.Object]:
-		case root.Kustomization == nil && covered[root.Path]:
+		case root.Kustomization == nil && (covered[root.Path] || templated[root.Path]):
 		case k != nil:
 			if f, ok := blocker(k); ok {
 				r.Skipped = append(r.Skipped, blocked(k, f))
