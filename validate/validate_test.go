@@ -299,6 +299,18 @@ func TestBadInputs(t *testing.T) {
 				"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops:\n  version: 3.9.0\n"}),
 		},
 		{
+			name: "a ResourceSet makes a namespaced object without a namespace",
+			files: map[string]string{"rs/kustomization.yaml": "resources:\n- rs.yaml\n",
+				"rs/rs.yaml": "apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata:\n  name: apps\n  namespace: apps\nspec:\n  inputs:\n  - app: web\n  resources:\n" +
+					"  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: << inputs.app >>\n" +
+					"  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: << inputs.app >>-ok\n      namespace: apps\n" +
+					"  - apiVersion: v1\n    kind: Namespace\n    metadata:\n      name: << inputs.app >>\n"},
+			want: []want{
+				{rule: "schema", file: "rs/rs.yaml", line: 1, message: "metadata.namespace: Required value: ResourceSet apps/apps makes this namespaced ConfigMap without a namespace"},
+				{rule: "no-schema", file: "rs/rs.yaml", line: 2, severity: Warning, message: "ResourceSet"},
+			},
+		},
+		{
 			name: "same object in two API versions",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- hpa1.yaml\n- hpa2.yaml\n",
 				"app/hpa1.yaml": "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  maxReplicas: 3\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n",
