@@ -2,11 +2,9 @@ package live
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -17,6 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/client-go/dynamic"
+
+	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
+	ssanormalize "github.com/fluxcd/pkg/ssa/normalize"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 )
@@ -69,33 +71,28 @@ func newObject(m map[string]any) (*object, error) {
 		return nil, fmt.Errorf("apiVersion %q: %w", u.GetAPIVersion(), err)
 	}
 	o := &object{u: u, id: diff.ID(u.Object), stage: stageResources, sops: isSOPS(u)}
-	if isCRD(u) || isNamespace(u) || isClusterRole(u) {
+	if ssautils.IsClusterDefinition(u) {
 		o.stage = stageDefinitions
 	}
-	normalize(u)
+	// What kustomize-controller does to an object before applying it:
+	// no status (but for CRDs) nor creationTimestamp, the defaults the
+	// API server would fill in that show as diffs (TCP ports), a Secret's
+	// stringData merged into its data.
+	if typed, err := ssanormalize.FromUnstructured(u); err == nil && typed == nil {
+		// A kind client-go's scheme knows that is no object (a List):
+		// the normalizer would take it for one.
+		return nil, fmt.Errorf("%s %s is not an object the cluster stores", u.GetAPIVersion(), u.GetKind())
+	}
+	if err := ssanormalize.Unstructured(u); err != nil {
+		return nil, fmt.Errorf("cannot read the object: %w", err)
+	}
 	return o, nil
-}
-
-func isNamespace(u *unstructured.Unstructured) bool {
-	return u.GetKind() == "Namespace" && u.GetAPIVersion() == "v1"
-}
-
-func isCRD(u *unstructured.Unstructured) bool {
-	return u.GetKind() == "CustomResourceDefinition" && strings.HasPrefix(u.GetAPIVersion(), "apiextensions.k8s.io/")
-}
-
-func isClusterRole(u *unstructured.Unstructured) bool {
-	return u.GetKind() == "ClusterRole" && strings.HasPrefix(u.GetAPIVersion(), "rbac.authorization.k8s.io/")
-}
-
-func isSecret(u *unstructured.Unstructured) bool {
-	return u.GetKind() == "Secret" && u.GetAPIVersion() == "v1"
 }
 
 // isSOPS tells a Secret still encrypted with SOPS: kustomize-controller
 // decrypts it in the cluster, so only its keys can be compared.
 func isSOPS(u *unstructured.Unstructured) bool {
-	if !isSecret(u) {
+	if !ssautils.IsSecret(u) {
 		return false
 	}
 	if _, ok := u.Object["sops"]; ok {
@@ -117,84 +114,6 @@ func crdGroupKind(u *unstructured.Unstructured) (schema.GroupKind, bool) {
 	group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
 	kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
 	return schema.GroupKind{Group: group, Kind: kind}, group != "" && kind != ""
-}
-
-// normalize does what fluxcd/pkg/ssa's normalize package does to objects
-// before kustomize-controller applies them: no status (but for CRDs) nor
-// creationTimestamp, TCP as the default protocol of container and Service
-// ports, and a Secret's stringData merged into its data.
-func normalize(u *unstructured.Unstructured) {
-	if !isCRD(u) {
-		delete(u.Object, "status")
-	}
-	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	gk := u.GroupVersionKind().GroupKind()
-	switch gk {
-	case schema.GroupKind{Kind: "Pod"}:
-		defaultProtocols(u.Object, "spec", "containers")
-	case schema.GroupKind{Group: "apps", Kind: "Deployment"},
-		schema.GroupKind{Group: "apps", Kind: "StatefulSet"},
-		schema.GroupKind{Group: "apps", Kind: "DaemonSet"},
-		schema.GroupKind{Group: "apps", Kind: "ReplicaSet"},
-		schema.GroupKind{Group: "batch", Kind: "Job"}:
-		defaultProtocols(u.Object, "spec", "template", "spec", "containers")
-	case schema.GroupKind{Group: "batch", Kind: "CronJob"}:
-		defaultProtocols(u.Object, "spec", "jobTemplate", "spec", "template", "spec", "containers")
-	case schema.GroupKind{Kind: "Service"}:
-		setProtocols(u.Object, "spec", "ports")
-	case schema.GroupKind{Kind: "Secret"}:
-		mergeStringData(u.Object)
-	}
-}
-
-// defaultProtocols sets the protocol of each container's ports.
-func defaultProtocols(o map[string]any, path ...string) {
-	containers, _, _ := unstructured.NestedSlice(o, path...)
-	for i, c := range containers {
-		cm, ok := c.(map[string]any)
-		if !ok {
-			continue
-		}
-		setProtocols(cm, "ports")
-		containers[i] = cm
-	}
-	if containers != nil {
-		_ = unstructured.SetNestedSlice(o, containers, path...)
-	}
-}
-
-// setProtocols sets protocol: TCP on each port at path that has none.
-func setProtocols(o map[string]any, path ...string) {
-	ports, _, _ := unstructured.NestedFieldNoCopy(o, path...)
-	list, _ := ports.([]any)
-	for _, p := range list {
-		pm, ok := p.(map[string]any)
-		if !ok {
-			continue
-		}
-		if s, _ := pm["protocol"].(string); s == "" {
-			pm["protocol"] = "TCP"
-		}
-	}
-}
-
-// mergeStringData moves a Secret's stringData into its data, encoded.
-func mergeStringData(o map[string]any) {
-	sd, _ := o["stringData"].(map[string]any)
-	if len(sd) == 0 {
-		return
-	}
-	data, _ := o["data"].(map[string]any)
-	if data == nil {
-		data = map[string]any{}
-	}
-	for k, v := range sd {
-		if s, ok := v.(string); ok {
-			data[k] = base64.StdEncoding.EncodeToString([]byte(s))
-		}
-	}
-	o["data"] = data
-	delete(o, "stringData")
 }
 
 // diffObject reads one object from the cluster and dry-runs its apply.
@@ -265,7 +184,7 @@ func (r *run) diffObject(ctx context.Context, rs *rootState, o *object) error {
 			r.note(Note{Root: rs.Path, Namespace: ns, Reason: ReasonNamespaceNotFound,
 				Message: "does not exist and no root creates it: Flux cannot apply the objects in it until it does"})
 		}
-	case live != nil && isImmutable(err) && r.force(rs, o.u, live):
+	case live != nil && ssaerrors.IsImmutableError(err) && r.force(rs, o.u, live):
 		msg := "an immutable field changes and force is on: Flux deletes and recreates it"
 		o.head, err = r.dryRunCreate(ctx, client, o.u)
 		if err != nil {
@@ -348,24 +267,13 @@ func namespaceMissing(err error, ns string) bool {
 	return strings.Contains(err.Error(), fmt.Sprintf("namespaces %q not found", ns))
 }
 
-// immutableMessages are the messages of admission webhooks and CEL rules
-// that refuse a change to an immutable field, as fluxcd/pkg/ssa matches
-// them.
-var immutableMessages = regexp.MustCompile(`is\simmutable|immutable\sfield`)
-
-// isImmutable tells an apply error that recreating the object would avoid,
-// as kubectl and fluxcd/pkg/ssa tell it.
-func isImmutable(err error) bool {
-	return apierrors.IsConflict(err) || apierrors.IsInvalid(err) || immutableMessages.MatchString(err.Error())
-}
-
 // force tells whether Flux recreates the object when an immutable field
 // changes.
 func (r *run) force(rs *rootState, desired, live *unstructured.Unstructured) bool {
 	if rs.owner != nil && rs.owner.force {
 		return true
 	}
-	return anyInMetadata(desired, forceSelector()) || anyInMetadata(live, forceSelector())
+	return ssautils.AnyInMetadata(desired, forceSelector()) || (live != nil && ssautils.AnyInMetadata(live, forceSelector()))
 }
 
 // skipReason says why kustomize-controller would not apply the object, or
@@ -382,13 +290,6 @@ func skipReason(desired, live *unstructured.Unstructured) string {
 		}
 	}
 	return ""
-}
-
-// anyInMetadata tells whether a label or annotation of u has one of the
-// values of sel (case-insensitively), as fluxcd/pkg/ssa matches them.
-func anyInMetadata(u *unstructured.Unstructured, sel map[string]string) bool {
-	k, _ := matchMetadata(u, sel)
-	return k != ""
 }
 
 // matchMetadata returns the first key of sel, in key order, that u's

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
+
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -230,9 +232,9 @@ func newRun(roots []Root, opts Options) *run {
 				continue
 			}
 			switch {
-			case isNamespace(o.u):
+			case ssautils.IsNamespace(o.u):
 				r.namespaces[o.u.GetName()] = true
-			case isCRD(o.u):
+			case ssautils.IsCRD(o.u):
 				if gk, ok := crdGroupKind(o.u); ok {
 					r.crds[gk] = true
 				}

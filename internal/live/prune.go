@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	clobject "github.com/fluxcd/cli-utils/pkg/object"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,32 +64,15 @@ func (e inventoryEntry) id() string {
 }
 
 // parseInventoryID reads an inventory entry's id,
-// "<namespace>_<name>_<group>_<kind>" (fluxcd/cli-utils' ObjMetadata): the
-// namespace runs to the first underscore, the kind from the last, the group
-// from the one before; a double underscore in the name stands for a colon
-// (RBAC names).
+// "<namespace>_<name>_<group>_<kind>", with kustomize-controller's own
+// parser (fluxcd/cli-utils' ParseObjMetadata), refusing what no object is
+// named: an empty name or kind.
 func parseInventoryID(id string) (inventoryEntry, error) {
-	bad := fmt.Errorf("inventory entry %q is not <namespace>_<name>_<group>_<kind>", id)
-	ns, rest, ok := strings.Cut(id, "_")
-	if !ok {
-		return inventoryEntry{}, bad
+	m, err := clobject.ParseObjMetadata(id)
+	if err != nil || m.Name == "" || m.GroupKind.Kind == "" || strings.Contains(m.Name, "_") {
+		return inventoryEntry{}, fmt.Errorf("inventory entry %q is not <namespace>_<name>_<group>_<kind>", id)
 	}
-	i := strings.LastIndex(rest, "_")
-	if i < 0 {
-		return inventoryEntry{}, bad
-	}
-	kind := rest[i+1:]
-	rest = rest[:i]
-	i = strings.LastIndex(rest, "_")
-	if i < 0 {
-		return inventoryEntry{}, bad
-	}
-	group := rest[i+1:]
-	name := strings.ReplaceAll(rest[:i], "__", ":")
-	if name == "" || kind == "" || strings.Contains(name, "_") {
-		return inventoryEntry{}, bad
-	}
-	return inventoryEntry{namespace: ns, name: name, gk: schema.GroupKind{Group: group, Kind: kind}}, nil
+	return inventoryEntry{namespace: m.Namespace, name: m.Name, gk: m.GroupKind}, nil
 }
 
 // readOwner reads the root's Kustomization: named by the root, or failing
@@ -230,7 +216,7 @@ func (r *run) findPruned(ctx context.Context, rs *rootState) error {
 // prunable tells whether kustomize-controller would delete the live object.
 func prunable(live *unstructured.Unstructured, ow *owner) bool {
 	sel := labels.SelectorFromSet(ow.labels())
-	return sel.Matches(labels.Set(live.GetLabels())) && !anyInMetadata(live, pruneExclusions())
+	return sel.Matches(labels.Set(live.GetLabels())) && !ssautils.AnyInMetadata(live, pruneExclusions())
 }
 
 // staleFromInventory reads each inventory entry the render lacks.
