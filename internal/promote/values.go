@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/yamlscalar"
 )
 
@@ -119,9 +120,9 @@ func findValues(y *yamlFile, roots []*yaml.Node) {
 			!strings.HasPrefix(scalarAt(root, "apiVersion"), "helm.toolkit.fluxcd.io/") {
 			continue
 		}
-		meta := child(root, "metadata")
-		spec := child(root, "spec")
-		values := child(spec, "values")
+		meta := manifest.Lookup(root, "metadata")
+		spec := manifest.Lookup(root, "spec")
+		values := manifest.Lookup(spec, "values")
 		if meta == nil || values == nil {
 			continue
 		}
@@ -140,13 +141,13 @@ func findGenerated(k *kustomization, files []*yamlFile) {
 	for _, y := range files {
 		byPath[y.path] = y
 	}
-	gens := child(k.root, "configMapGenerator")
+	gens := manifest.Lookup(k.root, "configMapGenerator")
 	if gens == nil || gens.Kind != yaml.SequenceNode {
 		return
 	}
 	dir := path.Dir(k.file)
 	for _, g := range gens.Content {
-		list := child(g, "files")
+		list := manifest.Lookup(g, "files")
 		if list == nil || list.Kind != yaml.SequenceNode {
 			continue
 		}
@@ -167,7 +168,7 @@ func findGenerated(k *kustomization, files []*yamlFile) {
 			if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 				root = root.Content[0]
 			}
-			if root.Kind != yaml.MappingNode || child(root, "apiVersion") != nil {
+			if root.Kind != yaml.MappingNode || manifest.Lookup(root, "apiVersion") != nil {
 				continue
 			}
 			byNode := map[*yaml.Node]*scalar{}
@@ -196,8 +197,8 @@ func (f *valuesFinder) walk(n *yaml.Node, path, key string, flow bool) {
 	flow = flow || n.Style&yaml.FlowStyle != 0
 	switch n.Kind {
 	case yaml.MappingNode:
-		if tag, digest := child(n, "tag"), child(n, "digest"); (isScalar(tag) || isScalar(digest)) &&
-			(namesImage(key) || isScalar(child(n, "repository"))) {
+		if tag, digest := manifest.Lookup(n, "tag"), manifest.Lookup(n, "digest"); (isScalar(tag) || isScalar(digest)) &&
+			(namesImage(key) || isScalar(manifest.Lookup(n, "repository"))) {
 			v := f.image(n.Line, path)
 			v.repo = scalarAt(n, "repository")
 			if reg := scalarAt(n, "registry"); reg != "" && v.repo != "" {
@@ -251,22 +252,10 @@ func namesImage(key string) bool {
 	return key == "image" || strings.HasSuffix(key, "image") || strings.HasSuffix(key, "Image")
 }
 
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func isScalar(n *yaml.Node) bool { return n != nil && n.Kind == yaml.ScalarNode }
 
 func scalarAt(n *yaml.Node, key string) string {
-	if c := child(n, key); isScalar(c) && c.Tag != "!!null" {
+	if c := manifest.Lookup(n, key); isScalar(c) && c.Tag != "!!null" {
 		return c.Value
 	}
 	return ""
