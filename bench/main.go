@@ -23,7 +23,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -36,6 +35,9 @@ import (
 var sections = []string{"render", "validate", "hook", "diff", "images", "helm"}
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == measureArg {
+		os.Exit(runMeasured(os.Args[2:]))
+	}
 	b := &bench{out: os.Stdout}
 	flag.IntVar(&b.copies, "copies", 100, "copies of the sock-shop application in the generated repository (3 roots each)")
 	flag.IntVar(&b.runs, "runs", 5, "runs of each timed warm command; the median is reported")
@@ -206,16 +208,27 @@ func (b *bench) exec(ctx context.Context, env []string, ok []int, name string, a
 
 // execIn runs a command in dir and measures it.
 func (b *bench) execIn(ctx context.Context, dir string, env []string, ok []int, name string, args ...string) (measure, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	self, err := os.Executable()
+	if err != nil {
+		return measure{}, err
+	}
+	f, err := os.CreateTemp(b.work, "measure-*")
+	if err != nil {
+		return measure{}, err
+	}
+	file := f.Name()
+	f.Close()
+	defer os.Remove(file)
+	cmd := exec.CommandContext(ctx, self, append([]string{measureArg, name}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), measureFileEnv+"="+file)
 	var stdout, stderr limitedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	m := measure{wall: time.Since(start), stdout: stdout.buf}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && cmd.ProcessState != nil {
-		m.maxRSS = ru.Maxrss << 10
+	err = cmd.Run()
+	m := measure{stdout: stdout.buf}
+	var merr error
+	if m.wall, m.maxRSS, merr = readMeasure(file); merr != nil && err == nil {
+		err = merr
 	}
 	if err != nil {
 		var exit *exec.ExitError

@@ -14,13 +14,14 @@ func (b *bench) render(ctx context.Context) error {
 		return err
 	}
 	roots := b.roots()
-	start := time.Now()
+	var serial time.Duration
 	for _, root := range roots {
-		if _, err := b.exec(ctx, nil, nil, kustomize, "build", root); err != nil {
+		m, err := b.exec(ctx, nil, nil, kustomize, "build", root)
+		if err != nil {
 			return err
 		}
+		serial += m.wall
 	}
-	serial := time.Since(start)
 
 	var cold []time.Duration
 	var peak int64
