@@ -113,3 +113,26 @@ func checkSARIF(t *testing.T, out string) {
 		}
 	}
 }
+
+// TestValidateCountsTheRootsChecked: a check of one overlay counts that
+// root, not the others it renders for what the rules look up, so that the
+// parts of a split check add up to the whole.
+func TestValidateCountsTheRootsChecked(t *testing.T) {
+	dir := example(t, "microservices-repo")
+	count := func(args ...string) int {
+		t.Helper()
+		r := run(t, dir, nil, append([]string{"validate", "-o", "json"}, args...)...)
+		var report struct{ Summary struct{ Roots int } }
+		if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+			t.Fatalf("validate %v: exit %d, %v\n%s", args, r.code, err, r.stderr)
+		}
+		return report.Summary.Roots
+	}
+	if n := count("deploy/kubernetes/overlays/prod"); n != 1 {
+		t.Errorf("one overlay: %d roots, want 1", n)
+	}
+	all := count("--all")
+	if parts := count("--all", "--shard", "1/2") + count("--all", "--shard", "2/2"); all != 3 || parts != all {
+		t.Errorf("--all counts %d roots, its two shards %d; want 3 both", all, parts)
+	}
+}

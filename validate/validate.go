@@ -156,7 +156,13 @@ func (c *checker) report() *Report {
 	if out.Findings == nil {
 		out.Findings = []Finding{}
 	}
+	// The roots checked: those of the scope when the run has one (the
+	// others were rendered for what the rules look up), so that the parts
+	// of a split check add up to the whole.
 	out.Summary.Roots = len(c.in.Results)
+	if c.in.Roots != nil {
+		out.Summary.Roots = len(c.in.Roots)
+	}
 	out.Summary.Objects = c.objectCount
 	out.count()
 	return out
