@@ -15,8 +15,8 @@ import (
 var kustomizationNames = [...]string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
 // Read returns the overlay in directory dir of tree: its kustomization
-// file and the other YAML files (*.yaml, *.yml) directly in dir, the files
-// Plan reads. A directory without a kustomization file, or with more than
+// file and the other YAML files (*.yaml, *.yml) directly in dir, and those
+// in its subfolders its configMapGenerator reads: the files Plan reads. A directory without a kustomization file, or with more than
 // one, is a *diag.Error.
 func Read(tree repo.Tree, dir string) (Overlay, error) {
 	entries, err := tree.ReadDir(dir)
@@ -53,6 +53,7 @@ func Read(tree repo.Tree, dir string) (Overlay, error) {
 	if o.Kustomization, err = read(found[0]); err != nil {
 		return Overlay{}, err
 	}
+	seen := map[string]bool{}
 	for _, e := range entries {
 		if e.Kind != repo.File || isKustomization[e.Name] || markers.Skip(e.Name) {
 			continue
@@ -62,6 +63,27 @@ func Read(tree repo.Tree, dir string) (Overlay, error) {
 			return Overlay{}, err
 		}
 		o.Files = append(o.Files, f)
+		seen[f.Path] = true
+	}
+	// The values files its configMapGenerator reads from folders of the
+	// overlay (values/podinfo.yaml): never those of another folder, which
+	// other overlays may share.
+	if k, err := readKustomization(o.Kustomization); err == nil {
+		for _, g := range generatedFiles(k) {
+			rel, ok := strings.CutPrefix(g.path, dir+"/")
+			if dir == "." {
+				rel, ok = g.path, true
+			}
+			if !ok || seen[g.path] || rel == ".." || strings.HasPrefix(rel, "../") || markers.Skip(path.Base(rel)) {
+				continue
+			}
+			f, err := read(rel)
+			if err != nil {
+				continue // kustomize reports the missing file
+			}
+			o.Files = append(o.Files, f)
+			seen[f.Path] = true
+		}
 	}
 	return o, nil
 }

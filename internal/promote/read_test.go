@@ -18,6 +18,9 @@ func TestRead(t *testing.T) {
 	tests := []struct {
 		name  string
 		files []string
+		// kustomization is the kustomization file's content, when not its
+		// name as a comment.
+		kustomization string
 		// want lists the kustomization's path, then the other files';
 		// err is part of the error wanted instead.
 		want []string
@@ -30,6 +33,10 @@ func TestRead(t *testing.T) {
 		{name: "Kustomization", files: []string{"Kustomization", "a.yaml"}, want: []string{"o/Kustomization", "o/a.yaml"}},
 		{name: "no kustomization", files: []string{"deploy.yaml"}, err: "not a kustomize overlay"},
 		{name: "several kustomizations", files: []string{"kustomization.yaml", "kustomization.yml"}, err: "several kustomization files"},
+		{name: "values files a generator reads from a subfolder, not from outside",
+			files:         []string{"kustomization.yaml", "values/podinfo.yaml", "values/unread.yaml", "../shared/values.yaml"},
+			kustomization: "configMapGenerator:\n- name: v\n  files: [values.yaml=values/podinfo.yaml, ../shared/values.yaml, values/missing.yaml]\n",
+			want:          []string{"o/kustomization.yaml", "o/values/podinfo.yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,7 +46,11 @@ func TestRead(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(p, []byte("# "+f+"\n"), 0o644); err != nil {
+				data := "# " + f + "\n"
+				if f == "kustomization.yaml" && tt.kustomization != "" {
+					data = tt.kustomization
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -57,6 +68,9 @@ func TestRead(t *testing.T) {
 			got := []string{o.Kustomization.Path}
 			for _, f := range o.Files {
 				got = append(got, f.Path)
+				if tt.kustomization != "" {
+					continue
+				}
 				if string(f.Data) != "# "+strings.TrimPrefix(f.Path, "o/")+"\n" {
 					t.Errorf("%s holds %q", f.Path, f.Data)
 				}

@@ -133,25 +133,27 @@ func findValues(y *yamlFile, roots []*yaml.Node) {
 	}
 }
 
-// findGenerated adds the images of the values files that k's
-// configMapGenerator makes into ConfigMaps (files: [KEY=]PATH), among
-// files, as findValues does for HelmReleases.
-func findGenerated(k *kustomization, files []*yamlFile) {
-	byPath := map[string]*yamlFile{}
-	for _, y := range files {
-		byPath[y.path] = y
-	}
+// generated is a values file a kustomization's configMapGenerator makes
+// into a ConfigMap: files: [KEY=]PATH.
+type generated struct {
+	owner valuesOwner
+	// path is the file's path, joined to the kustomization's directory.
+	path string
+}
+
+// generatedFiles lists the files k's configMapGenerator reads.
+func generatedFiles(k *kustomization) []generated {
 	gens := manifest.Lookup(k.root, "configMapGenerator")
 	if gens == nil || gens.Kind != yaml.SequenceNode {
-		return
+		return nil
 	}
 	dir := path.Dir(k.file)
+	var out []generated
 	for _, g := range gens.Content {
 		list := manifest.Lookup(g, "files")
 		if list == nil || list.Kind != yaml.SequenceNode {
 			continue
 		}
-		owner := valuesOwner{kind: "ConfigMap", name: scalarAt(g, "name"), namespace: scalarAt(g, "namespace")}
 		for _, f := range list.Content {
 			if !isScalar(f) {
 				continue
@@ -160,27 +162,43 @@ func findGenerated(k *kustomization, files []*yamlFile) {
 			if !ok {
 				key, file = path.Base(f.Value), f.Value
 			}
-			y := byPath[path.Join(dir, file)]
-			if y == nil || len(y.roots) != 1 || len(y.values) > 0 {
-				continue
-			}
-			root := y.roots[0]
-			if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-				root = root.Content[0]
-			}
-			if root.Kind != yaml.MappingNode || manifest.Lookup(root, "apiVersion") != nil {
-				continue
-			}
-			byNode := map[*yaml.Node]*scalar{}
-			for _, s := range y.scalars {
-				byNode[s.node] = s
-			}
-			owner.key = key
-			vf := valuesFinder{y: y, byNode: byNode, owner: owner}
-			for i := 0; i+1 < len(root.Content); i += 2 {
-				if kn := root.Content[i]; kn.Kind == yaml.ScalarNode {
-					vf.walk(root.Content[i+1], kn.Value, kn.Value, root.Style&yaml.FlowStyle != 0)
-				}
+			out = append(out, generated{
+				owner: valuesOwner{kind: "ConfigMap", name: scalarAt(g, "name"), namespace: scalarAt(g, "namespace"), key: key},
+				path:  path.Join(dir, file),
+			})
+		}
+	}
+	return out
+}
+
+// findGenerated adds the images of the values files that k's
+// configMapGenerator makes into ConfigMaps, among files, as findValues
+// does for HelmReleases.
+func findGenerated(k *kustomization, files []*yamlFile) {
+	byPath := map[string]*yamlFile{}
+	for _, y := range files {
+		byPath[y.path] = y
+	}
+	for _, g := range generatedFiles(k) {
+		y := byPath[g.path]
+		if y == nil || len(y.roots) != 1 || len(y.values) > 0 {
+			continue
+		}
+		root := y.roots[0]
+		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+			root = root.Content[0]
+		}
+		if root.Kind != yaml.MappingNode || manifest.Lookup(root, "apiVersion") != nil {
+			continue
+		}
+		byNode := map[*yaml.Node]*scalar{}
+		for _, s := range y.scalars {
+			byNode[s.node] = s
+		}
+		vf := valuesFinder{y: y, byNode: byNode, owner: g.owner}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if kn := root.Content[i]; kn.Kind == yaml.ScalarNode {
+				vf.walk(root.Content[i+1], kn.Value, kn.Value, root.Style&yaml.FlowStyle != 0)
 			}
 		}
 	}
