@@ -133,11 +133,13 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 		return withCode(ExitFailure, err)
 	}
 	if o.Output == "json" {
-		var buf bytes.Buffer
-		if err := writeRenderJSON(&buf, eng.Cache(), results, r.SkippedUnder(o.Dirs)); err != nil {
+		// writeRenderJSON reads every array of objects before it writes:
+		// an error leaves nothing half-printed.
+		w := bufio.NewWriterSize(o.Out, 64<<10)
+		if err := writeRenderJSON(w, eng.Cache(), results, r.SkippedUnder(o.Dirs)); err != nil {
 			return withCode(ExitFailure, err)
 		}
-		_, err = o.Out.Write(buf.Bytes())
+		err = w.Flush()
 	} else {
 		// Every root is loaded: nothing can fail half-way through, so the
 		// objects stream out instead of being gathered first.
@@ -347,13 +349,16 @@ func (a *objectArrays) add(what, digest string, yaml func() ([]byte, error)) jso
 }
 
 // splice writes envelope with each placeholder replaced by its array,
-// indented as json.Encoder indents it at that line.
+// indented as json.Encoder indents it at that line. Every array is read
+// before anything is written, so an error leaves w untouched; then the
+// pieces go to w as they are, without being gathered into one buffer.
 func (a *objectArrays) splice(w io.Writer, envelope []byte) error {
+	var pieces [][]byte
 	for {
 		i := bytes.Index(envelope, []byte(placeholder))
 		if i < 0 {
-			_, err := w.Write(envelope)
-			return err
+			pieces = append(pieces, envelope)
+			break
 		}
 		rest := envelope[i+len(placeholder):]
 		end := bytes.IndexByte(rest, '"')
@@ -367,14 +372,15 @@ func (a *objectArrays) splice(w io.Writer, envelope []byte) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", a.list[n].what, err)
 		}
-		if _, err := w.Write(envelope[:i]); err != nil {
-			return err
-		}
-		if _, err := w.Write(data); err != nil {
-			return err
-		}
+		pieces = append(pieces, envelope[:i], data)
 		envelope = rest[end+1:]
 	}
+	for _, p := range pieces {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // indented returns an array of objects as JSON indented at prefix, once:
