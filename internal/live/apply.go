@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	ssanormalize "github.com/fluxcd/pkg/ssa/normalize"
@@ -78,10 +79,12 @@ func newObject(m map[string]any) (*object, error) {
 	// no status (but for CRDs) nor creationTimestamp, the defaults the
 	// API server would fill in that show as diffs (TCP ports), a Secret's
 	// stringData merged into its data.
-	if typed, err := ssanormalize.FromUnstructured(u); err == nil && typed == nil {
-		// A kind client-go's scheme knows that is no object (a List):
-		// the normalizer would take it for one.
-		return nil, fmt.Errorf("%s %s is not an object the cluster stores", u.GetAPIVersion(), u.GetKind())
+	if typed, err := scheme.Scheme.New(u.GroupVersionKind()); err == nil {
+		if _, ok := typed.(metav1.Object); !ok {
+			// A kind client-go's scheme, the normalizer's, knows that is
+			// no object (a List): the normalizer would take it for one.
+			return nil, fmt.Errorf("%s %s is not an object the cluster stores", u.GetAPIVersion(), u.GetKind())
+		}
 	}
 	if err := ssanormalize.Unstructured(u); err != nil {
 		return nil, fmt.Errorf("cannot read the object: %w", err)
