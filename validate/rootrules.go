@@ -130,7 +130,7 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 			continue
 		}
 		if o.origin.ResourceSet != "" && o.node.GetNamespace() == "" {
-			if namespaced, known := v.Namespaced(gvkOf(o)); namespaced && known {
+			if namespaced, known := v.Namespaced(k8sschema.FromAPIVersionAndKind(o.node.GetApiVersion(), o.node.GetKind())); namespaced && known {
 				report("schema", o, []string{"metadata"}, fmt.Sprintf(
 					"metadata.namespace: Required value: ResourceSet %s makes this namespaced %s without a namespace, and the Flux Operator applies it as made, so the API server refuses it: set metadata.namespace in the template",
 					o.origin.ResourceSet, o.node.GetKind()), "")
@@ -235,9 +235,4 @@ func sortedResults(rs []*render.Result) []*render.Result {
 	out := append([]*render.Result(nil), rs...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Root.String() < out[j].Root.String() })
 	return out
-}
-
-// gvkOf is the group, version and kind of an object.
-func gvkOf(o *object) k8sschema.GroupVersionKind {
-	return k8sschema.FromAPIVersionAndKind(o.node.GetApiVersion(), o.node.GetKind())
 }

@@ -156,7 +156,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait = t.jittered(backoff)
 		} else {
 			d, again := t.again(resp, safe, t.jittered(backoff))
-			if !again || last || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+			if !again || last || !replayable {
 				resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 				return resp, nil
 			}

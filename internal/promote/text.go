@@ -43,14 +43,7 @@ func (t *text) lineStart(o int) int { return t.lines[max(t.lineIndex(o), 0)] }
 
 // lineEnd returns the offset of the line break ending the line holding o,
 // or the end of the file.
-func (t *text) lineEnd(o int) int {
-	for ; o < len(t.data); o++ {
-		if t.breakLen(o) > 0 {
-			return o
-		}
-	}
-	return len(t.data)
-}
+func (t *text) lineEnd(o int) int { return yamlscalar.LineEnd(t.s, o) }
 
 // lineNext returns the offset of the start of the line after the one
 // holding o, or the end of the file.

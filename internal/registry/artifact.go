@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
 )
 
 // MaxArtifact bounds what Layer and Fetch read: a Helm chart, or a chart
@@ -33,7 +35,7 @@ func (c *Client) Layer(ctx context.Context, ref, mediaType string) ([]byte, stri
 	if err != nil {
 		return nil, "", &Error{Repository: ref, Kind: KindInvalid, Err: err}
 	}
-	ctx, stats := withStats(ctx)
+	ctx, stats := httpretry.WithCounter(ctx)
 	fail := func(err error) ([]byte, string, error) {
 		e := classify(ctx, ref, err, stats, c.opts.Timeout)
 		e.tag = true
@@ -84,7 +86,7 @@ func (c *Client) Layer(ctx context.Context, ref, mediaType string) ([]byte, stri
 // Helm chart repository's index or chart archive is read, with basic
 // credentials when username is set. Errors never hold the credentials.
 func (c *Client) Fetch(ctx context.Context, u, username, password string) ([]byte, error) {
-	ctx, stats := withStats(ctx)
+	ctx, stats := httpretry.WithCounter(ctx)
 	shown := u
 	if pu, err := url.Parse(u); err == nil {
 		pu.User = nil
@@ -143,7 +145,7 @@ func (c *Client) Push(ctx context.Context, ref, mediaType string, data []byte) e
 	if err != nil {
 		return &Error{Repository: ref, Kind: KindInvalid, Err: err}
 	}
-	ctx, stats := withStats(ctx)
+	ctx, stats := httpretry.WithCounter(ctx)
 	if err := p.Push(ctx, r, img); err != nil {
 		e := classify(ctx, ref, err, stats, c.opts.Timeout)
 		e.tag = true

@@ -169,12 +169,6 @@ func statusOf(err error) (int, bool) {
 	return 0, false
 }
 
-// withStats returns ctx with the counter of the requests of one
-// operation, which the transport updates.
-func withStats(ctx context.Context) (context.Context, *httpretry.Counter) {
-	return httpretry.WithCounter(ctx)
-}
-
 // classify turns the error of reading repo into an *Error.
 func classify(ctx context.Context, repo string, err error, st *httpretry.Counter, timeout time.Duration) *Error {
 	e := &Error{Repository: repo, Err: err, Attempts: st.Attempts(), Timeout: timeout}

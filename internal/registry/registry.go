@@ -259,7 +259,7 @@ func (c *Client) ListTags(ctx context.Context, repos []string) map[string]Result
 	var mu sync.Mutex
 	c.run(ctx, len(jobs), func(ctx context.Context, i int) {
 		j := jobs[i]
-		ctx, stats := withStats(ctx)
+		ctx, stats := httpretry.WithCounter(ctx)
 		tags, err := p.List(ctx, j.repo)
 		mu.Lock()
 		defer mu.Unlock()
@@ -311,7 +311,7 @@ func (c *Client) digest(ctx context.Context, p *remote.Puller, ref string) (stri
 	if err != nil {
 		return "", &Error{Repository: ref, Kind: KindInvalid, Err: err}
 	}
-	ctx, stats := withStats(ctx)
+	ctx, stats := httpretry.WithCounter(ctx)
 	desc, err := p.Head(ctx, r)
 	if err != nil && headUnsupported(err) {
 		var got *remote.Descriptor
