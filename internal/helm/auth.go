@@ -46,7 +46,7 @@ func (a Auth) key() string {
 
 // plain tells whether a needs no client of its own.
 func (a Auth) plain() bool {
-	return a.Username == "" && len(a.DockerConfig) == 0 && len(a.CA) == 0 && len(a.Cert) == 0 && !a.Insecure
+	return a.Username == "" && len(a.DockerConfig) == 0 && len(a.CA) == 0 && len(a.Cert) == 0 && len(a.Key) == 0 && !a.Insecure
 }
 
 // hint is said after a refusal of the credentials of a source whose

@@ -213,6 +213,7 @@ func TestResolveMutualTLS(t *testing.T) {
 		{name: "no client certificate", data: map[string]string{"ca.crt": string(p.ca)}, unchecked: "certificate required"},
 		{name: "unknown CA", data: map[string]string{"tls.crt": string(p.clientCert), "tls.key": string(p.clientKey)}, unchecked: "certificate"},
 		{name: "key without certificate", data: map[string]string{"ca.crt": string(p.ca), "tls.key": string(p.clientKey)}, unchecked: "tls.crt and tls.key"},
+		{name: "a key alone", data: map[string]string{"tls.key": string(p.clientKey)}, unchecked: "tls.crt and tls.key"},
 		{name: "not PEM", data: map[string]string{"ca.crt": "not a certificate"}, unchecked: "no PEM certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
