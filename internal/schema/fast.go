@@ -401,3 +401,42 @@ func (n *fastNode) validArray(a []any) bool {
 	}
 	return true
 }
+
+// failure is a place where a value fails its schema while every value
+// under it passes.
+type failure struct {
+	path  Path
+	node  *fastNode
+	value any
+}
+
+// failing appends to out the failures of x, found at at, against n: the
+// deepest places whose value fails the quick check.
+func (n *fastNode) failing(x any, at Path, out []failure) []failure {
+	if n.valid(x) {
+		return out
+	}
+	before := len(out)
+	switch v := x.(type) {
+	case map[string]any:
+		for k, val := range v {
+			child, ok := n.props[k]
+			if !ok {
+				child = n.additional
+			}
+			if child != nil && val != nil {
+				out = child.failing(val, at.append(Key(k)), out)
+			}
+		}
+	case []any:
+		if n.items != nil {
+			for i, e := range v {
+				out = n.items.failing(e, at.append(Index(i)), out)
+			}
+		}
+	}
+	if len(out) == before {
+		out = append(out, failure{path: at, node: n, value: x})
+	}
+	return out
+}

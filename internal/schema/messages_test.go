@@ -109,12 +109,33 @@ spec:
               size: {type: string, maxLenght: 3}
               count: {type: integer, minimum: "0"}
 `},
+		{name: "custom resource: anyOf", doc: `
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+spec: {size: small, port: true}
+`},
+		{name: "custom resource: a number out of range is placed where it is", doc: `
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+spec: {size: small, ports: [{name: a, number: 1e20}]}
+`},
+		{name: "custom resource: two numbers out of range stay at the root, as the server reports them", doc: `
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+spec: {size: small, ports: [{name: a, number: 1e20}, {name: b, number: -1e20}]}
+`},
 		{name: "no kind", doc: `
 apiVersion: v1
 metadata: {name: x}
 `},
 	}
 	v := newValidator(t, Default())
+	if err := v.AddCRD(mustDecode(t, widgetCRD)); err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
 	for _, tc := range tests {
 		vs, status := v.Validate(mustDecode(t, tc.doc))

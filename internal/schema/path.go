@@ -161,3 +161,24 @@ func longestKey(m map[string]any, s, closer string) (key, rest string, found boo
 	}
 	return key, rest, best >= 0
 }
+
+// valueAt returns what p points to in value; nil when nothing is there.
+func valueAt(value any, p Path) any {
+	for _, s := range p {
+		switch v := value.(type) {
+		case map[string]any:
+			if s.IsIndex {
+				return nil
+			}
+			value = v[s.Key]
+		case []any:
+			if !s.IsIndex || s.Index < 0 || s.Index >= len(v) {
+				return nil
+			}
+			value = v[s.Index]
+		default:
+			return nil
+		}
+	}
+	return value
+}

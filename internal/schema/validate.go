@@ -87,7 +87,7 @@ func (v *Validator) check(c *compiled, value any, prefix Path) []Violation {
 		}
 		sv := validate.NewSchemaValidator(c.openAPI, nil, prefix.apiString(), v.formats)
 		var schemaErrs []Violation
-		schemaErrs, blocking = openAPIViolations(sv.Validate(data), data, prefix, v.formats)
+		schemaErrs, blocking = openAPIViolations(sv, c, data, prefix)
 		out = append(out, schemaErrs...)
 	}
 	if c.crd != nil {

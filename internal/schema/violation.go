@@ -1,15 +1,12 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
-	"k8s.io/kube-openapi/pkg/validation/strfmt"
 	"k8s.io/kube-openapi/pkg/validation/validate"
 )
 
@@ -69,47 +66,128 @@ func fromFieldError(err *field.Error, reason Reason, value any, prefix Path) Vio
 	return Violation{Path: path, Reason: reason, Message: err.Error()}
 }
 
-// openAPIViolations maps the errors of a kube-openapi validation to
-// Violations, with the field errors the API server makes of them
-// (apiextensions-apiserver's ValidateCustomResource), so that the messages
-// read the same. value is what was validated, at prefix. blocking reports
-// whether one of them would make the server skip CEL rules.
-func openAPIViolations(res *validate.Result, value any, prefix Path, formats strfmt.Registry) (out []Violation, blocking bool) {
-	if res == nil || res.IsValid() {
+// openAPIViolations validates data, found at prefix in the object, with
+// sv and returns the field errors apiextensions-apiserver's
+// ValidateCustomResource makes of the result, as Violations. Each field
+// error keeps the server's path and wording; its Reason comes from the
+// kube-openapi error it was made from (the server makes exactly one of
+// each, in order). The server reports a failed anyOf, oneOf or not, and a
+// number outside its format's range, at the object's root: such an error
+// is placed where the schema's own check fails, when that is one place.
+// blocking reports whether one of the errors makes the server skip CEL
+// rules.
+func openAPIViolations(sv *validate.SchemaValidator, c *compiled, data any, prefix Path) (out []Violation, blocking bool) {
+	run := &recordingValidator{sv: sv}
+	errs := apiservervalidation.ValidateCustomResource(nil, data, run)
+	if len(errs) == 0 {
 		return nil, false
 	}
-	for _, e := range res.Errors {
-		verr, ok := e.(*openapierrors.Validation)
-		if !ok {
-			// anyOf, oneOf and not failures, and numbers out of their
-			// format's range, name their path only in the message; the
-			// API server reports them at the root.
-			reason := ReasonInvalid
-			p := quotedPath(e.Error())
-			if p == "" {
-				if p = rangePath(e.Error()); p != "" {
-					reason = ReasonFormat
-				}
-			}
-			var errPath *field.Path
-			if p != "" {
-				errPath = field.NewPath(p)
-			}
-			fe := field.Invalid(errPath, "", e.Error())
-			blocking = blocking || blocksCEL(fe)
-			out = append(out, fromFieldError(fe, reason, value, prefix))
+	if run.result == nil || len(run.result.Errors) != len(errs) {
+		// Not the one-to-one mapping this relies on: keep the server's
+		// errors, with their types only.
+		run.result = nil
+	}
+	var failures []failure
+	located := false
+	for i, fe := range errs {
+		blocking = blocking || blocksCEL(fe)
+		var source error
+		if run.result != nil {
+			source = run.result.Errors[i]
+		}
+		reason := reasonOf(fe, source, data, prefix)
+		if fe.Field != atRoot {
+			out = append(out, fromFieldError(fe, reason, data, prefix))
 			continue
 		}
-		name := strings.TrimPrefix(verr.Name, ".")
-		var errPath *field.Path
-		if name != "" {
-			errPath = field.NewPath(name)
+		if !located {
+			failures, located = c.fast.failing(data, nil, nil), true
 		}
-		fe, reason := fieldError(verr, errPath, formats)
-		blocking = blocking || blocksCEL(fe)
-		out = append(out, fromFieldError(fe, reason, value, prefix))
+		at := prefix
+		if p, ok := onlyCause(failures, reason); ok {
+			at = prefix.append(p...)
+		}
+		msg := fe.ErrorBody()
+		if len(at) > 0 {
+			placed := *fe
+			placed.Field = at.apiString()
+			msg = placed.Error()
+		}
+		out = append(out, Violation{Path: at, Reason: reason, Message: msg})
 	}
 	return out, blocking
+}
+
+// onlyCause returns the one failure that can have caused an error the
+// server reports at the root: a number outside its format's range (reason
+// format) or a failed anyOf, oneOf or not.
+func onlyCause(failures []failure, reason Reason) (Path, bool) {
+	var found []Path
+	for _, f := range failures {
+		typ, _ := jsonType(f.value)
+		numeric := f.node.numType != "" && (typ == "number" || typ == "integer")
+		composite := len(f.node.anyOf) > 0 || len(f.node.oneOf) > 0 || f.node.not != nil
+		if (reason == ReasonFormat && numeric) || (reason != ReasonFormat && composite) {
+			found = append(found, f.path)
+		}
+	}
+	if len(found) != 1 {
+		return nil, false
+	}
+	return found[0], true
+}
+
+// atRoot is the Field of a field error made without a path.
+var atRoot = (*field.Path)(nil).String()
+
+// recordingValidator is kube-openapi's validator for
+// ValidateCustomResource, keeping the result it returns.
+type recordingValidator struct {
+	sv     *validate.SchemaValidator
+	result *validate.Result
+}
+
+func (r *recordingValidator) Validate(data any, _ ...apiservervalidation.ValidationOption) *validate.Result {
+	r.result = r.sv.Validate(data)
+	return r.result
+}
+
+// reasonOf names the kind of fe, which the API server made of source (nil
+// when unknown). value is what was validated, at prefix.
+func reasonOf(fe *field.Error, source error, value any, prefix Path) Reason {
+	switch fe.Type {
+	case field.ErrorTypeRequired:
+		return ReasonRequired
+	case field.ErrorTypeNotSupported:
+		return ReasonEnum
+	case field.ErrorTypeTooLong, field.ErrorTypeTooMany:
+		return ReasonMax
+	case field.ErrorTypeTypeInvalid:
+		// kube-openapi reports a string that fails its format as a type
+		// error whose value is the string itself; a value of the wrong
+		// JSON type as one whose value is that type's name.
+		verr, ok := source.(*openapierrors.Validation)
+		if !ok {
+			return ReasonType
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(fe.Field, prefix.apiString()), ".")
+		s, isString := valueAt(value, parsePath(value, rel)).(string)
+		if isString && verr.Value == s && s != "string" {
+			return ReasonFormat
+		}
+		return ReasonType
+	}
+	switch source := source.(type) {
+	case *openapierrors.Validation:
+		return invalidReason(source.Code())
+	case openapierrors.Error:
+		return ReasonInvalid // anyOf, oneOf, not
+	case error:
+		// The one error kube-openapi makes without a code: a number
+		// outside the range of its format.
+		return ReasonFormat
+	}
+	return ReasonInvalid
 }
 
 // blocksCEL reports whether the API server skips the CEL rules of a custom
@@ -120,54 +198,6 @@ func blocksCEL(e *field.Error) bool {
 		return true
 	}
 	return false
-}
-
-// fieldError builds the field error the API server builds for a
-// kube-openapi error, and the Reason it stands for.
-func fieldError(err *openapierrors.Validation, errPath *field.Path, formats strfmt.Registry) (*field.Error, Reason) {
-	value := err.Value
-	if value == nil {
-		value = ""
-	}
-	switch err.Code() {
-	case openapierrors.RequiredFailCode:
-		return field.Required(errPath, ""), ReasonRequired
-	case openapierrors.EnumFailCode:
-		var allowed []string
-		for _, a := range err.Values {
-			if s, ok := a.(string); ok {
-				allowed = append(allowed, s)
-				continue
-			}
-			b, _ := json.Marshal(a)
-			allowed = append(allowed, string(b))
-		}
-		return field.NotSupported(errPath, err.Value, allowed), ReasonEnum
-	case openapierrors.TooLongFailCode:
-		limit := int64(-1)
-		if i, ok := err.Valid.(int64); ok {
-			limit = i
-		}
-		return field.TooLong(errPath, "", int(limit)), ReasonMax
-	case openapierrors.MaxItemsFailCode, openapierrors.TooManyPropertiesCode:
-		actual, limit := int64(-1), int64(-1)
-		if i, ok := err.Value.(int64); ok {
-			actual = i
-		}
-		if i, ok := err.Valid.(int64); ok {
-			limit = i
-		}
-		return field.TooMany(errPath, int(actual), int(limit)), ReasonMax
-	case openapierrors.InvalidTypeCode:
-		// A string that fails its format is reported as being "of type"
-		// the format's name.
-		reason := ReasonType
-		if f := typeInMessage(err.Error()); f != "" && !isJSONType(f) && formats.ContainsName(f) {
-			reason = ReasonFormat
-		}
-		return field.TypeInvalid(errPath, value, err.Error()), reason
-	}
-	return field.Invalid(errPath, value, err.Error()), invalidReason(err.Code())
 }
 
 // invalidReason names the codes that the API server reports as plain
@@ -184,63 +214,6 @@ func invalidReason(code int32) Reason {
 		return ReasonUnique
 	}
 	return ReasonInvalid
-}
-
-// quotedPath returns P from a kube-openapi message `"P" must validate ...`.
-func quotedPath(msg string) string {
-	if !strings.HasPrefix(msg, `"`) {
-		return ""
-	}
-	end := strings.Index(msg, `" must `)
-	if end < 0 {
-		return ""
-	}
-	p, err := strconv.Unquote(msg[:end+1])
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(p, ".")
-}
-
-// rangeMessage matches kube-openapi's message for a number outside the
-// range of its format: "Checked value must be of type integer with format
-// int32 in spec.ports[0].port".
-var rangeMessage = regexp.MustCompile(`^\w+(?: \w+)* value must be of type \w+ (?:with format \w+|\(default format\)) in (.+)$`)
-
-// rangePath returns the path of a rangeMessage.
-func rangePath(msg string) string {
-	m := rangeMessage.FindStringSubmatch(msg)
-	if m == nil {
-		return ""
-	}
-	return strings.TrimPrefix(m[1], ".")
-}
-
-// typeInMessage returns X from a kube-openapi message "... must be of
-// type X: ...".
-func typeInMessage(msg string) string {
-	const marker = " must be of type "
-	i := strings.Index(msg, marker)
-	if i < 0 {
-		return ""
-	}
-	rest := msg[i+len(marker):]
-	if j := strings.IndexByte(rest, ':'); j >= 0 {
-		rest = rest[:j]
-	}
-	return strings.TrimSpace(rest)
-}
-
-// isJSONType reports whether t names JSON types ("integer", "string,number").
-func isJSONType(t string) bool {
-	for _, part := range strings.Split(t, ",") {
-		switch part {
-		case "object", "array", "string", "integer", "number", "boolean", "null":
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // unknownField is the violation the API server's strict field validation
