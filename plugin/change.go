@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -26,11 +27,11 @@ func renderChange(ctx context.Context, ro *repoOptions, baseTree repo.Tree, chan
 	headTree := repo.Overlay(baseTree, changes)
 	sides := make([]diff.Side, 2)
 	for i, tree := range []repo.Tree{baseTree, headTree} {
-		eng, err := ro.engine(tree)
+		eng, err := ro.Engine(tree)
 		if err != nil {
 			return nil, nil, err
 		}
-		disc, err := ro.discover(ctx, eng)
+		disc, err := ro.Discover(ctx, eng)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -48,7 +49,7 @@ func renderChange(ctx context.Context, ro *repoOptions, baseTree repo.Tree, chan
 		files = append(files, f)
 	}
 	sort.Strings(files)
-	report, err := checkTree(ctx, ro, headTree, checkScope{files: files}, validateSettings{})
+	report, err := ro.Check(ctx, headTree, workspace.Scope{Files: files}, workspace.Settings{})
 	return rendered, report, err
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -187,8 +188,8 @@ func (o *CIOptions) Validate() error {
 	if o.check && !slices.Contains(validate.Formats(), o.Output) {
 		return withCode(ExitFailure, fmt.Errorf("--output must be one of %s", strings.Join(validate.Formats(), ", ")))
 	}
-	if o.repo.Git == nil {
-		return withCode(ExitFailure, fmt.Errorf("%s is not a Git repository", o.repo.Root))
+	if o.Workspace.Repo.Git == nil {
+		return withCode(ExitFailure, fmt.Errorf("%s is not a Git repository", o.Workspace.Repo.Root))
 	}
 	if !o.DryRun && (o.job.PR == 0 || o.job.Repo == "" || o.job.Server == "") {
 		return withCode(ExitFailure, errors.New("no pull request to report on: run in a CI job on a pull request, or pass --pr, --repo and --server (or --dry-run)"))
@@ -258,29 +259,29 @@ func (o *CIOptions) analyze(ctx context.Context) (*ci.Analysis, error) {
 			base = "origin/" + o.job.Base
 		}
 	}
-	head, err := o.repo.Resolve("HEAD")
+	head, err := o.Workspace.Repo.Resolve("HEAD")
 	if err != nil {
 		return nil, err
 	}
-	mb, err := mergeBase(o.repo, base, head)
+	mb, err := mergeBase(o.Workspace.Repo, base, head)
 	if err != nil {
 		return nil, err
 	}
-	baseTree, err := o.commitTree(mb)
+	baseTree, err := o.CommitTree(mb)
 	if err != nil {
 		return nil, err
 	}
-	headTree, err := o.commitTree(head)
+	headTree, err := o.CommitTree(head)
 	if err != nil {
 		return nil, err
 	}
 	sides := make([]diff.Side, 2)
 	for i, tree := range []repo.Tree{baseTree, headTree} {
-		eng, err := o.engine(tree)
+		eng, err := o.Engine(tree)
 		if err != nil {
 			return nil, err
 		}
-		disc, err := o.discover(ctx, eng)
+		disc, err := o.Discover(ctx, eng)
 		if err != nil {
 			return nil, err
 		}
@@ -295,15 +296,15 @@ func (o *CIOptions) analyze(ctx context.Context) (*ci.Analysis, error) {
 	for _, b := range broken {
 		a.Broken = append(a.Broken, ci.Broken{Root: b.Root.String(), Error: b.Err.Error()})
 	}
-	changed, err := o.repo.ChangedFiles(mb, head)
+	changed, err := o.Workspace.Repo.ChangedFiles(mb, head)
 	if err != nil {
 		return nil, err
 	}
-	scope := checkScope{files: changed, shard: o.shard}
+	scope := workspace.Scope{Files: changed, Shard: o.shard}
 	if len(changed) == 0 {
-		scope.files = []string{}
+		scope.Files = []string{}
 	}
-	a.Report, err = checkTree(ctx, &o.repoOptions, headTree, scope, validateSettings{})
+	a.Report, err = o.Check(ctx, headTree, scope, workspace.Settings{})
 	return a, err
 }
 

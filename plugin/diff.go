@@ -97,7 +97,7 @@ func (o *DiffOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	dirs, err := o.relPaths(args, ".")
+	dirs, err := o.RelPaths(args, ".")
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
@@ -139,10 +139,10 @@ func (o *DiffOptions) Validate() error {
 	if o.Live && o.Base != "" {
 		return withCode(ExitFailure, fmt.Errorf("--live compares the working tree (or --head) with the cluster: --base does not apply"))
 	}
-	if o.repo.Git == nil && !o.Live {
-		return withCode(ExitFailure, fmt.Errorf("%s is not a Git repository: diff needs a base revision", o.repo.Root))
+	if o.Repo.Git == nil && !o.Live {
+		return withCode(ExitFailure, fmt.Errorf("%s is not a Git repository: diff needs a base revision", o.Repo.Root))
 	}
-	return withCodeIf(ExitFailure, o.validate())
+	return nil
 }
 
 // Run compares and prints.
@@ -197,11 +197,11 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	if err != nil {
 		return nil, nil, err
 	}
-	baseHash, err := mergeBase(o.repo, o.Base, headCommit)
+	baseHash, err := mergeBase(o.Repo, o.Base, headCommit)
 	if err != nil {
 		return nil, nil, err
 	}
-	baseTree, err := o.commitTree(baseHash)
+	baseTree, err := o.CommitTree(baseHash)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,27 +226,27 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 // working tree).
 func (o *DiffOptions) side(rev string) (repo.Tree, plumbing.Hash, error) {
 	if rev == "" {
-		tree, err := o.repo.Tree("")
+		tree, err := o.Repo.Tree("")
 		if err != nil {
 			return nil, plumbing.ZeroHash, err
 		}
-		h, err := o.repo.Resolve("HEAD")
+		h, err := o.Repo.Resolve("HEAD")
 		return tree, h, err
 	}
-	h, err := o.repo.Resolve(rev)
+	h, err := o.Repo.Resolve(rev)
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
-	tree, err := o.commitTree(h)
+	tree, err := o.CommitTree(h)
 	return tree, h, err
 }
 
 func (o *DiffOptions) sideOf(ctx context.Context, tree repo.Tree) (diff.Side, error) {
-	eng, err := o.engine(tree)
+	eng, err := o.Engine(tree)
 	if err != nil {
 		return diff.Side{}, err
 	}
-	disc, err := o.discover(ctx, eng)
+	disc, err := o.Discover(ctx, eng)
 	if err != nil {
 		return diff.Side{}, err
 	}

