@@ -1,6 +1,7 @@
 // Package hooks is the pre-commit side of kubectl gitops: which checks each
 // hook of .pre-commit-hooks.yaml runs, and which render roots a set of
-// staged files affects, so a commit validates only what it touches.
+// staged files affects, so a commit validates only what it touches. A
+// program runs a hook through the gitops package (Repository.Hook).
 package hooks
 
 import (

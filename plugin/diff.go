@@ -299,7 +299,7 @@ func (o *DiffOptions) runLive(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	roots = shardRoots(side.Repository, roots, o.shard)
+	roots = side.Repository.ShardOf(roots, o.shard)
 	results, err := side.Engine.Render(ctx, side.Repository, roots)
 	if err != nil {
 		return withCode(ExitFailure, err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/hooks"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -100,18 +99,7 @@ func (o *HookOptions) Run(ctx context.Context) error {
 	if len(o.files) == 0 {
 		return nil
 	}
-	// What the commit will hold: the staged files. pre-commit stashes
-	// unstaged edits, but an untracked file would still be seen in the
-	// working tree, and the commit would not carry it.
-	tree, err := o.Repo.Tree("")
-	if o.Repo.Git != nil {
-		tree, err = o.Repo.IndexTree()
-		o.Repo.Preload() // for the staged roots' renders
-	}
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	report, err := o.Check(ctx, tree, workspace.Scope{Files: o.files}, workspace.Settings{Rules: o.Hook.Rules})
+	report, err := o.CheckStaged(ctx, o.files, o.Hook.Rules)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

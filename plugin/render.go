@@ -103,35 +103,16 @@ func (o *RenderOptions) Validate() error {
 func (o *RenderOptions) Run(ctx context.Context) error {
 	stop := o.showProgress(o.ErrOut, "rendering")
 	defer stop()
-	tree, err := o.Tree(o.Ref)
+	out, err := o.Render(ctx, o.Ref, o.Dirs, o.shard)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	eng, err := o.Engine(tree)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	r, err := o.Discover(ctx, eng)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	roots, err := r.Select(o.Dirs)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	roots = shardRoots(r, roots, o.shard)
-	results, err := eng.Render(ctx, r, roots)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
+	eng, r, results := out.Engine, out.Repository, out.Results
 	stop() // before anything else goes out, on the same terminal perhaps
 	warnUnsupported(o.ErrOut, r, o.Dirs)
 	// A root that fails is reported and leaves the others' output whole:
 	// the run still fails, after printing what did render.
 	failed := reportFailures(o.ErrOut, results)
-	if err := eng.Load(ctx, results); err != nil {
-		return withCode(ExitFailure, err)
-	}
 	if o.Output == "json" {
 		// writeRenderJSON reads every array of objects before it writes:
 		// an error leaves nothing half-printed.

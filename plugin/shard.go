@@ -25,18 +25,3 @@ func (o *shardOptions) parseShard() error {
 	o.shard = s
 	return err
 }
-
-// shardRoots keeps the roots of roots the shard takes.
-func shardRoots(disc *render.Repository, roots []render.Root, s render.Shard) []render.Root {
-	if s.Whole() {
-		return roots
-	}
-	mine := s.Take(disc.Weights(roots))
-	out := []render.Root{}
-	for _, r := range roots {
-		if mine[r.Key()] {
-			out = append(out, r)
-		}
-	}
-	return out
-}

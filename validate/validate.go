@@ -3,6 +3,11 @@
 // its render roots render, and report Findings, each naming the file and
 // line to fix, the object concerned, and a severity. The surface is small:
 // Rules lists the rules, Run runs them, Write prints a Report.
+//
+// Run takes what the render engine made, which only this module can build;
+// a program of another module checks a repository through the gitops
+// package (gitops.Open, then Repository.Validate or Repository.Hook), which
+// returns this package's Report.
 package validate
 
 import (

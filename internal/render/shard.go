@@ -143,3 +143,19 @@ func (s Shard) FilesOf(files []string, holders map[string]string, taken map[stri
 	}
 	return out
 }
+
+// ShardOf keeps the roots of roots that shard s takes, balanced by their
+// weights among roots; all of them when s is whole.
+func (r *Repository) ShardOf(roots []Root, s Shard) []Root {
+	if s.Whole() {
+		return roots
+	}
+	mine := s.Take(r.Weights(roots))
+	out := []Root{}
+	for _, root := range roots {
+		if mine[root.Key()] {
+			out = append(out, root)
+		}
+	}
+	return out
+}

@@ -423,3 +423,20 @@ func (w *Workspace) RenderForeign(ctx context.Context, paths []string) (out []*r
 	}
 	return out, missing, nil
 }
+
+// CheckStaged checks files as the commit being made will hold them: the
+// roots that read one of them, from the staged files of a Git repository
+// (the working tree otherwise), running only rules when set.
+func (w *Workspace) CheckStaged(ctx context.Context, files, rules []string) (*validate.Report, error) {
+	// pre-commit stashes unstaged edits, but an untracked file would still
+	// be seen in the working tree, and the commit would not carry it.
+	tree, err := w.Repo.Tree("")
+	if w.Repo.Git != nil {
+		tree, err = w.Repo.IndexTree()
+		w.Repo.Preload() // for the staged roots' renders
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.Check(ctx, tree, Scope{Files: files}, Settings{Rules: rules})
+}

@@ -361,3 +361,42 @@ func openCache() (*cache.Cache, error) {
 	}
 	return cache.Open(dir, 0)
 }
+
+// Rendering is what Render rendered.
+type Rendering struct {
+	Engine     *render.Engine
+	Repository *render.Repository
+	// Results are the roots', loaded: their objects are at hand, each
+	// failed root's error in its Err.
+	Results []*render.Result
+}
+
+// Render renders the roots at or under dirs (repository-relative; "." for
+// all) of the tree rev names (the working tree when empty), the part of
+// them shard takes.
+func (w *Workspace) Render(ctx context.Context, rev string, dirs []string, shard render.Shard) (*Rendering, error) {
+	tree, err := w.Tree(rev)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := w.Engine(tree)
+	if err != nil {
+		return nil, err
+	}
+	r, err := w.Discover(ctx, eng)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := r.Select(dirs)
+	if err != nil {
+		return nil, err
+	}
+	results, err := eng.Render(ctx, r, r.ShardOf(roots, shard))
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.Load(ctx, results); err != nil {
+		return nil, err
+	}
+	return &Rendering{Engine: eng, Repository: r, Results: results}, nil
+}
