@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -24,10 +23,9 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -157,26 +155,16 @@ func (o *ImagesOptions) Validate() error {
 	return nil
 }
 
-// resolved is what list and update share: the markers, and what their
-// policies select now.
-type resolved struct {
-	tree       repo.Tree
-	results    []*render.Result
-	foreign    []*render.Result
-	found      images.Found
-	resolution map[markers.Policy]images.Resolution
-}
-
 // Run lists or updates.
 func (o *ImagesOptions) Run(ctx context.Context) error {
 	r, err := o.resolve(ctx)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	for _, m := range r.found.Malformed {
+	for _, m := range r.Found.Malformed {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", m.Error())
 	}
-	for _, u := range r.found.Unreadable {
+	for _, u := range r.Found.Unreadable {
 		fmt.Fprintf(o.ErrOut, "warning: %v\n", u)
 	}
 	if !o.update {
@@ -185,100 +173,28 @@ func (o *ImagesOptions) Run(ctx context.Context) error {
 	return o.apply(ctx, r)
 }
 
-func (o *ImagesOptions) resolve(ctx context.Context) (*resolved, error) {
-	tree, err := o.Repo.Tree("")
-	if err != nil {
-		return nil, err
-	}
-	eng, err := o.Engine(tree)
-	if err != nil {
-		return nil, err
-	}
-	disc, err := o.Discover(ctx, eng)
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, f := range disc.Files {
-		if o.path == "." || f == o.path || strings.HasPrefix(f, o.path+"/") {
-			files = append(files, f)
-		}
-	}
-	found, err := images.Scan(tree, files)
-	if err != nil {
-		return nil, err
-	}
-	r := &resolved{tree: tree, found: found}
-	var objects []map[string]any
+func (o *ImagesOptions) resolve(ctx context.Context) (*workspace.Images, error) {
+	q := workspace.ImageQuery{Path: o.path, Registry: registry.Options{
+		Insecure:    o.Insecure,
+		Concurrency: o.Concurrency,
+		Timeout:     o.Timeout,
+		Progress:    o.progress(),
+	}}
 	if o.FromCluster {
-		if objects, err = clusterImageObjects(ctx, o.config); err != nil {
-			return nil, err
-		}
-	} else {
-		if r.results, err = eng.Render(ctx, disc, disc.Roots); err != nil {
-			return nil, err
-		}
-		cfg, err := validate.LoadConfig(tree)
+		objects, err := clusterImageObjects(ctx, o.config)
 		if err != nil {
 			return nil, err
 		}
-		var missing []string
-		if r.foreign, missing, err = o.RenderForeign(ctx, cfg.FluxRepositories); err != nil {
-			return nil, err
-		}
-		for _, m := range missing {
-			fmt.Fprintf(o.ErrOut, "warning: %s: fluxRepositories: %s is not there: its ImagePolicies are not known\n", validate.ConfigFile, m)
-		}
-		if objects, err = imageObjects(append(append([]*render.Result(nil), r.results...), r.foreign...)); err != nil {
-			return nil, err
-		}
+		q.Cluster = objects
 	}
-	policies := images.Collect(objects)
-	client := registry.New(registry.Options{
-		Keychain:           authn.DefaultKeychain,
-		Insecure:           o.Insecure,
-		InsecureRegistries: insecureRegistries(policies),
-		Concurrency:        o.Concurrency,
-		Timeout:            o.Timeout,
-		Progress:           o.progress(),
-	})
-	r.resolution = images.Resolve(ctx, client, policies, found.Markers)
-	eng.Trim()
+	r, err := o.Images(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range r.MissingFluxRepositories {
+		fmt.Fprintf(o.ErrOut, "warning: %s: fluxRepositories: %s is not there: its ImagePolicies are not known\n", validate.ConfigFile, m)
+	}
 	return r, nil
-}
-
-// imageObjects returns the Flux image objects the results render.
-func imageObjects(results []*render.Result) ([]map[string]any, error) {
-	var out []map[string]any
-	for _, res := range results {
-		if res.Err != nil {
-			continue
-		}
-		objs, err := res.ObjectsOf(images.Group)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range objs {
-			m, err := n.Map()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
-
-// insecureRegistries are the registry hosts of ImageRepositories that set
-// spec.insecure.
-func insecureRegistries(policies map[markers.Policy]*images.Policy) []string {
-	var out []string
-	for _, p := range policies {
-		if p.Err == nil && p.Repository.Insecure {
-			out = append(out, strings.SplitN(p.Repository.Image, "/", 2)[0])
-		}
-	}
-	return out
 }
 
 // progress draws "listing tags n/m" on stderr when it is a terminal.
@@ -305,12 +221,12 @@ type markerJSON struct {
 	Error   string `json:"error,omitempty"`
 }
 
-func (o *ImagesOptions) list(r *resolved) error {
-	rows := make([]markerJSON, 0, len(r.found.Markers))
+func (o *ImagesOptions) list(r *workspace.Images) error {
+	rows := make([]markerJSON, 0, len(r.Found.Markers))
 	failed := 0
-	for _, m := range r.found.Markers {
+	for _, m := range r.Found.Markers {
 		row := markerJSON{File: m.File, Line: m.Line, Policy: m.Policy.String(), Field: fieldName(m.Field), Current: m.Value}
-		res := r.resolution[m.Policy]
+		res := r.Resolution[m.Policy]
 		if res.Err != nil {
 			row.Error = res.Err.Error()
 			failed++
@@ -367,13 +283,13 @@ func writeMarkerTable(w io.Writer, rows []markerJSON) error {
 }
 
 // apply plans the rewrite and writes it, prints it, or publishes it.
-func (o *ImagesOptions) apply(ctx context.Context, r *resolved) error {
-	for id, res := range r.resolution {
+func (o *ImagesOptions) apply(ctx context.Context, r *workspace.Images) error {
+	for id, res := range r.Resolution {
 		if res.Err != nil {
 			fmt.Fprintf(o.ErrOut, "error: %s: %s\n", safetext.Text(id.String()), safetext.Line(res.Err.Error()))
 		}
 	}
-	updates, err := images.Plan(r.tree, r.found.Markers, r.resolution)
+	updates, err := images.Plan(r.Tree, r.Found.Markers, r.Resolution)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
@@ -415,8 +331,8 @@ func (o *ImagesOptions) apply(ctx context.Context, r *resolved) error {
 	return o.resolutionErrors(r)
 }
 
-func (o *ImagesOptions) resolutionErrors(r *resolved) error {
-	for _, res := range r.resolution {
+func (o *ImagesOptions) resolutionErrors(r *workspace.Images) error {
+	for _, res := range r.Resolution {
 		if res.Err != nil {
 			return withCode(ExitFailure, fmt.Errorf("some policies could not be resolved"))
 		}
@@ -432,7 +348,7 @@ func fileDiff(file string, old, new []byte) string {
 
 // commitSpec builds the commit of an image update: the branch, and the
 // author and message of the ImageUpdateAutomation covering the files.
-func (o *ImagesOptions) commitSpec(ctx context.Context, r *resolved, updates []images.FileUpdate) (commitSpec, error) {
+func (o *ImagesOptions) commitSpec(ctx context.Context, r *workspace.Images, updates []images.FileUpdate) (commitSpec, error) {
 	changes := map[string][]byte{}
 	var fileDiffs []string
 	result := gitwrite.Result{}
@@ -447,14 +363,14 @@ func (o *ImagesOptions) commitSpec(ctx context.Context, r *resolved, updates []i
 		}
 	}
 	spec := commitSpec{Changes: changes, Branch: gitwrite.ImagesBranch(changes), Title: "Update images"}
-	auto := findAutomation(append(append([]*render.Result(nil), r.results...), r.foreign...), updates)
+	auto := r.Automation(updates)
 	data := gitwrite.TemplateData{Changed: result}
 	var tmpl string
 	if auto != nil {
 		data.AutomationObject = gitwrite.NamespacedName{Namespace: auto.GetNamespace(), Name: auto.GetName()}
-		tmpl = field(auto, "spec", "git", "commit", "messageTemplate")
-		if name := field(auto, "spec", "git", "commit", "author", "name"); name != "" {
-			spec.Author = &object.Signature{Name: name, Email: field(auto, "spec", "git", "commit", "author", "email")}
+		tmpl = workspace.Field(auto, "spec", "git", "commit", "messageTemplate")
+		if name := workspace.Field(auto, "spec", "git", "commit", "author", "name"); name != "" {
+			spec.Author = &object.Signature{Name: name, Email: workspace.Field(auto, "spec", "git", "commit", "author", "email")}
 		}
 	}
 	msg, err := gitwrite.RenderMessage(tmpl, data)
@@ -475,42 +391,6 @@ func (o *ImagesOptions) commitSpec(ctx context.Context, r *resolved, updates []i
 		spec.Body = pullRequestBody("Image versions selected by the repository's ImagePolicies, as Flux's image automation would commit them.", fileDiffs, rendered, report)
 	}
 	return spec, nil
-}
-
-// findAutomation returns the ImageUpdateAutomation whose update.path holds
-// the updated files, if one does.
-func findAutomation(results []*render.Result, updates []images.FileUpdate) *kyaml.RNode {
-	for _, res := range results {
-		if res.Err != nil {
-			continue
-		}
-		objs, err := res.ObjectsOf(images.Group)
-		if err != nil {
-			continue
-		}
-		for _, n := range objs {
-			if n.GetKind() != "ImageUpdateAutomation" {
-				continue
-			}
-			p := strings.TrimPrefix(filepath.ToSlash(filepath.Clean(field(n, "spec", "update", "path"))), "./")
-			covers := true
-			for _, u := range updates {
-				covers = covers && (p == "." || p == "" || strings.HasPrefix(u.File, p+"/"))
-			}
-			if covers {
-				return n
-			}
-		}
-	}
-	return nil
-}
-
-func field(n *kyaml.RNode, path ...string) string {
-	v, err := n.Pipe(kyaml.Lookup(path...))
-	if err != nil || v == nil {
-		return ""
-	}
-	return kyaml.GetValue(v)
 }
 
 // clusterImageObjects reads the cluster's ImagePolicies and

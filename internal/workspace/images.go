@@ -1,0 +1,174 @@
+package workspace
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
+)
+
+// ImageQuery says which markers Images resolves, and how.
+type ImageQuery struct {
+	// Path is the repository-relative directory or file whose markers are
+	// resolved; "." for all.
+	Path string
+	// Cluster, when set, are the ImagePolicies and ImageRepositories a
+	// cluster holds, used instead of those the repository renders.
+	Cluster []map[string]any
+	// Registry are the registry client's options; the docker config's
+	// keychain when it names none. The hosts of ImageRepositories that set
+	// spec.insecure are added to its insecure registries.
+	Registry registry.Options
+}
+
+// Images is what `images list` and `images update` share: the working
+// tree, its markers, and what their policies select now.
+type Images struct {
+	Tree  repo.Tree
+	Found images.Found
+	// Resolution is each policy's latest image, or why there is none.
+	Resolution map[markers.Policy]images.Resolution
+	// Results are the renders of this repository's roots and of its
+	// fluxRepositories; none with Cluster.
+	Results []*render.Result
+	// MissingFluxRepositories are the fluxRepositories not there, whose
+	// ImagePolicies are not known.
+	MissingFluxRepositories []string
+}
+
+// Images finds the markers under q.Path in the working tree and resolves
+// their policies against the registries, with the policies the repository
+// (and its fluxRepositories) render, or those of q.Cluster.
+func (w *Workspace) Images(ctx context.Context, q ImageQuery) (*Images, error) {
+	tree, err := w.Repo.Tree("")
+	if err != nil {
+		return nil, err
+	}
+	eng, err := w.Engine(tree)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Trim()
+	disc, err := w.Discover(ctx, eng)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range disc.Files {
+		if q.Path == "." || f == q.Path || strings.HasPrefix(f, q.Path+"/") {
+			files = append(files, f)
+		}
+	}
+	found, err := images.Scan(tree, files)
+	if err != nil {
+		return nil, err
+	}
+	out := &Images{Tree: tree, Found: found}
+	objects := q.Cluster
+	if objects == nil {
+		if out.Results, err = eng.Render(ctx, disc, disc.Roots); err != nil {
+			return nil, err
+		}
+		cfg, err := validate.LoadConfig(tree)
+		if err != nil {
+			return nil, err
+		}
+		foreign, missing, err := w.RenderForeign(ctx, cfg.FluxRepositories)
+		if err != nil {
+			return nil, err
+		}
+		out.Results, out.MissingFluxRepositories = append(out.Results, foreign...), missing
+		if objects, err = imageObjects(out.Results); err != nil {
+			return nil, err
+		}
+	}
+	policies := images.Collect(objects)
+	opts := q.Registry
+	if opts.Keychain == nil {
+		opts.Keychain = authn.DefaultKeychain
+	}
+	opts.InsecureRegistries = append(opts.InsecureRegistries, insecureRegistries(policies)...)
+	out.Resolution = images.Resolve(ctx, registry.New(opts), policies, found.Markers)
+	return out, nil
+}
+
+// imageObjects returns the Flux image objects the results render.
+func imageObjects(results []*render.Result) ([]map[string]any, error) {
+	var out []map[string]any
+	for _, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		objs, err := res.ObjectsOf(images.Group)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range objs {
+			m, err := n.Map()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// insecureRegistries are the registry hosts of ImageRepositories that set
+// spec.insecure.
+func insecureRegistries(policies map[markers.Policy]*images.Policy) []string {
+	var out []string
+	for _, p := range policies {
+		if p.Err == nil && p.Repository.Insecure {
+			out = append(out, strings.SplitN(p.Repository.Image, "/", 2)[0])
+		}
+	}
+	return out
+}
+
+// Automation returns the ImageUpdateAutomation whose update.path holds
+// every updated file, if one does: its commit template and author are
+// those of the update's commit.
+func (im *Images) Automation(updates []images.FileUpdate) *kyaml.RNode {
+	for _, res := range im.Results {
+		if res.Err != nil {
+			continue
+		}
+		objs, err := res.ObjectsOf(images.Group)
+		if err != nil {
+			continue
+		}
+		for _, n := range objs {
+			if n.GetKind() != "ImageUpdateAutomation" {
+				continue
+			}
+			p := strings.TrimPrefix(filepath.ToSlash(filepath.Clean(Field(n, "spec", "update", "path"))), "./")
+			covers := true
+			for _, u := range updates {
+				covers = covers && (p == "." || p == "" || strings.HasPrefix(u.File, p+"/"))
+			}
+			if covers {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// Field returns the scalar at path in n; "" when there is none.
+func Field(n *kyaml.RNode, path ...string) string {
+	v, err := n.Pipe(kyaml.Lookup(path...))
+	if err != nil || v == nil {
+		return ""
+	}
+	return kyaml.GetValue(v)
+}

@@ -1,0 +1,117 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
+)
+
+// TestImages resolves the markers of a repository against the in-process
+// registry: the policy the repository renders selects the highest semver
+// tag, not a prerelease nor "latest"; a marker naming a policy nobody
+// defines is an error of its own; the ImageUpdateAutomation whose
+// update.path covers the file is the one an update commits as; and a
+// cluster's policies, when given, replace the repository's.
+func TestImages(t *testing.T) {
+	reg := registrytest.New(nil)
+	defer reg.Close()
+	if _, err := reg.Push("team/web", "1.0.0", "1.2.0", "1.10.0-rc.1", "latest"); err != nil {
+		t.Fatal(err)
+	}
+	image := reg.Host() + "/team/web"
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"infra/kustomization.yaml": []byte("resources: [images.yaml]\n"),
+		"infra/images.yaml": []byte(fmt.Sprintf(`apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {name: web, namespace: flux-system}
+spec: {image: %s, interval: 5m, insecure: true}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: web, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: web}
+  policy: {semver: {range: ">=1.0.0"}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  sourceRef: {kind: GitRepository, name: flux-system}
+  git:
+    commit:
+      author: {name: fluxbot, email: flux@example.com}
+      messageTemplate: "images: {{ .AutomationObject }}"
+  update: {path: ./apps, strategy: Setters}
+`, image)),
+		"apps/kustomization.yaml": []byte("resources: [web.yaml]\n"),
+		"apps/web.yaml": []byte(fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: %[1]s:1.0.0 # {"$imagepolicy": "flux-system:web"}
+      - name: sidecar
+        image: %[1]s:1.0.0 # {"$imagepolicy": "flux-system:nobody"}
+`, image)),
+	})
+	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := w.Images(context.Background(), ImageQuery{Path: "."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Found.Markers) != 2 {
+		t.Fatalf("found %d markers, want 2: %+v", len(im.Found.Markers), im.Found.Markers)
+	}
+	got := map[string]string{}
+	for _, m := range im.Found.Markers {
+		res := im.Resolution[m.Policy]
+		if res.Err != nil {
+			got[m.Policy.String()] = "error: " + res.Err.Error()
+		} else {
+			got[m.Policy.String()] = res.Latest.Value(m.Field)
+		}
+	}
+	want := map[string]string{
+		"flux-system:web":    image + ":1.2.0",
+		"flux-system:nobody": "error: ImagePolicy flux-system/nobody is not defined",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s resolves to %q, want %q", k, got[k], v)
+		}
+	}
+
+	auto := im.Automation([]images.FileUpdate{{File: "apps/web.yaml"}})
+	if auto == nil || auto.GetName() != "apps" || Field(auto, "spec", "git", "commit", "author", "name") != "fluxbot" {
+		t.Errorf("the automation covering apps/web.yaml is %v, want flux-system/apps", auto)
+	}
+	if auto := im.Automation([]images.FileUpdate{{File: "infra/images.yaml"}}); auto != nil {
+		t.Errorf("an automation of ./apps covers infra/images.yaml: %s", auto.GetName())
+	}
+
+	// Without the policies the repository renders, a cluster's answer.
+	im, err = w.Images(context.Background(), ImageQuery{Path: "apps", Cluster: []map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range im.Found.Markers {
+		if im.Resolution[m.Policy].Err == nil {
+			t.Errorf("%s resolved from a cluster that holds no ImagePolicy", m.Policy)
+		}
+	}
+}
