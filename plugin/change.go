@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -13,45 +12,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
-	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
-
-// renderChange renders what changes (file contents on top of baseTree)
-// would do: the rendered diff, and the validation of the roots and files
-// the change touches.
-func renderChange(ctx context.Context, ro *repoOptions, baseTree repo.Tree, changes map[string][]byte) ([]diff.RootDiff, *validate.Report, error) {
-	headTree := repo.Overlay(baseTree, changes)
-	sides := make([]diff.Side, 2)
-	for i, tree := range []repo.Tree{baseTree, headTree} {
-		eng, err := ro.Engine(tree)
-		if err != nil {
-			return nil, nil, err
-		}
-		disc, err := ro.Discover(ctx, eng)
-		if err != nil {
-			return nil, nil, err
-		}
-		sides[i] = diff.Side{Engine: eng, Repository: disc}
-	}
-	rendered, broken, err := diff.Revisions(ctx, sides[0], sides[1], []string{"."}, diff.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(broken) > 0 {
-		return nil, nil, fmt.Errorf("the change breaks %s: %v", broken[0].Root, broken[0].Err)
-	}
-	var files []string
-	for f := range changes {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	report, err := ro.Check(ctx, headTree, workspace.Scope{Files: files}, workspace.Settings{})
-	return rendered, report, err
-}
 
 // listFluxImageObjects reads every ImagePolicy and ImageRepository of the
 // cluster, in the version the cluster prefers.

@@ -15,10 +15,8 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/ci"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/forge"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -259,53 +257,7 @@ func (o *CIOptions) analyze(ctx context.Context) (*ci.Analysis, error) {
 			base = "origin/" + o.job.Base
 		}
 	}
-	head, err := o.Workspace.Repo.Resolve("HEAD")
-	if err != nil {
-		return nil, err
-	}
-	mb, err := mergeBase(o.Workspace.Repo, base, head)
-	if err != nil {
-		return nil, err
-	}
-	baseTree, err := o.CommitTree(mb)
-	if err != nil {
-		return nil, err
-	}
-	headTree, err := o.CommitTree(head)
-	if err != nil {
-		return nil, err
-	}
-	sides := make([]diff.Side, 2)
-	for i, tree := range []repo.Tree{baseTree, headTree} {
-		eng, err := o.Engine(tree)
-		if err != nil {
-			return nil, err
-		}
-		disc, err := o.Discover(ctx, eng)
-		if err != nil {
-			return nil, err
-		}
-		sides[i] = diff.Side{Engine: eng, Repository: disc}
-	}
-	a := &ci.Analysis{Kind: ci.AnalysisKind, Head: head.String(), Base: mb.String(), Shard: o.shard.String(), Broken: []ci.Broken{}}
-	diffs, broken, err := diff.Revisions(ctx, sides[0], sides[1], []string{"."}, diff.Options{Shard: o.shard})
-	if err != nil {
-		return nil, err
-	}
-	a.Diffs = diffs
-	for _, b := range broken {
-		a.Broken = append(a.Broken, ci.Broken{Root: b.Root.String(), Error: b.Err.Error()})
-	}
-	changed, err := o.Workspace.Repo.ChangedFiles(mb, head)
-	if err != nil {
-		return nil, err
-	}
-	scope := workspace.Scope{Files: changed, Shard: o.shard}
-	if len(changed) == 0 {
-		scope.Files = []string{}
-	}
-	a.Report, err = o.Check(ctx, headTree, scope, workspace.Settings{})
-	return a, err
+	return o.Analyze(ctx, base, o.shard)
 }
 
 // commentParts renders the comment: the validation summary and findings,

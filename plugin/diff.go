@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -13,7 +12,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
@@ -193,11 +191,11 @@ func (o *DiffOptions) print(diffs []diff.RootDiff) error {
 
 // revisions renders both sides and compares them.
 func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.HeadError, error) {
-	headTree, headCommit, err := o.side(o.Head)
+	headTree, headCommit, err := o.TreeAt(o.Head)
 	if err != nil {
 		return nil, nil, err
 	}
-	baseHash, err := mergeBase(o.Repo, o.Base, headCommit)
+	baseHash, err := o.MergeBase(o.Base, headCommit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,80 +203,12 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	if err != nil {
 		return nil, nil, err
 	}
-	// The head is discovered first: the base then finds the facts of
-	// every file the change leaves alone in the memo, and the render of
-	// every parent the walk of its clusters renders alike in the cache.
-	head, err := o.sideOf(ctx, headTree)
+	c, err := o.Compare(ctx, baseTree, headTree, o.dirs, diff.Options{Ignore: o.Ignore, Preset: o.IgnorePreset, Shard: o.shard})
 	if err != nil {
 		return nil, nil, err
 	}
-	base, err := o.sideOf(ctx, baseTree)
-	if err != nil {
-		return nil, nil, err
-	}
-	warnUnsupported(o.ErrOut, head.Repository, o.dirs)
-	diffs, broken, err := diff.Revisions(ctx, base, head, o.dirs, diff.Options{Ignore: o.Ignore, Preset: o.IgnorePreset, Shard: o.shard})
-	head.Engine.Trim()
-	return diffs, broken, err
-}
-
-// side returns the head's tree, and the commit it is at (HEAD for the
-// working tree).
-func (o *DiffOptions) side(rev string) (repo.Tree, plumbing.Hash, error) {
-	if rev == "" {
-		tree, err := o.Repo.Tree("")
-		if err != nil {
-			return nil, plumbing.ZeroHash, err
-		}
-		h, err := o.Repo.Resolve("HEAD")
-		return tree, h, err
-	}
-	h, err := o.Repo.Resolve(rev)
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	tree, err := o.CommitTree(h)
-	return tree, h, err
-}
-
-func (o *DiffOptions) sideOf(ctx context.Context, tree repo.Tree) (diff.Side, error) {
-	eng, err := o.Engine(tree)
-	if err != nil {
-		return diff.Side{}, err
-	}
-	disc, err := o.Discover(ctx, eng)
-	if err != nil {
-		return diff.Side{}, err
-	}
-	return diff.Side{Engine: eng, Repository: disc}, nil
-}
-
-// mergeBase resolves rev and returns its merge-base with head: what a pull
-// request from head into rev compares against.
-func mergeBase(r *repo.Repo, rev string, head plumbing.Hash) (plumbing.Hash, error) {
-	base, err := r.Resolve(rev)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("--base: %w", err)
-	}
-	if base == head {
-		return base, nil
-	}
-	bc, err := r.Git.CommitObject(base)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	hc, err := r.Git.CommitObject(head)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	bases, err := bc.MergeBase(hc)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("merge-base of %s and %s: %w", rev, head, err)
-	}
-	if len(bases) == 0 {
-		return plumbing.ZeroHash, fmt.Errorf("%s and the head have no common history", rev)
-	}
-	return bases[0].Hash, nil
+	warnUnsupported(o.ErrOut, c.Head, o.dirs)
+	return c.Diffs, c.Broken, nil
 }
 
 // runLive renders the roots and compares them with the cluster.
@@ -287,23 +217,11 @@ func (o *DiffOptions) runLive(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, fmt.Errorf("loading the kubeconfig: %w", err))
 	}
-	tree, _, err := o.side(o.Head)
+	side, err := o.Render(ctx, o.Head, o.dirs, o.shard)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	side, err := o.sideOf(ctx, tree)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	roots, err := side.Repository.Select(o.dirs)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	roots = side.Repository.ShardOf(roots, o.shard)
-	results, err := side.Engine.Render(ctx, side.Repository, roots)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
+	results := side.Results
 	if err := reportFailures(o.ErrOut, results); err != nil {
 		return withCode(ExitFailure, err)
 	}

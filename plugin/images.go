@@ -384,7 +384,7 @@ func (o *ImagesOptions) commitSpec(ctx context.Context, r *workspace.Images, upd
 		if err != nil {
 			return spec, err
 		}
-		rendered, report, err := renderChange(ctx, &o.repoOptions, head, changes)
+		rendered, report, err := o.Change(ctx, head, changes)
 		if err != nil {
 			return spec, err
 		}

@@ -158,7 +158,7 @@ func (o *PromoteOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.ErrOut, "Nothing to promote: the target has the source's versions.")
 		return nil
 	}
-	rendered, report, err := renderChange(ctx, &o.repoOptions, base, plan.Files)
+	rendered, report, err := o.Change(ctx, base, plan.Files)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}

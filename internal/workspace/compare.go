@@ -1,0 +1,167 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/ci"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
+)
+
+// Comparison is what a change does to the roots it touches.
+type Comparison struct {
+	Diffs []diff.RootDiff
+	// Broken are the roots that do not render on the head side.
+	Broken []*diff.HeadError
+	// Head is the head side's repository: its clusters and skipped
+	// Kustomizations.
+	Head *render.Repository
+}
+
+// Compare renders the roots at or under dirs on both sides and compares
+// them, rendering only the roots whose inputs may differ.
+func (w *Workspace) Compare(ctx context.Context, base, head repo.Tree, dirs []string, opts diff.Options) (*Comparison, error) {
+	// The head is discovered first: the base then finds the facts of
+	// every file the change leaves alone in the memo, and the render of
+	// every parent the walk of its clusters renders alike in the cache.
+	h, err := w.side(ctx, head)
+	if err != nil {
+		return nil, err
+	}
+	b, err := w.side(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	diffs, broken, err := diff.Revisions(ctx, b, h, dirs, opts)
+	h.Engine.Trim()
+	if err != nil {
+		return nil, err
+	}
+	return &Comparison{Diffs: diffs, Broken: broken, Head: h.Repository}, nil
+}
+
+func (w *Workspace) side(ctx context.Context, tree repo.Tree) (diff.Side, error) {
+	eng, err := w.Engine(tree)
+	if err != nil {
+		return diff.Side{}, err
+	}
+	disc, err := w.Discover(ctx, eng)
+	if err != nil {
+		return diff.Side{}, err
+	}
+	return diff.Side{Engine: eng, Repository: disc}, nil
+}
+
+// TreeAt returns the tree of rev and the commit it is at: for an empty
+// rev, the working tree and HEAD.
+func (w *Workspace) TreeAt(rev string) (repo.Tree, plumbing.Hash, error) {
+	if rev == "" {
+		tree, err := w.Repo.Tree("")
+		if err != nil {
+			return nil, plumbing.ZeroHash, err
+		}
+		h, err := w.Repo.Resolve("HEAD")
+		return tree, h, err
+	}
+	h, err := w.Repo.Resolve(rev)
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	tree, err := w.CommitTree(h)
+	return tree, h, err
+}
+
+// MergeBase resolves rev and returns its merge-base with head: what a
+// pull request from head into rev compares against.
+func (w *Workspace) MergeBase(rev string, head plumbing.Hash) (plumbing.Hash, error) {
+	r := w.Repo
+	base, err := r.Resolve(rev)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("--base: %w", err)
+	}
+	if base == head {
+		return base, nil
+	}
+	bc, err := r.Git.CommitObject(base)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	hc, err := r.Git.CommitObject(head)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	bases, err := bc.MergeBase(hc)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("merge-base of %s and %s: %w", rev, head, err)
+	}
+	if len(bases) == 0 {
+		return plumbing.ZeroHash, fmt.Errorf("%s and the head have no common history", rev)
+	}
+	return bases[0].Hash, nil
+}
+
+// Analyze is what the pull-request bot reports: the rendered diff and the
+// check of the roots and files changed between the merge-base of base and
+// HEAD, and HEAD, the part of them shard takes.
+func (w *Workspace) Analyze(ctx context.Context, base string, shard render.Shard) (*ci.Analysis, error) {
+	head, err := w.Repo.Resolve("HEAD")
+	if err != nil {
+		return nil, err
+	}
+	mb, err := w.MergeBase(base, head)
+	if err != nil {
+		return nil, err
+	}
+	baseTree, err := w.CommitTree(mb)
+	if err != nil {
+		return nil, err
+	}
+	headTree, err := w.CommitTree(head)
+	if err != nil {
+		return nil, err
+	}
+	c, err := w.Compare(ctx, baseTree, headTree, []string{"."}, diff.Options{Shard: shard})
+	if err != nil {
+		return nil, err
+	}
+	a := &ci.Analysis{Kind: ci.AnalysisKind, Head: head.String(), Base: mb.String(), Shard: shard.String(), Diffs: c.Diffs, Broken: []ci.Broken{}}
+	for _, b := range c.Broken {
+		a.Broken = append(a.Broken, ci.Broken{Root: b.Root.String(), Error: b.Err.Error()})
+	}
+	changed, err := w.Repo.ChangedFiles(mb, head)
+	if err != nil {
+		return nil, err
+	}
+	if changed == nil {
+		changed = []string{} // no file changed checks no root
+	}
+	a.Report, err = w.Check(ctx, headTree, Scope{Files: changed, Shard: shard}, Settings{})
+	return a, err
+}
+
+// Change renders what writing changes (file contents) on top of baseTree
+// would do: the rendered diff, and the check of the roots and files the
+// change touches. A root the change breaks is an error.
+func (w *Workspace) Change(ctx context.Context, baseTree repo.Tree, changes map[string][]byte) ([]diff.RootDiff, *validate.Report, error) {
+	headTree := repo.Overlay(baseTree, changes)
+	c, err := w.Compare(ctx, baseTree, headTree, []string{"."}, diff.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(c.Broken) > 0 {
+		return nil, nil, fmt.Errorf("the change breaks %s: %v", c.Broken[0].Root, c.Broken[0].Err)
+	}
+	files := make([]string, 0, len(changes))
+	for f := range changes {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	report, err := w.Check(ctx, headTree, Scope{Files: files}, Settings{})
+	return c.Diffs, report, err
+}

@@ -1,0 +1,79 @@
+package workspace
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+)
+
+// TestAnalyzeAndChange commits the sock-shop repository, then a change to
+// the prod overlay (a replica count) and a broken kustomization in a new
+// overlay. What the pull-request bot reports between the two commits
+// (Analyze) names the changed Deployment, the broken root and the error
+// finding; the same edit made as file contents on top of the base (Change,
+// as images update and promote do) gives the same diff.
+func TestAnalyzeAndChange(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	base := g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "examples", "sock-shop", "microservices-repo")))
+	const file = "deploy/kubernetes/overlays/prod/kustomization.yaml"
+	data, err := os.ReadFile(filepath.Join(g.Dir, filepath.FromSlash(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), "name: carts\n    count: 2", "name: carts\n    count: 3", 1)
+	if edited == string(data) {
+		t.Fatal("the fixture changed: nothing edited")
+	}
+	g.CommitFiles(t, "scale carts", map[string][]byte{
+		file: []byte(edited),
+		"deploy/kubernetes/overlays/broken/kustomization.yaml": []byte("resources: [missing.yaml]\n"),
+	})
+	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	a, err := w.Analyze(ctx, base.String(), render.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Base != base.String() || len(a.Diffs) != 1 || a.Diffs[0].Path != "deploy/kubernetes/overlays/prod" {
+		t.Fatalf("Analyze: base %s, diffs %+v; want one diff of the prod overlay", a.Base, a.Diffs)
+	}
+	if c := a.Diffs[0].Changes; len(c) != 1 || c[0].Object != "apps/v1/Deployment/sock-shop/carts" || !strings.Contains(c[0].Diff, "+  replicas: 3") {
+		t.Errorf("the prod overlay's changes are %+v, want carts scaled to 3", c)
+	}
+	if len(a.Broken) != 1 || a.Broken[0].Root != "deploy/kubernetes/overlays/broken" {
+		t.Errorf("broken roots %+v, want the new broken overlay", a.Broken)
+	}
+	if !a.Report.Failed() {
+		t.Errorf("the check of a change adding a broken overlay passed: %+v", a.Report.Findings)
+	}
+
+	baseTree, err := w.CommitTree(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, report, err := w.Change(ctx, baseTree, map[string][]byte{file: []byte(edited)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(diffs)
+	want, _ := json.Marshal(a.Diffs)
+	if string(got) != string(want) {
+		t.Errorf("Change's diff\n%s\ndiffers from Analyze's\n%s", got, want)
+	}
+	if report.Failed() {
+		t.Errorf("the replica change alone fails its check: %+v", report.Findings)
+	}
+	if _, _, err := w.Change(ctx, baseTree, map[string][]byte{file: []byte("resources: [gone.yaml]\n")}); err == nil || !strings.Contains(err.Error(), "the change breaks deploy/kubernetes/overlays/prod") {
+		t.Errorf("a change breaking the prod overlay gives %v", err)
+	}
+}
