@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
@@ -348,7 +349,7 @@ func fileDiff(file string, old, new []byte) string {
 
 // commitSpec builds the commit of an image update: the branch, and the
 // author and message of the ImageUpdateAutomation covering the files.
-func (o *ImagesOptions) commitSpec(ctx context.Context, r *workspace.Images, updates []images.FileUpdate) (commitSpec, error) {
+func (o *ImagesOptions) commitSpec(ctx context.Context, r *workspace.Images, updates []images.FileUpdate) (publish.Change, error) {
 	changes := map[string][]byte{}
 	var fileDiffs []string
 	result := gitwrite.Result{}
@@ -362,7 +363,7 @@ func (o *ImagesOptions) commitSpec(ctx context.Context, r *workspace.Images, upd
 			result.AddChange(u.File, id, gitwrite.Change{OldValue: c.Old, NewValue: c.New, Setter: c.Setter()})
 		}
 	}
-	spec := commitSpec{Changes: changes, Branch: gitwrite.ImagesBranch(changes), Title: "Update images"}
+	spec := publish.Change{Changes: changes, Branch: gitwrite.ImagesBranch(changes), Title: "Update images"}
 	auto := r.Automation(updates)
 	data := gitwrite.TemplateData{Changed: result}
 	var tmpl string
@@ -388,7 +389,7 @@ func (o *ImagesOptions) commitSpec(ctx context.Context, r *workspace.Images, upd
 		if err != nil {
 			return spec, err
 		}
-		spec.Body = pullRequestBody("Image versions selected by the repository's ImagePolicies, as Flux's image automation would commit them.", fileDiffs, rendered, report)
+		spec.Body = publish.Body("Image versions selected by the repository's ImagePolicies, as Flux's image automation would commit them.", fileDiffs, rendered, report)
 	}
 	return spec, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/promote"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
@@ -191,14 +192,14 @@ func (o *PromoteOptions) Run(ctx context.Context) error {
 	for _, c := range plan.Changes {
 		fmt.Fprintf(&msg, "- %s %s: %s -> %s\n", c.Image, c.Field, orNone(c.Old), orNone(c.New))
 	}
-	spec := commitSpec{
+	spec := publish.Change{
 		Changes: plan.Files,
 		Branch:  gitwrite.PromoteBranch(o.to, plan.Files),
 		Message: msg.String(),
 		Title:   title,
 	}
 	if o.PR {
-		spec.Body = pullRequestBody(fmt.Sprintf("Promotes the image versions of `%s` to `%s`.", o.from, o.to), fileDiffs, rendered, report)
+		spec.Body = publish.Body(fmt.Sprintf("Promotes the image versions of `%s` to `%s`.", o.from, o.to), fileDiffs, rendered, report)
 	}
 	if err := o.publish(ctx, &o.repoOptions, o.ErrOut, spec); err != nil {
 		return withCode(ExitFailure, err)
