@@ -19,9 +19,13 @@ type limitFlags struct {
 	AliasNodes int
 
 	parsed kfs.Limits
+	// flags says addFlags ran: a command without these flags (ci) takes
+	// the defaults.
+	flags bool
 }
 
 func (l *limitFlags) addFlags(fs *pflag.FlagSet) {
+	l.flags = true
 	fs.StringVar(&l.FileSize, "max-file-size", quantity(kfs.DefaultFileBytes), "the largest file a root may read")
 	fs.StringVar(&l.RootSize, "max-root-size", quantity(kfs.DefaultRootBytes), "the most a root may read, all its files together")
 	fs.IntVar(&l.Documents, "max-documents", kfs.DefaultDocuments, "the most YAML documents a root may read, all its files together")
@@ -33,6 +37,9 @@ func quantity(n int64) string { return resource.NewQuantity(n, resource.BinarySI
 
 // validate parses the flags into limits.
 func (l *limitFlags) validate() error {
+	if !l.flags {
+		return nil
+	}
 	file, err := byteFlag("--max-file-size", l.FileSize)
 	if err != nil {
 		return err
