@@ -183,10 +183,16 @@ func parseOverrides(v string) map[string]Severity {
 // given (keys and sequence indices, as strings), located in the file the
 // object came from.
 func (c *checker) addObject(id string, o *object, path []string, msg string) {
-	if !c.rootInScope(o.root) && !c.inScope(o.origin.File) {
+	if !c.reportable(o) {
 		return
 	}
 	c.add(id, c.objectFinding(id, o, path, msg))
+}
+
+// reportable tells whether a finding about o is in the check's scope: its
+// root is, or the file it comes from.
+func (c *checker) reportable(o *object) bool {
+	return c.rootInScope(o.root) || c.inScope(o.origin.File)
 }
 
 // located is an origin in the tree of one revision.

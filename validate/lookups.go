@@ -88,3 +88,29 @@ func refNames(n *kyaml.RNode, add func(string)) {
 func builtinGroup(g string) bool {
 	return !strings.Contains(g, ".") || strings.HasSuffix(g, ".k8s.io") || strings.HasSuffix(g, ".fluxcd.io")
 }
+
+// Applied names the objects the Flux Kustomizations among results apply:
+// what another Kustomization of the same cluster must not apply too (the
+// duplicate-object rule), so a check of some roots also renders the roots
+// that may (render.Repository.MayApply).
+func Applied(results []*render.Result) ([]render.ObjectName, error) {
+	var out []render.ObjectName
+	seen := map[render.ObjectName]bool{}
+	for _, res := range results {
+		if res.Root.Kustomization == nil || res.Err != nil {
+			continue
+		}
+		objs, err := res.Objects()
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			n := render.ObjectName{Namespace: o.GetNamespace(), Name: o.GetName()}
+			if n.Name != "" && !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}

@@ -106,13 +106,21 @@ func secretMessage(ns, name string) string {
 
 // checkDuplicates reports an object two Flux Kustomizations of the same
 // cluster both apply (one root rendering an object twice is a root rule's).
+// Every rendered root is compared, in scope or not: the finding is at the
+// object of the root later in order, or, when only the earlier one is in
+// scope and the check is not one shard of a split (whose other shard
+// reports it), at that one's.
 func checkDuplicates(c *checker) error {
 	clusters, err := c.clusters()
 	if err != nil {
 		return err
 	}
-	owners := map[string]*render.Result{}
-	for _, res := range sortedResults(c.scopedResults()) {
+	type owner struct {
+		res  *render.Result
+		fact objectFact
+	}
+	owners := map[string]owner{}
+	for _, res := range sortedResults(c.in.Results) {
 		k := res.Root.Kustomization
 		if k == nil || res.Err != nil {
 			continue
@@ -129,21 +137,30 @@ func checkDuplicates(c *checker) error {
 			ck := cluster + "\x00" + x.Key
 			prev, ok := owners[ck]
 			if !ok {
-				owners[ck] = res
+				owners[ck] = owner{res, x}
 				continue
 			}
-			if prev == res {
+			if prev.res == res {
 				continue
 			}
-			o := &object{root: res, index: x.Index, id: x.ID}
-			if x.Index < len(res.Origins) {
-				o.origin = res.Origins[x.Index]
+			later, earlier := c.factObject(res, x), c.factObject(prev.res, prev.fact)
+			if !c.reportable(later) && c.reportable(earlier) && !c.in.Partial {
+				later, earlier = earlier, later
 			}
-			c.addObject("duplicate-object", o, nil, fmt.Sprintf("%s is applied by Kustomization %s and also by Kustomization %s: they would fight over it",
-				x.ID, k.ID(), prev.Root.Kustomization.ID()))
+			c.addObject("duplicate-object", later, nil, fmt.Sprintf("%s is applied by Kustomization %s and also by Kustomization %s: they would fight over it",
+				later.id, later.root.Root.Kustomization.ID(), earlier.root.Root.Kustomization.ID()))
 		}
 	}
 	return nil
+}
+
+// factObject is the object a fact of res is about.
+func (c *checker) factObject(res *render.Result, x objectFact) *object {
+	o := &object{root: res, index: x.Index, id: x.ID}
+	if x.Index < len(res.Origins) {
+		o.origin = res.Origins[x.Index]
+	}
+	return o
 }
 
 // objectKey identifies an object in a cluster: group, kind, namespace and

@@ -92,6 +92,10 @@ type Input struct {
 	// Files limits the file rules to these files; nil checks every file
 	// of the repository. Hooks pass the staged files.
 	Files []string
+	// Partial says Roots and Files are one shard of a split whose shards
+	// together check the whole scope: a finding relating two roots is left
+	// to the shard that would report it in the whole.
+	Partial bool
 }
 
 // Options tune a Run.

@@ -174,28 +174,87 @@ func (r *Repository) MayProduce(root Root, names []string) bool {
 	if in.Unbounded != "" || in.Renames {
 		return true
 	}
-	// A generator's name gets a hash suffix: its name without it is
-	// what is written.
-	var written []string
+	data, ok := r.inputData(in)
+	if !ok {
+		return true // what cannot be read may hold anything
+	}
 	for _, n := range names {
-		written = append(written, n)
-		if i := strings.LastIndexByte(n, '-'); i > 0 {
-			written = append(written, n[:i])
+		if holdsName(data, n) {
+			return true
 		}
 	}
-	names = written
+	return false
+}
+
+// ObjectName names an object: its namespace ("" when it has none) and
+// name.
+type ObjectName struct{ Namespace, Name string }
+
+// MayApply tells whether a render of root, a Flux Kustomization's, may
+// give one of objs: MayProduce of its name, in its namespace, which the
+// Kustomization's targetNamespace sets, or else one of the root's input
+// files holds. False is certain; true only possible.
+func (r *Repository) MayApply(root Root, objs []ObjectName) bool {
+	in := r.Inputs(root)
+	if in.Unbounded != "" || in.Renames {
+		return true
+	}
+	target := ""
+	if root.Kustomization != nil {
+		target = root.Kustomization.Spec.TargetNamespace
+	}
+	var data [][]byte
+	for _, o := range objs {
+		if o.Namespace != "" && target != "" && o.Namespace != target {
+			continue
+		}
+		if data == nil {
+			var ok bool
+			if data, ok = r.inputData(in); !ok {
+				return true
+			}
+		}
+		if !holdsName(data, o.Name) {
+			continue
+		}
+		if o.Namespace == "" || o.Namespace == target || holds(data, o.Namespace) {
+			return true
+		}
+	}
+	return false
+}
+
+// inputData reads the files at the paths of in; false when one cannot be
+// read.
+func (r *Repository) inputData(in Inputs) ([][]byte, bool) {
 	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	data := [][]byte{}
 	for _, p := range in.Paths {
 		for _, f := range filesAt(r.filesSorted, p) {
-			data, err := r.tree.ReadFile(f)
+			d, err := r.tree.ReadFile(f)
 			if err != nil {
-				return true // what cannot be read may hold anything
+				return nil, false
 			}
-			for _, n := range names {
-				if bytes.Contains(data, []byte(n)) {
-					return true
-				}
-			}
+			data = append(data, d)
+		}
+	}
+	return data, true
+}
+
+// holdsName tells whether one of data holds name as written: a
+// generator's name gets a hash suffix, so its name without it counts.
+func holdsName(data [][]byte, name string) bool {
+	if holds(data, name) {
+		return true
+	}
+	i := strings.LastIndexByte(name, '-')
+	return i > 0 && holds(data, name[:i])
+}
+
+func holds(data [][]byte, s string) bool {
+	for _, d := range data {
+		if bytes.Contains(d, []byte(s)) {
+			return true
 		}
 	}
 	return false

@@ -94,7 +94,7 @@ func (w *Workspace) Check(ctx context.Context, tree repo.Tree, scope Scope, s Se
 	in := validate.Input{Tree: tree, Repository: disc, Results: results, Foreign: foreign, MissingFluxRepositories: missing}
 	switch {
 	case part != nil:
-		in.Files, in.Roots = part.files, part.roots
+		in.Files, in.Roots, in.Partial = part.files, part.roots, true
 		if scope.Files != nil || !scope.everything() {
 			_, scoped := scope.resolve(disc, results)
 			in.Roots = slices.DeleteFunc(scoped, func(r render.Root) bool { return !part.taken[r.Key()] })
@@ -217,6 +217,20 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 	if err != nil {
 		return nil, err
 	}
+	applied, err := validate.Applied(results)
+	if err != nil {
+		return nil, err
+	}
+	clusters, anyCluster := map[string]bool{}, false
+	for _, res := range results {
+		switch {
+		case res.Root.Kustomization == nil:
+		case res.Root.Cluster == nil:
+			anyCluster = true
+		default:
+			clusters[res.Root.Cluster.Name] = true
+		}
+	}
 	done := map[string]bool{}
 	for _, r := range touched {
 		done[r.Key()] = true
@@ -238,6 +252,17 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 	}
 	if err := more(func(root render.Root) bool {
 		return (len(names) > 0 && disc.MayProduce(root, names)) || (custom && disc.DefinesAPIs(root))
+	}); err != nil {
+		return nil, err
+	}
+	// The Kustomizations of the touched roots' clusters that may apply an
+	// object one of them applies: the duplicate-object rule compares them.
+	if err := more(func(root render.Root) bool {
+		if len(applied) == 0 || root.Kustomization == nil {
+			return false
+		}
+		sameCluster := anyCluster || root.Cluster == nil || clusters[root.Cluster.Name]
+		return sameCluster && disc.MayApply(root, applied)
 	}); err != nil {
 		return nil, err
 	}

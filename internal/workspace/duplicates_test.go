@@ -1,0 +1,119 @@
+package workspace
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
+)
+
+// TestChangeFindsDuplicates: two Kustomizations of the prod cluster, and
+// one of staging, apply team folders. A change that makes one of prod's
+// apply the ConfigMap the other applies is a duplicate-object error in the
+// check of that change alone (the hook, the pull-request bot), whichever
+// of the two comes first; staging applying the same ConfigMap is no
+// duplicate; and the shards of a split find it exactly once, as the whole.
+func TestChangeFindsDuplicates(t *testing.T) {
+	ks := func(name, cluster, path string) []byte {
+		return []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: ` + name + `, namespace: flux-system}
+spec: {interval: 10m, path: ` + path + `, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`)
+	}
+	sync := func(cluster string) []byte {
+		return []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
+---
+` + string(ks("flux-system", cluster, "./clusters/"+cluster)))
+	}
+	cm := func(name string) []byte {
+		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {a: b}\n")
+	}
+	files := map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml":    sync("prod"),
+		"clusters/prod/team-a.yaml":                   ks("team-a", "prod", "./teams/a"),
+		"clusters/prod/team-b.yaml":                   ks("team-b", "prod", "./teams/b"),
+		"clusters/staging/flux-system/gotk-sync.yaml": sync("staging"),
+		"clusters/staging/team-b.yaml":                ks("team-b", "staging", "./teams/b"),
+		"teams/a/kustomization.yaml":                  []byte("namespace: team\nresources: [cm.yaml]\n"),
+		"teams/a/cm.yaml":                             cm("settings-a"),
+		"teams/b/kustomization.yaml":                  []byte("namespace: team\nresources: [cm.yaml]\n"),
+		"teams/b/cm.yaml":                             cm("settings-b"),
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", files)
+	duplicates := func(findingsJSON string) []string {
+		var fs []validate.Finding
+		if err := json.Unmarshal([]byte(findingsJSON), &fs); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range fs {
+			if f.Rule == "duplicate-object" {
+				out = append(out, f.File+": "+f.Message)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct{ file, from, to, want string }{
+		{"teams/b/cm.yaml", "settings-b", "settings-a", "teams/b/cm.yaml: v1/ConfigMap/team/settings-a is applied by Kustomization flux-system/team-b and also by Kustomization flux-system/team-a: they would fight over it"},
+		{"teams/a/cm.yaml", "settings-a", "settings-b", "teams/a/cm.yaml: v1/ConfigMap/team/settings-b is applied by Kustomization flux-system/team-a and also by Kustomization flux-system/team-b: they would fight over it"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			p := filepath.Join(g.Dir, filepath.FromSlash(tc.file))
+			if err := os.WriteFile(p, []byte(strings.Replace(string(files[tc.file]), tc.from, tc.to, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(p, files[tc.file], 0o644)
+			for _, all := range []bool{false, true} {
+				got := duplicates(findingsOf(t, g.Dir, tc.file, all))
+				if len(got) != 1 || got[0] != tc.want {
+					t.Errorf("rendering every root %v: duplicate-object findings %q, want %q", all, got, tc.want)
+				}
+			}
+			w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree, err := w.Repo.Tree("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(s Scope) *validate.Report {
+				r, err := w.Check(context.Background(), tree, s, Settings{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			whole := duplicates(findingsJSON(t, check(Scope{All: true})))
+			for n := 2; n <= 3; n++ {
+				var parts []*validate.Report
+				for i := 1; i <= n; i++ {
+					parts = append(parts, check(Scope{All: true, Shard: render.Shard{I: i, N: n}}))
+				}
+				if got := duplicates(findingsJSON(t, validate.Merge(parts...))); strings.Join(got, "\n") != strings.Join(whole, "\n") || len(whole) != 1 {
+					t.Errorf("%d shards find %q, the whole %q", n, got, whole)
+				}
+			}
+		})
+	}
+}
+
+func findingsJSON(t *testing.T, r *validate.Report) string {
+	t.Helper()
+	data, err := json.Marshal(r.Findings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
