@@ -204,6 +204,7 @@ func (r *Repository) MayApply(root Root, objs []ObjectName) bool {
 		target = root.Kustomization.Spec.TargetNamespace
 	}
 	var data [][]byte
+	inNamespace := map[string]bool{} // whether the inputs can put objects there
 	for _, o := range objs {
 		if o.Namespace != "" && target != "" && o.Namespace != target {
 			continue
@@ -214,10 +215,17 @@ func (r *Repository) MayApply(root Root, objs []ObjectName) bool {
 				return true
 			}
 		}
-		if !holdsName(data, o.Name) {
-			continue
+		if o.Namespace != "" && o.Namespace != target {
+			there, known := inNamespace[o.Namespace]
+			if !known {
+				there = holds(data, o.Namespace)
+				inNamespace[o.Namespace] = there
+			}
+			if !there {
+				continue
+			}
 		}
-		if o.Namespace == "" || o.Namespace == target || holds(data, o.Namespace) {
+		if holdsName(data, o.Name) {
 			return true
 		}
 	}

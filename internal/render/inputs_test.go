@@ -134,6 +134,17 @@ func checkInputs(t *testing.T, dir string) int {
 			}
 			produced++
 		}
+		if res.Root.Kustomization != nil {
+			objs, err := res.Objects()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range objs {
+				if n := (ObjectName{Namespace: o.GetNamespace(), Name: o.GetName()}); !disc.MayApply(res.Root, []ObjectName{n}) {
+					t.Errorf("%s applies %s %s/%s, which MayApply says it cannot", res.Root, o.GetKind(), n.Namespace, n.Name)
+				}
+			}
+		}
 	}
 	if checked == 0 {
 		t.Fatal("no root rendered")
@@ -276,6 +287,49 @@ func edit(rng *rand.Rand, f string, data []byte) []byte {
 	default:
 		i := rng.IntN(len(lines))
 		return []byte(strings.Join(slices.Delete(lines, i, i+1), "\n"))
+	}
+}
+
+// TestMayApply: in the generated repository, an overlay may apply its own
+// objects and not another copy's, whose objects have the same names in
+// another namespace; a Kustomization whose targetNamespace differs cannot.
+func TestMayApply(t *testing.T) {
+	_, disc := discoverTree(t, generated(t, 3))
+	root := func(p string) Root {
+		for _, r := range disc.Roots {
+			if r.Path == p {
+				return r
+			}
+		}
+		t.Fatalf("no root %s", p)
+		return Root{}
+	}
+	own := []ObjectName{{Namespace: benchgen.Namespace(1), Name: "front-end"}}
+	for _, tc := range []struct {
+		root string
+		objs []ObjectName
+		want bool
+	}{
+		{"apps/app-001/overlays/prod", own, true},
+		{"apps/app-002/overlays/prod", own, false},
+		{"apps/app-002/overlays/prod", []ObjectName{{Name: "front-end"}}, true},
+		{"apps/app-002/overlays/prod", []ObjectName{{Namespace: benchgen.Namespace(2), Name: "nothing-of-the-sort"}}, false},
+		{"clusters/prod", []ObjectName{{Namespace: "flux-system", Name: "app-001"}}, true},
+		{"clusters/prod", own, false},
+	} {
+		if got := disc.MayApply(root(tc.root), tc.objs); got != tc.want {
+			t.Errorf("MayApply(%s, %v) = %v, want %v", tc.root, tc.objs, got, tc.want)
+		}
+	}
+	r := root("apps/app-001/overlays/prod")
+	if r.Kustomization == nil {
+		t.Fatal("the overlay has no Kustomization")
+	}
+	k := *r.Kustomization
+	k.Spec.TargetNamespace = "elsewhere"
+	r.Kustomization = &k
+	if disc.MayApply(r, own) {
+		t.Error("a Kustomization whose targetNamespace is elsewhere may apply an object in another namespace")
 	}
 }
 
