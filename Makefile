@@ -62,7 +62,9 @@ dist:
 
 # The container image of the release, for CI jobs that run in a container
 # (GitLab): built from dist/ on IMAGE_BASE without a Docker engine and pushed
-# with the docker config's credentials (see hack/image).
+# with the docker config's credentials (see hack/image). The image records
+# the digest IMAGE_BASE resolved to; set IMAGE_BASE to NAME@DIGEST (hack/image
+# prints it) to release on exactly that base again.
 IMAGE      ?= ghcr.io/kubectl-gitops/kubectl-gitops
 IMAGE_BASE ?= alpine/git:latest
 image: dist

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/release"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/testenv"
 )
 
@@ -99,6 +100,20 @@ func TestContainerImage(t *testing.T) {
 	if len(m.Manifests) != 1 || m.Manifests[0].Platform == nil || m.Manifests[0].Platform.Architecture != runtime.GOARCH {
 		t.Fatalf("the index holds %+v, want the one %s image", m.Manifests, platform)
 	}
+	// The base is pinned: the index records the digest its tag resolved
+	// to, each image its platform's base image, and a build on BASE@DIGEST,
+	// as the log says to run, gives the same bytes.
+	baseDigest, err := base.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Annotations[release.BaseDigestAnnotation]; got != baseDigest.String() || m.Annotations[release.BaseNameAnnotation] != baseRef {
+		t.Errorf("index annotations %v, want the base %s at %s", m.Annotations, baseRef, baseDigest)
+	}
+	pinned := host + "/base@" + baseDigest.String()
+	if !strings.Contains(log, pinned) {
+		t.Errorf("hack/image does not say how to pin the base (%s):\n%s", pinned, log)
+	}
 	img, err := idx.Image(m.Manifests[0].Digest)
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +121,46 @@ func TestContainerImage(t *testing.T) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
+	}
+	im, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseIndex, _ := base.IndexManifest()
+	var platformBase v1.Hash
+	for _, d := range baseIndex.Manifests {
+		if d.Platform.Architecture == runtime.GOARCH {
+			platformBase = d.Digest
+		}
+	}
+	if im.Annotations[release.BaseDigestAnnotation] != platformBase.String() {
+		t.Errorf("the image's base digest is %q, want its platform's base image %s", im.Annotations[release.BaseDigestAnnotation], platformBase)
+	}
+	// Built again on BASE@DIGEST, as the log says: the same layers and
+	// configuration; only the base's name, as given, differs.
+	pinnedRef := host + "/kubectl-gitops:pinned"
+	if _, log2, err := image("--base", pinned, "--platforms", platform, "--tag", pinnedRef); err != nil || strings.Contains(log2, "pass that as --base") {
+		t.Fatalf("built on %s: %v\n%s", pinned, err, log2)
+	}
+	rebuilt, err := remote.Index(mustTag(t, pinnedRef))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := rebuilt.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rimg, err := rebuilt.Image(rm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rim, err := rimg.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rim.Config.Digest != im.Config.Digest || len(rim.Layers) != len(im.Layers) || rim.Layers[len(im.Layers)-1].Digest != im.Layers[len(im.Layers)-1].Digest ||
+		rm.Annotations[release.BaseDigestAnnotation] != baseDigest.String() {
+		t.Errorf("built on %s: config %s, layers %v, annotations %v; on the tag: config %s, layers %v", pinned, rim.Config.Digest, rim.Layers, rm.Annotations, im.Config.Digest, im.Layers)
 	}
 	if len(cf.Config.Entrypoint) != 0 || !slices.Equal(cf.Config.Cmd, []string{"kubectl-gitops"}) ||
 		!slices.Contains(cf.Config.Env, "PATH=/usr/local/bin:/bin") || cf.Config.Labels["org.opencontainers.image.version"] != krewVersion {

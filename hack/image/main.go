@@ -4,6 +4,11 @@
 //
 //	go run ./hack/image --base alpine/git:latest --dist dist \
 //	    --tag ghcr.io/kubectl-gitops/kubectl-gitops:v0.3.0
+//
+// The index and its images record the base (the OCI base.name and
+// base.digest annotations); on a base named by tag, the command prints the
+// digest the tag resolved to, for a --base that builds on the same base
+// again.
 package main
 
 import (
@@ -60,6 +65,12 @@ func run(base, dist, version, source string, platforms, tags []string) error {
 	digest, err := idx.Digest()
 	if err != nil {
 		return err
+	}
+	if m, err := idx.IndexManifest(); err == nil {
+		if _, pinned := ref.(name.Digest); !pinned {
+			fmt.Fprintf(os.Stderr, "built on %s, which is %s@%s now: pass that as --base to build on the same base again\n",
+				ref, ref.Context(), m.Annotations[release.BaseDigestAnnotation])
+		}
 	}
 	for _, t := range tags {
 		tag, err := name.NewTag(t)

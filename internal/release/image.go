@@ -49,8 +49,19 @@ type ImageOptions struct {
 	Remote []remote.Option
 }
 
+// The OCI annotations naming the base an image was built on: the
+// reference as given, and the digest it resolved to, so a release built
+// on a tag can be rebuilt on exactly the same base (BASE@DIGEST).
+const (
+	BaseNameAnnotation   = "org.opencontainers.image.base.name"
+	BaseDigestAnnotation = "org.opencontainers.image.base.digest"
+)
+
 // Image builds the index: the base's image of each platform, with the
-// binary of that platform's archive added and made the command.
+// binary of that platform's archive added and made the command. The index
+// and each image record their base (BaseNameAnnotation,
+// BaseDigestAnnotation): the index the digest the base's reference
+// resolved to, each image its platform's image of that base.
 func Image(o ImageOptions) (v1.ImageIndex, error) {
 	desc, err := remote.Get(o.Base, o.Remote...)
 	if err != nil {
@@ -59,6 +70,7 @@ func Image(o ImageOptions) (v1.ImageIndex, error) {
 	type platformImage struct {
 		platform v1.Platform
 		image    v1.Image
+		digest   v1.Hash
 	}
 	var bases []platformImage
 	if desc.MediaType.IsIndex() {
@@ -78,7 +90,7 @@ func Image(o ImageOptions) (v1.ImageIndex, error) {
 			if err != nil {
 				return nil, err
 			}
-			bases = append(bases, platformImage{*d.Platform, img})
+			bases = append(bases, platformImage{*d.Platform, img, d.Digest})
 		}
 	} else {
 		img, err := desc.Image()
@@ -89,7 +101,7 @@ func Image(o ImageOptions) (v1.ImageIndex, error) {
 		if err != nil {
 			return nil, err
 		}
-		bases = append(bases, platformImage{v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}, img})
+		bases = append(bases, platformImage{v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}, img, desc.Digest})
 	}
 	var adds []mutate.IndexAddendum
 	for _, want := range o.Platforms {
@@ -107,6 +119,7 @@ func Image(o ImageOptions) (v1.ImageIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", archive, err)
 		}
+		img = mutate.Annotations(img, map[string]string{BaseNameAnnotation: o.Base.String(), BaseDigestAnnotation: b.digest.String()}).(v1.Image)
 		p := b.platform
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
 	}
@@ -117,7 +130,8 @@ func Image(o ImageOptions) (v1.ImageIndex, error) {
 	if mt, err := adds[0].Add.MediaType(); err == nil && mt == types.DockerManifestSchema2 {
 		indexType = types.DockerManifestList
 	}
-	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, indexType), adds...), nil
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, indexType), adds...)
+	return mutate.Annotations(idx, map[string]string{BaseNameAnnotation: o.Base.String(), BaseDigestAnnotation: desc.Digest.String()}).(v1.ImageIndex), nil
 }
 
 // withBinary adds the archive's binary and LICENSE to base, as one layer,
