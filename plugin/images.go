@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
@@ -401,5 +402,5 @@ func clusterImageObjects(ctx context.Context, config *genericclioptions.ConfigFl
 	if err != nil {
 		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
 	}
-	return listFluxImageObjects(ctx, cfg)
+	return live.ImageObjects(ctx, cfg)
 }

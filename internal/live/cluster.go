@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
@@ -65,6 +68,12 @@ func (w warningHandler) HandleWarningHeaderWithContext(ctx context.Context, _ in
 	w(ctx, text)
 }
 
+// clusterRetry is how the cluster's requests are retried: briefly, as an
+// unreachable cluster should be named soon.
+func clusterRetry() httpretry.Policy {
+	return httpretry.Policy{Attempts: 3, Backoff: 200 * time.Millisecond, MaxWait: 2 * time.Second, Jitter: 0.2}
+}
+
 // connect builds the clients on a copy of cfg and checks that the server
 // answers.
 func connect(ctx context.Context, cfg *rest.Config, warn warningHandler) (*cluster, error) {
@@ -80,6 +89,13 @@ func connect(ctx context.Context, cfg *rest.Config, warn warningHandler) (*clust
 	}
 	cfg.WarningHandler = nil
 	cfg.WarningHandlerWithContext = warn
+	// A read, or a dry run, that meets a busy or failing server (a load
+	// balancer's 502, an API server restarting) is sent again, as every
+	// other client of the tool does; client-go itself retries only the
+	// answers that carry Retry-After.
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &httpretry.Transport{Base: rt, Policy: clusterRetry()}
+	})
 	c := &cluster{server: serverURL(cfg.Host)}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {

@@ -1,23 +1,27 @@
-package plugin
+package live
 
 import (
 	"context"
 	"fmt"
+	"net/http"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 )
 
-// listFluxImageObjects reads every ImagePolicy and ImageRepository of the
-// cluster, in the version the cluster prefers.
-func listFluxImageObjects(ctx context.Context, cfg *rest.Config) ([]map[string]any, error) {
+// ImageObjects reads every ImagePolicy and ImageRepository of the
+// cluster, in the version the cluster prefers, retrying as Diff does.
+func ImageObjects(ctx context.Context, cfg *rest.Config) ([]map[string]any, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &httpretry.Transport{Base: rt, Policy: clusterRetry()}
+	})
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -47,10 +51,8 @@ func listFluxImageObjects(ctx context.Context, cfg *rest.Config) ([]map[string]a
 			return nil, fmt.Errorf("listing %s: %w", resource, err)
 		}
 		for i := range list.Items {
-			out = append(out, objectOf(&list.Items[i]))
+			out = append(out, list.Items[i].Object)
 		}
 	}
 	return out, nil
 }
-
-func objectOf(u *unstructured.Unstructured) map[string]any { return u.Object }
