@@ -250,13 +250,28 @@ func (r *Repository) inputData(in Inputs) ([][]byte, bool) {
 }
 
 // holdsName tells whether one of data holds name as written: a
-// generator's name gets a hash suffix, so its name without it counts.
+// generator's name gets kustomize's hash suffix, so its name without it
+// counts.
 func holdsName(data [][]byte, name string) bool {
 	if holds(data, name) {
 		return true
 	}
 	i := strings.LastIndexByte(name, '-')
-	return i > 0 && holds(data, name[:i])
+	return i > 0 && hashSuffix(name[i+1:]) && holds(data, name[:i])
+}
+
+// hashSuffix tells whether s is a suffix kustomize's generators add: ten
+// characters of its hash's alphabet (api/hasher's encode).
+func hashSuffix(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("bcdfghkmt2456789", c) {
+			return false
+		}
+	}
+	return true
 }
 
 func holds(data [][]byte, s string) bool {

@@ -314,6 +314,9 @@ func TestMayApply(t *testing.T) {
 		{"apps/app-002/overlays/prod", own, false},
 		{"apps/app-002/overlays/prod", []ObjectName{{Name: "front-end"}}, true},
 		{"apps/app-002/overlays/prod", []ObjectName{{Namespace: benchgen.Namespace(2), Name: "nothing-of-the-sort"}}, false},
+		{"apps/app-002/overlays/prod", []ObjectName{{Name: benchgen.Namespace(1)}}, false}, // not "sock-shop"
+		{"apps/app-001/overlays/prod", []ObjectName{{Namespace: benchgen.Namespace(1), Name: "settings-5b9dm7gk2h"}}, true},
+		{"apps/app-001/overlays/prod", []ObjectName{{Namespace: benchgen.Namespace(1), Name: "settings-production"}}, false},
 		{"clusters/prod", []ObjectName{{Namespace: "flux-system", Name: "app-001"}}, true},
 		{"clusters/prod", own, false},
 	} {
