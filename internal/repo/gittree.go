@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -13,8 +15,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// gitTree reads a commit's tree from the object store, never touching the
-// working tree. go-git's object store is not safe for concurrent use, so
+// gitTree reads a commit's tree from the object store; a file's content
+// comes from the working tree only when it is that exact blob (its Git
+// hash says so), whatever the working tree holds. go-git's object store is not safe for concurrent use, so
 // every read of it holds objects, shared by the repository's trees; what
 // was read is kept (bases are read again by every overlay), under the
 // tree's own lock, so that lookups in what is kept, all of a tree built in
@@ -30,7 +33,17 @@ type gitTree struct {
 	mu    sync.RWMutex
 	trees map[string]map[string]object.TreeEntry // resolved dir -> entries by name
 	blobs map[plumbing.Hash][]byte
+
+	// worktree, when set, is the working tree, where most files of the
+	// index and of recent commits are as they are in the tree: a regular
+	// file there whose Git hash is the blob's is read instead of the
+	// object store, which inflates each blob and serializes every read.
+	worktree string
 }
+
+// worktreeReadMax bounds the working-tree files tried before the object
+// store: a larger one is read from the store.
+const worktreeReadMax = 8 << 20
 
 func newGitTree(r *git.Repository, objects *sync.Mutex, root *object.Tree, rev string) *gitTree {
 	t := &gitTree{
@@ -203,7 +216,44 @@ func (t *gitTree) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.worktree != "" {
+		if data, ok := t.fromWorktree(p, e.Hash); ok {
+			return data, nil
+		}
+	}
 	return t.blob(e.Hash)
+}
+
+// fromWorktree returns the blob h, the file at p, from the working tree
+// when the file there is regular and holds exactly that blob.
+func (t *gitTree) fromWorktree(p string, h plumbing.Hash) ([]byte, bool) {
+	t.mu.RLock()
+	b, ok := t.blobs[h]
+	t.mu.RUnlock()
+	if ok {
+		return b, true
+	}
+	rp, _, err := t.res.resolve(p)
+	if err != nil {
+		return nil, false
+	}
+	full := filepath.Join(t.worktree, filepath.FromSlash(rp))
+	// Lstat: a FIFO or device where the commit has a file is never opened.
+	info, err := os.Lstat(full)
+	if err != nil || !info.Mode().IsRegular() || info.Size() > worktreeReadMax {
+		return nil, false
+	}
+	data, err := os.ReadFile(full)
+	if err != nil || plumbing.ComputeHash(plumbing.BlobObject, data) != h {
+		return nil, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if prev, ok := t.blobs[h]; ok {
+		return prev, true
+	}
+	t.blobs[h] = data
+	return data, true
 }
 
 func (t *gitTree) Blob(p string) (string, error) {

@@ -54,6 +54,7 @@ func (r *Repo) CommitFiles(hash plumbing.Hash) ([]TreeFile, error) {
 func (r *Repo) FilesTree(rev string, files []TreeFile) Tree {
 	t := newGitTree(r.Git, r.objects, nil, rev)
 	t.trees = treesOf(files)
+	t.worktree = r.Root
 	return t
 }
 
