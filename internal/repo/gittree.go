@@ -153,23 +153,34 @@ func (e *SubmoduleError) Unwrap() error { return fs.ErrNotExist }
 
 // blob returns a blob's content, read once.
 func (t *gitTree) blob(h plumbing.Hash) ([]byte, error) {
-	t.mu.RLock()
-	b, ok := t.blobs[h]
-	t.mu.RUnlock()
-	if ok {
+	if b, ok := t.kept(h); ok {
 		return b, nil
 	}
 	data, err := t.readBlob(h)
 	if err != nil {
 		return nil, err
 	}
+	return t.keep(h, data), nil
+}
+
+// kept returns the blob h when it was read before.
+func (t *gitTree) kept(h plumbing.Hash) ([]byte, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	b, ok := t.blobs[h]
+	return b, ok
+}
+
+// keep keeps the blob h, read as data, and returns what is kept: what
+// another goroutine kept meanwhile, if it did.
+func (t *gitTree) keep(h plumbing.Hash, data []byte) []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if prev, ok := t.blobs[h]; ok {
-		return prev, nil
+		return prev
 	}
 	t.blobs[h] = data
-	return data, nil
+	return data
 }
 
 func (t *gitTree) readBlob(h plumbing.Hash) ([]byte, error) {
@@ -227,10 +238,7 @@ func (t *gitTree) ReadFile(p string) ([]byte, error) {
 // fromWorktree returns the blob h, the file at p, from the working tree
 // when the file there is regular and holds exactly that blob.
 func (t *gitTree) fromWorktree(p string, h plumbing.Hash) ([]byte, bool) {
-	t.mu.RLock()
-	b, ok := t.blobs[h]
-	t.mu.RUnlock()
-	if ok {
+	if b, ok := t.kept(h); ok {
 		return b, true
 	}
 	rp, _, err := t.res.resolve(p)
@@ -247,13 +255,7 @@ func (t *gitTree) fromWorktree(p string, h plumbing.Hash) ([]byte, bool) {
 	if err != nil || plumbing.ComputeHash(plumbing.BlobObject, data) != h {
 		return nil, false
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if prev, ok := t.blobs[h]; ok {
-		return prev, true
-	}
-	t.blobs[h] = data
-	return data, true
+	return t.keep(h, data), true
 }
 
 func (t *gitTree) Blob(p string) (string, error) {
