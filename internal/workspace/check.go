@@ -199,9 +199,10 @@ func under(p string, dirs []string) bool {
 // (Repository.Touching), then the roots that may render what the rules
 // look up from those (validate.Lookups: the objects their Flux objects
 // refer to, the ImagePolicies the files' markers name, the definitions
-// of their custom resources), then with everything the engine rendered
-// on the way (the parents of each cluster's walk, the roots a
-// substitution read from).
+// of their custom resources) and the Kustomizations of the same clusters
+// that may apply what those apply (validate.Applied, for duplicates),
+// then with everything the engine rendered on the way (the parents of
+// each cluster's walk, the roots a substitution read from).
 func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string) ([]*render.Result, error) {
 	return renderFor(ctx, eng, disc, tree, disc.Touching(files), files)
 }
@@ -221,16 +222,7 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 	if err != nil {
 		return nil, err
 	}
-	clusters, anyCluster := map[string]bool{}, false
-	for _, res := range results {
-		switch {
-		case res.Root.Kustomization == nil:
-		case res.Root.Cluster == nil:
-			anyCluster = true
-		default:
-			clusters[res.Root.Cluster.Name] = true
-		}
-	}
+	clusters, anyCluster := fluxClusters(results)
 	done := map[string]bool{}
 	for _, r := range touched {
 		done[r.Key()] = true
@@ -275,6 +267,23 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 		}
 	}
 	return eng.WithRendered(results), nil
+}
+
+// fluxClusters names the clusters whose walk reached the Flux
+// Kustomizations among results; anyCluster tells that one of them no walk
+// reached, so its cluster is not known.
+func fluxClusters(results []*render.Result) (names map[string]bool, anyCluster bool) {
+	names = map[string]bool{}
+	for _, res := range results {
+		switch {
+		case res.Root.Kustomization == nil:
+		case res.Root.Cluster == nil:
+			anyCluster = true
+		default:
+			names[res.Root.Cluster.Name] = true
+		}
+	}
+	return names, anyCluster
 }
 
 // definesPolicy tells whether one of results renders an ImagePolicy.
