@@ -122,8 +122,11 @@ func (o *RenderOptions) Run(ctx context.Context) error {
 		}
 		err = w.Flush()
 	} else {
-		// Every root is loaded: nothing can fail half-way through, so the
-		// objects stream out instead of being gathered first.
+		// Every root is loaded first: nothing can fail half-way through,
+		// so the objects stream out instead of being gathered first.
+		if err := eng.Load(ctx, results); err != nil {
+			return withCode(ExitFailure, err)
+		}
 		w := bufio.NewWriterSize(o.Out, 64<<10)
 		writeRenderYAML(w, results)
 		err = w.Flush()

@@ -366,8 +366,9 @@ func openCache() (*cache.Cache, error) {
 type Rendering struct {
 	Engine     *render.Engine
 	Repository *render.Repository
-	// Results are the roots', loaded: their objects are at hand, each
-	// failed root's error in its Err.
+	// Results are the roots', each failed root's error in its Err. A
+	// result from the cache reads its objects when asked for them
+	// (Engine.Load reads them all at once).
 	Results []*render.Result
 }
 
@@ -393,9 +394,6 @@ func (w *Workspace) Render(ctx context.Context, rev string, dirs []string, shard
 	}
 	results, err := eng.Render(ctx, r, r.ShardOf(roots, shard))
 	if err != nil {
-		return nil, err
-	}
-	if err := eng.Load(ctx, results); err != nil {
 		return nil, err
 	}
 	return &Rendering{Engine: eng, Repository: r, Results: results}, nil
