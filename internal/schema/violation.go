@@ -61,9 +61,12 @@ func (v Violation) String() string { return v.Message }
 // fromFieldError turns an API server field error into a Violation; value is
 // the object (or sub-object, at prefix) its path points into.
 func fromFieldError(err *field.Error, reason Reason, value any, prefix Path) Violation {
-	rel := strings.TrimPrefix(strings.TrimPrefix(err.Field, prefix.apiString()), ".")
-	path := prefix.append(parsePath(value, rel)...)
-	return Violation{Path: path, Reason: reason, Message: err.Error()}
+	return Violation{Path: prefix.append(relPath(err, value, prefix)...), Reason: reason, Message: err.Error()}
+}
+
+// relPath is where err points in value, which is at prefix in the object.
+func relPath(err *field.Error, value any, prefix Path) Path {
+	return parsePath(value, strings.TrimPrefix(strings.TrimPrefix(err.Field, prefix.apiString()), "."))
 }
 
 // openAPIViolations validates data, found at prefix in the object, with
@@ -95,11 +98,12 @@ func openAPIViolations(sv *validate.SchemaValidator, c *compiled, data any, pref
 		if run.result != nil {
 			source = run.result.Errors[i]
 		}
-		reason := reasonOf(fe, source, data, prefix)
 		if fe.Field != atRoot {
-			out = append(out, fromFieldError(fe, reason, data, prefix))
+			rel := relPath(fe, data, prefix)
+			out = append(out, Violation{Path: prefix.append(rel...), Reason: reasonOf(fe, source, valueAt(data, rel)), Message: fe.Error()})
 			continue
 		}
+		reason := reasonOf(fe, source, nil)
 		if !located {
 			failures, located = c.fast.failing(data, nil, nil), true
 		}
@@ -153,8 +157,8 @@ func (r *recordingValidator) Validate(data any, _ ...apiservervalidation.Validat
 }
 
 // reasonOf names the kind of fe, which the API server made of source (nil
-// when unknown). value is what was validated, at prefix.
-func reasonOf(fe *field.Error, source error, value any, prefix Path) Reason {
+// when unknown); value is what fe's path points to.
+func reasonOf(fe *field.Error, source error, value any) Reason {
 	switch fe.Type {
 	case field.ErrorTypeRequired:
 		return ReasonRequired
@@ -170,8 +174,7 @@ func reasonOf(fe *field.Error, source error, value any, prefix Path) Reason {
 		if !ok {
 			return ReasonType
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(fe.Field, prefix.apiString()), ".")
-		s, isString := valueAt(value, parsePath(value, rel)).(string)
+		s, isString := value.(string)
 		if isString && verr.Value == s && s != "string" {
 			return ReasonFormat
 		}
