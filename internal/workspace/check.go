@@ -313,26 +313,17 @@ func (s Scope) resolve(disc *render.Repository, results []*render.Result) ([]str
 		// None affected checks none: a nil list would check every root.
 		return s.Files, append([]render.Root{}, hooks.Affected(results, s.Files)...)
 	}
-	files := s.Paths
-	under := func(p string) bool {
-		for _, f := range files {
-			if p == f || strings.HasPrefix(p, f+"/") {
-				return true
-			}
-		}
-		return false
-	}
 	roots := []render.Root{}
 	for _, res := range results {
-		in := under(res.Root.Path)
+		in := under(res.Root.Path, s.Paths)
 		for _, input := range res.Inputs {
-			in = in || under(input.Path)
+			in = in || under(input.Path, s.Paths)
 		}
 		if in {
 			roots = append(roots, res.Root)
 		}
 	}
-	return files, roots
+	return s.Paths, roots
 }
 
 // LoadCRDs reads CustomResourceDefinitions from the configuration's paths

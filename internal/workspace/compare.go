@@ -46,6 +46,7 @@ func (w *Workspace) Compare(ctx context.Context, base, head repo.Tree, dirs []st
 	return &Comparison{Diffs: diffs, Broken: broken, Head: h.Repository}, nil
 }
 
+// side builds an engine over tree and discovers its roots and clusters.
 func (w *Workspace) side(ctx context.Context, tree repo.Tree) (diff.Side, error) {
 	eng, err := w.Engine(tree)
 	if err != nil {

@@ -53,18 +53,15 @@ func (w *Workspace) Images(ctx context.Context, q ImageQuery) (*Images, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := w.Engine(tree)
+	side, err := w.side(ctx, tree)
 	if err != nil {
 		return nil, err
 	}
+	eng, disc := side.Engine, side.Repository
 	defer eng.Trim()
-	disc, err := w.Discover(ctx, eng)
-	if err != nil {
-		return nil, err
-	}
 	var files []string
 	for _, f := range disc.Files {
-		if q.Path == "." || f == q.Path || strings.HasPrefix(f, q.Path+"/") {
+		if under(f, []string{q.Path}) {
 			files = append(files, f)
 		}
 	}

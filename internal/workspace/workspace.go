@@ -380,21 +380,17 @@ func (w *Workspace) Render(ctx context.Context, rev string, dirs []string, shard
 	if err != nil {
 		return nil, err
 	}
-	eng, err := w.Engine(tree)
+	side, err := w.side(ctx, tree)
 	if err != nil {
 		return nil, err
 	}
-	r, err := w.Discover(ctx, eng)
+	roots, err := side.Repository.Select(dirs)
 	if err != nil {
 		return nil, err
 	}
-	roots, err := r.Select(dirs)
+	results, err := side.Engine.Render(ctx, side.Repository, side.Repository.ShardOf(roots, shard))
 	if err != nil {
 		return nil, err
 	}
-	results, err := eng.Render(ctx, r, r.ShardOf(roots, shard))
-	if err != nil {
-		return nil, err
-	}
-	return &Rendering{Engine: eng, Repository: r, Results: results}, nil
+	return &Rendering{Engine: side.Engine, Repository: side.Repository, Results: results}, nil
 }
