@@ -10,30 +10,46 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
-// Lookups says what the rules look up outside results when they check
-// results and files alone (a hook's or a pull request's change): the
-// names of the objects their Flux objects refer to (sources, image
-// repositories, dependencies, values) and the $imagepolicy markers of
-// files name, whether files hold markers (checked against every
-// ImagePolicy), and whether some of their objects are custom resources
-// (checked against the definitions the repository renders). The roots
-// that may render one of those must be checked with them, or a reference
-// would read as dangling and a kind as unknown.
-func Lookups(results []*render.Result, tree repo.Tree, files []string) (names []string, marked, customKinds bool, err error) {
+// Lookup is what the rules look up outside some roots when they check
+// those roots and files alone (a hook's or a pull request's change). The
+// roots that may render one of those must be checked with them, or a
+// reference would read as dangling, a kind as unknown, and an object
+// another Kustomization applies too would go unnoticed.
+type Lookup struct {
+	// Names are the names of the objects their Flux objects refer to
+	// (sources, image repositories, dependencies, values) and the
+	// ImagePolicies the files' $imagepolicy markers name.
+	Names []string
+	// Marked tells that the files hold markers (checked against every
+	// ImagePolicy).
+	Marked bool
+	// CustomKinds tells that some of their objects are custom resources
+	// (checked against the definitions the repository renders).
+	CustomKinds bool
+	// Applied are the objects their Flux Kustomizations apply, which
+	// another Kustomization of the same cluster must not apply too (the
+	// duplicate-object rule; render.Repository.MayApply).
+	Applied []render.ObjectName
+}
+
+// Lookups returns what checking results and files alone looks up.
+func Lookups(results []*render.Result, tree repo.Tree, files []string) (Lookup, error) {
+	var l Lookup
 	seen := map[string]bool{}
 	add := func(n string) {
 		if n != "" && !seen[n] {
 			seen[n] = true
-			names = append(names, n)
+			l.Names = append(l.Names, n)
 		}
 	}
+	applied := map[render.ObjectName]bool{}
 	for _, res := range results {
 		if res.Err != nil {
 			continue
 		}
 		objs, err := res.Objects()
 		if err != nil {
-			return nil, false, false, err
+			return Lookup{}, err
 		}
 		for _, o := range objs {
 			g := group(o.GetApiVersion())
@@ -43,7 +59,14 @@ func Lookups(results []*render.Result, tree repo.Tree, files []string) (names []
 				}
 			}
 			if !builtinGroup(g) {
-				customKinds = true
+				l.CustomKinds = true
+			}
+			if res.Root.Kustomization == nil {
+				continue
+			}
+			if n := (render.ObjectName{Namespace: o.GetNamespace(), Name: o.GetName()}); n.Name != "" && !applied[n] {
+				applied[n] = true
+				l.Applied = append(l.Applied, n)
 			}
 		}
 	}
@@ -58,10 +81,10 @@ func Lookups(results []*render.Result, tree repo.Tree, files []string) (names []
 		ms, _ := markers.Find(f, data)
 		for _, m := range ms {
 			add(m.Policy.Name)
-			marked = true
+			l.Marked = true
 		}
 	}
-	return names, marked, customKinds, nil
+	return l, nil
 }
 
 // refNames adds every "name" a spec holds, at any depth: sourceRef,
@@ -87,30 +110,4 @@ func refNames(n *kyaml.RNode, add func(string)) {
 // gitops: Kubernetes' own and Flux's.
 func builtinGroup(g string) bool {
 	return !strings.Contains(g, ".") || strings.HasSuffix(g, ".k8s.io") || strings.HasSuffix(g, ".fluxcd.io")
-}
-
-// Applied names the objects the Flux Kustomizations among results apply:
-// what another Kustomization of the same cluster must not apply too (the
-// duplicate-object rule), so a check of some roots also renders the roots
-// that may (render.Repository.MayApply).
-func Applied(results []*render.Result) ([]render.ObjectName, error) {
-	var out []render.ObjectName
-	seen := map[render.ObjectName]bool{}
-	for _, res := range results {
-		if res.Root.Kustomization == nil || res.Err != nil {
-			continue
-		}
-		objs, err := res.Objects()
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range objs {
-			n := render.ObjectName{Namespace: o.GetNamespace(), Name: o.GetName()}
-			if n.Name != "" && !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	return out, nil
 }

@@ -199,10 +199,10 @@ func under(p string, dirs []string) bool {
 // (Repository.Touching), then the roots that may render what the rules
 // look up from those (validate.Lookups: the objects their Flux objects
 // refer to, the ImagePolicies the files' markers name, the definitions
-// of their custom resources) and the Kustomizations of the same clusters
-// that may apply what those apply (validate.Applied, for duplicates),
-// then with everything the engine rendered on the way (the parents of
-// each cluster's walk, the roots a substitution read from).
+// of their custom resources, the Kustomizations of the same clusters that
+// may apply what those apply), then with everything the engine rendered
+// on the way (the parents of each cluster's walk, the roots a
+// substitution read from).
 func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string) ([]*render.Result, error) {
 	return renderFor(ctx, eng, disc, tree, disc.Touching(files), files)
 }
@@ -214,11 +214,7 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 	if err != nil {
 		return nil, err
 	}
-	names, marked, custom, err := validate.Lookups(results, tree, files)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := validate.Applied(results)
+	look, err := validate.Lookups(results, tree, files)
 	if err != nil {
 		return nil, err
 	}
@@ -243,25 +239,25 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 		return err
 	}
 	if err := more(func(root render.Root) bool {
-		return (len(names) > 0 && disc.MayProduce(root, names)) || (custom && disc.DefinesAPIs(root))
+		return (len(look.Names) > 0 && disc.MayProduce(root, look.Names)) || (look.CustomKinds && disc.DefinesAPIs(root))
 	}); err != nil {
 		return nil, err
 	}
 	// The Kustomizations of the touched roots' clusters that may apply an
 	// object one of them applies: the duplicate-object rule compares them.
 	if err := more(func(root render.Root) bool {
-		if len(applied) == 0 || root.Kustomization == nil {
+		if len(look.Applied) == 0 || root.Kustomization == nil {
 			return false
 		}
 		sameCluster := anyCluster || root.Cluster == nil || clusters[root.Cluster.Name]
-		return sameCluster && disc.MayApply(root, applied)
+		return sameCluster && disc.MayApply(root, look.Applied)
 	}); err != nil {
 		return nil, err
 	}
 	// A marker naming no ImagePolicy there is reads otherwise when the
 	// repository defines none: whether it does is told by every root
 	// that may.
-	if marked && !definesPolicy(eng.WithRendered(results)) {
+	if look.Marked && !definesPolicy(eng.WithRendered(results)) {
 		if err := more(func(root render.Root) bool { return disc.MayProduce(root, []string{"ImagePolicy"}) }); err != nil {
 			return nil, err
 		}
