@@ -17,11 +17,12 @@ import (
 
 // gitTree reads a commit's tree from the object store; a file's content
 // comes from the working tree only when it is that exact blob (its Git
-// hash says so), whatever the working tree holds. go-git's object store is not safe for concurrent use, so
-// every read of it holds objects, shared by the repository's trees; what
-// was read is kept (bases are read again by every overlay), under the
-// tree's own lock, so that lookups in what is kept, all of a tree built in
-// memory (FilesTree), never wait for the store.
+// hash says so), whatever the working tree holds. go-git's object store
+// is not safe for concurrent use, so every read of it holds objects,
+// shared by the repository's trees; what was read is kept (bases are read
+// again by every overlay), under the tree's own lock, so that lookups in
+// what is kept, all of a tree built in memory (FilesTree), never wait for
+// the store.
 type gitTree struct {
 	rev string
 	res resolver
@@ -34,7 +35,7 @@ type gitTree struct {
 	trees map[string]map[string]object.TreeEntry // resolved dir -> entries by name
 	blobs map[plumbing.Hash][]byte
 
-	// worktree, when set, is the working tree, where most files of the
+	// worktree is the working tree, where most files of the
 	// index and of recent commits are as they are in the tree: a regular
 	// file there whose Git hash is the blob's is read instead of the
 	// object store, which inflates each blob and serializes every read.
@@ -45,14 +46,17 @@ type gitTree struct {
 // store: a larger one is read from the store.
 const worktreeReadMax = 8 << 20
 
-func newGitTree(r *git.Repository, objects *sync.Mutex, root *object.Tree, rev string) *gitTree {
+// newGitTree returns the tree root (nil for one built in memory) of
+// revision rev of r's repository.
+func (r *Repo) newGitTree(root *object.Tree, rev string) *gitTree {
 	t := &gitTree{
-		rev:     rev,
-		objects: objects,
-		repo:    r,
-		root:    root,
-		trees:   map[string]map[string]object.TreeEntry{},
-		blobs:   map[plumbing.Hash][]byte{},
+		rev:      rev,
+		objects:  r.objects,
+		repo:     r.Git,
+		root:     root,
+		trees:    map[string]map[string]object.TreeEntry{},
+		blobs:    map[plumbing.Hash][]byte{},
+		worktree: r.Root,
 	}
 	t.res.l = t
 	return t

@@ -279,9 +279,7 @@ func (r *Repo) commitTree(hash plumbing.Hash) (*gitTree, error) {
 			return nil, fmt.Errorf("%s at %s: %w", r.prefix, hash, err)
 		}
 	}
-	t := newGitTree(r.Git, r.objects, tree, hash.String())
-	t.worktree = r.Root // a commit's files are mostly the checkout's
-	return t, nil
+	return r.newGitTree(tree, hash.String()), nil
 }
 
 // ErrOutside is returned for a path, or a symlink's target, that leaves the

@@ -52,9 +52,8 @@ func (r *Repo) CommitFiles(hash plumbing.Hash) ([]TreeFile, error) {
 // for the commit rev: its directories are in memory, and its blobs are read
 // from the object store.
 func (r *Repo) FilesTree(rev string, files []TreeFile) Tree {
-	t := newGitTree(r.Git, r.objects, nil, rev)
+	t := r.newGitTree(nil, rev)
 	t.trees = treesOf(files)
-	t.worktree = r.Root
 	return t
 }
 
