@@ -68,10 +68,15 @@ func (w warningHandler) HandleWarningHeaderWithContext(ctx context.Context, _ in
 	w(ctx, text)
 }
 
-// clusterRetry is how the cluster's requests are retried: briefly, as an
-// unreachable cluster should be named soon.
-func clusterRetry() httpretry.Policy {
-	return httpretry.Policy{Attempts: 3, Backoff: 200 * time.Millisecond, MaxWait: 2 * time.Second, Jitter: 0.2}
+// withRetries makes cfg's requests that meet a busy or failing server (a
+// load balancer's 502, an API server restarting) go again, as every other
+// client of the tool does: briefly, as an unreachable cluster should be
+// named soon. client-go itself retries only the answers that carry
+// Retry-After.
+func withRetries(cfg *rest.Config) {
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &httpretry.Transport{Base: rt, Policy: httpretry.Policy{Attempts: 3, Backoff: 200 * time.Millisecond, MaxWait: 2 * time.Second, Jitter: 0.2}}
+	})
 }
 
 // connect builds the clients on a copy of cfg and checks that the server
@@ -89,13 +94,7 @@ func connect(ctx context.Context, cfg *rest.Config, warn warningHandler) (*clust
 	}
 	cfg.WarningHandler = nil
 	cfg.WarningHandlerWithContext = warn
-	// A read, or a dry run, that meets a busy or failing server (a load
-	// balancer's 502, an API server restarting) is sent again, as every
-	// other client of the tool does; client-go itself retries only the
-	// answers that carry Retry-After.
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return &httpretry.Transport{Base: rt, Policy: clusterRetry()}
-	})
+	withRetries(cfg)
 	c := &cluster{server: serverURL(cfg.Host)}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {

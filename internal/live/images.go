@@ -3,7 +3,6 @@ package live
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -11,7 +10,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 )
 
@@ -19,9 +17,7 @@ import (
 // cluster, in the version the cluster prefers, retrying as Diff does.
 func ImageObjects(ctx context.Context, cfg *rest.Config) ([]map[string]any, error) {
 	cfg = rest.CopyConfig(cfg)
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return &httpretry.Transport{Base: rt, Policy: clusterRetry()}
-	})
+	withRetries(cfg)
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
