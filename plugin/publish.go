@@ -3,8 +3,6 @@ package plugin
 import (
 	"context"
 	"io"
-	"os"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -24,9 +22,6 @@ type publishOptions struct {
 	Base     string
 	Provider string
 	Labels   []string
-
-	getenv func(string) string
-	now    func() time.Time
 }
 
 func (p *publishOptions) addFlags(fs *pflag.FlagSet) {
@@ -45,18 +40,12 @@ func (p *publishOptions) addFlags(fs *pflag.FlagSet) {
 func (p *publishOptions) complete() {
 	p.Push = p.Push || p.PR
 	p.Commit = p.Commit || p.Push
-	if p.getenv == nil {
-		p.getenv = os.Getenv
-	}
-	if p.now == nil {
-		p.now = time.Now
-	}
 }
 
 // publish commits the change and goes as far as the flags ask.
 func (p *publishOptions) publish(ctx context.Context, ro *repoOptions, errOut io.Writer, spec publish.Change) error {
 	return publish.Publish(ctx, ro.Repo, spec, publish.Options{
 		Push: p.Push, PR: p.PR, Branch: p.Branch, Message: p.Message, Author: p.Author, Remote: p.Remote,
-		Base: p.Base, Provider: p.Provider, Labels: p.Labels, Getenv: p.getenv, Now: p.now, Log: errOut,
+		Base: p.Base, Provider: p.Provider, Labels: p.Labels, Log: errOut,
 	})
 }
