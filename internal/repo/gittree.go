@@ -203,20 +203,21 @@ func (t *gitTree) readBlob(h plumbing.Hash) ([]byte, error) {
 }
 
 // fileEntry returns the tree entry of the file at p, symlinks followed.
-func (t *gitTree) fileEntry(p string) (object.TreeEntry, error) {
+// fileEntry returns the entry of the file at p, and p resolved.
+func (t *gitTree) fileEntry(p string) (object.TreeEntry, string, error) {
 	rp, k, err := t.res.resolve(p)
 	if err != nil {
-		return object.TreeEntry{}, err
+		return object.TreeEntry{}, "", err
 	}
 	if k != File {
-		return object.TreeEntry{}, &fs.PathError{Op: "read", Path: p, Err: errIsDir}
+		return object.TreeEntry{}, "", &fs.PathError{Op: "read", Path: p, Err: errIsDir}
 	}
 	dir, name := splitDir(rp)
 	m, err := t.entries(dir)
 	if err != nil {
-		return object.TreeEntry{}, err
+		return object.TreeEntry{}, "", err
 	}
-	return m[name], nil
+	return m[name], rp, nil
 }
 
 func (t *gitTree) Resolve(p string) (string, Kind, error) { return t.res.resolve(p) }
@@ -227,27 +228,24 @@ func (t *gitTree) Stat(p string) (Kind, error) {
 }
 
 func (t *gitTree) ReadFile(p string) ([]byte, error) {
-	e, err := t.fileEntry(p)
+	e, rp, err := t.fileEntry(p)
 	if err != nil {
 		return nil, err
 	}
 	if t.worktree != "" {
-		if data, ok := t.fromWorktree(p, e.Hash); ok {
+		if data, ok := t.fromWorktree(rp, e.Hash); ok {
 			return data, nil
 		}
 	}
 	return t.blob(e.Hash)
 }
 
-// fromWorktree returns the blob h, the file at p, from the working tree
-// when the file there is regular and holds exactly that blob.
-func (t *gitTree) fromWorktree(p string, h plumbing.Hash) ([]byte, bool) {
+// fromWorktree returns the blob h, the file at the resolved path rp, from
+// the working tree when the file there is regular and holds exactly that
+// blob.
+func (t *gitTree) fromWorktree(rp string, h plumbing.Hash) ([]byte, bool) {
 	if b, ok := t.kept(h); ok {
 		return b, true
-	}
-	rp, _, err := t.res.resolve(p)
-	if err != nil {
-		return nil, false
 	}
 	full := filepath.Join(t.worktree, filepath.FromSlash(rp))
 	// Lstat: a FIFO or device where the commit has a file is never opened.
@@ -263,7 +261,7 @@ func (t *gitTree) fromWorktree(p string, h plumbing.Hash) ([]byte, bool) {
 }
 
 func (t *gitTree) Blob(p string) (string, error) {
-	e, err := t.fileEntry(p)
+	e, _, err := t.fileEntry(p)
 	if err != nil {
 		return "", err
 	}
