@@ -6,14 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	releasev1 "helm.sh/helm/v4/pkg/release/v1"
@@ -55,54 +52,39 @@ func Name(hr *helmv2.HelmRelease) string {
 }
 
 // template renders the chart of rel with its values as `helm template`
-// does (Helm's install action, client only, capabilities from KubeVersion
-// and APIVersions, lookup answering nothing), postRenderer, when set,
-// running inside the install. It returns the release (manifest and hooks)
-// and the chart as the install left it: its dependencies pruned by their
-// conditions, as helm-controller prunes them before applying their CRDs.
-func template(ctx context.Context, rel Release, postRenderer func(*bytes.Buffer) (*bytes.Buffer, error)) (*releasev1.Release, *chartv2.Chart, error) {
+// does (capabilities from KubeVersion and APIVersions, lookup answering
+// nothing), postRenderer, when set, running inside the install. It returns
+// what the install rendered and the chart as the install left it: its
+// dependencies pruned by their conditions, as helm-controller prunes them
+// before applying their CRDs.
+func template(ctx context.Context, rel Release, postRenderer func(*bytes.Buffer) (*bytes.Buffer, error)) (installed, *chartv2.Chart, error) {
 	ch, err := rel.Chart.load()
 	if err != nil {
-		return nil, nil, err
+		return installed{}, nil, err
 	}
-	hr := rel.HelmRelease
-	cfg := action.NewConfiguration()
-	cfg.SetLogger(slog.New(slog.NewTextHandler(io.Discard, nil)).Handler())
-	install := action.NewInstall(cfg)
-	install.DryRunStrategy = action.DryRunClient
-	install.Replace = true
-	install.ReleaseName = Name(hr)
-	install.Namespace = hr.GetReleaseNamespace()
-	install.SkipCRDs = true
-	install.Devel = true
-	install.DisableHooks = hr.GetInstall().DisableHooks
-	install.SkipSchemaValidation = hr.GetInstall().DisableSchemaValidation
-	install.PostRenderStrategy = action.PostRenderStrategy(hr.GetPostRenderStrategy())
+	caps := common.DefaultCapabilities.Copy()
 	if rel.KubeVersion != "" {
 		kv, err := common.ParseKubeVersion(rel.KubeVersion)
 		if err != nil {
-			return nil, nil, err
+			return installed{}, nil, err
 		}
-		install.KubeVersion = kv
+		caps.KubeVersion = *kv
 	}
-	install.APIVersions = common.VersionSet(rel.APIVersions)
-	if postRenderer != nil {
-		install.PostRenderer = postRendererFunc(postRenderer)
-	}
-	out, err := install.RunWithContext(ctx, ch, rel.Values)
+	caps.APIVersions = append(caps.APIVersions, rel.APIVersions...)
+	hr := rel.HelmRelease
+	out, err := install(ctx, ch, rel.Values, installOptions{
+		Name:                 Name(hr),
+		Namespace:            hr.GetReleaseNamespace(),
+		Capabilities:         caps,
+		SkipSchemaValidation: hr.GetInstall().DisableSchemaValidation,
+		PostRenderer:         postRenderer,
+		PostRenderStrategy:   hr.GetPostRenderStrategy(),
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("chart %s: %w", rel.Chart, err)
+		return installed{}, nil, fmt.Errorf("chart %s: %w", rel.Chart, err)
 	}
-	r, ok := out.(*releasev1.Release)
-	if !ok {
-		return nil, nil, fmt.Errorf("chart %s: only charts of API v2 are rendered", rel.Chart)
-	}
-	return r, ch, nil
+	return out, ch, nil
 }
-
-type postRendererFunc func(*bytes.Buffer) (*bytes.Buffer, error)
-
-func (f postRendererFunc) Run(b *bytes.Buffer) (*bytes.Buffer, error) { return f(b) }
 
 // Render renders rel as helm-controller installs it, and returns its
 // objects: the chart's CustomResourceDefinitions unless install.crds is
@@ -162,8 +144,12 @@ func Render(ctx context.Context, rel Release) ([]*kyaml.RNode, error) {
 		out = append(out, nodes...)
 		return nil
 	}
-	if err := add(r.Manifest, true); err != nil {
-		return nil, err
+	for _, m := range r.Manifests {
+		// The comment `helm template` puts above each object names its
+		// template.
+		if err := add("# Source: "+m.Name+"\n"+m.Content, true); err != nil {
+			return nil, err
+		}
 	}
 	for _, h := range r.Hooks {
 		if !isTestHook(h) || hr.GetTest().Enable {
