@@ -88,8 +88,9 @@ func template(ctx context.Context, rel Release, postRenderer func(*bytes.Buffer)
 
 // Render renders rel as helm-controller installs it, and returns its
 // objects: the chart's CustomResourceDefinitions unless install.crds is
-// Skip, then the templates and hooks (test hooks only when spec.test.enable
-// is set) through the HelmRelease's kustomize post-renderers, with its
+// Skip, then the templates and hooks (none when install.disableHooks is
+// set; test hooks only when spec.test.enable is set, as helm-controller
+// runs them) through the HelmRelease's kustomize post-renderers, with its
 // commonMetadata and its origin labels, which win over commonMetadata's.
 // Objects without a namespace get the release's when their kind is
 // namespaced, as Helm's client creates them.
@@ -152,7 +153,9 @@ func Render(ctx context.Context, rel Release) ([]*kyaml.RNode, error) {
 		}
 	}
 	for _, h := range r.Hooks {
-		if !isTestHook(h) || hr.GetTest().Enable {
+		// With install.disableHooks helm-controller runs no hook, so
+		// no hook object is ever made; the test hooks run only on a test.
+		if isTestHook(h) && hr.GetTest().Enable || !isTestHook(h) && !hr.GetInstall().DisableHooks {
 			if err := add(h.Manifest, hooksRendered); err != nil {
 				return nil, err
 			}

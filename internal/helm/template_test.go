@@ -201,6 +201,21 @@ spec:
 	if bytes.Contains(out2, []byte("ServiceMonitor")) {
 		t.Error("a ServiceMonitor without monitoring.coreos.com/v1 among the API versions")
 	}
+	if !bytes.Contains(out2, []byte("name: web-app-migrate")) {
+		t.Errorf("the pre-install hook Job is missing:\n%s", out2)
+	}
+
+	// No hook runs, so none of their objects is made; the tests still
+	// run.
+	hr.Spec.Install.DisableHooks = true
+	objs, err = Render(context.Background(), Release{HelmRelease: hr, Chart: chart, Values: values})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out3 := printed(t, objs)
+	if bytes.Contains(out3, []byte("name: web-app-migrate")) || !bytes.Contains(out3, []byte("name: web-app-test")) {
+		t.Errorf("install.disableHooks: the hook Job is there or the test hook is not:\n%s", out3)
+	}
 }
 
 // Values that fail the chart's values.schema.json, and a template that
