@@ -1,7 +1,7 @@
 // Package publish is how images update and promote end: new file contents
-// committed on a branch from HEAD (the working tree left alone), pushed
-// with the credentials the remote needs, and a pull request opened or
-// updated on the forge the remote is on.
+// written to the working tree, or committed on a branch from HEAD (the
+// working tree left alone), pushed with the credentials the remote needs,
+// and a pull request opened or updated on the forge the remote is on.
 package publish
 
 import (
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -219,6 +221,31 @@ func (p Options) forge(ctx context.Context, url string) (forge.Forge, error) {
 		opts = append(opts, forge.WithCodeCommit(client))
 	}
 	return forge.Detect(url, p.Provider, p.Getenv, opts...)
+}
+
+// File is a file's content as read and as it is to be written.
+type File struct {
+	Path     string // repository-relative, slash-separated
+	Old, New []byte
+}
+
+// Write writes files into the working tree at root, each atomically and
+// keeping its mode, refusing one whose content is no longer Old (someone
+// edited it since it was read); files before the refused one are written.
+func Write(root string, files []File) error {
+	for _, f := range files {
+		if err := setters.WriteAtomic(filepath.Join(root, filepath.FromSlash(f.Path)), f.Old, f.New, 0); err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+	}
+	return nil
+}
+
+// FileDiff is a unified diff of a file's old and new content, as git diff
+// names its sides.
+func FileDiff(f File) string {
+	d := diff.Unified(string(f.Old), string(f.New), f.Path, 3)
+	return strings.Replace(strings.Replace(d, "--- base/"+f.Path, "--- a/"+f.Path, 1), "+++ head/"+f.Path, "+++ b/"+f.Path, 1)
 }
 
 // Body assembles a pull request's body: the files changed, what the

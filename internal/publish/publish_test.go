@@ -123,3 +123,47 @@ func TestBody(t *testing.T) {
 		t.Errorf("body:\n%s", b)
 	}
 }
+
+// TestWrite writes new contents in place, keeping each file's mode, and
+// refuses a file edited since it was read, leaving it as the editor did.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	write := func(p, data string, mode os.FileMode) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a/one.yaml", "tag: 1.0.0 # keep me\n", 0o600)
+	write("b/two.yaml", "tag: 1.0.0\n", 0o644)
+	files := []File{
+		{Path: "a/one.yaml", Old: []byte("tag: 1.0.0 # keep me\n"), New: []byte("tag: 1.1.0 # keep me\n")},
+		{Path: "b/two.yaml", Old: []byte("tag: 1.0.0\n"), New: []byte("tag: 1.1.0\n")},
+	}
+	if err := Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f.Path))
+		if err != nil || !bytes.Equal(data, f.New) {
+			t.Errorf("%s: %q, %v; want %q", f.Path, data, err, f.New)
+		}
+	}
+	if info, _ := os.Stat(filepath.Join(dir, "a", "one.yaml")); info.Mode().Perm() != 0o600 {
+		t.Errorf("a/one.yaml has mode %v, want 0600", info.Mode().Perm())
+	}
+
+	write("b/two.yaml", "tag: 2.0.0 # edited meanwhile\n", 0o644)
+	err := Write(dir, []File{{Path: "b/two.yaml", Old: []byte("tag: 1.1.0\n"), New: []byte("tag: 1.2.0\n")}})
+	if err == nil || !strings.Contains(err.Error(), "b/two.yaml") {
+		t.Errorf("writing over an edit: %v, want a refusal naming the file", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "b", "two.yaml")); string(data) != "tag: 2.0.0 # edited meanwhile\n" {
+		t.Errorf("the edited file became %q", data)
+	}
+	if d := FileDiff(files[1]); !strings.HasPrefix(d, "--- a/b/two.yaml\n+++ b/b/two.yaml\n") || !strings.Contains(d, "+tag: 1.1.0") {
+		t.Errorf("FileDiff:\n%s", d)
+	}
+}
