@@ -5,28 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
@@ -291,7 +282,7 @@ func (o *ImagesOptions) apply(ctx context.Context, r *workspace.Images) error {
 			fmt.Fprintf(o.ErrOut, "error: %s: %s\n", safetext.Text(id.String()), safetext.Line(res.Err.Error()))
 		}
 	}
-	updates, err := images.Plan(r.Tree, r.Found.Markers, r.Resolution)
+	updates, err := r.Updates()
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
@@ -301,15 +292,15 @@ func (o *ImagesOptions) apply(ctx context.Context, r *workspace.Images) error {
 	}
 	switch {
 	case o.DryRun:
-		for _, u := range updates {
-			fmt.Fprint(o.Out, fileDiff(u.File, u.Old, u.New))
+		for _, f := range workspace.Files(updates) {
+			fmt.Fprint(o.Out, publish.FileDiff(f))
 		}
 		if err := o.resolutionErrors(r); err != nil {
 			return err
 		}
 		return withCode(ExitFindings, nil)
 	case o.Commit:
-		spec, err := o.commitSpec(ctx, r, updates)
+		spec, err := o.ImageCommit(ctx, r, updates, o.PR)
 		if err != nil {
 			return withCode(ExitFailure, err)
 		}
@@ -317,14 +308,10 @@ func (o *ImagesOptions) apply(ctx context.Context, r *workspace.Images) error {
 			return withCode(ExitFailure, err)
 		}
 	default:
+		if err := publish.Write(o.Repo.Root, workspace.Files(updates)); err != nil {
+			return withCode(ExitFailure, err)
+		}
 		for _, u := range updates {
-			info, err := os.Stat(filepath.Join(o.Repo.Root, filepath.FromSlash(u.File)))
-			if err != nil {
-				return withCode(ExitFailure, err)
-			}
-			if err := setters.WriteAtomic(filepath.Join(o.Repo.Root, filepath.FromSlash(u.File)), u.Old, u.New, info.Mode()); err != nil {
-				return withCode(ExitFailure, fmt.Errorf("%s: %w", u.File, err))
-			}
 			for _, c := range u.Changes {
 				fmt.Fprintf(o.ErrOut, "%s:%d: %s -> %s\n", safetext.Text(c.File), c.Line, safetext.Text(c.Old), safetext.Text(c.New))
 			}
@@ -340,59 +327,6 @@ func (o *ImagesOptions) resolutionErrors(r *workspace.Images) error {
 		}
 	}
 	return nil
-}
-
-// fileDiff is a unified diff of a file's old and new content.
-func fileDiff(file string, old, new []byte) string {
-	d := diff.Unified(string(old), string(new), file, 3)
-	return strings.Replace(strings.Replace(d, "--- base/"+file, "--- a/"+file, 1), "+++ head/"+file, "+++ b/"+file, 1)
-}
-
-// commitSpec builds the commit of an image update: the branch, and the
-// author and message of the ImageUpdateAutomation covering the files.
-func (o *ImagesOptions) commitSpec(ctx context.Context, r *workspace.Images, updates []images.FileUpdate) (publish.Change, error) {
-	changes := map[string][]byte{}
-	var fileDiffs []string
-	result := gitwrite.Result{}
-	for _, u := range updates {
-		changes[u.File] = u.New
-		fileDiffs = append(fileDiffs, fileDiff(u.File, u.Old, u.New))
-		for _, c := range u.Changes {
-			apiVersion, kind, ns, name := images.ObjectAt(u.Old, c.Line)
-			id := gitwrite.ObjectIdentifier{ResourceIdentifier: kyaml.ResourceIdentifier{
-				TypeMeta: kyaml.TypeMeta{APIVersion: apiVersion, Kind: kind}, NameMeta: kyaml.NameMeta{Name: name, Namespace: ns}}}
-			result.AddChange(u.File, id, gitwrite.Change{OldValue: c.Old, NewValue: c.New, Setter: c.Setter()})
-		}
-	}
-	spec := publish.Change{Changes: changes, Branch: gitwrite.ImagesBranch(changes), Title: "Update images"}
-	auto := r.Automation(updates)
-	data := gitwrite.TemplateData{Changed: result}
-	var tmpl string
-	if auto != nil {
-		data.AutomationObject = gitwrite.NamespacedName{Namespace: auto.GetNamespace(), Name: auto.GetName()}
-		tmpl = workspace.Field(auto, "spec", "git", "commit", "messageTemplate")
-		if name := workspace.Field(auto, "spec", "git", "commit", "author", "name"); name != "" {
-			spec.Author = &object.Signature{Name: name, Email: workspace.Field(auto, "spec", "git", "commit", "author", "email")}
-		}
-	}
-	msg, err := gitwrite.RenderMessage(tmpl, data)
-	if err != nil {
-		return spec, err
-	}
-	spec.Message = msg
-	spec.Title = strings.SplitN(strings.TrimSpace(msg), "\n", 2)[0]
-	if o.PR {
-		head, err := o.Repo.Tree("HEAD")
-		if err != nil {
-			return spec, err
-		}
-		rendered, report, err := o.Change(ctx, head, changes)
-		if err != nil {
-			return spec, err
-		}
-		spec.Body = publish.Body("Image versions selected by the repository's ImagePolicies, as Flux's image automation would commit them.", fileDiffs, rendered, report)
-	}
-	return spec, nil
 }
 
 // clusterImageObjects reads the cluster's ImagePolicies and

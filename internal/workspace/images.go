@@ -5,11 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/go-containerregistry/pkg/authn"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/markers"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -159,6 +162,70 @@ func (im *Images) Automation(updates []images.FileUpdate) *kyaml.RNode {
 		}
 	}
 	return nil
+}
+
+// Updates are the files the markers' rewrite changes, each with the
+// markers changed in it, in file order.
+func (im *Images) Updates() ([]images.FileUpdate, error) {
+	return images.Plan(im.Tree, im.Found.Markers, im.Resolution)
+}
+
+// Files are updates as files to write or commit.
+func Files(updates []images.FileUpdate) []publish.File {
+	out := make([]publish.File, len(updates))
+	for i, u := range updates {
+		out[i] = publish.File{Path: u.File, Old: u.Old, New: u.New}
+	}
+	return out
+}
+
+// ImageCommit is the commit of updates as Flux's image automation makes
+// it: the message the covering ImageUpdateAutomation's template renders
+// (Flux's default without one), its author, a branch named after the
+// change; with body, a pull request body showing the files' diffs, what
+// the change renders to and its check.
+func (w *Workspace) ImageCommit(ctx context.Context, im *Images, updates []images.FileUpdate, body bool) (publish.Change, error) {
+	changes := map[string][]byte{}
+	var fileDiffs []string
+	result := gitwrite.Result{}
+	for _, u := range updates {
+		changes[u.File] = u.New
+		fileDiffs = append(fileDiffs, publish.FileDiff(publish.File{Path: u.File, Old: u.Old, New: u.New}))
+		for _, c := range u.Changes {
+			apiVersion, kind, ns, name := images.ObjectAt(u.Old, c.Line)
+			id := gitwrite.ObjectIdentifier{ResourceIdentifier: kyaml.ResourceIdentifier{
+				TypeMeta: kyaml.TypeMeta{APIVersion: apiVersion, Kind: kind}, NameMeta: kyaml.NameMeta{Name: name, Namespace: ns}}}
+			result.AddChange(u.File, id, gitwrite.Change{OldValue: c.Old, NewValue: c.New, Setter: c.Setter()})
+		}
+	}
+	spec := publish.Change{Changes: changes, Branch: gitwrite.ImagesBranch(changes)}
+	data := gitwrite.TemplateData{Changed: result}
+	var tmpl string
+	if auto := im.Automation(updates); auto != nil {
+		data.AutomationObject = gitwrite.NamespacedName{Namespace: auto.GetNamespace(), Name: auto.GetName()}
+		tmpl = Field(auto, "spec", "git", "commit", "messageTemplate")
+		if name := Field(auto, "spec", "git", "commit", "author", "name"); name != "" {
+			spec.Author = &object.Signature{Name: name, Email: Field(auto, "spec", "git", "commit", "author", "email")}
+		}
+	}
+	msg, err := gitwrite.RenderMessage(tmpl, data)
+	if err != nil {
+		return spec, err
+	}
+	spec.Message = msg
+	spec.Title = strings.SplitN(strings.TrimSpace(msg), "\n", 2)[0]
+	if body {
+		head, err := w.Repo.Tree("HEAD")
+		if err != nil {
+			return spec, err
+		}
+		rendered, report, err := w.Change(ctx, head, changes)
+		if err != nil {
+			return spec, err
+		}
+		spec.Body = publish.Body("Image versions selected by the repository's ImagePolicies, as Flux's image automation would commit them.", fileDiffs, rendered, report)
+	}
+	return spec, nil
 }
 
 // Field returns the scalar at path in n; "" when there is none.

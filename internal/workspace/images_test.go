@@ -3,10 +3,16 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
 
@@ -102,6 +108,37 @@ spec:
 	}
 	if auto := im.Automation([]images.FileUpdate{{File: "infra/images.yaml"}}); auto != nil {
 		t.Errorf("an automation of ./apps covers infra/images.yaml: %s", auto.GetName())
+	}
+
+	// The update: the marker whose policy resolves is rewritten, the
+	// commit is the automation's, and writing it leaves the comments.
+	updates, err := im.Updates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(updates) != 1 || updates[0].File != "apps/web.yaml" || len(updates[0].Changes) != 1 {
+		t.Fatalf("updates %+v, want the web marker of apps/web.yaml", updates)
+	}
+	spec, err := w.ImageCommit(context.Background(), im, updates, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Message != "images: flux-system/apps" || spec.Title != spec.Message || spec.Author == nil || spec.Author.Name != "fluxbot" || spec.Author.Email != "flux@example.com" {
+		t.Errorf("commit %q (title %q) by %+v, want the automation's template and author", spec.Message, spec.Title, spec.Author)
+	}
+	if !strings.HasPrefix(spec.Branch, "gitops/images/") || string(spec.Changes["apps/web.yaml"]) != string(updates[0].New) {
+		t.Errorf("branch %q, files %v", spec.Branch, slices.Collect(maps.Keys(spec.Changes)))
+	}
+	for _, want := range []string{"+++ b/apps/web.yaml", "+        image: " + image + ":1.2.0 # {\"$imagepolicy\": \"flux-system:web\"}", "`apps`", "#### Validation"} {
+		if !strings.Contains(spec.Body, want) {
+			t.Errorf("the pull request body lacks %q:\n%s", want, spec.Body)
+		}
+	}
+	if err := publish.Write(g.Dir, Files(updates)); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(g.Dir, "apps", "web.yaml")); string(data) != string(updates[0].New) {
+		t.Errorf("apps/web.yaml after the write:\n%s", data)
 	}
 
 	// Without the policies the repository renders, a cluster's answer.
