@@ -3,22 +3,15 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diff"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gitwrite"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/promote"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/publish"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/setters"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/version"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
@@ -132,141 +125,48 @@ func (o *PromoteOptions) Validate() error {
 func (o *PromoteOptions) Run(ctx context.Context) error {
 	// A commit is made on top of HEAD; otherwise the promotion applies to
 	// the working tree as it is.
-	rev := ""
+	q := workspace.PromoteQuery{From: o.from, To: o.to, Images: o.Images}
 	if o.Commit {
-		rev = "HEAD"
+		q.Rev = "HEAD"
 	}
-	base, err := o.Repo.Tree(rev)
+	p, err := o.Promote(ctx, q)
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	from, err := promote.Read(base, o.from)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	to, err := promote.Read(base, o.to)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	plan, err := promote.Plan(from, to, o.Images)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	for _, s := range plan.Skipped {
+	for _, s := range p.Plan.Skipped {
 		fmt.Fprintf(o.ErrOut, "note: %s:%d: %s: %s\n", safetext.Text(s.File), s.Line, safetext.Text(s.Image), safetext.Line(s.Reason))
 	}
-	if len(plan.Files) == 0 {
+	if len(p.Files) == 0 {
 		fmt.Fprintln(o.ErrOut, "Nothing to promote: the target has the source's versions.")
 		return nil
 	}
-	rendered, report, err := o.Change(ctx, base, plan.Files)
-	if err != nil {
-		return withCode(ExitFailure, err)
-	}
-	fileDiffs := o.fileDiffs(base, plan)
 	if o.DryRun {
-		for _, d := range fileDiffs {
+		for _, d := range p.FileDiffs() {
 			fmt.Fprint(o.Out, d)
 		}
 		fmt.Fprintln(o.Out)
 		color := o.Color == "always" || (o.Color == "auto" && isTerminal(o.Out))
-		if err := diff.WriteText(o.Out, rendered, color); err != nil {
+		if err := diff.WriteText(o.Out, p.Rendered, color); err != nil {
 			return withCode(ExitFailure, err)
 		}
-		if report.Failed() {
+		if p.Report.Failed() {
 			fmt.Fprintln(o.ErrOut, "The promotion would break validation:")
-			_ = validate.Write(o.ErrOut, report, validate.FormatText, validate.WriteOptions{Version: version.Get().Version})
+			_ = validate.Write(o.ErrOut, p.Report, validate.FormatText, validate.WriteOptions{Version: version.Get().Version})
 		}
 		return withCode(ExitFindings, nil)
 	}
-	if report.Failed() {
-		_ = validate.Write(o.ErrOut, report, validate.FormatText, validate.WriteOptions{Color: isTerminal(o.ErrOut), Version: version.Get().Version})
+	if p.Report.Failed() {
+		_ = validate.Write(o.ErrOut, p.Report, validate.FormatText, validate.WriteOptions{Color: isTerminal(o.ErrOut), Version: version.Get().Version})
 		return withCode(ExitFindings, fmt.Errorf("refused: promoting %s to %s breaks validation (findings above)", o.from, o.to))
 	}
-	if !o.Commit {
-		return o.write(base, plan)
+	if o.Commit {
+		return withCodeIf(ExitFailure, o.publish(ctx, &o.repoOptions, o.ErrOut, p.Commit(o.PR)))
 	}
-	title := fmt.Sprintf("Promote %s to %s", strings.Join(promotedImages(plan), ", "), filepath.Base(o.to))
-	var msg strings.Builder
-	fmt.Fprintf(&msg, "%s\n\nFrom %s to %s:\n", title, o.from, o.to)
-	for _, c := range plan.Changes {
-		fmt.Fprintf(&msg, "- %s %s: %s -> %s\n", c.Image, c.Field, orNone(c.Old), orNone(c.New))
-	}
-	spec := publish.Change{
-		Changes: plan.Files,
-		Branch:  gitwrite.PromoteBranch(o.to, plan.Files),
-		Message: msg.String(),
-		Title:   title,
-	}
-	if o.PR {
-		spec.Body = publish.Body(fmt.Sprintf("Promotes the image versions of `%s` to `%s`.", o.from, o.to), fileDiffs, rendered, report)
-	}
-	if err := o.publish(ctx, &o.repoOptions, o.ErrOut, spec); err != nil {
+	if err := publish.Write(o.Repo.Root, p.Files); err != nil {
 		return withCode(ExitFailure, err)
 	}
-	return nil
-}
-
-func (o *PromoteOptions) fileDiffs(base repo.Tree, plan promote.Result) []string {
-	files := make([]string, 0, len(plan.Files))
-	for f := range plan.Files {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	var out []string
-	for _, f := range files {
-		old, _ := base.ReadFile(f)
-		out = append(out, fileDiff(f, old, plan.Files[f]))
-	}
-	return out
-}
-
-// write applies the promotion to the working tree, atomically, refusing a
-// file that changed since it was read.
-func (o *PromoteOptions) write(base repo.Tree, plan promote.Result) error {
-	for f, data := range plan.Files {
-		old, err := base.ReadFile(f)
-		if err != nil {
-			return withCode(ExitFailure, err)
-		}
-		abs := filepath.Join(o.Repo.Root, filepath.FromSlash(f))
-		info, err := os.Stat(abs)
-		if err != nil {
-			return withCode(ExitFailure, err)
-		}
-		if err := setters.WriteAtomic(abs, old, data, info.Mode()); err != nil {
-			return withCode(ExitFailure, fmt.Errorf("%s: %w", f, err))
-		}
-	}
-	for _, c := range plan.Changes {
-		fmt.Fprintf(o.ErrOut, "%s:%d: %s %s: %s -> %s\n", safetext.Text(c.File), c.Line, safetext.Text(c.Image), c.Field, safetext.Text(orNone(c.Old)), safetext.Text(orNone(c.New)))
+	for _, c := range p.Plan.Changes {
+		fmt.Fprintf(o.ErrOut, "%s:%d: %s %s: %s -> %s\n", safetext.Text(c.File), c.Line, safetext.Text(c.Image), c.Field, safetext.Text(workspace.OrNone(c.Old)), safetext.Text(workspace.OrNone(c.New)))
 	}
 	return nil
-}
-
-func promotedImages(plan promote.Result) []string {
-	var out []string
-	for _, c := range plan.Changes {
-		name := c.Image[strings.LastIndexByte(c.Image, '/')+1:]
-		if !contains(out, name) {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
