@@ -260,43 +260,8 @@ func (o *CIOptions) analyze(ctx context.Context) (*ci.Analysis, error) {
 	return o.Analyze(ctx, base, o.shard)
 }
 
-// commentParts renders the comment: the validation summary and findings,
-// then the rendered diff, split into parts under the limit.
-func commentParts(a *ci.Analysis, limit int) []string {
-	var head strings.Builder
-	head.WriteString("### kubectl gitops\n\n")
-	s := a.Report.Summary
-	icon := "✅"
-	if a.Failed() {
-		icon = "❌"
-	}
-	fmt.Fprintf(&head, "%s **Validation**: %s.\n\n", icon, s)
-	for _, b := range a.Broken {
-		fmt.Fprintf(&head, "- ❌ %s does not render: %s\n", safetext.CodeSpan(b.Root), safetext.Markdown(b.Error))
-	}
-	const maxFindings = 50
-	for i, f := range a.Report.Findings {
-		if i == maxFindings {
-			fmt.Fprintf(&head, "- … and %d more findings: run `kubectl gitops validate` for all of them.\n", len(a.Report.Findings)-maxFindings)
-			break
-		}
-		fmt.Fprintf(&head, "- %s %s %s (`%s`)\n", severityIcon(f.Severity), safetext.CodeSpan(fmt.Sprintf("%s:%d", f.File, f.Line)), safetext.Markdown(f.Message), f.Rule)
-	}
-	head.WriteString("\n")
-	parts := diff.Markdown(a.Diffs, "Rendered diff", limit-head.Len()-256)
-	parts[0] = head.String() + parts[0]
-	return parts
-}
-
-func severityIcon(s validate.Severity) string {
-	if s == validate.Warning {
-		return "⚠️"
-	}
-	return "❌"
-}
-
 func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *ci.Analysis) error {
-	parts := commentParts(a, o.MaxComment)
+	parts := ci.Comment(a, o.MaxComment)
 	if o.DryRun {
 		for i, p := range parts {
 			if i > 0 {
@@ -310,29 +275,9 @@ func (o *CIOptions) runComment(ctx context.Context, f forge.Forge, a *ci.Analysi
 		}
 		return nil
 	}
-	existing, err := f.Comments(ctx, o.job.PR)
-	if err != nil {
-		return withCode(ExitFailure, fmt.Errorf("listing the comments of #%d: %w", o.job.PR, err))
-	}
-	var ours []ci.Existing
-	for _, c := range existing {
-		ours = append(ours, ci.Existing{ID: c.ID, Body: c.Body})
-	}
-	for _, act := range ci.Plan(ours, parts) {
-		switch act.Op {
-		case "create":
-			_, err = f.CreateComment(ctx, o.job.PR, act.Body)
-		case "edit":
-			err = f.EditComment(ctx, o.job.PR, act.ID, act.Body)
-		case "delete":
-			err = f.DeleteComment(ctx, o.job.PR, act.ID)
-		}
-		if err != nil {
-			return withCode(ExitFailure, fmt.Errorf("%s comment on #%d: %w", act.Op, o.job.PR, err))
-		}
+	return withCodeIf(ExitFailure, ci.Post(ctx, f, o.job.PR, parts, func(act ci.Action) {
 		fmt.Fprintf(o.ErrOut, "%sd a comment on #%d\n", strings.TrimSuffix(act.Op, "e"), o.job.PR)
-	}
-	return nil
+	}))
 }
 
 func (o *CIOptions) runCheck(ctx context.Context, f forge.Forge, pr forge.PR, a *ci.Analysis) error {
@@ -344,10 +289,7 @@ func (o *CIOptions) runCheck(ctx context.Context, f forge.Forge, pr forge.PR, a 
 		fmt.Fprintf(o.ErrOut, "error: %s\n", safetext.Line(b.String()))
 	}
 	if !o.DryRun {
-		st := forge.Status{State: forge.Success, Context: "kubectl-gitops", Description: fmt.Sprintf("%d errors, %d warnings", a.Report.Summary.Errors, a.Report.Summary.Warnings)}
-		if failed {
-			st.State = forge.Failure
-		}
+		st := ci.Status(a)
 		sha := pr.HeadSHA
 		if sha == "" {
 			sha = a.Head

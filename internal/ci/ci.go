@@ -1,8 +1,9 @@
-// Package ci is the pull-request bot's logic that does not talk to a
-// forge: finding the pull request a CI job runs for, and planning which
-// comments to edit, create and delete so that a pull request carries one
-// comment (or one numbered series of comments) from the bot, kept up to
-// date across runs.
+// Package ci is the pull-request bot: finding the pull request a CI job
+// runs for, the analysis of its change (merged across shards), the
+// comment and commit status that report it, and planning which comments
+// to edit, create and delete so that a pull request carries one comment
+// (or one numbered series of comments) from the bot, kept up to date
+// across runs.
 package ci
 
 import (
