@@ -334,14 +334,21 @@ func (a *objectArrays) add(what, digest string, yaml func() ([]byte, error)) jso
 
 // splice writes envelope with each placeholder replaced by its array,
 // indented as json.Encoder indents it at that line. Every array is read
-// before anything is written, so an error leaves w untouched; then the
-// pieces go to w as they are, without being gathered into one buffer.
+// (or made) before anything is written, so an error leaves w untouched.
+// A cached array is checked then and read again as it is written, each
+// through the same buffer: holding them all would take fresh memory for
+// the whole output, which costs more than the second read.
 func (a *objectArrays) splice(w io.Writer, envelope []byte) error {
-	var pieces [][]byte
+	type piece struct {
+		text   []byte
+		array  int // -1: text only
+		prefix string
+	}
+	var pieces []piece
 	for {
 		i := bytes.Index(envelope, []byte(placeholder))
 		if i < 0 {
-			pieces = append(pieces, envelope)
+			pieces = append(pieces, piece{text: envelope, array: -1})
 			break
 		}
 		rest := envelope[i+len(placeholder):]
@@ -352,31 +359,66 @@ func (a *objectArrays) splice(w io.Writer, envelope []byte) error {
 		}
 		line := envelope[bytes.LastIndexByte(envelope[:i], '\n')+1 : i]
 		prefix := line[:len(line)-len(bytes.TrimLeft(line, " "))]
-		data, err := a.indented(a.list[n], string(prefix))
-		if err != nil {
-			return fmt.Errorf("%s: %w", a.list[n].what, err)
-		}
-		pieces = append(pieces, envelope[:i], data)
+		pieces = append(pieces, piece{text: envelope[:i], array: n, prefix: string(prefix)})
 		envelope = rest[end+1:]
 	}
+	var buf []byte
+	made := map[int][]byte{}
 	for _, p := range pieces {
-		if _, err := w.Write(p); err != nil {
+		if p.array < 0 {
+			continue
+		}
+		if _, ok := a.cached(a.list[p.array], p.prefix, &buf); ok {
+			continue
+		}
+		data, err := a.indented(a.list[p.array], p.prefix)
+		if err != nil {
+			return fmt.Errorf("%s: %w", a.list[p.array].what, err)
+		}
+		made[p.array] = data
+	}
+	for _, p := range pieces {
+		if _, err := w.Write(p.text); err != nil {
+			return err
+		}
+		if p.array < 0 {
+			continue
+		}
+		data, ok := made[p.array]
+		if !ok {
+			// Gone from the cache since the check only if another
+			// process trimmed it meanwhile: made again.
+			if data, ok = a.cached(a.list[p.array], p.prefix, &buf); !ok {
+				var err error
+				if data, err = a.indented(a.list[p.array], p.prefix); err != nil {
+					return fmt.Errorf("%s: %w", a.list[p.array].what, err)
+				}
+			}
+		}
+		if _, err := w.Write(data); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// indented returns an array of objects as JSON indented at prefix, once:
-// with a cache, it is kept by the YAML's digest and the prefix, so a warm
+// key is where the cache keeps an array indented at prefix.
+func (arr objectArray) key(prefix string) string {
+	return "json/2/" + strconv.Itoa(len(prefix)) + "/" + arr.digest
+}
+
+// cached reads an array indented at prefix from the cache into *buf.
+func (a *objectArrays) cached(arr objectArray, prefix string, buf *[]byte) ([]byte, bool) {
+	if a.cache == nil || arr.digest == "" {
+		return nil, false
+	}
+	return a.cache.ReadInto(arr.key(prefix), buf)
+}
+
+// indented makes an array of objects as JSON indented at prefix, and
+// keeps it in the cache by the YAML's digest and the prefix, so a warm
 // run reads it instead of parsing every object again.
 func (a *objectArrays) indented(arr objectArray, prefix string) ([]byte, error) {
-	key := "json/2/" + strconv.Itoa(len(prefix)) + "/" + arr.digest
-	if a.cache != nil && arr.digest != "" {
-		if data, ok := a.cache.Get(key); ok {
-			return data, nil
-		}
-	}
 	data, err := arr.yaml()
 	if err != nil {
 		return nil, err
@@ -403,7 +445,7 @@ func (a *objectArrays) indented(arr objectArray, prefix string) ([]byte, error) 
 		return nil, err
 	}
 	if a.cache != nil && arr.digest != "" {
-		_ = a.cache.Put(key, out.Bytes())
+		_ = a.cache.Put(arr.key(prefix), out.Bytes())
 	}
 	return out.Bytes(), nil
 }

@@ -110,7 +110,7 @@ func (c *Cache) GetString(key string) (string, bool) {
 		data, _ = mapFile(f, int(st.Size()))
 	}
 	if data == nil {
-		if data, ok = readAll(f, st); !ok {
+		if data, ok = readAll(f, st, new([]byte)); !ok {
 			return "", false
 		}
 	}
@@ -131,12 +131,21 @@ const mapAtLeast = 64 << 10
 
 // Get returns the entry stored under key.
 func (c *Cache) Get(key string) ([]byte, bool) {
+	var buf []byte
+	return c.ReadInto(key, &buf)
+}
+
+// ReadInto reads the entry stored under key into *buf, grown when it is
+// too small, and returns its content, good until *buf is used again. A
+// caller reading many entries in turn passes one buffer: fresh memory for
+// each would cost more than the reads.
+func (c *Cache) ReadInto(key string, buf *[]byte) ([]byte, bool) {
 	f, st, ok := c.open(key)
 	if !ok {
 		return c.fetch(key)
 	}
 	defer f.Close()
-	data, ok := readAll(f, st)
+	data, ok := readAll(f, st, buf)
 	if !ok {
 		return nil, false
 	}
@@ -193,8 +202,12 @@ func (c *Cache) open(key string) (*os.File, os.FileInfo, bool) {
 	return f, st, true
 }
 
-func readAll(f *os.File, st os.FileInfo) ([]byte, bool) {
-	data := make([]byte, st.Size())
+func readAll(f *os.File, st os.FileInfo, buf *[]byte) ([]byte, bool) {
+	n := int(st.Size())
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	data := (*buf)[:n]
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, false
 	}

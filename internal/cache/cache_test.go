@@ -114,10 +114,43 @@ func TestDamagedEntriesReadAsMissing(t *testing.T) {
 				if got, ok := c.Get(key); ok {
 					t.Errorf("Get read a damaged entry: %d bytes", len(got))
 				}
+				buf := make([]byte, 0, 2*size)
+				if got, ok := c.ReadInto(key, &buf); ok {
+					t.Errorf("ReadInto read a damaged entry: %d bytes", len(got))
+				}
 				if got, ok := c.GetString(key); ok {
 					t.Errorf("GetString read a damaged entry: %d bytes", len(got))
 				}
 			})
 		}
+	}
+}
+
+// TestReadInto reads entries of any size through one buffer: it grows for
+// a larger entry and is reused, not replaced, for a smaller one.
+func TestReadInto(t *testing.T) {
+	c, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := map[string]string{"small": "abc", "large": strings.Repeat("x", 5000), "empty": ""}
+	for k, v := range entries {
+		if err := c.Put(Key(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf []byte
+	for _, k := range []string{"small", "large", "small", "empty", "large"} {
+		before := cap(buf)
+		got, ok := c.ReadInto(Key(k), &buf)
+		if !ok || string(got) != entries[k] {
+			t.Fatalf("%s: ok=%v, %q", k, ok, got)
+		}
+		if grew := cap(buf) != before; grew != (before < len(entries[k])+32) {
+			t.Errorf("%s: the buffer went from %d to %d bytes", k, before, cap(buf))
+		}
+	}
+	if _, ok := c.ReadInto(Key("absent"), &buf); ok {
+		t.Error("read an absent entry")
 	}
 }
