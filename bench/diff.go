@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"strconv"
 	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
@@ -76,35 +76,10 @@ func (b *bench) diff(ctx context.Context) error {
 		fmt.Sprintf("%.1fx faster", ratio(peer, ours)), "under 0.25 s, 7x", ours < 250*time.Millisecond && ratio(peer, ours) >= 7)
 	fmt.Fprintln(b.out)
 
-	// Cold: what every CI runner starts with. Each run an empty cache
-	// folder for both.
-	cold := make([]time.Duration, len(tools))
-	var peak int64
-	for i, t := range tools {
-		var runs []time.Duration
-		for r := 0; r < b.coldRuns; r++ {
-			n++
-			if err := b.setReplicas(file, 20+n); err != nil {
-				return err
-			}
-			dir := filepath.Join(b.work, fmt.Sprintf("cold-%d-%d", i, r))
-			args, env := t.args, []string{"GITOPS_CACHE_DIR=" + dir}
-			if i == 1 {
-				args = append(slices.Clone(t.args[:len(t.args)-1]), dir)
-			}
-			m, err := b.exec(ctx, env, t.ok, t.name, args...)
-			if err != nil {
-				return err
-			}
-			if !bytes.Contains(m.stdout, []byte(t.want)) {
-				return fmt.Errorf("%s did not show the change:\n%s", filepath.Base(t.name), m.stdout)
-			}
-			runs = append(runs, m.wall)
-			if i == 0 {
-				peak = max(peak, m.maxRSS)
-			}
-		}
-		cold[i] = median(runs)
+	// Cold: what every CI runner starts with.
+	ours, peer, peak, err := b.coldDiff(ctx, b.repo, orig, b.coldRuns, n)
+	if err != nil {
+		return err
 	}
 	// The target grows with the repository: flate renders every root it
 	// cannot tell unchanged, kubectl gitops only those whose inputs changed.
@@ -112,7 +87,6 @@ func (b *bench) diff(ctx context.Context) error {
 	if b.copies >= 1000 {
 		want = 30
 	}
-	ours, peer = cold[0], cold[1]
 	fmt.Fprintf(b.out, "diff (one overlay file changed, fresh caches, %d roots)\n", benchgen.Roots(b.copies))
 	b.figure(fmt.Sprintf("flate diff ks, empty cache (median of %d)", b.coldRuns), secs(peer))
 	b.check(fmt.Sprintf("kubectl gitops diff --base HEAD, empty cache (median of %d)", b.coldRuns), secs(ours),
@@ -145,4 +119,57 @@ func (b *bench) diff(ctx context.Context) error {
 		"", "under 1 s", c < time.Second)
 	fmt.Fprintln(b.out)
 	return nil
+}
+
+// coldDiff times `kubectl gitops diff --base HEAD` and flate's `diff ks`
+// against orig, a copy of HEAD, in repo with one overlay file changed,
+// each with an empty cache folder per run: what every CI runner starts
+// with. It returns the medians and our peak memory; n numbers the edits.
+func (b *bench) coldDiff(ctx context.Context, repo, orig string, runs, n int) (ours, peer time.Duration, peak int64, err error) {
+	flate, err := tool(ctx, "flate")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	file := filepath.Join("apps", "app-007", "overlays", "prod", "kustomization.yaml")
+	restore, err := editIn(repo, file)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer restore()
+	type tool struct {
+		name string
+		ok   []int
+		args func(cache string) []string
+		want string
+	}
+	tools := []tool{
+		{name: b.gitops, ok: []int{1}, args: func(string) []string { return []string{"diff", "--base", "HEAD"} }, want: "replicas: "},
+		{name: flate, args: func(cache string) []string {
+			return []string{"diff", "ks", "--path", ".", "--path-orig", orig, "--no-progress", "--cache-dir", cache}
+		}, want: "spec.replicas"},
+	}
+	cold := make([]time.Duration, len(tools))
+	for i, t := range tools {
+		var walls []time.Duration
+		for r := 0; r < runs; r++ {
+			n++
+			if err := setCountIn(repo, file, strconv.Itoa(20+n)); err != nil {
+				return 0, 0, 0, err
+			}
+			dir := filepath.Join(b.work, fmt.Sprintf("cold-%s-%d-%d", filepath.Base(repo), i, r))
+			m, err := b.execIn(ctx, repo, []string{"GITOPS_CACHE_DIR=" + dir}, t.ok, t.name, t.args(dir)...)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			if !bytes.Contains(m.stdout, []byte(t.want)) {
+				return 0, 0, 0, fmt.Errorf("%s did not show the change:\n%s", filepath.Base(t.name), m.stdout)
+			}
+			walls = append(walls, m.wall)
+			if i == 0 {
+				peak = max(peak, m.maxRSS)
+			}
+		}
+		cold[i] = median(walls)
+	}
+	return cold[0], cold[1], peak, nil
 }

@@ -2,7 +2,7 @@
 // generated repository in the same run, and prints the figures, the ratios
 // and whether each target of the project's issues is met.
 //
-//	go run ./bench [-copies 100] [-runs 5] [-only render,validate,hook,diff,images,helm]
+//	go run ./bench [-copies 100] [-runs 5] [-only render,validate,hook,diff,images,helm,scale]
 //
 // `make bench` builds the peers (hack/tools.sh) and the API server whose
 // OpenAPI document gives kubeconform its schemas (hack/cluster/build.sh),
@@ -32,7 +32,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
 
-var sections = []string{"render", "validate", "hook", "diff", "images", "helm"}
+var sections = []string{"render", "validate", "hook", "diff", "images", "helm", "scale"}
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == measureArg {
@@ -112,6 +112,7 @@ func (b *bench) run(ctx context.Context, only []string) error {
 		"diff":     b.diff,
 		"images":   b.images,
 		"helm":     b.helm,
+		"scale":    b.scale,
 	}
 	for _, s := range sections {
 		if slices.Contains(only, s) {
@@ -124,15 +125,19 @@ func (b *bench) run(ctx context.Context, only []string) error {
 }
 
 // corpus writes the generated repository and commits it.
-func (b *bench) corpus() error {
+func (b *bench) corpus() error { return b.corpusIn(b.repo, b.copies) }
+
+// corpusIn writes a generated repository of copies apps at dir and
+// commits it.
+func (b *bench) corpusIn(dir string, copies int) error {
 	demo, err := os.ReadFile("testdata/examples/sock-shop/microservices-repo/deploy/kubernetes/base/complete-demo.yaml")
 	if err != nil {
 		return fmt.Errorf("run from the repository root: %w", err)
 	}
-	if err := benchgen.Write(b.repo, demo, benchgen.Options{Copies: b.copies, Registry: b.reg.Host(), Insecure: true}); err != nil {
+	if err := benchgen.Write(dir, demo, benchgen.Options{Copies: copies, Registry: b.reg.Host(), Insecure: true}); err != nil {
 		return err
 	}
-	return commit(b.repo)
+	return commit(dir)
 }
 
 // commit makes the folder a Git repository of one commit, packed as a

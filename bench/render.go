@@ -23,16 +23,9 @@ func (b *bench) render(ctx context.Context) error {
 		serial += m.wall
 	}
 
-	var cold []time.Duration
-	var peak int64
-	for i := 0; i < b.coldRuns; i++ {
-		env := b.cacheEnv(fmt.Sprintf("render-%d", i))
-		m, err := b.exec(ctx, env, nil, b.gitops, "render", "--all")
-		if err != nil {
-			return err
-		}
-		cold = append(cold, m.wall)
-		peak = max(peak, m.maxRSS)
+	c, peak, err := b.coldRender(ctx, b.repo, b.coldRuns, "render")
+	if err != nil {
+		return err
 	}
 	env := b.cacheEnv("render-0")
 	w, _, err := b.timed(ctx, b.runs, nil, env, nil, b.gitops, "render", "--all")
@@ -47,7 +40,6 @@ func (b *bench) render(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c := median(cold)
 	fmt.Fprintf(b.out, "render (%d roots)\n", len(roots))
 	b.figure("kustomize build of every root, serially", secs(serial))
 	b.check(fmt.Sprintf("kubectl gitops render --all, cold (median of %d)", b.coldRuns), secs(c),

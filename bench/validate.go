@@ -143,8 +143,11 @@ func (b *bench) stage(file string) error {
 }
 
 // edit returns a function that puts file back as it is now.
-func (b *bench) edit(file string) (func(), error) {
-	p := filepath.Join(b.repo, file)
+func (b *bench) edit(file string) (func(), error) { return editIn(b.repo, file) }
+
+// editIn is edit in the repository at repo.
+func editIn(repo, file string) (func(), error) {
+	p := filepath.Join(repo, file)
 	orig, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
@@ -158,8 +161,11 @@ func (b *bench) setReplicas(file string, n int) error { return b.setCount(file, 
 
 // setCount writes value, as it is, as the replica count of the overlay's
 // kustomization file.
-func (b *bench) setCount(file, value string) error {
-	p := filepath.Join(b.repo, file)
+func (b *bench) setCount(file, value string) error { return setCountIn(b.repo, file, value) }
+
+// setCountIn is setCount in the repository at repo.
+func setCountIn(repo, file, value string) error {
+	p := filepath.Join(repo, file)
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return err
