@@ -63,8 +63,8 @@ func install(ctx context.Context, ch *chartv2.Chart, vals map[string]any, o inst
 		return installed{}, fmt.Errorf("chart dependencies processing failed: %w", err)
 	}
 	caps := o.Capabilities
-	opts := common.ReleaseOptions{Name: o.Name, Namespace: o.Namespace, Revision: 1, IsInstall: true}
-	values, err := commonutil.ToRenderValuesWithSchemaValidation(ch, vals, opts, caps, o.SkipSchemaValidation)
+	rel := common.ReleaseOptions{Name: o.Name, Namespace: o.Namespace, Revision: 1, IsInstall: true}
+	values, err := commonutil.ToRenderValuesWithSchemaValidation(ch, vals, rel, caps, o.SkipSchemaValidation)
 	if err != nil {
 		return installed{}, err
 	}
