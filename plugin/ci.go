@@ -91,10 +91,10 @@ forge token. Exit status 0 whatever it finds, 2 when it cannot run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Chdir, "chdir", "C", "", "run as if started in this directory")
+	f.StringVarP(&o.Open.Dir, "chdir", "C", "", "run as if started in this directory")
 	f.StringVar(&o.Base, "base", "", "the revision the pull request merges into (default origin/<its target branch>)")
-	f.BoolVar(&o.NoCache, "no-cache", false, "render every root again")
-	f.IntVar(&o.Jobs, "jobs", 2, "roots rendered at once")
+	f.BoolVar(&o.Open.NoCache, "no-cache", false, "render every root again")
+	f.IntVar(&o.Open.Jobs, "jobs", 2, "roots rendered at once")
 	f.StringVar(&o.OutFile, "out", "", "write the analysis to this file instead of standard output")
 	o.addShardFlag(f)
 	return cmd
@@ -138,7 +138,7 @@ findings of error severity, 2 could not run.`
 
 func (o *CIOptions) ciFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Chdir, "chdir", "C", "", "run as if started in this directory")
+	f.StringVarP(&o.Open.Dir, "chdir", "C", "", "run as if started in this directory")
 	f.IntVar(&o.PR, "pr", 0, "the pull request's number (default from the CI environment)")
 	f.StringVar(&o.Repo, "repo", "", "the repository as owner/name (default from the CI environment)")
 	f.StringVar(&o.Server, "server", "", "the forge's URL (default from the CI environment)")
@@ -146,8 +146,8 @@ func (o *CIOptions) ciFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Base, "base", "", "the revision the pull request merges into (default origin/<its target branch>)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print what would be posted, and post nothing")
 	f.IntVar(&o.MaxComment, "max-comment", diff.MarkdownLimit, "the forge's comment limit in characters")
-	f.BoolVar(&o.NoCache, "no-cache", false, "render every root again")
-	f.IntVar(&o.Jobs, "jobs", 2, "roots rendered at once")
+	f.BoolVar(&o.Open.NoCache, "no-cache", false, "render every root again")
+	f.IntVar(&o.Open.Jobs, "jobs", 2, "roots rendered at once")
 	f.StringSliceVar(&o.From, "from", nil, "report the analyses `ci analyze --shard` wrote, files or folders of them (repeatable), instead of analysing here")
 }
 

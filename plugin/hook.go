@@ -78,7 +78,7 @@ func (o *HookOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Hook, o.Files = h, args[1:]
 	// A commit never waits on the network: a chart not in the cache is a
 	// warning naming it.
-	o.Offline = true
+	o.Open.Offline = true
 	if err := o.complete(o.ErrOut); err != nil {
 		return withCode(ExitFailure, err)
 	}

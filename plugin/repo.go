@@ -15,14 +15,10 @@ import (
 // repoOptions are the flags of every command that renders a repository,
 // and the workspace they open.
 type repoOptions struct {
-	Chdir       string
-	Root        string
-	NoCache     bool
-	Jobs        int
-	AllowRemote bool
-	Offline     bool
-	CacheRepo   string
-	Limits      limitFlags
+	// Open holds the flags that say how the workspace opens; complete
+	// adds the limits and where warnings go.
+	Open   workspace.Options
+	Limits limitFlags
 
 	// Workspace is the repository opened by complete.
 	*workspace.Workspace
@@ -38,13 +34,13 @@ func (o *repoOptions) showProgress(w io.Writer, what string) func() {
 }
 
 func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Chdir, "chdir", "C", "", "run as if started in this directory")
-	fs.StringVar(&o.Root, "root", "", "treat this folder as the repository's root, as a source whose artifact is a folder of a repository (default: the top of the Git working tree)")
-	fs.BoolVar(&o.NoCache, "no-cache", false, "render every root again instead of reusing results whose inputs did not change")
-	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
-	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
-	fs.BoolVar(&o.Offline, "offline", false, "render HelmReleases only from charts in the cache, naming each chart it lacks, and touch no network")
-	fs.StringVar(&o.CacheRepo, "cache-repo", os.Getenv("GITOPS_CACHE_REPO"), "an OCI repository (REGISTRY/PATH/NAME) that shares the render cache between machines: entries missing here are pulled from it, new ones pushed (default $GITOPS_CACHE_REPO)")
+	fs.StringVarP(&o.Open.Dir, "chdir", "C", "", "run as if started in this directory")
+	fs.StringVar(&o.Open.Root, "root", "", "treat this folder as the repository's root, as a source whose artifact is a folder of a repository (default: the top of the Git working tree)")
+	fs.BoolVar(&o.Open.NoCache, "no-cache", false, "render every root again instead of reusing results whose inputs did not change")
+	fs.IntVar(&o.Open.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
+	fs.BoolVar(&o.Open.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
+	fs.BoolVar(&o.Open.Offline, "offline", false, "render HelmReleases only from charts in the cache, naming each chart it lacks, and touch no network")
+	fs.StringVar(&o.Open.CacheRepo, "cache-repo", os.Getenv("GITOPS_CACHE_REPO"), "an OCI repository (REGISTRY/PATH/NAME) that shares the render cache between machines: entries missing here are pulled from it, new ones pushed (default $GITOPS_CACHE_REPO)")
 	o.Limits.addFlags(fs)
 }
 
@@ -54,10 +50,9 @@ func (o *repoOptions) complete(errOut io.Writer) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	ws, err := workspace.Open(workspace.Options{
-		Dir: o.Chdir, Root: o.Root, NoCache: o.NoCache, Jobs: o.Jobs, AllowRemote: o.AllowRemote,
-		Offline: o.Offline, CacheRepo: o.CacheRepo, Limits: o.Limits.limits(), Warnings: errOut,
-	})
+	opts := o.Open
+	opts.Limits, opts.Warnings = o.Limits.limits(), errOut
+	ws, err := workspace.Open(opts)
 	if err != nil {
 		return err
 	}
@@ -73,11 +68,11 @@ func (o *repoOptions) finish() {
 }
 
 func (o *repoOptions) validate() error {
-	if o.Jobs < 1 {
-		return fmt.Errorf("--jobs must be at least 1, got %d", o.Jobs)
+	if o.Open.Jobs < 1 {
+		return fmt.Errorf("--jobs must be at least 1, got %d", o.Open.Jobs)
 	}
-	if o.CacheRepo != "" {
-		if err := cacherepo.Check(o.CacheRepo); err != nil {
+	if o.Open.CacheRepo != "" {
+		if err := cacherepo.Check(o.Open.CacheRepo); err != nil {
 			return err
 		}
 	}

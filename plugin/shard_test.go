@@ -80,7 +80,7 @@ func TestShardedDiff(t *testing.T) {
 	run := func(s render.Shard) []diff.RootDiff {
 		o := &DiffOptions{Base: "HEAD", dirs: []string{"."}}
 		o.addFlags(pflag.NewFlagSet("diff", pflag.ContinueOnError)) // the flags' defaults
-		o.Chdir, o.Jobs, o.Offline, o.NoCache = dir, 2, true, true
+		o.Open.Dir, o.Open.Jobs, o.Open.Offline, o.Open.NoCache = dir, 2, true, true
 		o.shard = s
 		if err := o.complete(io.Discard); err != nil {
 			t.Fatal(err)
