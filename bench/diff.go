@@ -14,13 +14,9 @@ import (
 
 // diff times what one changed overlay file does to the rendered
 // repository: `kubectl gitops diff --base HEAD` against flate comparing
-// the working tree with a copy of HEAD. Each run changes the file again,
-// so both render the changed root afresh and the rest from their caches.
+// the working tree with a copy of HEAD, with caches warm (the changed root
+// rendered afresh, the rest from the cache) and with fresh ones.
 func (b *bench) diff(ctx context.Context) error {
-	flate, err := tool(ctx, "flate")
-	if err != nil {
-		return err
-	}
 	orig := filepath.Join(b.work, "head")
 	if err := os.CopyFS(orig, os.DirFS(b.repo)); err != nil {
 		return err
@@ -28,48 +24,10 @@ func (b *bench) diff(ctx context.Context) error {
 	if err := os.RemoveAll(filepath.Join(orig, ".git")); err != nil {
 		return err
 	}
-	file := filepath.Join("apps", "app-007", "overlays", "prod", "kustomization.yaml")
-	restore, err := b.edit(file)
+	ours, peer, _, err := b.diffRuns(ctx, b.repo, orig, b.runs, true)
 	if err != nil {
 		return err
 	}
-	defer restore()
-
-	type tool struct {
-		name string
-		ok   []int // exit codes that mean "it worked"
-		args []string
-		env  []string
-		want string // in the output of every run
-	}
-	tools := []tool{
-		{name: b.gitops, ok: []int{1}, args: []string{"diff", "--base", "HEAD"}, env: b.cacheEnv("diff"), want: "replicas: "},
-		{name: flate, args: []string{"diff", "ks", "--path", ".", "--path-orig", orig, "--no-progress", "--cache-dir", filepath.Join(b.work, "flate-cache")}, want: "spec.replicas"},
-	}
-	walls := make([]time.Duration, len(tools))
-	n := 0
-	for i, t := range tools {
-		var runs []time.Duration
-		// The first run fills the cache.
-		for r := -1; r < b.runs; r++ {
-			n++
-			if err := b.setReplicas(file, 20+n); err != nil {
-				return err
-			}
-			m, err := b.exec(ctx, t.env, t.ok, t.name, t.args...)
-			if err != nil {
-				return err
-			}
-			if !bytes.Contains(m.stdout, []byte(t.want)) {
-				return fmt.Errorf("%s did not show the change:\n%s", filepath.Base(t.name), m.stdout)
-			}
-			if r >= 0 {
-				runs = append(runs, m.wall)
-			}
-		}
-		walls[i] = median(runs)
-	}
-	ours, peer := walls[0], walls[1]
 	fmt.Fprintln(b.out, "diff (one overlay file changed, caches warm)")
 	b.figure(fmt.Sprintf("flate diff ks --path-orig <copy of HEAD> (median of %d)", b.runs), secs(peer))
 	b.check(fmt.Sprintf("kubectl gitops diff --base HEAD (median of %d)", b.runs), secs(ours),
@@ -77,7 +35,7 @@ func (b *bench) diff(ctx context.Context) error {
 	fmt.Fprintln(b.out)
 
 	// Cold: what every CI runner starts with.
-	ours, peer, peak, err := b.coldDiff(ctx, b.repo, orig, b.coldRuns, n)
+	ours, peer, peak, err := b.diffRuns(ctx, b.repo, orig, b.coldRuns, false)
 	if err != nil {
 		return err
 	}
@@ -94,6 +52,14 @@ func (b *bench) diff(ctx context.Context) error {
 	b.figure("peak memory of a cold diff", fmt.Sprintf("%d MB", peak>>20))
 
 	// The pull-request bot on the same change, committed, fresh cache.
+	restore, err := b.edit(diffFile)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	if err := b.setReplicas(diffFile, 99); err != nil {
+		return err
+	}
 	git := func(args ...string) error {
 		_, err := b.exec(ctx, nil, nil, "git", append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.com"}, args...)...)
 		return err
@@ -121,26 +87,29 @@ func (b *bench) diff(ctx context.Context) error {
 	return nil
 }
 
-// coldDiff times `kubectl gitops diff --base HEAD` and flate's `diff ks`
-// against orig, a copy of HEAD, in repo with one overlay file changed,
-// each with an empty cache folder per run: what every CI runner starts
-// with. It returns the medians and our peak memory; n numbers the edits.
-func (b *bench) coldDiff(ctx context.Context, repo, orig string, runs, n int) (ours, peer time.Duration, peak int64, err error) {
+// diffFile is the overlay file the diff benchmarks change.
+const diffFile = "apps/app-007/overlays/prod/kustomization.yaml"
+
+// diffRuns times `kubectl gitops diff --base HEAD` and flate's `diff ks`
+// against orig, a copy of HEAD, in repo, each run after a new edit of
+// diffFile (undone at the end). Warm runs keep a cache folder per tool,
+// filled by an untimed first run; cold runs each start with an empty one.
+// It returns the medians and our peak memory.
+func (b *bench) diffRuns(ctx context.Context, repo, orig string, runs int, warm bool) (ours, peer time.Duration, peak int64, err error) {
 	flate, err := tool(ctx, "flate")
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	file := filepath.Join("apps", "app-007", "overlays", "prod", "kustomization.yaml")
-	restore, err := editIn(repo, file)
+	restore, err := editIn(repo, diffFile)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer restore()
 	type tool struct {
 		name string
-		ok   []int
+		ok   []int // exit codes that mean "it worked"
 		args func(cache string) []string
-		want string
+		want string // in the output of every run
 	}
 	tools := []tool{
 		{name: b.gitops, ok: []int{1}, args: func(string) []string { return []string{"diff", "--base", "HEAD"} }, want: "replicas: "},
@@ -148,28 +117,38 @@ func (b *bench) coldDiff(ctx context.Context, repo, orig string, runs, n int) (o
 			return []string{"diff", "ks", "--path", ".", "--path-orig", orig, "--no-progress", "--cache-dir", cache}
 		}, want: "spec.replicas"},
 	}
-	cold := make([]time.Duration, len(tools))
+	first := 0
+	if warm {
+		first = -1 // fills the cache
+	}
+	medians := make([]time.Duration, len(tools))
+	edits := 0
 	for i, t := range tools {
 		var walls []time.Duration
-		for r := 0; r < runs; r++ {
-			n++
-			if err := setCountIn(repo, file, strconv.Itoa(20+n)); err != nil {
+		for r := first; r < runs; r++ {
+			edits++
+			if err := setCountIn(repo, diffFile, strconv.Itoa(20+edits)); err != nil {
 				return 0, 0, 0, err
 			}
-			dir := filepath.Join(b.work, fmt.Sprintf("cold-%s-%d-%d", filepath.Base(repo), i, r))
-			m, err := b.execIn(ctx, repo, []string{"GITOPS_CACHE_DIR=" + dir}, t.ok, t.name, t.args(dir)...)
+			cache := filepath.Join(b.work, fmt.Sprintf("diff-%s-%d", filepath.Base(repo), i))
+			if !warm {
+				cache += fmt.Sprintf("-cold-%d", r)
+			}
+			m, err := b.execIn(ctx, repo, []string{"GITOPS_CACHE_DIR=" + cache}, t.ok, t.name, t.args(cache)...)
 			if err != nil {
 				return 0, 0, 0, err
 			}
 			if !bytes.Contains(m.stdout, []byte(t.want)) {
 				return 0, 0, 0, fmt.Errorf("%s did not show the change:\n%s", filepath.Base(t.name), m.stdout)
 			}
-			walls = append(walls, m.wall)
+			if r >= 0 {
+				walls = append(walls, m.wall)
+			}
 			if i == 0 {
 				peak = max(peak, m.maxRSS)
 			}
 		}
-		cold[i] = median(walls)
+		medians[i] = median(walls)
 	}
-	return cold[0], cold[1], peak, nil
+	return medians[0], medians[1], peak, nil
 }

@@ -35,7 +35,7 @@ func (b *bench) scale(ctx context.Context) error {
 	if err := os.RemoveAll(filepath.Join(orig, ".git")); err != nil {
 		return err
 	}
-	ours, peer, diffPeak, err := b.coldDiff(ctx, big, orig, 1, 0)
+	ours, peer, diffPeak, err := b.diffRuns(ctx, big, orig, 1, false)
 	if err != nil {
 		return err
 	}
