@@ -364,18 +364,29 @@ func (a *objectArrays) splice(w io.Writer, envelope []byte) error {
 	}
 	var buf []byte
 	made := map[int][]byte{}
+	// array returns p's array: made before, else from the cache through
+	// buf, else made now and kept.
+	array := func(p piece) ([]byte, error) {
+		if data, ok := made[p.array]; ok {
+			return data, nil
+		}
+		if data, ok := a.cached(a.list[p.array], p.prefix, &buf); ok {
+			return data, nil
+		}
+		data, err := a.indented(a.list[p.array], p.prefix)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.list[p.array].what, err)
+		}
+		made[p.array] = data
+		return data, nil
+	}
 	for _, p := range pieces {
 		if p.array < 0 {
 			continue
 		}
-		if _, ok := a.cached(a.list[p.array], p.prefix, &buf); ok {
-			continue
+		if _, err := array(p); err != nil {
+			return err
 		}
-		data, err := a.indented(a.list[p.array], p.prefix)
-		if err != nil {
-			return fmt.Errorf("%s: %w", a.list[p.array].what, err)
-		}
-		made[p.array] = data
 	}
 	for _, p := range pieces {
 		if _, err := w.Write(p.text); err != nil {
@@ -384,16 +395,11 @@ func (a *objectArrays) splice(w io.Writer, envelope []byte) error {
 		if p.array < 0 {
 			continue
 		}
-		data, ok := made[p.array]
-		if !ok {
-			// Gone from the cache since the check only if another
-			// process trimmed it meanwhile: made again.
-			if data, ok = a.cached(a.list[p.array], p.prefix, &buf); !ok {
-				var err error
-				if data, err = a.indented(a.list[p.array], p.prefix); err != nil {
-					return fmt.Errorf("%s: %w", a.list[p.array].what, err)
-				}
-			}
+		// An array checked in the cache above is gone from it only if
+		// another process trimmed it meanwhile: then it is made again.
+		data, err := array(p)
+		if err != nil {
+			return err
 		}
 		if _, err := w.Write(data); err != nil {
 			return err
