@@ -188,9 +188,11 @@ func (w *Workspace) ImageCommit(ctx context.Context, im *Images, updates []image
 	changes := map[string][]byte{}
 	var fileDiffs []string
 	result := gitwrite.Result{}
+	for _, f := range Files(updates) {
+		fileDiffs = append(fileDiffs, publish.FileDiff(f))
+	}
 	for _, u := range updates {
 		changes[u.File] = u.New
-		fileDiffs = append(fileDiffs, publish.FileDiff(publish.File{Path: u.File, Old: u.Old, New: u.New}))
 		for _, c := range u.Changes {
 			apiVersion, kind, ns, name := images.ObjectAt(u.Old, c.Line)
 			id := gitwrite.ObjectIdentifier{ResourceIdentifier: kyaml.ResourceIdentifier{
