@@ -155,7 +155,11 @@ func Render(ctx context.Context, rel Release) ([]*kyaml.RNode, error) {
 	for _, h := range r.Hooks {
 		// With install.disableHooks helm-controller runs no hook, so
 		// no hook object is ever made; the test hooks run only on a test.
-		if isTestHook(h) && hr.GetTest().Enable || !isTestHook(h) && !hr.GetInstall().DisableHooks {
+		runs := !hr.GetInstall().DisableHooks
+		if isTestHook(h) {
+			runs = hr.GetTest().Enable
+		}
+		if runs {
 			if err := add(h.Manifest, hooksRendered); err != nil {
 				return nil, err
 			}

@@ -202,8 +202,8 @@ func (t *gitTree) readBlob(h plumbing.Hash) ([]byte, error) {
 	return io.ReadAll(rd)
 }
 
-// fileEntry returns the tree entry of the file at p, symlinks followed.
-// fileEntry returns the entry of the file at p, and p resolved.
+// fileEntry returns the tree entry of the file at p, symlinks followed,
+// and p resolved.
 func (t *gitTree) fileEntry(p string) (object.TreeEntry, string, error) {
 	rp, k, err := t.res.resolve(p)
 	if err != nil {
