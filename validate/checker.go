@@ -222,7 +222,7 @@ func (c *checker) objectFinding(id string, o *object, path []string, msg string)
 // has no line of its own, so the object's is given).
 func (c *checker) locate(o *object, path []string) (string, int) {
 	if o.origin.File == "" {
-		return rootFile(o.root.Root), 0
+		return rootAt(o.root.Root)
 	}
 	tree, file := c.in.Tree, o.origin.File
 	if at := o.root.Root.At; at != nil {
@@ -285,13 +285,13 @@ func lineOf(n *yaml.Node, path []string) int {
 	return line
 }
 
-// rootFile is the file a root is defined in: its kustomization file's
-// directory, or its Flux Kustomization's file.
-func rootFile(r render.Root) string {
-	if r.Kustomization != nil {
-		return r.Kustomization.Object.File
+// rootAt is where a root is defined: its kustomization file's directory,
+// or its Flux Kustomization's file and line.
+func rootAt(r render.Root) (string, int) {
+	if k := r.Kustomization; k != nil {
+		return k.Object.File, k.Object.Line
 	}
-	return r.Path
+	return r.Path, 0
 }
 
 // rootInScope tells whether object rules report about res's root.

@@ -293,12 +293,12 @@ func checkBuild(c *checker) error {
 		if res.Err == nil {
 			continue
 		}
-		f := Finding{File: rootFile(res.Root), Message: res.Err.Error()}
+		f := Finding{Message: res.Err.Error()}
 		if d, ok := diag.As(res.Err); ok {
 			f.File, f.Line, f.Column, f.Message = d.File, d.Line, d.Column, d.Msg
 		}
 		if f.File == "" {
-			f.File = rootFile(res.Root)
+			f.File, f.Line = rootAt(res.Root)
 		}
 		c.add("build", f)
 	}

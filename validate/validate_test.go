@@ -337,6 +337,16 @@ func TestBadInputs(t *testing.T) {
 				message: `Kustomization flux-system/apps is not rendered nor checked: its spec.path "./${ENV}" holds a variable, which Kustomization flux-system/cluster substitutes when it applies it`}},
 		},
 		{
+			name: "an object of a Flux component named by a variable its Kustomization substitutes",
+			files: map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/web.yaml":               ks("web", "./apps/web", "  targetNamespace: shop\n  components:\n  - ../../components/backup\n  postBuild:\n    substitute:\n      APP: web\n"),
+				"apps/web/kustomization.yaml":          "resources:\n- cm.yaml\n",
+				"apps/web/cm.yaml":                     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: b\n",
+				"components/backup/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- pvc.yaml\n",
+				"components/backup/pvc.yaml":           "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${APP}\nspec:\n  accessMode: ReadWriteOnce\n"},
+			want: []want{{rule: "schema", file: "components/backup/pvc.yaml", line: 6, message: `unknown field "spec.accessMode"`}},
+		},
+		{
 			name:  "spec.path above the source's root is clamped to it, as Flux does",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "../../app", "")}),
 			want: []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 12, severity: Warning,

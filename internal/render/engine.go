@@ -451,8 +451,13 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	}
 	m, injected, err := e.kustomize(root, fsys)
 	var origs []Origin
-	if err == nil && e.kustomizeOrigins {
+	var built []declared // the objects as kustomize built them, to infer origins from
+	switch {
+	case err != nil:
+	case e.kustomizeOrigins:
 		origs, err = origins(m, root.Path, injected)
+	case e.opts.Origins:
+		built = builtObjects(m)
 	}
 	if err == nil && root.Kustomization != nil {
 		err = finishFlux(m, root.Kustomization, vars, !e.opts.NonStrict)
@@ -493,7 +498,7 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	if e.opts.Origins && !e.kustomizeOrigins {
 		// After the observations are taken: it reads only files the build
 		// read, but through the recording file system.
-		res.Origins = inferOrigins(m.Resources()[:own], fsys, root.Path)
+		res.Origins = inferOrigins(built, fsys, root.Path)
 	}
 	if res.Origins != nil {
 		for _, made := range m.Resources()[own:] {

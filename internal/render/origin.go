@@ -7,7 +7,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -175,19 +174,33 @@ func bestMatch(name string, candidates []*yaml.Node, names []string) *yaml.Node 
 	return best
 }
 
-// inferOrigins finds where each object of m comes from without kustomize's
+// inferOrigins finds where each object comes from without kustomize's
 // origin tracking, which after every transformer rewrites an annotation on
 // every object: a third of a build. It follows the kustomization files of
 // the root at dir as kustomize did, collects the resource files they list
 // and the generators they declare, and matches each object to one by kind
 // and name, allowing for the prefixes, suffixes and hashes kustomize adds,
 // as Locate does. It reads only files the build read.
-func inferOrigins(resources []*resource.Resource, fsys *kfs.FS, dir string) []Origin {
+//
+// The objects are as kustomize built them (builtObjects), before a Flux
+// Kustomization's post-build substitution: a name written as ${APP} is
+// matched as written, and the origin names the object as kustomize's
+// tracking would.
+func inferOrigins(built []declared, fsys *kfs.FS, dir string) []Origin {
 	src := originSources{fsys: fsys, seen: map[string]bool{}}
 	src.walk(dir)
-	out := make([]Origin, 0, len(resources))
-	for _, res := range resources {
-		out = append(out, src.match(res.GetApiVersion(), res.GetKind(), res.GetNamespace(), res.GetName()))
+	out := make([]Origin, 0, len(built))
+	for _, b := range built {
+		out = append(out, src.match(b.apiVersion, b.kind, b.namespace, b.name))
+	}
+	return out
+}
+
+// builtObjects returns the identity of each object of m, in order.
+func builtObjects(m resmap.ResMap) []declared {
+	out := make([]declared, 0, m.Size())
+	for _, res := range m.Resources() {
+		out = append(out, declared{apiVersion: res.GetApiVersion(), kind: res.GetKind(), namespace: res.GetNamespace(), name: res.GetName()})
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -637,9 +638,39 @@ func TestInferredOrigins(t *testing.T) {
 		}
 		compared += compareOrigins(t, name, tree, r.Root, disc, disc.Roots)
 	}
+	// A Flux tree whose objects are named by post-build variables
+	// (name: ${APP}): matched by the names kustomize built, before
+	// substitution, and located at the object as written.
+	eng, disc := discoverTree(t, fluxFixture(t, "homelab", "https://github.com/example/home-lab.git", nil).Dir)
+	compared += compareOrigins(t, "homelab", eng.tree, eng.abs, disc, disc.Roots)
 	if compared < 400 {
 		t.Errorf("compared the origins of %d objects, want at least 400", compared)
 	}
+	results, err := New(eng.tree, eng.abs, Options{Origins: true}).Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range results {
+		if res.Root.Path != "kubernetes/apps/network/echo/app" {
+			continue
+		}
+		objs, err := res.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range objs {
+			node := res.Origins[i].Locate(eng.tree)
+			if node == nil {
+				t.Errorf("%s/%s: cannot locate %+v", o.GetKind(), o.GetName(), res.Origins[i])
+				continue
+			}
+			if name := manifest.Scalar(manifest.Lookup(node, "metadata"), "name"); name != "${APP}" {
+				t.Errorf("%s/%s is located at an object named %q, want ${APP}", o.GetKind(), o.GetName(), name)
+			}
+		}
+		return
+	}
+	t.Error("the home-lab fixture has no echo root")
 }
 
 // compareOrigins renders roots with inferred origins and with kustomize's
