@@ -146,7 +146,14 @@ func (c *checker) checkNames() {
 			continue
 		}
 		seen[bad] = true
-		c.add("syntax", Finding{File: bad, Message: fmt.Sprintf("the name %s holds a character no output prints as it is (a line break, a control or an invisible formatting character): rename it", safetext.Text(path.Base(bad)))})
+		// A character that can break a line is an error: it is what forges
+		// output where it is not escaped. An invisible but inert one (a
+		// bidirectional mark left by an editor) is a warning.
+		f := rawFinding{Finding: Finding{Rule: "syntax", File: bad, Message: fmt.Sprintf("the name %s holds a character no output prints as it is (a line break, a control or an invisible formatting character): rename it", safetext.Text(path.Base(bad)))}}
+		if !safetext.BreaksLines(bad) {
+			f.Default = Warning
+		}
+		c.addRaw(f)
 	}
 }
 

@@ -347,6 +347,11 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "schema", file: "components/backup/pvc.yaml", line: 6, message: `unknown field "spec.accessMode"`}},
 		},
 		{
+			name:  "an invisible mark in a file name",
+			files: with(app, map[string]string{".editor.yaml\u200e": "a: b\n"}),
+			want:  []want{{rule: "syntax", file: ".editor.yaml\u200e", severity: Warning, message: `the name ".editor.yaml\u200e" holds a character no output prints as it is`}},
+		},
+		{
 			name:  "spec.path above the source's root is clamped to it, as Flux does",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "../../app", "")}),
 			want: []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 12, severity: Warning,

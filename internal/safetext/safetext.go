@@ -41,6 +41,22 @@ func printableFrom(s string) bool {
 	return true
 }
 
+// BreaksLines tells whether s holds what can break a line of text in
+// some output: a control character (a newline, an escape), a line or
+// paragraph separator, or bytes that are not UTF-8. Other characters that
+// are not Printable (a bidirectional mark, a zero-width space) are
+// invisible but inert.
+func BreaksLines(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || unicode.In(r, unicode.Cc, unicode.Zl, unicode.Zp) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
 // Text returns s for one line of text (plain output, standard error, a
 // YAML comment): s itself when Printable, else s quoted as a Go string.
 func Text(s string) string {

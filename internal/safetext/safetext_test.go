@@ -57,6 +57,31 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+func TestBreaksLines(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"apps/café/ü.yaml", false},
+		{".yayamlls.yaml\u200e", false}, // a left-to-right mark: invisible, inert
+		{"a\u202ecba", false},
+		{"a\u200bb", false},
+		{"a\nb", true},
+		{"a\x1b[31mred", true},
+		{"a\u0085b", true}, // NEL, a C1 control
+		{"a\u2028b", true},
+		{"a\u2029b", true},
+		{"a\xffb", true},
+	} {
+		if got := BreaksLines(tt.in); got != tt.want {
+			t.Errorf("BreaksLines(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+		if Printable(tt.in) && tt.want {
+			t.Errorf("%q is Printable yet breaks lines", tt.in)
+		}
+	}
+}
+
 // FuzzFormats holds every format to what makes it safe: one line, only
 // printable characters, nothing that closes or opens structure, and Text
 // reversible.
