@@ -34,6 +34,11 @@ type checker struct {
 	factsByRoot map[*render.Result]*rootFacts
 	fluxByRoot  map[*render.Result][]*object
 	located     map[located]*yaml.Node
+
+	unread struct {
+		once  sync.Once
+		files []string
+	}
 }
 
 func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {

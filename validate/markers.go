@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -16,22 +17,83 @@ import (
 
 // policyIndex holds the ImagePolicies markers may name: those this
 // repository's roots render and those of the configured Flux repositories,
-// by namespace/name.
+// by namespace/name, and on a first miss those of files no root applies.
 type policyIndex struct {
 	byID   map[string]*kyaml.RNode
 	byName map[string][]string // name -> the namespaces it is defined in
+	// loose are the ImagePolicies written without a namespace in files no
+	// root of this repository applies, by name: another repository applies
+	// them, in the namespace it chooses (as d2-fleet applies d2-apps'
+	// update policies), so a marker of any namespace may name one.
+	loose      map[string]*kyaml.RNode
+	looseFound bool
+}
+
+// lookup returns the ImagePolicy a marker names, reading the files no root
+// applies the first time the rendered ones lack it.
+func (idx *policyIndex) lookup(c *checker, p markers.Policy) (*kyaml.RNode, bool) {
+	if n, ok := idx.byID[p.Namespace+"/"+p.Name]; ok {
+		return n, true
+	}
+	idx.addUnapplied(c)
+	if n, ok := idx.byID[p.Namespace+"/"+p.Name]; ok {
+		return n, true
+	}
+	n, ok := idx.loose[p.Name]
+	return n, ok
+}
+
+// addUnapplied adds, once, the ImagePolicies of the files no root applies.
+func (idx *policyIndex) addUnapplied(c *checker) {
+	if idx.looseFound {
+		return
+	}
+	idx.looseFound = true
+	idx.loose = map[string]*kyaml.RNode{}
+	for _, f := range c.unreadFiles() {
+		data, err := c.in.Tree.ReadFile(f)
+		if err != nil || !bytes.Contains(data, []byte("ImagePolicy")) {
+			continue
+		}
+		nodes, err := render.FileResult(f, data).Objects()
+		if err != nil {
+			continue
+		}
+		for _, n := range nodes {
+			switch {
+			case !isImagePolicy(n):
+			case n.GetNamespace() == "":
+				if _, ok := idx.loose[n.GetName()]; !ok {
+					idx.loose[n.GetName()] = n
+				}
+			default:
+				idx.add(n)
+			}
+		}
+	}
+}
+
+func (idx *policyIndex) add(n *kyaml.RNode) {
+	ns := n.GetNamespace()
+	idx.byID[ns+"/"+n.GetName()] = n
+	idx.byName[n.GetName()] = append(idx.byName[n.GetName()], ns)
+}
+
+// empty tells whether no ImagePolicy is known at all.
+func (idx *policyIndex) empty(c *checker) bool {
+	if len(idx.byID) > 0 {
+		return false
+	}
+	idx.addUnapplied(c)
+	return len(idx.byID) == 0 && len(idx.loose) == 0
+}
+
+func isImagePolicy(n *kyaml.RNode) bool {
+	return n.GetKind() == "ImagePolicy" && strings.HasPrefix(n.GetApiVersion(), "image.toolkit.fluxcd.io/")
 }
 
 func (c *checker) policies() (policyIndex, error) {
 	idx := policyIndex{byID: map[string]*kyaml.RNode{}, byName: map[string][]string{}}
-	add := func(o *object) {
-		if o.node.GetKind() != "ImagePolicy" || !strings.HasPrefix(o.node.GetApiVersion(), "image.toolkit.fluxcd.io/") {
-			return
-		}
-		ns := o.node.GetNamespace()
-		idx.byID[ns+"/"+o.node.GetName()] = o.node
-		idx.byName[o.node.GetName()] = append(idx.byName[o.node.GetName()], ns)
-	}
 	for _, res := range append(append([]*render.Result(nil), c.in.Results...), c.in.Foreign...) {
 		if res.Err != nil {
 			continue
@@ -41,7 +103,9 @@ func (c *checker) policies() (policyIndex, error) {
 			return idx, err
 		}
 		for _, o := range objs {
-			add(o)
+			if isImagePolicy(o.node) {
+				idx.add(o.node)
+			}
 		}
 	}
 	return idx, nil
@@ -82,7 +146,7 @@ func checkMarkers(c *checker) error {
 			if m.Mismatch != "" {
 				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: m.Mismatch})
 			}
-			if len(idx.byID) == 0 {
+			if idx.empty(c) {
 				if !warned {
 					warned = true
 					c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Severity: Warning, Message: fmt.Sprintf(
@@ -91,12 +155,12 @@ func checkMarkers(c *checker) error {
 				}
 				continue
 			}
-			policy, ok := idx.byID[m.Policy.Namespace+"/"+m.Policy.Name]
+			policy, ok := idx.lookup(c, m.Policy)
 			if !ok {
 				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: missingPolicy(m.Policy, idx)})
 				continue
 			}
-			if msg := unselectable(m.Field, m.Value, policy); msg != "" {
+			if msg := unselectable(m.Field, m.Value, m.Policy, policy); msg != "" {
 				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: msg})
 			}
 		}
@@ -248,7 +312,7 @@ func lastPartHasTag(ref string) bool {
 // unselectable says why the policy could never select a tag like the
 // marker's current one (the walkthrough's policy filters main-<sha>-<n>
 // while its overlay holds master-<sha>-<n>), or "".
-func unselectable(field markers.Field, value string, policy *kyaml.RNode) string {
+func unselectable(field markers.Field, value string, p markers.Policy, policy *kyaml.RNode) string {
 	tag := value
 	switch field {
 	case markers.FieldTag:
@@ -273,7 +337,7 @@ func unselectable(field markers.Field, value string, policy *kyaml.RNode) string
 		return "" // the schema and imagepolicy-pattern rules report a bad policy
 	}
 	if _, err := imagepolicy.Select(spec, []string{tag}); err != nil {
-		return fmt.Sprintf("ImagePolicy %s/%s could never select a tag like the current %q: %v", policy.GetNamespace(), policy.GetName(), tag, err)
+		return fmt.Sprintf("ImagePolicy %s/%s could never select a tag like the current %q: %v", p.Namespace, p.Name, tag, err)
 	}
 	return ""
 }

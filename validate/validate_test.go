@@ -482,6 +482,23 @@ spec:
 			want: []want{{rule: "imagepolicy-marker", file: "app/kustomization.yaml", line: 5, severity: Warning, message: "marker names ImagePolicy shop/nowhere, but no ImagePolicy is defined in this repository: list the repository that defines them under fluxRepositories"}},
 		},
 		{
+			name: "marker naming an ImagePolicy of a file no root applies",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newTag: \"1.27.0\" # {\"$imagepolicy\": \"shop:web:tag\"}\n",
+				"update-policies/web.yaml": strings.Replace(imagePolicy, "  namespace: shop\n", "", 1)}),
+			// Written without a namespace, for another repository to apply
+			// where it chooses: the marker is checked against it.
+			want: []want{{rule: "unapplied", file: "update-policies/web.yaml", line: 1, severity: Warning, message: "no render root applies web.yaml"}},
+		},
+		{
+			name: "marker naming an ImagePolicy of a file no root applies, which could never select its tag",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newTag: \"0.9.0\" # {\"$imagepolicy\": \"shop:web:tag\"}\n",
+				"update-policies/web.yaml": strings.Replace(imagePolicy, "  namespace: shop\n", "", 1)}),
+			want: []want{
+				{rule: "unapplied", file: "update-policies/web.yaml", line: 1, severity: Warning, message: "no render root applies web.yaml"},
+				{rule: "imagepolicy-marker", file: "app/kustomization.yaml", line: 5, message: `ImagePolicy shop/web could never select a tag like the current "0.9.0"`},
+			},
+		},
+		{
 			name:  "marker without a namespace",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\nimages:\n- name: nginx\n  newTag: \"1.27\" # {\"$imagepolicy\": \"web:tag\"}\n", "app/policy.yaml": imagePolicy}),
 			want: []want{

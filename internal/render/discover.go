@@ -1166,3 +1166,47 @@ func crdAPIs(f string, data []byte) []string {
 func (r *Repository) APIVersions() []string {
 	return slices.Sorted(maps.Keys(r.apis))
 }
+
+// Unread returns the YAML files, kustomization files and chart templates
+// aside, that none of results (this repository's renders) reads: what
+// nothing the repository describes deploys. Files under a root that did
+// not render, or under what its ResourceSets' Kustomizations would build,
+// are left out, and all of them when a cluster's entry point did not
+// render: what those would read is not known.
+func (r *Repository) Unread(results []*Result) []string {
+	read := map[string]bool{}
+	var failed []string
+	for _, res := range results {
+		if res.Err != nil {
+			if cl := res.Root.Cluster; cl != nil && cl.Entry == res.Root.Kustomization {
+				return nil
+			}
+			failed = append(failed, r.Reaches(res.Root.Path)...)
+			failed = append(failed, r.Templated(res.Root)...)
+			continue
+		}
+		for _, in := range res.Inputs {
+			p := in.Path
+			if orig, ok := res.Root.At.Original(p); ok {
+				p = orig // an artifact's copy of this revision's file
+			} else if res.Root.At != nil {
+				continue // another revision's file
+			}
+			read[p] = true
+		}
+	}
+	// Without an entry point, the Flux Kustomizations are read as they are
+	// written: the files that write them are where the repository starts.
+	legacy := len(r.Clusters) == 0
+	var out []string
+	for _, f := range r.Files {
+		if legacy && r.WritesFlux(f) {
+			continue
+		}
+		if read[f] || !isYAML(f) || kfs.IsKustomizationFile(f) || r.IsChartTemplate(f) || atOrUnder(f, failed) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}

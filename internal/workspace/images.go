@@ -1,8 +1,10 @@
 package workspace
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -74,10 +76,12 @@ func (w *Workspace) Images(ctx context.Context, q ImageQuery) (*Images, error) {
 	}
 	out := &Images{Tree: tree, Found: found}
 	objects := q.Cluster
+	var unread []string
 	if objects == nil {
 		if out.Results, err = eng.Render(ctx, disc, disc.Roots); err != nil {
 			return nil, err
 		}
+		unread = disc.Unread(out.Results)
 		cfg, err := validate.LoadConfig(tree)
 		if err != nil {
 			return nil, err
@@ -92,6 +96,11 @@ func (w *Workspace) Images(ctx context.Context, q ImageQuery) (*Images, error) {
 		}
 	}
 	policies := images.Collect(objects)
+	if placed, err := placeUnapplied(tree, unread, policies, found.Markers); err != nil {
+		return nil, err
+	} else if len(placed) > 0 {
+		policies = images.Collect(append(objects, placed...))
+	}
 	opts := q.Registry
 	if opts.Keychain == nil {
 		opts.Keychain = authn.DefaultKeychain
@@ -118,6 +127,55 @@ func imageObjects(results []*render.Result) ([]map[string]any, error) {
 				return nil, err
 			}
 			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// placeUnapplied returns, for each marker whose ImagePolicy no root
+// renders, the image objects of a file no root applies (of unread) that
+// defines that policy without a namespace, placed in the marker's
+// namespace: another repository applies the file where it chooses, as
+// d2-fleet applies d2-apps' update policies. Validate checks such markers
+// against the same policies.
+func placeUnapplied(tree repo.Tree, unread []string, policies map[markers.Policy]*images.Policy, ms []markers.Marker) ([]map[string]any, error) {
+	wanted := map[string][]string{} // policy name -> the namespaces markers give it
+	for _, m := range ms {
+		if _, ok := policies[m.Policy]; !ok && !slices.Contains(wanted[m.Policy.Name], m.Policy.Namespace) {
+			wanted[m.Policy.Name] = append(wanted[m.Policy.Name], m.Policy.Namespace)
+		}
+	}
+	if len(wanted) == 0 {
+		return nil, nil
+	}
+	var out []map[string]any
+	for _, f := range unread {
+		data, err := tree.ReadFile(f)
+		if err != nil || !bytes.Contains(data, []byte("ImagePolicy")) {
+			continue // unreadable: validate's syntax rule reports it
+		}
+		nodes, err := render.FileResult(f, data).ObjectsOf(images.Group)
+		if err != nil {
+			return nil, err
+		}
+		var namespaces []string
+		for _, n := range nodes {
+			if n.GetKind() == "ImagePolicy" && n.GetNamespace() == "" {
+				namespaces = append(namespaces, wanted[n.GetName()]...)
+			}
+		}
+		for _, ns := range namespaces {
+			for _, n := range nodes {
+				m, err := n.Map()
+				if err != nil {
+					return nil, err
+				}
+				if n.GetNamespace() == "" {
+					md, _ := m["metadata"].(map[string]any)
+					md["namespace"] = ns
+				}
+				out = append(out, m)
+			}
 		}
 	}
 	return out, nil

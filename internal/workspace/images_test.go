@@ -70,6 +70,22 @@ spec:
         image: %[1]s:1.0.0 # {"$imagepolicy": "flux-system:web"}
       - name: sidecar
         image: %[1]s:1.0.0 # {"$imagepolicy": "flux-system:nobody"}
+      - name: pinned
+        image: %[1]s:1.0.0 # {"$imagepolicy": "apps:web"}
+`, image)),
+		// No root applies it: another repository does, in the namespace
+		// it chooses. Markers place it in theirs.
+		"update-policies/web.yaml": []byte(fmt.Sprintf(`apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {name: web}
+spec: {image: %s, interval: 5m, insecure: true}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: web}
+spec:
+  imageRepositoryRef: {name: web}
+  policy: {semver: {range: "<1.1.0"}}
 `, image)),
 	})
 	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
@@ -80,8 +96,8 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(im.Found.Markers) != 2 {
-		t.Fatalf("found %d markers, want 2: %+v", len(im.Found.Markers), im.Found.Markers)
+	if len(im.Found.Markers) != 3 {
+		t.Fatalf("found %d markers, want 3: %+v", len(im.Found.Markers), im.Found.Markers)
 	}
 	got := map[string]string{}
 	for _, m := range im.Found.Markers {
@@ -95,6 +111,7 @@ spec:
 	want := map[string]string{
 		"flux-system:web":    image + ":1.2.0",
 		"flux-system:nobody": "error: ImagePolicy flux-system/nobody is not defined",
+		"apps:web":           image + ":1.0.0",
 	}
 	for k, v := range want {
 		if got[k] != v {
