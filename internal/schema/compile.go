@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/kube-openapi/pkg/validation/spec"
+	"k8s.io/kube-openapi/pkg/validation/strfmt"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
@@ -28,6 +29,9 @@ type compiled struct {
 	fast *fastNode
 	// crd is set for kinds defined by a CRD.
 	crd *crdSchema
+	// formats are the string formats the schema's values are checked
+	// against.
+	formats strfmt.Registry
 }
 
 // crdSchema is what the API server derives from one version of a CRD.
@@ -100,7 +104,7 @@ func (v *Validator) kindBuilder(gvk schema.GroupVersionKind) func() (*compiled, 
 		return func() (*compiled, error) { return v.compileDefinition(k.Definition) }
 	}
 	if info, ok := v.crds[gvk.GroupKind()]; ok && info.served(gvk.Version) {
-		return func() (*compiled, error) { return info.compile(gvk.Version, v.formats) }
+		return func() (*compiled, error) { return info.compile(gvk.Version, v.crdFormats) }
 	}
 	return nil
 }
@@ -131,7 +135,7 @@ func (v *Validator) compileDefinition(name string) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &compiled{openAPI: s, root: n, fast: newFastNode(s, v.formats)}, nil
+	return &compiled{openAPI: s, root: n, fast: newFastNode(s, v.formats), formats: v.formats}, nil
 }
 
 // definition parses an embedded definition once.

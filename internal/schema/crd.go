@@ -153,6 +153,7 @@ func (c *crdInfo) compile(version string, formats strfmt.Registry) (*compiled, e
 		openAPI: openAPI,
 		root:    root,
 		fast:    newFastNode(openAPI, formats),
+		formats: formats,
 		crd: &crdSchema{
 			structural:  ss,
 			cel:         cel.NewValidator(ss, true, celconfig.PerCallLimit),

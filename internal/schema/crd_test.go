@@ -46,6 +46,7 @@ spec:
                 type: string
                 maxLength: 8
                 pattern: '^[a-z]+$'
+              blob: {type: string, format: byte}
               values:
                 type: object
                 x-kubernetes-preserve-unknown-fields: true
@@ -132,6 +133,22 @@ apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w}
 spec: {size: small, template: {apiVersion: v1, metadata: {name: c}}}`, status: Validated, want: []Reason{ReasonInvalid}},
+		{name: "byte as one line of base64", doc: `
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+spec: {size: small, blob: "aGVsbG8gd29ybGQ="}`, status: Validated},
+		// The CRD handler checks format: byte with kube-openapi's own
+		// pattern, which takes no line break (unlike a Secret's data).
+		{name: "byte broken into lines", doc: `
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+spec:
+  size: small
+  blob: |
+    aGVsbG8g
+    d29ybGQ=`, status: Validated, want: []Reason{ReasonFormat}},
 		{name: "version not served", doc: `
 apiVersion: example.com/v1alpha1
 kind: Widget

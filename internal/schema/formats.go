@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/base64"
+
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 )
@@ -21,8 +23,10 @@ func (q *quantityFormat) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// newFormats returns kube-openapi's formats (date-time, byte, ...) plus
-// "quantity".
+// newFormats returns the string formats of built-in kinds: kube-openapi's,
+// "quantity", and "byte" as the API server reads a []byte field, decoding
+// JSON: base64 whose line breaks are ignored (kustomize's secretGenerator
+// breaks it every 70 characters).
 func newFormats() strfmt.Registry {
 	r := strfmt.NewFormats()
 	q := quantityFormat("")
@@ -30,5 +34,15 @@ func newFormats() strfmt.Registry {
 		_, err := resource.ParseQuantity(s)
 		return err == nil
 	})
+	b := strfmt.Base64(nil)
+	r.Add("byte", &b, func(s string) bool {
+		_, err := base64.StdEncoding.DecodeString(s)
+		return err == nil
+	})
 	return r
 }
+
+// newCRDFormats returns the string formats of custom resources: kube-openapi's
+// own, which the CRD handler validates with (its "byte" takes no line
+// break).
+func newCRDFormats() strfmt.Registry { return strfmt.NewFormats() }

@@ -91,7 +91,10 @@ type Validator struct {
 	version  string // the full embedded version, "v1.37.2"
 	builtins map[schema.GroupVersionKind]kindEntry
 	defs     map[string]json.RawMessage
-	formats  strfmt.Registry
+	// formats are the built-in kinds' string formats, crdFormats the
+	// custom resources'.
+	formats    strfmt.Registry
+	crdFormats strfmt.Registry
 
 	mu       sync.RWMutex
 	crds     map[schema.GroupKind]*crdInfo            // by group and kind
@@ -128,14 +131,15 @@ func New(kubernetesVersion string) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{
-		version:  kf.KubernetesVersion,
-		builtins: make(map[schema.GroupVersionKind]kindEntry, len(kf.Kinds)),
-		defs:     kf.Definitions,
-		formats:  newFormats(),
-		crds:     map[schema.GroupKind]*crdInfo{},
-		kinds:    map[schema.GroupVersionKind]*compileOnce{},
-		compDefs: map[string]*compileOnce{},
-		parsed:   map[string]*spec.Schema{},
+		version:    kf.KubernetesVersion,
+		builtins:   make(map[schema.GroupVersionKind]kindEntry, len(kf.Kinds)),
+		defs:       kf.Definitions,
+		formats:    newFormats(),
+		crdFormats: newCRDFormats(),
+		crds:       map[schema.GroupKind]*crdInfo{},
+		kinds:      map[schema.GroupVersionKind]*compileOnce{},
+		compDefs:   map[string]*compileOnce{},
+		parsed:     map[string]*spec.Schema{},
 	}
 	for _, k := range kf.Kinds {
 		v.builtins[schema.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind}] = k

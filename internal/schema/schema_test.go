@@ -124,6 +124,40 @@ func TestGoodObjects(t *testing.T) {
 	}
 }
 
+// TestSecretData: a Secret's data is base64 as encoding/json decodes it
+// into []byte, line breaks ignored (kustomize's secretGenerator breaks it
+// every 70 characters); anything else is a format violation.
+func TestSecretData(t *testing.T) {
+	v := newValidator(t, Default())
+	for _, tc := range []struct {
+		name, value string
+		want        []Reason
+	}{
+		{"one line", "aGVsbG8gd29ybGQ=", nil},
+		{"broken into lines, as kustomize prints it", "aGVsbG8g\nd29ybGQ=\n", nil},
+		{"broken by a carriage return", "aGVsbG8g\r\nd29ybGQ=", nil},
+		{"a space inside", "aGVsbG8g d29ybGQ=", []Reason{ReasonFormat}},
+		{"not base64", "hello world!", []Reason{ReasonFormat}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"},
+				"data": map[string]any{"key": tc.value}}
+			vs, status := v.Validate(obj)
+			if status != Validated {
+				t.Fatalf("status = %s", status)
+			}
+			var got []Reason
+			for _, x := range vs {
+				got = append(got, x.Reason)
+			}
+			if strings.Join(reasons(got), ",") != strings.Join(reasons(tc.want), ",") {
+				t.Errorf("reasons = %v, want %v; violations:\n%s", got, tc.want, render(vs))
+			}
+			assertFastAgrees(t, v, obj)
+		})
+	}
+}
+
 // TestEveryKind checks, for every built-in kind of every embedded version
 // and every Flux kind, that a good object is clean and that bad ones give
 // the expected violation: an unknown field, a wrong type, a missing

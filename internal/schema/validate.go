@@ -85,7 +85,7 @@ func (v *Validator) check(c *compiled, value any, prefix Path) []Violation {
 				pruneNulls(c.root, data)
 			}
 		}
-		sv := validate.NewSchemaValidator(c.openAPI, nil, prefix.apiString(), v.formats)
+		sv := validate.NewSchemaValidator(c.openAPI, nil, prefix.apiString(), c.formats)
 		var schemaErrs []Violation
 		schemaErrs, blocking = openAPIViolations(sv, c, data, prefix)
 		out = append(out, schemaErrs...)
