@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -61,6 +62,9 @@ func plainSecretField(n *yaml.Node, refs []string) *yaml.Node {
 		if v == nil || v.Kind != yaml.MappingNode {
 			continue
 		}
+		if manifest.Lookup(v, "sops_mac") != nil {
+			return nil // a secretGenerator's SOPS-encrypted env file
+		}
 		for i := 1; i < len(v.Content); i += 2 {
 			value := v.Content[i].Value
 			if field == "data" {
@@ -68,12 +72,36 @@ func plainSecretField(n *yaml.Node, refs []string) *yaml.Node {
 					value = string(b)
 				}
 			}
-			if !secretReference(value, refs) {
+			if !secretReference(value, refs) && !sopsFile(value) {
 				return manifest.KeyNode(n, field)
 			}
 		}
 	}
 	return nil
+}
+
+// sopsMetadata finds the metadata SOPS writes into a file it encrypts, in
+// each of its formats: YAML, JSON (and binary files, which it wraps in
+// JSON), INI.
+var sopsMetadata = []*regexp.Regexp{
+	regexp.MustCompile(`(?m)^sops:[ \t]*\r?\n(?:[ \t]+.*\r?\n|[ \t]*\r?\n)*?[ \t]+mac:[ \t]`),
+	regexp.MustCompile(`"sops":\s*\{[^{}]*"mac":\s*"`),
+	regexp.MustCompile(`(?m)^\[sops\][ \t]*\r?\n(?:.*\r?\n)*?mac[ \t]*=`),
+}
+
+// sopsFile tells whether a secretGenerator's file is one SOPS encrypted,
+// which kustomize-controller decrypts before kustomize reads it: what the
+// repository holds is not in the clear.
+func sopsFile(v string) bool {
+	if !strings.Contains(v, "sops") {
+		return false
+	}
+	for _, re := range sopsMetadata {
+		if re.MatchString(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // referencePrefixes start a value that names a secret in a secret manager

@@ -294,6 +294,21 @@ func TestBadInputs(t *testing.T) {
 			want:  []want{{rule: "plain-secret", file: "app/kustomization.yaml", line: 4, message: "holds values in the clear"}},
 		},
 		{
+			name: "a secretGenerator reading a SOPS-encrypted file",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nsecretGenerator:\n- name: values\n  files:\n  - values.yaml=values.enc.yaml\n",
+				"app/values.enc.yaml": "apiKey: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops:\n  lastmodified: \"2025-12-22T01:21:04Z\"\n  mac: ENC[AES256_GCM,data:m=,iv:x,tag:y,type:str]\n  version: 3.11.0\n"}),
+		},
+		{
+			name: "a secretGenerator reading a SOPS-encrypted env file",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nsecretGenerator:\n- name: db\n  envs:\n  - db.sops.env\n",
+				"app/db.sops.env": "PASSWORD=ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops_version=3.9.0\nsops_mac=ENC[AES256_GCM,data:m=,iv:x,tag:y,type:str]\n"}),
+		},
+		{
+			name:  "a secretGenerator reading a plain file",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nsecretGenerator:\n- name: values\n  files:\n  - values.yaml\n", "app/values.yaml": "apiKey: hunter2\n"}),
+			want:  []want{{rule: "plain-secret", file: "app/kustomization.yaml", line: 4, message: "holds values in the clear"}},
+		},
+		{
 			name: "SOPS Secret is fine",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n",
 				"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops:\n  version: 3.9.0\n"}),
