@@ -242,7 +242,7 @@ func (c *checker) rootFindings(res *render.Result) ([]rawFinding, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := c.rootKey("validate-root/2", res, set.key, c.kubernetesVersion(), strings.Join(c.opts.Config.SecretReferences, "\x00"),
+	key := c.rootKey("validate-root/3", res, set.key, c.kubernetesVersion(), strings.Join(c.opts.Config.SecretReferences, "\x00"),
 		strconv.FormatBool(c.in.Repository.UsesOperator()), fluxOf(res))
 	return cached(c, key, func() ([]rawFinding, error) {
 		v, _, err := set.build()

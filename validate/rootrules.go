@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -138,7 +139,9 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		secret := o.node.GetApiVersion() == "v1" && o.node.GetKind() == "Secret"
 		for _, vi := range violations {
-			if c.operatorWidens(o, vi) {
+			if c.operatorWidens(o, vi) || o.root.Root.File && strings.Contains(field(o.node, pathKeys(vi.Path)...), "${") {
+				// The value is a Flux variable that whatever applies the
+				// file elsewhere substitutes: its value is not known here.
 				continue
 			}
 			msg := vi.Message

@@ -362,6 +362,16 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "schema", file: "components/backup/pvc.yaml", line: 6, message: `unknown field "spec.accessMode"`}},
 		},
 		{
+			name: "a file no root applies, with Flux variables",
+			files: with(app, map[string]string{"components/backup/pvc.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${APP}\nspec:\n  accessModes: [\"${ACCESS_MODE:=ReadWriteOnce}\"]\n  volumeMode: Sideways\n  resources:\n    requests:\n      storage: ${CAPACITY:=5Gi}\n"}),
+			// The variables are whatever applies the file elsewhere makes
+			// them; a value written in full is still checked.
+			want: []want{
+				{rule: "unapplied", file: "components/backup/pvc.yaml", line: 1, severity: Warning, message: "no render root applies pvc.yaml"},
+				{rule: "schema", file: "components/backup/pvc.yaml", line: 7, message: `spec.volumeMode: Unsupported value: "Sideways"`},
+			},
+		},
+		{
 			name:  "an invisible mark in a file name",
 			files: with(app, map[string]string{".editor.yaml\u200e": "a: b\n"}),
 			want:  []want{{rule: "syntax", file: ".editor.yaml\u200e", severity: Warning, message: `the name ".editor.yaml\u200e" holds a character no output prints as it is`}},

@@ -42,6 +42,9 @@ type Root struct {
 	// At is the revision the root is rendered from when its source is this
 	// repository on another ref; nil for the revision being rendered.
 	At *Revision
+	// File is set when Path is a file that no root applies, taken as it
+	// is written (FileResult): Flux variables in it are not substituted.
+	File bool
 }
 
 // Revision is a revision of the repository other than the one being

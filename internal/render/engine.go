@@ -679,7 +679,7 @@ func FileResult(file string, data []byte) *Result {
 		}
 		origins = append(origins, Origin{File: file, Kind: o.Kind, Name: o.Name})
 	}
-	res := &Result{Root: Root{Path: file}, output: out.Bytes(), Origins: origins, Digest: cache.Digest(out.Bytes())}
+	res := &Result{Root: Root{Path: file, File: true}, output: out.Bytes(), Origins: origins, Digest: cache.Digest(out.Bytes())}
 	res.Inputs = []kfs.Input{{Path: file}}
 	return res
 }
