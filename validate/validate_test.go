@@ -362,7 +362,7 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "schema", file: "components/backup/pvc.yaml", line: 6, message: `unknown field "spec.accessMode"`}},
 		},
 		{
-			name: "a file no root applies, with Flux variables",
+			name:  "a file no root applies, with Flux variables",
 			files: with(app, map[string]string{"components/backup/pvc.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${APP}\nspec:\n  accessModes: [\"${ACCESS_MODE:=ReadWriteOnce}\"]\n  volumeMode: Sideways\n  resources:\n    requests:\n      storage: ${CAPACITY:=5Gi}\n"}),
 			// The variables are whatever applies the file elsewhere makes
 			// them; a value written in full is still checked.
