@@ -139,9 +139,7 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		secret := o.node.GetApiVersion() == "v1" && o.node.GetKind() == "Secret"
 		for _, vi := range violations {
-			if c.operatorWidens(o, vi) || o.root.Root.File && strings.Contains(field(o.node, pathKeys(vi.Path)...), "${") {
-				// The value is a Flux variable that whatever applies the
-				// file elsewhere substitutes: its value is not known here.
+			if c.operatorWidens(o, vi) || variableLeft(o, vi) {
 				continue
 			}
 			msg := vi.Message
@@ -151,6 +149,18 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 			report("schema", o, pathKeys(vi.Path), msg, "")
 		}
 	}
+}
+
+// variableLeft tells a violation at a value that still holds a Flux
+// variable: in a file no root applies, whatever applies it substitutes
+// it; in a Flux root, only the cluster knows it (a key of a Secret an
+// ExternalSecret writes there). Either way its value is not known here.
+func variableLeft(o *object, v schema.Violation) bool {
+	r := o.root.Root
+	if !r.File && (r.Kustomization == nil || r.Kustomization.Spec.PostBuild == nil) {
+		return false
+	}
+	return strings.Contains(field(o.node, pathKeys(v.Path)...), "${")
 }
 
 // operatorKinds are the Flux Operator's kinds, which it adds to the kinds

@@ -377,6 +377,45 @@ func TestBadInputs(t *testing.T) {
 			want:  []want{{rule: "syntax", file: ".editor.yaml\u200e", severity: Warning, message: `the name ".editor.yaml\u200e" holds a character no output prints as it is`}},
 		},
 		{
+			name: "substituteFrom a Secret an ExternalSecret makes in the cluster",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/vars.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\nspec:\n" +
+					"  secretStoreRef: {kind: ClusterSecretStore, name: vault}\n  target:\n    template:\n      data:\n        POLICY: \"{{ .policy }}\"\n        REPLICAS: \"2\"\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
+				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-vars\n"),
+				"app/deploy.yaml": strings.Replace(strings.Replace(deployment, "  selector:\n", "  replicas: ${REPLICAS}\n  selector:\n", 1),
+					"        image: nginx:1.27\n", "        image: nginx:1.27\n        imagePullPolicy: ${POLICY}\n", 1)}),
+			// REPLICAS is the template's own value, substituted and checked;
+			// POLICY only the cluster knows: left as written, neither a
+			// strict substitution error nor a schema one.
+			want: []want{{rule: "no-schema", file: "clusters/prod/vars.yaml", line: 2, severity: Warning, message: "ExternalSecret"}},
+		},
+		{
+			name: "substituteFrom a Secret an ExternalSecret makes, with keys only the cluster knows",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/vars.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\nspec:\n" +
+					"  secretStoreRef: {kind: ClusterSecretStore, name: vault}\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
+				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-vars\n"),
+				"app/deploy.yaml":        strings.Replace(deployment, "        image: nginx:1.27\n", "        image: nginx:1.27\n        imagePullPolicy: ${POLICY}\n        workingDir: ${WORKDIR}\n", 1)}),
+			want: []want{{rule: "no-schema", file: "clusters/prod/vars.yaml", line: 2, severity: Warning, message: "ExternalSecret"}},
+		},
+		{
+			name: "substituteFrom a Secret an ExternalSecret makes, with a key its template lacks",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/vars.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\nspec:\n" +
+					"  secretStoreRef: {kind: ClusterSecretStore, name: vault}\n  target:\n    template:\n      data:\n        POLICY: \"{{ .policy }}\"\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
+				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-vars\n"),
+				"app/deploy.yaml":        strings.Replace(deployment, "        image: nginx:1.27\n", "        image: nginx:1.27\n        workingDir: ${WORKDIR}\n", 1)}),
+			// The template replaces what dataFrom reads: the Secret holds
+			// POLICY only, and strict substitution fails on WORKDIR.
+			want: []want{
+				{rule: "no-schema", file: "clusters/prod/vars.yaml", line: 2, severity: Warning, message: "ExternalSecret"},
+				{rule: "build", file: "app/deploy.yaml", line: 18, message: `variable not set (strict mode): "WORKDIR"`},
+			},
+		},
+		{
 			name:  "spec.path above the source's root is clamped to it, as Flux does",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "../../app", "")}),
 			want: []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 12, severity: Warning,

@@ -355,7 +355,10 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 	objects := map[string]Produced{}
 	for _, res := range all {
 		for _, p := range res.Produced {
-			objects[p.Kind+"/"+p.Namespace+"/"+p.Name] = p
+			id := p.Kind + "/" + p.Namespace + "/" + p.Name
+			if had, ok := objects[id]; !ok || had.Made != "" {
+				objects[id] = p // a Secret written in the repository wins
+			}
 		}
 	}
 	return objects, nil

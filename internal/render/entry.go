@@ -25,7 +25,7 @@ type entry struct {
 // than JSON: a warm run reads the list of every root, and decoding JSON was
 // most of its time. A render with a field that holds a NUL (a ConfigMap
 // value, say) is not cached.
-const entriesHeader = "render-entries/5"
+const entriesHeader = "render-entries/6"
 
 func encodeEntries(entries []entry) ([]byte, error) {
 	w := cache.NewWriter(entriesHeader, 512*len(entries))
@@ -38,6 +38,8 @@ func encodeEntries(entries []entry) ([]byte, error) {
 			w.String(p.Namespace)
 			w.String(p.Name)
 			w.Bool(p.SOPS)
+			w.String(p.Made)
+			w.Bool(p.Open)
 			w.Int(len(p.Data))
 			for _, k := range slices.Sorted(maps.Keys(p.Data)) {
 				w.String(k)
@@ -88,12 +90,13 @@ func decodeEntries(data string) ([]entry, error) {
 	for i := 0; i < n && r.More(); i++ {
 		var en entry
 		en.Output = r.Field()
-		if n := r.Count(5); n > 0 {
+		if n := r.Count(7); n > 0 {
 			en.Produced = make([]Produced, n)
 			for j := range en.Produced {
 				p := &en.Produced[j]
 				p.Kind, p.Namespace, p.Name = r.Field(), r.Field(), r.Field()
 				p.SOPS = r.Bool()
+				p.Made, p.Open = r.Field(), r.Bool()
 				if n := r.Count(2); n > 0 {
 					p.Data = make(map[string]string, n)
 					for range n {

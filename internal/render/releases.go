@@ -444,6 +444,11 @@ func (s *releaseSources) Spec(kind, namespace, name string) (json.RawMessage, bo
 
 func (s *releaseSources) Data(kind, namespace, name string) (map[string]string, bool, bool) {
 	p, ok := lookup(s.index.produced, s.cluster, kind+"/"+namespace+"/"+name)
+	if p.Made != "" {
+		// Values only the cluster knows; Helm charts are not rendered
+		// with stand-ins for them.
+		return nil, false, false
+	}
 	return p.Data, p.SOPS, ok
 }
 

@@ -44,7 +44,23 @@ type Produced struct {
 	// SOPS is set for a SOPS-encrypted Secret: its keys are known, its
 	// values are not.
 	SOPS bool `json:"sops,omitempty"`
+	// Made names the object that makes the Secret in the cluster
+	// ("ExternalSecret default/cluster-vars"), for a Secret the repository
+	// does not hold but an operator writes from a secret manager. Data
+	// then holds the values its manifest gives, and "${key}" for each key
+	// whose value only the cluster knows: substituted, a variable of that
+	// key stays as it is written.
+	Made string `json:"made,omitempty"`
+	// Open is set when Made's Secret may hold keys its manifest does not
+	// name (an ExternalSecret's dataFrom): any variable may be one.
+	Open bool `json:"open,omitempty"`
 }
+
+// openVars is the key, never a variable's name, that marks a set of
+// variables as open: one of them comes from a Secret whose keys only the
+// cluster knows, so a variable not in the set stays as it is written
+// rather than taking its default or failing strict substitution.
+const openVars = "*"
 
 // SecretValues are the values of the Secrets the roots render (SOPS-
 // encrypted ones aside, whose values are not known): a Kustomization may
@@ -54,7 +70,7 @@ func SecretValues(results []*Result) []string {
 	var out []string
 	for _, r := range results {
 		for _, p := range r.Produced {
-			if p.Kind != "Secret" || p.SOPS {
+			if p.Kind != "Secret" || p.SOPS || p.Made != "" {
 				continue
 			}
 			for _, v := range p.Data {
@@ -79,10 +95,15 @@ func mapEntries(n *kyaml.RNode, field string, fn func(k, v string)) {
 	}
 }
 
-// produced collects the ConfigMaps and Secrets of a render.
+// produced collects the ConfigMaps and Secrets of a render, and the
+// Secrets its operators' objects make in the cluster (madeSecret).
 func produced(m resmap.ResMap) []Produced {
 	var out []Produced
 	for _, res := range m.Resources() {
+		if p, ok := madeSecret(res); ok {
+			out = append(out, p)
+			continue
+		}
 		if res.GetApiVersion() != "v1" || (res.GetKind() != "ConfigMap" && res.GetKind() != "Secret") {
 			continue
 		}
@@ -112,6 +133,66 @@ func produced(m resmap.ResMap) []Produced {
 	return out
 }
 
+// madeSecret reads the Secret an operator's object makes in the cluster
+// from a secret manager or a sealed value: an ExternalSecret
+// (external-secrets.io), a SealedSecret (bitnami.com) or a 1Password
+// OnePasswordItem (onepassword.com).
+func madeSecret(res *resource.Resource) (Produced, bool) {
+	group, _, _ := strings.Cut(res.GetApiVersion(), "/")
+	p := Produced{Kind: "Secret", Namespace: res.GetNamespace(), Name: res.GetName(), Data: map[string]string{}}
+	if p.Namespace == "" {
+		p.Namespace = "default"
+	}
+	unknown := func(k string) { p.Data[k] = "${" + k + "}" }
+	switch {
+	case group == "external-secrets.io" && res.GetKind() == "ExternalSecret":
+		if name, _ := res.GetString("spec.target.name"); name != "" {
+			p.Name = name
+		}
+		// With a template, the Secret holds the template's keys, and the
+		// data's too when the template merges them; else the data's.
+		template := lookupNode(&res.RNode, "spec", "target", "template")
+		merge, _ := res.GetString("spec.target.template.mergePolicy")
+		withData := template == nil || merge == "Merge"
+		p.Open = withData && lookupNode(&res.RNode, "spec", "dataFrom") != nil || template != nil && template.Field("templateFrom") != nil
+		if template != nil {
+			mapEntries(template, "data", func(k, v string) {
+				if strings.Contains(v, "{{") {
+					unknown(k)
+				} else {
+					p.Data[k] = v
+				}
+			})
+		}
+		if data := lookupNode(&res.RNode, "spec", "data"); withData && data != nil && data.YNode().Kind == kyaml.SequenceNode {
+			for _, e := range data.YNode().Content {
+				if k, _ := kyaml.NewRNode(e).GetString("secretKey"); k != "" {
+					unknown(k)
+				}
+			}
+		}
+	case group == "bitnami.com" && res.GetKind() == "SealedSecret":
+		if spec := lookupNode(&res.RNode, "spec"); spec != nil {
+			mapEntries(spec, "encryptedData", func(k, _ string) { unknown(k) })
+		}
+	case group == "onepassword.com" && res.GetKind() == "OnePasswordItem":
+		p.Open = true
+	default:
+		return Produced{}, false
+	}
+	p.Made = res.GetKind() + " " + namespaceOr(res.GetNamespace()) + "/" + res.GetName()
+	return p, true
+}
+
+// lookupNode returns the node at path under n, or nil.
+func lookupNode(n *kyaml.RNode, path ...string) *kyaml.RNode {
+	v, err := n.Pipe(kyaml.Lookup(path...))
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
 // vars resolves a Kustomization's substituteFrom references against the
 // objects the repository renders, then lays the inline substitute map over
 // them. A missing optional reference is skipped, a missing required one is
@@ -131,6 +212,9 @@ func resolveVars(k *Kustomization, objects map[string]Produced) (map[string]stri
 		}
 		for key, v := range p.Data {
 			vars[key] = strings.ReplaceAll(v, "\n", "")
+		}
+		if p.Open {
+			vars[openVars] = p.Made
 		}
 	}
 	for key, v := range pb.Substitute {
@@ -190,7 +274,7 @@ func substitute(m resmap.ResMap, k *Kustomization, vars map[string]string, stric
 		return nil
 	}
 	for name := range vars {
-		if !varName.MatchString(name) {
+		if !varName.MatchString(name) && name != openVars {
 			return diag.Errorf(k.Object.File, k.Object.Line,
 				"Kustomization %s: postBuild: variable name %q is invalid, it must match %s", k.ID(), name, varName)
 		}
@@ -217,8 +301,12 @@ func substituteResource(res *resource.Resource, vars map[string]string, strict b
 	if err != nil {
 		return err
 	}
+	_, open := vars[openVars]
 	out, err := envsubst.Eval(string(data), func(s string) (string, bool) {
 		v, ok := vars[s]
+		if !ok && open {
+			return "${" + s + "}", true // only the cluster knows it
+		}
 		return v, ok || !strict
 	})
 	if err != nil {

@@ -1,0 +1,146 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resmap"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+)
+
+// TestMadeSecrets: the Secrets operators write in the cluster, with what
+// their manifests tell of the keys and values, and a post-build
+// substitution from each.
+func TestMadeSecrets(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want Produced
+		// in is substituted with the Secret as the only substituteFrom,
+		// strictly; out is the result, or the error wanted.
+		in, out, err string
+	}{
+		{
+			name: "ExternalSecret with a template, which replaces what dataFrom reads",
+			doc: `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: vars, namespace: apps}
+spec:
+  target:
+    name: cluster-vars
+    template:
+      data: {DOMAIN: "{{ .domain }}", IP: 192.168.1.10}
+  dataFrom: [{extract: {key: vars}}]
+`,
+			want: Produced{Kind: "Secret", Namespace: "apps", Name: "cluster-vars", Made: "ExternalSecret apps/vars",
+				Data: map[string]string{"DOMAIN": "${DOMAIN}", "IP": "192.168.1.10"}},
+			in: "host: app.${DOMAIN}\nip: ${IP}\nzone: ${ZONE:=lan}\n", out: "host: app.${DOMAIN}\nip: 192.168.1.10\nzone: lan\n",
+		},
+		{
+			name: "ExternalSecret whose template merges what it reads",
+			doc: `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: vars}
+spec:
+  target:
+    template: {mergePolicy: Merge, data: {IP: 192.168.1.10}}
+  data: [{secretKey: TOKEN, remoteRef: {key: token}}]
+  dataFrom: [{extract: {key: vars}}]
+`,
+			want: Produced{Kind: "Secret", Namespace: "default", Name: "vars", Made: "ExternalSecret default/vars", Open: true,
+				Data: map[string]string{"IP": "192.168.1.10", "TOKEN": "${TOKEN}"}},
+			in: "zone: ${ZONE:=lan}\nother: ${OTHER}\n", out: "zone: ${ZONE}\nother: ${OTHER}\n",
+		},
+		{
+			name: "ExternalSecret of data only",
+			doc: `apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata: {name: db, namespace: apps}
+spec:
+  data: [{secretKey: PASSWORD, remoteRef: {key: db}}]
+`,
+			want: Produced{Kind: "Secret", Namespace: "apps", Name: "db", Made: "ExternalSecret apps/db",
+				Data: map[string]string{"PASSWORD": "${PASSWORD}"}},
+			in: "user: ${USER}\n", err: `variable not set (strict mode): "USER"`,
+		},
+		{
+			name: "SealedSecret",
+			doc: `apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata: {name: db, namespace: apps}
+spec:
+  encryptedData: {PASSWORD: AgBy3i4OJSWK}
+`,
+			want: Produced{Kind: "Secret", Namespace: "apps", Name: "db", Made: "SealedSecret apps/db",
+				Data: map[string]string{"PASSWORD": "${PASSWORD}"}},
+			in: "password: ${PASSWORD}\n", out: "password: ${PASSWORD}\n",
+		},
+		{
+			name: "OnePasswordItem",
+			doc: `apiVersion: onepassword.com/v1
+kind: OnePasswordItem
+metadata: {name: db, namespace: apps}
+spec: {itemPath: vaults/home/items/db}
+`,
+			want: Produced{Kind: "Secret", Namespace: "apps", Name: "db", Made: "OnePasswordItem apps/db", Open: true, Data: map[string]string{}},
+			in:   "password: ${PASSWORD}\n", out: "password: ${PASSWORD}\n",
+		},
+	}
+	factory := provider.NewDefaultDepProvider().GetResourceFactory()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := resmap.NewFactory(factory).NewResMapFromBytes([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := produced(m)
+			if len(got) != 1 {
+				t.Fatalf("produced %d objects, want 1", len(got))
+			}
+			if diff := cmp.Diff(tt.want, got[0]); diff != "" {
+				t.Errorf("produced (-want +got):\n%s", diff)
+			}
+
+			k := &Kustomization{Object: &manifest.Object{File: "ks.yaml", Line: 1, Namespace: tt.want.Namespace, Name: "app"}}
+			k.Spec.PostBuild = &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{{Kind: "Secret", Name: tt.want.Name}}}
+			vars, err := resolveVars(k, map[string]Produced{"Secret/" + tt.want.Namespace + "/" + tt.want.Name: got[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm, err := resmap.NewFactory(factory).NewResMapFromBytes([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n" + indent(tt.in)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = substitute(cm, k, vars, true)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("substitute: %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := cm.Resources()[0].GetFieldValue("data")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{}
+			if err := kyaml.Unmarshal([]byte(tt.out), &want); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, data); diff != "" {
+				t.Errorf("substituted (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
+}
