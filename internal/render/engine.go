@@ -322,9 +322,10 @@ func needsObjects(root Root) bool {
 }
 
 // producedObjects indexes the ConfigMaps and Secrets the repository
-// renders, by Kind/namespace/name, rendering the roots not rendered yet
-// that may give one of names (Repository.MayProduce).
-func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Root, done []*Result, names []string) (map[string]Produced, error) {
+// renders, by cluster, then Kind/namespace/name (the clusters of a
+// repository define objects of the same name apart), rendering the roots
+// not rendered yet that may give one of names (Repository.MayProduce).
+func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Root, done []*Result, names []string) (map[string]map[string]Produced, error) {
 	seen := map[string]bool{}
 	var all []*Result
 	for i, res := range done {
@@ -352,12 +353,16 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 		all = append(all, v.(*Result))
 		return true
 	})
-	objects := map[string]Produced{}
+	objects := map[string]map[string]Produced{}
 	for _, res := range all {
+		cluster := res.Root.ClusterName()
+		if objects[cluster] == nil {
+			objects[cluster] = map[string]Produced{}
+		}
 		for _, p := range res.Produced {
 			id := p.Kind + "/" + p.Namespace + "/" + p.Name
-			if had, ok := objects[id]; !ok || had.Made != "" {
-				objects[id] = p // a Secret written in the repository wins
+			if had, ok := objects[cluster][id]; !ok || had.Made != "" {
+				objects[cluster][id] = p // a Secret written in the repository wins
 			}
 		}
 	}
@@ -374,7 +379,7 @@ func rootKeyID(r Root) string {
 
 // renderOnce renders a root once in the engine's life: a second call for
 // the same root and spec returns the first result.
-func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objects map[string]Produced) *Result {
+func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objects map[string]map[string]Produced) *Result {
 	key := rootKeyID(root)
 	if k := root.Kustomization; k != nil {
 		key += "\x00" + string(k.SpecJSON)
@@ -413,10 +418,10 @@ func (e *Engine) at(tree repo.Tree) *Engine {
 
 // renderRoot renders one root: from the cache when every observation of an
 // earlier render still holds, else with kustomize.
-func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objects map[string]Produced) *Result {
+func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objects map[string]map[string]Produced) *Result {
 	var vars map[string]string
 	if k := root.Kustomization; k != nil && k.Spec.PostBuild != nil {
-		v, err := resolveVars(k, objects)
+		v, err := resolveVars(k, func(id string) (Produced, bool) { return lookup(objects, root.ClusterName(), id) })
 		if err != nil {
 			return &Result{Root: root, Err: err}
 		}
@@ -642,7 +647,7 @@ func (e *Engine) unchanged(base *Engine, r *Repository, root Root) bool {
 	}
 	var vars map[string]string
 	if k := root.Kustomization; k != nil && k.Spec.PostBuild != nil {
-		v, err := resolveVars(k, nil)
+		v, err := resolveVars(k, func(string) (Produced, bool) { return Produced{}, false })
 		if err != nil {
 			return false
 		}

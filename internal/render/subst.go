@@ -193,15 +193,16 @@ func lookupNode(n *kyaml.RNode, path ...string) *kyaml.RNode {
 	return v
 }
 
-// vars resolves a Kustomization's substituteFrom references against the
-// objects the repository renders, then lays the inline substitute map over
+// resolveVars resolves a Kustomization's substituteFrom references against
+// the objects the repository renders (object looks one up by
+// Kind/namespace/name), then lays the inline substitute map over
 // them. A missing optional reference is skipped, a missing required one is
 // an error, as in the cluster.
-func resolveVars(k *Kustomization, objects map[string]Produced) (map[string]string, error) {
+func resolveVars(k *Kustomization, object func(id string) (Produced, bool)) (map[string]string, error) {
 	pb := k.Spec.PostBuild
 	vars := map[string]string{}
 	for _, ref := range pb.SubstituteFrom {
-		p, ok := objects[ref.Kind+"/"+k.Namespace()+"/"+ref.Name]
+		p, ok := object(ref.Kind + "/" + k.Namespace() + "/" + ref.Name)
 		if !ok {
 			if ref.Optional {
 				continue

@@ -108,7 +108,9 @@ spec: {itemPath: vaults/home/items/db}
 
 			k := &Kustomization{Object: &manifest.Object{File: "ks.yaml", Line: 1, Namespace: tt.want.Namespace, Name: "app"}}
 			k.Spec.PostBuild = &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{{Kind: "Secret", Name: tt.want.Name}}}
-			vars, err := resolveVars(k, map[string]Produced{"Secret/" + tt.want.Namespace + "/" + tt.want.Name: got[0]})
+			vars, err := resolveVars(k, func(id string) (Produced, bool) {
+				return got[0], id == "Secret/"+tt.want.Namespace+"/"+tt.want.Name
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

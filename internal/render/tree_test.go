@@ -413,3 +413,61 @@ func TestClusterFluxRelease(t *testing.T) {
 		t.Error("the flux-repo example has no cluster")
 	}
 }
+
+// TestTreeClusterVariables: two clusters define the same ConfigMap of
+// variables with their own values; each cluster's Kustomization
+// substitutes its own, as on joryirving/home-ops, whose three clusters
+// each say CLUSTER in flux-system/cluster-info.
+func TestTreeClusterVariables(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	files := map[string][]byte{"apps/where.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: where\n  namespace: default\ndata:\n  cluster: ${CLUSTER}\n")}
+	for _, cluster := range []string{"production", "staging"} {
+		dir := "clusters/" + cluster
+		files[dir+"/flux-system/gotk-sync.yaml"] = []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m0s
+  ref: {branch: main}
+  url: https://github.com/example/vars
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m0s
+  path: ./` + dir + `
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`)
+		files[dir+"/vars.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: flux-system\ndata:\n  CLUSTER: " + cluster + "\n")
+		files[dir+"/apps.yaml"] = []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substituteFrom:
+    - {kind: ConfigMap, name: cluster-info}
+`)
+	}
+	g.CommitFiles(t, "import", files)
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/vars.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, results := renderTree(t, g.Dir)
+	got := map[string]string{}
+	for _, res := range results {
+		if res.Root.Path != "apps" {
+			continue
+		}
+		v, _ := objectsByID(t, res)["v1/ConfigMap/default/where"].GetString("data.cluster")
+		got[res.Root.ClusterName()] = v
+	}
+	if diff := cmp.Diff(map[string]string{"clusters/production": "production", "clusters/staging": "staging"}, got); diff != "" {
+		t.Errorf("the variable per cluster (-want +got):\n%s", diff)
+	}
+}
