@@ -362,6 +362,17 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "schema", file: "components/backup/pvc.yaml", line: 6, message: `unknown field "spec.accessMode"`}},
 		},
 		{
+			name: "a kustomization a Flux component includes is not a root of its own",
+			files: map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/web.yaml":                   ks("web", "./apps/web", "  components:\n  - ../../components/backup\n  postBuild:\n    substitute:\n      APP: web\n"),
+				"apps/web/kustomization.yaml":              "namespace: shop\nresources:\n- cm.yaml\n",
+				"apps/web/cm.yaml":                         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: b\n",
+				"components/backup/kustomization.yaml":     "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- pvc\n",
+				"components/backup/pvc/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- pvc.yaml\n",
+				"components/backup/pvc/pvc.yaml":           "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${APP}\nspec:\n  accessModes: [\"${MODE:=ReadWriteOnce}\"]\n  resources:\n    requests:\n      storage: 1Gi\n"},
+			// Built only through web, which substitutes it.
+		},
+		{
 			name:  "a file no root applies, with Flux variables",
 			files: with(app, map[string]string{"components/backup/pvc.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${APP}\nspec:\n  accessModes: [\"${ACCESS_MODE:=ReadWriteOnce}\"]\n  volumeMode: Sideways\n  resources:\n    requests:\n      storage: ${CAPACITY:=5Gi}\n"}),
 			// The variables are whatever applies the file elsewhere makes

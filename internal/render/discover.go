@@ -940,6 +940,15 @@ func (r *Repository) cycles(covered map[string]bool) []Root {
 	for dir := range covered {
 		reach(dir)
 	}
+	// A Flux Kustomization's spec.components are kustomize components of
+	// its build, whether or not it renders here.
+	for _, k := range r.Flux {
+		for _, c := range k.Spec.Components {
+			if !kfs.IsRemote(c) {
+				reach(path.Clean(path.Join(k.Path(), c)))
+			}
+		}
+	}
 	var out []Root
 	for _, dir := range slices.Sorted(maps.Keys(r.Kustomizations)) {
 		if !reached[dir] && !r.Kustomizations[dir].Component {
