@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -300,14 +301,17 @@ func checkBuild(c *checker) error {
 		if res.Err == nil {
 			continue
 		}
-		f := Finding{Message: res.Err.Error()}
+		f := rawFinding{Finding: Finding{Rule: "build", Message: res.Err.Error()}}
 		if d, ok := diag.As(res.Err); ok {
 			f.File, f.Line, f.Column, f.Message = d.File, d.Line, d.Column, d.Msg
 		}
 		if f.File == "" {
 			f.File, f.Line = rootAt(res.Root)
 		}
-		c.add("build", f)
+		if errors.Is(res.Err, kfs.ErrRemoteRefused) {
+			f.Default = Warning // not rendered here, not broken
+		}
+		c.addRaw(f)
 	}
 	for _, s := range c.in.Repository.Unsupported([]string{"."}) {
 		k := s.Kustomization

@@ -94,13 +94,21 @@ func before(a, b Finding) bool {
 	return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Object, b.Object)) < 0
 }
 
-// fluxOf is the Flux release the cluster of a root runs, when the
-// repository says it ("" for the bundled one).
-func fluxOf(res *render.Result) string {
-	if c := res.Root.Cluster; c != nil {
-		return c.Flux
+// fluxRelease is the Flux release the cluster of a root runs, when the
+// repository says it ("" for the bundled one). A root no cluster reaches
+// takes the release every cluster of the repository runs, when they agree.
+func (c *checker) fluxRelease(res *render.Result) string {
+	if cl := res.Root.Cluster; cl != nil {
+		return cl.Flux
 	}
-	return ""
+	release := ""
+	for i, cl := range c.in.Repository.Clusters {
+		if i > 0 && cl.Flux != release {
+			return ""
+		}
+		release = cl.Flux
+	}
+	return release
 }
 
 // schemaOf validates objects against their schemas.
@@ -116,7 +124,7 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		violations, status := v.Validate(obj)
 		if status == schema.NoSchema {
-			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), fluxOf(o.root)); ok && (f.Removed || f.Info.Project == deprecation.Flux) {
+			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.fluxRelease(o.root)); ok && (f.Removed || f.Info.Project == deprecation.Flux) {
 				// deprecated-api says it is not served at all, or that
 				// the cluster's older Flux serves it, deprecated, where
 				// the bundled Flux schemas no longer have it.
@@ -201,7 +209,7 @@ func secretViolation(v schema.Violation) string {
 // longer serves (an error).
 func deprecatedOf(c *checker, objs []*object, report reporter) {
 	for _, o := range objs {
-		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), fluxOf(o.root))
+		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.fluxRelease(o.root))
 		if !ok {
 			continue
 		}

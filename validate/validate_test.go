@@ -243,7 +243,7 @@ func TestBadInputs(t *testing.T) {
 		{
 			name:  "remote base",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- https://github.com/org/repo//base?ref=v1\n"}),
-			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 3, message: "remote reference"}},
+			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 3, severity: Warning, message: "remote reference"}},
 		},
 		{
 			name:  "unknown kustomization field",

@@ -303,11 +303,17 @@ func (f *FS) checkRemote(rel string, data []byte) error {
 		return nil
 	}
 	if ref, line, ok := FindRemote(data); ok {
-		return f.refuse(diag.Errorf(rel, line,
-			"remote reference %q refused: a render reads only this repository (pass --allow-remote to fetch it)", ref))
+		d := diag.Errorf(rel, line, "remote reference %q refused: a render reads only this repository (pass --allow-remote to fetch it)", ref)
+		d.Err = ErrRemoteRefused
+		return f.refuse(d)
 	}
 	return nil
 }
+
+// ErrRemoteRefused is in the chain of the error of a render that needed a
+// remote base or resource, which it was not allowed to fetch: what the
+// root renders is not known, not wrong.
+var ErrRemoteRefused = errors.New("remote reference refused")
 
 // ReadDir lists the names in the directory p.
 func (f *FS) ReadDir(p string) ([]string, error) {

@@ -248,8 +248,9 @@ type Repository struct {
 	// objects are named by its templates.
 	setFiles  map[string]bool
 	setSorted []string
-	// components are the Flux releases the gotk-components.yaml files
-	// name, by file.
+	// components are the Flux releases files install, by file: the one a
+	// gotk-components.yaml's header names, or the tag of an OCIRepository
+	// of Flux's own manifests.
 	components  map[string]string
 	inputs      sync.Map // Inputs, by root path and components
 	filesOnce   sync.Once
@@ -688,6 +689,9 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		}
 		s.Spec, _ = json.Marshal(map[string]any{"url": d.URL, "ref": d.Spec})
 		r.Sources[s.ID()] = s
+		if o.Kind == "OCIRepository" && s.Ref.Tag != "" && fluxManifests(s.URL) {
+			r.components[o.File] = s.Ref.Tag // the Flux release a Kustomization installs
+		}
 	case group == GeneratorGroup && o.Kind == "ArtifactGenerator":
 		if g, ok := generatorOf(o, namespaceOr(o.Namespace), d.Spec); ok {
 			r.generators[g.ID()] = g

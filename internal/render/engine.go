@@ -353,20 +353,44 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 		all = append(all, v.(*Result))
 		return true
 	})
+	// A Kustomization may substitute from a ConfigMap or Secret it applies
+	// itself, which the cluster has from its last reconcile (the
+	// k8s-at-home template's cluster Kustomization and its
+	// cluster-settings): those come from a render without substitution,
+	// after every other root's.
+	var self []*Result
+	for i, root := range roots {
+		if done[i] == nil && needsObjects(root) && r.MayProduce(root, names) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			self = append(self, e.renderRoot(ctx, r, unsubstituted(root), nil))
+		}
+	}
 	objects := map[string]map[string]Produced{}
-	for _, res := range all {
+	for i, res := range slices.Concat(all, self) {
 		cluster := res.Root.ClusterName()
 		if objects[cluster] == nil {
 			objects[cluster] = map[string]Produced{}
 		}
 		for _, p := range res.Produced {
 			id := p.Kind + "/" + p.Namespace + "/" + p.Name
-			if had, ok := objects[cluster][id]; !ok || had.Made != "" {
+			if had, ok := objects[cluster][id]; !ok || had.Made != "" && i < len(all) {
 				objects[cluster][id] = p // a Secret written in the repository wins
 			}
 		}
 	}
 	return objects, nil
+}
+
+// unsubstituted is root with its Kustomization's post-build substitution
+// left out.
+func unsubstituted(root Root) Root {
+	k := *root.Kustomization
+	k.Spec.PostBuild = nil
+	k.SpecJSON = append([]byte("unsubstituted\x00"), k.SpecJSON...) // apart from the root's in the cache
+	root.Kustomization = &k
+	return root
 }
 
 func rootKeyID(r Root) string {

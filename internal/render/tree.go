@@ -587,16 +587,26 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	}
 }
 
-// componentsRelease is the Flux release the gotk-components.yaml at or
-// under dir names (discovery read its header), as a minor release; "" when
-// there is none or it does not say (a placeholder).
+// componentsRelease is the Flux release a cluster whose path is dir
+// installs, as a minor release: the one the gotk-components.yaml at or
+// under dir names (discovery read its header), or else the tag of an
+// OCIRepository of Flux's own manifests written there, which a
+// Kustomization applies (the k8s-at-home template's flux Kustomization);
+// "" when neither says (a placeholder).
 func (r *Repository) componentsRelease(dir string) string {
+	in := []string{path.Clean(dir)}
 	for _, f := range slices.Sorted(maps.Keys(r.components)) {
-		if atOrUnder(f, []string{path.Clean(dir)}) {
+		if atOrUnder(f, in) {
 			return fluxMinor(r.components[f])
 		}
 	}
 	return ""
+}
+
+// fluxManifests tells whether url is the OCI artifact of Flux's release
+// manifests (ghcr.io/fluxcd/flux-manifests), or a mirror of it.
+func fluxManifests(url string) bool {
+	return strings.HasPrefix(url, "oci://") && strings.HasSuffix(strings.TrimSuffix(url, "/"), "/flux-manifests")
 }
 
 // fluxMinor reads a Flux release as a FluxInstance's distribution.version
