@@ -427,6 +427,25 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
+			name: "a cluster Kustomization substituting from a ConfigMap it applies, installing Flux 2.5 from its manifests artifact",
+			files: map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/cluster.yaml":            ks("cluster", "./clusters/prod", "  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: cluster-settings\n"),
+				"clusters/prod/vars/kustomization.yaml": "resources:\n- settings.yaml\n",
+				"clusters/prod/vars/settings.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\n  namespace: flux-system\ndata:\n  CLUSTER_NAME: prod\n",
+				"clusters/prod/flux.yaml":               "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: flux-manifests\n  namespace: flux-system\nspec:\n  interval: 10m\n  url: oci://ghcr.io/fluxcd/flux-manifests\n  ref:\n    tag: v2.5.1\n",
+				"clusters/prod/charts.yaml":             "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://charts.example.com/${CLUSTER_NAME}\n",
+				"old/ks.yaml":                           ks("old", "./old/app", ""),
+				"old/app/charts.yaml":                   "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: HelmRepository\nmetadata:\n  name: old\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://charts.example.com/old\n"},
+			// The cluster has cluster-settings from its last reconcile; it
+			// runs Flux 2.5, which serves v1beta2 sources, deprecated; so
+			// does the one cluster for a Kustomization its tree leaves out.
+			want: []want{
+				{rule: "deprecated-api", file: "clusters/prod/charts.yaml", line: 1, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta2 HelmRepository is deprecated"},
+				{rule: "deprecated-api", file: "old/app/charts.yaml", line: 1, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta2 HelmRepository is deprecated"},
+				{rule: "unapplied", file: "old/ks.yaml", line: 1, severity: Warning, message: "no render root applies ks.yaml"},
+			},
+		},
+		{
 			name:  "spec.path above the source's root is clamped to it, as Flux does",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "../../app", "")}),
 			want: []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 12, severity: Warning,
