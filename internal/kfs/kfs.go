@@ -84,6 +84,18 @@ func (f *FS) UsedRemote() bool {
 	return f.usedRemote
 }
 
+// errExcluded is why a file of the tree is hidden: the Flux source's
+// artifact leaves it out. To kustomize it does not exist.
+var errExcluded error = excludedError{}
+
+type excludedError struct{}
+
+func (excludedError) Error() string {
+	return "not in the Flux source's artifact: its ignore rules leave it out (source-controller's defaults leave out images and archives; a !pattern line in .sourceignore or spec.ignore keeps a file)"
+}
+
+func (excludedError) Is(target error) bool { return target == fs.ErrNotExist }
+
 func (f *FS) hidden(rel string, k repo.Kind) bool {
 	return f.hide != nil && rel != "." && f.hide(rel, k == repo.Dir)
 }
@@ -221,7 +233,7 @@ func (f *FS) stat(rel string) (repo.Kind, error) {
 	}
 	k, err := f.tree.Stat(rel)
 	if err == nil && f.hidden(rel, k) {
-		k, err = 0, &fs.PathError{Op: "stat", Path: rel, Err: fs.ErrNotExist}
+		k, err = 0, &fs.PathError{Op: "stat", Path: rel, Err: errExcluded}
 	}
 	f.rec.stat(rel, k)
 	return k, err
@@ -271,7 +283,7 @@ func (f *FS) ReadFile(p string) ([]byte, error) {
 	}
 	if f.hidden(rel, repo.File) {
 		f.rec.stat(rel, 0)
-		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+		return nil, &fs.PathError{Op: "open", Path: p, Err: errExcluded}
 	}
 	data, err := f.tree.ReadFile(rel)
 	if err != nil {
@@ -393,7 +405,7 @@ func (f *FS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
 	}
 	resolved, kind, err := f.tree.Resolve(rel)
 	if err == nil && f.hidden(rel, kind) {
-		kind, err = 0, &fs.PathError{Op: "lstat", Path: rel, Err: fs.ErrNotExist}
+		kind, err = 0, &fs.PathError{Op: "lstat", Path: rel, Err: errExcluded}
 	}
 	f.rec.stat(rel, kind)
 	if err != nil {

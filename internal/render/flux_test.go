@@ -305,6 +305,13 @@ func TestBuildErrors(t *testing.T) {
 			want: `variable not set (strict mode): "CLUSTER"`,
 		},
 		{
+			name:  "Flux build of a file its source's artifact leaves out",
+			spec:  "  path: ./icons\n",
+			files: map[string]string{"icons/kustomization.yaml": "configMapGenerator:\n- name: icons\n  files:\n  - logo.png\n", "icons/logo.png": "\x89PNG\n"},
+			root:  "icons",
+			want:  `logo.png: not in the Flux source's artifact: its ignore rules leave it out (source-controller's defaults leave out images and archives`,
+		},
+		{
 			name: "Flux substituteFrom a ConfigMap nothing renders",
 			spec: "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n",
 			root: "app",
