@@ -94,21 +94,10 @@ func before(a, b Finding) bool {
 	return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Object, b.Object)) < 0
 }
 
-// fluxRelease is the Flux release the cluster of a root runs, when the
-// repository says it ("" for the bundled one). A root no cluster reaches
-// takes the release every cluster of the repository runs, when they agree.
+// fluxRelease is the Flux release a root runs under, when the repository
+// says it ("" for the bundled one): render.Repository.FluxRelease.
 func (c *checker) fluxRelease(res *render.Result) string {
-	if cl := res.Root.Cluster; cl != nil {
-		return cl.Flux
-	}
-	release := ""
-	for i, cl := range c.in.Repository.Clusters {
-		if i > 0 && cl.Flux != release {
-			return ""
-		}
-		release = cl.Flux
-	}
-	return release
+	return c.in.Repository.FluxRelease(res.Root)
 }
 
 // schemaOf validates objects against their schemas.

@@ -434,11 +434,13 @@ func TestBadInputs(t *testing.T) {
 				"clusters/prod/vars/settings.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\n  namespace: flux-system\ndata:\n  CLUSTER_NAME: prod\n",
 				"clusters/prod/flux.yaml":               "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: flux-manifests\n  namespace: flux-system\nspec:\n  interval: 10m\n  url: oci://ghcr.io/fluxcd/flux-manifests\n  ref:\n    tag: v2.5.1\n",
 				"clusters/prod/charts.yaml":             "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://charts.example.com/${CLUSTER_NAME}\n",
+				"clusters/prod/note.yaml":               "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\n  namespace: flux-system\ndata:\n  unset: \"${UNSET}\"\n",
 				"old/ks.yaml":                           ks("old", "./old/app", ""),
 				"old/app/charts.yaml":                   "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: HelmRepository\nmetadata:\n  name: old\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://charts.example.com/old\n"},
 			// The cluster has cluster-settings from its last reconcile; it
-			// runs Flux 2.5, which serves v1beta2 sources, deprecated; so
-			// does the one cluster for a Kustomization its tree leaves out.
+			// runs Flux 2.5, which serves v1beta2 sources, deprecated (so
+			// does the one cluster for a Kustomization its tree leaves
+			// out), and substitutes an unset variable with nothing.
 			want: []want{
 				{rule: "deprecated-api", file: "clusters/prod/charts.yaml", line: 1, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta2 HelmRepository is deprecated"},
 				{rule: "deprecated-api", file: "old/app/charts.yaml", line: 1, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta2 HelmRepository is deprecated"},

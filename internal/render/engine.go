@@ -12,6 +12,7 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,8 +36,9 @@ type Options struct {
 	// AllowRemote lets kustomizations load remote bases and resources.
 	AllowRemote bool
 	// NonStrict turns off strict post-build substitution, under which an
-	// unset variable without a default is an error (kustomize-controller's
-	// default since its feature gate StrictPostBuildSubstitutions turned on).
+	// unset variable without a default is an error. Without it, a root is
+	// substituted strictly unless its cluster is known to run a Flux
+	// release before strict substitution became the default (strict).
 	NonStrict bool
 	// Cache, when set, keeps results between runs.
 	Cache *cache.Cache
@@ -452,7 +454,7 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 		vars = v
 	}
 	filter := e.sourceFilter(r, root)
-	key := e.cacheKey(root, vars, filter)
+	key := e.cacheKey(r, root, vars, filter)
 	if res, ok := e.lookup(key, root); ok {
 		// Should the output be gone from the cache when it is read, the
 		// root renders again.
@@ -492,7 +494,7 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 		built = builtObjects(m)
 	}
 	if err == nil && root.Kustomization != nil {
-		err = finishFlux(m, root.Kustomization, vars, !e.opts.NonStrict)
+		err = finishFlux(m, root.Kustomization, vars, e.strict(r, root))
 		if d := locateVariable(fsys, err); d != nil {
 			return &Result{Root: root, Err: d}
 		}
@@ -543,14 +545,35 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	return res
 }
 
+// strictFrom is the Flux minor release from which kustomize-controller
+// substitutes strictly by default: v1.9 turned its
+// StrictPostBuildSubstitutions feature gate on.
+const strictFrom = 9
+
+// strict tells whether root's post-build substitution fails on a variable
+// nothing sets: unless NonStrict, or the Flux release it runs under
+// (Repository.FluxRelease) is older than strictFrom, where such a variable
+// becomes empty. An unknown release is the bundled one.
+func (e *Engine) strict(r *Repository, root Root) bool {
+	if e.opts.NonStrict {
+		return false
+	}
+	if minor, ok := strings.CutPrefix(r.FluxRelease(root), "v2."); ok {
+		if n, err := strconv.Atoi(minor); err == nil {
+			return n >= strictFrom
+		}
+	}
+	return true
+}
+
 // cacheKey names what a root's render depends on besides the files it
 // observes: this program, the root, the Kustomization's spec, the
 // substitution variables and the source's ignore rules.
-func (e *Engine) cacheKey(root Root, vars map[string]string, f *sourceFilter) string {
+func (e *Engine) cacheKey(r *Repository, root Root, vars map[string]string, f *sourceFilter) string {
 	if e.opts.Cache == nil {
 		return ""
 	}
-	parts := []string{"render/3", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(e.opts.NonStrict), boolString(e.opts.Origins), e.checks.Limits().String()}
+	parts := []string{"render/3", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(!e.strict(r, root)), boolString(e.opts.Origins), e.checks.Limits().String()}
 	if k := root.Kustomization; k != nil {
 		parts = append(parts, string(k.SpecJSON), varsDigest(vars))
 	}
@@ -677,7 +700,7 @@ func (e *Engine) unchanged(base *Engine, r *Repository, root Root) bool {
 		}
 		vars = v
 	}
-	for _, en := range e.cachedEntries(e.cacheKey(root, vars, e.sourceFilter(r, root))) {
+	for _, en := range e.cachedEntries(e.cacheKey(r, root, vars, e.sourceFilter(r, root))) {
 		if slices.ContainsFunc(en.Children, Child.isRelease) {
 			// Its HelmReleases read charts, values and sources the
 			// observations do not cover.

@@ -587,6 +587,28 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	}
 }
 
+// FluxRelease is the Flux release root runs under, as a minor release
+// ("v2.7"), when the repository says it: its cluster's; for a root no
+// cluster's walk reached, the release every cluster of the repository
+// runs, when they agree. "" otherwise.
+func (r *Repository) FluxRelease(root Root) string {
+	c := root.Cluster
+	if c == nil && root.Kustomization != nil {
+		c = root.Kustomization.Cluster
+	}
+	if c != nil {
+		return c.Flux
+	}
+	release := ""
+	for i, cl := range r.Clusters {
+		if i > 0 && cl.Flux != release {
+			return ""
+		}
+		release = cl.Flux
+	}
+	return release
+}
+
 // componentsRelease is the Flux release a cluster whose path is dir
 // installs, as a minor release: the one the gotk-components.yaml at or
 // under dir names (discovery read its header), or else the tag of an
