@@ -308,8 +308,14 @@ func checkBuild(c *checker) error {
 		if f.File == "" {
 			f.File, f.Line = rootAt(res.Root)
 		}
-		if errors.Is(res.Err, kfs.ErrRemoteRefused) {
+		switch {
+		case errors.Is(res.Err, kfs.ErrRemoteRefused):
 			f.Default = Warning // not rendered here, not broken
+		case c.in.Repository.Unreached(res.Root):
+			// Read as written, without what a parent would give it (its
+			// patches, its variables): nothing deploys it as it fails.
+			f.Default = Warning
+			f.Message = fmt.Sprintf("Kustomization %s, which no cluster's tree applies, read as it is written: %s", res.Root.KustomizationID(), f.Message)
 		}
 		c.addRaw(f)
 	}

@@ -232,11 +232,13 @@ type Repository struct {
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
 	patches     map[*manifest.Object]bool // Flux objects written as patches
-	generators  map[string]*generator     // ArtifactGenerators, by namespace/name
-	tree        repo.Tree
-	instances   []*instance
-	apis        map[string]bool // the API versions the repository's CRDs serve
-	fluxFiles   map[string]bool // the files that name an API group the walk follows (namesFlux)
+	// unreached are the Flux Kustomizations no cluster's walk reached.
+	unreached  map[*manifest.Object]bool
+	generators map[string]*generator // ArtifactGenerators, by namespace/name
+	tree       repo.Tree
+	instances  []*instance
+	apis       map[string]bool // the API versions the repository's CRDs serve
+	fluxFiles  map[string]bool // the files that name an API group the walk follows (namesFlux)
 	// releaseFiles are the files that may hold a HelmRelease.
 	releaseFiles  map[string]bool
 	fluxOnce      sync.Once

@@ -254,6 +254,10 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 				reached[k.Object] = true // its other skip reasons no longer hold
 				continue
 			}
+			if r.unreached == nil {
+				r.unreached = map[*manifest.Object]bool{}
+			}
+			r.unreached[k.Object] = true
 			kept = append(kept, root)
 		default:
 			kept = append(kept, root)
@@ -272,6 +276,13 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	sortRoots(kept)
 	r.Roots = kept
 	return nil
+}
+
+// Unreached tells whether root is a Flux Kustomization's that no
+// cluster's walk reached, in a repository whose clusters were walked: it
+// is rendered as it is written, without what a parent would give it.
+func (r *Repository) Unreached(root Root) bool {
+	return root.Kustomization != nil && r.unreached[root.Kustomization.Object]
 }
 
 // blocked says that k is not rendered because failed, the root that

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/config"
+
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
@@ -252,5 +254,75 @@ spec:
 				t.Errorf("the change's own render finds\n%s\nrendering every root finds\n%s", scoped, all)
 			}
 		})
+	}
+}
+
+// TestUnreachedKustomization: a Flux Kustomization written in the
+// repository that no cluster's tree applies (left out of its parent's
+// list) renders as it is written, without the variables its parent would
+// give it; that it does not build is a warning, not an error. The same
+// Kustomization applied by the cluster is an error.
+func TestUnreachedKustomization(t *testing.T) {
+	sync := `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m0s
+  ref: {branch: main}
+  url: https://github.com/example/apps
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m0s
+  path: ./clusters/prod
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`
+	web := `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./apps/web
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substitute: {APP: web}
+`
+	for _, listed := range []bool{false, true} {
+		g := gittest.Init(t, t.TempDir())
+		resources := "resources:\n- flux-system/gotk-sync.yaml\n"
+		if listed {
+			resources += "- ../../apps/web.yaml\n"
+		}
+		g.CommitFiles(t, "import", map[string][]byte{
+			"clusters/prod/kustomization.yaml":         []byte(resources),
+			"clusters/prod/flux-system/gotk-sync.yaml": []byte(sync),
+			"apps/web.yaml":               []byte(web),
+			"apps/web/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
+			"apps/web/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${APP}\n  namespace: default\ndata:\n  domain: ${DOMAIN}\n"),
+		})
+		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/apps.git"}}); err != nil {
+			t.Fatal(err)
+		}
+		var findings []validate.Finding
+		if err := json.Unmarshal([]byte(findingsOf(t, g.Dir, "apps/web/cm.yaml", true)), &findings); err != nil {
+			t.Fatal(err)
+		}
+		var build []string
+		for _, x := range findings {
+			if x.Rule == "build" {
+				build = append(build, fmt.Sprintf("%s %s:%d %s", x.Severity, x.File, x.Line, x.Message))
+			}
+		}
+		want := `error apps/web/cm.yaml:7 post build failed`
+		if !listed {
+			want = `warning apps/web/cm.yaml:7 Kustomization flux-system/web, which no cluster's tree applies, read as it is written: post build failed`
+		}
+		if len(build) != 1 || !strings.HasPrefix(build[0], want) {
+			t.Errorf("listed %v: build findings %q, want one starting %q", listed, build, want)
+		}
 	}
 }
