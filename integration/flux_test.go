@@ -334,7 +334,14 @@ func TestFluxFixturesFindings(t *testing.T) {
 		{
 			name: "home-lab, a variable no one sets in a child's spec", url: "https://github.com/example/home-lab.git",
 			files: replace(homelab(), "kubernetes/apps/network/echo/ks.yaml", "echo.${CLUSTER_DOMAIN}", "echo.${CLUSTER_DOMAN}"),
-			want:  []want{{"build", "kubernetes/apps/network/echo/ks.yaml", 22, `variable not set (strict mode): "CLUSTER_DOMAN"`}},
+			// Flux 2.7 substitutes an empty string: named, not an error.
+			want: []want{{"build", "kubernetes/apps/network/echo/ks.yaml", 22, `variable CLUSTER_DOMAN is not set and has no default: Flux v2.7 substitutes an empty string`}},
+		},
+		{
+			name: "home-lab on Flux 2.9, a variable no one sets in a child's spec", url: "https://github.com/example/home-lab.git",
+			files: replace(replace(homelab(), "kubernetes/apps/network/echo/ks.yaml", "echo.${CLUSTER_DOMAIN}", "echo.${CLUSTER_DOMAN}"),
+				"kubernetes/apps/flux-system/flux-instance/app/helmrelease.yaml", "version: 2.7.x", "version: 2.9.x"),
+			want: []want{{"build", "kubernetes/apps/network/echo/ks.yaml", 22, `variable not set (strict mode): "CLUSTER_DOMAN"`}},
 		},
 		{
 			name: "home-lab, a sync path that is not there", url: "https://github.com/example/home-lab.git",
@@ -403,9 +410,11 @@ func TestFluxFixturesFindings(t *testing.T) {
 					t.Errorf("no %s finding at %s:%d holding %q; findings:\n%+v", w.rule, w.file, w.line, w.message, report.Findings)
 				}
 			}
-			// Nothing else, but the duplicates a cycle makes.
+			// Nothing else, but the duplicates a cycle makes and the
+			// HelmReleases whose charts are not cached.
 			for _, f := range report.Findings {
-				if (f.Rule == "duplicate-object" && strings.Contains(tt.name, "cycle")) || len(tt.want) == 0 ||
+				uncached := f.Rule == "not-rendered" && strings.HasPrefix(f.Message, "HelmRelease ") && strings.Contains(f.Message, "--offline")
+				if uncached || (f.Rule == "duplicate-object" && strings.Contains(tt.name, "cycle")) || len(tt.want) == 0 ||
 					(f.Rule == "no-schema" && strings.Contains(f.Message, "fluxcd.controlplane.io/")) { // no Flux Operator schema is shipped
 					continue
 				}

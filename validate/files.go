@@ -319,6 +319,17 @@ func checkBuild(c *checker) error {
 		}
 		c.addRaw(f)
 	}
+	for _, res := range c.scopedResults() {
+		release := c.fluxRelease(res)
+		if release == "" {
+			release = "its release"
+		}
+		for _, u := range res.Unset {
+			c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: u.File, Line: u.Line, Message: fmt.Sprintf(
+				"Kustomization %s: variable %s is not set and has no default: Flux %s substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)",
+				res.Root.KustomizationID(), u.Name, release)}, Default: Warning})
+		}
+	}
 	for _, s := range c.in.Repository.Unsupported([]string{"."}) {
 		k := s.Kustomization
 		if !c.inScope(k.Object.File) {

@@ -1,6 +1,9 @@
 package validate
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // TestSOPSFile holds sopsFile to the metadata SOPS writes in each format
 // it encrypts a file to, and to files that only mention it.
@@ -21,6 +24,31 @@ func TestSOPSFile(t *testing.T) {
 	} {
 		if got := sopsFile(tt.in); got != tt.want {
 			t.Errorf("%s: sopsFile = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestDedupe: a finding repeated, at the same or another severity, is
+// kept once, at the higher.
+func TestDedupe(t *testing.T) {
+	f := Finding{Rule: "schema", File: "base/cm.yaml", Line: 6, Object: "v1/ConfigMap/a/web", Message: "data.replicas"}
+	warn, err := f, f
+	warn.Severity, err.Severity = Warning, Error
+	other := err
+	other.Line = 7
+	for _, tt := range []struct {
+		name string
+		in   []Finding
+		want []Finding
+	}{
+		{"repeated", []Finding{err, err}, []Finding{err}},
+		{"a warning, then the error", []Finding{warn, err}, []Finding{err}},
+		{"the error, then a warning", []Finding{err, warn}, []Finding{err}},
+		{"warnings", []Finding{warn, warn}, []Finding{warn}},
+		{"another line", []Finding{warn, other}, []Finding{warn, other}},
+	} {
+		if got := dedupe(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: dedupe = %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -58,6 +58,14 @@ func checkRoots(c *checker) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", res.Root, err)
 			}
+			if res.Root.File || c.in.Repository.Unreached(res.Root) {
+				// Nothing deploys these objects: what is wrong with
+				// them fails nothing yet.
+				raw = slices.Clone(raw)
+				for j := range raw {
+					raw[j].Default = Warning
+				}
+			}
 			c.forgetObjects(res)
 			c.mu.Lock()
 			c.objectCount += f.Objects

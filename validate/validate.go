@@ -294,17 +294,26 @@ func sameExceptObject(a, b Finding) bool {
 	return a == b && a.Line > 0
 }
 
-// dedupe drops findings repeated exactly, as when two roots render the same
-// base.
+// dedupe drops findings repeated, as when two roots render the same base;
+// one repeated at another severity (a root no cluster applies shares the
+// base) keeps the higher.
 func dedupe(fs []Finding) []Finding {
 	var out []Finding
-	for i, f := range fs {
-		if i > 0 && f == fs[i-1] {
+	for _, f := range fs {
+		if n := len(out); n > 0 && sameExceptSeverity(out[n-1], f) {
+			if f.Severity == Error {
+				out[n-1].Severity = Error
+			}
 			continue
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+func sameExceptSeverity(a, b Finding) bool {
+	a.Severity = b.Severity
+	return a == b
 }
 
 // ObjectID names an object as apiVersion/Kind/namespace/name, leaving the

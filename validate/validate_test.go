@@ -260,7 +260,7 @@ func TestBadInputs(t *testing.T) {
 			files: with(app, map[string]string{"app/forgotten.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: forgotten\ndata:\n  replicas: 3\n"}),
 			want: []want{
 				{rule: "unapplied", file: "app/forgotten.yaml", line: 1, severity: Warning, message: "no render root applies forgotten.yaml: no kustomization lists it"},
-				{rule: "schema", file: "app/forgotten.yaml", line: 6, message: "data.replicas"},
+				{rule: "schema", file: "app/forgotten.yaml", line: 6, severity: Warning, message: "data.replicas"},
 			},
 		},
 		{
@@ -379,7 +379,7 @@ func TestBadInputs(t *testing.T) {
 			// them; a value written in full is still checked.
 			want: []want{
 				{rule: "unapplied", file: "components/backup/pvc.yaml", line: 1, severity: Warning, message: "no render root applies pvc.yaml"},
-				{rule: "schema", file: "components/backup/pvc.yaml", line: 7, message: `spec.volumeMode: Unsupported value: "Sideways"`},
+				{rule: "schema", file: "components/backup/pvc.yaml", line: 7, severity: Warning, message: `spec.volumeMode: Unsupported value: "Sideways"`},
 			},
 		},
 		{
@@ -440,11 +440,12 @@ func TestBadInputs(t *testing.T) {
 			// The cluster has cluster-settings from its last reconcile; it
 			// runs Flux 2.5, which serves v1beta2 sources, deprecated (so
 			// does the one cluster for a Kustomization its tree leaves
-			// out), and substitutes an unset variable with nothing.
+			// out), and substitutes an unset variable with nothing, named.
 			want: []want{
 				{rule: "deprecated-api", file: "clusters/prod/charts.yaml", line: 1, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta2 HelmRepository is deprecated"},
 				{rule: "deprecated-api", file: "old/app/charts.yaml", line: 1, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta2 HelmRepository is deprecated"},
 				{rule: "unapplied", file: "old/ks.yaml", line: 1, severity: Warning, message: "no render root applies ks.yaml"},
+				{rule: "build", file: "clusters/prod/note.yaml", line: 7, severity: Warning, message: "variable UNSET is not set and has no default: Flux v2.5 substitutes an empty string"},
 			},
 		},
 		{

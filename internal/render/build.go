@@ -91,16 +91,16 @@ func (e *Engine) customOpenAPI(fsys *kfs.FS, dir string) bool {
 // after kustomize: it checks every object names its apiVersion, kind and
 // name, runs post-build substitution, and sets commonMetadata and the
 // ownership labels.
-func finishFlux(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) error {
+func finishFlux(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) (unset []string, err error) {
 	for _, res := range m.Resources() {
 		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
 			// Not the object itself, as Flux prints it: it may be a Secret.
-			return fmt.Errorf("failed to decode Kubernetes apiVersion, kind and name: an object has apiVersion %q, kind %q, name %q", res.GetApiVersion(), res.GetKind(), res.GetName())
+			return nil, fmt.Errorf("failed to decode Kubernetes apiVersion, kind and name: an object has apiVersion %q, kind %q, name %q", res.GetApiVersion(), res.GetKind(), res.GetName())
 		}
 	}
 	if k.Spec.PostBuild != nil {
-		if err := substitute(m, k, vars, strict); err != nil {
-			return err
+		if unset, err = substitute(m, k, vars, strict); err != nil {
+			return nil, err
 		}
 	}
 	labels := map[string]string{OwnerNameLabel: k.Name(), OwnerNamespaceLabel: k.Namespace()}
@@ -113,13 +113,13 @@ func finishFlux(m resmap.ResMap, k *Kustomization, vars map[string]string, stric
 	}
 	for _, res := range m.Resources() {
 		if err := setAll(&res.RNode, labels, func(k, v string) kyaml.Filter { return kyaml.SetLabel(k, v) }); err != nil {
-			return err
+			return nil, err
 		}
 		if err := setAll(&res.RNode, annotations, func(k, v string) kyaml.Filter { return kyaml.SetAnnotation(k, v) }); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return unset, nil
 }
 
 // setAll applies set for every key of kv, in key order.

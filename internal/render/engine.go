@@ -138,6 +138,9 @@ type Result struct {
 	// Unrendered are the ResourceSets among the objects whose objects
 	// only a cluster can tell; those of the others are among the root's.
 	Unrendered []Unrendered
+	// Unset are the variables the root's lenient substitution made empty
+	// (its cluster runs a Flux release before strict substitution).
+	Unset []Unset
 
 	// base is the result without its releases' objects.
 	base *Result
@@ -493,11 +496,14 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	case e.opts.Origins:
 		built = builtObjects(m)
 	}
+	var unset []Unset
 	if err == nil && root.Kustomization != nil {
-		err = finishFlux(m, root.Kustomization, vars, e.strict(r, root))
+		var names []string
+		names, err = finishFlux(m, root.Kustomization, vars, e.strict(r, root))
 		if d := locateVariable(fsys, err); d != nil {
 			return &Result{Root: root, Err: d}
 		}
+		unset = unsetVariables(fsys, root.Kustomization, names)
 	}
 	if err != nil {
 		return &Result{Root: root, Err: e.locate(root, fsys, err)}
@@ -527,6 +533,7 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 		Produced:     produced(m),
 		Origins:      origs,
 		Unrendered:   unrendered,
+		Unset:        unset,
 	}
 	res.Children = r.children(m, read, gen)
 	if e.opts.Origins && !e.kustomizeOrigins {
@@ -617,7 +624,7 @@ func (e *Engine) lookup(key string, root Root) (*Result, bool) {
 		if !kfs.Holds(e.tree, en.Observations) {
 			continue
 		}
-		res := &Result{Root: root, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Children: en.Children, Unrendered: en.Unrendered, Cached: true, Digest: en.Output}
+		res := &Result{Root: root, Observations: en.Observations, Produced: en.Produced, Origins: en.Origins, Children: en.Children, Unrendered: en.Unrendered, Unset: en.Unset, Cached: true, Digest: en.Output}
 		for _, o := range en.Observations {
 			if o.Op == kfs.OpRead {
 				res.Inputs = append(res.Inputs, kfs.Input{Path: o.Path, Blob: o.Value})
@@ -640,7 +647,7 @@ func (e *Engine) store(key string, res *Result) {
 	}
 	e.stored.Store(true)
 	entries := e.cachedEntries(key)
-	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins, Children: res.Children, Unrendered: res.Unrendered}
+	n := entry{Observations: res.Observations, Output: digest, Produced: res.Produced, Origins: res.Origins, Children: res.Children, Unrendered: res.Unrendered, Unset: res.Unset}
 	entries = append([]entry{n}, entries...)
 	if len(entries) > maxEntries {
 		entries = entries[:maxEntries]

@@ -19,13 +19,14 @@ type entry struct {
 	Origins      []Origin
 	Children     []Child
 	Unrendered   []Unrendered
+	Unset        []Unset
 }
 
 // A root's cached renders are a cache record (see internal/cache) rather
 // than JSON: a warm run reads the list of every root, and decoding JSON was
 // most of its time. A render with a field that holds a NUL (a ConfigMap
 // value, say) is not cached.
-const entriesHeader = "render-entries/6"
+const entriesHeader = "render-entries/7"
 
 func encodeEntries(entries []entry) ([]byte, error) {
 	w := cache.NewWriter(entriesHeader, 512*len(entries))
@@ -79,6 +80,12 @@ func encodeEntries(entries []entry) ([]byte, error) {
 			w.Int(u.Line)
 			w.String(u.Reason)
 		}
+		w.Int(len(en.Unset))
+		for _, u := range en.Unset {
+			w.String(u.Name)
+			w.String(u.File)
+			w.Int(u.Line)
+		}
 	}
 	return w.Bytes()
 }
@@ -131,6 +138,12 @@ func decodeEntries(data string) ([]entry, error) {
 				u := &en.Unrendered[j]
 				u.Kind, u.Namespace, u.Name, u.File = r.Field(), r.Field(), r.Field(), r.Field()
 				u.Line, u.Reason = r.Int(), r.Field()
+			}
+		}
+		if n := r.Count(3); n > 0 {
+			en.Unset = make([]Unset, n)
+			for j := range en.Unset {
+				en.Unset[j] = Unset{Name: r.Field(), File: r.Field(), Line: r.Int()}
 			}
 		}
 		out = append(out, en)

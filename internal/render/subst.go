@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -254,64 +256,112 @@ func locateVariable(fsys *kfs.FS, err error) *diag.Error {
 	if m == nil {
 		return nil
 	}
-	use := regexp.MustCompile(`\$\{` + regexp.QuoteMeta(m[1]) + `([^_[:alnum:]]|$)`)
+	file, line, ok := variableUse(fsys, m[1])
+	if !ok {
+		return nil
+	}
+	return &diag.Error{File: file, Line: line, Msg: err.Error() + " (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${" + m[1] + ":=value})", Err: err}
+}
+
+// variableUse finds the first line, among the files the root read, that
+// uses the variable name.
+func variableUse(fsys *kfs.FS, name string) (string, int, bool) {
+	use := regexp.MustCompile(`\$\{` + regexp.QuoteMeta(name) + `([^_[:alnum:]]|$)`)
 	for _, in := range fsys.Recorder().Inputs() {
-		data, rerr := fsys.Tree().ReadFile(in.Path)
-		if rerr != nil {
+		data, err := fsys.Tree().ReadFile(in.Path)
+		if err != nil {
 			continue
 		}
 		if loc := use.FindIndex(data); loc != nil {
-			line := 1 + bytes.Count(data[:loc[0]], []byte("\n"))
-			return &diag.Error{File: in.Path, Line: line, Msg: err.Error() + " (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${" + m[1] + ":=value})", Err: err}
+			return in.Path, 1 + bytes.Count(data[:loc[0]], []byte("\n")), true
 		}
 	}
-	return nil
+	return "", 0, false
+}
+
+// Unset is a variable a lenient substitution (a Flux release before strict
+// substitution became the default) made empty: where it is used, and
+// what Flux does with it.
+type Unset struct {
+	Name, File string
+	Line       int
+}
+
+// unsetVariables places each variable a lenient substitution left empty.
+func unsetVariables(fsys *kfs.FS, k *Kustomization, names []string) []Unset {
+	var out []Unset
+	for _, n := range names {
+		u := Unset{Name: n, File: k.Object.File, Line: k.Object.Line}
+		if file, line, ok := variableUse(fsys, n); ok {
+			u.File, u.Line = file, line
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 // substitute runs Flux's post-build substitution over every resource of m.
-func substitute(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) error {
+// Lenient (not strict), it returns the variables it made empty, sorted.
+func substitute(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) ([]string, error) {
 	always := k.Spec.PostBuild.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways
 	if len(vars) == 0 && !always {
-		return nil
+		return nil, nil
 	}
 	for name := range vars {
 		if !varName.MatchString(name) && name != openVars {
-			return diag.Errorf(k.Object.File, k.Object.Line,
+			return nil, diag.Errorf(k.Object.File, k.Object.Line,
 				"Kustomization %s: postBuild: variable name %q is invalid, it must match %s", k.ID(), name, varName)
 		}
 	}
+	empty := map[string]bool{} // lenient: the variables made empty
 	for _, res := range m.Resources() {
 		if res.GetLabels()[substituteKey] == substituteDisabled || res.GetAnnotations()[substituteKey] == substituteDisabled {
 			continue
 		}
-		if err := substituteResource(res, vars, strict); err != nil {
-			return fmt.Errorf("post build failed for '%s/%s': envsubst error: %w", res.GetGvk(), res.GetName(), err)
+		if err := substituteResource(res, vars, strict, empty); err != nil {
+			return nil, fmt.Errorf("post build failed for '%s/%s': envsubst error: %w", res.GetGvk(), res.GetName(), err)
 		}
 		if _, err := m.Replace(res); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return slices.Sorted(maps.Keys(empty)), nil
 }
 
 // substituteResource substitutes one resource through its YAML text, as
 // kustomize-controller does; the resource is then rebuilt from JSON, so its
-// keys come out sorted, as they do in the cluster.
-func substituteResource(res *resource.Resource, vars map[string]string, strict bool) error {
+// keys come out sorted, as they do in the cluster. Lenient, a variable
+// nothing sets and that has no default becomes empty, and is added to
+// empty.
+func substituteResource(res *resource.Resource, vars map[string]string, strict bool, empty map[string]bool) error {
 	data, err := printYAML(res)
 	if err != nil {
 		return err
 	}
 	_, open := vars[openVars]
-	out, err := envsubst.Eval(string(data), func(s string) (string, bool) {
+	lookup := func(s string) (string, bool) {
 		v, ok := vars[s]
-		if !ok && open {
+		switch {
+		case ok:
+			return v, true
+		case open:
 			return "${" + s + "}", true // only the cluster knows it
 		}
-		return v, ok || !strict
-	})
-	if err != nil {
-		return fmt.Errorf("variable substitution failed: %w", err)
+		return "", empty[s]
+	}
+	// Strict first: its error names a variable without a default that
+	// nothing sets, which lenient substitution makes empty.
+	var out string
+	for {
+		out, err = envsubst.Eval(string(data), lookup)
+		if err == nil {
+			break
+		}
+		m := unsetVariable.FindStringSubmatch(err.Error())
+		if strict || m == nil || empty[m[1]] {
+			return fmt.Errorf("variable substitution failed: %w", err)
+		}
+		empty[m[1]] = true
 	}
 	j, err := sigsyaml.YAMLToJSON([]byte(out))
 	if err != nil {

@@ -118,7 +118,7 @@ spec: {itemPath: vaults/home/items/db}
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = substitute(cm, k, vars, true)
+			_, err = substitute(cm, k, vars, true)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("substitute: %v, want %q", err, tt.err)
@@ -145,4 +145,37 @@ spec: {itemPath: vaults/home/items/db}
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
+}
+
+// TestLenientSubstitution: a lenient substitution (Flux before v2.9) makes
+// a variable nothing sets empty and names it, but not one with a default;
+// a strict one fails on it.
+func TestLenientSubstitution(t *testing.T) {
+	factory := provider.NewDefaultDepProvider().GetResourceFactory()
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: x${A}y\n  b: ${B:=dflt}\n  c: z${C:-}\n  d: ${D}\n  e: ${A}\n"
+	k := &Kustomization{Object: &manifest.Object{File: "ks.yaml", Line: 1, Namespace: "apps", Name: "app"}}
+	k.Spec.PostBuild = &kustomizev1.PostBuild{Substitute: map[string]string{"D": "set"}}
+	for _, strict := range []bool{false, true} {
+		m, err := resmap.NewFactory(factory).NewResMapFromBytes([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unset, err := substitute(m, k, k.Spec.PostBuild.Substitute, strict)
+		if strict {
+			if err == nil || !strings.Contains(err.Error(), `variable not set (strict mode): "A"`) {
+				t.Errorf("strict: %v, want A not set", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"A"}, unset); diff != "" {
+			t.Errorf("unset (-want +got):\n%s", diff)
+		}
+		data, _ := m.Resources()[0].GetFieldValue("data")
+		if diff := cmp.Diff(map[string]any{"a": "xy", "b": "dflt", "c": "z", "d": "set", "e": nil}, data); diff != "" {
+			t.Errorf("substituted (-want +got):\n%s", diff)
+		}
+	}
 }

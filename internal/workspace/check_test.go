@@ -295,7 +295,7 @@ spec:
 		g := gittest.Init(t, t.TempDir())
 		resources := "resources:\n- flux-system/gotk-sync.yaml\n"
 		if listed {
-			resources += "- ../../apps/web.yaml\n"
+			resources += "- ../../apps/web.yaml\n- ../../apps/api.yaml\n"
 		}
 		g.CommitFiles(t, "import", map[string][]byte{
 			"clusters/prod/kustomization.yaml":         []byte(resources),
@@ -303,19 +303,42 @@ spec:
 			"apps/web.yaml":               []byte(web),
 			"apps/web/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
 			"apps/web/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${APP}\n  namespace: default\ndata:\n  domain: ${DOMAIN}\n"),
+			"apps/api.yaml":               []byte(strings.NewReplacer("name: web", "name: api", "./apps/web", "./apps/api", "APP: web", "APP: api").Replace(web)),
+			"apps/api/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
+			"apps/api/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${APP}\n  namespace: default\ndata:\n  replicas: 3\n"),
 		})
 		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/apps.git"}}); err != nil {
 			t.Fatal(err)
 		}
-		var findings []validate.Finding
-		if err := json.Unmarshal([]byte(findingsOf(t, g.Dir, "apps/web/cm.yaml", true)), &findings); err != nil {
+		w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+		if err != nil {
 			t.Fatal(err)
 		}
-		var build []string
+		tree, err := w.Repo.Tree("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := w.Check(context.Background(), tree, Scope{Paths: []string{"."}, All: true}, Settings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		findings := report.Findings
+		var build, schema []string
 		for _, x := range findings {
-			if x.Rule == "build" {
+			switch x.Rule {
+			case "build":
 				build = append(build, fmt.Sprintf("%s %s:%d %s", x.Severity, x.File, x.Line, x.Message))
+			case "schema":
+				schema = append(schema, fmt.Sprintf("%s %s:%d", x.Severity, x.File, x.Line))
 			}
+		}
+		// What is wrong with an object nothing deploys fails nothing yet.
+		wantSchema := "warning apps/api/cm.yaml:7"
+		if listed {
+			wantSchema = "error apps/api/cm.yaml:7"
+		}
+		if len(schema) != 1 || schema[0] != wantSchema {
+			t.Errorf("listed %v: schema findings %q, want %q", listed, schema, wantSchema)
 		}
 		want := `error apps/web/cm.yaml:7 post build failed`
 		if !listed {
