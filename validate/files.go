@@ -311,11 +311,14 @@ func checkBuild(c *checker) error {
 		switch {
 		case errors.Is(res.Err, kfs.ErrRemoteRefused):
 			f.Default = Warning // not rendered here, not broken
-		case c.in.Repository.Unreached(res.Root):
+		case c.in.Repository.Unreached(res.Root) && res.Root.Kustomization != nil:
 			// Read as written, without what a parent would give it (its
 			// patches, its variables): nothing deploys it as it fails.
 			f.Default = Warning
 			f.Message = fmt.Sprintf("Kustomization %s, which no cluster's tree applies, read as it is written: %s", res.Root.KustomizationID(), f.Message)
+		case c.in.Repository.Unreached(res.Root):
+			f.Default = Warning
+			f.Message = fmt.Sprintf("%s, which no cluster's tree builds: %s", res.Root.Path, f.Message)
 		}
 		c.addRaw(f)
 	}

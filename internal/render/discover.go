@@ -232,8 +232,8 @@ type Repository struct {
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
 	patches     map[*manifest.Object]bool // Flux objects written as patches
-	// unreached are the Flux Kustomizations no cluster's walk reached.
-	unreached  map[*manifest.Object]bool
+	// unreached are the roots no cluster's walk reached, by Key.
+	unreached  map[string]bool
 	generators map[string]*generator // ArtifactGenerators, by namespace/name
 	tree       repo.Tree
 	instances  []*instance

@@ -243,6 +243,7 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 		}
 	}
 	kept := tree
+	r.unreached = map[string]bool{}
 	for _, root := range r.Roots {
 		k := root.Kustomization
 		switch {
@@ -254,12 +255,10 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 				reached[k.Object] = true // its other skip reasons no longer hold
 				continue
 			}
-			if r.unreached == nil {
-				r.unreached = map[*manifest.Object]bool{}
-			}
-			r.unreached[k.Object] = true
+			r.unreached[root.Key()] = true
 			kept = append(kept, root)
 		default:
+			r.unreached[root.Key()] = true
 			kept = append(kept, root)
 		}
 	}
@@ -278,11 +277,12 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	return nil
 }
 
-// Unreached tells whether root is a Flux Kustomization's that no
-// cluster's walk reached, in a repository whose clusters were walked: it
-// is rendered as it is written, without what a parent would give it.
+// Unreached tells whether no cluster's walk reached root, in a repository
+// whose clusters were walked: a Flux Kustomization rendered as it is
+// written, without what a parent would give it, or a kustomize root no
+// Flux Kustomization builds. Nothing the repository describes deploys it.
 func (r *Repository) Unreached(root Root) bool {
-	return root.Kustomization != nil && r.unreached[root.Kustomization.Object]
+	return r.unreached[root.Key()]
 }
 
 // blocked says that k is not rendered because failed, the root that

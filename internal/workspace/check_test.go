@@ -306,6 +306,10 @@ spec:
 			"apps/api.yaml":               []byte(strings.NewReplacer("name: web", "name: api", "./apps/web", "./apps/api", "APP: web", "APP: api").Replace(web)),
 			"apps/api/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
 			"apps/api/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${APP}\n  namespace: default\ndata:\n  replicas: 3\n"),
+			// A kustomize root no cluster builds (applied by hand, or
+			// kept for the record).
+			"scratch/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
+			"scratch/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scratch\n  namespace: default\ndata:\n  replicas: 3\n"),
 		})
 		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/apps.git"}}); err != nil {
 			t.Fatal(err)
@@ -333,11 +337,11 @@ spec:
 			}
 		}
 		// What is wrong with an object nothing deploys fails nothing yet.
-		wantSchema := "warning apps/api/cm.yaml:7"
+		wantSchema := []string{"warning apps/api/cm.yaml:7", "warning scratch/cm.yaml:7"}
 		if listed {
-			wantSchema = "error apps/api/cm.yaml:7"
+			wantSchema[0] = "error apps/api/cm.yaml:7"
 		}
-		if len(schema) != 1 || schema[0] != wantSchema {
+		if !slices.Equal(schema, wantSchema) {
 			t.Errorf("listed %v: schema findings %q, want %q", listed, schema, wantSchema)
 		}
 		want := `error apps/web/cm.yaml:7 post build failed`
