@@ -187,3 +187,25 @@ func treeName(e object.TreeEntry) string {
 	}
 	return e.Name
 }
+
+// FluxSync is the gotk-sync.yaml `flux bootstrap` writes for a cluster at
+// path of the repository at url, on its main branch.
+func FluxSync(url, path string) []byte {
+	return []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m0s
+  ref: {branch: main}
+  url: ` + url + `
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m0s
+  path: ./` + path + `
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`)
+}

@@ -423,23 +423,7 @@ func TestTreeClusterVariables(t *testing.T) {
 	files := map[string][]byte{"apps/where.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: where\n  namespace: default\ndata:\n  cluster: ${CLUSTER}\n")}
 	for _, cluster := range []string{"production", "staging"} {
 		dir := "clusters/" + cluster
-		files[dir+"/flux-system/gotk-sync.yaml"] = []byte(`apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 1m0s
-  ref: {branch: main}
-  url: https://github.com/example/vars
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 10m0s
-  path: ./` + dir + `
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-`)
+		files[dir+"/flux-system/gotk-sync.yaml"] = gittest.FluxSync("https://github.com/example/vars", dir)
 		files[dir+"/vars.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: flux-system\ndata:\n  CLUSTER: " + cluster + "\n")
 		files[dir+"/apps.yaml"] = []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization

@@ -263,23 +263,6 @@ spec:
 // give it; that it does not build is a warning, not an error. The same
 // Kustomization applied by the cluster is an error.
 func TestUnreachedKustomization(t *testing.T) {
-	sync := `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 1m0s
-  ref: {branch: main}
-  url: https://github.com/example/apps
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 10m0s
-  path: ./clusters/prod
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-`
 	web := `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: web, namespace: flux-system}
@@ -299,7 +282,7 @@ spec:
 		}
 		g.CommitFiles(t, "import", map[string][]byte{
 			"clusters/prod/kustomization.yaml":         []byte(resources),
-			"clusters/prod/flux-system/gotk-sync.yaml": []byte(sync),
+			"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://github.com/example/apps", "clusters/prod"),
 			"apps/web.yaml":               []byte(web),
 			"apps/web/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
 			"apps/web/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${APP}\n  namespace: default\ndata:\n  domain: ${DOMAIN}\n"),
