@@ -72,7 +72,7 @@ func plainSecretField(n *yaml.Node, refs []string) *yaml.Node {
 					value = string(b)
 				}
 			}
-			if !secretReference(value, refs) && !sopsFile(value) {
+			if strings.TrimSpace(value) != "" && !secretReference(value, refs) && !sopsFile(value) {
 				return manifest.KeyNode(n, field)
 			}
 		}

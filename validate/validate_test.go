@@ -241,6 +241,18 @@ func TestBadInputs(t *testing.T) {
 			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 3, message: `resources entry "passwd.yaml" leaves the repository`}},
 		},
 		{
+			name: "remote base of a folder a Flux Kustomization builds",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "./apps", ""),
+				"apps/kustomization.yaml":         "resources:\n- ./kyverno\n",
+				"apps/kyverno/kustomization.yaml": "resources:\n  # a comment\n  - github.com/kyverno/kyverno//config/crds?ref=v1\n  - ns.yaml\n",
+				"apps/kyverno/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kyverno\n"}),
+			want: []want{{rule: "build", file: "apps/kyverno/kustomization.yaml", line: 3, severity: Warning, message: "remote reference"}},
+		},
+		{
+			name:  "a Secret whose values are empty",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n", "app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\nstringData:\n  config: |\n  token: \"\"\n"}),
+		},
+		{
 			name:  "remote base",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- https://github.com/org/repo//base?ref=v1\n"}),
 			want:  []want{{rule: "build", file: "app/kustomization.yaml", line: 3, severity: Warning, message: "remote reference"}},

@@ -33,7 +33,9 @@ func (e *Engine) locate(root Root, fsys *kfs.FS, err error) error {
 	}
 	dg := &diagnoser{fsys: fsys, rootOnly: root.Kustomization == nil, onStack: map[string]bool{}, done: map[string]bool{}}
 	if d := dg.dir(root.Path, nil); d != nil {
-		d.Err = err
+		if d.Err == nil {
+			d.Err = err // else what the diagnosis found (a refused remote), kept for errors.Is
+		}
 		return d
 	}
 	if refused != nil {
