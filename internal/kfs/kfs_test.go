@@ -52,6 +52,23 @@ func TestFindRemote(t *testing.T) {
 	if _, _, ok := FindRemote([]byte("resources: [a, b]\n")); ok {
 		t.Error("found a remote reference in a local kustomization")
 	}
+	// What kustomize downloads when its loader is given a URL for a file.
+	for _, tt := range []struct {
+		data, ref string
+		line      int
+	}{
+		{"configMapGenerator:\n- name: dash\n  files:\n  - local.json\n  - dash.json=https://raw.githubusercontent.com/org/repo/v1/dash.json\n", "https://raw.githubusercontent.com/org/repo/v1/dash.json", 5},
+		{"secretGenerator:\n- name: s\n  envs:\n  - http://example.com/s.env\n", "http://example.com/s.env", 4},
+		{"secretGenerator:\n- name: s\n  env: HTTPS://example.com/s.env\n", "HTTPS://example.com/s.env", 3},
+		{"crds:\n- https://example.com/crd.json\n", "https://example.com/crd.json", 2},
+		{"configurations:\n- https://example.com/c.yaml\n", "https://example.com/c.yaml", 2},
+		{"configMapGenerator:\n- name: c\n  files:\n  - url=notes.txt\n  literals:\n  - url=https://example.com\n", "", 0},
+	} {
+		ref, line, ok := FindRemote([]byte(tt.data))
+		if ref != tt.ref || line != tt.line || ok != (tt.ref != "") {
+			t.Errorf("FindRemote(%q) = %q, %d, %v, want %q, %d", tt.data, ref, line, ok, tt.ref, tt.line)
+		}
+	}
 }
 
 func newFS(t *testing.T, files map[string][]byte) (*FS, string) {

@@ -22,7 +22,8 @@ func IsKustomizationFile(rel string) bool {
 }
 
 // FindRemote returns the first remote reference in a kustomization file's
-// resources, bases or components, with its line.
+// resources, bases or components, or a URL a generator, crds or
+// configurations entry would download, with its line.
 func FindRemote(data []byte) (string, int, bool) {
 	if !mayHaveRemote(data) {
 		return "", 0, false
@@ -41,6 +42,43 @@ func FindRemote(data []byte) (string, int, bool) {
 			if item.Kind == kyaml.ScalarNode && IsRemote(item.Value) {
 				return item.Value, item.Line, true
 			}
+		}
+	}
+	// What kustomize's loader reads as a file, which it downloads when it
+	// is an http(s) URL.
+	var files []*kyaml.Node
+	for _, field := range [...]string{"crds", "configurations"} {
+		if list := node.Field(field); list != nil && list.Value.YNode().Kind == kyaml.SequenceNode {
+			files = append(files, list.Value.YNode().Content...)
+		}
+	}
+	for _, field := range [...]string{"configMapGenerator", "secretGenerator"} {
+		list := node.Field(field)
+		if list == nil || list.Value.YNode().Kind != kyaml.SequenceNode {
+			continue
+		}
+		for _, gen := range list.Value.YNode().Content {
+			g := kyaml.NewRNode(gen)
+			for _, key := range [...]string{"files", "envs"} {
+				if f := g.Field(key); f != nil && f.Value.YNode().Kind == kyaml.SequenceNode {
+					files = append(files, f.Value.YNode().Content...)
+				}
+			}
+			if f := g.Field("env"); f != nil {
+				files = append(files, f.Value.YNode())
+			}
+		}
+	}
+	for _, item := range files {
+		if item.Kind != kyaml.ScalarNode {
+			continue
+		}
+		_, src, found := strings.Cut(item.Value, "=")
+		if !found {
+			src = item.Value
+		}
+		if lower := strings.ToLower(strings.TrimSpace(src)); strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
+			return strings.TrimSpace(src), item.Line, true
 		}
 	}
 	return "", 0, false
