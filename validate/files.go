@@ -294,11 +294,26 @@ func duplicateKeys(n *yaml.Node, offset int) []*diag.Error {
 	return out
 }
 
+// unsetVariables names, as build warnings, the variables res's lenient
+// substitution made empty.
+func (c *checker) unsetVariables(res *render.Result) {
+	release := c.in.Repository.FluxRelease(res.Root)
+	if release == "" {
+		release = "its release"
+	}
+	for _, u := range res.Unset {
+		c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: u.File, Line: u.Line, Message: fmt.Sprintf(
+			"Kustomization %s: variable %s is not set and has no default: Flux %s substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)",
+			res.Root.KustomizationID(), u.Name, release)}, Default: Warning})
+	}
+}
+
 // checkBuild reports the roots that did not render, where the render error
 // points.
 func checkBuild(c *checker) error {
 	for _, res := range c.scopedResults() {
 		if res.Err == nil {
+			c.unsetVariables(res)
 			continue
 		}
 		f := rawFinding{Finding: Finding{Rule: "build", Message: res.Err.Error()}}
@@ -321,17 +336,6 @@ func checkBuild(c *checker) error {
 			f.Message = fmt.Sprintf("%s, which no cluster's tree builds: %s", res.Root.Path, f.Message)
 		}
 		c.addRaw(f)
-	}
-	for _, res := range c.scopedResults() {
-		release := c.fluxRelease(res)
-		if release == "" {
-			release = "its release"
-		}
-		for _, u := range res.Unset {
-			c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: u.File, Line: u.Line, Message: fmt.Sprintf(
-				"Kustomization %s: variable %s is not set and has no default: Flux %s substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)",
-				res.Root.KustomizationID(), u.Name, release)}, Default: Warning})
-		}
 	}
 	for _, s := range c.in.Repository.Unsupported([]string{"."}) {
 		k := s.Kustomization

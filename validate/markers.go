@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -50,15 +49,7 @@ func (idx *policyIndex) addUnapplied(c *checker) {
 	}
 	idx.looseFound = true
 	idx.loose = map[string]*kyaml.RNode{}
-	for _, f := range c.unreadFiles() {
-		data, err := c.in.Tree.ReadFile(f)
-		if err != nil || !bytes.Contains(data, []byte("ImagePolicy")) {
-			continue
-		}
-		nodes, err := render.FileResult(f, data).Objects()
-		if err != nil {
-			continue
-		}
+	for _, nodes := range render.FileObjects(c.in.Tree, c.unreadFiles(), "ImagePolicy", imageGroup) {
 		for _, n := range nodes {
 			switch {
 			case !isImagePolicy(n):
@@ -88,8 +79,11 @@ func (idx *policyIndex) empty(c *checker) bool {
 	return len(idx.byID) == 0 && len(idx.loose) == 0
 }
 
+// imageGroup is the API group of Flux's image automation.
+const imageGroup = "image.toolkit.fluxcd.io"
+
 func isImagePolicy(n *kyaml.RNode) bool {
-	return n.GetKind() == "ImagePolicy" && strings.HasPrefix(n.GetApiVersion(), "image.toolkit.fluxcd.io/")
+	return n.GetKind() == "ImagePolicy" && strings.HasPrefix(n.GetApiVersion(), imageGroup+"/")
 }
 
 func (c *checker) policies() (policyIndex, error) {

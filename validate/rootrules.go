@@ -102,12 +102,6 @@ func before(a, b Finding) bool {
 	return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Object, b.Object)) < 0
 }
 
-// fluxRelease is the Flux release a root runs under, when the repository
-// says it ("" for the bundled one): render.Repository.FluxRelease.
-func (c *checker) fluxRelease(res *render.Result) string {
-	return c.in.Repository.FluxRelease(res.Root)
-}
-
 // schemaOf validates objects against their schemas.
 func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) {
 	noSchema := map[string]bool{}
@@ -121,7 +115,7 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		violations, status := v.Validate(obj)
 		if status == schema.NoSchema {
-			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.fluxRelease(o.root)); ok && (f.Removed || f.Info.Project == deprecation.Flux) {
+			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.in.Repository.FluxRelease(o.root.Root)); ok && (f.Removed || f.Info.Project == deprecation.Flux) {
 				// deprecated-api says it is not served at all, or that
 				// the cluster's older Flux serves it, deprecated, where
 				// the bundled Flux schemas no longer have it.
@@ -206,7 +200,7 @@ func secretViolation(v schema.Violation) string {
 // longer serves (an error).
 func deprecatedOf(c *checker, objs []*object, report reporter) {
 	for _, o := range objs {
-		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.fluxRelease(o.root))
+		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.in.Repository.FluxRelease(o.root.Root))
 		if !ok {
 			continue
 		}

@@ -720,6 +720,26 @@ func (e *Engine) unchanged(base *Engine, r *Repository, root Root) bool {
 	return false
 }
 
+// FileObjects returns the objects of group that each of files holds, as
+// FileResult takes them, a list per file in files' order, for the files
+// whose text holds needle: what the files no root applies define for
+// another repository to apply (d2-apps' update policies). A file that
+// cannot be read, or whose objects do not parse, is left out (validate's
+// syntax rule reports it).
+func FileObjects(tree repo.Tree, files []string, needle, group string) [][]*kyaml.RNode {
+	var out [][]*kyaml.RNode
+	for _, f := range files {
+		data, err := tree.ReadFile(f)
+		if err != nil || !bytes.Contains(data, []byte(needle)) {
+			continue
+		}
+		if nodes, err := FileResult(f, data).ObjectsOf(group); err == nil && len(nodes) > 0 {
+			out = append(out, nodes)
+		}
+	}
+	return out
+}
+
 // FileResult is a file of objects checked on its own, as a root of its
 // own: what validate makes of a manifest no root applies. Its output is
 // the file's documents that are objects, and each object's origin is the

@@ -109,10 +109,7 @@ func produced(m resmap.ResMap) []Produced {
 		if res.GetApiVersion() != "v1" || (res.GetKind() != "ConfigMap" && res.GetKind() != "Secret") {
 			continue
 		}
-		p := Produced{Kind: res.GetKind(), Namespace: res.GetNamespace(), Name: res.GetName(), Data: map[string]string{}}
-		if p.Namespace == "" {
-			p.Namespace = "default"
-		}
+		p := Produced{Kind: res.GetKind(), Namespace: namespaceOr(res.GetNamespace()), Name: res.GetName(), Data: map[string]string{}}
 		p.SOPS = res.Field("sops") != nil
 		mapEntries(&res.RNode, "data", func(k, v string) {
 			if p.Kind == "Secret" && !p.SOPS {
@@ -141,10 +138,7 @@ func produced(m resmap.ResMap) []Produced {
 // OnePasswordItem (onepassword.com).
 func madeSecret(res *resource.Resource) (Produced, bool) {
 	group, _, _ := strings.Cut(res.GetApiVersion(), "/")
-	p := Produced{Kind: "Secret", Namespace: res.GetNamespace(), Name: res.GetName(), Data: map[string]string{}}
-	if p.Namespace == "" {
-		p.Namespace = "default"
-	}
+	p := Produced{Kind: "Secret", Namespace: namespaceOr(res.GetNamespace()), Name: res.GetName(), Data: map[string]string{}}
 	unknown := func(k string) { p.Data[k] = "${" + k + "}" }
 	switch {
 	case group == "external-secrets.io" && res.GetKind() == "ExternalSecret":
@@ -182,7 +176,7 @@ func madeSecret(res *resource.Resource) (Produced, bool) {
 	default:
 		return Produced{}, false
 	}
-	p.Made = res.GetKind() + " " + namespaceOr(res.GetNamespace()) + "/" + res.GetName()
+	p.Made = res.GetKind() + " " + p.Namespace + "/" + res.GetName()
 	return p, true
 }
 

@@ -1,7 +1,6 @@
 package workspace
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -149,15 +148,7 @@ func placeUnapplied(tree repo.Tree, unread []string, policies map[markers.Policy
 		return nil, nil
 	}
 	var out []map[string]any
-	for _, f := range unread {
-		data, err := tree.ReadFile(f)
-		if err != nil || !bytes.Contains(data, []byte("ImagePolicy")) {
-			continue // unreadable: validate's syntax rule reports it
-		}
-		nodes, err := render.FileResult(f, data).ObjectsOf(images.Group)
-		if err != nil {
-			return nil, err
-		}
+	for _, nodes := range render.FileObjects(tree, unread, "ImagePolicy", images.Group) {
 		var namespaces []string
 		for _, n := range nodes {
 			if n.GetKind() == "ImagePolicy" && n.GetNamespace() == "" {
