@@ -168,6 +168,18 @@ func TestBadInputs(t *testing.T) {
 		}
 		return out
 	}
+	// clusterVars is the app applied by a Kustomization web that
+	// substitutes from cluster-vars, a Secret an ExternalSecret of the
+	// given spec (after its secretStoreRef) makes in the cluster; deploy is
+	// app/deploy.yaml.
+	clusterVars := func(spec, deploy string) map[string]string {
+		return with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+			"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+			"clusters/prod/vars.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\nspec:\n" +
+				"  secretStoreRef: {kind: ClusterSecretStore, name: vault}\n" + spec,
+			"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-vars\n"),
+			"app/deploy.yaml":        deploy})
+	}
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
@@ -401,13 +413,9 @@ func TestBadInputs(t *testing.T) {
 		},
 		{
 			name: "substituteFrom a Secret an ExternalSecret makes in the cluster",
-			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
-				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
-				"clusters/prod/vars.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\nspec:\n" +
-					"  secretStoreRef: {kind: ClusterSecretStore, name: vault}\n  target:\n    template:\n      data:\n        POLICY: \"{{ .policy }}\"\n        REPLICAS: \"2\"\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
-				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-vars\n"),
-				"app/deploy.yaml": strings.Replace(strings.Replace(deployment, "  selector:\n", "  replicas: ${REPLICAS}\n  selector:\n", 1),
-					"        image: nginx:1.27\n", "        image: nginx:1.27\n        imagePullPolicy: ${POLICY}\n", 1)}),
+			files: clusterVars("  target:\n    template:\n      data:\n        POLICY: \"{{ .policy }}\"\n        REPLICAS: \"2\"\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
+				strings.Replace(strings.Replace(deployment, "  selector:\n", "  replicas: ${REPLICAS}\n  selector:\n", 1),
+					"        image: nginx:1.27\n", "        image: nginx:1.27\n        imagePullPolicy: ${POLICY}\n", 1)),
 			// REPLICAS is the template's own value, substituted and checked;
 			// POLICY only the cluster knows: left as written, neither a
 			// strict substitution error nor a schema one.
@@ -415,22 +423,14 @@ func TestBadInputs(t *testing.T) {
 		},
 		{
 			name: "substituteFrom a Secret an ExternalSecret makes, with keys only the cluster knows",
-			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
-				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
-				"clusters/prod/vars.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\nspec:\n" +
-					"  secretStoreRef: {kind: ClusterSecretStore, name: vault}\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
-				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-vars\n"),
-				"app/deploy.yaml":        strings.Replace(deployment, "        image: nginx:1.27\n", "        image: nginx:1.27\n        imagePullPolicy: ${POLICY}\n        workingDir: ${WORKDIR}\n", 1)}),
+			files: clusterVars("  dataFrom:\n  - extract: {key: cluster-vars}\n",
+				strings.Replace(deployment, "        image: nginx:1.27\n", "        image: nginx:1.27\n        imagePullPolicy: ${POLICY}\n        workingDir: ${WORKDIR}\n", 1)),
 			want: []want{{rule: "no-schema", file: "clusters/prod/vars.yaml", line: 2, severity: Warning, message: "ExternalSecret"}},
 		},
 		{
 			name: "substituteFrom a Secret an ExternalSecret makes, with a key its template lacks",
-			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
-				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
-				"clusters/prod/vars.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\nspec:\n" +
-					"  secretStoreRef: {kind: ClusterSecretStore, name: vault}\n  target:\n    template:\n      data:\n        POLICY: \"{{ .policy }}\"\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
-				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-vars\n"),
-				"app/deploy.yaml":        strings.Replace(deployment, "        image: nginx:1.27\n", "        image: nginx:1.27\n        workingDir: ${WORKDIR}\n", 1)}),
+			files: clusterVars("  target:\n    template:\n      data:\n        POLICY: \"{{ .policy }}\"\n  dataFrom:\n  - extract: {key: cluster-vars}\n",
+				strings.Replace(deployment, "        image: nginx:1.27\n", "        image: nginx:1.27\n        workingDir: ${WORKDIR}\n", 1)),
 			// The template replaces what dataFrom reads: the Secret holds
 			// POLICY only, and strict substitution fails on WORKDIR.
 			want: []want{

@@ -125,9 +125,9 @@ func TestClustersDefineAlike(t *testing.T) {
 	}
 }
 
-// findingsOf checks the working tree at dir as a change of file, and
-// returns its findings as JSON.
-func findingsOf(t *testing.T, dir, file string, renderAll bool) string {
+// checkScope checks scope of the working tree at dir, with no cache and no
+// network.
+func checkScope(t *testing.T, dir string, scope Scope) *validate.Report {
 	t.Helper()
 	w, err := Open(Options{Dir: dir, Jobs: 2, NoCache: true, Offline: true})
 	if err != nil {
@@ -137,10 +137,18 @@ func findingsOf(t *testing.T, dir, file string, renderAll bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report, err := w.Check(context.Background(), tree, Scope{Files: []string{file}, RenderAll: renderAll}, Settings{})
+	report, err := w.Check(context.Background(), tree, scope, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return report
+}
+
+// findingsOf checks the working tree at dir as a change of file, and
+// returns its findings as JSON.
+func findingsOf(t *testing.T, dir, file string, renderAll bool) string {
+	t.Helper()
+	report := checkScope(t, dir, Scope{Files: []string{file}, RenderAll: renderAll})
 	data, err := json.MarshalIndent(report.Findings, "", " ")
 	if err != nil {
 		t.Fatal(err)
@@ -155,16 +163,7 @@ func findingsOf(t *testing.T, dir, file string, renderAll bool) string {
 // every root finds.
 func TestRenderTouchedLookups(t *testing.T) {
 	files := map[string][]byte{
-		"clusters/prod/flux-system/gotk-sync.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 10m, path: ./clusters/prod, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
-`),
+		"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://example.com/fleet.git", "clusters/prod"),
 		"clusters/prod/infra.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: infra, namespace: flux-system}
@@ -297,19 +296,7 @@ spec:
 		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/apps.git"}}); err != nil {
 			t.Fatal(err)
 		}
-		w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tree, err := w.Repo.Tree("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		report, err := w.Check(context.Background(), tree, Scope{Paths: []string{"."}, All: true}, Settings{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		findings := report.Findings
+		findings := checkScope(t, g.Dir, Scope{Paths: []string{"."}, All: true}).Findings
 		var build, schema []string
 		for _, x := range findings {
 			switch x.Rule {

@@ -1,7 +1,6 @@
 package workspace
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -80,21 +79,7 @@ spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
 					t.Errorf("rendering every root %v: duplicate-object findings %q, want %q", all, got, tc.want)
 				}
 			}
-			w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			tree, err := w.Repo.Tree("")
-			if err != nil {
-				t.Fatal(err)
-			}
-			check := func(s Scope) *validate.Report {
-				r, err := w.Check(context.Background(), tree, s, Settings{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return r
-			}
+			check := func(s Scope) *validate.Report { return checkScope(t, g.Dir, s) }
 			whole := duplicates(findingsJSON(t, check(Scope{All: true})))
 			for n := 2; n <= 3; n++ {
 				var parts []*validate.Report
