@@ -24,8 +24,8 @@ type policyIndex struct {
 	// root of this repository applies, by name: another repository applies
 	// them, in the namespace it chooses (as d2-fleet applies d2-apps'
 	// update policies), so a marker of any namespace may name one.
-	loose      map[string]*kyaml.RNode
-	looseFound bool
+	// nil until the files are read.
+	loose map[string]*kyaml.RNode
 }
 
 // lookup returns the ImagePolicy a marker names, reading the files no root
@@ -44,10 +44,9 @@ func (idx *policyIndex) lookup(c *checker, p markers.Policy) (*kyaml.RNode, bool
 
 // addUnapplied adds, once, the ImagePolicies of the files no root applies.
 func (idx *policyIndex) addUnapplied(c *checker) {
-	if idx.looseFound {
+	if idx.loose != nil {
 		return
 	}
-	idx.looseFound = true
 	idx.loose = map[string]*kyaml.RNode{}
 	for _, nodes := range render.FileObjects(c.in.Tree, c.unreadFiles(), "ImagePolicy", imageGroup) {
 		for _, n := range nodes {
