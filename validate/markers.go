@@ -108,9 +108,18 @@ func (c *checker) policies() (policyIndex, error) {
 // written as Flux reads it, names an ImagePolicy that exists, sits on a
 // field its suffix fits, and holds a value the policy could select.
 func checkMarkers(c *checker) error {
-	idx, err := c.policies()
-	if err != nil {
-		return err
+	// The ImagePolicies are gathered at the first marker: most files in a
+	// hook's scope hold none.
+	var idx *policyIndex
+	index := func() (*policyIndex, error) {
+		if idx == nil {
+			i, err := c.policies()
+			if err != nil {
+				return nil, err
+			}
+			idx = &i
+		}
+		return idx, nil
 	}
 	for _, p := range c.in.MissingFluxRepositories {
 		c.add("imagepolicy-marker", Finding{File: ConfigFile, Severity: Warning, Message: fmt.Sprintf(
@@ -136,6 +145,10 @@ func checkMarkers(c *checker) error {
 			c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: m.Message})
 		}
 		for _, m := range scan.Markers {
+			idx, err := index()
+			if err != nil {
+				return err
+			}
 			if m.Mismatch != "" {
 				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: m.Mismatch})
 			}
@@ -150,7 +163,7 @@ func checkMarkers(c *checker) error {
 			}
 			policy, ok := idx.lookup(c, m.Policy)
 			if !ok {
-				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: missingPolicy(m.Policy, idx)})
+				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: missingPolicy(m.Policy, *idx)})
 				continue
 			}
 			if msg := unselectable(m.Field, m.Value, m.Policy, policy); msg != "" {

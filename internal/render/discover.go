@@ -420,6 +420,20 @@ func onCores(n, batch int, f func(i int)) {
 	_ = g.Wait()
 }
 
+// Select returns the roots keep is true of, in their order, asking on
+// every core: keep reads files, and must be safe for concurrent use.
+func Select(roots []Root, keep func(Root) bool) []Root {
+	kept := make([]bool, len(roots))
+	onCores(len(roots), 16, func(i int) { kept[i] = keep(roots[i]) })
+	var out []Root
+	for i, root := range roots {
+		if kept[i] {
+			out = append(out, root)
+		}
+	}
+	return out
+}
+
 func join(dir, name string) string {
 	if dir == "." {
 		return name

@@ -224,12 +224,9 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 		done[r.Key()] = true
 	}
 	more := func(want func(render.Root) bool) error {
-		var roots []render.Root
-		for _, root := range disc.Roots {
-			if !done[root.Key()] && want(root) {
-				roots = append(roots, root)
-				done[root.Key()] = true
-			}
+		roots := render.Select(disc.Roots, func(root render.Root) bool { return !done[root.Key()] && want(root) })
+		for _, root := range roots {
+			done[root.Key()] = true
 		}
 		if len(roots) == 0 {
 			return nil
