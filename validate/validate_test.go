@@ -461,6 +461,23 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
+			name: "a cluster installing Flux 0.31 from a GitRepository of Flux's own repository",
+			files: map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/cluster.yaml": strings.Replace(ks("cluster", "./clusters/prod", "  postBuild:\n    substitute:\n      CLUSTER: prod\n"), "kustomize.toolkit.fluxcd.io/v1\n", "kustomize.toolkit.fluxcd.io/v1beta2\n", 1),
+				"clusters/prod/flux.yaml": "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: GitRepository\nmetadata:\n  name: flux-installation\n  namespace: flux-system\nspec:\n  interval: 10m\n  url: https://github.com/fluxcd/flux2\n  ref:\n    tag: v0.31.4\n---\n" +
+					strings.Replace(strings.Replace(ks("flux-installation", "./manifests/install", ""), "kustomize.toolkit.fluxcd.io/v1\n", "kustomize.toolkit.fluxcd.io/v1beta2\n", 1), "name: flux-system\n  path", "name: flux-installation\n  path", 1),
+				"clusters/prod/charts.yaml": "apiVersion: source.toolkit.fluxcd.io/v1beta1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://charts.example.com/${UNSET}\n"},
+			// Flux 0.31 serves the betas, and substitutes an unset variable
+			// with nothing. Their schemas are not bundled.
+			want: []want{
+				{rule: "no-schema", file: "clusters/prod/charts.yaml", line: 2, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta1 HelmRepository"},
+				{rule: "no-schema", file: "clusters/prod/cluster.yaml", line: 2, severity: Warning, message: "kustomize.toolkit.fluxcd.io/v1beta2 Kustomization"},
+				{rule: "no-schema", file: "clusters/prod/flux.yaml", line: 2, severity: Warning, message: "source.toolkit.fluxcd.io/v1beta2 GitRepository"},
+				{rule: "not-rendered", file: "clusters/prod/flux.yaml", line: 21, severity: Warning, message: "its source GitRepository/flux-system/flux-installation is another repository"},
+				{rule: "build", file: "clusters/prod/charts.yaml", line: 8, severity: Warning, message: "variable UNSET is not set and has no default: Flux v0.31 substitutes an empty string"},
+			},
+		},
+		{
 			name:  "spec.path above the source's root is clamped to it, as Flux does",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/apps.yaml": ks("apps", "../../app", "")}),
 			want: []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 12, severity: Warning,

@@ -87,11 +87,12 @@ func parseRelease(s string) (Release, error) {
 	return Release{Major: major, Minor: minor}, nil
 }
 
-// fluxRelease reads a Flux version, "v2.7" or "v2.7.5": the bundled
-// release when it is empty, unreadable or newer than the bundled one.
+// fluxRelease reads a Flux version, "v2.7" or "v2.7.5", or a release of
+// Flux 0.x ("v0.31"): the bundled release when it is empty, unreadable or
+// newer than the bundled one.
 func fluxRelease(s string) Release {
 	r, err := parseRelease(s)
-	if err != nil || r.Major != 2 || bundledFlux().Before(r) {
+	if err != nil || (r.Major != 2 && r.Major != 0) || r.IsZero() || bundledFlux().Before(r) {
 		return bundledFlux()
 	}
 	return r
@@ -228,8 +229,9 @@ func Lookup(apiVersion, kind string) (Info, bool) {
 // (as ParseKubernetesVersion reads it; empty or unreadable means
 // LatestKubernetes, so validate user input with ParseKubernetesVersion
 // first), Flux APIs against fluxVersion, the Flux release the cluster runs
-// ("v2.7", "v2.7.5"; empty or unreadable means the bundled release). It
-// returns false when the API is neither deprecated nor removed there.
+// ("v2.7", "v2.7.5", "v0.31"; empty or unreadable means the bundled
+// release). It returns false when the API is neither deprecated nor
+// removed there.
 func Check(apiVersion, kind, kubernetesVersion, fluxVersion string) (Finding, bool) {
 	target, err := ParseKubernetesVersion(kubernetesVersion)
 	if err != nil {
@@ -279,8 +281,9 @@ func checkFlux(info Info, target Release) (Finding, bool) {
 		case info.Note != "":
 			f.Message += " (" + info.Note + ")"
 		}
-	case !served && info.Removed.IsZero():
-		// Gone before any release the table knows (before Flux v2.0).
+	case !served && info.Removed.IsZero() && target.Major >= 2:
+		// Gone before any release the table knows (before Flux v2.0);
+		// what a release of Flux 0.x served, the table does not say.
 		f.Removed, f.Severity = true, SeverityError
 		label := target.String()
 		if target == bundledFlux() {

@@ -608,7 +608,8 @@ func TestFluxServedMatchesBundle(t *testing.T) {
 
 // TestCheckFluxRelease: a Flux API is judged against the Flux release the
 // cluster runs: v2beta2 HelmRelease is served, deprecated, by v2.7 and
-// gone in v2.8; an empty or newer-than-known release is the bundled one.
+// gone in v2.8; an empty, newer-than-known or never-made (v1.x) release is
+// the bundled one.
 func TestCheckFluxRelease(t *testing.T) {
 	tests := []struct {
 		apiVersion, kind, flux string
@@ -622,6 +623,13 @@ func TestCheckFluxRelease(t *testing.T) {
 		{"helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "v2.99", "helm.toolkit.fluxcd.io/v2beta1 HelmRelease was removed in Flux v2.7 (deprecated in v2.2): use helm.toolkit.fluxcd.io/v2", SeverityError},
 		{"helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "v2.1", "", ""},
 		{"source.toolkit.fluxcd.io/v1alpha1", "GitRepository", "v2.6", "source.toolkit.fluxcd.io/v1alpha1 GitRepository is not served by Flux v2.6 (removed before Flux v2.0): use source.toolkit.fluxcd.io/v1", SeverityError},
+		// Flux 0.x: the betas were current; what it served of the rest,
+		// the table does not say, so nothing is claimed.
+		{"kustomize.toolkit.fluxcd.io/v1beta2", "Kustomization", "v0.31", "", ""},
+		{"source.toolkit.fluxcd.io/v1beta1", "HelmRepository", "v0.31.4", "", ""},
+		{"source.toolkit.fluxcd.io/v1alpha1", "GitRepository", "v0.31", "", ""},
+		{"image.toolkit.fluxcd.io/v1alpha2", "ImagePolicy", "v0.40", "image.toolkit.fluxcd.io/v1alpha2 ImagePolicy was removed in Flux v0.37: use image.toolkit.fluxcd.io/v1", SeverityError},
+		{"helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "v1.2", "helm.toolkit.fluxcd.io/v2beta1 HelmRelease was removed in Flux v2.7 (deprecated in v2.2): use helm.toolkit.fluxcd.io/v2", SeverityError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.apiVersion+" on "+tt.flux, func(t *testing.T) {

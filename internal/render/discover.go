@@ -705,7 +705,7 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		}
 		s.Spec, _ = json.Marshal(map[string]any{"url": d.URL, "ref": d.Spec})
 		r.Sources[s.ID()] = s
-		if o.Kind == "OCIRepository" && s.Ref.Tag != "" && fluxManifests(s.URL) {
+		if s.Ref.Tag != "" && ((o.Kind == "OCIRepository" && fluxManifests(s.URL)) || (o.Kind == "GitRepository" && fluxRepository(s.URL))) {
 			r.components[o.File] = s.Ref.Tag // the Flux release a Kustomization installs
 		}
 	case group == GeneratorGroup && o.Kind == "ArtifactGenerator":

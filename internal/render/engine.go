@@ -565,12 +565,13 @@ func (e *Engine) strict(r *Repository, root Root) bool {
 	if e.opts.NonStrict {
 		return false
 	}
-	if minor, ok := strings.CutPrefix(r.FluxRelease(root), "v2."); ok {
+	release := r.FluxRelease(root)
+	if minor, ok := strings.CutPrefix(release, "v2."); ok {
 		if n, err := strconv.Atoi(minor); err == nil {
 			return n >= strictFrom
 		}
 	}
-	return true
+	return !strings.HasPrefix(release, "v0.")
 }
 
 // cacheKey names what a root's render depends on besides the files it

@@ -622,10 +622,11 @@ func (r *Repository) FluxRelease(root Root) string {
 
 // componentsRelease is the Flux release a cluster whose path is dir
 // installs, as a minor release: the one the gotk-components.yaml at or
-// under dir names (discovery read its header), or else the tag of an
-// OCIRepository of Flux's own manifests written there, which a
-// Kustomization applies (the k8s-at-home template's flux Kustomization);
-// "" when neither says (a placeholder).
+// under dir names (discovery read its header), or else the tag of a source
+// of Flux's own manifests written there, which a Kustomization applies (an
+// OCIRepository of the release artifact, as the k8s-at-home template has,
+// or a GitRepository of the flux2 repository, as Flux 0.x home labs
+// had); "" when none says (a placeholder).
 func (r *Repository) componentsRelease(dir string) string {
 	in := []string{path.Clean(dir)}
 	for _, f := range slices.Sorted(maps.Keys(r.components)) {
@@ -642,10 +643,24 @@ func fluxManifests(url string) bool {
 	return strings.HasPrefix(url, "oci://") && strings.HasSuffix(strings.TrimSuffix(url, "/"), "/flux-manifests")
 }
 
+// fluxRepository tells whether url is Flux's own Git repository,
+// github.com/fluxcd/flux2, in any of the forms a GitRepository takes.
+func fluxRepository(url string) bool {
+	u := strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(url), "/"), ".git")
+	for _, prefix := range []string{"https://", "http://", "ssh://git@", "git@"} {
+		if rest, ok := strings.CutPrefix(u, prefix); ok {
+			return rest == "github.com/fluxcd/flux2" || rest == "github.com:fluxcd/flux2"
+		}
+	}
+	return false
+}
+
 // fluxMinor reads a Flux release as a FluxInstance's distribution.version
 // gives it (an exact version, or a semver range: "2.x", "2.7.x",
 // ">=2.5 <2.8") into the newest minor release of Flux 2 it allows, no newer
-// than the one whose APIs kubectl gitops knows; "" when it allows none.
+// than the one whose APIs kubectl gitops knows; "" when it allows none. An
+// exact release of Flux 0.x, which a source of Flux's manifests may name,
+// is kept as it is ("v0.31").
 func fluxMinor(v string) string {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -656,7 +671,10 @@ func fluxMinor(v string) string {
 		return ""
 	}
 	if exact, err := semver.StrictNewVersion(strings.TrimPrefix(v, "v")); err == nil {
-		if exact.Major() != 2 || exact.Minor() > newest.Minor() {
+		switch {
+		case exact.Major() == 0 && exact.Minor() > 0:
+			return fmt.Sprintf("v0.%d", exact.Minor())
+		case exact.Major() != 2 || exact.Minor() > newest.Minor():
 			return ""
 		}
 		return fmt.Sprintf("v2.%d", exact.Minor())

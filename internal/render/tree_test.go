@@ -383,7 +383,9 @@ func TestFluxMinor(t *testing.T) {
 		"v2.6.4":      "v2.6",
 		"~2.5.3":      "v2.5",
 		">=2.5 <2.8":  "v2.7",
-		"2.12.x":      "", // newer than the APIs known: the bundled release judges
+		"v0.31.4":     "v0.31", // a tag of Flux's manifests
+		"0.x":         "",      // a FluxInstance installs Flux 2 only
+		"2.12.x":      "",      // newer than the APIs known: the bundled release judges
 		"3.x":         "",
 		"not a range": "",
 		"":            "",
