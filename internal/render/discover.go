@@ -227,8 +227,13 @@ type Repository struct {
 	revision func(repo.GitRef) (repo.Tree, string, error)
 	// artifact fetches what an OCIRepository serves, or says why not;
 	// nil leaves OCIRepositories to other repositories.
-	artifact    func(*Source) (*Revision, string)
-	own         map[string]bool // the remotes' URLs, normalized
+	artifact func(*Source) (*Revision, string)
+	own      map[string]bool // the remotes' URLs, normalized
+	// pushed are the OCI artifacts, by normalized URL, that are this
+	// repository's files: an entry point syncs from one and lies in it
+	// (entryPoints), as `flux push artifact --path=./` of the repository
+	// makes them.
+	pushed      map[string]bool
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
 	patches     map[*manifest.Object]bool // Flux objects written as patches
@@ -840,8 +845,13 @@ const bootstrapSource = "GitRepository/flux-system/flux-system"
 // remote says), on a branch of its main line. The same URL on another
 // branch, a tag or a commit is another source. A repository whose main
 // line nothing names, and whose clone recorded no default branch, takes
-// every branch of its URL as its own.
+// every branch of its URL as its own. An OCIRepository is this repository
+// when its artifact is pushed from the repository's root (pushed), at any
+// tag: the artifact is what CI makes of the revision being rendered.
 func (r *Repository) IsLocal(s *Source) bool {
+	if s.Kind() == "OCIRepository" {
+		return r.pushed[NormalizeGitURL(s.URL)]
+	}
 	if s.Kind() != "GitRepository" {
 		return false
 	}

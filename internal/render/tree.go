@@ -464,7 +464,7 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source, gen
 	case !ok:
 		r.Skipped = append(r.Skipped, undefinedSource(k))
 		return Root{}, false
-	case src.Kind() == "OCIRepository" && r.artifact != nil:
+	case src.Kind() == "OCIRepository" && r.artifact != nil && !r.IsLocal(src):
 		at, reason := r.artifact(src)
 		if at == nil {
 			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: reason})
@@ -552,7 +552,11 @@ func sortRoots(roots []Root) {
 // Kustomization that applies itself (its file lies under its own path, as
 // `flux bootstrap` writes clusters/NAME/flux-system/gotk-sync.yaml), and
 // every FluxInstance, or flux-instance chart's HelmRelease, whose
-// spec.sync is this repository; .gitops.yaml's clusters come first.
+// spec.sync is this repository; .gitops.yaml's clusters come first. An
+// entry point that syncs an OCIRepository from a path it lies under is
+// synced from an artifact pushed from the repository's root (the Flux
+// Operator's "Gitless GitOps", as controlplaneio-fluxcd/d2-fleet has it):
+// that artifact is this repository.
 func (r *Repository) entryPoints(declared []ClusterConfig) {
 	byPath := map[string]bool{}
 	add := func(name string, k *Kustomization, flux string) {
@@ -581,12 +585,16 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		if _, defined := r.Sources[k.SourceID()]; !defined {
 			r.Sources[k.SourceID()] = src
 		}
+		r.pushedHere(src, k, in.Object.File)
 		if r.IsLocal(src) {
 			add(k.Path(), k, fluxMinor(in.Distribution.Version))
 		}
 	}
 	for _, k := range r.Flux {
 		src, ok := r.Sources[k.SourceID()]
+		if ok {
+			r.pushedHere(src, k, k.Object.File)
+		}
 		if !ok || !r.IsLocal(src) || (k.Path() != "." && !under(k.Object.File, k.Path())) {
 			continue
 		}
@@ -596,6 +604,20 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	for _, c := range r.Clusters {
 		c.Named = named
 	}
+}
+
+// pushedHere records src, the source of an entry point k written in file,
+// as an artifact of this repository's root when it is an OCIRepository
+// and file lies under k's path: the artifact holds the object that syncs
+// it. A path of "." tells nothing of where the artifact starts.
+func (r *Repository) pushedHere(src *Source, k *Kustomization, file string) {
+	if src.Kind() != "OCIRepository" || k.Path() == "." || !under(file, k.Path()) {
+		return
+	}
+	if r.pushed == nil {
+		r.pushed = map[string]bool{}
+	}
+	r.pushed[NormalizeGitURL(src.URL)] = true
 }
 
 // FluxRelease is the Flux release root runs under, as a minor release

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -198,6 +199,62 @@ func TestTreeFleet(t *testing.T) {
 		if replicas, err := web.Pipe(kyaml.Lookup("spec", "replicas")); err != nil || replicas == nil || replicas.YNode().Value != "3" || replicas.YNode().Tag != kyaml.NodeTagInt {
 			t.Errorf("team-b's replicas are %v, want the ResourceSet's 3, an integer", replicas)
 		}
+	}
+}
+
+// TestTreeGitless walks the fleet fixture synced as the Flux Operator's
+// "Gitless GitOps" has it: the FluxInstance syncs an OCIRepository that
+// CI pushes from the repository's root, and the FluxInstance lies in the
+// path it syncs, so the artifact is this repository at any tag. A
+// FluxInstance outside that path says nothing of where the artifact comes
+// from: its Kustomizations are another source's.
+func TestTreeGitless(t *testing.T) {
+	files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "fleet"))
+	for p, data := range files {
+		text := strings.ReplaceAll(string(data), "kind: GitRepository", "kind: OCIRepository")
+		text = strings.Replace(text, "url: https://github.com/example/fleet.git", "url: oci://ghcr.io/example/fleet", 1)
+		files[p] = []byte(strings.Replace(text, "ref: refs/heads/main", "ref: latest-stable", 1))
+	}
+	for _, tt := range []struct {
+		name     string
+		instance string // where the FluxInstance is written
+		want     []string
+		skipped  int
+	}{
+		{name: "in the path it syncs", instance: "clusters/prod/flux-system/flux-instance.yaml", want: []string{
+			"apps/shared (Kustomization flux-system/shared-apps)",
+			"apps/team-a (Kustomization flux-system/team-a-apps)",
+			"apps/team-b (Kustomization flux-system/team-b-apps)",
+			"clusters/prod (Kustomization flux-system/flux-system)",
+			"tenants (Kustomization flux-system/tenants)",
+		}},
+		{name: "elsewhere", instance: "bootstrap/flux-instance.yaml", want: []string{
+			"apps/shared", "apps/team-a", "apps/team-b", "clusters/prod", "tenants",
+		}, skipped: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := maps.Clone(files)
+			text := fs["clusters/prod/flux-system/flux-instance.yaml"]
+			delete(fs, "clusters/prod/flux-system/flux-instance.yaml")
+			fs[tt.instance] = text
+			g := gittest.Init(t, t.TempDir())
+			g.CommitFiles(t, "import", fs)
+			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
+				t.Fatal(err)
+			}
+			_, disc := discoverTree(t, g.Dir)
+			if diff := cmp.Diff(tt.want, rootNames(disc.Roots)); diff != "" {
+				t.Errorf("roots (-want +got):\n%s", diff)
+			}
+			if len(disc.Skipped) != tt.skipped {
+				t.Errorf("skipped %+v, want %d", disc.Skipped, tt.skipped)
+			}
+			for _, s := range disc.Skipped {
+				if !strings.Contains(s.Reason, "OCIRepository/flux-system/flux-system") {
+					t.Errorf("skipped %s: %s", s.Kustomization.ID(), s.Reason)
+				}
+			}
+		})
 	}
 }
 
