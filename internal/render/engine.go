@@ -330,7 +330,7 @@ func needsObjects(root Root) bool {
 // renders, by cluster, then Kind/namespace/name (the clusters of a
 // repository define objects of the same name apart), rendering the roots
 // not rendered yet that may give one of names (Repository.MayProduce).
-func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Root, done []*Result, names []string) (map[string]map[string]Produced, error) {
+func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Root, done []*Result, names []string) (*producedIndex, error) {
 	seen := map[string]bool{}
 	var all []*Result
 	for i, res := range done {
@@ -364,12 +364,16 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 	// cluster-settings): those come from a render without substitution,
 	// after every other root's.
 	var self []*Result
+	selfFailed := map[string]error{}
 	for i, root := range roots {
 		if done[i] == nil && needsObjects(root) && r.MayProduce(root, names) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			self = append(self, e.renderRoot(ctx, r, unsubstituted(root), nil))
+			if err := self[len(self)-1].Err; err != nil {
+				selfFailed[rootKeyID(root)] = err
+			}
 		}
 	}
 	objects := map[string]map[string]Produced{}
@@ -385,7 +389,16 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 			}
 		}
 	}
-	return objects, nil
+	return &producedIndex{objects: objects, selfFailed: selfFailed}, nil
+}
+
+// producedIndex is what a substitution may read: the ConfigMaps and Secrets the
+// repository renders, by cluster then Kind/namespace/name, and why the
+// render without substitution of a root that substitutes from what it
+// applies itself failed, by root (rootKeyID).
+type producedIndex struct {
+	objects    map[string]map[string]Produced
+	selfFailed map[string]error
 }
 
 // unsubstituted is root with its Kustomization's post-build substitution
@@ -408,7 +421,7 @@ func rootKeyID(r Root) string {
 
 // renderOnce renders a root once in the engine's life: a second call for
 // the same root and spec returns the first result.
-func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objects map[string]map[string]Produced) *Result {
+func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objects *producedIndex) *Result {
 	key := rootKeyID(root)
 	if k := root.Kustomization; k != nil {
 		key += "\x00" + string(k.SpecJSON)
@@ -447,11 +460,21 @@ func (e *Engine) at(tree repo.Tree) *Engine {
 
 // renderRoot renders one root: from the cache when every observation of an
 // earlier render still holds, else with kustomize.
-func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objects map[string]map[string]Produced) *Result {
+func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objects *producedIndex) *Result {
 	var vars map[string]string
 	if k := root.Kustomization; k != nil && k.Spec.PostBuild != nil {
-		v, err := resolveVars(k, func(id string) (Produced, bool) { return lookup(objects, root.ClusterName(), id) })
+		var known map[string]map[string]Produced
+		var selfFailed error
+		if objects != nil {
+			known, selfFailed = objects.objects, objects.selfFailed[rootKeyID(root)]
+		}
+		v, err := resolveVars(k, func(id string) (Produced, bool) { return lookup(known, root.ClusterName(), id) })
 		if err != nil {
+			if cause := selfFailed; cause != nil {
+				// What it would substitute from is unknown because it
+				// does not build: that is why it fails.
+				err = cause
+			}
 			return &Result{Root: root, Err: err}
 		}
 		vars = v

@@ -294,6 +294,9 @@ func scanManifests(fsys *kfs.FS, dir string, decode bool) ([]string, error) {
 		if ext := filepath.Ext(p); ext != ".yaml" && ext != ".yml" {
 			return nil
 		}
+		if filepath.Dir(p) == base && slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(p)) {
+			return nil // the one generated: a directory with its own is not scanned
+		}
 		if !decode {
 			paths = append(paths, rel)
 			return nil

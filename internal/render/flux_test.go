@@ -1,11 +1,15 @@
 package render
 
 import (
+	"errors"
+
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
@@ -442,5 +446,35 @@ func TestGeneratedKustomizationDecodeError(t *testing.T) {
 	d, ok := diag.As(res.Err)
 	if !ok || d.File != "plain/bad.yaml" || !strings.Contains(d.Msg, "failed to decode Kubernetes YAML") {
 		t.Errorf("error = %v, want kustomize-controller's decode error at plain/bad.yaml", res.Err)
+	}
+}
+
+// TestGeneratedKustomizationNestedError builds a directory without a
+// kustomization file whose sub-directory's kustomization names a file that
+// is not there: the error is kustomize's, at that kustomization, and not
+// the generated kustomization file read back as an object.
+func TestGeneratedKustomizationNestedError(t *testing.T) {
+	g := fluxRepo(t, "  path: ./apps\n", map[string]string{
+		"apps/web/kustomization.yaml": "resources:\n- cm.yaml\n- ./missing/ks.yaml\n",
+		"apps/web/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+	})
+	res := rootResult(t, g, "", "apps")
+	d, ok := diag.As(res.Err)
+	if !ok || d.File != "apps/web/kustomization.yaml" || d.Line != 3 || !strings.Contains(d.Msg, "missing/ks.yaml") {
+		t.Errorf("error = %v, want kustomize's at apps/web/kustomization.yaml:3", res.Err)
+	}
+}
+
+// TestSelfSubstitutionBuildError: a Kustomization substituting from a
+// ConfigMap it applies itself, whose build fails (a remote resource
+// refused), fails for that reason, not for a ConfigMap nothing renders.
+func TestSelfSubstitutionBuildError(t *testing.T) {
+	g := fluxRepo(t, "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n", map[string]string{
+		"app/kustomization.yaml": "resources:\n- deploy.yaml\n- vars.yaml\n- https://example.com/crds.yaml\n",
+		"app/vars.yaml":          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\n  namespace: flux-system\ndata:\n  CLUSTER: prod\n",
+	})
+	res := rootResult(t, g, "", "app")
+	if !errors.Is(res.Err, kfs.ErrRemoteRefused) {
+		t.Errorf("error = %v, want the refused remote resource", res.Err)
 	}
 }
