@@ -539,6 +539,12 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		}
 	}
 	facts.Releases = namesReleases(data)
+	if instanceValuesLine.Match(data) {
+		if d, ok := instanceValues(f, data); ok {
+			facts.Docs = []docText{d}
+			return facts
+		}
+	}
 	if !(facts.Flux || facts.Releases || bytes.Contains(data, []byte(SourceGroup))) || !fluxObjectLine.Match(data) {
 		return facts
 	}
@@ -565,6 +571,53 @@ func namesFlux(data []byte) bool {
 // namesReleases tells whether a text may hold a HelmRelease.
 func namesReleases(data []byte) bool {
 	return bytes.Contains(data, []byte(HelmGroup)) && bytes.Contains(data, []byte("HelmRelease"))
+}
+
+// instanceValuesLine starts the values of the Flux Operator's flux-instance
+// chart.
+var instanceValuesLine = regexp.MustCompile(`(?m)^instance:[ \t]*(#.*)?$`)
+
+// InstanceValues is the kind discovery gives a values file of the
+// flux-instance chart, which a kustomize generator makes into the
+// ConfigMap its HelmRelease reads (valuesFrom): its instance.sync is a
+// cluster's entry point, as a FluxInstance's spec.sync is.
+const InstanceValues = "flux-instance chart values"
+
+// instanceValues reads a values file of the flux-instance chart: a YAML
+// document that is no object, whose instance.sync names a source kind, a
+// URL and a path.
+func instanceValues(f string, data []byte) (docText, bool) {
+	docs := manifest.Split(data)
+	if len(docs) != 1 {
+		return docText{}, false
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(docs[0].Text, &doc) != nil || len(doc.Content) == 0 {
+		return docText{}, false
+	}
+	m := doc.Content[0]
+	in := manifest.Lookup(m, "instance")
+	if m.Kind != yaml.MappingNode || manifest.Lookup(m, "kind") != nil || manifest.Lookup(m, "apiVersion") != nil || in == nil {
+		return docText{}, false
+	}
+	sync := manifest.Lookup(in, "sync")
+	switch manifest.Scalar(sync, "kind") {
+	case "GitRepository", "OCIRepository", "Bucket":
+	default:
+		return docText{}, false
+	}
+	if manifest.Scalar(sync, "url") == "" || manifest.Scalar(sync, "path") == "" {
+		return docText{}, false
+	}
+	var v any
+	if instanceFields(in).Decode(&v) != nil {
+		return docText{}, false
+	}
+	spec, err := json.Marshal(v)
+	if err != nil {
+		return docText{}, false
+	}
+	return docText{Line: docs[0].Line, Text: string(docs[0].Text), ObjLine: docs[0].Line + in.Line - 1, Kind: InstanceValues, Spec: spec}, true
 }
 
 // docFacts parses a document that may be a Flux object.
@@ -717,7 +770,7 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		if g, ok := generatorOf(o, namespaceOr(o.Namespace), d.Spec); ok {
 			r.generators[g.ID()] = g
 		}
-	case (group == OperatorGroup && o.Kind == "FluxInstance") || o.Kind == "HelmRelease":
+	case (group == OperatorGroup && o.Kind == "FluxInstance") || o.Kind == "HelmRelease" || o.Kind == InstanceValues:
 		in := &instance{Object: o}
 		if d.Spec == nil || json.Unmarshal(d.Spec, &in.instanceSpec) != nil || in.Sync.Kind == "" || in.Sync.Path == "" {
 			return

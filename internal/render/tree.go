@@ -590,15 +590,31 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 			add(k.Path(), k, fluxMinor(in.Distribution.Version))
 		}
 	}
+	var selfApplied []*Kustomization
 	for _, k := range r.Flux {
 		src, ok := r.Sources[k.SourceID()]
 		if ok {
 			r.pushedHere(src, k, k.Object.File)
 		}
-		if !ok || !r.IsLocal(src) || (k.Path() != "." && !under(k.Object.File, k.Path())) {
-			continue
+		if ok && r.IsLocal(src) && (k.Path() == "." || under(k.Object.File, k.Path())) {
+			selfApplied = append(selfApplied, k)
 		}
-		add(k.Path(), k, "")
+	}
+	// `flux bootstrap`'s flux-system is a cluster's entry point wherever it
+	// lies. Another Kustomization written in its own path is one unless an
+	// entry point's path holds it: that one applies it, within its cluster
+	// (a ks.yaml in its app's folder, under a flux-system that syncs the
+	// whole repository).
+	for _, bootstrap := range []bool{true, false} {
+		for _, k := range selfApplied {
+			if (k.ID() == "flux-system/flux-system") != bootstrap {
+				continue
+			}
+			if !bootstrap && slices.ContainsFunc(r.Clusters, func(c *Cluster) bool { return under(k.Object.File, c.Entry.Path()) }) {
+				continue
+			}
+			add(k.Path(), k, "")
+		}
 	}
 	named := len(r.Clusters) > 1
 	for _, c := range r.Clusters {
@@ -797,8 +813,11 @@ func (in *instance) name() string {
 func (in *instance) entry() *Kustomization {
 	k := syncKustomization(in.Object, in.namespace(), in.name(), in.Sync.Kind, in.Sync.Path)
 	at := []string{"spec", "sync", "path"}
-	if in.Object.Kind == "HelmRelease" {
+	switch in.Object.Kind {
+	case "HelmRelease":
 		at = []string{"spec", "values", "instance", "sync", "path"}
+	case InstanceValues:
+		at = []string{"instance", "sync", "path"}
 	}
 	k.Object.Line = in.Object.LineOf(at...)
 	return k

@@ -258,6 +258,71 @@ func TestTreeGitless(t *testing.T) {
 	}
 }
 
+// TestTreeInstanceValues walks the home-lab fixture with its flux-instance
+// HelmRelease reading its values from a file, as a ConfigMap a generator
+// makes (valuesFrom): the file's instance.sync is the entry point, as the
+// HelmRelease's own values are.
+func TestTreeInstanceValues(t *testing.T) {
+	files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "homelab"))
+	const app = "kubernetes/apps/flux-system/flux-instance/app/"
+	hr := string(files[app+"helmrelease.yaml"])
+	i := strings.Index(hr, "  values:\n")
+	values := strings.ReplaceAll(hr[i+len("  values:\n"):], "\n    ", "\n")
+	files[app+"helm/values.yaml"] = []byte("---\n# the chart's values\n" + strings.TrimPrefix(values, "    "))
+	files[app+"helmrelease.yaml"] = []byte(hr[:i] + "  valuesFrom:\n    - kind: ConfigMap\n      name: flux-instance-values\n")
+	files[app+"kustomization.yaml"] = append(files[app+"kustomization.yaml"], "configMapGenerator:\n  - name: flux-instance-values\n    files:\n      - values.yaml=./helm/values.yaml\n"...)
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", files)
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/home-lab.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, disc := discoverTree(t, g.Dir)
+	if len(disc.Clusters) != 1 || disc.Clusters[0].Entry.Object.File != app+"helm/values.yaml" || disc.Clusters[0].Entry.Object.Line != 15 || disc.Clusters[0].Flux != "v2.7" {
+		for _, c := range disc.Clusters {
+			t.Errorf("cluster %s from %s:%d, Flux %q", c.Name, c.Entry.Object.File, c.Entry.Object.Line, c.Flux)
+		}
+		t.Fatalf("%d clusters, want the one of %shelm/values.yaml:15, Flux v2.7", len(disc.Clusters), app)
+	}
+	if diff := cmp.Diff([]string{
+		"kubernetes/apps (Kustomization flux-system/cluster-apps)",
+		"kubernetes/apps/flux-system/flux-instance/app (Kustomization flux-system/flux-instance)",
+		"kubernetes/apps/media/player/app (Kustomization media/player)",
+		"kubernetes/apps/network/echo/app (Kustomization network/echo)",
+		"kubernetes/apps/network/gateway/app (Kustomization network/gateway)",
+		"kubernetes/flux/cluster (Kustomization flux-system/flux-system)",
+	}, rootNames(disc.Roots)); diff != "" {
+		t.Errorf("roots (-want +got):\n%s", diff)
+	}
+}
+
+// TestTreeNestedEntries: a flux-system that syncs the whole repository
+// applies the Kustomizations written in their own paths below it, within
+// its cluster; they are not clusters of their own.
+func TestTreeNestedEntries(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	ks := func(name, p string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: " + p + "\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+	}
+	g.CommitFiles(t, "import", map[string][]byte{
+		"flux-system/kustomization.yaml": []byte("resources:\n- gotk-sync.yaml\n"),
+		"flux-system/gotk-sync.yaml":     gittest.FluxSync("https://github.com/example/cluster", ""),
+		"volsync/kustomization.yaml":     []byte("resources:\n- ks.yaml\n- cm.yaml\n"),
+		"volsync/ks.yaml":                []byte(ks("volsync", "./volsync")),
+		"volsync/cm.yaml":                []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: volsync\n  namespace: default\n"),
+	})
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/cluster.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, disc := discoverTree(t, g.Dir)
+	var got []string
+	for _, root := range disc.Roots {
+		got = append(got, root.Path+" in "+root.ClusterName())
+	}
+	if diff := cmp.Diff([]string{". in .", "volsync in ."}, got); diff != "" || len(disc.Clusters) != 1 {
+		t.Errorf("%d clusters; roots (-want +got):\n%s", len(disc.Clusters), diff)
+	}
+}
+
 // TestTreeTenants walks the multi-cluster fixture: each cluster from its
 // bootstrap sync, the tenant's Kustomization once per cluster with the
 // cluster's patch, rendered from the tenant's branch.
