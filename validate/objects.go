@@ -8,11 +8,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 )
 
 // checkSecrets reports Secrets written in the repository's files with
@@ -42,20 +44,25 @@ func secretsOf(data []byte, refs []string) []Finding {
 		if err != nil || o.Kind != "Secret" || o.APIVersion != "v1" {
 			continue
 		}
-		if field := plainSecretField(o.Node(), refs); field != nil {
+		if field, key := plainSecretField(o.Node(), refs); field != nil {
 			out = append(out, Finding{Rule: "plain-secret", Line: field.Line, Object: ObjectID(o.APIVersion, o.Kind, o.Namespace, o.Name),
-				Message: secretMessage(o.Namespace, o.Name)})
+				Message: secretMessage(o.Namespace, o.Name, key)})
 		}
 	}
 	return out
 }
 
-// plainSecretField returns the data or stringData key of a Secret that has
-// values in the clear, or nil: one that is not SOPS-encrypted, with a value
-// that is not a reference to a secret manager (secretReference).
-func plainSecretField(n *yaml.Node, refs []string) *yaml.Node {
+// plainSecretField returns the data or stringData key of a Secret that
+// holds a secret value in the clear, and that value's key; nil when it
+// holds none. A value is not in the clear when the Secret is SOPS-encrypted,
+// or the value is empty, a reference to a secret manager (secretReference),
+// a SOPS-encrypted file, or holds a Flux variable that post-build
+// substitution fills. A value in the clear under a key that names a
+// setting (settingKey: a host, a port, a repository's URL) is not a secret
+// one: the Secret keeps it beside its credentials.
+func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 	if manifest.Lookup(n, "sops") != nil {
-		return nil
+		return nil, ""
 	}
 	for _, field := range [...]string{"data", "stringData"} {
 		v := manifest.Lookup(n, field)
@@ -63,21 +70,51 @@ func plainSecretField(n *yaml.Node, refs []string) *yaml.Node {
 			continue
 		}
 		if manifest.Lookup(v, "sops_mac") != nil {
-			return nil // a secretGenerator's SOPS-encrypted env file
+			return nil, "" // a secretGenerator's SOPS-encrypted env file
 		}
 		for i := 1; i < len(v.Content); i += 2 {
-			value := v.Content[i].Value
+			key, value := v.Content[i-1].Value, v.Content[i].Value
 			if field == "data" {
 				if b, err := base64.StdEncoding.DecodeString(value); err == nil {
 					value = string(b)
 				}
 			}
-			if strings.TrimSpace(value) != "" && !secretReference(value, refs) && !sopsFile(value) {
-				return manifest.KeyNode(n, field)
+			if strings.TrimSpace(value) != "" && !secretReference(value, refs) && !sopsFile(value) && !fluxVariable.MatchString(value) && !settingKey(key) {
+				return manifest.KeyNode(n, field), key
 			}
 		}
 	}
-	return nil
+	return nil, ""
+}
+
+// fluxVariable is a variable of Flux's post-build substitution: ${NAME},
+// with or without a default.
+var fluxVariable = regexp.MustCompile(`\$\{[_a-zA-Z][_a-zA-Z0-9]*(:?[-=][^}]*)?\}`)
+
+// settings are the last words of the keys of a Secret that name where or
+// who, not a credential: DB_HOST, port, RESTIC_REPOSITORY, ca.crt.
+var settings = map[string]bool{
+	"host": true, "hostname": true, "port": true, "url": true, "uri": true, "endpoint": true, "server": true, "address": true,
+	"database": true, "db": true, "dbname": true, "schema": true, "user": true, "username": true,
+	"region": true, "bucket": true, "repository": true, "repo": true, "path": true, "namespace": true, "domain": true, "crt": true,
+}
+
+// settingKey tells whether a Secret's key names a setting: its last word
+// (split at any character not a letter or digit, and between a lower-case
+// letter and an upper-case one) is one of settings.
+func settingKey(key string) bool {
+	words := strings.FieldsFunc(key, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return false
+	}
+	last := words[len(words)-1]
+	for i := len(last) - 1; i > 0; i-- {
+		if unicode.IsUpper(rune(last[i])) && unicode.IsLower(rune(last[i-1])) {
+			last = last[i:]
+			break
+		}
+	}
+	return settings[strings.ToLower(last)]
 }
 
 // sopsMetadata finds the metadata SOPS writes into a file it encrypts, in
@@ -124,12 +161,12 @@ func secretReference(v string, refs []string) bool {
 	return strings.HasPrefix(v, "https://") && strings.Contains(v, ".vault.azure.net/secrets/")
 }
 
-func secretMessage(ns, name string) string {
+func secretMessage(ns, name, key string) string {
 	id := name
 	if ns != "" {
 		id = ns + "/" + name
 	}
-	return fmt.Sprintf("Secret %s holds values in the clear: encrypt it with SOPS (kustomize-controller decrypts it) or commit a SealedSecret instead", id)
+	return fmt.Sprintf("Secret %s holds values in the clear (%s): encrypt it with SOPS (kustomize-controller decrypts it) or commit a SealedSecret instead", id, safetext.Text(key))
 }
 
 // checkDuplicates reports an object two Flux Kustomizations of the same

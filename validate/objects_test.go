@@ -3,6 +3,8 @@ package validate
 import (
 	"slices"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestSOPSFile holds sopsFile to the metadata SOPS writes in each format
@@ -24,6 +26,40 @@ func TestSOPSFile(t *testing.T) {
 	} {
 		if got := sopsFile(tt.in); got != tt.want {
 			t.Errorf("%s: sopsFile = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestPlainSecretField: which Secret holds a secret value in the clear,
+// and the key it is reported by.
+func TestPlainSecretField(t *testing.T) {
+	for _, tt := range []struct {
+		name, secret string
+		want         string // the key reported; "" for none
+	}{
+		{"a password", "stringData:\n  password: hunter2\n", "password"},
+		{"base64 data", "data:\n  token: aHVudGVyMg==\n", "token"},
+		{"a Flux variable", "stringData:\n  password: ${DB_PASSWORD}\n", ""},
+		{"a Flux variable with a default", "stringData:\n  password: ${DB_PASSWORD:=changeme}\n", ""},
+		{"a Flux variable inside a value", "stringData:\n  DSN: postgres://app:${DB_PASSWORD}@db:5432/app\n", ""},
+		{"a Flux variable in base64 data", "data:\n  token: JHtUT0tFTn0=\n", ""},
+		{"a 1Password reference", "stringData:\n  token: op://vault/item/token\n", ""},
+		{"settings beside references", "stringData:\n  RESTIC_REPOSITORY: s3:http://minio:9000/restic/app\n  RESTIC_PASSWORD: ${RESTIC_PASSWORD}\n", ""},
+		{"settings alone", "stringData:\n  host: db.example.com\n  port: \"5432\"\n  database: app\n  dbUser: app\n  ca.crt: cert\n", ""},
+		{"a credential beside settings", "stringData:\n  DB_HOST: db\n  DB_PASS: hunter2\n", "DB_PASS"},
+		{"an access key id", "stringData:\n  AWS_ACCESS_KEY_ID: AKIAEXAMPLE\n", "AWS_ACCESS_KEY_ID"},
+		{"a private key", "stringData:\n  tls.key: key\n", "tls.key"},
+		{"a file of settings", "stringData:\n  config.yaml: |\n    user: app\n    password: hunter2\n", "config.yaml"},
+		{"empty", "stringData:\n  password: \"\"\n", ""},
+		{"dollar text that is no variable", "stringData:\n  password: ${not a variable}\n", "password"},
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n"+tt.secret), &doc); err != nil {
+			t.Fatal(err)
+		}
+		_, key := plainSecretField(doc.Content[0], nil)
+		if key != tt.want {
+			t.Errorf("%s: plainSecretField reports %q, want %q", tt.name, key, tt.want)
 		}
 	}
 }

@@ -219,8 +219,8 @@ func generatedSecretsOf(objs []*object, refs []string, report reporter) {
 		if o.origin.Generator == "" || o.node.GetKind() != "Secret" || o.node.GetApiVersion() != "v1" {
 			continue
 		}
-		if plainSecretField(o.node.YNode(), refs) != nil {
-			report("plain-secret", o, nil, secretMessage(o.node.GetNamespace(), o.node.GetName()), "")
+		if field, key := plainSecretField(o.node.YNode(), refs); field != nil {
+			report("plain-secret", o, nil, secretMessage(o.node.GetNamespace(), o.node.GetName(), key), "")
 		}
 	}
 }
