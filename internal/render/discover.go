@@ -1151,8 +1151,9 @@ func atOrUnder(f string, dirs []string) bool {
 
 // NormalizeGitURL reduces the spellings of a Git remote to host/path, so that
 // https://host/org/repo.git, ssh://git@host/org/repo and git@host:org/repo
-// compare equal. AWS CodeCommit's codecommit::region://repo form maps to its
-// HTTPS host.
+// compare equal; on the forges that ignore the case of names (caseless), so
+// do Org/Repo and org/repo. AWS CodeCommit's codecommit::region://repo form
+// maps to its HTTPS host.
 func NormalizeGitURL(raw string) string {
 	s := strings.TrimSpace(raw)
 	if rest, ok := strings.CutPrefix(s, "codecommit::"); ok {
@@ -1172,8 +1173,17 @@ func NormalizeGitURL(raw string) string {
 		return strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(s, "/"), ".git"))
 	}
 	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
-	return strings.ToLower(host) + "/" + p
+	host = strings.ToLower(host)
+	if caseless[host] {
+		p = strings.ToLower(p)
+	}
+	return host + "/" + p
 }
+
+// caseless are the forges whose owner and repository names are the same
+// in any case: a clone of github.com/truxnell/home-cluster is the
+// GitRepository of github.com/Truxnell/home-cluster.
+var caseless = map[string]bool{"github.com": true, "gitlab.com": true, "bitbucket.org": true, "codeberg.org": true, "dev.azure.com": true, "ssh.dev.azure.com": true}
 
 // namespaceOr is a namespaced object's namespace as the API server would
 // set it: "default" when the manifest leaves it out.

@@ -153,6 +153,12 @@ func TestNormalizeGitURL(t *testing.T) {
 	if a, b := NormalizeGitURL("git@github.com:org/fleet.git"), NormalizeGitURL("https://github.com/org/fleet"); a != b {
 		t.Errorf("scp and https forms differ: %q vs %q", a, b)
 	}
+	if a, b := NormalizeGitURL("https://github.com/Truxnell/home-cluster"), NormalizeGitURL("https://github.com/truxnell/home-cluster.git"); a != b {
+		t.Errorf("GitHub names in two cases differ: %q vs %q", a, b)
+	}
+	if a, b := NormalizeGitURL("https://git.example.com/Org/fleet"), NormalizeGitURL("https://git.example.com/org/fleet"); a == b {
+		t.Errorf("a self-hosted server's names in two cases are one: %q", a)
+	}
 }
 
 // kustomizeBuild is the reference: kustomize's own build of a directory on
