@@ -44,6 +44,10 @@ type Cluster struct {
 	// distribution.version, or the header of the gotk-components.yaml
 	// flux bootstrap wrote under the cluster's path. Empty otherwise.
 	Flux string
+	// tentative is set for an entry point that is one only when no other
+	// cluster's walk reaches it: a Kustomization written in its own path
+	// that is not bootstrap's flux-system.
+	tentative bool
 }
 
 // Child is a Flux object a root renders: a Kustomization it applies, or a
@@ -294,7 +298,8 @@ func blocked(k *Kustomization, failed Root) Skipped {
 // clusterWalk is where the walk of one cluster's tree stands.
 type clusterWalk struct {
 	c    *Cluster
-	seen map[string]bool // the Kustomizations met, by ID
+	seen map[string]bool           // the Kustomizations met, by ID
+	own  map[*manifest.Object]bool // where those are written
 	// generators are the cluster's ArtifactGenerators: those its roots
 	// render, else those the repository holds.
 	generators map[string]*generator
@@ -304,11 +309,60 @@ type clusterWalk struct {
 // walk renders every cluster's tree level by level, from its entry point,
 // and returns the roots reached and those of them that do not render.
 // The clusters go in step: each level renders the parents of every
-// cluster at once.
+// cluster at once; the tentative ones walk after the others, those the
+// others reached not at all.
 func (e *Engine) walk(ctx context.Context, r *Repository, reached map[*manifest.Object]bool) ([]Root, []Root, error) {
-	var walks []*clusterWalk
+	var definite, tentative []*Cluster
 	for _, c := range r.Clusters {
-		walks = append(walks, &clusterWalk{c: c, seen: map[string]bool{c.Entry.ID(): true}, generators: maps.Clone(r.generators),
+		if c.tentative {
+			tentative = append(tentative, c)
+		} else {
+			definite = append(definite, c)
+		}
+	}
+	out, failed, _, err := e.walkClusters(ctx, r, definite, reached)
+	if err != nil || len(tentative) == 0 {
+		return out, failed, err
+	}
+	// One the walks reached is part of their trees; one written under a
+	// root of theirs that does not render, what that root would apply.
+	dropped := map[*Cluster]bool{}
+	for _, c := range tentative {
+		dropped[c] = reached[c.Entry.Object] || slices.ContainsFunc(failed, func(f Root) bool { return f.At == nil && under(c.Entry.Object.File, f.Path) })
+	}
+	tentative = slices.DeleteFunc(tentative, func(c *Cluster) bool { return dropped[c] })
+	more, moreFailed, walks, err := e.walkClusters(ctx, r, tentative, reached)
+	if err != nil {
+		return nil, nil, err
+	}
+	// One the walk of another reached, and that does not reach that one
+	// in turn, is part of the other's tree.
+	for _, w := range walks {
+		for _, o := range walks {
+			if o != w && o.own[w.c.Entry.Object] && !w.own[o.c.Entry.Object] {
+				dropped[w.c] = true
+			}
+		}
+	}
+	ofKept := func(roots []Root) []Root {
+		return slices.DeleteFunc(roots, func(root Root) bool { return dropped[root.Cluster] })
+	}
+	for c, drop := range dropped {
+		if drop {
+			c.Entry.Cluster = nil
+		}
+	}
+	r.Clusters = slices.DeleteFunc(r.Clusters, func(c *Cluster) bool { return dropped[c] })
+	r.nameClusters()
+	return append(out, ofKept(more)...), append(failed, ofKept(moreFailed)...), nil
+}
+
+// walkClusters walks clusters from their entry points together, level by
+// level.
+func (e *Engine) walkClusters(ctx context.Context, r *Repository, clusters []*Cluster, reached map[*manifest.Object]bool) ([]Root, []Root, []*clusterWalk, error) {
+	var walks []*clusterWalk
+	for _, c := range clusters {
+		walks = append(walks, &clusterWalk{c: c, seen: map[string]bool{c.Entry.ID(): true}, own: map[*manifest.Object]bool{}, generators: maps.Clone(r.generators),
 			level: []Root{{Path: c.Entry.Path(), Kustomization: c.Entry, Cluster: c}}})
 		reached[c.Entry.Object] = true
 	}
@@ -330,11 +384,11 @@ func (e *Engine) walk(ctx context.Context, r *Repository, reached map[*manifest.
 			}
 		}
 		if len(parents) == 0 {
-			return out, failed, nil
+			return out, failed, walks, nil
 		}
 		results, err := e.renderRoots(ctx, r, parents)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		mine := map[*clusterWalk][]*Result{}
 		for i, res := range results {
@@ -387,6 +441,7 @@ func (w *clusterWalk) next(r *Repository, results []*Result, reached map[*manife
 			}
 			w.seen[k.ID()] = true
 			reached[k.Object] = true
+			w.own[k.Object] = true
 			if root, ok := r.treeRoot(k, sources, w.generators); ok {
 				next = append(next, root)
 			}
@@ -601,21 +656,22 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		}
 	}
 	// `flux bootstrap`'s flux-system is a cluster's entry point wherever it
-	// lies. Another Kustomization written in its own path is one unless an
-	// entry point's path holds it: that one applies it, within its cluster
-	// (a ks.yaml in its app's folder, under a flux-system that syncs the
+	// lies. Another Kustomization written in its own path is one unless
+	// another cluster's walk reaches it (walk): then that cluster applies
+	// it (a ks.yaml in its app's folder, under a flux-system that syncs the
 	// whole repository).
-	for _, bootstrap := range []bool{true, false} {
-		for _, k := range selfApplied {
-			if (k.ID() == "flux-system/flux-system") != bootstrap {
-				continue
-			}
-			if !bootstrap && slices.ContainsFunc(r.Clusters, func(c *Cluster) bool { return under(k.Object.File, c.Entry.Path()) }) {
-				continue
-			}
-			add(k.Path(), k, "")
+	for _, k := range selfApplied {
+		add(k.Path(), k, "")
+		if c := r.Clusters[len(r.Clusters)-1]; c.Entry == k && k.ID() != "flux-system/flux-system" {
+			c.tentative = true
 		}
 	}
+	r.nameClusters()
+}
+
+// nameClusters tells the clusters to name themselves when there are
+// several.
+func (r *Repository) nameClusters() {
 	named := len(r.Clusters) > 1
 	for _, c := range r.Clusters {
 		c.Named = named

@@ -295,31 +295,75 @@ func TestTreeInstanceValues(t *testing.T) {
 	}
 }
 
-// TestTreeNestedEntries: a flux-system that syncs the whole repository
-// applies the Kustomizations written in their own paths below it, within
-// its cluster; they are not clusters of their own.
+// TestTreeNestedEntries: a Kustomization written in its own path that
+// another entry point's tree applies belongs to that one's cluster; it is
+// not a cluster of its own.
 func TestTreeNestedEntries(t *testing.T) {
-	g := gittest.Init(t, t.TempDir())
-	ks := func(name, p string) string {
-		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: " + p + "\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+	ks := func(name, p string) []byte {
+		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: " + p + "\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
 	}
-	g.CommitFiles(t, "import", map[string][]byte{
-		"flux-system/kustomization.yaml": []byte("resources:\n- gotk-sync.yaml\n"),
-		"flux-system/gotk-sync.yaml":     gittest.FluxSync("https://github.com/example/cluster", ""),
-		"volsync/kustomization.yaml":     []byte("resources:\n- ks.yaml\n- cm.yaml\n"),
-		"volsync/ks.yaml":                []byte(ks("volsync", "./volsync")),
-		"volsync/cm.yaml":                []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: volsync\n  namespace: default\n"),
-	})
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/cluster.git"}}); err != nil {
-		t.Fatal(err)
+	source := []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://github.com/example/cluster\n  ref:\n    branch: main\n---\n")
+	with := func(a, b map[string][]byte) map[string][]byte {
+		out := maps.Clone(a)
+		maps.Copy(out, b)
+		return out
 	}
-	_, disc := discoverTree(t, g.Dir)
-	var got []string
-	for _, root := range disc.Roots {
-		got = append(got, root.Path+" in "+root.ClusterName())
+	volsync := map[string][]byte{
+		"volsync/kustomization.yaml": []byte("resources:\n- ks.yaml\n- cm.yaml\n"),
+		"volsync/ks.yaml":            ks("volsync", "./volsync"),
+		"volsync/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: volsync\n  namespace: default\n"),
 	}
-	if diff := cmp.Diff([]string{". in .", "volsync in ."}, got); diff != "" || len(disc.Clusters) != 1 {
-		t.Errorf("%d clusters; roots (-want +got):\n%s", len(disc.Clusters), diff)
+	for _, tt := range []struct {
+		name  string
+		files map[string][]byte
+		want  []string
+	}{
+		{
+			// wrmilling/k3s-gitops: flux-system syncs the whole repository.
+			name: "under a flux-system of the whole repository",
+			files: with(volsync, map[string][]byte{
+				"flux-system/kustomization.yaml": []byte("resources:\n- gotk-sync.yaml\n"),
+				"flux-system/gotk-sync.yaml":     gittest.FluxSync("https://github.com/example/cluster", ""),
+			}),
+			want: []string{". in .", "volsync in ."},
+		},
+		{
+			name: "under a flux-system of the whole repository that does not render",
+			files: with(volsync, map[string][]byte{
+				"flux-system/kustomization.yaml": []byte("resources:\n- gotk-sync.yaml\n"),
+				"flux-system/gotk-sync.yaml":     gittest.FluxSync("https://github.com/example/cluster", ""),
+				"remote/kustomization.yaml":      []byte("resources:\n- https://example.com/crds.yaml\n"),
+			}),
+			want: []string{". in ."},
+		},
+		{
+			// truxnell/home-cluster: the cluster's own entry point is such a
+			// Kustomization too, and applies the other from elsewhere.
+			name: "applied by an entry point of the same kind",
+			files: with(volsync, map[string][]byte{
+				"cluster/flux/sync.yaml":          append(source, ks("cluster", "./cluster/flux")...),
+				"cluster/flux/kustomization.yaml": []byte("resources:\n- sync.yaml\n- ../../volsync/ks.yaml\n"),
+			}),
+			want: []string{"cluster/flux in cluster/flux", "volsync in cluster/flux"},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := gittest.Init(t, t.TempDir())
+			g.CommitFiles(t, "import", tt.files)
+			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/cluster.git"}}); err != nil {
+				t.Fatal(err)
+			}
+			_, disc := discoverTree(t, g.Dir)
+			var got []string
+			for _, root := range disc.Roots {
+				if root.Kustomization != nil {
+					got = append(got, root.Path+" in "+root.ClusterName())
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" || len(disc.Clusters) != 1 {
+				t.Errorf("%d clusters; roots (-want +got):\n%s", len(disc.Clusters), diff)
+			}
+		})
 	}
 }
 
