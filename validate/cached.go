@@ -242,8 +242,8 @@ func (c *checker) rootFindings(res *render.Result) ([]rawFinding, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := c.rootKey("validate-root/3", res, set.key, c.kubernetesVersion(), strings.Join(c.opts.Config.SecretReferences, "\x00"),
-		strconv.FormatBool(c.in.Repository.UsesOperator()), c.in.Repository.FluxRelease(res.Root))
+	key := c.rootKey("validate-root/4", res, set.key, c.kubernetesVersion(), strings.Join(c.opts.Config.SecretReferences, "\x00"),
+		strconv.FormatBool(c.in.Repository.UsesOperator()), c.in.Repository.FluxRelease(res.Root), strconv.FormatBool(c.in.Repository.Substitutes()))
 	return cached(c, key, func() ([]rawFinding, error) {
 		v, _, err := set.build()
 		if err != nil {

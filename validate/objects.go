@@ -79,12 +79,69 @@ func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 					value = string(b)
 				}
 			}
-			if strings.TrimSpace(value) != "" && !secretReference(value, refs) && !sopsFile(value) && !fluxVariable.MatchString(value) && !settingKey(key) {
+			if secretValue(key, value, refs) {
 				return manifest.KeyNode(n, field), key
 			}
 		}
 	}
 	return nil, ""
+}
+
+// secretValue tells whether a Secret's value under key is a secret in the
+// clear (plainSecretField). A value that is a file of settings (a YAML or
+// JSON mapping: a chart's values, an application's config; an env or INI
+// file) is one when a key within it names a credential (credentialKey) and
+// holds a value in the clear.
+func secretValue(key, value string, refs []string) bool {
+	if strings.TrimSpace(value) == "" || secretReference(value, refs) || sopsFile(value) || fluxVariable.MatchString(value) || settingKey(key) {
+		return false
+	}
+	switch {
+	case !strings.Contains(strings.TrimSpace(value), "\n"), strings.Contains(value, "PRIVATE KEY-----"):
+		return true
+	case strings.HasPrefix(strings.TrimSpace(value), "-----BEGIN CERTIFICATE-----"):
+		return false // a certificate is public
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal([]byte(value), &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		// An env or INI file: its KEY=value lines; a text of none (a
+		// PEM block) is a secret whole.
+		// A line of base64 ending in = is no setting.
+		pairs := slices.DeleteFunc(settingLine.FindAllStringSubmatch(value, -1), func(m []string) bool { return len(m[1]) > 48 || m[2] == "" })
+		return len(pairs) == 0 || slices.ContainsFunc(pairs, func(m []string) bool { return credentialKey(m[1]) && secretValue(m[1], m[2], refs) })
+	}
+	var credential func(n *yaml.Node) bool
+	credential = func(n *yaml.Node) bool {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				k, v := n.Content[i-1].Value, n.Content[i]
+				if v.Kind == yaml.ScalarNode && credentialKey(k) && secretValue(k, v.Value, refs) || credential(v) {
+					return true
+				}
+			}
+		case yaml.SequenceNode:
+			return slices.ContainsFunc(n.Content, credential)
+		}
+		return false
+	}
+	return credential(doc.Content[0])
+}
+
+// settingLine is a line of an env or INI file: KEY=value, key = value.
+var settingLine = regexp.MustCompile(`(?m)^[ \t]*(?:export[ \t]+)?([A-Za-z0-9_.-]+)[ \t]*=[ \t]*(.*?)[ \t\r]*$`)
+
+// credentials are the words of a key that names a credential.
+var credentials = map[string]bool{
+	"password": true, "passwd": true, "pass": true, "pwd": true, "passphrase": true, "secret": true, "token": true,
+	"key": true, "apikey": true, "credential": true, "credentials": true, "auth": true, "private": true,
+	"dsn": true, "connection": true, "cookie": true, "session": true, "salt": true, "webhook": true,
+}
+
+// credentialKey tells whether one of a key's words (keyWords) is one of
+// credentials: DB_PASSWORD, apiKey, client-secret.
+func credentialKey(key string) bool {
+	return slices.ContainsFunc(keyWords(key), func(w string) bool { return credentials[w] })
 }
 
 // fluxVariable is a variable of Flux's post-build substitution: ${NAME},
@@ -100,21 +157,28 @@ var settings = map[string]bool{
 }
 
 // settingKey tells whether a Secret's key names a setting: its last word
-// (split at any character not a letter or digit, and between a lower-case
-// letter and an upper-case one) is one of settings.
+// (keyWords) is one of settings.
 func settingKey(key string) bool {
-	words := strings.FieldsFunc(key, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	if len(words) == 0 {
-		return false
-	}
-	last := words[len(words)-1]
-	for i := len(last) - 1; i > 0; i-- {
-		if unicode.IsUpper(rune(last[i])) && unicode.IsLower(rune(last[i-1])) {
-			last = last[i:]
-			break
+	words := keyWords(key)
+	return len(words) > 0 && settings[words[len(words)-1]]
+}
+
+// keyWords splits a key into its words, lower-cased: at any character not
+// a letter or digit, and between a lower-case letter and an upper-case one
+// (dbHost is db, host).
+func keyWords(key string) []string {
+	var words []string
+	for _, part := range strings.FieldsFunc(key, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		start := 0
+		for i := 1; i < len(part); i++ {
+			if unicode.IsUpper(rune(part[i])) && unicode.IsLower(rune(part[i-1])) {
+				words = append(words, strings.ToLower(part[start:i]))
+				start = i
+			}
 		}
+		words = append(words, strings.ToLower(part[start:]))
 	}
-	return settings[strings.ToLower(last)]
+	return words
 }
 
 // sopsMetadata finds the metadata SOPS writes into a file it encrypts, in
@@ -122,7 +186,7 @@ func settingKey(key string) bool {
 // JSON), INI.
 var sopsMetadata = []*regexp.Regexp{
 	regexp.MustCompile(`(?m)^sops:[ \t]*\r?\n(?:[ \t]+.*\r?\n|[ \t]*\r?\n)*?[ \t]+mac:[ \t]`),
-	regexp.MustCompile(`"sops":\s*\{[^{}]*"mac":\s*"`),
+	regexp.MustCompile(`"sops":\s*\{[\s\S]*?"mac":\s*"`),
 	regexp.MustCompile(`(?m)^\[sops\][ \t]*\r?\n(?:.*\r?\n)*?mac[ \t]*=`),
 }
 

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/base64"
 	"slices"
 	"testing"
 
@@ -17,6 +18,7 @@ func TestSOPSFile(t *testing.T) {
 		{"yaml", "password: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  age:\n    - recipient: age1xyz\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n\n        YWdl\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2025-12-22T01:21:04Z\"\n  mac: ENC[AES256_GCM,data:zfF=,type:str]\n  version: 3.11.0\n", true},
 		{"yaml with CRLF", "a: ENC[AES256_GCM,data:abc=,type:str]\r\nsops:\r\n  mac: ENC[AES256_GCM,data:zfF=,type:str]\r\n", true},
 		{"json", `{"password": "ENC[AES256_GCM,data:abc=,type:str]", "sops": {"lastmodified": "2025-01-01T00:00:00Z", "mac": "ENC[AES256_GCM,data:m=,type:str]", "version": "3.9.0"}}`, true},
+		{"json with its recipients", "{\n \"data\": \"ENC[AES256_GCM,data:abc=,type:str]\",\n \"sops\": {\n  \"kms\": null,\n  \"age\": [\n   {\"recipient\": \"age1xyz\", \"enc\": \"-----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\n-----END AGE ENCRYPTED FILE-----\\n\"}\n  ],\n  \"mac\": \"ENC[AES256_GCM,data:m=,type:str]\"\n }\n}", true},
 		{"binary, wrapped in json", "{\n\t\"data\": \"ENC[AES256_GCM,data:abc=,type:str]\",\n\t\"sops\": {\n\t\t\"mac\": \"ENC[AES256_GCM,data:m=,type:str]\"\n\t}\n}", true},
 		{"ini", "[db]\npassword = ENC[AES256_GCM,data:abc=,type:str]\n\n[sops]\nversion = 3.9.0\nmac = ENC[AES256_GCM,data:m=,type:str]\n", true},
 		{"plain yaml", "providers:\n  openAI:\n    apiKey: hunter2\n", false},
@@ -49,7 +51,17 @@ func TestPlainSecretField(t *testing.T) {
 		{"a credential beside settings", "stringData:\n  DB_HOST: db\n  DB_PASS: hunter2\n", "DB_PASS"},
 		{"an access key id", "stringData:\n  AWS_ACCESS_KEY_ID: AKIAEXAMPLE\n", "AWS_ACCESS_KEY_ID"},
 		{"a private key", "stringData:\n  tls.key: key\n", "tls.key"},
-		{"a file of settings", "stringData:\n  config.yaml: |\n    user: app\n    password: hunter2\n", "config.yaml"},
+		{"a file of settings with a password", "stringData:\n  config.yaml: |\n    user: app\n    password: hunter2\n", "config.yaml"},
+		{"a file of settings with a nested token", "stringData:\n  values.yaml: |\n    github:\n      apiToken: abc123\n", "values.yaml"},
+		{"a file of settings with a referenced password", "stringData:\n  config.yaml: |\n    user: app\n    password: ${DB_PASSWORD}\n", ""},
+		{"a chart's values without credentials", "stringData:\n  values.yaml: |\n    persistence:\n      main:\n        enabled: true\n        subPath: docs\n", ""},
+		{"an env file", "stringData:\n  app.env: |\n    USER=app\n    PASSWORD=hunter2\n", "app.env"},
+		{"an INI file of settings", "stringData:\n  grafana.ini: |\n    [date_formats]\n    default_timezone = UTC\n", ""},
+		{"an INI file with a password", "stringData:\n  grafana.ini: |\n    [security]\n    admin_password = hunter2\n", "grafana.ini"},
+		{"a PEM key", "stringData:\n  tls.pem: |\n    -----BEGIN PRIVATE KEY-----\n    MIIE\n    -----END PRIVATE KEY-----\n", "tls.pem"},
+		{"a base64 PEM key whose lines end in =", "data:\n  tls.key: " + base64.StdEncoding.EncodeToString([]byte("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7=\nqOq9==\n-----END RSA PRIVATE KEY-----\n")) + "\n", "tls.key"},
+		{"a base64 blob", "stringData:\n  keystore: |\n    MIIKXgIBAzCCChgGCSqGSIb3DQEHAaCCCgkEggoFMIIKATCCBW0GCSqGSIb3DQEHAaCCBV4=\n    BIIFWjCCBVYwggVSBgsqhkiG9w0BDAoBAqCCBPswggT3MBkGCiqGSIb3DQEMAQMwCwQG==\n", "keystore"},
+		{"a certificate", "stringData:\n  ca.pem: |\n    -----BEGIN CERTIFICATE-----\n    MIIE\n    -----END CERTIFICATE-----\n", ""},
 		{"empty", "stringData:\n  password: \"\"\n", ""},
 		{"dollar text that is no variable", "stringData:\n  password: ${not a variable}\n", "password"},
 	} {

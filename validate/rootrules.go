@@ -138,7 +138,7 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		secret := o.node.GetApiVersion() == "v1" && o.node.GetKind() == "Secret"
 		for _, vi := range violations {
-			if c.operatorWidens(o, vi) || variableLeft(o, vi) {
+			if c.operatorWidens(o, vi) || c.variableLeft(o, vi) {
 				continue
 			}
 			msg := vi.Message
@@ -153,10 +153,18 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 // variableLeft tells a violation at a value that still holds a Flux
 // variable: in a file no root applies, whatever applies it substitutes
 // it; in a Flux root, only the cluster knows it (a key of a Secret an
-// ExternalSecret writes there). Either way its value is not known here.
-func variableLeft(o *object, v schema.Violation) bool {
+// ExternalSecret writes there); in a kustomize overlay of a repository
+// whose Flux Kustomizations substitute, the one that applies it does.
+// Either way its value is not known here.
+func (c *checker) variableLeft(o *object, v schema.Violation) bool {
 	r := o.root.Root
-	if !r.File && (r.Kustomization == nil || r.Kustomization.Spec.PostBuild == nil) {
+	switch {
+	case r.File:
+	case r.Kustomization == nil:
+		if !c.in.Repository.Substitutes() {
+			return false
+		}
+	case r.Kustomization.Spec.PostBuild == nil:
 		return false
 	}
 	return strings.Contains(field(o.node, pathKeys(v.Path)...), "${")

@@ -461,6 +461,19 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
+			name: "a variable in an overlay no Flux Kustomization applies, where Flux substitutes",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/apps.yaml":    ks("apps", "./app", "  postBuild:\n    substitute:\n      CLUSTER: prod\n"),
+				"storage/kustomization.yaml": "resources:\n- pv.yaml\n", "storage/pv.yaml": "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: data\nspec:\n  capacity:\n    storage: ${VOLUME_CAPACITY}\n  accessModes: [ReadWriteOnce]\n  hostPath:\n    path: /data\n"}),
+			// Whatever applies it substitutes it, as a Kustomization of the
+			// repository does.
+		},
+		{
+			name:  "a variable in an overlay where nothing substitutes",
+			files: with(app, map[string]string{"storage/kustomization.yaml": "resources:\n- pv.yaml\n", "storage/pv.yaml": "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: data\nspec:\n  capacity:\n    storage: ${VOLUME_CAPACITY}\n  accessModes: [ReadWriteOnce]\n  hostPath:\n    path: /data\n"}),
+			want:  []want{{rule: "schema", file: "storage/pv.yaml", line: 7, message: `spec.capacity.storage: Invalid value: "${VOLUME_CAPACITY}"`}},
+		},
+		{
 			name: "a cluster installing Flux 0.31 from a GitRepository of Flux's own repository",
 			files: map[string]string{"clusters/prod/sync.yaml": fluxSync,
 				"clusters/prod/cluster.yaml": strings.Replace(ks("cluster", "./clusters/prod", "  postBuild:\n    substitute:\n      CLUSTER: prod\n"), "kustomize.toolkit.fluxcd.io/v1\n", "kustomize.toolkit.fluxcd.io/v1beta2\n", 1),
