@@ -29,7 +29,7 @@ const (
 // resources in the order the kustomization lists them). Plugins, exec
 // functions and Helm are never run.
 // It tells whether it added origin tracking to the root's kustomization.
-func (e *Engine) kustomize(root Root, fsys *kfs.FS) (m resmap.ResMap, injected bool, err error) {
+func (e *Engine) kustomize(root Root, fsys *kfs.FS, fluxBuilds bool) (m resmap.ResMap, injected bool, err error) {
 	opts := &krusty.Options{PluginConfig: kustypes.DisabledPluginConfig()}
 	generated := false
 	if k := root.Kustomization; k != nil {
@@ -39,6 +39,10 @@ func (e *Engine) kustomize(root Root, fsys *kfs.FS) (m resmap.ResMap, injected b
 		opts.LoadRestrictions = kustypes.LoadRestrictionsNone
 	} else {
 		opts.LoadRestrictions = kustypes.LoadRestrictionsRootOnly
+		if fluxBuilds {
+			// What kustomize-controller builds reads where it likes.
+			opts.LoadRestrictions = kustypes.LoadRestrictionsNone
+		}
 		opts.Reorder = krusty.ReorderOptionUnspecified
 	}
 	if e.kustomizeOrigins {

@@ -258,8 +258,12 @@ type Repository struct {
 	// components are the Flux releases files install, by file: the one a
 	// gotk-components.yaml's header names, or the tag of an OCIRepository
 	// of Flux's own manifests.
-	components  map[string]string
-	inputs      sync.Map // Inputs, by root path and components
+	components map[string]string
+	inputs     sync.Map // Inputs, by root path and components
+	// outside are the ConfigMaps and Secrets written in files, by
+	// Kind/namespace/name, for writtenOutside.
+	outsideOnce sync.Once
+	outside     map[string]Produced
 	filesOnce   sync.Once
 	filesSorted []string // Files, sorted
 	// dirLinks are the symlinks to directories, each with the directory

@@ -468,7 +468,12 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 		if objects != nil {
 			known, selfFailed = objects.objects, objects.selfFailed[rootKeyID(root)]
 		}
-		v, err := resolveVars(k, func(id string) (Produced, bool) { return lookup(known, root.ClusterName(), id) })
+		v, err := resolveVars(k, func(id string) (Produced, bool) {
+			if p, ok := lookup(known, root.ClusterName(), id); ok {
+				return p, true
+			}
+			return r.writtenOutside(id)
+		})
 		if err != nil {
 			if cause := selfFailed; cause != nil {
 				// What it would substitute from is unknown because it
@@ -509,7 +514,7 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	if err := e.checkFluxPath(root); err != nil {
 		return &Result{Root: root, Err: err}
 	}
-	m, injected, err := e.kustomize(root, fsys)
+	m, injected, err := e.kustomize(root, fsys, r.FluxBuilds(root))
 	var origs []Origin
 	var built []declared // the objects as kustomize built them, to infer origins from
 	switch {
@@ -604,7 +609,7 @@ func (e *Engine) cacheKey(r *Repository, root Root, vars map[string]string, f *s
 	if e.opts.Cache == nil {
 		return ""
 	}
-	parts := []string{"render/3", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(!e.strict(r, root)), boolString(e.opts.Origins), e.checks.Limits().String()}
+	parts := []string{"render/4", e.opts.Salt, root.Path, root.KustomizationID(), boolString(e.opts.AllowRemote), boolString(!e.strict(r, root)), boolString(e.opts.Origins), e.checks.Limits().String(), boolString(r.FluxBuilds(root))}
 	if k := root.Kustomization; k != nil {
 		parts = append(parts, string(k.SpecJSON), varsDigest(vars))
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"errors"
 
 	"context"
@@ -476,5 +477,52 @@ func TestSelfSubstitutionBuildError(t *testing.T) {
 	res := rootResult(t, g, "", "app")
 	if !errors.Is(res.Err, kfs.ErrRemoteRefused) {
 		t.Errorf("error = %v, want the refused remote resource", res.Err)
+	}
+}
+
+// TestFluxBuildsPlainRoot: an overlay under the path of a Flux
+// Kustomization of the repository, even one not rendered (its source is
+// defined by an install script), is built as kustomize-controller builds
+// it, reading a file outside its directory; one no Flux Kustomization
+// covers keeps kustomize's own restriction.
+func TestFluxBuildsPlainRoot(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	ks := "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: home\n  namespace: kube-system\nspec:\n  interval: 10m\n  path: ./clusters/home\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: infrastructure\n"
+	overlay := []byte("resources:\n- ../../../apps/budget.yaml\n")
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/home/cluster.yaml":            []byte(ks),
+		"clusters/home/apps/kustomization.yaml": overlay,
+		"plain/x/apps/kustomization.yaml":       overlay,
+		"apps/budget.yaml":                      []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: budget\n"),
+	})
+	if res := rootResult(t, g, "", "clusters/home/apps"); res.Err != nil {
+		t.Errorf("the overlay Flux builds: %v", res.Err)
+	}
+	if res := rootResult(t, g, "", "plain/x/apps"); res.Err == nil || !strings.Contains(res.Err.Error(), "is outside") {
+		t.Errorf("the plain overlay: %v, want kustomize's load restriction", res.Err)
+	}
+}
+
+// TestSubstituteFromBootstrap: a Kustomization substitutes from a
+// ConfigMap and a Secret no root renders but the repository writes, for a
+// bootstrap script to apply (one as a manifest no Kustomization applies,
+// one as a template `op inject` fills): the ConfigMap's values are
+// substituted, the Secret's are the cluster's (its variable is left for
+// it, as for a Secret an ExternalSecret makes), and neither is an error.
+func TestSubstituteFromBootstrap(t *testing.T) {
+	g := fluxRepo(t, "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: settings\n    - kind: Secret\n      name: tunnel\n", map[string]string{
+		"bootstrap/settings.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: flux-system\ndata:\n  CLUSTER: prod\n",
+		"bootstrap/secrets.yaml.tpl": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tunnel\n  namespace: flux-system\nstringData:\n  REGION: op://vault/tunnel/region\n",
+	})
+	res := rootResult(t, g, "", "app")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	out, err := res.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte("value: prod")) || !bytes.Contains(out, []byte("value: ${REGION}")) {
+		t.Errorf("render:\n%s", out)
 	}
 }

@@ -777,7 +777,7 @@ func TestAsYAML(t *testing.T) {
 		}
 		e := New(tree, r.Root, Options{})
 		for _, root := range disc.Roots {
-			m, _, err := e.kustomize(root, kfs.New(tree, r.Root, false))
+			m, _, err := e.kustomize(root, kfs.New(tree, r.Root, false), false)
 			if err != nil {
 				t.Fatalf("%s: %v", root, err)
 			}

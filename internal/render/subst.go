@@ -12,6 +12,7 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/envsubst"
+	"go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -20,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
 // Flux's rules for post-build variable substitution, as kustomize-controller
@@ -178,6 +180,72 @@ func madeSecret(res *resource.Resource) (Produced, bool) {
 	}
 	p.Made = res.GetKind() + " " + p.Namespace + "/" + res.GetName()
 	return p, true
+}
+
+// writtenOutside finds a ConfigMap or Secret (id is Kind/namespace/name)
+// no root renders that a file of the repository writes: a manifest no
+// Kustomization applies, or one a bootstrap script fills in
+// (secrets.yaml.tpl for `op inject`, .tmpl, .templ), which puts it in the
+// cluster before Flux reads it. Its values are what the file writes, a
+// key whose value is a reference or a template as yet unknown, and it may
+// hold keys the file does not show (Produced.Open).
+func (r *Repository) writtenOutside(id string) (Produced, bool) {
+	r.outsideOnce.Do(func() {
+		r.outside = map[string]Produced{}
+		for _, f := range r.Files {
+			if !isYAML(f) && !manifestTemplate(f) {
+				continue
+			}
+			data, err := r.tree.ReadFile(f)
+			if err != nil || !(bytes.Contains(data, []byte("kind: Secret")) || bytes.Contains(data, []byte("kind: ConfigMap"))) {
+				continue
+			}
+			for _, d := range manifest.Split(data) {
+				o, err := manifest.Decode(f, d)
+				if err != nil || o.APIVersion != "v1" || (o.Kind != "Secret" && o.Kind != "ConfigMap") {
+					continue
+				}
+				p := Produced{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Data: map[string]string{}, Open: true,
+					Made: fmt.Sprintf("%s %s written in %s", o.Kind, o.ID(), f)}
+				for _, field := range []string{"data", "stringData"} {
+					m := manifest.Lookup(o.Node(), field)
+					if m == nil || m.Kind != yaml.MappingNode {
+						continue
+					}
+					for i := 1; i < len(m.Content); i += 2 {
+						k, v := m.Content[i-1].Value, m.Content[i].Value
+						if o.Kind == "Secret" || strings.Contains(v, "{{") || strings.Contains(v, "://") {
+							v = "${" + k + "}" // a secret, or a reference: known in the cluster
+						}
+						p.Data[k] = v
+					}
+				}
+				key := o.Kind + "/" + o.Namespace + "/" + o.Name
+				if _, seen := r.outside[key]; !seen {
+					r.outside[key] = p
+				}
+			}
+		}
+	})
+	kind, rest, _ := strings.Cut(id, "/")
+	ns, name, _ := strings.Cut(rest, "/")
+	if p, ok := r.outside[kind+"/"+ns+"/"+name]; ok {
+		return p, true
+	}
+	p, ok := r.outside[kind+"//"+name] // one the script applies to whatever namespace it is told
+	p.Namespace = ns
+	return p, ok
+}
+
+// manifestTemplate tells whether f is a manifest a bootstrap script fills
+// in before applying it: secrets.yaml.tpl, cluster.yaml.tmpl.
+func manifestTemplate(f string) bool {
+	for _, ext := range []string{".tpl", ".tmpl", ".templ"} {
+		if base, ok := strings.CutSuffix(f, ext); ok && isYAML(base) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookupNode returns the node at path under n, or nil.

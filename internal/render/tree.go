@@ -816,6 +816,24 @@ func (r *Repository) MakesArtifact(namespace, name string) bool {
 // HelmRelease.
 func (r *Repository) UsesOperator() bool { return len(r.instances) > 0 }
 
+// FluxBuilds tells whether kustomize-controller builds a plain kustomize
+// root: a Flux Kustomization written in the repository, whatever its
+// source and whether a walk reached it, has a path at or above the root's.
+// It builds without kustomize's load restriction.
+func (r *Repository) FluxBuilds(root Root) bool {
+	if root.Kustomization != nil || root.File || root.At != nil {
+		return false
+	}
+	return slices.ContainsFunc(r.Flux, func(k *Kustomization) bool { return atOrUnder(root.Path, []string{k.Path()}) })
+}
+
+// Substitutes tells whether a Flux Kustomization of the repository, as
+// written, substitutes variables after its build: a ${VAR} in an overlay
+// may be left for one to fill.
+func (r *Repository) Substitutes() bool {
+	return slices.ContainsFunc(r.Flux, func(k *Kustomization) bool { return k.Spec.PostBuild != nil })
+}
+
 // ClusterConfig is a cluster .gitops.yaml declares, for a layout neither
 // `flux bootstrap` nor the Flux Operator describes.
 type ClusterConfig struct {
