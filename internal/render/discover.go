@@ -229,6 +229,9 @@ type Repository struct {
 	// nil leaves OCIRepositories to other repositories.
 	artifact func(*Source) (*Revision, string)
 	own      map[string]bool // the remotes' URLs, normalized
+	// written are the sources written in the repository, by ID: clusters
+	// may each write their own flux-system.
+	written map[string][]*Source
 	// pushed are the OCI artifacts, by normalized URL, that are this
 	// repository's files: an entry point syncs from one and lies in it
 	// (entryPoints), as `flux push artifact --path=./` of the repository
@@ -288,7 +291,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 }
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
-	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, patches: map[*manifest.Object]bool{},
+	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
 		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, dirLinks: map[string]string{}}
 	w, err := walk(tree, ".")
 	if err != nil {
@@ -767,6 +770,7 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		}
 		s.Spec, _ = json.Marshal(map[string]any{"url": d.URL, "ref": d.Spec})
 		r.Sources[s.ID()] = s
+		r.written[s.ID()] = append(r.written[s.ID()], s)
 		if s.Ref.Tag != "" && ((o.Kind == "OCIRepository" && fluxManifests(s.URL)) || (o.Kind == "GitRepository" && fluxRepository(s.URL))) {
 			r.components[o.File] = s.Ref.Tag // the Flux release a Kustomization installs
 		}

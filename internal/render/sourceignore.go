@@ -32,15 +32,35 @@ func (e *Engine) sourceFilter(r *Repository, root Root) *sourceFilter {
 	if k == nil {
 		return nil
 	}
+	src := r.sourceOf(root)
 	id := k.SourceID()
+	if src != nil {
+		id += "\x00" + src.Object.File
+	}
 	e.ignoreMu.Lock()
 	defer e.ignoreMu.Unlock()
 	if f, ok := e.ignores[id]; ok {
 		return f
 	}
-	f := newSourceFilter(e.tree, r.SourceIgnores, r.Sources[id])
+	f := newSourceFilter(e.tree, r.SourceIgnores, src)
 	e.ignores[id] = f
 	return f
+}
+
+// sourceOf is the source a Flux root builds from: of the sources the
+// repository writes with its sourceRef's name, the one written under its
+// cluster's entry point, where each cluster of a repository writes its own
+// flux-system (with its own spec.ignore).
+func (r *Repository) sourceOf(root Root) *Source {
+	id := root.Kustomization.SourceID()
+	if c := root.Cluster; c != nil && len(r.written[id]) > 1 {
+		for _, s := range r.written[id] {
+			if under(s.Object.File, c.Entry.Path()) {
+				return s
+			}
+		}
+	}
+	return r.Sources[id]
 }
 
 // newSourceFilter builds the filter with source-controller's own library

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -365,6 +366,34 @@ func TestTreeNestedEntries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTreeClusterSources: two clusters each write their own flux-system
+// GitRepository, each with the spec.ignore that keeps its own folder: each
+// cluster's roots build from its own (samip5/k8s-cluster).
+func TestTreeClusterSources(t *testing.T) {
+	sync := func(dir string) []byte {
+		return bytes.Replace(gittest.FluxSync("https://github.com/example/fleet", dir), []byte("  url: "), []byte("  ignore: |\n    /*\n    !/"+dir+"\n  url: "), 1)
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"media/sync.yaml":  sync("media"),
+		"media/cm.yaml":    []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: media\n  namespace: default\n"),
+		"nebula/sync.yaml": sync("nebula"),
+		"nebula/cm.yaml":   []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nebula\n  namespace: default\n"),
+	})
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	eng, disc := discoverTree(t, g.Dir)
+	results, err := eng.Render(context.Background(), disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d roots, want each cluster's", len(results))
+	}
+	mustRender(t, results)
 }
 
 // TestTreeTenants walks the multi-cluster fixture: each cluster from its
