@@ -81,20 +81,23 @@ func renderTree(t *testing.T, dir string) (*Repository, []*Result) {
 	return disc, results
 }
 
+// homeLabRoots are the roots of the home-lab fixture's cluster.
+var homeLabRoots = []string{
+	"kubernetes/apps (Kustomization flux-system/cluster-apps)",
+	"kubernetes/apps/flux-system/flux-instance/app (Kustomization flux-system/flux-instance)",
+	"kubernetes/apps/media/player/app (Kustomization media/player)",
+	"kubernetes/apps/network/echo/app (Kustomization network/echo)",
+	"kubernetes/apps/network/gateway/app (Kustomization network/gateway)",
+	"kubernetes/flux/cluster (Kustomization flux-system/flux-system)",
+}
+
 // TestTreeHomeLab walks the Flux Operator home-lab fixture: its cluster
 // starts at the flux-instance chart's sync, and each application's
 // Kustomization is rendered as cluster-apps applies it.
 func TestTreeHomeLab(t *testing.T) {
 	g := fluxFixture(t, "homelab", "https://github.com/example/home-lab.git", nil)
 	disc, results := renderTree(t, g.Dir)
-	if diff := cmp.Diff([]string{
-		"kubernetes/apps (Kustomization flux-system/cluster-apps)",
-		"kubernetes/apps/flux-system/flux-instance/app (Kustomization flux-system/flux-instance)",
-		"kubernetes/apps/media/player/app (Kustomization media/player)",
-		"kubernetes/apps/network/echo/app (Kustomization network/echo)",
-		"kubernetes/apps/network/gateway/app (Kustomization network/gateway)",
-		"kubernetes/flux/cluster (Kustomization flux-system/flux-system)",
-	}, rootNames(disc.Roots)); diff != "" {
+	if diff := cmp.Diff(homeLabRoots, rootNames(disc.Roots)); diff != "" {
 		t.Fatalf("roots (-want +got):\n%s", diff)
 	}
 	byRoot := map[string]*Result{}
@@ -284,14 +287,7 @@ func TestTreeInstanceValues(t *testing.T) {
 		}
 		t.Fatalf("%d clusters, want the one of %shelm/values.yaml:15, Flux v2.7", len(disc.Clusters), app)
 	}
-	if diff := cmp.Diff([]string{
-		"kubernetes/apps (Kustomization flux-system/cluster-apps)",
-		"kubernetes/apps/flux-system/flux-instance/app (Kustomization flux-system/flux-instance)",
-		"kubernetes/apps/media/player/app (Kustomization media/player)",
-		"kubernetes/apps/network/echo/app (Kustomization network/echo)",
-		"kubernetes/apps/network/gateway/app (Kustomization network/gateway)",
-		"kubernetes/flux/cluster (Kustomization flux-system/flux-system)",
-	}, rootNames(disc.Roots)); diff != "" {
+	if diff := cmp.Diff(homeLabRoots, rootNames(disc.Roots)); diff != "" {
 		t.Errorf("roots (-want +got):\n%s", diff)
 	}
 }
