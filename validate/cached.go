@@ -243,7 +243,7 @@ func (c *checker) rootFindings(res *render.Result) ([]rawFinding, error) {
 		return nil, err
 	}
 	key := c.rootKey("validate-root/4", res, set.key, c.kubernetesVersion(), strings.Join(c.opts.Config.SecretReferences, "\x00"),
-		strconv.FormatBool(c.in.Repository.UsesOperator()), c.in.Repository.FluxRelease(res.Root), strconv.FormatBool(c.in.Repository.Substitutes()))
+		strconv.FormatBool(c.in.Repository.UsesOperator()), c.in.Repository.FluxRelease(res.Root), strconv.FormatBool(c.in.Repository.Substituted(res.Root)))
 	return cached(c, key, func() ([]rawFinding, error) {
 		v, _, err := set.build()
 		if err != nil {

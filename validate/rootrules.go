@@ -153,15 +153,15 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 // variableLeft tells a violation at a value that still holds a Flux
 // variable: in a file no root applies, whatever applies it substitutes
 // it; in a Flux root, only the cluster knows it (a key of a Secret an
-// ExternalSecret writes there); in a kustomize overlay of a repository
-// whose Flux Kustomizations substitute, the one that applies it does.
-// Either way its value is not known here.
+// ExternalSecret writes there); in a kustomize overlay that a Flux
+// Kustomization of the repository substitutes in, that one does. Either
+// way its value is not known here.
 func (c *checker) variableLeft(o *object, v schema.Violation) bool {
 	r := o.root.Root
 	switch {
 	case r.File:
 	case r.Kustomization == nil:
-		if !c.in.Repository.Substitutes() {
+		if !c.in.Repository.Substituted(r) {
 			return false
 		}
 	case r.Kustomization.Spec.PostBuild == nil:

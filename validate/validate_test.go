@@ -461,12 +461,12 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
-			name: "a variable in an overlay no Flux Kustomization applies, where Flux substitutes",
+			name: "a variable in an overlay a Flux Kustomization substitutes, whose source an install script makes",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
-				"clusters/prod/apps.yaml":    ks("apps", "./app", "  postBuild:\n    substitute:\n      CLUSTER: prod\n"),
+				"clusters/prod/storage.yaml": strings.Replace(ks("storage", "./storage", "  postBuild:\n    substitute:\n      CLUSTER: prod\n"), "name: flux-system\n  path", "name: infrastructure\n  path", 1),
 				"storage/kustomization.yaml": "resources:\n- pv.yaml\n", "storage/pv.yaml": "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: data\nspec:\n  capacity:\n    storage: ${VOLUME_CAPACITY}\n  accessModes: [ReadWriteOnce]\n  hostPath:\n    path: /data\n"}),
-			// Whatever applies it substitutes it, as a Kustomization of the
-			// repository does.
+			// That Kustomization substitutes it; the overlay built on its
+			// own leaves it to that one.
 		},
 		{
 			name:  "a variable in an overlay where nothing substitutes",

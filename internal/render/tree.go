@@ -827,11 +827,18 @@ func (r *Repository) FluxBuilds(root Root) bool {
 	return slices.ContainsFunc(r.Flux, func(k *Kustomization) bool { return atOrUnder(root.Path, []string{k.Path()}) })
 }
 
-// Substitutes tells whether a Flux Kustomization of the repository, as
-// written, substitutes variables after its build: a ${VAR} in an overlay
-// may be left for one to fill.
-func (r *Repository) Substitutes() bool {
-	return slices.ContainsFunc(r.Flux, func(k *Kustomization) bool { return k.Spec.PostBuild != nil })
+// Substituted tells whether a Flux Kustomization written in the
+// repository, whatever its source and whether a walk reached it,
+// substitutes variables in a plain kustomize root after building it: its
+// path is at or above the root's and it sets spec.postBuild. A ${VAR} in
+// the root is left for it to fill.
+func (r *Repository) Substituted(root Root) bool {
+	if root.Kustomization != nil || root.File {
+		return false
+	}
+	return slices.ContainsFunc(r.Flux, func(k *Kustomization) bool {
+		return k.Spec.PostBuild != nil && atOrUnder(root.Path, []string{k.Path()})
+	})
 }
 
 // ClusterConfig is a cluster .gitops.yaml declares, for a layout neither
