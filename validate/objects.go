@@ -104,9 +104,8 @@ func secretValue(key, value string, refs []string) bool {
 	}
 	var doc yaml.Node
 	if yaml.Unmarshal([]byte(value), &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		// An env or INI file: its KEY=value lines; a text of none (a
-		// PEM block) is a secret whole.
-		// A line of base64 ending in = is no setting.
+		// An env or INI file: its KEY=value lines (a line of base64
+		// ending in = is none); a text of none is a secret whole.
 		pairs := slices.DeleteFunc(settingLine.FindAllStringSubmatch(value, -1), func(m []string) bool { return len(m[1]) > 48 || m[2] == "" })
 		return len(pairs) == 0 || slices.ContainsFunc(pairs, func(m []string) bool { return credentialKey(m[1]) && secretValue(m[1], m[2], refs) })
 	}

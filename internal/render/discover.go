@@ -248,8 +248,13 @@ type Repository struct {
 	apis       map[string]bool // the API versions the repository's CRDs serve
 	fluxFiles  map[string]bool // the files that name an API group the walk follows (namesFlux)
 	// releaseFiles are the files that may hold a HelmRelease.
-	releaseFiles  map[string]bool
-	fluxOnce      sync.Once
+	releaseFiles map[string]bool
+	fluxOnce     sync.Once
+	// fluxPaths are the paths of the Flux Kustomizations written in the
+	// repository, each with whether one there sets spec.postBuild
+	// (fluxAbove).
+	fluxPathsOnce sync.Once
+	fluxPaths     map[string]bool
 	fluxSorted    []string        // fluxFiles' keys, sorted
 	releaseSorted []string        // releaseFiles' keys, sorted
 	crdFiles      map[string]bool // the files that define CustomResourceDefinitions

@@ -475,10 +475,10 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 			return r.writtenOutside(id)
 		})
 		if err != nil {
-			if cause := selfFailed; cause != nil {
+			if selfFailed != nil {
 				// What it would substitute from is unknown because it
 				// does not build: that is why it fails.
-				err = cause
+				err = selfFailed
 			}
 			return &Result{Root: root, Err: err}
 		}

@@ -614,10 +614,12 @@ func sortRoots(roots []Root) {
 // that artifact is this repository.
 func (r *Repository) entryPoints(declared []ClusterConfig) {
 	byPath := map[string]bool{}
-	add := func(name string, k *Kustomization, flux string) {
+	// add makes k a cluster's entry point, and returns the cluster; nil
+	// when one starts at its path already.
+	add := func(name string, k *Kustomization, flux string) *Cluster {
 		p := k.Path()
 		if byPath[p] {
-			return
+			return nil
 		}
 		byPath[p] = true
 		if flux == "" {
@@ -626,6 +628,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		c := &Cluster{Name: name, Entry: k, Flux: flux}
 		k.Cluster = c
 		r.Clusters = append(r.Clusters, c)
+		return c
 	}
 	for _, d := range declared {
 		k := syncKustomization(d.Object, "flux-system", "flux-system", "GitRepository", d.Path)
@@ -661,9 +664,8 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	// it (a ks.yaml in its app's folder, under a flux-system that syncs the
 	// whole repository).
 	for _, k := range selfApplied {
-		add(k.Path(), k, "")
-		if c := r.Clusters[len(r.Clusters)-1]; c.Entry == k && k.ID() != "flux-system/flux-system" {
-			c.tentative = true
+		if c := add(k.Path(), k, ""); c != nil {
+			c.tentative = k.ID() != "flux-system/flux-system"
 		}
 	}
 	r.nameClusters()
@@ -740,13 +742,7 @@ func fluxManifests(url string) bool {
 // fluxRepository tells whether url is Flux's own Git repository,
 // github.com/fluxcd/flux2, in any of the forms a GitRepository takes.
 func fluxRepository(url string) bool {
-	u := strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(url), "/"), ".git")
-	for _, prefix := range []string{"https://", "http://", "ssh://git@", "git@"} {
-		if rest, ok := strings.CutPrefix(u, prefix); ok {
-			return rest == "github.com/fluxcd/flux2" || rest == "github.com:fluxcd/flux2"
-		}
-	}
-	return false
+	return NormalizeGitURL(url) == "github.com/fluxcd/flux2"
 }
 
 // fluxMinor reads a Flux release as a FluxInstance's distribution.version
@@ -824,7 +820,7 @@ func (r *Repository) FluxBuilds(root Root) bool {
 	if root.Kustomization != nil || root.File || root.At != nil {
 		return false
 	}
-	return slices.ContainsFunc(r.Flux, func(k *Kustomization) bool { return atOrUnder(root.Path, []string{k.Path()}) })
+	return r.fluxAbove(root.Path, false)
 }
 
 // Substituted tells whether a Flux Kustomization written in the
@@ -836,9 +832,28 @@ func (r *Repository) Substituted(root Root) bool {
 	if root.Kustomization != nil || root.File {
 		return false
 	}
-	return slices.ContainsFunc(r.Flux, func(k *Kustomization) bool {
-		return k.Spec.PostBuild != nil && atOrUnder(root.Path, []string{k.Path()})
+	return r.fluxAbove(root.Path, true)
+}
+
+// fluxAbove tells whether a Flux Kustomization written in the repository
+// has dir or a directory above it as its path; with substitutes, one that
+// sets spec.postBuild. Every plain root asks, in its cache key and its
+// build: the paths are indexed once.
+func (r *Repository) fluxAbove(dir string, substitutes bool) bool {
+	r.fluxPathsOnce.Do(func() {
+		r.fluxPaths = map[string]bool{}
+		for _, k := range r.Flux {
+			r.fluxPaths[k.Path()] = r.fluxPaths[k.Path()] || k.Spec.PostBuild != nil
+		}
 	})
+	for d := dir; ; d = path.Dir(d) {
+		if sub, ok := r.fluxPaths[d]; ok && (sub || !substitutes) {
+			return true
+		}
+		if d == "." || d == "/" {
+			return false
+		}
+	}
 }
 
 // ClusterConfig is a cluster .gitops.yaml declares, for a layout neither
