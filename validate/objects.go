@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -275,11 +276,55 @@ func checkDuplicates(c *checker) error {
 			if !c.reportable(later) && c.reportable(earlier) && !c.in.Partial {
 				later, earlier = earlier, later
 			}
-			c.addObject("duplicate-object", later, nil, fmt.Sprintf("%s is applied by Kustomization %s and also by Kustomization %s: they would fight over it",
-				later.id, later.root.Root.Kustomization.ID(), earlier.root.Root.Kustomization.ID()))
+			if !c.reportable(later) {
+				continue
+			}
+			same, err := c.alike(later, earlier)
+			if err != nil {
+				return err
+			}
+			by, also := later.root.Root.Kustomization.ID(), earlier.root.Root.Kustomization.ID()
+			if same {
+				// Nothing the object does changes: only which of the two
+				// owns it, as its ownership labels say, and so which one's
+				// pruning deletes it.
+				c.addRaw(rawFinding{Default: Warning, Finding: c.objectFinding("duplicate-object", later, nil, fmt.Sprintf(
+					"%s is applied by Kustomization %s and also by Kustomization %s, alike but for labels and annotations: each reconcile takes it from the other, and pruning by either deletes it until the other applies it again",
+					later.id, by, also))})
+				continue
+			}
+			c.addObject("duplicate-object", later, nil, fmt.Sprintf("%s is applied by Kustomization %s and also by Kustomization %s, which render it differently: they would fight over it",
+				later.id, by, also))
 		}
 	}
 	return nil
+}
+
+// alike tells whether two rendered objects are the same but for their
+// labels and annotations, whose differences (the ownership labels Flux
+// sets, the labels each Kustomization adds) change only who owns the
+// object, not what it does.
+func (c *checker) alike(a, b *object) (bool, error) {
+	var content [2]map[string]any
+	for i, o := range []*object{a, b} {
+		objs, err := c.objectsOf(o.root)
+		if err != nil {
+			return false, err
+		}
+		if o.index >= len(objs) {
+			return false, nil
+		}
+		m, err := objs[o.index].node.Map()
+		if err != nil {
+			return false, nil
+		}
+		if meta, ok := m["metadata"].(map[string]any); ok {
+			delete(meta, "labels")
+			delete(meta, "annotations")
+		}
+		content[i] = m
+	}
+	return reflect.DeepEqual(content[0], content[1]), nil
 }
 
 // factObject is the object a fact of res is about.

@@ -360,7 +360,14 @@ func TestBadInputs(t *testing.T) {
 			name: "two Kustomizations apply the same object",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
 				"clusters/prod/a.yaml": ks("a", "./app", ""), "clusters/prod/b.yaml": ks("b", "./app", "")}),
-			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a"}},
+			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, severity: Warning, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a, alike but for labels and annotations"}},
+		},
+		{
+			name: "two Kustomizations apply the same object differently",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/a.yaml": ks("a", "./app", ""),
+				"clusters/prod/b.yaml": ks("b", "./app", "  patches:\n    - target: {kind: Deployment}\n      patch: |\n        - op: add\n          path: /spec/replicas\n          value: 5\n")}),
+			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a, which render it differently: they would fight over it"}},
 		},
 		{
 			name:  "Kustomization source not defined",

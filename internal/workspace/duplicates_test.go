@@ -34,8 +34,8 @@ spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
 ---
 ` + string(ks("flux-system", cluster, "./clusters/"+cluster)))
 	}
-	cm := func(name string) []byte {
-		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {a: b}\n")
+	cm := func(name, team string) []byte {
+		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {team: " + team + "}\n")
 	}
 	files := map[string][]byte{
 		"clusters/prod/flux-system/gotk-sync.yaml":    sync("prod"),
@@ -44,9 +44,9 @@ spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
 		"clusters/staging/flux-system/gotk-sync.yaml": sync("staging"),
 		"clusters/staging/team-b.yaml":                ks("team-b", "staging", "./teams/b"),
 		"teams/a/kustomization.yaml":                  []byte("namespace: team\nresources: [cm.yaml]\n"),
-		"teams/a/cm.yaml":                             cm("settings-a"),
+		"teams/a/cm.yaml":                             cm("settings-a", "a"),
 		"teams/b/kustomization.yaml":                  []byte("namespace: team\nresources: [cm.yaml]\n"),
-		"teams/b/cm.yaml":                             cm("settings-b"),
+		"teams/b/cm.yaml":                             cm("settings-b", "b"),
 	}
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", files)
@@ -64,8 +64,8 @@ spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
 		return out
 	}
 	for _, tc := range []struct{ file, from, to, want string }{
-		{"teams/b/cm.yaml", "settings-b", "settings-a", "teams/b/cm.yaml: v1/ConfigMap/team/settings-a is applied by Kustomization flux-system/team-b and also by Kustomization flux-system/team-a: they would fight over it"},
-		{"teams/a/cm.yaml", "settings-a", "settings-b", "teams/a/cm.yaml: v1/ConfigMap/team/settings-b is applied by Kustomization flux-system/team-a and also by Kustomization flux-system/team-b: they would fight over it"},
+		{"teams/b/cm.yaml", "settings-b", "settings-a", "teams/b/cm.yaml: v1/ConfigMap/team/settings-a is applied by Kustomization flux-system/team-b and also by Kustomization flux-system/team-a, which render it differently: they would fight over it"},
+		{"teams/a/cm.yaml", "settings-a", "settings-b", "teams/a/cm.yaml: v1/ConfigMap/team/settings-b is applied by Kustomization flux-system/team-a and also by Kustomization flux-system/team-b, which render it differently: they would fight over it"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			p := filepath.Join(g.Dir, filepath.FromSlash(tc.file))
