@@ -533,6 +533,10 @@ type docText struct {
 	// URL and Ignore are a source's.
 	URL    string
 	Ignore *string
+	// Patch is set for a HelmRelease with neither spec.chart nor
+	// spec.chartRef: no release installs without one, so it is a patch a
+	// kustomization lays over another.
+	Patch bool
 }
 
 // factsOf reads a file's content.
@@ -663,6 +667,7 @@ func docFacts(f string, d manifest.Doc) docText {
 		// Flux Operator's flux-instance chart, the sync it sets up and
 		// the Flux release it installs.
 		keep = instanceFields(manifest.Path(o.Node(), "spec", "values", "instance"))
+		t.Patch = manifest.Lookup(spec, "chart") == nil && manifest.Lookup(spec, "chartRef") == nil
 	case o.Group() == GeneratorGroup && o.Kind == "ArtifactGenerator":
 		keep = spec
 	}
@@ -784,6 +789,9 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 			r.generators[g.ID()] = g
 		}
 	case (group == OperatorGroup && o.Kind == "FluxInstance") || o.Kind == "HelmRelease" || o.Kind == InstanceValues:
+		if d.Patch {
+			r.patches[o] = true
+		}
 		in := &instance{Object: o}
 		if d.Spec == nil || json.Unmarshal(d.Spec, &in.instanceSpec) != nil || in.Sync.Kind == "" || in.Sync.Path == "" {
 			return

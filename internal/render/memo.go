@@ -44,7 +44,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
 // the API versions its CRDs serve, then whether it names a Flux group and
 // HelmRelease, then the Flux release a gotk-components.yaml names.
-const memoHeader = "discovery/12"
+const memoHeader = "discovery/13"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -83,6 +83,7 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 			if d.Ignore != nil {
 				w.String(*d.Ignore)
 			}
+			w.Bool(d.Patch)
 		}
 	default:
 		w.String("")
@@ -130,6 +131,7 @@ func decodeFacts(r *cache.Reader) fileFacts {
 				ignore := r.Field()
 				d.Ignore = &ignore
 			}
+			d.Patch = r.Bool()
 		}
 	case "":
 	default:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -118,7 +119,7 @@ func (r *Repository) writtenObject(c Child, read map[string]bool) *manifest.Obje
 	var best *manifest.Object
 	score := 0
 	for _, o := range r.fluxObjects {
-		if o.Kind != c.Kind || !read[o.File] || !strings.Contains(c.Name, o.Name) {
+		if o.Kind != c.Kind || !read[o.File] || !holdsWritten(c.Name, o.Name) {
 			continue
 		}
 		s := 1
@@ -136,6 +137,29 @@ func (r *Repository) writtenObject(c Child, read map[string]bool) *manifest.Obje
 		}
 	}
 	return best
+}
+
+// variableRef is a post-build variable reference as Flux reads one:
+// ${NAME}, or with a default, ${NAME:=value}.
+var variableRef = regexp.MustCompile(`\$\{[^}]*\}`)
+
+// holdsWritten tells whether a rendered name holds a written one: within
+// it (a namePrefix or nameSuffix added), or, for a written name with
+// variables the post-build substitution replaced, its literal parts in
+// order.
+func holdsWritten(rendered, written string) bool {
+	if !strings.Contains(written, "${") {
+		return strings.Contains(rendered, written)
+	}
+	rest := rendered
+	for _, part := range variableRef.Split(written, -1) {
+		i := strings.Index(rest, part)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(part):]
+	}
+	return true
 }
 
 // kustomizationOf reads a rendered child Kustomization: its spec as the

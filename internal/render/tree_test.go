@@ -648,3 +648,68 @@ spec:
 		t.Errorf("the variable per cluster (-want +got):\n%s", diff)
 	}
 }
+
+// TestTreeChildWrittenWithVariables locates a child written with a name
+// its parent's substitution gives, ${APP}, in a component several apps
+// share and patch: at the component's object, not the patch, and not
+// nowhere.
+func TestTreeChildWrittenWithVariables(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	release := "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${APP}-server\nspec:\n  interval: 1h\n"
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/lab/flux-system/gotk-sync.yaml": gittest.FluxSync("https://github.com/example/vars", "clusters/lab"),
+		"clusters/lab/web.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./apps/web
+  prune: true
+  targetNamespace: web
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substitute: {APP: web}
+`),
+		"apps/web/kustomization.yaml":          []byte("components: [../../components/app]\npatches:\n- path: release.patch.yaml\n"),
+		"apps/web/release.patch.yaml":          []byte(release + "  values: {replicas: 2}\n"),
+		"components/app/kustomization.yaml":    []byte("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [release.yaml]\n"),
+		"components/app/release.yaml":          []byte("# the app's server\n" + release + "  chart:\n    spec: {chart: server, sourceRef: {kind: HelmRepository, name: charts}}\n"),
+		"components/app/unrelated-secret.yaml": []byte("not: listed\n"),
+	})
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/vars.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, results := renderTree(t, g.Dir)
+	var got []string
+	for _, res := range results {
+		for _, c := range res.Children {
+			if c.Kind == "HelmRelease" {
+				got = append(got, fmt.Sprintf("%s/%s at %s:%d", c.Namespace, c.Name, c.File, c.Line))
+			}
+		}
+	}
+	if diff := cmp.Diff([]string{"web/web-server at components/app/release.yaml:2"}, got); diff != "" {
+		t.Errorf("HelmReleases (-want +got):\n%s", diff)
+	}
+}
+
+func TestHoldsWritten(t *testing.T) {
+	for _, tc := range []struct {
+		rendered, written string
+		want              bool
+	}{
+		{"web", "web", true},
+		{"prod-web", "web", true},
+		{"web", "api", false},
+		{"web-server", "${APP}-server", true},
+		{"web-server", "${APP:=api}-server", true},
+		{"web-client", "${APP}-server", false},
+		{"a-web-b", "a-${APP}-b", true},
+		{"b-web-a", "a-${APP}-b", false},
+		{"anything", "${APP}", true},
+	} {
+		if got := holdsWritten(tc.rendered, tc.written); got != tc.want {
+			t.Errorf("holdsWritten(%q, %q) = %v, want %v", tc.rendered, tc.written, got, tc.want)
+		}
+	}
+}
