@@ -38,7 +38,7 @@ func Split(data []byte) []Doc {
 		if j >= 0 {
 			next = i + j + 1
 		}
-		if IsSeparator(data[i:next]) {
+		if IsSeparator(data[i:next]) || isDocumentEnd(data[i:next]) {
 			flush(i)
 			start, startLine = next, line+1
 		}
@@ -57,6 +57,14 @@ func IsSeparator(l []byte) bool {
 	}
 	rest := l[3:]
 	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n'
+}
+
+// isDocumentEnd tells whether a line is YAML's document end marker, "...",
+// alone or followed by blank space: what follows it is the next document
+// (Ansible writes "---" then "..." for an empty file).
+func isDocumentEnd(l []byte) bool {
+	rest, ok := bytes.CutPrefix(l, []byte("..."))
+	return ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n')
 }
 
 // blank tells whether text holds nothing but whitespace and comments.

@@ -21,6 +21,23 @@ func TestSplit(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Split (-want +got):\n%s", diff)
 	}
+	// "..." ends a document: none at all in an empty one, and a document
+	// may follow it without "---", as YAML parsers read them.
+	for data, want := range map[string][]string{
+		"---\n...\n":                nil,
+		"a: 1\n... # end\nb: 2\n":   {"a: 1@1", "b: 2@3"},
+		"a: 1\n...\n---\nb: 2\n...": {"a: 1@1", "b: 2@4"},
+		"a: |\n  ...\n  x\n":        {"a: |\n  ...\n  x@1"},
+		"a: 1\n....\n":              {"a: 1\n....@1"},
+	} {
+		var got []string
+		for _, d := range Split([]byte(data)) {
+			got = append(got, strings.TrimSpace(string(d.Text))+"@"+string(rune('0'+d.Line)))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Split(%q) (-want +got):\n%s", data, diff)
+		}
+	}
 }
 
 func TestDecodeKeepsFileLines(t *testing.T) {
@@ -103,6 +120,7 @@ func FuzzSplitDecode(f *testing.F) {
 	f.Add([]byte("---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"))
 	f.Add([]byte("- a\n- b\n"))
 	f.Add([]byte("\xff\xfe---"))
+	f.Add([]byte("---\n...\na: 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lines := bytes.Split(data, []byte("\n"))
 		for _, d := range Split(data) {
