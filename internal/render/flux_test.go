@@ -165,7 +165,21 @@ func TestFluxKustomizationSpec(t *testing.T) {
 				"clusters/prod/secrets/secret.yaml":        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  CLUSTER: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops:\n  version: 3.9.0\n",
 			},
 			check: func(t *testing.T, out string) {
-				mustContain(t, out, "value: SOPS-ENCRYPTED")
+				mustContain(t, out, "value: SOPS-ENCRYPTED-CLUSTER")
+			},
+		},
+		{
+			name: "objects named after two SOPS-encrypted values stay two objects",
+			spec: "  path: ./twins\n  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-secrets\n",
+			path: "twins",
+			extra: map[string]string{
+				"clusters/prod/secrets/kustomization.yaml": "resources:\n- secret.yaml\n",
+				"clusters/prod/secrets/secret.yaml":        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  DOMAIN: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\n  WORK_DOMAIN: ENC[AES256_GCM,data:def=,iv:x,tag:y,type:str]\nsops:\n  version: 3.9.0\n",
+				"twins/kustomization.yaml":                 "resources:\n- certificates.yaml\n",
+				"twins/certificates.yaml":                  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${DOMAIN/./-}-wildcard\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${WORK_DOMAIN/./-}-wildcard\n",
+			},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "name: SOPS-ENCRYPTED-DOMAIN-wildcard", "name: SOPS-ENCRYPTED-WORK_DOMAIN-wildcard")
 			},
 		},
 		{

@@ -30,8 +30,10 @@ const (
 	substituteKey      = "kustomize.toolkit.fluxcd.io/substitute"
 	substituteDisabled = "disabled"
 	// SOPSValue stands for a variable read from a SOPS-encrypted Secret,
-	// whose value only the cluster can decrypt. It is a plain YAML scalar,
-	// so it can land anywhere a variable can.
+	// whose value only the cluster can decrypt: SOPS-ENCRYPTED-<key>, a
+	// plain YAML scalar, so it can land anywhere a variable can, and one
+	// per key, so that two objects named after two secret values are still
+	// two objects.
 	SOPSValue = "SOPS-ENCRYPTED"
 )
 
@@ -126,7 +128,7 @@ func produced(m resmap.ResMap) []Produced {
 		}
 		if p.SOPS {
 			for k := range p.Data {
-				p.Data[k] = SOPSValue
+				p.Data[k] = SOPSValue + "-" + k
 			}
 		}
 		out = append(out, p)
