@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"errors"
+	"path"
 
 	"context"
 	"os"
@@ -166,6 +167,17 @@ func TestFluxKustomizationSpec(t *testing.T) {
 			},
 			check: func(t *testing.T, out string) {
 				mustContain(t, out, "value: SOPS-ENCRYPTED-CLUSTER")
+			},
+		},
+		{
+			name: "substituteFrom a Secret a ClusterExternalSecret makes in namespaces it selects by label",
+			spec: "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-id\n",
+			extra: map[string]string{
+				"clusters/prod/secrets/kustomization.yaml": "resources:\n- cluster-id.yaml\n",
+				"clusters/prod/secrets/cluster-id.yaml":    "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata:\n  name: cluster-id\nspec:\n  namespaceSelectors:\n  - matchLabels: {cluster-id: wanted}\n  externalSecretSpec:\n    secretStoreRef: {kind: ClusterSecretStore, name: vault}\n    target:\n      template:\n        data: {CLUSTER: \"{{ .id }}\"}\n    dataFrom:\n    - extract: {key: cluster}\n",
+			},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "value: ${CLUSTER}", "value: eu-west-1")
 			},
 		},
 		{
@@ -520,23 +532,32 @@ func TestFluxBuildsPlainRoot(t *testing.T) {
 // TestSubstituteFromBootstrap: a Kustomization substitutes from a
 // ConfigMap and a Secret no root renders but the repository writes, for a
 // bootstrap script to apply (one as a manifest no Kustomization applies,
-// one as a template `op inject` fills): the ConfigMap's values are
-// substituted, the Secret's are the cluster's (its variable is left for
-// it, as for a Secret an ExternalSecret makes), and neither is an error.
+// one as a template `op inject` or makejinja fills): the ConfigMap's
+// values are substituted, the Secret's are the cluster's (its variable is
+// left for it, as for a Secret an ExternalSecret makes), and neither is an
+// error.
 func TestSubstituteFromBootstrap(t *testing.T) {
-	g := fluxRepo(t, "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: settings\n    - kind: Secret\n      name: tunnel\n", map[string]string{
-		"bootstrap/settings.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: flux-system\ndata:\n  CLUSTER: prod\n",
-		"bootstrap/secrets.yaml.tpl": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tunnel\n  namespace: flux-system\nstringData:\n  REGION: op://vault/tunnel/region\n",
-	})
-	res := rootResult(t, g, "", "app")
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	out, err := res.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(out, []byte("value: prod")) || !bytes.Contains(out, []byte("value: ${REGION}")) {
-		t.Errorf("render:\n%s", out)
+	for template, value := range map[string]string{
+		"bootstrap/secrets.yaml.tpl":    "op://vault/tunnel/region",
+		"bootstrap/resources.yaml.j2":   `"{{ cloudflare.region }}"`,
+		"bootstrap/resources.yml.jinja": `"{{ cloudflare.region }}"`,
+	} {
+		t.Run(path.Base(template), func(t *testing.T) {
+			g := fluxRepo(t, "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: settings\n    - kind: Secret\n      name: tunnel\n", map[string]string{
+				"bootstrap/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: flux-system\ndata:\n  CLUSTER: prod\n",
+				template:                  "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: tunnel\n  namespace: flux-system\nstringData:\n  REGION: " + value + "\n",
+			})
+			res := rootResult(t, g, "", "app")
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			out, err := res.YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(out, []byte("value: prod")) || !bytes.Contains(out, []byte("value: ${REGION}")) {
+				t.Errorf("render:\n%s", out)
+			}
+		})
 	}
 }

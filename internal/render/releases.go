@@ -359,17 +359,26 @@ func (e *Engine) sourceIndex(results []*Result) *sourceIndex {
 }
 
 // lookup finds id among what cluster renders, else among what roots of no
-// cluster render, else in any cluster (in name order).
+// cluster render, else in any cluster (in name order); and then, for a
+// Kind/namespace/name id, the object of that name made in any namespace.
 func lookup[T any](by map[string]map[string]T, cluster, id string) (T, bool) {
-	if v, ok := by[cluster][id]; ok {
-		return v, true
+	ids := []string{id}
+	if kind, rest, ok := strings.Cut(id, "/"); ok {
+		if _, name, ok := strings.Cut(rest, "/"); ok {
+			ids = append(ids, kind+"/"+anyNamespace+"/"+name)
+		}
 	}
-	if v, ok := by[""][id]; ok {
-		return v, true
-	}
-	for _, c := range slices.Sorted(maps.Keys(by)) {
-		if v, ok := by[c][id]; ok {
+	for _, id := range ids {
+		if v, ok := by[cluster][id]; ok {
 			return v, true
+		}
+		if v, ok := by[""][id]; ok {
+			return v, true
+		}
+		for _, c := range slices.Sorted(maps.Keys(by)) {
+			if v, ok := by[c][id]; ok {
+				return v, true
+			}
 		}
 	}
 	var zero T

@@ -106,8 +106,8 @@ func mapEntries(n *kyaml.RNode, field string, fn func(k, v string)) {
 func produced(m resmap.ResMap) []Produced {
 	var out []Produced
 	for _, res := range m.Resources() {
-		if p, ok := madeSecret(res); ok {
-			out = append(out, p)
+		if made, ok := madeSecrets(res); ok {
+			out = append(out, made...)
 			continue
 		}
 		if res.GetApiVersion() != "v1" || (res.GetKind() != "ConfigMap" && res.GetKind() != "Secret") {
@@ -136,6 +136,18 @@ func produced(m resmap.ResMap) []Produced {
 	return out
 }
 
+// madeSecrets reads the Secrets an operator's object makes in the cluster
+// from a secret manager or a sealed value: madeSecret's, or a
+// ClusterExternalSecret's, one in each namespace it selects.
+func madeSecrets(res *resource.Resource) ([]Produced, bool) {
+	group, _, _ := strings.Cut(res.GetApiVersion(), "/")
+	if group == "external-secrets.io" && res.GetKind() == "ClusterExternalSecret" {
+		return clusterExternalSecrets(res), true
+	}
+	p, ok := madeSecret(res)
+	return []Produced{p}, ok
+}
+
 // madeSecret reads the Secret an operator's object makes in the cluster
 // from a secret manager or a sealed value: an ExternalSecret
 // (external-secrets.io), a SealedSecret (bitnami.com) or a 1Password
@@ -143,37 +155,14 @@ func produced(m resmap.ResMap) []Produced {
 func madeSecret(res *resource.Resource) (Produced, bool) {
 	group, _, _ := strings.Cut(res.GetApiVersion(), "/")
 	p := Produced{Kind: "Secret", Namespace: namespaceOr(res.GetNamespace()), Name: res.GetName(), Data: map[string]string{}}
-	unknown := func(k string) { p.Data[k] = "${" + k + "}" }
 	switch {
 	case group == "external-secrets.io" && res.GetKind() == "ExternalSecret":
-		if name, _ := res.GetString("spec.target.name"); name != "" {
-			p.Name = name
-		}
-		// With a template, the Secret holds the template's keys, and the
-		// data's too when the template merges them; else the data's.
-		template := lookupNode(&res.RNode, "spec", "target", "template")
-		merge, _ := res.GetString("spec.target.template.mergePolicy")
-		withData := template == nil || merge == "Merge"
-		p.Open = withData && lookupNode(&res.RNode, "spec", "dataFrom") != nil || template != nil && template.Field("templateFrom") != nil
-		if template != nil {
-			mapEntries(template, "data", func(k, v string) {
-				if strings.Contains(v, "{{") {
-					unknown(k)
-				} else {
-					p.Data[k] = v
-				}
-			})
-		}
-		if data := lookupNode(&res.RNode, "spec", "data"); withData && data != nil && data.YNode().Kind == kyaml.SequenceNode {
-			for _, e := range data.YNode().Content {
-				if k, _ := kyaml.NewRNode(e).GetString("secretKey"); k != "" {
-					unknown(k)
-				}
-			}
+		if spec := lookupNode(&res.RNode, "spec"); spec != nil {
+			externalSecretKeys(&p, spec)
 		}
 	case group == "bitnami.com" && res.GetKind() == "SealedSecret":
 		if spec := lookupNode(&res.RNode, "spec"); spec != nil {
-			mapEntries(spec, "encryptedData", func(k, _ string) { unknown(k) })
+			mapEntries(spec, "encryptedData", func(k, _ string) { p.Data[k] = "${" + k + "}" })
 		}
 	case group == "onepassword.com" && res.GetKind() == "OnePasswordItem":
 		p.Open = true
@@ -184,10 +173,122 @@ func madeSecret(res *resource.Resource) (Produced, bool) {
 	return p, true
 }
 
+// externalSecretKeys reads into p the Secret an ExternalSecret's spec
+// makes: its target's name, and the keys its template and data give, each
+// value "${key}" when only the secret manager knows it.
+func externalSecretKeys(p *Produced, spec *kyaml.RNode) {
+	unknown := func(k string) { p.Data[k] = "${" + k + "}" }
+	if name, _ := spec.GetString("target.name"); name != "" {
+		p.Name = name
+	}
+	// With a template, the Secret holds the template's keys, and the data's
+	// too when the template merges them; else the data's.
+	template := lookupNode(spec, "target", "template")
+	merge, _ := spec.GetString("target.template.mergePolicy")
+	withData := template == nil || merge == "Merge"
+	p.Open = withData && lookupNode(spec, "dataFrom") != nil || template != nil && template.Field("templateFrom") != nil
+	if template != nil {
+		mapEntries(template, "data", func(k, v string) {
+			if strings.Contains(v, "{{") {
+				unknown(k)
+			} else {
+				p.Data[k] = v
+			}
+		})
+	}
+	if data := lookupNode(spec, "data"); withData && data != nil && data.YNode().Kind == kyaml.SequenceNode {
+		for _, e := range data.YNode().Content {
+			if k, _ := kyaml.NewRNode(e).GetString("secretKey"); k != "" {
+				unknown(k)
+			}
+		}
+	}
+}
+
+// anyNamespace is the namespace of a Secret made in whichever namespace
+// asks for it: a ClusterExternalSecret's, selecting namespaces by labels
+// only the cluster knows.
+const anyNamespace = "*"
+
+// clusterExternalSecrets reads the Secrets a ClusterExternalSecret makes:
+// the ExternalSecret it stamps out (named externalSecretName, else as
+// itself), in each namespace it selects.
+func clusterExternalSecrets(res *resource.Resource) []Produced {
+	p := Produced{Kind: "Secret", Name: res.GetName(), Data: map[string]string{}, Made: "ClusterExternalSecret " + res.GetName()}
+	if name, _ := res.GetString("spec.externalSecretName"); name != "" {
+		p.Name = name
+	}
+	if spec := lookupNode(&res.RNode, "spec", "externalSecretSpec"); spec != nil {
+		externalSecretKeys(&p, spec)
+	}
+	var out []Produced
+	for _, ns := range selectedNamespaces(res) {
+		q := p
+		q.Namespace, q.Data = ns, maps.Clone(p.Data)
+		out = append(out, q)
+	}
+	return out
+}
+
+// selectedNamespaces names the namespaces a ClusterExternalSecret selects
+// (spec.namespaces, spec.namespaceSelectors, the older
+// spec.namespaceSelector): by name, or anyNamespace for a selector on
+// labels other than kubernetes.io/metadata.name, which only the cluster
+// can match.
+func selectedNamespaces(res *resource.Resource) []string {
+	var names []string
+	if list, err := res.GetSlice("spec.namespaces"); err == nil {
+		for _, v := range list {
+			if s, ok := v.(string); ok {
+				names = append(names, s)
+			}
+		}
+	}
+	var selectors []*kyaml.RNode
+	if list := lookupNode(&res.RNode, "spec", "namespaceSelectors"); list != nil && list.YNode().Kind == kyaml.SequenceNode {
+		for _, n := range list.YNode().Content {
+			selectors = append(selectors, kyaml.NewRNode(n))
+		}
+	}
+	if sel := lookupNode(&res.RNode, "spec", "namespaceSelector"); sel != nil {
+		selectors = append(selectors, sel)
+	}
+	const nameLabel = "kubernetes.io/metadata.name"
+	for _, sel := range selectors {
+		var selected []string
+		exact := true
+		if labels := lookupNode(sel, "matchLabels"); labels != nil {
+			mapEntries(sel, "matchLabels", func(k, v string) {
+				exact = exact && k == nameLabel
+				selected = append(selected, v)
+			})
+		}
+		if exprs := lookupNode(sel, "matchExpressions"); exprs != nil && exprs.YNode().Kind == kyaml.SequenceNode {
+			for _, e := range exprs.YNode().Content {
+				expr := kyaml.NewRNode(e)
+				key, _ := expr.GetString("key")
+				op, _ := expr.GetString("operator")
+				values, _ := expr.GetSlice("values")
+				exact = exact && key == nameLabel && op == "In"
+				for _, v := range values {
+					if s, ok := v.(string); ok {
+						selected = append(selected, s)
+					}
+				}
+			}
+		}
+		if !exact || len(selected) == 0 {
+			return []string{anyNamespace}
+		}
+		names = append(names, selected...)
+	}
+	return names
+}
+
 // writtenOutside finds a ConfigMap or Secret (id is Kind/namespace/name)
 // no root renders that a file of the repository writes: a manifest no
 // Kustomization applies, or one a bootstrap script fills in
-// (secrets.yaml.tpl for `op inject`, .tmpl, .templ), which puts it in the
+// (secrets.yaml.tpl for `op inject`, .tmpl, .templ, Jinja's .j2), which puts it in the
 // cluster before Flux reads it. Its values are what the file writes, a
 // key whose value is a reference or a template as yet unknown, and it may
 // hold keys the file does not show (Produced.Open).
@@ -240,9 +341,10 @@ func (r *Repository) writtenOutside(id string) (Produced, bool) {
 }
 
 // manifestTemplate tells whether f is a manifest a bootstrap script fills
-// in before applying it: secrets.yaml.tpl, cluster.yaml.tmpl.
+// in before applying it: secrets.yaml.tpl, cluster.yaml.tmpl, and the
+// Jinja templates of makejinja-based templates (resources.yaml.j2).
 func manifestTemplate(f string) bool {
-	for _, ext := range []string{".tpl", ".tmpl", ".templ"} {
+	for _, ext := range []string{".tpl", ".tmpl", ".templ", ".j2", ".jinja", ".jinja2"} {
 		if base, ok := strings.CutSuffix(f, ext); ok && isYAML(base) {
 			return true
 		}

@@ -179,3 +179,43 @@ func TestLenientSubstitution(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterExternalSecrets: a ClusterExternalSecret makes its
+// ExternalSecret's Secret in each namespace it selects by name, and in any
+// namespace when it selects them by labels only the cluster knows.
+func TestClusterExternalSecrets(t *testing.T) {
+	tests := []struct {
+		name, spec string
+		want       []string // namespace/name
+	}{
+		{"namespaces listed", "namespaces: [a, b]", []string{"a/cluster-id", "b/cluster-id"}},
+		{"selected by name", "namespaceSelectors:\n  - matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [tools, media]}]\n  - matchLabels: {kubernetes.io/metadata.name: security}",
+			[]string{"tools/cluster-id", "media/cluster-id", "security/cluster-id"}},
+		{"the older single selector", "namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: tools}}", []string{"tools/cluster-id"}},
+		{"selected by another label", "namespaceSelectors: [{matchLabels: {team: a}}]", []string{"*/cluster-id"}},
+		{"a name excluded", "namespaceSelectors: [{matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}]}]", []string{"*/cluster-id"}},
+		{"every namespace", "namespaceSelectors: [{}]", []string{"*/cluster-id"}},
+		{"named by externalSecretName and target", "externalSecretName: es\nnamespaces: [a]\nexternalSecretSpec: {target: {name: creds}}", []string{"a/creds"}},
+		{"named by externalSecretName", "externalSecretName: es\nnamespaces: [a]", []string{"a/es"}},
+	}
+	factory := provider.NewDefaultDepProvider().GetResourceFactory()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: cluster-id}\nspec:\n  " + strings.ReplaceAll(tt.spec, "\n", "\n  ") + "\n"
+			m, err := resmap.NewFactory(factory).NewResMapFromBytes([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range produced(m) {
+				if p.Kind != "Secret" || p.Made != "ClusterExternalSecret cluster-id" {
+					t.Errorf("produced %+v", p)
+				}
+				got = append(got, p.Namespace+"/"+p.Name)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Secrets (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
