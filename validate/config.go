@@ -3,10 +3,14 @@ package validate
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -20,6 +24,12 @@ type Config struct {
 	// KubernetesVersion is the cluster's version, for schemas and API
 	// removals ("v1.33").
 	KubernetesVersion string `json:"kubernetesVersion,omitempty" yaml:"kubernetesVersion,omitempty"`
+	// FluxVersion is the Flux release the clusters run ("v2.6"), for a
+	// repository that does not say it (no gotk-components.yaml header, no
+	// FluxInstance): Flux installed by Terraform or a cloud provider's
+	// extension. It sets which Flux APIs are served and whether post-build
+	// substitution is strict.
+	FluxVersion string `json:"fluxVersion,omitempty" yaml:"fluxVersion,omitempty"`
 	// CRDs are directories (or files) of CustomResourceDefinitions to
 	// validate custom resources against, besides those found in the
 	// repository.
@@ -89,6 +99,11 @@ func LoadConfig(tree repo.Tree) (Config, error) {
 			}
 		}
 	}
+	if v := manifest.Lookup(root, "fluxVersion"); v != nil {
+		if err := checkFluxVersion(cfg.FluxVersion); err != nil {
+			return cfg, diag.Errorf(ConfigFile, v.Line, "fluxVersion: %v", err)
+		}
+	}
 	if rules := manifest.Lookup(root, "rules"); rules != nil {
 		for i := 0; i+1 < len(rules.Content); i += 2 {
 			k, v := rules.Content[i], rules.Content[i+1]
@@ -113,6 +128,33 @@ func (c Config) check() error {
 		}
 	}
 	return nil
+}
+
+// fluxVersion is a Flux release as .gitops.yaml names it: v2.6, 2.6.3.
+var fluxVersion = regexp.MustCompile(`^v?(0|2)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$`)
+
+// checkFluxVersion accepts a Flux 2 release up to the bundled one, or a
+// 0.x release.
+func checkFluxVersion(v string) error {
+	m := fluxVersion.FindStringSubmatch(v)
+	if m == nil {
+		return fmt.Errorf("%q is not a Flux release (v2.6, v2.6.3)", v)
+	}
+	newest := strings.TrimPrefix(deprecation.BundledFluxVersion, "v")
+	if minor, _ := strconv.Atoi(m[2]); m[1] == "2" && minor > minorOf(newest) {
+		return fmt.Errorf("%s is newer than the newest Flux release this kubectl gitops knows, %s", v, deprecation.BundledFluxVersion)
+	}
+	return nil
+}
+
+// minorOf reads the minor number of "2.9.4".
+func minorOf(version string) int {
+	parts := strings.Split(version, ".")
+	if len(parts) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(parts[1])
+	return n
 }
 
 func checkRuleSetting(id string, s Severity) error {

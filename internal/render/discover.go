@@ -169,6 +169,10 @@ type Checkout struct {
 	DefaultBranches []string
 	// Clusters are the clusters .gitops.yaml declares.
 	Clusters []ClusterConfig
+	// FluxVersion is the Flux release the clusters run when the
+	// repository does not say (Flux installed by Terraform or a cloud
+	// provider's extension): .gitops.yaml's fluxVersion.
+	FluxVersion string
 	// Revision finds, in the repository's own objects, the revision a
 	// source of this repository on another ref reads (a tenant's branch):
 	// its tree and what it is ("branch dev-team"). Nil, or an error, leaves
@@ -240,6 +244,7 @@ type Repository struct {
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
 	patches     map[*manifest.Object]bool // Flux objects written as patches
+	fluxDefault string                    // the release Checkout.FluxVersion names, as a minor release
 	// unreached are the roots no cluster's walk reached, by Key.
 	unreached  map[string]bool
 	generators map[string]*generator // ArtifactGenerators, by namespace/name
@@ -298,6 +303,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
 		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, dirLinks: map[string]string{}}
+	r.fluxDefault = fluxMinor(c.FluxVersion)
 	w, err := walk(tree, ".")
 	if err != nil {
 		return nil, err

@@ -721,8 +721,16 @@ func (r *Repository) pushedHere(src *Source, k *Kustomization, file string) {
 // FluxRelease is the Flux release root runs under, as a minor release
 // ("v2.7"), when the repository says it: its cluster's; for a root no
 // cluster's walk reached, the release every cluster of the repository
-// runs, when they agree. "" otherwise.
+// runs, when they agree. Else the one .gitops.yaml names
+// (Checkout.FluxVersion), else "".
 func (r *Repository) FluxRelease(root Root) string {
+	if release := r.fluxRelease(root); release != "" {
+		return release
+	}
+	return r.fluxDefault
+}
+
+func (r *Repository) fluxRelease(root Root) string {
 	c := root.Cluster
 	if c == nil && root.Kustomization != nil {
 		c = root.Kustomization.Cluster

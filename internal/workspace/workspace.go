@@ -285,13 +285,14 @@ func (w *Workspace) Discover(ctx context.Context, eng *render.Engine) (*render.R
 }
 
 // checkout says what tree is: the repository's remotes, the branch it is,
-// and the clusters its .gitops.yaml declares.
+// and the clusters and Flux release its .gitops.yaml declares.
 func (w *Workspace) checkout(tree repo.Tree) (render.Checkout, error) {
 	cfg, err := validate.LoadConfig(tree)
 	if err != nil {
 		return render.Checkout{}, err
 	}
-	c := render.Checkout{Remotes: w.Repo.RemoteURLs(), DefaultBranches: w.Repo.DefaultBranches(), Branch: w.branchOf(tree.Revision()), Revision: w.fluxRevision}
+	c := render.Checkout{Remotes: w.Repo.RemoteURLs(), DefaultBranches: w.Repo.DefaultBranches(), Branch: w.branchOf(tree.Revision()), Revision: w.fluxRevision,
+		FluxVersion: cfg.FluxVersion}
 	for _, cl := range cfg.Clusters {
 		c.Clusters = append(c.Clusters, render.ClusterConfig{Name: cl.Name, Path: cl.Path, URL: cl.Source.URL, Ref: cl.Source.Ref,
 			Object: &manifest.Object{File: validate.ConfigFile, Line: cl.Line}})
