@@ -194,6 +194,10 @@ type Skipped struct {
 	// Undefined is set when its source is defined nowhere in the
 	// repository: the reference itself is what is wrong.
 	Undefined bool
+	// OtherRef is set when its source is this repository on another ref
+	// (a release tag, a tenant's branch) no local revision holds: its
+	// path's files are deployed from there, not left undeployed.
+	OtherRef bool
 }
 
 // undefinedSource says that k is not rendered because no source in the
@@ -908,12 +912,13 @@ func (r *Repository) markLocalSources(c Checkout) {
 	}
 }
 
-// notLocal says why a source is not this repository.
-func (r *Repository) notLocal(s *Source) string {
+// notLocal skips k, whose source s is not this repository at the revision
+// being rendered, saying why.
+func (r *Repository) notLocal(k *Kustomization, s *Source) Skipped {
 	if s.Kind() == "GitRepository" && r.own[NormalizeGitURL(s.URL)] {
-		return fmt.Sprintf("its source %s is this repository's %s, not the revision being rendered", s.ID(), s.Ref)
+		return Skipped{Kustomization: k, OtherRef: true, Reason: fmt.Sprintf("its source %s is this repository's %s, not the revision being rendered", s.ID(), s.Ref)}
 	}
-	return fmt.Sprintf("its source %s is another repository (%s)", s.ID(), s.URL)
+	return Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is another repository (%s)", s.ID(), s.URL)}
 }
 
 // bootstrapSource is the GitRepository `flux bootstrap` writes.
@@ -962,7 +967,7 @@ func (r *Repository) findRoots(tree repo.Tree) {
 			r.Skipped = append(r.Skipped, undefinedSource(k))
 			continue
 		case !r.IsLocal(src):
-			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: r.notLocal(src)})
+			r.Skipped = append(r.Skipped, r.notLocal(k, src))
 			continue
 		}
 		if parent := r.substitutingParent(k); parent != nil {
@@ -1327,6 +1332,14 @@ func (r *Repository) Unread(results []*Result) []string {
 			read[p] = true
 		}
 	}
+	// What a Kustomization of this repository on another ref builds is
+	// deployed from there.
+	var otherRef []string
+	for _, s := range r.Skipped {
+		if s.OtherRef {
+			otherRef = append(otherRef, s.Kustomization.Path())
+		}
+	}
 	// Without an entry point, the Flux Kustomizations are read as they are
 	// written: the files that write them are where the repository starts.
 	legacy := len(r.Clusters) == 0
@@ -1335,7 +1348,7 @@ func (r *Repository) Unread(results []*Result) []string {
 		if legacy && r.WritesFlux(f) {
 			continue
 		}
-		if read[f] || !isYAML(f) || kfs.IsKustomizationFile(f) || r.IsChartTemplate(f) || atOrUnder(f, failed) {
+		if read[f] || !isYAML(f) || kfs.IsKustomizationFile(f) || r.IsChartTemplate(f) || atOrUnder(f, failed) || atOrUnder(f, otherRef) {
 			continue
 		}
 		out = append(out, f)

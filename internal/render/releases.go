@@ -477,5 +477,5 @@ func (s *releaseSources) Tree(namespace, name string) (repo.Tree, string) {
 	if at, ok := s.r.otherRevision(src); ok {
 		return at.Tree, ""
 	}
-	return nil, s.r.notLocal(src)
+	return nil, s.r.notLocal(nil, src).Reason
 }

@@ -554,7 +554,7 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source, gen
 		if at, ok := r.otherRevision(src); ok {
 			return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster, At: at}, true
 		}
-		r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Reason: r.notLocal(src)})
+		r.Skipped = append(r.Skipped, r.notLocal(k, src))
 		return Root{}, false
 	}
 	return Root{Path: k.Path(), Kustomization: k, Cluster: k.Cluster}, true

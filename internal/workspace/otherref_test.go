@@ -1,0 +1,52 @@
+package workspace
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/config"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+)
+
+// TestOtherRefIsDeployed: a Kustomization whose source is this repository
+// at a release tag the clone does not hold is named as not rendered, and
+// the files under its path, which no kustomization.yaml lists (Flux
+// builds the folder), are deployed from that tag: none is reported as a
+// file nothing deploys. A file no Kustomization builds still is.
+func TestOtherRefIsDeployed(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://github.com/example/fleet", "clusters/prod"),
+		"clusters/prod/apps.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: releases, namespace: flux-system}
+spec:
+  interval: 10m
+  url: https://github.com/example/fleet
+  ref: {tag: production}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: releases}
+`),
+		"apps/web/settings.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\n"),
+		"stray/settings.yaml":    []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\n"),
+	})
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		got = append(got, f.Rule+" "+f.File)
+	}
+	want := "not-rendered clusters/prod/apps.yaml\nunapplied stray/settings.yaml"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
