@@ -669,7 +669,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		}
 		r.pushedHere(src, k, in.Object.File)
 		if r.IsLocal(src) {
-			add(k.Path(), k, fluxMinor(in.Distribution.Version))
+			add(k.Path(), k, in.release())
 		}
 	}
 	var selfApplied []*Kustomization
@@ -784,19 +784,25 @@ func fluxRepository(url string) bool {
 // exact release of Flux 0.x, which a source of Flux's manifests may name,
 // is kept as it is ("v0.31").
 func fluxMinor(v string) string {
-	v = strings.TrimSpace(v)
-	if v == "" {
+	bundled, err := semver.NewVersion(deprecation.BundledFluxVersion)
+	if err != nil {
 		return ""
 	}
-	newest, err := semver.NewVersion(deprecation.BundledFluxVersion)
-	if err != nil {
+	return fluxMinorUpTo(v, bundled.Minor())
+}
+
+// fluxMinorUpTo is fluxMinor with the newest Flux 2 minor release known
+// given.
+func fluxMinorUpTo(v string, newest uint64) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
 		return ""
 	}
 	if exact, err := semver.StrictNewVersion(strings.TrimPrefix(v, "v")); err == nil {
 		switch {
 		case exact.Major() == 0 && exact.Minor() > 0:
 			return fmt.Sprintf("v0.%d", exact.Minor())
-		case exact.Major() != 2 || exact.Minor() > newest.Minor():
+		case exact.Major() != 2 || exact.Minor() > newest:
 			return ""
 		}
 		return fmt.Sprintf("v2.%d", exact.Minor())
@@ -805,7 +811,7 @@ func fluxMinor(v string) string {
 	if err != nil {
 		return ""
 	}
-	for minor := int(newest.Minor()); minor >= 0; minor-- {
+	for minor := int(newest); minor >= 0; minor-- {
 		for _, patch := range []int{999, 0} {
 			if c.Check(semver.New(2, uint64(minor), uint64(patch), "", "")) {
 				return fmt.Sprintf("v2.%d", minor)
@@ -918,8 +924,55 @@ type instanceSpec struct {
 		Name string `json:"name"`
 	} `json:"sync"`
 	Distribution struct {
-		Version string `json:"version"`
+		Version  string `json:"version"`
+		Artifact string `json:"artifact"`
 	} `json:"distribution"`
+}
+
+// release is the Flux release an instance installs, as a minor release:
+// its distribution.version allows, no newer than the Flux Operator
+// manifests its distribution.artifact pins carry (the flux-instance
+// chart's "2.x" when it sets no version).
+func (in *instance) release() string {
+	newest, pinned := operatorFlux(in.Distribution.Artifact)
+	switch {
+	case !pinned:
+		return fluxMinor(in.Distribution.Version)
+	case in.Distribution.Version == "":
+		return fluxMinorUpTo("2.x", newest)
+	}
+	return fluxMinorUpTo(in.Distribution.Version, newest)
+}
+
+// operatorReleases are Flux Operator releases and the newest Flux minor
+// release their manifests carry, newest first, from the operator's
+// release notes: v0.53.0 brought Flux 2.9, v0.42.1 2.8, v0.31.0 2.7,
+// v0.22.0 2.6, v0.16.0 2.5.
+var operatorReleases = []struct {
+	from string
+	flux uint64
+}{{"0.53.0", 9}, {"0.42.1", 8}, {"0.31.0", 7}, {"0.22.0", 6}, {"0.16.0", 5}}
+
+// operatorFlux reads the operator release a flux-operator-manifests
+// artifact's tag names ("oci://ghcr.io/controlplaneio-fluxcd/
+// flux-operator-manifests:v0.46.0") into the newest Flux minor release its
+// manifests carry; false for another artifact or a tag that is no
+// release.
+func operatorFlux(artifact string) (uint64, bool) {
+	repo, tag, ok := strings.Cut(path.Base(artifact), ":")
+	if !ok || repo != "flux-operator-manifests" {
+		return 0, false
+	}
+	v, err := semver.StrictNewVersion(strings.TrimPrefix(tag, "v"))
+	if err != nil {
+		return 0, false
+	}
+	for _, r := range operatorReleases {
+		if !v.LessThan(semver.MustParse(r.from)) {
+			return r.flux, true
+		}
+	}
+	return 4, true // the operator's first releases, before Flux 2.5
 }
 
 func (in *instance) namespace() string {

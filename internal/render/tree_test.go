@@ -713,3 +713,28 @@ func TestHoldsWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestInstanceRelease: a FluxInstance (or the flux-instance chart's
+// values) installs the newest Flux its version allows, but no newer than
+// the Flux Operator manifests its artifact pins carry.
+func TestInstanceRelease(t *testing.T) {
+	const manifests = "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:"
+	for _, tc := range []struct{ version, artifact, want string }{
+		{"2.x", "", "v2.9"},
+		{"", "", ""},
+		{"", manifests + "v0.46.0", "v2.8"},
+		{"2.x", manifests + "v0.42.0", "v2.7"},
+		{"2.x", manifests + "v0.42.1", "v2.8"},
+		{"2.x", manifests + "v0.58.1", "v2.9"},
+		{"2.6.x", manifests + "v0.58.1", "v2.6"},
+		{"2.x", manifests + "v0.10.0", "v2.4"},
+		{"2.x", manifests + "latest", "v2.9"},
+		{"2.x", "oci://registry.example.com/flux-manifests:v0.46.0", "v2.9"},
+	} {
+		in := &instance{}
+		in.Distribution.Version, in.Distribution.Artifact = tc.version, tc.artifact
+		if got := in.release(); got != tc.want {
+			t.Errorf("version %q, artifact %q: %q, want %q", tc.version, tc.artifact, got, tc.want)
+		}
+	}
+}
