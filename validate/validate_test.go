@@ -375,6 +375,16 @@ func TestBadInputs(t *testing.T) {
 			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 9, message: "refers to GitRepository flux-system/fleet, which is not defined in this repository"}},
 		},
 		{
+			name: "Kustomization source written in a bootstrap template",
+			files: with(app, map[string]string{"clusters/prod/kustomization.yaml": "resources:\n- apps.yaml\n",
+				"clusters/prod/apps.yaml":        strings.Replace(ks("apps", "./app", ""), "name: flux-system\n  path", "name: fleet\n  path", 1),
+				"setup/GitRepoSync.yaml.templ":   strings.Replace(fluxSync, "name: flux-system\n", "name: fleet\n  labels: {cluster: \"{{CLUSTER}}\"}\n", 1),
+				"setup/SealedSecrets.yaml.templ": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: sealed, namespace: flux-system}\nspec: {path: ./{{CLUSTER}}, sourceRef: {kind: GitRepository, name: nowhere}}\n"}),
+			// Defined, by the template a script applies (its Kustomization
+			// is not the repository's); a clone of another URL.
+			want: []want{{rule: "not-rendered", file: "clusters/prod/apps.yaml", line: 10, severity: Warning, message: "its source GitRepository/flux-system/fleet is another repository (https://example.com/fleet.git)"}},
+		},
+		{
 			name: "spec.path with a variable its parent substitutes",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
 				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", "  postBuild:\n    substitute:\n      ENV: app\n"),

@@ -341,6 +341,8 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 			// A Go template of a chart, not YAML until Helm renders it.
 		case path.Base(f) == ".sourceignore":
 			r.SourceIgnores = append(r.SourceIgnores, f)
+		case facts[i] != nil && manifestTemplate(f):
+			r.applyTemplate(f, *facts[i])
 		case facts[i] != nil:
 			r.apply(f, *facts[i])
 		}
@@ -473,7 +475,7 @@ func join(dir, name string) string {
 // by reading it.
 func readFacts(tree repo.Tree, f string, memo *Memo) (*fileFacts, error) {
 	kust := kfs.IsKustomizationFile(f)
-	if !kust && !isYAML(f) {
+	if !kust && !isYAML(f) && !manifestTemplate(f) {
 		return nil, nil
 	}
 	blob, err := tree.Blob(f)
@@ -730,6 +732,20 @@ func (r *Repository) apply(f string, facts fileFacts) {
 		}
 		o := manifest.Summary(f, manifest.Doc{Line: d.Line, Text: []byte(d.Text)}, d.ObjLine, d.APIVersion, d.Kind, d.Namespace, d.Name)
 		r.addFluxObject(o, d)
+	}
+}
+
+// applyTemplate records the Flux sources a bootstrap template writes
+// (GitRepoSync.yaml.templ, filled by a script and applied before Flux
+// reads the repository): they are defined, as writtenOutside's Secrets
+// are. Its other documents, and those that do not parse until filled in,
+// are not the repository's objects.
+func (r *Repository) applyTemplate(f string, facts fileFacts) {
+	for _, d := range facts.Docs {
+		if d.Problem != "" || !strings.HasPrefix(d.APIVersion, SourceGroup+"/") {
+			continue
+		}
+		r.addFluxObject(manifest.Summary(f, manifest.Doc{Line: d.Line, Text: []byte(d.Text)}, d.ObjLine, d.APIVersion, d.Kind, d.Namespace, d.Name), d)
 	}
 }
 
