@@ -118,8 +118,19 @@ func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, loca
 			}
 			all = w.files
 		}
-		if err := copyFiles(files, all, pattern, strings.TrimPrefix(op.To, "@artifact"), op.Exclude); err != nil {
+		// An artifact pushed from a folder holds that folder's files.
+		root := r.pushedFolder(src)
+		view, copied := all, files
+		if root != "" {
+			view, copied = filesIn(all, root), map[string]string{}
+		}
+		if err := copyFiles(copied, view, pattern, strings.TrimPrefix(op.To, "@artifact"), op.Exclude); err != nil {
 			return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s: %v", name, g.ID(), err)
+		}
+		if root != "" {
+			for to, from := range copied {
+				files[to] = path.Join(root, from)
+			}
 		}
 	}
 	if base == nil {
@@ -134,6 +145,17 @@ func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, loca
 		what += ", " + baseRev.What
 	}
 	return &Revision{Tree: repo.Mapped(base, files, cache.Key(parts...)), What: what, Copies: baseRev == nil}, ""
+}
+
+// filesIn returns the files of all under dir, relative to it.
+func filesIn(all []string, dir string) []string {
+	var out []string
+	for _, f := range all {
+		if rel, ok := strings.CutPrefix(f, dir+"/"); ok {
+			out = append(out, rel)
+		}
+	}
+	return out
 }
 
 // source finds the source a generator's alias names.

@@ -243,8 +243,9 @@ type Repository struct {
 	// pushed are the OCI artifacts, by normalized URL, that are this
 	// repository's files: an entry point syncs from one and lies in it
 	// (entryPoints), as `flux push artifact --path=./` of the repository
-	// makes them.
-	pushed      map[string]bool
+	// makes them. Each is the folder pushed: "." for the root, or
+	// "kubernetes" for `--path=./kubernetes`.
+	pushed      map[string]string
 	mainline    map[string]bool // the branches that are this repository's
 	fluxObjects []*manifest.Object
 	patches     map[*manifest.Object]bool // Flux objects written as patches
@@ -947,11 +948,13 @@ const bootstrapSource = "GitRepository/flux-system/flux-system"
 // branch, a tag or a commit is another source. A repository whose main
 // line nothing names, and whose clone recorded no default branch, takes
 // every branch of its URL as its own. An OCIRepository is this repository
-// when its artifact is pushed from the repository's root (pushed), at any
-// tag: the artifact is what CI makes of the revision being rendered.
+// when its artifact is pushed from the repository's root or one of its
+// folders (pushed), at any tag: the artifact is what CI makes of the
+// revision being rendered.
 func (r *Repository) IsLocal(s *Source) bool {
 	if s.Kind() == "OCIRepository" {
-		return r.pushed[NormalizeGitURL(s.URL)]
+		_, ok := r.pushed[NormalizeGitURL(s.URL)]
+		return ok
 	}
 	if s.Kind() != "GitRepository" {
 		return false
@@ -986,6 +989,7 @@ func (r *Repository) findRoots(tree repo.Tree) {
 			r.Skipped = append(r.Skipped, r.notLocal(k, src))
 			continue
 		}
+		r.rebase(k, src)
 		if parent := r.substitutingParent(k); parent != nil {
 			r.Skipped = append(r.Skipped, Skipped{Kustomization: k, Unsupported: true, Reason: fmt.Sprintf(
 				"its spec.path %q holds a variable, which Kustomization %s substitutes when it applies it; kubectl gitops reads Kustomizations as they are written",

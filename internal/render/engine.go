@@ -543,6 +543,9 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	read := map[string]bool{}
 	for _, in := range inputs {
 		read[in.Path] = true
+		if orig, ok := root.At.Original(in.Path); ok {
+			read[orig] = true // an artifact's copy: its objects are written there
+		}
 	}
 	own := m.Size()
 	gen, unrendered, err := e.expandResourceSets(r, m, read)

@@ -50,6 +50,9 @@ type Kustomization struct {
 	Cluster *Cluster
 
 	name, namespace string // as rendered, when not as written
+	// base is the folder of the repository its source's artifact holds,
+	// when that is not the root: spec.path is relative to it.
+	base string
 }
 
 // ID names the Kustomization as namespace/name.
@@ -74,9 +77,13 @@ func (k *Kustomization) Namespace() string {
 // Path is spec.path cleaned and relative to the repository root, as
 // kustomize-controller joins it to the artifact's root (securejoin): an
 // absolute path starts at the root, and ".." never climbs above it, so
-// "../../apps" is "apps".
+// "../../apps" is "apps". For an artifact pushed from a folder of the
+// repository, the root is that folder.
 func (k *Kustomization) Path() string {
 	c := strings.TrimPrefix(path.Clean("/"+k.Spec.Path), "/")
+	if k.base != "" {
+		return path.Join(k.base, c)
+	}
 	if c == "" {
 		return "."
 	}

@@ -543,6 +543,8 @@ func (r *Repository) treeRoot(k *Kustomization, rendered map[string]*Source, gen
 	case !ok:
 		r.Skipped = append(r.Skipped, undefinedSource(k))
 		return Root{}, false
+	case r.IsLocal(src):
+		r.rebase(k, src)
 	case src.Kind() == "OCIRepository" && r.artifact != nil && !r.IsLocal(src):
 		at, reason := r.artifact(src)
 		if at == nil {
@@ -668,6 +670,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 			r.Sources[k.SourceID()] = src
 		}
 		r.pushedHere(src, k, in.Object.File)
+		r.rebase(k, src)
 		if r.IsLocal(src) {
 			add(k.Path(), k, in.release())
 		}
@@ -677,6 +680,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		src, ok := r.Sources[k.SourceID()]
 		if ok {
 			r.pushedHere(src, k, k.Object.File)
+			r.rebase(k, src)
 		}
 		if ok && r.IsLocal(src) && (k.Path() == "." || under(k.Object.File, k.Path())) {
 			selfApplied = append(selfApplied, k)
@@ -705,17 +709,56 @@ func (r *Repository) nameClusters() {
 }
 
 // pushedHere records src, the source of an entry point k written in file,
-// as an artifact of this repository's root when it is an OCIRepository
-// and file lies under k's path: the artifact holds the object that syncs
-// it. A path of "." tells nothing of where the artifact starts.
+// as an artifact of this repository when it is an OCIRepository and file
+// lies under k's path: the artifact holds the object that syncs it. It is
+// the root's when file lies under the path itself, a folder's when under
+// that folder's path (kubernetes/clusters/lab for clusters/lab: pushed
+// with --path=./kubernetes). A path of "." tells nothing of where the
+// artifact starts.
 func (r *Repository) pushedHere(src *Source, k *Kustomization, file string) {
-	if src.Kind() != "OCIRepository" || k.Path() == "." || !under(file, k.Path()) {
+	p := k.Path()
+	if src.Kind() != "OCIRepository" || k.base != "" || p == "." {
+		return
+	}
+	root := ""
+	if under(file, p) {
+		root = "."
+	}
+	for d := path.Dir(file); root == "" && d != "."; d = path.Dir(d) {
+		root, _ = strings.CutSuffix(d, "/"+p)
+		if root == d {
+			root = ""
+		}
+	}
+	if root == "" {
 		return
 	}
 	if r.pushed == nil {
-		r.pushed = map[string]bool{}
+		r.pushed = map[string]string{}
 	}
-	r.pushed[NormalizeGitURL(src.URL)] = true
+	if _, seen := r.pushed[NormalizeGitURL(src.URL)]; !seen {
+		r.pushed[NormalizeGitURL(src.URL)] = root
+	}
+}
+
+// rebase makes k's path relative to the folder its source's artifact
+// was pushed from, when that is not the repository's root.
+func (r *Repository) rebase(k *Kustomization, src *Source) {
+	if root := r.pushedFolder(src); root != "" {
+		k.base = root
+	}
+}
+
+// pushedFolder is the folder of the repository an OCIRepository's
+// artifact is pushed from, "" for the root or another source.
+func (r *Repository) pushedFolder(src *Source) string {
+	if src == nil || src.Kind() != "OCIRepository" {
+		return ""
+	}
+	if root := r.pushed[NormalizeGitURL(src.URL)]; root != "." {
+		return root
+	}
+	return ""
 }
 
 // FluxRelease is the Flux release root runs under, as a minor release

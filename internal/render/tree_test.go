@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -211,7 +212,9 @@ func TestTreeFleet(t *testing.T) {
 // CI pushes from the repository's root, and the FluxInstance lies in the
 // path it syncs, so the artifact is this repository at any tag. A
 // FluxInstance outside that path says nothing of where the artifact comes
-// from: its Kustomizations are another source's.
+// from: its Kustomizations are another source's. Pushed from a folder
+// (flux push artifact --path=./deploy), the FluxInstance lies under the
+// folder's copy of the path it syncs, and every path is the folder's.
 func TestTreeGitless(t *testing.T) {
 	files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "fleet"))
 	for p, data := range files {
@@ -222,9 +225,17 @@ func TestTreeGitless(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		instance string // where the FluxInstance is written
+		folder   string // where the whole fixture is, when not at the root
 		want     []string
 		skipped  int
 	}{
+		{name: "pushed from a folder", folder: "deploy", instance: "clusters/prod/flux-system/flux-instance.yaml", want: []string{
+			"deploy/apps/shared (Kustomization flux-system/shared-apps)",
+			"deploy/apps/team-a (Kustomization flux-system/team-a-apps)",
+			"deploy/apps/team-b (Kustomization flux-system/team-b-apps)",
+			"deploy/clusters/prod (Kustomization flux-system/flux-system)",
+			"deploy/tenants (Kustomization flux-system/tenants)",
+		}},
 		{name: "in the path it syncs", instance: "clusters/prod/flux-system/flux-instance.yaml", want: []string{
 			"apps/shared (Kustomization flux-system/shared-apps)",
 			"apps/team-a (Kustomization flux-system/team-a-apps)",
@@ -241,6 +252,13 @@ func TestTreeGitless(t *testing.T) {
 			text := fs["clusters/prod/flux-system/flux-instance.yaml"]
 			delete(fs, "clusters/prod/flux-system/flux-instance.yaml")
 			fs[tt.instance] = text
+			if tt.folder != "" {
+				moved := map[string][]byte{}
+				for p, data := range fs {
+					moved[path.Join(tt.folder, p)] = data
+				}
+				fs = moved
+			}
 			g := gittest.Init(t, t.TempDir())
 			g.CommitFiles(t, "import", fs)
 			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
