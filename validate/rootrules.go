@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/schema"
 )
 
@@ -141,6 +142,10 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 			if c.operatorWidens(o, vi) || c.variableLeft(o, vi) {
 				continue
 			}
+			if msg, ok := droppedLabels(o, vi); ok {
+				report("schema", o, pathKeys(vi.Path), msg, Warning)
+				continue
+			}
 			msg := vi.Message
 			if secret && len(vi.Path) > 0 && (vi.Path[0].Key == "data" || vi.Path[0].Key == "stringData") {
 				msg = secretViolation(vi)
@@ -148,6 +153,20 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 			report("schema", o, pathKeys(vi.Path), msg, "")
 		}
 	}
+}
+
+// droppedLabels words a label that is not a string (`enabled: true`
+// unquoted) on an object a Flux Kustomization applies. The API server
+// would refuse it, but kustomize-controller never sends it: setting its
+// ownership labels, it reads the object's labels as strings, gets none,
+// and applies the object with its own two labels only. Nothing fails; the
+// labels written are lost, which is worth a warning.
+func droppedLabels(o *object, v schema.Violation) (string, bool) {
+	if o.root.Root.Kustomization == nil || v.Reason != schema.ReasonType || len(v.Path) != 3 || v.Path[0].Key != "metadata" || v.Path[1].Key != "labels" {
+		return "", false
+	}
+	return fmt.Sprintf("metadata.labels.%s is not a string: kustomize-controller then reads none of this object's labels, and applies it with its ownership labels only; quote the value",
+		safetext.Text(v.Path[2].Key)), true
 }
 
 // variableLeft tells a violation at a value that still holds a Flux

@@ -375,6 +375,20 @@ func TestBadInputs(t *testing.T) {
 			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 9, message: "refers to GitRepository flux-system/fleet, which is not defined in this repository"}},
 		},
 		{
+			name: "a label that is not a string, in a plain root",
+			files: map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n",
+				"app/deploy.yaml": strings.Replace(deployment, "  namespace: shop\n", "  namespace: shop\n  labels:\n    monitored: true\n", 1)},
+			want: []want{{rule: "schema", file: "app/deploy.yaml", line: 7, message: `metadata.labels.monitored: Invalid value: "boolean"`}},
+		},
+		{
+			name: "a label that is not a string, applied by a Flux Kustomization",
+			files: map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n",
+				"app/deploy.yaml":         strings.Replace(deployment, "  namespace: shop\n", "  namespace: shop\n  labels:\n    monitored: true\n", 1),
+				"clusters/prod/sync.yaml": fluxSync, "clusters/prod/app.yaml": ks("app", "./app", "")},
+			want: []want{{rule: "schema", file: "app/deploy.yaml", line: 7, severity: Warning,
+				message: "metadata.labels.monitored is not a string: kustomize-controller then reads none of this object's labels, and applies it with its ownership labels only; quote the value"}},
+		},
+		{
 			name: "Kustomization source written in a bootstrap template",
 			files: with(app, map[string]string{"clusters/prod/kustomization.yaml": "resources:\n- apps.yaml\n",
 				"clusters/prod/apps.yaml":        strings.Replace(ks("apps", "./app", ""), "name: flux-system\n  path", "name: fleet\n  path", 1),
