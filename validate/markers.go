@@ -163,7 +163,9 @@ func checkMarkers(c *checker) error {
 			}
 			policy, ok := idx.lookup(c, m.Policy)
 			if !ok {
-				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: missingPolicy(m.Policy, *idx)})
+				if !c.unrenderedPolicy(m.Policy.Name) {
+					c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: missingPolicy(m.Policy, *idx)})
+				}
 				continue
 			}
 			if msg := unselectable(m.Field, m.Value, m.Policy, policy); msg != "" {
@@ -172,6 +174,25 @@ func checkMarkers(c *checker) error {
 		}
 	}
 	return nil
+}
+
+// unrenderedPolicy tells whether a root that does not render, or a
+// Kustomization a failed root would apply, may define an ImagePolicy
+// named name: whether the policy a marker names exists is then not known,
+// and the root's own finding says why.
+func (c *checker) unrenderedPolicy(name string) bool {
+	r := c.in.Repository
+	for _, res := range c.in.Results {
+		if res.Err != nil && r.MayProduce(res.Root, []string{name}) {
+			return true
+		}
+	}
+	for _, s := range r.Skipped {
+		if s.Blocked && r.MayProduce(render.Root{Path: s.Kustomization.Path(), Kustomization: s.Kustomization}, []string{name}) {
+			return true
+		}
+	}
+	return false
 }
 
 // markerScan is what a file's markers say, whatever the ImagePolicies:

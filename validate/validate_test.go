@@ -652,6 +652,14 @@ spec:
 			want: []want{{rule: "imagepolicy-marker", file: "app/kustomization.yaml", line: 5, severity: Warning, message: "marker names ImagePolicy shop/nowhere, but no ImagePolicy is defined in this repository: list the repository that defines them under fluxRepositories"}},
 		},
 		{
+			name: "marker naming an ImagePolicy of a root that does not build",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newTag: \"1.27.0\" # {\"$imagepolicy\": \"shop:web:tag\"}\n",
+				"policies/kustomization.yaml": "resources:\n- web.yaml\n- missing.yaml\n", "policies/web.yaml": imagePolicy,
+				"other/kustomization.yaml": "resources:\n- api.yaml\n", "other/api.yaml": strings.ReplaceAll(imagePolicy, "web", "api")}),
+			// Whether it exists is not known: the root's error says why.
+			want: []want{{rule: "build", file: "policies/kustomization.yaml", line: 3, message: "missing.yaml"}},
+		},
+		{
 			name: "marker naming an ImagePolicy of a file no root applies",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newTag: \"1.27.0\" # {\"$imagepolicy\": \"shop:web:tag\"}\n",
 				"update-policies/web.yaml": strings.Replace(imagePolicy, "  namespace: shop\n", "", 1)}),
