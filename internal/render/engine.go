@@ -10,6 +10,7 @@ package render
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
@@ -376,6 +378,12 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 			}
 		}
 	}
+	var failed []*Result
+	for _, res := range all {
+		if res.Err != nil {
+			failed = append(failed, res)
+		}
+	}
 	objects := map[string]map[string]Produced{}
 	for i, res := range slices.Concat(all, self) {
 		cluster := res.Root.ClusterName()
@@ -389,7 +397,7 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 			}
 		}
 	}
-	return &producedIndex{objects: objects, selfFailed: selfFailed}, nil
+	return &producedIndex{objects: objects, selfFailed: selfFailed, failed: failed}, nil
 }
 
 // producedIndex is what a substitution may read: the ConfigMaps and Secrets the
@@ -399,6 +407,22 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 type producedIndex struct {
 	objects    map[string]map[string]Produced
 	selfFailed map[string]error
+	// failed are the roots that do not render, whose objects are unknown.
+	failed []*Result
+}
+
+// failedMaker returns a root that does not render and may make the object
+// named name, or nil.
+func (x *producedIndex) failedMaker(r *Repository, name string) *Result {
+	if x == nil {
+		return nil
+	}
+	for _, res := range x.failed {
+		if r.MayProduce(res.Root, []string{name}) {
+			return res
+		}
+	}
+	return nil
 }
 
 // unsubstituted is root with its Kustomization's post-build substitution
@@ -468,17 +492,34 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 		if objects != nil {
 			known, selfFailed = objects.objects, objects.selfFailed[rootKeyID(root)]
 		}
+		var missing string
 		v, err := resolveVars(k, func(id string) (Produced, bool) {
 			if p, ok := lookup(known, root.ClusterName(), id); ok {
 				return p, true
 			}
-			return r.writtenOutside(id)
+			p, ok := r.writtenOutside(id)
+			if !ok {
+				missing = id
+			}
+			return p, ok
 		})
 		if err != nil {
-			if selfFailed != nil {
+			var maker *Result
+			if kind, rest, ok := strings.Cut(missing, "/"); ok && kind != "" {
+				_, name, _ := strings.Cut(rest, "/")
+				maker = objects.failedMaker(r, name)
+			}
+			d, located := diag.As(err)
+			switch {
+			case selfFailed != nil:
 				// What it would substitute from is unknown because it
 				// does not build: that is why it fails.
 				err = selfFailed
+			case maker != nil && located:
+				// What would make it is unknown: that root's failure
+				// (a remote resource refused, most often) is this one's.
+				err = &diag.Error{File: d.File, Line: d.Line, Err: maker.Err, Msg: fmt.Sprintf(
+					"Kustomization %s: postBuild.substituteFrom: %s is not known: %s, which may make it, does not render", k.ID(), strings.Replace(missing, "/", " ", 1), maker.Root)}
 			}
 			return &Result{Root: root, Err: err}
 		}

@@ -561,3 +561,20 @@ func TestSubstituteFromBootstrap(t *testing.T) {
 		})
 	}
 }
+
+// TestSubstituteFromAFailedRoot: the Secret a Kustomization substitutes
+// from is made by an ExternalSecret of a root that reads a remote
+// resource, which a render refuses. Its failure is the Kustomization's:
+// the error names that root and is a refused remote read, not a Secret
+// defined nowhere.
+func TestSubstituteFromAFailedRoot(t *testing.T) {
+	g := fluxRepo(t, "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: vars\n", map[string]string{
+		"operator/kustomization.yaml": "resources:\n- https://example.com/crds.yaml\n- vars.yaml\n",
+		"operator/vars.yaml":          "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: vars, namespace: flux-system}\nspec:\n  dataFrom:\n  - extract: {key: vars}\n",
+	})
+	res := rootResult(t, g, "", "app")
+	want := "clusters/prod/app.yaml:1: Kustomization flux-system/app: postBuild.substituteFrom: Secret flux-system/vars is not known: operator, which may make it, does not render"
+	if res.Err == nil || res.Err.Error() != want || !errors.Is(res.Err, kfs.ErrRemoteRefused) {
+		t.Errorf("error %v, want %q, a refused remote read", res.Err, want)
+	}
+}
