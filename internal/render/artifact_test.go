@@ -66,7 +66,41 @@ func TestCopyFiles(t *testing.T) {
 // repository, the staging cluster patching what both clusters share.
 func TestTreePlatform(t *testing.T) {
 	g := fluxFixture(t, "platform", "https://github.com/example/platform.git", nil)
-	disc, results := renderTree(t, g.Dir)
+	checkPlatform(t, g.Dir, "")
+}
+
+// TestTreePlatformFromFolder walks the platform fixture as CI pushes it
+// with `flux push artifact --path=./deploy`: each cluster syncs the
+// OCIRepository of that folder, and its ArtifactGenerator's copies read
+// the folder's files, as paths inside the artifact. A HelmRelease the
+// artifact carries is located in the repository's file it is a copy of.
+func TestTreePlatformFromFolder(t *testing.T) {
+	files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "platform"))
+	files["infrastructure/configs/kustomization.yaml"] = []byte("resources:\n- issuer.yaml\n- release.yaml\n")
+	files["infrastructure/configs/release.yaml"] = []byte("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: issuer, namespace: cert-manager}\nspec:\n  interval: 1h\n  chart: {spec: {chart: issuer, sourceRef: {kind: HelmRepository, name: charts}}}\n")
+	moved := map[string][]byte{}
+	for p, data := range files {
+		text := strings.ReplaceAll(string(data), "kind: GitRepository", "kind: OCIRepository")
+		text = strings.Replace(text, "url: https://github.com/example/platform", "url: oci://ghcr.io/example/platform", 1)
+		text = strings.Replace(text, "    branch: main", "    tag: latest", 1)
+		moved[path.Join("deploy", p)] = []byte(text)
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", moved)
+	results := checkPlatform(t, g.Dir, "deploy/")
+	for _, res := range results {
+		if res.Root.Path == "configs" && (len(res.Children) != 1 || res.Children[0].File != "deploy/infrastructure/configs/release.yaml" || res.Children[0].Line != 1) {
+			t.Errorf("%s applies %+v, want the HelmRelease located in its file", res.Root, res.Children)
+		}
+	}
+}
+
+// checkPlatform renders the platform fixture at dir, whose files are
+// under folder ("" or "deploy/"), and checks each cluster's ACME server:
+// the staging cluster's patch on what both share.
+func checkPlatform(t *testing.T, dir, folder string) []*Result {
+	t.Helper()
+	disc, results := renderTree(t, dir)
 	if len(disc.Roots) != 8 {
 		t.Fatalf("roots %v", rootNames(disc.Roots))
 	}
@@ -80,8 +114,8 @@ func TestTreePlatform(t *testing.T) {
 			t.Fatalf("%s renders no issuer", res.Root)
 		}
 		v, _ := cm.GetString("data.acme-server")
-		servers[res.Root.ClusterName()] = v
-		if orig, ok := res.Root.At.Original("configs/issuer.yaml"); !ok || orig != "infrastructure/configs/issuer.yaml" {
+		servers[strings.TrimPrefix(res.Root.ClusterName(), folder)] = v
+		if orig, ok := res.Root.At.Original("configs/issuer.yaml"); !ok || orig != folder+"infrastructure/configs/issuer.yaml" {
 			t.Errorf("the artifact's configs/issuer.yaml is a copy of %q, %v", orig, ok)
 		}
 	}
@@ -91,53 +125,5 @@ func TestTreePlatform(t *testing.T) {
 	}, servers); diff != "" {
 		t.Errorf("the issuer per cluster (-want +got):\n%s", diff)
 	}
-}
-
-// TestTreePlatformFromFolder walks the platform fixture as CI pushes it
-// with `flux push artifact --path=./deploy`: each cluster syncs the
-// OCIRepository of that folder, and its ArtifactGenerator's copies read
-// the folder's files, as paths inside the artifact.
-func TestTreePlatformFromFolder(t *testing.T) {
-	files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "platform"))
-	moved := map[string][]byte{}
-	for p, data := range files {
-		text := strings.ReplaceAll(string(data), "kind: GitRepository", "kind: OCIRepository")
-		text = strings.Replace(text, "url: https://github.com/example/platform", "url: oci://ghcr.io/example/platform", 1)
-		text = strings.Replace(text, "    branch: main", "    tag: latest", 1)
-		moved[path.Join("deploy", p)] = []byte(text)
-	}
-	// A HelmRelease the artifact carries is located in the repository's
-	// file it is a copy of.
-	moved["deploy/infrastructure/configs/kustomization.yaml"] = []byte("resources:\n- issuer.yaml\n- release.yaml\n")
-	moved["deploy/infrastructure/configs/release.yaml"] = []byte("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: issuer, namespace: cert-manager}\nspec:\n  interval: 1h\n  chart: {spec: {chart: issuer, sourceRef: {kind: HelmRepository, name: charts}}}\n")
-	g := gittest.Init(t, t.TempDir())
-	g.CommitFiles(t, "import", moved)
-	disc, results := renderTree(t, g.Dir)
-	if len(disc.Roots) != 8 {
-		t.Fatalf("roots %v", rootNames(disc.Roots))
-	}
-	servers := map[string]string{}
-	for _, res := range results {
-		if res.Root.Path != "configs" {
-			continue
-		}
-		cm := objectsByID(t, res)["v1/ConfigMap/cert-manager/issuer"]
-		if cm == nil {
-			t.Fatalf("%s renders no issuer", res.Root)
-		}
-		v, _ := cm.GetString("data.acme-server")
-		servers[res.Root.ClusterName()] = v
-		if orig, ok := res.Root.At.Original("configs/issuer.yaml"); !ok || orig != "deploy/infrastructure/configs/issuer.yaml" {
-			t.Errorf("the artifact's configs/issuer.yaml is a copy of %q, %v", orig, ok)
-		}
-		if len(res.Children) != 1 || res.Children[0].File != "deploy/infrastructure/configs/release.yaml" || res.Children[0].Line != 1 {
-			t.Errorf("%s applies %+v, want the HelmRelease located in its file", res.Root, res.Children)
-		}
-	}
-	if diff := cmp.Diff(map[string]string{
-		"deploy/clusters/production": "https://acme-v02.api.letsencrypt.org/directory",
-		"deploy/clusters/staging":    "https://acme-staging-v02.api.letsencrypt.org/directory",
-	}, servers); diff != "" {
-		t.Errorf("the issuer per cluster (-want +got):\n%s", diff)
-	}
+	return results
 }

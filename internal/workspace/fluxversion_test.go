@@ -21,9 +21,7 @@ import (
 // variable nothing sets is left empty, as Flux before v2.9 does: a
 // warning, not a failed build.
 func TestFluxVersionSetting(t *testing.T) {
-	g := gittest.Init(t, t.TempDir())
-	g.CommitFiles(t, "import", map[string][]byte{
-		"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://github.com/example/fleet", "clusters/prod"),
+	g := fleetRepo(t, map[string][]byte{
 		"clusters/prod/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1beta2
 kind: Kustomization
 metadata: {name: apps, namespace: flux-system}
@@ -38,9 +36,6 @@ spec:
 		"apps/kustomization.yaml": []byte("resources: [settings.yaml]\n"),
 		"apps/settings.yaml":      []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata:\n  cluster: ${CLUSTER}\n  region: ${REGION}\n"),
 	})
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-		t.Fatal(err)
-	}
 	findings := func() []string {
 		var out []string
 		for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
@@ -82,4 +77,18 @@ spec:
 			t.Errorf("fluxVersion %s: %v, want an error at .gitops.yaml:2", bad, err)
 		}
 	}
+}
+
+// fleetRepo commits files to a repository cloned from
+// github.com/example/fleet, beside the sync `flux bootstrap` writes for
+// its cluster clusters/prod.
+func fleetRepo(t *testing.T, files map[string][]byte) *gittest.Repo {
+	t.Helper()
+	g := gittest.Init(t, t.TempDir())
+	files["clusters/prod/flux-system/gotk-sync.yaml"] = gittest.FluxSync("https://github.com/example/fleet", "clusters/prod")
+	g.CommitFiles(t, "import", files)
+	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

@@ -3,10 +3,6 @@ package workspace
 import (
 	"strings"
 	"testing"
-
-	"github.com/go-git/go-git/v5/config"
-
-	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 )
 
 // TestOtherRefIsDeployed: a Kustomization whose source is this repository
@@ -15,9 +11,7 @@ import (
 // builds the folder), are deployed from that tag: none is reported as a
 // file nothing deploys. A file no Kustomization builds still is.
 func TestOtherRefIsDeployed(t *testing.T) {
-	g := gittest.Init(t, t.TempDir())
-	g.CommitFiles(t, "import", map[string][]byte{
-		"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://github.com/example/fleet", "clusters/prod"),
+	g := fleetRepo(t, map[string][]byte{
 		"clusters/prod/apps.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: {name: releases, namespace: flux-system}
@@ -38,9 +32,6 @@ spec:
 		"apps/web/settings.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\n"),
 		"stray/settings.yaml":    []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\n"),
 	})
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-		t.Fatal(err)
-	}
 	var got []string
 	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
 		got = append(got, f.Rule+" "+f.File)
