@@ -142,7 +142,7 @@ func checkReferences(c *checker) error {
 					depNS = ns
 				}
 				if _, ok := idx.lookup(o, "Kustomization", depNS, name); !ok {
-					c.addObject("flux-reference", o, p, fmt.Sprintf("Kustomization %s/%s depends on Kustomization %s/%s, which is not defined in this repository", ns, o.node.GetName(), depNS, name))
+					c.addReference(o, p, fmt.Sprintf("Kustomization %s/%s depends on Kustomization %s/%s, which is not defined in this repository", ns, o.node.GetName(), depNS, name))
 				}
 			}
 		case "ImagePolicy":
@@ -152,7 +152,7 @@ func checkReferences(c *checker) error {
 				refNS = ns
 			}
 			if _, ok := idx.lookup(o, "ImageRepository", refNS, name); !ok {
-				c.addObject("flux-reference", o, []string{"spec", "imageRepositoryRef", "name"},
+				c.addReference(o, []string{"spec", "imageRepositoryRef", "name"},
 					fmt.Sprintf("ImagePolicy %s/%s refers to ImageRepository %s/%s, which is not defined in this repository", ns, o.node.GetName(), refNS, name))
 			}
 		case "ImageUpdateAutomation":
@@ -161,6 +161,22 @@ func checkReferences(c *checker) error {
 		}
 	}
 	return nil
+}
+
+// addReference reports a flux-reference finding about o: an error, or a
+// warning when no cluster's tree applies o's root, as a build failure
+// there is: nothing deploys the object, so what it names fails nothing
+// yet (a Kustomization left in an archive folder).
+func (c *checker) addReference(o *object, path []string, msg string) {
+	if !c.reportable(o) {
+		return
+	}
+	f := rawFinding{Finding: c.objectFinding("flux-reference", o, path, msg)}
+	if c.in.Repository.Unreached(o.root.Root) {
+		f.Default = Warning
+		f.Message += "; no cluster's tree applies it"
+	}
+	c.addRaw(f)
 }
 
 // refer checks the object reference at path and returns what it names.
@@ -180,7 +196,7 @@ func (c *checker) refer(idx fluxIndex, o *object, at []string, ns string) *objec
 		return nil // an ArtifactGenerator makes it
 	}
 	if !ok {
-		c.addObject("flux-reference", o, at, fmt.Sprintf("%s %s/%s refers to %s %s/%s, which is not defined in this repository",
+		c.addReference(o, at, fmt.Sprintf("%s %s/%s refers to %s %s/%s, which is not defined in this repository",
 			o.node.GetKind(), ns, o.node.GetName(), kind, refNS, name))
 	}
 	return target
@@ -195,7 +211,7 @@ func (c *checker) checkUpdatePath(o *object, src *object) {
 	}
 	rel := path.Clean(strings.TrimPrefix(p, "./"))
 	if _, err := c.in.Tree.Stat(rel); err != nil {
-		c.addObject("flux-reference", o, []string{"spec", "update", "path"},
+		c.addReference(o, []string{"spec", "update", "path"},
 			fmt.Sprintf("ImageUpdateAutomation %s/%s updates %s, which is not a path of this repository", namespace(o.node), o.node.GetName(), p))
 	}
 }

@@ -41,3 +41,29 @@ spec:
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
+
+// TestUnreachedReference: a Kustomization left in a folder no cluster's
+// tree applies (an archive) names a source defined nowhere: a warning,
+// since nothing deploys it; the same reference in the cluster's tree is
+// an error.
+func TestUnreachedReference(t *testing.T) {
+	ks := func(name string) []byte {
+		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + name + ", namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: gone}\n")
+	}
+	g := fleetRepo(t, map[string][]byte{
+		"clusters/prod/live.yaml":         ks("live"),
+		".archive/old/kustomization.yaml": []byte("resources: [ks.yaml]\n"),
+		".archive/old/ks.yaml":            ks("old"),
+	})
+	var got []string
+	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		if f.Rule == "flux-reference" {
+			got = append(got, string(f.Severity)+" "+f.File+": "+f.Message)
+		}
+	}
+	want := ".archive/old/ks.yaml: Kustomization flux-system/old refers to GitRepository flux-system/gone, which is not defined in this repository; no cluster's tree applies it\n" +
+		"error clusters/prod/live.yaml: Kustomization flux-system/live refers to GitRepository flux-system/gone, which is not defined in this repository"
+	if strings.Join(got, "\n") != "warning "+want {
+		t.Errorf("findings:\n%s", strings.Join(got, "\n"))
+	}
+}
