@@ -399,6 +399,14 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "not-rendered", file: "clusters/prod/apps.yaml", line: 10, severity: Warning, message: "its source GitRepository/flux-system/fleet is another repository (https://example.com/fleet.git)"}},
 		},
 		{
+			name: "a bootstrap template's source never stands in for a manifest's",
+			files: with(app, map[string]string{"clusters/prod/kustomization.yaml": "resources:\n- apps.yaml\n- fleet.yaml\n",
+				"clusters/prod/apps.yaml":  strings.Replace(ks("apps", "./app", ""), "name: flux-system\n  path", "name: fleet\n  path", 1),
+				"clusters/prod/fleet.yaml": strings.Replace(fluxSync, "name: flux-system\n", "name: fleet\n", 1),
+				"a/GitRepoSync.yaml.tmpl":  strings.Replace(strings.Replace(fluxSync, "name: flux-system\n", "name: fleet\n", 1), "example.com/fleet.git", "example.com/placeholder.git", 1)}),
+			want: []want{{rule: "not-rendered", file: "clusters/prod/apps.yaml", line: 10, severity: Warning, message: "its source GitRepository/flux-system/fleet is another repository (https://example.com/fleet.git)"}},
+		},
+		{
 			name: "spec.path with a variable its parent substitutes",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
 				"clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", "  postBuild:\n    substitute:\n      ENV: app\n"),

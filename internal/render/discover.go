@@ -342,10 +342,15 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 			// A Go template of a chart, not YAML until Helm renders it.
 		case path.Base(f) == ".sourceignore":
 			r.SourceIgnores = append(r.SourceIgnores, f)
-		case facts[i] != nil && manifestTemplate(f):
-			r.applyTemplate(f, *facts[i])
-		case facts[i] != nil:
+		case facts[i] != nil && !manifestTemplate(f):
 			r.apply(f, *facts[i])
+		}
+	}
+	// After every manifest: a template's source never stands in for one
+	// a manifest writes.
+	for i, f := range files {
+		if facts[i] != nil && manifestTemplate(f) {
+			r.applyTemplate(f, *facts[i])
 		}
 	}
 	r.revision = c.Revision
@@ -738,12 +743,15 @@ func (r *Repository) apply(f string, facts fileFacts) {
 
 // applyTemplate records the Flux sources a bootstrap template writes
 // (GitRepoSync.yaml.templ, filled by a script and applied before Flux
-// reads the repository): they are defined, as writtenOutside's Secrets
-// are. Its other documents, and those that do not parse until filled in,
-// are not the repository's objects.
+// reads the repository) that no manifest writes: they are defined, as
+// writtenOutside's Secrets are. Its other documents, and those that do not
+// parse until filled in, are not the repository's objects.
 func (r *Repository) applyTemplate(f string, facts fileFacts) {
 	for _, d := range facts.Docs {
 		if d.Problem != "" || !strings.HasPrefix(d.APIVersion, SourceGroup+"/") {
+			continue
+		}
+		if _, written := r.Sources[d.Kind+"/"+namespaceOr(d.Namespace)+"/"+d.Name]; written {
 			continue
 		}
 		r.addFluxObject(manifest.Summary(f, manifest.Doc{Line: d.Line, Text: []byte(d.Text)}, d.ObjLine, d.APIVersion, d.Kind, d.Namespace, d.Name), d)
