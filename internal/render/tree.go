@@ -49,6 +49,12 @@ type Cluster struct {
 	// cluster's walk reaches it: a Kustomization written in its own path
 	// that is not bootstrap's flux-system.
 	tentative bool
+	// orphan is set for a tentative one no walk of a definite cluster
+	// (bootstrap's, a FluxInstance's, a declared one) reached, in a
+	// repository that has such clusters: an app's ks.yaml left out of its
+	// parent's list, most often. Its tree is walked, but nothing the
+	// repository describes deploys it (Unreached).
+	orphan bool
 }
 
 // Child is a Flux object a root renders: a Kustomization it applies, or a
@@ -308,9 +314,14 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 // Unreached tells whether no cluster's walk reached root, in a repository
 // whose clusters were walked: a Flux Kustomization rendered as it is
 // written, without what a parent would give it, or a kustomize root no
-// Flux Kustomization builds. Nothing the repository describes deploys it.
+// Flux Kustomization builds; or only an orphan cluster's walk did.
+// Nothing the repository describes deploys it.
 func (r *Repository) Unreached(root Root) bool {
-	return r.unreached[root.Key()]
+	c := root.Cluster
+	if c == nil && root.Kustomization != nil {
+		c = root.Kustomization.Cluster
+	}
+	return r.unreached[root.Key()] || c != nil && c.orphan
 }
 
 // blocked says that k is not rendered because failed, the root that
@@ -377,6 +388,9 @@ func (e *Engine) walk(ctx context.Context, r *Repository, reached map[*manifest.
 		}
 	}
 	r.Clusters = slices.DeleteFunc(r.Clusters, func(c *Cluster) bool { return dropped[c] })
+	for _, c := range tentative {
+		c.orphan = len(definite) > 0 && !dropped[c]
+	}
 	r.nameClusters()
 	return append(out, ofKept(more)...), append(failed, ofKept(moreFailed)...), nil
 }
@@ -778,15 +792,20 @@ func (r *Repository) fluxRelease(root Root) string {
 	if c == nil && root.Kustomization != nil {
 		c = root.Kustomization.Cluster
 	}
-	if c != nil {
+	if c != nil && (c.Flux != "" || !c.orphan) {
 		return c.Flux
 	}
-	release := ""
-	for i, cl := range r.Clusters {
-		if i > 0 && cl.Flux != release {
+	// An orphan says nothing of its release: the one the clusters the
+	// repository describes run, when they agree.
+	release, first := "", true
+	for _, cl := range r.Clusters {
+		if cl.orphan {
+			continue
+		}
+		if !first && cl.Flux != release {
 			return ""
 		}
-		release = cl.Flux
+		release, first = cl.Flux, false
 	}
 	return release
 }

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"maps"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,32 @@ func TestUnreachedReference(t *testing.T) {
 		"error clusters/prod/live.yaml: Kustomization flux-system/live refers to GitRepository flux-system/gone, which is not defined in this repository"
 	if strings.Join(got, "\n") != "warning "+want {
 		t.Errorf("findings:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// TestOrphanCluster: an app's ks.yaml applies its own folder, and the
+// cluster's list leaves it out (commented out, as one disables an app).
+// It is walked, but nothing deploys it: its failure is a warning. The
+// same app listed is an error.
+func TestOrphanCluster(t *testing.T) {
+	app := func(name string) map[string][]byte {
+		return map[string][]byte{
+			"apps/" + name + "/ks.yaml":       []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + name + ", namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps/" + name + "\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substitute: {APP: " + name + "}\n"),
+			"apps/" + name + "/settings.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: default}\ndata:\n  url: ${URL}\n"),
+		}
+	}
+	files := map[string][]byte{"clusters/prod/apps.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"apps/kustomization.yaml": []byte("resources:\n- on/ks.yaml\n# - off/ks.yaml\n")}
+	maps.Copy(files, app("on"))
+	maps.Copy(files, app("off"))
+	g := fleetRepo(t, files)
+	var got []string
+	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		if f.Rule == "build" {
+			got = append(got, string(f.Severity)+" "+f.File)
+		}
+	}
+	if want := "warning apps/off/settings.yaml\nerror apps/on/settings.yaml"; strings.Join(got, "\n") != want {
+		t.Errorf("build findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
