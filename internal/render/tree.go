@@ -50,10 +50,11 @@ type Cluster struct {
 	// that is not bootstrap's flux-system.
 	tentative bool
 	// orphan is set for a tentative one no walk of a definite cluster
-	// (bootstrap's, a FluxInstance's, a declared one) reached, in a
-	// repository that has such clusters: an app's ks.yaml left out of its
-	// parent's list, most often. Its tree is walked, but nothing the
-	// repository describes deploys it (Unreached).
+	// (bootstrap's, a FluxInstance's, a declared one) reached, though it
+	// is written under the path of a root such a walk builds: an app's
+	// ks.yaml left out of its parent's list, most often. Its tree is
+	// walked, but nothing the repository describes deploys it
+	// (Unreached).
 	orphan bool
 }
 
@@ -388,8 +389,12 @@ func (e *Engine) walk(ctx context.Context, r *Repository, reached map[*manifest.
 		}
 	}
 	r.Clusters = slices.DeleteFunc(r.Clusters, func(c *Cluster) bool { return dropped[c] })
+	// One written under the path of a root a definite cluster builds is
+	// an orphan: that cluster's list left it out.
 	for _, c := range tentative {
-		c.orphan = len(definite) > 0 && !dropped[c]
+		c.orphan = !dropped[c] && slices.ContainsFunc(out, func(root Root) bool {
+			return root.At == nil && root.Kustomization != nil && (root.Path == "." || under(c.Entry.Object.File, root.Path))
+		})
 	}
 	r.nameClusters()
 	return append(out, ofKept(more)...), append(failed, ofKept(moreFailed)...), nil

@@ -72,7 +72,9 @@ func TestUnreachedReference(t *testing.T) {
 // TestOrphanCluster: an app's ks.yaml applies its own folder, and the
 // cluster's list leaves it out (commented out, as one disables an app).
 // It is walked, but nothing deploys it: its failure is a warning. The
-// same app listed is an error.
+// same app listed is an error, and so is a second cluster's, whose entry
+// point is a Kustomization of another name applying its own folder, away
+// from the first cluster's tree.
 func TestOrphanCluster(t *testing.T) {
 	app := func(name string) map[string][]byte {
 		return map[string][]byte{
@@ -84,6 +86,8 @@ func TestOrphanCluster(t *testing.T) {
 		"apps/kustomization.yaml": []byte("resources:\n- on/ks.yaml\n# - off/ks.yaml\n")}
 	maps.Copy(files, app("on"))
 	maps.Copy(files, app("off"))
+	files["clusters/edge/sync.yaml"] = []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: edge-deploy, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./clusters/edge\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substitute: {APP: edge}\n")
+	files["clusters/edge/settings.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: edge, namespace: default}\ndata:\n  url: ${URL}\n")
 	g := fleetRepo(t, files)
 	var got []string
 	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
@@ -91,7 +95,7 @@ func TestOrphanCluster(t *testing.T) {
 			got = append(got, string(f.Severity)+" "+f.File)
 		}
 	}
-	if want := "warning apps/off/settings.yaml\nerror apps/on/settings.yaml"; strings.Join(got, "\n") != want {
+	if want := "warning apps/off/settings.yaml\nerror apps/on/settings.yaml\nerror clusters/edge/settings.yaml"; strings.Join(got, "\n") != want {
 		t.Errorf("build findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
