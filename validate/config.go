@@ -5,14 +5,13 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -133,28 +132,17 @@ func (c Config) check() error {
 // fluxVersion is a Flux release as .gitops.yaml names it: v2.6, 2.6.3.
 var fluxVersion = regexp.MustCompile(`^v?(0|2)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$`)
 
-// checkFluxVersion accepts a Flux 2 release up to the bundled one, or a
-// 0.x release.
+// checkFluxVersion accepts a Flux 2 release up to the bundled one (one
+// render.FluxMinor knows), or a 0.x release.
 func checkFluxVersion(v string) error {
 	m := fluxVersion.FindStringSubmatch(v)
 	if m == nil {
 		return fmt.Errorf("%q is not a Flux release (v2.6, v2.6.3)", v)
 	}
-	newest := strings.TrimPrefix(deprecation.BundledFluxVersion, "v")
-	if minor, _ := strconv.Atoi(m[2]); m[1] == "2" && minor > minorOf(newest) {
+	if m[1] == "2" && render.FluxMinor(v) == "" {
 		return fmt.Errorf("%s is newer than the newest Flux release this kubectl gitops knows, %s", v, deprecation.BundledFluxVersion)
 	}
 	return nil
-}
-
-// minorOf reads the minor number of "2.9.4".
-func minorOf(version string) int {
-	parts := strings.Split(version, ".")
-	if len(parts) < 2 {
-		return 0
-	}
-	n, _ := strconv.Atoi(parts[1])
-	return n
 }
 
 func checkRuleSetting(id string, s Severity) error {

@@ -94,7 +94,7 @@ func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 // file) is one when a key within it names a credential (credentialKey) and
 // holds a value in the clear.
 func secretValue(key, value string, refs []string) bool {
-	if strings.TrimSpace(value) == "" || secretReference(value, refs) || sopsFile(value) || fluxVariable.MatchString(value) || settingKey(key) {
+	if strings.TrimSpace(value) == "" || secretReference(value, refs) || sopsFile(value) || render.FluxVariable.MatchString(value) || settingKey(key) {
 		return false
 	}
 	switch {
@@ -143,10 +143,6 @@ var credentials = map[string]bool{
 func credentialKey(key string) bool {
 	return slices.ContainsFunc(keyWords(key), func(w string) bool { return credentials[w] })
 }
-
-// fluxVariable is a variable of Flux's post-build substitution: ${NAME},
-// with or without a default.
-var fluxVariable = regexp.MustCompile(`\$\{[_a-zA-Z][_a-zA-Z0-9]*(:?[-=][^}]*)?\}`)
 
 // settings are the last words of the keys of a Secret that name where or
 // who, not a credential: DB_HOST, port, RESTIC_REPOSITORY, ca.crt.

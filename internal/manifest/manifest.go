@@ -51,19 +51,17 @@ func Split(data []byte) []Doc {
 
 // IsSeparator tells whether a line starts a new YAML document: "---" alone
 // or followed by blank space (a comment, or the document's first node).
-func IsSeparator(l []byte) bool {
-	if !bytes.HasPrefix(l, []byte("---")) {
-		return false
-	}
-	rest := l[3:]
-	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n'
-}
+func IsSeparator(l []byte) bool { return isMarker(l, "---") }
 
 // isDocumentEnd tells whether a line is YAML's document end marker, "...",
 // alone or followed by blank space: what follows it is the next document
 // (Ansible writes "---" then "..." for an empty file).
-func isDocumentEnd(l []byte) bool {
-	rest, ok := bytes.CutPrefix(l, []byte("..."))
+func isDocumentEnd(l []byte) bool { return isMarker(l, "...") }
+
+// isMarker tells whether a line is the marker m, alone or followed by
+// blank space.
+func isMarker(l []byte, m string) bool {
+	rest, ok := bytes.CutPrefix(l, []byte(m))
 	return ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n')
 }
 

@@ -308,7 +308,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
 		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, dirLinks: map[string]string{}}
-	r.fluxDefault = fluxMinor(c.FluxVersion)
+	r.fluxDefault = FluxMinor(c.FluxVersion)
 	w, err := walk(tree, ".")
 	if err != nil {
 		return nil, err

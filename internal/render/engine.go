@@ -505,8 +505,7 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 		})
 		if err != nil {
 			var maker *Result
-			if kind, rest, ok := strings.Cut(missing, "/"); ok && kind != "" {
-				_, name, _ := strings.Cut(rest, "/")
+			if _, _, name, ok := splitID(missing); ok && name != "" {
 				maker = objects.failedMaker(r, name)
 			}
 			d, located := diag.As(err)

@@ -363,10 +363,8 @@ func (e *Engine) sourceIndex(results []*Result) *sourceIndex {
 // Kind/namespace/name id, the object of that name made in any namespace.
 func lookup[T any](by map[string]map[string]T, cluster, id string) (T, bool) {
 	ids := []string{id}
-	if kind, rest, ok := strings.Cut(id, "/"); ok {
-		if _, name, ok := strings.Cut(rest, "/"); ok {
-			ids = append(ids, kind+"/"+anyNamespace+"/"+name)
-		}
+	if kind, _, name, ok := splitID(id); ok {
+		ids = append(ids, kind+"/"+anyNamespace+"/"+name)
 	}
 	for _, id := range ids {
 		if v, ok := by[cluster][id]; ok {

@@ -257,12 +257,10 @@ func selectedNamespaces(res *resource.Resource) []string {
 	for _, sel := range selectors {
 		var selected []string
 		exact := true
-		if labels := lookupNode(sel, "matchLabels"); labels != nil {
-			mapEntries(sel, "matchLabels", func(k, v string) {
-				exact = exact && k == nameLabel
-				selected = append(selected, v)
-			})
-		}
+		mapEntries(sel, "matchLabels", func(k, v string) {
+			exact = exact && k == nameLabel
+			selected = append(selected, v)
+		})
 		if exprs := lookupNode(sel, "matchExpressions"); exprs != nil && exprs.YNode().Kind == kyaml.SequenceNode {
 			for _, e := range exprs.YNode().Content {
 				expr := kyaml.NewRNode(e)
@@ -330,14 +328,20 @@ func (r *Repository) writtenOutside(id string) (Produced, bool) {
 			}
 		}
 	})
-	kind, rest, _ := strings.Cut(id, "/")
-	ns, name, _ := strings.Cut(rest, "/")
+	kind, ns, name, _ := splitID(id)
 	if p, ok := r.outside[kind+"/"+ns+"/"+name]; ok {
 		return p, true
 	}
 	p, ok := r.outside[kind+"//"+name] // one the script applies to whatever namespace it is told
 	p.Namespace = ns
 	return p, ok
+}
+
+// splitID reads an object's Kind/namespace/name.
+func splitID(id string) (kind, namespace, name string, ok bool) {
+	kind, rest, ok1 := strings.Cut(id, "/")
+	namespace, name, ok2 := strings.Cut(rest, "/")
+	return kind, namespace, name, ok1 && ok2
 }
 
 // manifestTemplate tells whether f is a manifest a bootstrap script fills

@@ -146,9 +146,9 @@ func (r *Repository) writtenObject(c Child, read map[string]bool) *manifest.Obje
 	return best
 }
 
-// variableRef is a post-build variable reference as Flux reads one:
-// ${NAME}, or with a default, ${NAME:=value}.
-var variableRef = regexp.MustCompile(`\$\{[^}]*\}`)
+// FluxVariable is a variable of Flux's post-build substitution: ${NAME},
+// or with a default, ${NAME:=value}, ${NAME:-value}.
+var FluxVariable = regexp.MustCompile(`\$\{[_a-zA-Z][_a-zA-Z0-9]*(:?[-=][^}]*)?\}`)
 
 // holdsWritten tells whether a rendered name holds a written one: within
 // it (a namePrefix or nameSuffix added), or, for a written name with
@@ -159,7 +159,7 @@ func holdsWritten(rendered, written string) bool {
 		return strings.Contains(rendered, written)
 	}
 	rest := rendered
-	for _, part := range variableRef.Split(written, -1) {
+	for _, part := range FluxVariable.Split(written, -1) {
 		i := strings.Index(rest, part)
 		if i < 0 {
 			return false
@@ -739,17 +739,11 @@ func (r *Repository) pushedHere(src *Source, k *Kustomization, file string) {
 	if src.Kind() != "OCIRepository" || k.base != "" || p == "." {
 		return
 	}
-	root := ""
-	if under(file, p) {
-		root = "."
+	root, found := ".", under(file, p)
+	for d := path.Dir(file); !found && d != "."; d = path.Dir(d) {
+		root, found = strings.CutSuffix(d, "/"+p)
 	}
-	for d := path.Dir(file); root == "" && d != "."; d = path.Dir(d) {
-		root, _ = strings.CutSuffix(d, "/"+p)
-		if root == d {
-			root = ""
-		}
-	}
-	if root == "" {
+	if !found {
 		return
 	}
 	if r.pushed == nil {
@@ -826,7 +820,7 @@ func (r *Repository) componentsRelease(dir string) string {
 	in := []string{path.Clean(dir)}
 	for _, f := range slices.Sorted(maps.Keys(r.components)) {
 		if atOrUnder(f, in) {
-			return fluxMinor(r.components[f])
+			return FluxMinor(r.components[f])
 		}
 	}
 	return ""
@@ -844,13 +838,13 @@ func fluxRepository(url string) bool {
 	return NormalizeGitURL(url) == "github.com/fluxcd/flux2"
 }
 
-// fluxMinor reads a Flux release as a FluxInstance's distribution.version
+// FluxMinor reads a Flux release as a FluxInstance's distribution.version
 // gives it (an exact version, or a semver range: "2.x", "2.7.x",
 // ">=2.5 <2.8") into the newest minor release of Flux 2 it allows, no newer
 // than the one whose APIs kubectl gitops knows; "" when it allows none. An
 // exact release of Flux 0.x, which a source of Flux's manifests may name,
 // is kept as it is ("v0.31").
-func fluxMinor(v string) string {
+func FluxMinor(v string) string {
 	bundled, err := semver.NewVersion(deprecation.BundledFluxVersion)
 	if err != nil {
 		return ""
@@ -858,7 +852,7 @@ func fluxMinor(v string) string {
 	return fluxMinorUpTo(v, bundled.Minor())
 }
 
-// fluxMinorUpTo is fluxMinor with the newest Flux 2 minor release known
+// fluxMinorUpTo is FluxMinor with the newest Flux 2 minor release known
 // given.
 func fluxMinorUpTo(v string, newest uint64) string {
 	v = strings.TrimSpace(v)
@@ -1004,7 +998,7 @@ func (in *instance) release() string {
 	newest, pinned := operatorFlux(in.Distribution.Artifact)
 	switch {
 	case !pinned:
-		return fluxMinor(in.Distribution.Version)
+		return FluxMinor(in.Distribution.Version)
 	case in.Distribution.Version == "":
 		return fluxMinorUpTo("2.x", newest)
 	}

@@ -599,8 +599,8 @@ func TestFluxMinor(t *testing.T) {
 		"not a range": "",
 		"":            "",
 	} {
-		if got := fluxMinor(in); got != want {
-			t.Errorf("fluxMinor(%q) = %q, want %q", in, got, want)
+		if got := FluxMinor(in); got != want {
+			t.Errorf("FluxMinor(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
