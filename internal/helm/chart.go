@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -36,6 +37,9 @@ type Chart struct {
 	// adjust are what source-controller changes in the chart it packages
 	// (valuesFiles, version metadata), applied on every load.
 	adjust []func(*chartv2.Chart) error
+	// loads are the charts a Fetcher loaded this run, by Digest; nil
+	// loads the chart anew each time.
+	loads *sync.Map
 }
 
 // adjusted adds a change to the chart, and what it depends on to its
@@ -53,18 +57,15 @@ func (c *Chart) String() string {
 	return fmt.Sprintf("%s %s from %s", c.Name, c.Version, c.Source)
 }
 
-// load reads the chart anew: rendering changes a loaded chart (its
-// dependencies are pruned by their conditions), so each render loads its
-// own.
+// load returns the loaded chart. Rendering may change a loaded chart
+// (Helm prunes its dependencies by their conditions and imports their
+// values into it), so a chart with dependencies is loaded anew for each
+// render; one without is loaded once and shared, as nothing changes it:
+// Helm copies a chart's values before merging others into them.
 func (c *Chart) load() (*chartv2.Chart, error) {
-	ch, err := loader.LoadFiles(c.files)
+	ch, err := c.loadShared()
 	if err != nil {
-		return nil, fmt.Errorf("chart %s does not load: %w", c, err)
-	}
-	for _, f := range c.adjust {
-		if err := f(ch); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	if c.Name == "" && ch.Metadata != nil {
 		c.Name, c.Version = ch.Metadata.Name, ch.Metadata.Version
@@ -72,6 +73,44 @@ func (c *Chart) load() (*chartv2.Chart, error) {
 	if c.unbuilt {
 		if missing := missingDependencies(ch); len(missing) > 0 {
 			return nil, &Unchecked{Reason: fmt.Sprintf("chart %s lists dependencies its charts/ directory does not hold (%s): source-controller downloads them, a render does not", c, strings.Join(missing, ", "))}
+		}
+	}
+	return ch, nil
+}
+
+// loaded is a chart loaded once, for the renders that may share it.
+type loaded struct {
+	once  sync.Once
+	chart *chartv2.Chart
+	err   error
+}
+
+func (c *Chart) loadShared() (*chartv2.Chart, error) {
+	if c.loads == nil {
+		return c.loadFiles()
+	}
+	v, _ := c.loads.LoadOrStore(c.Digest, &loaded{})
+	l := v.(*loaded)
+	l.once.Do(func() { l.chart, l.err = c.loadFiles() })
+	if l.err != nil {
+		return nil, l.err
+	}
+	if l.chart.Metadata == nil || l.chart.Metadata.Dependencies != nil || len(l.chart.Dependencies()) > 0 {
+		return c.loadFiles()
+	}
+	return l.chart, nil
+}
+
+// loadFiles loads the chart from its files, with source-controller's
+// changes.
+func (c *Chart) loadFiles() (*chartv2.Chart, error) {
+	ch, err := loader.LoadFiles(c.files)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s does not load: %w", c, err)
+	}
+	for _, f := range c.adjust {
+		if err := f(ch); err != nil {
+			return nil, err
 		}
 	}
 	return ch, nil

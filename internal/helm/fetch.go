@@ -49,6 +49,8 @@ type Fetcher struct {
 	// unpacked are the files of the archives read this run, by digest,
 	// shared by the renders of the same chart.
 	unpacked sync.Map
+	// loaded are the charts loaded this run, by digest (see Chart.load).
+	loaded sync.Map
 	// clients are the registry clients of the sources with their own
 	// credentials or TLS settings, by Auth.key.
 	clients sync.Map
@@ -64,7 +66,7 @@ func (f *Fetcher) chart(r resolution, data []byte, c Chart) (*Chart, error) {
 		}
 		files, _ = f.unpacked.LoadOrStore(r.Digest, unpacked)
 	}
-	c.Digest, c.files = r.Digest, files.([]*archive.BufferedFile)
+	c.Digest, c.files, c.loads = r.Digest, files.([]*archive.BufferedFile), &f.loaded
 	return &c, nil
 }
 

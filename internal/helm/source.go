@@ -169,7 +169,7 @@ func fromTemplate(ctx context.Context, f *Fetcher, ns string, t chartTemplate, h
 			data, err := tree.ReadFile(path.Clean(name))
 			return data, err == nil
 		})
-		c.Name = ""
+		c.Name, c.loads = "", &f.loaded
 		if _, err := c.load(); err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -235,6 +236,63 @@ func TestRenderErrors(t *testing.T) {
 		_, err := Render(context.Background(), Release{HelmRelease: hr, Chart: chart, Values: tc.values})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "chart app 0.1.0 from test") {
 			t.Errorf("values %v: error %v, want one naming the chart with %q", tc.values, err, tc.want)
+		}
+	}
+}
+
+// Renders of one fetched chart share its load only when nothing a render
+// does can change it: a template that changes its values with set and
+// unset leaves them as they were for the next release, renders running at
+// once included, and a chart whose dependency a condition prunes is loaded
+// anew for each release, so one that enables it still gets it.
+func TestRenderSharedChart(t *testing.T) {
+	files := helmtest.Chart("app", "0.1.0")
+	files["values.yaml"] += "config:\n  color: blue\n"
+	files["templates/mutate.yaml"] = `{{- $_ := set .Values.config "release" .Release.Name }}
+{{- $_ := unset .Values.config "color" }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-mutated
+data:
+  {{- toYaml .Values.config | nindent 2 }}
+`
+	chart := testChart(t, files)
+	fresh := *chart
+	fresh.loads = nil
+	render := func(c *Chart, name string) string {
+		out, err := Render(context.Background(), Release{HelmRelease: release(t, "metadata: {name: "+name+", namespace: apps}"), Chart: c})
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		return string(printed(t, out))
+	}
+	names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	got := make([]string, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() { got[i] = render(chart, name) })
+	}
+	wg.Wait()
+	for i, name := range names {
+		if want := render(&fresh, name); got[i] != want {
+			t.Errorf("release %s from the shared chart:\n%s\nwant, as loaded anew:\n%s", name, got[i], want)
+		}
+	}
+
+	files = helmtest.Chart("app", "0.1.0")
+	files["Chart.yaml"] += "dependencies:\n  - name: sub\n    version: 0.1.0\n    condition: sub.enabled\n"
+	files["charts/sub/Chart.yaml"] = "apiVersion: v2\nname: sub\nversion: 0.1.0\n"
+	files["charts/sub/templates/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-sub\n"
+	chart = testChart(t, files)
+	for _, enabled := range []bool{false, true, false} {
+		out, err := Render(context.Background(), Release{HelmRelease: release(t, "metadata: {name: app, namespace: apps}"), Chart: chart, Values: map[string]any{"sub": map[string]any{"enabled": enabled}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := bytes.Contains(printed(t, out), []byte("name: app-sub")); has != enabled {
+			t.Errorf("sub.enabled %v: the subchart's ConfigMap rendered: %v", enabled, has)
 		}
 	}
 }
