@@ -91,6 +91,11 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 	return &Fetcher{cache: opts.Cache, registry: opts.Registry, offline: opts.Offline, now: opts.Now}
 }
 
+// FetchesAhead tells whether a chart fetched ahead of its render saves
+// the render its fetch: the fetcher is online and keeps what it fetches
+// in its cache.
+func (f *Fetcher) FetchesAhead() bool { return !f.offline && f.cache != nil }
+
 // resolution is where a chart version was found: what the cache keeps of a
 // version lookup.
 type resolution struct {

@@ -257,6 +257,9 @@ type Repository struct {
 	instances  []*instance
 	apis       map[string]bool // the API versions the repository's CRDs serve
 	fluxFiles  map[string]bool // the files that name an API group the walk follows (namesFlux)
+	// chartSources are the HelmRepositories and HelmCharts written in the
+	// repository, by ID.
+	chartSources map[string][]*manifest.Object
 	// releaseFiles are the files that may hold a HelmRelease.
 	releaseFiles map[string]bool
 	fluxOnce     sync.Once
@@ -292,7 +295,7 @@ type Repository struct {
 // fluxObjectLine finds documents that may be Flux Kustomizations, sources
 // or the Flux Operator's entry points (a FluxInstance, or the flux-instance
 // chart's HelmRelease) without parsing every YAML file of the repository.
-var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|FluxInstance|HelmRelease|ArtifactGenerator|ResourceSet)\b`)
+var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|HelmRepository|HelmChart|FluxInstance|HelmRelease|ArtifactGenerator|ResourceSet)\b`)
 
 // fluxVersionLine is the header flux bootstrap and `flux install --export`
 // write at the top of gotk-components.yaml.
@@ -307,7 +310,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, dirLinks: map[string]string{}}
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, dirLinks: map[string]string{}}
 	r.fluxDefault = FluxMinor(c.FluxVersion)
 	w, err := walk(tree, ".")
 	if err != nil {
@@ -808,6 +811,10 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 			return
 		}
 		r.Flux = append(r.Flux, k)
+	case group == SourceGroup && (o.Kind == "HelmRepository" || o.Kind == "HelmChart"):
+		// Sources of charts only: no Kustomization builds from them.
+		id := o.Kind + "/" + namespaceOr(o.Namespace) + "/" + o.Name
+		r.chartSources[id] = append(r.chartSources[id], o)
 	case group == SourceGroup:
 		s := &Source{Object: o, URL: d.URL, Ignore: d.Ignore}
 		if d.Spec != nil {

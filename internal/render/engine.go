@@ -222,8 +222,10 @@ func (r *Result) ObjectsOf(group string) ([]*kyaml.RNode, error) {
 // Render renders roots, at most Jobs at a time, and returns their results in
 // the same order, each with the objects of the HelmReleases it renders. A
 // root that fails has its Err set; the error returned is only for the
-// context ending.
+// context ending. The charts of the HelmReleases written in the roots are
+// fetched while the roots render (prefetch).
 func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Result, error) {
+	defer e.prefetch(ctx, r, roots)()
 	results, err := e.renderRoots(ctx, r, roots)
 	if err != nil {
 		return nil, err

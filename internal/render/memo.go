@@ -44,7 +44,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
 // the API versions its CRDs serve, then whether it names a Flux group and
 // HelmRelease, then the Flux release a gotk-components.yaml names.
-const memoHeader = "discovery/13"
+const memoHeader = "discovery/14"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {

@@ -1,0 +1,160 @@
+package render
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// prefetch starts fetching, while the roots render, the charts of the
+// HelmReleases written in the roots' folders, each read as it is written
+// with its source as written: a HelmRelease is rendered only once the root
+// that applies it has rendered, and its chart's download need not wait for
+// that. What the render then makes of a HelmRelease is fetched as always;
+// the same chart is then in the fetcher's cache. A HelmRelease or source
+// that Flux variables, a parent's patches or the cluster may still change
+// (a ${VAR} in it, a namespace it does not name, a source written twice,
+// credentials) is left to the render. The returned func waits for the
+// fetches; none is made offline or without a cache to keep the chart in.
+func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) (wait func()) {
+	f := e.opts.Charts
+	if f == nil || !f.FetchesAhead() || len(r.releaseFiles) == 0 {
+		return func() {}
+	}
+	r.fluxOnce.Do(r.sortFlux)
+	var files []string
+	for _, root := range roots {
+		if root.At == nil {
+			files = append(files, filesAt(r.releaseSorted, root.Path)...)
+		}
+	}
+	if len(files) == 0 {
+		return func() {}
+	}
+	slices.Sort(files)
+	files = slices.Compact(files)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var g errgroup.Group
+		g.SetLimit(e.opts.Jobs)
+		src := writtenSources{r}
+		seen := map[string]bool{}
+		for _, hr := range writtenReleases(e.tree, files) {
+			if key := chartKey(hr); key != "" && !seen[key] {
+				seen[key] = true
+				g.Go(func() error {
+					_, _ = helm.Resolve(ctx, f, hr, src)
+					return nil
+				})
+			}
+		}
+		_ = g.Wait()
+	})
+	return wg.Wait
+}
+
+// chartKey names the chart a HelmRelease asks for, "" for none.
+func chartKey(hr *helmv2.HelmRelease) string {
+	if ref := hr.Spec.ChartRef; ref != nil {
+		return strings.Join([]string{ref.Kind, cmp.Or(ref.Namespace, hr.Namespace), ref.Name}, "/")
+	}
+	if c := hr.Spec.Chart; c != nil {
+		t := c.Spec
+		return strings.Join([]string{t.SourceRef.Kind, cmp.Or(t.SourceRef.Namespace, hr.Namespace), t.SourceRef.Name, t.Chart, t.Version}, "/")
+	}
+	return ""
+}
+
+// writtenReleases reads the HelmReleases of files as they are written,
+// leaving out those a render may yet change where it matters here: with a
+// Flux variable, without a namespace, suspended.
+func writtenReleases(tree repo.Tree, files []string) []*helmv2.HelmRelease {
+	var out []*helmv2.HelmRelease
+	for _, file := range files {
+		data, err := tree.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, d := range manifest.Split(data) {
+			if !bytes.Contains(d.Text, []byte("HelmRelease")) || bytes.Contains(d.Text, []byte("${")) {
+				continue
+			}
+			o, err := manifest.Decode(file, d)
+			if err != nil || o.Group() != HelmGroup || o.Kind != "HelmRelease" || o.Namespace == "" {
+				continue
+			}
+			spec, ok := specJSON(o)
+			if !ok {
+				continue
+			}
+			hr := &helmv2.HelmRelease{}
+			hr.Name, hr.Namespace = o.Name, o.Namespace
+			if json.Unmarshal(spec, &hr.Spec) != nil || hr.Spec.Suspend {
+				continue
+			}
+			out = append(out, hr)
+		}
+	}
+	return out
+}
+
+// specJSON is an object's spec as JSON.
+func specJSON(o *manifest.Object) (json.RawMessage, bool) {
+	n := manifest.Lookup(o.Node(), "spec")
+	if n == nil {
+		return nil, false
+	}
+	var v any
+	if n.Decode(&v) != nil {
+		return nil, false
+	}
+	spec, err := json.Marshal(v)
+	return spec, err == nil
+}
+
+// writtenSources are the Flux sources as the repository writes them, for
+// a prefetch: one written once, without a Flux variable, whose
+// credentials it does not name. No ConfigMap, Secret or tree is looked up.
+type writtenSources struct{ r *Repository }
+
+func (s writtenSources) Spec(kind, namespace, name string) (json.RawMessage, bool) {
+	id := kind + "/" + namespace + "/" + name
+	written := s.r.chartSources[id]
+	for _, src := range s.r.written[id] {
+		written = append(written, src.Object)
+	}
+	if len(written) != 1 {
+		return nil, false
+	}
+	spec, ok := specJSON(written[0])
+	if !ok || bytes.Contains(spec, []byte("${")) {
+		return nil, false
+	}
+	var fields struct {
+		SecretRef, CertSecretRef, ProxySecretRef any
+		Provider                                 string
+	}
+	if json.Unmarshal(spec, &fields) != nil || fields.SecretRef != nil || fields.CertSecretRef != nil || fields.ProxySecretRef != nil || cmp.Or(fields.Provider, "generic") != "generic" {
+		return nil, false
+	}
+	return spec, true
+}
+
+func (writtenSources) Data(kind, namespace, name string) (map[string]string, bool, bool) {
+	return nil, false, false
+}
+
+func (writtenSources) Tree(namespace, name string) (repo.Tree, string) {
+	return nil, "not fetched ahead"
+}

@@ -1,0 +1,112 @@
+package render
+
+import (
+	"cmp"
+	"context"
+	"io/fs"
+	"maps"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/helmtest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
+)
+
+// The charts fetched ahead of a render are those of the HelmReleases and
+// sources written in the rendered roots as the render will most likely
+// see them: nothing a Flux variable, a parent's namespace or credentials
+// may change, nothing offline or without a cache to keep it in.
+func TestPrefetch(t *testing.T) {
+	srv := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "0.1.0")))
+	source := func(extra string) string {
+		return "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts, namespace: flux-system}\nspec:\n  url: " + srv.RepoURL + "\n" + extra
+	}
+	release := func(meta, spec string) string {
+		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app" + meta + "}\nspec:\n  chart:\n    spec:\n      chart: app\n      version: 0.1.0\n      sourceRef: {kind: HelmRepository, name: charts, namespace: flux-system}\n" + spec
+	}
+	oci := "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: flux-system}\nspec:\n  url: oci://" + srv.Registry + "/charts/app\n  insecure: true\n  ref: {tag: 0.1.0}\n" +
+		"---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app, namespace: flux-system}\nspec:\n  chartRef: {kind: OCIRepository, name: app}\n"
+	cases := []struct {
+		name       string
+		files      map[string]string
+		offline    bool
+		noCache    bool
+		other      string // a root other than apps is rendered
+		wantIndex  bool
+		wantCached bool
+	}{
+		{name: "helm repository", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "")}, wantIndex: true, wantCached: true},
+		{name: "oci chartRef", files: map[string]string{"apps/hr.yaml": oci}, wantCached: true},
+		{name: "another root's release", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", ""), "other/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"}, other: "other"},
+		{name: "no namespace", files: map[string]string{"apps/hr.yaml": release("", "")}},
+		{name: "flux variable", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "  values: {env: ${ENV}}\n")}},
+		{name: "suspended", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "  suspend: true\n")}},
+		{name: "source with credentials", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", ""), "apps/source.yaml": source("  secretRef: {name: creds}\n")}},
+		{name: "source with a cloud provider", files: map[string]string{"apps/hr.yaml": strings.Replace(oci, "insecure: true", "provider: aws", 1)}},
+		{name: "offline", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "")}, offline: true},
+		{name: "no cache", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "")}, noCache: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string][]byte{"apps/source.yaml": []byte(source(""))}
+			for name, data := range tc.files {
+				files[name] = []byte(data)
+			}
+			for name := range maps.Clone(files) {
+				k := path.Join(path.Dir(name), "kustomization.yaml")
+				if files[k] == nil {
+					files[k] = []byte("resources:\n")
+				}
+				files[k] = append(files[k], "- "+path.Base(name)+"\n"...)
+			}
+			g := gittest.Init(t, t.TempDir())
+			g.CommitFiles(t, "import", files)
+			cacheDir := t.TempDir()
+			var c *cache.Cache
+			if !tc.noCache {
+				var err error
+				if c, err = cache.Open(cacheDir, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			charts := helm.NewFetcher(helm.FetcherOptions{Cache: c, Offline: tc.offline, Registry: registry.New(registry.Options{Retries: -1})})
+			_, tree := openTree(t, g.Dir, "")
+			r, err := Discover(tree, Checkout{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			roots, err := r.Select([]string{cmp.Or(tc.other, "apps")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := srv.Requests("/index.yaml")
+			New(tree, g.Dir, Options{Charts: charts}).prefetch(context.Background(), r, roots)()
+			if got := srv.Requests("/index.yaml") > before; got != tc.wantIndex {
+				t.Errorf("the repository's index asked for: %v, want %v", got, tc.wantIndex)
+			}
+			if got := cachedFiles(t, cacheDir) > 0; got != tc.wantCached {
+				t.Errorf("a chart in the cache: %v, want %v", got, tc.wantCached)
+			}
+		})
+	}
+}
+
+// cachedFiles counts the entries of a cache directory.
+func cachedFiles(t *testing.T, dir string) int {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
