@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"path"
@@ -297,14 +298,13 @@ func duplicateKeys(n *yaml.Node, offset int) []*diag.Error {
 // unsetVariables names, as build warnings, the variables res's lenient
 // substitution made empty.
 func (c *checker) unsetVariables(res *render.Result) {
-	release := c.in.Repository.FluxRelease(res.Root)
-	if release == "" {
-		release = "its release"
+	why := "Flux " + cmp.Or(c.in.Repository.FluxRelease(res.Root), "its release") + " substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)"
+	if c.in.Repository.StrictGate(res.Root) == "false" {
+		why = "kustomize-controller, with its StrictPostBuildSubstitutions feature gate off, substitutes an empty string"
 	}
 	for _, u := range res.Unset {
 		c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: u.File, Line: u.Line, Message: fmt.Sprintf(
-			"Kustomization %s: variable %s is not set and has no default: Flux %s substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)",
-			res.Root.KustomizationID(), u.Name, release)}, Default: Warning})
+			"Kustomization %s: variable %s is not set and has no default: %s", res.Root.KustomizationID(), u.Name, why)}, Default: Warning})
 	}
 }
 

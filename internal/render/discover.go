@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -280,7 +281,10 @@ type Repository struct {
 	// gotk-components.yaml's header names, or the tag of an OCIRepository
 	// of Flux's own manifests.
 	components map[string]string
-	inputs     sync.Map // Inputs, by root path and components
+	// strictGates are the files that set kustomize-controller's
+	// StrictPostBuildSubstitutions feature gate, with its value.
+	strictGates map[string]string
+	inputs      sync.Map // Inputs, by root path and components
 	// outside are the ConfigMaps and Secrets written in files, by
 	// Kind/namespace/name, for writtenOutside.
 	outsideOnce sync.Once
@@ -299,6 +303,11 @@ var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|Git
 
 // fluxVersionLine is the header flux bootstrap and `flux install --export`
 // write at the top of gotk-components.yaml.
+// strictGateArg is kustomize-controller's StrictPostBuildSubstitutions
+// feature gate set in its --feature-gates argument, with the value as
+// Kubernetes' feature gates read it (strconv.ParseBool).
+var strictGateArg = regexp.MustCompile(`--feature-gates=(?:[A-Za-z0-9]+=[A-Za-z0-9]+,\s*)*StrictPostBuildSubstitutions=([A-Za-z0-9]+)`)
+
 var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
 
 // Discover walks the tree and finds the render roots, with every Flux
@@ -310,7 +319,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, dirLinks: map[string]string{}}
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, dirLinks: map[string]string{}}
 	r.fluxDefault = FluxMinor(c.FluxVersion)
 	w, err := walk(tree, ".")
 	if err != nil {
@@ -521,6 +530,11 @@ type fileFacts struct {
 	// FluxRelease is the Flux release a gotk-components.yaml's header
 	// names ("v2.7.5").
 	FluxRelease string
+	// StrictGate is the value, "true" or "false", the file gives
+	// kustomize-controller's StrictPostBuildSubstitutions feature gate:
+	// a patch of its arguments (--feature-gates=...), in a kustomization
+	// file of flux bootstrap's or in a FluxInstance.
+	StrictGate string
 }
 
 type kustFacts struct {
@@ -562,10 +576,16 @@ type docText struct {
 
 // factsOf reads a file's content.
 func factsOf(f string, data []byte, kust bool) fileFacts {
-	if kust {
-		return fileFacts{Kust: kustomizationFacts(f, data)}
-	}
 	var facts fileFacts
+	if m := strictGateArg.FindSubmatch(data); m != nil {
+		if on, err := strconv.ParseBool(string(m[1])); err == nil {
+			facts.StrictGate = strconv.FormatBool(on)
+		}
+	}
+	if kust {
+		facts.Kust = kustomizationFacts(f, data)
+		return facts
+	}
 	if bytes.Contains(data, []byte("CustomResourceDefinition")) && crdLine.Match(data) {
 		facts.APIs = crdAPIs(f, data)
 	}
@@ -716,6 +736,9 @@ func (r *Repository) apply(f string, facts fileFacts) {
 	}
 	if facts.FluxRelease != "" {
 		r.components[f] = facts.FluxRelease
+	}
+	if facts.StrictGate != "" {
+		r.strictGates[f] = facts.StrictGate
 	}
 	for _, a := range facts.APIs {
 		if r.apis == nil {

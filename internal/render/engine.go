@@ -631,12 +631,17 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 const strictFrom = 9
 
 // strict tells whether root's post-build substitution fails on a variable
-// nothing sets: unless NonStrict, or the Flux release it runs under
-// (Repository.FluxRelease) is older than strictFrom, where such a variable
-// becomes empty. An unknown release is the bundled one.
+// nothing sets: unless NonStrict, or its cluster sets kustomize-controller's
+// StrictPostBuildSubstitutions feature gate off, or, where the gate is
+// not set, the Flux release it runs under (Repository.FluxRelease) is older
+// than strictFrom, where such a variable becomes empty. An unknown release
+// is the bundled one.
 func (e *Engine) strict(r *Repository, root Root) bool {
 	if e.opts.NonStrict {
 		return false
+	}
+	if gate := r.StrictGate(root); gate != "" {
+		return gate == "true"
 	}
 	release := r.FluxRelease(root)
 	if minor, ok := strings.CutPrefix(release, "v2."); ok {

@@ -43,8 +43,9 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // memoHeader names the memo's record format: per file, its facts' kind
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
 // the API versions its CRDs serve, then whether it names a Flux group and
-// HelmRelease, then the Flux release a gotk-components.yaml names.
-const memoHeader = "discovery/14"
+// HelmRelease, then the Flux release a gotk-components.yaml names, then
+// the StrictPostBuildSubstitutions gate it sets.
+const memoHeader = "discovery/15"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -95,6 +96,7 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 	w.Bool(f.Flux)
 	w.Bool(f.Releases)
 	w.String(f.FluxRelease)
+	w.String(f.StrictGate)
 }
 
 func decodeFacts(r *cache.Reader) fileFacts {
@@ -145,5 +147,6 @@ func decodeFacts(r *cache.Reader) fileFacts {
 	}
 	f.Flux, f.Releases = r.Bool(), r.Bool()
 	f.FluxRelease = r.Field()
+	f.StrictGate = r.Field()
 	return f
 }

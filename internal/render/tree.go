@@ -45,6 +45,11 @@ type Cluster struct {
 	// distribution.version, or the header of the gotk-components.yaml
 	// flux bootstrap wrote under the cluster's path. Empty otherwise.
 	Flux string
+	// StrictGate is the value, "true" or "false", its kustomize-controller's
+	// StrictPostBuildSubstitutions feature gate is set to, when the
+	// repository sets it: in a file under the cluster's path (a patch in
+	// flux bootstrap's kustomization.yaml) or in its FluxInstance.
+	StrictGate string
 	// tentative is set for an entry point that is one only when no other
 	// cluster's walk reaches it: a Kustomization written in its own path
 	// that is not bootstrap's flux-system.
@@ -661,7 +666,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	byPath := map[string]bool{}
 	// add makes k a cluster's entry point, and returns the cluster; nil
 	// when one starts at its path already.
-	add := func(name string, k *Kustomization, flux string) *Cluster {
+	add := func(name string, k *Kustomization, flux, instanceFile string) *Cluster {
 		p := k.Path()
 		if byPath[p] {
 			return nil
@@ -670,7 +675,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		if flux == "" {
 			flux = r.componentsRelease(p)
 		}
-		c := &Cluster{Name: name, Entry: k, Flux: flux}
+		c := &Cluster{Name: name, Entry: k, Flux: flux, StrictGate: r.strictGate(p, instanceFile)}
 		k.Cluster = c
 		r.Clusters = append(r.Clusters, c)
 		return c
@@ -680,7 +685,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		src := &Source{Object: &manifest.Object{File: d.Object.File, Line: d.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"},
 			URL: d.URL, Ref: refOf(d.Ref)}
 		r.Sources[k.SourceID()] = src
-		add(d.Name, k, "")
+		add(d.Name, k, "", "")
 	}
 	for _, in := range r.instances {
 		k := in.entry()
@@ -691,7 +696,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		r.pushedHere(src, k, in.Object.File)
 		r.rebase(k, src)
 		if r.IsLocal(src) {
-			add(k.Path(), k, in.release())
+			add(k.Path(), k, in.release(), in.Object.File)
 		}
 	}
 	var selfApplied []*Kustomization
@@ -711,7 +716,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	// it (a ks.yaml in its app's folder, under a flux-system that syncs the
 	// whole repository).
 	for _, k := range selfApplied {
-		if c := add(k.Path(), k, ""); c != nil {
+		if c := add(k.Path(), k, "", ""); c != nil {
 			c.tentative = k.ID() != "flux-system/flux-system"
 		}
 	}
@@ -787,26 +792,55 @@ func (r *Repository) FluxRelease(root Root) string {
 }
 
 func (r *Repository) fluxRelease(root Root) string {
+	return r.clusterSays(root, func(c *Cluster) string { return c.Flux })
+}
+
+// StrictGate is the value, "true" or "false", of the
+// StrictPostBuildSubstitutions feature gate root's kustomize-controller
+// runs with, when the repository sets it (Cluster.StrictGate); "" when it
+// does not, and the Flux release's default holds.
+func (r *Repository) StrictGate(root Root) string {
+	return r.clusterSays(root, func(c *Cluster) string { return c.StrictGate })
+}
+
+// clusterSays is what say tells of root's cluster; for a root no
+// cluster's walk reached, or an orphan's that says nothing, what it tells
+// of every cluster the repository describes, when they agree.
+func (r *Repository) clusterSays(root Root, say func(*Cluster) string) string {
 	c := root.Cluster
 	if c == nil && root.Kustomization != nil {
 		c = root.Kustomization.Cluster
 	}
-	if c != nil && (c.Flux != "" || !c.orphan) {
-		return c.Flux
+	if c != nil && (say(c) != "" || !c.orphan) {
+		return say(c)
 	}
-	// An orphan says nothing of its release: the one the clusters the
-	// repository describes run, when they agree.
-	release, first := "", true
+	value, first := "", true
 	for _, cl := range r.Clusters {
 		if cl.orphan {
 			continue
 		}
-		if !first && cl.Flux != release {
+		if !first && say(cl) != value {
 			return ""
 		}
-		release, first = cl.Flux, false
+		value, first = say(cl), false
 	}
-	return release
+	return value
+}
+
+// strictGate is the value a file at or under dir, or the file of the
+// FluxInstance that makes the cluster, gives the
+// StrictPostBuildSubstitutions feature gate; "" when none does.
+func (r *Repository) strictGate(dir, instanceFile string) string {
+	if v, ok := r.strictGates[instanceFile]; ok {
+		return v
+	}
+	in := []string{path.Clean(dir)}
+	for _, f := range slices.Sorted(maps.Keys(r.strictGates)) {
+		if atOrUnder(f, in) {
+			return r.strictGates[f]
+		}
+	}
+	return ""
 }
 
 // componentsRelease is the Flux release a cluster whose path is dir

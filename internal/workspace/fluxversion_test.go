@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,4 +92,85 @@ func fleetRepo(t *testing.T, files map[string][]byte) *gittest.Repo {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// TestStrictSubstitutionGate: a cluster that sets kustomize-controller's
+// StrictPostBuildSubstitutions feature gate, with a patch of its arguments
+// in flux bootstrap's kustomization.yaml or in its FluxInstance, has its
+// variables substituted as the gate says, whatever its Flux release's
+// default: off leaves a variable nothing sets empty (a warning naming the
+// gate), on makes it an error even on a release before v2.9.
+func TestStrictSubstitutionGate(t *testing.T) {
+	app := map[string][]byte{
+		"apps/kustomization.yaml": []byte("resources: [settings.yaml]\n"),
+		"apps/settings.yaml":      []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata:\n  region: ${REGION}\n"),
+	}
+	ks := func(path string) []byte {
+		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: " + path + "\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substitute: {CLUSTER: prod}\n")
+	}
+	gatePatch := func(value string) string {
+		return `
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --feature-gates=CancelHealthCheckOnNewRevision=true,StrictPostBuildSubstitutions=` + value + `
+    target:
+      kind: Deployment
+      name: kustomize-controller
+`
+	}
+	bootstrap := func(value, release string) map[string][]byte {
+		files := maps.Clone(app)
+		files["clusters/prod/apps.yaml"] = ks("./apps")
+		files["clusters/prod/flux-system/gotk-components.yaml"] = []byte("# Flux Version: " + release + "\napiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n")
+		files["clusters/prod/flux-system/kustomization.yaml"] = []byte("resources: [gotk-components.yaml, gotk-sync.yaml]\npatches:\n  - patch: |" + gatePatch(value))
+		return files
+	}
+	instance := func(value string) map[string][]byte {
+		files := maps.Clone(app)
+		files["kubernetes/flux/apps.yaml"] = ks("./apps")
+		files["bootstrap/instance.yaml"] = []byte(`apiVersion: fluxcd.controlplane.io/v1
+kind: FluxInstance
+metadata: {name: flux, namespace: flux-system}
+spec:
+  distribution: {version: "2.x", registry: ghcr.io/fluxcd}
+  sync:
+    kind: GitRepository
+    url: https://github.com/example/fleet.git
+    ref: refs/heads/master
+    path: kubernetes/flux
+  kustomize:
+    patches:
+      - patch: |` + strings.ReplaceAll(gatePatch(value), "\n", "\n    "))
+		return files
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string][]byte
+		want  string
+	}{
+		{"bootstrap, off on v2.9", bootstrap("false", "v2.9.0"), "warning build apps/settings.yaml Kustomization flux-system/apps: variable REGION is not set and has no default: kustomize-controller, with its StrictPostBuildSubstitutions feature gate off, substitutes an empty string"},
+		{"bootstrap, on on v2.6", bootstrap("true", "v2.6.1"), `error build apps/settings.yaml post build failed for 'ConfigMap.v1.[noGrp]/settings': envsubst error: variable substitution failed: variable not set (strict mode): "REGION" (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${REGION:=value})`},
+		{"bootstrap, another cluster's gate", func() map[string][]byte {
+			files := bootstrap("true", "v2.6.1")
+			files["clusters/staging/flux-system/kustomization.yaml"] = files["clusters/prod/flux-system/kustomization.yaml"]
+			files["clusters/staging/flux-system/gotk-components.yaml"] = files["clusters/prod/flux-system/gotk-components.yaml"]
+			files["clusters/staging/flux-system/gotk-sync.yaml"] = gittest.FluxSync("https://github.com/example/fleet", "clusters/staging")
+			files["clusters/prod/flux-system/kustomization.yaml"] = []byte("resources: [gotk-components.yaml, gotk-sync.yaml]\n")
+			return files
+		}(), "warning build apps/settings.yaml Kustomization flux-system/apps: variable REGION is not set and has no default: Flux v2.6 substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)"},
+		{"FluxInstance, off", instance("false"), "warning build apps/settings.yaml Kustomization flux-system/apps: variable REGION is not set and has no default: kustomize-controller, with its StrictPostBuildSubstitutions feature gate off, substitutes an empty string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := fleetRepo(t, tc.files)
+			var got []string
+			for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+				if f.Rule == "build" {
+					got = append(got, string(f.Severity)+" "+f.Rule+" "+f.File+" "+f.Message)
+				}
+			}
+			if strings.Join(got, "\n") != tc.want {
+				t.Errorf("build findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), tc.want)
+			}
+		})
+	}
 }
