@@ -160,6 +160,7 @@ func TestRenderErrors(t *testing.T) {
 		{name: "unknown revision", dir: ms, args: []string{"render", "--all", "--ref", "no-such-branch"}, stderr: "error: revision \"no-such-branch\": no branch, tag or commit of that name in $REPO\n"},
 		{name: "outside the repository", dir: ms, args: []string{"render", "../.."}, stderr: "is outside the repository"},
 		{name: "bad jobs", dir: ms, args: []string{"render", "--jobs", "0"}, stderr: "error: --jobs must be at least 1, got 0\n"},
+		{name: "bad flux version", dir: ms, args: []string{"validate", "--all", "--flux-version", "v2.99"}, stderr: "error: --flux-version: v2.99 is newer than the newest Flux release this kubectl gitops knows, v2.9.4\n"},
 		{name: "shard past the last", dir: ms, args: []string{"render", "--all", "--shard", "3/2"}, stderr: "error: --shard \"3/2\": the part must be from 1 to 2\n"},
 		{name: "shard zero", dir: ms, args: []string{"validate", "--all", "--shard", "0/4"}, stderr: "error: --shard \"0/4\": the part must be from 1 to 4\n"},
 		{name: "shard not i/n", dir: ms, args: []string{"diff", "--shard", "2"}, stderr: "error: --shard must be i/n, as 2/4, got \"2\"\n"},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cacherepo"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
+	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
 
 // repoOptions are the flags of every command that renders a repository,
@@ -40,6 +41,7 @@ func (o *repoOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Open.Jobs, "jobs", runtime.NumCPU(), "roots rendered at once")
 	fs.BoolVar(&o.Open.AllowRemote, "allow-remote", false, "let kustomizations fetch remote bases and resources (refused by default)")
 	fs.BoolVar(&o.Open.Offline, "offline", false, "render HelmReleases only from charts in the cache, naming each chart it lacks, and touch no network")
+	fs.StringVar(&o.Open.FluxVersion, "flux-version", "", "the Flux release the clusters run where the repository does not say it (no gotk-components.yaml header, FluxInstance or .gitops.yaml cluster setting): which Flux APIs are served, whether substitution is strict (default .gitops.yaml's fluxVersion)")
 	fs.StringVar(&o.Open.CacheRepo, "cache-repo", os.Getenv("GITOPS_CACHE_REPO"), "an OCI repository (REGISTRY/PATH/NAME) that shares the render cache between machines: entries missing here are pulled from it, new ones pushed (default $GITOPS_CACHE_REPO)")
 	o.Limits.addFlags(fs)
 }
@@ -74,6 +76,11 @@ func (o *repoOptions) validate() error {
 	if o.Open.CacheRepo != "" {
 		if err := cacherepo.Check(o.Open.CacheRepo); err != nil {
 			return err
+		}
+	}
+	if o.Open.FluxVersion != "" {
+		if err := validate.CheckFluxVersion(o.Open.FluxVersion); err != nil {
+			return fmt.Errorf("--flux-version: %w", err)
 		}
 	}
 	return o.Limits.validate()

@@ -54,9 +54,12 @@ type Config struct {
 
 // ClusterSetting is one cluster .gitops.yaml declares.
 type ClusterSetting struct {
-	Name   string `json:"name" yaml:"name"`
-	Path   string `json:"path" yaml:"path"`
-	Source struct {
+	Name string `json:"name" yaml:"name"`
+	Path string `json:"path" yaml:"path"`
+	// FluxVersion is the Flux release this cluster runs, where it differs
+	// from the top-level fluxVersion.
+	FluxVersion string `json:"fluxVersion,omitempty" yaml:"fluxVersion,omitempty"`
+	Source      struct {
 		URL string `json:"url,omitempty" yaml:"url,omitempty"`
 		Ref string `json:"ref,omitempty" yaml:"ref,omitempty"`
 	} `json:"source" yaml:"source"`
@@ -96,10 +99,15 @@ func LoadConfig(tree repo.Tree) (Config, error) {
 			if cfg.Clusters[i].Name == "" || cfg.Clusters[i].Path == "" {
 				return cfg, diag.Errorf(ConfigFile, n.Line, "a cluster needs a name and a path")
 			}
+			if v := manifest.Lookup(n, "fluxVersion"); v != nil {
+				if err := CheckFluxVersion(cfg.Clusters[i].FluxVersion); err != nil {
+					return cfg, diag.Errorf(ConfigFile, v.Line, "fluxVersion: %v", err)
+				}
+			}
 		}
 	}
 	if v := manifest.Lookup(root, "fluxVersion"); v != nil {
-		if err := checkFluxVersion(cfg.FluxVersion); err != nil {
+		if err := CheckFluxVersion(cfg.FluxVersion); err != nil {
 			return cfg, diag.Errorf(ConfigFile, v.Line, "fluxVersion: %v", err)
 		}
 	}
@@ -132,9 +140,10 @@ func (c Config) check() error {
 // fluxVersion is a Flux release as .gitops.yaml names it: v2.6, 2.6.3.
 var fluxVersion = regexp.MustCompile(`^v?(0|2)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$`)
 
-// checkFluxVersion accepts a Flux 2 release up to the bundled one (one
-// render.FluxMinor knows), or a 0.x release.
-func checkFluxVersion(v string) error {
+// CheckFluxVersion accepts a Flux 2 release up to the bundled one (one
+// render.FluxMinor knows), or a 0.x release, as fluxVersion settings and
+// the --flux-version flag name one.
+func CheckFluxVersion(v string) error {
 	m := fluxVersion.FindStringSubmatch(v)
 	if m == nil {
 		return fmt.Errorf("%q is not a Flux release (v2.6, v2.6.3)", v)

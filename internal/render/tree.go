@@ -685,7 +685,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		src := &Source{Object: &manifest.Object{File: d.Object.File, Line: d.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"},
 			URL: d.URL, Ref: refOf(d.Ref)}
 		r.Sources[k.SourceID()] = src
-		add(d.Name, k, "", "")
+		add(d.Name, k, FluxMinor(d.FluxVersion), "")
 	}
 	for _, in := range r.instances {
 		k := in.entry()
@@ -996,6 +996,8 @@ type ClusterConfig struct {
 	Path string
 	URL  string
 	Ref  string
+	// FluxVersion is the Flux release it runs ("v2.6"), when declared.
+	FluxVersion string
 	// Object is where it is declared.
 	Object *manifest.Object
 }

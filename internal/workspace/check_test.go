@@ -129,7 +129,15 @@ func TestClustersDefineAlike(t *testing.T) {
 // network.
 func checkScope(t *testing.T, dir string, scope Scope) *validate.Report {
 	t.Helper()
-	w, err := Open(Options{Dir: dir, Jobs: 2, NoCache: true, Offline: true})
+	return checkScopeWith(t, Options{Dir: dir}, scope)
+}
+
+// checkScopeWith is checkScope with the workspace's options, offline and
+// without a cache.
+func checkScopeWith(t *testing.T, opts Options, scope Scope) *validate.Report {
+	t.Helper()
+	opts.Jobs, opts.NoCache, opts.Offline = 2, true, true
+	w, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

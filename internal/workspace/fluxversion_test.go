@@ -37,9 +37,14 @@ spec:
 		"apps/kustomization.yaml": []byte("resources: [settings.yaml]\n"),
 		"apps/settings.yaml":      []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata:\n  cluster: ${CLUSTER}\n  region: ${REGION}\n"),
 	})
-	findings := func() []string {
+	findings := func(opts ...Options) []string {
+		o := Options{Dir: g.Dir}
+		if len(opts) > 0 {
+			o = opts[0]
+			o.Dir = g.Dir
+		}
 		var out []string
-		for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		for _, f := range checkScopeWith(t, o, Scope{All: true}).Findings {
 			if f.Rule == "deprecated-api" || f.Rule == "build" {
 				out = append(out, string(f.Severity)+" "+f.Rule+" "+f.File+" "+f.Message)
 			}
@@ -59,9 +64,28 @@ spec:
 	if got := strings.Join(findings(), "\n"); got != want {
 		t.Errorf("with fluxVersion v2.6:\n%s", got)
 	}
+	// --flux-version says it where .gitops.yaml does not, or says
+	// otherwise; a cluster .gitops.yaml declares says it for itself.
+	if err := os.WriteFile(config, []byte("fluxVersion: v2.9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(findings(Options{FluxVersion: "v2.6"}), "\n"); got != want {
+		t.Errorf("with --flux-version v2.6 over fluxVersion v2.9:\n%s", got)
+	}
+	declared := "fluxVersion: v2.9\nclusters:\n  - name: prod\n    path: clusters/prod\n    fluxVersion: v2.6\n    source: {url: https://github.com/example/fleet.git}\n"
+	if err := os.WriteFile(config, []byte(declared), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(findings(), "\n"); got != want {
+		t.Errorf("with the cluster's fluxVersion v2.6:\n%s", got)
+	}
 
-	for _, bad := range []string{"latest", "v3.0", "v2.99"} {
-		if err := os.WriteFile(config, []byte("rules: {}\nfluxVersion: "+bad+"\n"), 0o644); err != nil {
+	for i, bad := range []string{"latest", "v3.0", "v2.99"} {
+		setting := "rules: {}\nfluxVersion: " + bad + "\n"
+		if i == 2 {
+			setting = "clusters:\n  - {name: prod, path: clusters/prod, fluxVersion: " + bad + "}\n"
+		}
+		if err := os.WriteFile(config, []byte(setting), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		w, err := Open(Options{Dir: g.Dir, Jobs: 1, NoCache: true, Offline: true})

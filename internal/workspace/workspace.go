@@ -10,6 +10,7 @@
 package workspace
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -52,6 +53,9 @@ type Options struct {
 	// Offline renders HelmReleases only from cached charts and touches no
 	// network.
 	Offline bool
+	// FluxVersion is the Flux release the clusters run where the
+	// repository does not say it; empty takes .gitops.yaml's fluxVersion.
+	FluxVersion string
 	// CacheRepo is an OCI repository sharing the render cache between
 	// machines; none when empty.
 	CacheRepo string
@@ -292,9 +296,9 @@ func (w *Workspace) checkout(tree repo.Tree) (render.Checkout, error) {
 		return render.Checkout{}, err
 	}
 	c := render.Checkout{Remotes: w.Repo.RemoteURLs(), DefaultBranches: w.Repo.DefaultBranches(), Branch: w.branchOf(tree.Revision()), Revision: w.fluxRevision,
-		FluxVersion: cfg.FluxVersion}
+		FluxVersion: cmp.Or(w.opts.FluxVersion, cfg.FluxVersion)}
 	for _, cl := range cfg.Clusters {
-		c.Clusters = append(c.Clusters, render.ClusterConfig{Name: cl.Name, Path: cl.Path, URL: cl.Source.URL, Ref: cl.Source.Ref,
+		c.Clusters = append(c.Clusters, render.ClusterConfig{Name: cl.Name, Path: cl.Path, URL: cl.Source.URL, Ref: cl.Source.Ref, FluxVersion: cl.FluxVersion,
 			Object: &manifest.Object{File: validate.ConfigFile, Line: cl.Line}})
 	}
 	return c, nil
