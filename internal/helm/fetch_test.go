@@ -3,6 +3,7 @@ package helm
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -149,6 +150,37 @@ func TestFetchFailures(t *testing.T) {
 	_, err = newFetcher(t, nil, false, nil).FromRepository(ctx, "oci://"+repo.Registry+"/charts", "app", "1.2.3", time.Hour, Auth{}, false)
 	if err == nil || errors.As(fetchError(err), &u) {
 		t.Errorf("missing OCI chart: %v", err)
+	}
+}
+
+// A host out of reach is asked once a run. When a fetch made ahead of
+// need found it so, the first fetch that needs it gets that error whole;
+// the next, a reference to it.
+func TestFetchHostDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String() + "/charts"
+	l.Close() // nothing answers there
+	f := newFetcher(t, nil, false, nil)
+	fetch := func(ctx context.Context) error {
+		_, err := f.FromRepository(ctx, url, "app", "0.1.0", time.Hour, Auth{}, false)
+		return err
+	}
+	if err := fetch(Ahead(context.Background())); err == nil {
+		t.Fatal("fetched from a closed port")
+	}
+	var want []string
+	for range 2 {
+		err := fetch(context.Background())
+		if err == nil {
+			t.Fatal("fetched from a closed port")
+		}
+		want = append(want, err.Error())
+	}
+	if !strings.Contains(want[0], "connection refused") || !strings.Contains(want[1], "did not answer an earlier request of this run") {
+		t.Errorf("after a fetch ahead: first %q, then %q", want[0], want[1])
 	}
 }
 
