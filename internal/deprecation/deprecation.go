@@ -38,8 +38,11 @@ const (
 // Flux APIs are judged by what it serves.
 const BundledFluxVersion = "v2.9.4"
 
-// bundledFlux returns BundledFluxVersion as a minor release.
-func bundledFlux() Release { return Release{Major: 2, Minor: 9} }
+// BundledFlux returns BundledFluxVersion as a minor release.
+func BundledFlux() Release {
+	r, _ := parseRelease(BundledFluxVersion)
+	return r
+}
 
 // Release is a minor release: Kubernetes v1.25, Flux v2.7. The zero Release
 // means "none" or "not established".
@@ -92,8 +95,8 @@ func parseRelease(s string) (Release, error) {
 // newer than the bundled one.
 func fluxRelease(s string) Release {
 	r, err := parseRelease(s)
-	if err != nil || (r.Major != 2 && r.Major != 0) || r.IsZero() || bundledFlux().Before(r) {
-		return bundledFlux()
+	if err != nil || (r.Major != 2 && r.Major != 0) || r.IsZero() || BundledFlux().Before(r) {
+		return BundledFlux()
 	}
 	return r
 }
@@ -286,7 +289,7 @@ func checkFlux(info Info, target Release) (Finding, bool) {
 		// what a release of Flux 0.x served, the table does not say.
 		f.Removed, f.Severity = true, SeverityError
 		label := target.String()
-		if target == bundledFlux() {
+		if target == BundledFlux() {
 			label = BundledFluxVersion
 		}
 		f.Message = fmt.Sprintf("%s %s is not served by Flux %s", info.APIVersion(), info.Kind, label)

@@ -568,6 +568,9 @@ func TestFluxServedMatchesBundle(t *testing.T) {
 	if !bytes.Contains(data, []byte("# Flux Version: "+BundledFluxVersion+"\n")) {
 		t.Errorf("%s is not Flux %s: update BundledFluxVersion, fluxServedAPIs and the Flux table", path, BundledFluxVersion)
 	}
+	if r := BundledFlux(); r.Major != 2 || r.Minor == 0 {
+		t.Errorf("BundledFlux() = %v, not the minor release of %s", r, BundledFluxVersion)
+	}
 	var got []string
 	for _, doc := range strings.Split(string(data), "\n---\n") {
 		var crd struct {

@@ -879,11 +879,7 @@ func fluxRepository(url string) bool {
 // exact release of Flux 0.x, which a source of Flux's manifests may name,
 // is kept as it is ("v0.31").
 func FluxMinor(v string) string {
-	bundled, err := semver.NewVersion(deprecation.BundledFluxVersion)
-	if err != nil {
-		return ""
-	}
-	return fluxMinorUpTo(v, bundled.Minor())
+	return fluxMinorUpTo(v, uint64(deprecation.BundledFlux().Minor))
 }
 
 // fluxMinorUpTo is FluxMinor with the newest Flux 2 minor release known
