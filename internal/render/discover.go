@@ -281,6 +281,9 @@ type Repository struct {
 	// gotk-components.yaml's header names, or the tag of an OCIRepository
 	// of Flux's own manifests.
 	components map[string]string
+	// operators are the files that write an OCIRepository of the Flux
+	// Operator's chart, with its tag.
+	operators map[string]string
 	// strictGates are the files that set kustomize-controller's
 	// StrictPostBuildSubstitutions feature gate, with its value.
 	strictGates map[string]string
@@ -319,7 +322,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, dirLinks: map[string]string{}}
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, operators: map[string]string{}, dirLinks: map[string]string{}}
 	r.fluxDefault = FluxMinor(c.FluxVersion)
 	w, err := walk(tree, ".")
 	if err != nil {
@@ -848,6 +851,9 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		r.written[s.ID()] = append(r.written[s.ID()], s)
 		if s.Ref.Tag != "" && ((o.Kind == "OCIRepository" && fluxManifests(s.URL)) || (o.Kind == "GitRepository" && fluxRepository(s.URL))) {
 			r.components[o.File] = s.Ref.Tag // the Flux release a Kustomization installs
+		}
+		if s.Ref.Tag != "" && o.Kind == "OCIRepository" && operatorChart(s.URL) {
+			r.operators[o.File] = s.Ref.Tag // the Flux Operator release a HelmRelease installs
 		}
 	case group == GeneratorGroup && o.Kind == "ArtifactGenerator":
 		if g, ok := generatorOf(o, namespaceOr(o.Namespace), d.Spec); ok {

@@ -696,7 +696,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		r.pushedHere(src, k, in.Object.File)
 		r.rebase(k, src)
 		if r.IsLocal(src) {
-			add(k.Path(), k, in.release(), in.Object.File)
+			add(k.Path(), k, in.release(r.operatorRelease()), in.Object.File)
 		}
 	}
 	var selfApplied []*Kustomization
@@ -858,6 +858,27 @@ func (r *Repository) componentsRelease(dir string) string {
 		}
 	}
 	return ""
+}
+
+// operatorRelease is the Flux Operator release the repository installs:
+// the tag of the OCIRepositories of its chart written in it, when they
+// agree; "" otherwise.
+func (r *Repository) operatorRelease() string {
+	release := ""
+	for _, tag := range r.operators {
+		if release != "" && tag != release {
+			return ""
+		}
+		release = tag
+	}
+	return release
+}
+
+// operatorChart tells whether url is an OCI repository of the Flux
+// Operator's chart (oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator),
+// or a mirror of it.
+func operatorChart(url string) bool {
+	return strings.HasPrefix(url, "oci://") && path.Base(strings.TrimSuffix(url, "/")) == "flux-operator"
 }
 
 // fluxManifests tells whether url is the OCI artifact of Flux's release
@@ -1025,9 +1046,15 @@ type instanceSpec struct {
 // release is the Flux release an instance installs, as a minor release:
 // its distribution.version allows, no newer than the Flux Operator
 // manifests its distribution.artifact pins carry (the flux-instance
-// chart's "2.x" when it sets no version).
-func (in *instance) release() string {
+// chart's "2.x" when it sets no version). A FluxInstance without an
+// artifact installs the manifests its operator carries: operator, the
+// Flux Operator release the repository installs ("0.58.1"; "" unknown),
+// bounds it then.
+func (in *instance) release(operator string) string {
 	newest, pinned := operatorFlux(in.Distribution.Artifact)
+	if operator != "" && in.Distribution.Artifact == "" && in.Object.Kind == "FluxInstance" {
+		newest, pinned = operatorRelease(operator)
+	}
 	switch {
 	case !pinned:
 		return FluxMinor(in.Distribution.Version)
@@ -1056,6 +1083,13 @@ func operatorFlux(artifact string) (uint64, bool) {
 	if !ok || repo != "flux-operator-manifests" {
 		return 0, false
 	}
+	return operatorRelease(tag)
+}
+
+// operatorRelease reads a Flux Operator release ("v0.46.0", or "0.46.0"
+// as its chart's version) into the newest Flux minor release its
+// manifests carry; false for a tag that is no release.
+func operatorRelease(tag string) (uint64, bool) {
 	v, err := semver.StrictNewVersion(strings.TrimPrefix(tag, "v"))
 	if err != nil {
 		return 0, false

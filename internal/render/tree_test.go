@@ -734,9 +734,27 @@ func TestHoldsWritten(t *testing.T) {
 
 // TestInstanceRelease: a FluxInstance (or the flux-instance chart's
 // values) installs the newest Flux its version allows, but no newer than
-// the Flux Operator manifests its artifact pins carry.
+// the Flux Operator manifests its artifact pins carry; a FluxInstance
+// without an artifact, no newer than those of the operator the repository
+// installs, when it says which.
 func TestInstanceRelease(t *testing.T) {
 	const manifests = "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:"
+	for _, tc := range []struct {
+		version, artifact, operator, kind, want string
+	}{
+		{version: "2.x", operator: "0.33.0", kind: "FluxInstance", want: "v2.7"},
+		{version: "2.x", operator: "0.58.1", kind: "FluxInstance", want: "v2.9"},
+		{version: "2.6.x", operator: "0.33.0", kind: "FluxInstance", want: "v2.6"},
+		{version: "2.x", operator: "0.33.0", kind: InstanceValues, want: "v2.9"},
+		{version: "2.x", artifact: manifests + "v0.42.1", operator: "0.33.0", kind: "FluxInstance", want: "v2.8"},
+		{version: "2.x", operator: "not-a-release", kind: "FluxInstance", want: "v2.9"},
+	} {
+		in := &instance{Object: &manifest.Object{Kind: tc.kind}}
+		in.Distribution.Version, in.Distribution.Artifact = tc.version, tc.artifact
+		if got := in.release(tc.operator); got != tc.want {
+			t.Errorf("%s version %q, artifact %q, operator %q: %q, want %q", tc.kind, tc.version, tc.artifact, tc.operator, got, tc.want)
+		}
+	}
 	for _, tc := range []struct{ version, artifact, want string }{
 		{"2.x", "", "v2.9"},
 		{"", "", ""},
@@ -751,7 +769,7 @@ func TestInstanceRelease(t *testing.T) {
 	} {
 		in := &instance{}
 		in.Distribution.Version, in.Distribution.Artifact = tc.version, tc.artifact
-		if got := in.release(); got != tc.want {
+		if got := in.release(""); got != tc.want {
 			t.Errorf("version %q, artifact %q: %q, want %q", tc.version, tc.artifact, got, tc.want)
 		}
 	}

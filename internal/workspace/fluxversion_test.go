@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 	"os"
@@ -183,6 +184,14 @@ spec:
 			return files
 		}(), "warning build apps/settings.yaml Kustomization flux-system/apps: variable REGION is not set and has no default: Flux v2.6 substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)"},
 		{"FluxInstance, off", instance("false"), "warning build apps/settings.yaml Kustomization flux-system/apps: variable REGION is not set and has no default: kustomize-controller, with its StrictPostBuildSubstitutions feature gate off, substitutes an empty string"},
+		// No gate: without an artifact, the operator installs the Flux
+		// its own manifests carry, v2.7 for v0.33.0.
+		{"FluxInstance of an older operator", func() map[string][]byte {
+			files := instance("false")
+			files["bootstrap/instance.yaml"] = files["bootstrap/instance.yaml"][:bytes.Index(files["bootstrap/instance.yaml"], []byte("  kustomize:"))]
+			files["bootstrap/operator.yaml"] = []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: flux-operator, namespace: flux-system}\nspec:\n  interval: 1h\n  url: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator\n  ref: {tag: 0.33.0}\n")
+			return files
+		}(), "warning build apps/settings.yaml Kustomization flux-system/apps: variable REGION is not set and has no default: Flux v2.7 substitutes an empty string (from Flux v2.9 on, strict substitution makes it an error)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := fleetRepo(t, tc.files)
