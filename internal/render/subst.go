@@ -137,12 +137,16 @@ func produced(m resmap.ResMap) []Produced {
 }
 
 // madeSecrets reads the Secrets an operator's object makes in the cluster
-// from a secret manager or a sealed value: madeSecret's, or a
-// ClusterExternalSecret's, one in each namespace it selects.
+// from a secret manager or a sealed value: madeSecret's, a
+// ClusterExternalSecret's, one in each namespace it selects, or a
+// SopsSecret's (isindir.github.com), one per secret template.
 func madeSecrets(res *resource.Resource) ([]Produced, bool) {
 	group, _, _ := strings.Cut(res.GetApiVersion(), "/")
 	if group == "external-secrets.io" && res.GetKind() == "ClusterExternalSecret" {
 		return clusterExternalSecrets(res), true
+	}
+	if group == "isindir.github.com" && res.GetKind() == "SopsSecret" {
+		return sopsSecrets(res), true
 	}
 	p, ok := madeSecret(res)
 	return []Produced{p}, ok
@@ -171,6 +175,32 @@ func madeSecret(res *resource.Resource) (Produced, bool) {
 	}
 	p.Made = res.GetKind() + " " + p.Namespace + "/" + res.GetName()
 	return p, true
+}
+
+// sopsSecrets reads the Secrets a SopsSecret makes once its operator
+// decrypts it: one per spec.secretTemplates entry, in its namespace, with
+// the keys of the template's stringData and data, whose values only the
+// cluster's key decrypts.
+func sopsSecrets(res *resource.Resource) []Produced {
+	var out []Produced
+	templates := lookupNode(&res.RNode, "spec", "secretTemplates")
+	if templates == nil || templates.YNode().Kind != kyaml.SequenceNode {
+		return nil
+	}
+	for _, e := range templates.YNode().Content {
+		t := kyaml.NewRNode(e)
+		name, _ := t.GetString("name")
+		if name == "" {
+			continue
+		}
+		p := Produced{Kind: "Secret", Namespace: namespaceOr(res.GetNamespace()), Name: name, Data: map[string]string{},
+			Made: "SopsSecret " + namespaceOr(res.GetNamespace()) + "/" + res.GetName()}
+		for _, field := range []string{"stringData", "data"} {
+			mapEntries(t, field, func(k, _ string) { p.Data[k] = "${" + k + "}" })
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // externalSecretKeys reads into p the Secret an ExternalSecret's spec

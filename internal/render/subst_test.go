@@ -90,6 +90,25 @@ spec: {itemPath: vaults/home/items/db}
 			want: Produced{Kind: "Secret", Namespace: "apps", Name: "db", Made: "OnePasswordItem apps/db", Open: true, Data: map[string]string{}},
 			in:   "password: ${PASSWORD}\n", out: "password: ${PASSWORD}\n",
 		},
+		{
+			name: "SopsSecret",
+			doc: `apiVersion: isindir.github.com/v1alpha3
+kind: SopsSecret
+metadata: {name: vars, namespace: apps}
+spec:
+  secretTemplates:
+    - name: cluster-secrets
+      stringData:
+        DOMAIN: ENC[AES256_GCM,data:aGVsbG8=,type:str]
+      data:
+        TOKEN: ENC[AES256_GCM,data:d29ybGQ=,type:str]
+sops:
+  version: 3.9.0
+`,
+			want: Produced{Kind: "Secret", Namespace: "apps", Name: "cluster-secrets", Made: "SopsSecret apps/vars",
+				Data: map[string]string{"DOMAIN": "${DOMAIN}", "TOKEN": "${TOKEN}"}},
+			in: "host: app.${DOMAIN}\nzone: ${ZONE:=lan}\n", out: "host: app.${DOMAIN}\nzone: lan\n",
+		},
 	}
 	factory := provider.NewDefaultDepProvider().GetResourceFactory()
 	for _, tt := range tests {
