@@ -85,6 +85,8 @@ type loaded struct {
 	err   error
 }
 
+// loadShared returns the chart loaded once for c's digest when renders may
+// share it, else loads it anew.
 func (c *Chart) loadShared() (*chartv2.Chart, error) {
 	if c.loads == nil {
 		return c.loadFiles()
