@@ -599,7 +599,9 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 		}
 	}
 	facts.Releases = namesReleases(data)
-	if instanceValuesLine.Match(data) {
+	// The pattern is anchored at line starts, which regexp cannot search
+	// for as a literal: look for the word first.
+	if bytes.Contains(data, []byte("instance:")) && instanceValuesLine.Match(data) {
 		if d, ok := instanceValues(f, data); ok {
 			facts.Docs = []docText{d}
 			return facts
