@@ -23,9 +23,8 @@ import (
 // that applies it has rendered, and its chart's download need not wait for
 // that. What the render then makes of a HelmRelease is fetched as always;
 // the same chart is then in the fetcher's cache. A HelmRelease or source
-// that Flux variables, a parent's patches or the cluster may still change
-// (a ${VAR} in it, a namespace it does not name, a source written twice,
-// credentials) is left to the render. The returned func waits for the
+// that Flux variables or the cluster may still change (a ${VAR} in it, a
+// source written twice, credentials) is left to the render. The returned func waits for the
 // fetches; none is made offline or without a cache to keep the chart in.
 func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) (wait func()) {
 	f := e.opts.Charts
@@ -77,8 +76,11 @@ func chartKey(hr *helmv2.HelmRelease) string {
 }
 
 // writtenReleases reads the HelmReleases of files as they are written,
-// leaving out those a render may yet change where it matters here: with a
-// Flux variable, without a namespace, suspended.
+// leaving out those a render may yet change where it matters here (with a
+// Flux variable) and the suspended. One without a namespace, which a
+// parent's kustomization most often gives it and the sources written
+// beside it alike, is read in "default", as discovery reads those
+// sources: it finds a source written without a namespace too.
 func writtenReleases(tree repo.Tree, files []string) []*helmv2.HelmRelease {
 	var out []*helmv2.HelmRelease
 	for _, file := range files {
@@ -91,7 +93,7 @@ func writtenReleases(tree repo.Tree, files []string) []*helmv2.HelmRelease {
 				continue
 			}
 			o, err := manifest.Decode(file, d)
-			if err != nil || o.Group() != HelmGroup || o.Kind != "HelmRelease" || o.Namespace == "" {
+			if err != nil || o.Group() != HelmGroup || o.Kind != "HelmRelease" {
 				continue
 			}
 			spec, ok := specJSON(o)
@@ -99,7 +101,7 @@ func writtenReleases(tree repo.Tree, files []string) []*helmv2.HelmRelease {
 				continue
 			}
 			hr := &helmv2.HelmRelease{}
-			hr.Name, hr.Namespace = o.Name, o.Namespace
+			hr.Name, hr.Namespace = o.Name, namespaceOr(o.Namespace)
 			if json.Unmarshal(spec, &hr.Spec) != nil || hr.Spec.Suspend {
 				continue
 			}

@@ -19,8 +19,9 @@ import (
 
 // The charts fetched ahead of a render are those of the HelmReleases and
 // sources written in the rendered roots as the render will most likely
-// see them: nothing a Flux variable, a parent's namespace or credentials
-// may change, nothing offline or without a cache to keep it in.
+// see them: nothing a Flux variable or credentials may change, a
+// HelmRelease without a namespace with the sources written without one,
+// nothing offline or without a cache to keep it in.
 func TestPrefetch(t *testing.T) {
 	srv := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "0.1.0")))
 	source := func(extra string) string {
@@ -43,7 +44,10 @@ func TestPrefetch(t *testing.T) {
 		{name: "helm repository", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "")}, wantIndex: true, wantCached: true},
 		{name: "oci chartRef", files: map[string]string{"apps/hr.yaml": oci}, wantCached: true},
 		{name: "another root's release", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", ""), "other/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"}, other: "other"},
-		{name: "no namespace", files: map[string]string{"apps/hr.yaml": release("", "")}},
+		// Without namespaces, as a parent's kustomization gives both the
+		// same one.
+		{name: "no namespace", files: map[string]string{"apps/hr.yaml": strings.ReplaceAll(release("", ""), ", namespace: flux-system", ""), "apps/source.yaml": strings.Replace(source(""), ", namespace: flux-system", "", 1)}, wantIndex: true, wantCached: true},
+		{name: "no namespace, the source in another", files: map[string]string{"apps/hr.yaml": strings.ReplaceAll(release("", ""), ", namespace: flux-system", "")}},
 		{name: "flux variable", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "  values: {env: ${ENV}}\n")}},
 		{name: "suspended", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", "  suspend: true\n")}},
 		{name: "source with credentials", files: map[string]string{"apps/hr.yaml": release(", namespace: flux-system", ""), "apps/source.yaml": source("  secretRef: {name: creds}\n")}},
