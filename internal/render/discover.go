@@ -304,13 +304,13 @@ type Repository struct {
 // chart's HelmRelease) without parsing every YAML file of the repository.
 var fluxObjectLine = regexp.MustCompile(`(?m)^kind:[ \t]*["']?(Kustomization|GitRepository|OCIRepository|Bucket|HelmRepository|HelmChart|FluxInstance|HelmRelease|ArtifactGenerator|ResourceSet)\b`)
 
-// fluxVersionLine is the header flux bootstrap and `flux install --export`
-// write at the top of gotk-components.yaml.
 // strictGateArg is kustomize-controller's StrictPostBuildSubstitutions
 // feature gate set in its --feature-gates argument, with the value as
 // Kubernetes' feature gates read it (strconv.ParseBool).
 var strictGateArg = regexp.MustCompile(`--feature-gates=(?:[A-Za-z0-9]+=[A-Za-z0-9]+,\s*)*StrictPostBuildSubstitutions=([A-Za-z0-9]+)`)
 
+// fluxVersionLine is the header flux bootstrap and `flux install --export`
+// write at the top of gotk-components.yaml.
 var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
 
 // Discover walks the tree and finds the render roots, with every Flux
@@ -671,12 +671,8 @@ func instanceValues(f string, data []byte) (docText, bool) {
 	if manifest.Scalar(sync, "url") == "" || manifest.Scalar(sync, "path") == "" {
 		return docText{}, false
 	}
-	var v any
-	if instanceFields(in).Decode(&v) != nil {
-		return docText{}, false
-	}
-	spec, err := json.Marshal(v)
-	if err != nil {
+	spec, ok := nodeJSON(instanceFields(in))
+	if !ok {
 		return docText{}, false
 	}
 	return docText{Line: docs[0].Line, Text: string(docs[0].Text), ObjLine: docs[0].Line + in.Line - 1, Kind: InstanceValues, Spec: spec}, true

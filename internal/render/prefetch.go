@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
@@ -24,8 +25,9 @@ import (
 // that. What the render then makes of a HelmRelease is fetched as always;
 // the same chart is then in the fetcher's cache. A HelmRelease or source
 // that Flux variables or the cluster may still change (a ${VAR} in it, a
-// source written twice, credentials) is left to the render. The returned func waits for the
-// fetches; none is made offline or without a cache to keep the chart in.
+// source written twice, credentials) is left to the render. The returned
+// func waits for the fetches; none is made offline or without a cache to
+// keep the chart in.
 func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) (wait func()) {
 	f := e.opts.Charts
 	if f == nil || !f.FetchesAhead() || len(r.releaseFiles) == 0 {
@@ -113,7 +115,12 @@ func writtenReleases(tree repo.Tree, files []string) []*helmv2.HelmRelease {
 
 // specJSON is an object's spec as JSON.
 func specJSON(o *manifest.Object) (json.RawMessage, bool) {
-	n := manifest.Lookup(o.Node(), "spec")
+	return nodeJSON(manifest.Lookup(o.Node(), "spec"))
+}
+
+// nodeJSON is a YAML node's value as JSON; false for no node, or one JSON
+// cannot hold.
+func nodeJSON(n *yaml.Node) (json.RawMessage, bool) {
 	if n == nil {
 		return nil, false
 	}
@@ -121,8 +128,8 @@ func specJSON(o *manifest.Object) (json.RawMessage, bool) {
 	if n.Decode(&v) != nil {
 		return nil, false
 	}
-	spec, err := json.Marshal(v)
-	return spec, err == nil
+	data, err := json.Marshal(v)
+	return data, err == nil
 }
 
 // writtenSources are the Flux sources as the repository writes them, for

@@ -834,10 +834,16 @@ func (r *Repository) strictGate(dir, instanceFile string) string {
 	if v, ok := r.strictGates[instanceFile]; ok {
 		return v
 	}
+	return firstUnder(r.strictGates, dir)
+}
+
+// firstUnder is the value of the first file of byFile, in path order, at
+// or under dir; "" for none.
+func firstUnder(byFile map[string]string, dir string) string {
 	in := []string{path.Clean(dir)}
-	for _, f := range slices.Sorted(maps.Keys(r.strictGates)) {
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
 		if atOrUnder(f, in) {
-			return r.strictGates[f]
+			return byFile[f]
 		}
 	}
 	return ""
@@ -851,13 +857,7 @@ func (r *Repository) strictGate(dir, instanceFile string) string {
 // or a GitRepository of the flux2 repository, as Flux 0.x home labs
 // had); "" when none says (a placeholder).
 func (r *Repository) componentsRelease(dir string) string {
-	in := []string{path.Clean(dir)}
-	for _, f := range slices.Sorted(maps.Keys(r.components)) {
-		if atOrUnder(f, in) {
-			return FluxMinor(r.components[f])
-		}
-	}
-	return ""
+	return FluxMinor(firstUnder(r.components, dir))
 }
 
 // operatorRelease is the Flux Operator release the repository installs:
