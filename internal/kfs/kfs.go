@@ -91,7 +91,7 @@ var errExcluded error = excludedError{}
 type excludedError struct{}
 
 func (excludedError) Error() string {
-	return "not in the Flux source's artifact: its ignore rules leave it out (source-controller's defaults leave out images and archives; a !pattern line in .sourceignore or spec.ignore keeps a file)"
+	return "not in the Flux source's artifact: its ignore rules leave it out (without a .sourceignore or spec.ignore of its own, source-controller leaves out images and archives; a !pattern line keeps a file)"
 }
 
 func (excludedError) Is(target error) bool { return target == fs.ErrNotExist }

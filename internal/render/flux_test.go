@@ -201,7 +201,6 @@ func TestFluxKustomizationSpec(t *testing.T) {
 			extra: map[string]string{
 				"plain/a.yaml":                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
 				"plain/notes.txt":                 "not a manifest\n",
-				"plain/.github/workflows/ci.yml":  "on: push\n",
 				"plain/skipped.yaml":              "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: skipped\n",
 				"plain/nested/kustomization.yaml": "resources:\n- b.yaml\n",
 				"plain/nested/b.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
@@ -210,7 +209,36 @@ func TestFluxKustomizationSpec(t *testing.T) {
 			},
 			check: func(t *testing.T, out string) {
 				mustContain(t, out, "name: a\n", "name: b\n")
-				mustNotContain(t, out, "skipped", "not-listed-by-nested", "on: push")
+				mustNotContain(t, out, "skipped", "not-listed-by-nested")
+			},
+		},
+		{
+			name: "without an ignore pattern of the repository's own, source-controller's defaults leave CI files out",
+			spec: "  path: ./plain\n",
+			path: "plain",
+			extra: map[string]string{
+				"plain/a.yaml":                   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+				"plain/.github/workflows/ci.yml": "on: push\n",
+			},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "name: a\n")
+				mustNotContain(t, out, "on: push")
+			},
+		},
+		{
+			// source-controller applies its defaults (images, archives, CI
+			// files) only to a source that gives no ignore pattern.
+			name: "a .sourceignore of the repository's own replaces source-controller's defaults",
+			spec: "  path: ./icons\n",
+			path: "icons",
+			extra: map[string]string{
+				"icons/kustomization.yaml": "configMapGenerator:\n- name: icons\n  files:\n  - logo.png\n  - .github/notes.yml\n",
+				"icons/logo.png":           "PNG",
+				"icons/.github/notes.yml":  "kept",
+				".sourceignore":            "docs/\n",
+			},
+			check: func(t *testing.T, out string) {
+				mustContain(t, out, "logo.png: PNG", "notes.yml: kept")
 			},
 		},
 	} {
@@ -340,7 +368,14 @@ func TestBuildErrors(t *testing.T) {
 			spec:  "  path: ./icons\n",
 			files: map[string]string{"icons/kustomization.yaml": "configMapGenerator:\n- name: icons\n  files:\n  - logo.png\n", "icons/logo.png": "\x89PNG\n"},
 			root:  "icons",
-			want:  `logo.png: not in the Flux source's artifact: its ignore rules leave it out (source-controller's defaults leave out images and archives`,
+			want:  `logo.png: not in the Flux source's artifact: its ignore rules leave it out (without a .sourceignore or spec.ignore of its own, source-controller leaves out images and archives`,
+		},
+		{
+			name:  "Flux build of an image beside a .sourceignore of comments only, which gives no pattern",
+			spec:  "  path: ./icons\n",
+			files: map[string]string{"icons/kustomization.yaml": "configMapGenerator:\n- name: icons\n  files:\n  - logo.png\n", "icons/logo.png": "\x89PNG\n", ".sourceignore": "# nothing to leave out\n\n"},
+			root:  "icons",
+			want:  `logo.png: not in the Flux source's artifact`,
 		},
 		{
 			name: "Flux substituteFrom a ConfigMap nothing renders",

@@ -64,12 +64,14 @@ func (r *Repository) sourceOf(root Root) *Source {
 }
 
 // newSourceFilter builds the filter with source-controller's own library
-// (fluxcd/pkg/sourceignore): its default patterns (version control files,
-// images and archives, CI configuration, tool files), then the
-// .sourceignore files, then spec.ignore.
+// (fluxcd/pkg/sourceignore) as source-controller archives a source: the
+// patterns of the .sourceignore files, then spec.ignore, after the version
+// control files; only when those give no pattern, its defaults (version
+// control files, images and archives, CI configuration, tool files). A
+// repository with a .sourceignore of its own keeps its images.
 func newSourceFilter(tree repo.Tree, files []string, src *Source) *sourceFilter {
-	ps := append(sourceignore.VCSPatterns(nil), sourceignore.DefaultPatterns(nil)...)
-	digest := []string{"sourceignore/2"}
+	var ps []gitignore.Pattern
+	digest := []string{"sourceignore/3"}
 	files = append([]string(nil), files...)
 	sort.Slice(files, func(i, j int) bool { return preorderLess(path.Dir(files[i]), path.Dir(files[j])) })
 	for _, f := range files {
@@ -88,7 +90,10 @@ func newSourceFilter(tree repo.Tree, files []string, src *Source) *sourceFilter 
 		ps = append(ps, sourceignore.ReadPatterns(strings.NewReader(*src.Ignore), nil)...)
 		digest = append(digest, "spec.ignore", *src.Ignore)
 	}
-	return &sourceFilter{matcher: sourceignore.NewMatcher(ps), digest: cache.Key(digest...)}
+	if len(ps) == 0 {
+		return &sourceFilter{matcher: sourceignore.NewDefaultMatcher(nil, nil), digest: cache.Key(digest...)}
+	}
+	return &sourceFilter{matcher: sourceignore.NewMatcher(append(sourceignore.VCSPatterns(nil), ps...)), digest: cache.Key(digest...)}
 }
 
 // preorderLess orders directories as a depth-first walk meets them, the
