@@ -570,7 +570,7 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	if err == nil && root.Kustomization != nil {
 		var names []string
 		names, err = finishFlux(m, root.Kustomization, vars, e.strict(r, root))
-		if d := locateVariable(fsys, err); d != nil {
+		if d := locateVariable(fsys, err, e.strictAssumed(r, root)); d != nil {
 			return &Result{Root: root, Err: d}
 		}
 		unset = unsetVariables(fsys, root.Kustomization, names)
@@ -650,6 +650,13 @@ func (e *Engine) strict(r *Repository, root Root) bool {
 		}
 	}
 	return !strings.HasPrefix(release, "v0.")
+}
+
+// strictAssumed tells whether root substitutes strictly only because the
+// repository names neither the feature gate nor the Flux release its
+// cluster runs, so that the bundled release's default holds.
+func (e *Engine) strictAssumed(r *Repository, root Root) bool {
+	return !e.opts.NonStrict && r.StrictGate(root) == "" && r.FluxRelease(root) == ""
 }
 
 // cacheKey names what a root's render depends on besides the files it

@@ -19,6 +19,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
@@ -448,7 +449,7 @@ var unsetVariable = regexp.MustCompile(`variable not set \(strict mode\): "([^"]
 // a cluster's tree that is most often a child Kustomization's file, which
 // its parent substitutes. Nil when err is no such failure, or no file
 // read names the variable.
-func locateVariable(fsys *kfs.FS, err error) *diag.Error {
+func locateVariable(fsys *kfs.FS, err error, assumed bool) *diag.Error {
 	if err == nil {
 		return nil
 	}
@@ -460,7 +461,11 @@ func locateVariable(fsys *kfs.FS, err error) *diag.Error {
 	if !ok {
 		return nil
 	}
-	return &diag.Error{File: file, Line: line, Msg: err.Error() + " (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${" + m[1] + ":=value})", Err: err}
+	msg := err.Error() + " (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${" + m[1] + ":=value})"
+	if assumed {
+		msg += fmt.Sprintf("; substitution is strict from Flux v2.%d, and the repository names no Flux release for this cluster, so v%d.%d is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one", strictFrom, deprecation.BundledFlux().Major, deprecation.BundledFlux().Minor)
+	}
+	return &diag.Error{File: file, Line: line, Msg: msg, Err: err}
 }
 
 // variableUse finds the first line, among the files the root read, that

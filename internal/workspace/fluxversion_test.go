@@ -175,6 +175,12 @@ spec:
 	}{
 		{"bootstrap, off on v2.9", bootstrap("false", "v2.9.0"), "warning build apps/settings.yaml Kustomization flux-system/apps: variable REGION is not set and has no default: kustomize-controller, with its StrictPostBuildSubstitutions feature gate off, substitutes an empty string"},
 		{"bootstrap, on on v2.6", bootstrap("true", "v2.6.1"), `error build apps/settings.yaml post build failed for 'ConfigMap.v1.[noGrp]/settings': envsubst error: variable substitution failed: variable not set (strict mode): "REGION" (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${REGION:=value})`},
+		// Neither: the bundled release's default, said to be assumed.
+		{"no release nor gate named", func() map[string][]byte {
+			files := maps.Clone(app)
+			files["clusters/prod/apps.yaml"] = ks("./apps")
+			return files
+		}(), `error build apps/settings.yaml post build failed for 'ConfigMap.v1.[noGrp]/settings': envsubst error: variable substitution failed: variable not set (strict mode): "REGION" (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${REGION:=value}); substitution is strict from Flux v2.9, and the repository names no Flux release for this cluster, so v2.9 is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one`},
 		{"bootstrap, another cluster's gate", func() map[string][]byte {
 			files := bootstrap("true", "v2.6.1")
 			files["clusters/staging/flux-system/kustomization.yaml"] = files["clusters/prod/flux-system/kustomization.yaml"]
