@@ -60,11 +60,18 @@ func secretsOf(data []byte, refs []string) []Finding {
 // a SOPS-encrypted file, or holds a Flux variable that post-build
 // substitution fills. A value in the clear under a key that names a
 // setting (settingKey: a host, a port, a repository's URL) is not a secret
-// one: the Secret keeps it beside its credentials.
+// one: the Secret keeps it beside its credentials. Nor is a one-line value
+// under a key that names no credential in a Secret that takes another
+// value from elsewhere (a variable, a reference): its author keeps the
+// secrets out of Git and this one in on purpose (a storage driver's name
+// beside its variable API token).
 func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 	if manifest.Lookup(n, "sops") != nil {
 		return nil, ""
 	}
+	type entry struct{ field, key, value string }
+	var entries []entry
+	routed := false
 	for _, field := range [...]string{"data", "stringData"} {
 		v := manifest.Lookup(n, field)
 		if v == nil || v.Kind != yaml.MappingNode {
@@ -80,12 +87,26 @@ func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 					value = string(b)
 				}
 			}
-			if secretValue(key, value, refs) {
-				return manifest.KeyNode(n, field), key
-			}
+			routed = routed || elsewhere(value, refs)
+			entries = append(entries, entry{field, key, value})
+		}
+	}
+	for _, e := range entries {
+		if routed && !credentialKey(e.key) && !strings.Contains(strings.TrimSpace(e.value), "\n") {
+			continue
+		}
+		if secretValue(e.key, e.value, refs) {
+			return manifest.KeyNode(n, e.field), e.key
 		}
 	}
 	return nil, ""
+}
+
+// elsewhere tells whether a Secret's value is taken from outside the
+// repository: a secret manager's reference, a SOPS-encrypted file, a Flux
+// variable.
+func elsewhere(value string, refs []string) bool {
+	return secretReference(value, refs) || sopsFile(value) || render.FluxVariable.MatchString(value)
 }
 
 // secretValue tells whether a Secret's value under key is a secret in the
@@ -94,7 +115,7 @@ func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 // file) is one when a key within it names a credential (credentialKey) and
 // holds a value in the clear.
 func secretValue(key, value string, refs []string) bool {
-	if strings.TrimSpace(value) == "" || secretReference(value, refs) || sopsFile(value) || render.FluxVariable.MatchString(value) || settingKey(key) {
+	if strings.TrimSpace(value) == "" || elsewhere(value, refs) || settingKey(key) {
 		return false
 	}
 	switch {

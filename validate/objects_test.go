@@ -63,6 +63,12 @@ func TestPlainSecretField(t *testing.T) {
 		{"a base64 blob", "stringData:\n  keystore: |\n    MIIKXgIBAzCCChgGCSqGSIb3DQEHAaCCCgkEggoFMIIKATCCBW0GCSqGSIb3DQEHAaCCBV4=\n    BIIFWjCCBVYwggVSBgsqhkiG9w0BDAoBAqCCBPswggT3MBkGCiqGSIb3DQEMAQMwCwQG==\n", "keystore"},
 		{"a certificate", "stringData:\n  ca.pem: |\n    -----BEGIN CERTIFICATE-----\n    MIIE\n    -----END CERTIFICATE-----\n", ""},
 		{"empty", "stringData:\n  password: \"\"\n", ""},
+		{"a setting beside variables", "stringData:\n  NUXT_STORAGE_DRIVER: cloudflare\n  NUXT_CLOUDFLARE_API_TOKEN: ${SECRET_CF_TOKEN}\n", ""},
+		{"a public JSON list beside variables", "stringData:\n  userPassword: ${SECRET_PASSWORD}\n  ice: |-\n    [{\"urls\": [\"stun:stun.l.google.com:19302\"]}]\n", ""},
+		{"a setting beside a 1Password reference", "stringData:\n  mode: s3\n  token: op://vault/item/token\n", ""},
+		{"a credential beside variables", "stringData:\n  API_TOKEN: abc123\n  DB_PASSWORD: ${DB_PASSWORD}\n", "API_TOKEN"},
+		{"a file of settings with a password beside variables", "stringData:\n  token: ${TOKEN}\n  config.yaml: |\n    user: app\n    password: hunter2\n", "config.yaml"},
+		{"a setting alone", "stringData:\n  NUXT_STORAGE_DRIVER: cloudflare\n", "NUXT_STORAGE_DRIVER"},
 		{"dollar text that is no variable", "stringData:\n  password: ${not a variable}\n", "password"},
 	} {
 		var doc yaml.Node
