@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -44,8 +43,8 @@ type Fetcher struct {
 	now      func() time.Time
 	flights  singleflight.Group
 	// down are the hosts this run could not reach, with the Auth.key of
-	// the sources that tried (a *down): the other charts they serve are
-	// not asked for again the same way.
+	// the sources that tried (a *hostDown): the other charts they serve
+	// are not asked for again the same way.
 	down sync.Map
 	// unpacked are the files of the archives read this run, by digest,
 	// shared by the renders of the same chart.
@@ -127,10 +126,9 @@ func decodeResolution(s string) (resolution, bool) {
 // resolve returns the cached resolution of key when it is younger than
 // interval (any age offline), else calls lookup, fetches the archive and
 // keeps both. Concurrent calls for one key share one lookup. A host that
-// could not be reached with auth is not asked again this run with it; the
-// first call that finds it down after a fetch Ahead failed on it gets
-// that fetch's error, which no one reported.
-func (f *Fetcher) resolve(ctx context.Context, host string, auth Auth, key string, interval time.Duration, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
+// could not be reached with auth is not asked again this run with it, and
+// every call for it, the first included, gets the same error (hostDown).
+func (f *Fetcher) resolve(host string, auth Auth, key string, interval time.Duration, lookup func() (resolution, []byte, error)) (resolution, []byte, error) {
 	ckey := cache.Key("helm-resolve/1", key)
 	if f.cache != nil {
 		if s, ok := f.cache.GetString(ckey); ok {
@@ -145,12 +143,8 @@ func (f *Fetcher) resolve(ctx context.Context, host string, auth Auth, key strin
 		return resolution{}, nil, ErrNotCached
 	}
 	reach := host + "\x00" + auth.key()
-	ahead := ctx.Value(aheadKey{}) != nil
-	if v, ok := f.down.Load(reach); ok {
-		if d := v.(*down); !ahead && !d.reported.Swap(true) {
-			return resolution{}, nil, d.err
-		}
-		return resolution{}, nil, &hostDown{host}
+	if d, ok := f.down.Load(reach); ok {
+		return resolution{}, nil, d.(*hostDown)
 	}
 	type out struct {
 		r    resolution
@@ -159,10 +153,9 @@ func (f *Fetcher) resolve(ctx context.Context, host string, auth Auth, key strin
 	v, err, _ := f.flights.Do(ckey, func() (any, error) {
 		r, data, err := lookup()
 		if err != nil {
-			if unreachable(err) {
-				d := &down{err: err}
-				d.reported.Store(!ahead)
-				f.down.Store(reach, d)
+			if rerr := (*registry.Error)(nil); errors.As(err, &rerr) && unreachable(rerr) {
+				d, _ := f.down.LoadOrStore(reach, &hostDown{host, rerr})
+				return nil, d.(*hostDown)
 			}
 			return nil, err
 		}
@@ -176,9 +169,6 @@ func (f *Fetcher) resolve(ctx context.Context, host string, auth Auth, key strin
 		return out{r, data}, nil
 	})
 	if err != nil {
-		if v, ok := f.down.Load(reach); ok && !ahead {
-			v.(*down).reported.Store(true) // joined a fetch ahead
-		}
 		return resolution{}, nil, err
 	}
 	o := v.(out)
@@ -214,7 +204,7 @@ func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string
 		return f.fromOCI(ctx, client, ref, name, want, interval, auth)
 	}
 	key := cache.Key(repoURL, name, want, auth.Username)
-	r, data, err := f.resolve(ctx, hostOf(repoURL), auth, key, interval, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(hostOf(repoURL), auth, key, interval, func() (resolution, []byte, error) {
 		index, err := f.index(ctx, client, repoURL, auth)
 		if err != nil {
 			return resolution{}, nil, err
@@ -308,7 +298,7 @@ func chartURL(repoURL, ref string) (string, error) {
 // "_" in tags standing for "+".
 func (f *Fetcher) fromOCI(ctx context.Context, client *registry.Client, ref, name, want string, interval time.Duration, auth Auth) (*Chart, error) {
 	what := fmt.Sprintf("chart %s %s from oci://%s", name, versionWord(want), ref)
-	r, data, err := f.resolve(ctx, hostOf(ref), auth, cache.Key("oci", ref, want), interval, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(hostOf(ref), auth, cache.Key("oci", ref, want), interval, func() (resolution, []byte, error) {
 		tag, err := ociTag(ctx, client, ref, want)
 		if err != nil {
 			return resolution{}, nil, err
@@ -395,7 +385,7 @@ func (f *Fetcher) ociArtifact(ctx context.Context, rawURL string, ref OCIRef, me
 		target, shown = base+":latest", "latest"
 	}
 	key := cache.Key("ocirepository", base, ref.Digest, ref.SemVer, ref.SemverFilter, ref.Tag, mediaType)
-	r, data, err := f.resolve(ctx, hostOf(base), auth, key, interval, func() (resolution, []byte, error) {
+	r, data, err := f.resolve(hostOf(base), auth, key, interval, func() (resolution, []byte, error) {
 		t := target
 		if t == "" {
 			tag, err := semverTag(ctx, client, base, ref)
@@ -478,25 +468,14 @@ func refusedHint(err error, auth Auth) string {
 	return ""
 }
 
-// down is why a host could not be reached, and whether a caller was told.
-type down struct {
-	err      error
-	reported atomic.Bool
+// hostDown is the error of every fetch of a run from a host that did not
+// answer: one text for all, whichever of the run's concurrent fetches
+// asked first, so that what a run reports does not depend on its timing.
+type hostDown struct {
+	host string
+	err  *registry.Error // the first failure's
 }
 
-// aheadKey marks the context of a fetch made ahead of need (Ahead).
-type aheadKey struct{}
+func (e *hostDown) Error() string { return "cannot reach " + e.host + ": " + e.err.Unreached() }
 
-// Ahead marks ctx as that of fetches made ahead of need, whose errors no
-// one reads: when such a fetch finds a host out of reach, the first fetch
-// of the run that needs that host gets its error whole, not a reference
-// to an earlier request.
-func Ahead(ctx context.Context) context.Context { return context.WithValue(ctx, aheadKey{}, true) }
-
-// hostDown is the error of a fetch from a host that could not be reached
-// earlier in the run.
-type hostDown struct{ host string }
-
-func (e *hostDown) Error() string {
-	return "cannot reach " + e.host + " (it did not answer an earlier request of this run)"
-}
+func (e *hostDown) Unwrap() error { return e.err }

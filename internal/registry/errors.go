@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -130,6 +131,21 @@ func (e *Error) message() string {
 		return fmt.Sprintf("HTTP %d %s: %s", e.Status, http.StatusText(e.Status), scrub(e.Err.Error()))
 	}
 	return scrub(e.Err.Error())
+}
+
+// Unreached says why a request that got no answer (KindUnavailable
+// without a status, KindTimeout) did not reach its host, apart from the
+// request: the network's error without the request's URL, with the
+// attempts made. Every request to a host that is down reads alike.
+func (e *Error) Unreached() string {
+	if e.Kind == KindTimeout {
+		return fmt.Sprintf("no answer within %s", e.Timeout)
+	}
+	cause := e.Err
+	if ue := (*url.Error)(nil); errors.As(cause, &ue) {
+		cause = ue.Err
+	}
+	return fmt.Sprintf("%s (after %s)", scrub(cause.Error()), attempts(e.Attempts))
 }
 
 func attempts(n int) string {

@@ -55,7 +55,7 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) (wai
 			if key := chartKey(hr); key != "" && !seen[key] {
 				seen[key] = true
 				g.Go(func() error {
-					_, _ = helm.Resolve(helm.Ahead(ctx), f, hr, src)
+					_, _ = helm.Resolve(ctx, f, hr, src)
 					return nil
 				})
 			}
