@@ -139,7 +139,7 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 		}
 		secret := o.node.GetApiVersion() == "v1" && o.node.GetKind() == "Secret"
 		for _, vi := range violations {
-			if c.operatorWidens(o, vi) || c.variableLeft(o, vi) {
+			if c.operatorWidens(o, vi) || c.variableLeft(o, vi) || c.leftToParent(o, vi) {
 				continue
 			}
 			if msg, ok := droppedLabels(o, vi); ok {
@@ -187,6 +187,17 @@ func (c *checker) variableLeft(o *object, v schema.Violation) bool {
 		return false
 	}
 	return strings.Contains(field(o.node, pathKeys(v.Path)...), "${")
+}
+
+// leftToParent tells a required field missing from a Flux object that no
+// cluster's tree applies (in a file no root reads, or rendered by a Flux
+// Kustomization read as written): the parent that would apply it is not
+// known, and Flux trees leave such fields (interval, prune, sourceRef) to
+// their parents' patches.
+func (c *checker) leftToParent(o *object, v schema.Violation) bool {
+	r := o.root.Root
+	return v.Reason == schema.ReasonRequired && (r.File || c.in.Repository.Unreached(r)) &&
+		strings.HasSuffix(group(o.node.GetApiVersion()), ".toolkit.fluxcd.io")
 }
 
 // operatorKinds are the Flux Operator's kinds, which it adds to the kinds

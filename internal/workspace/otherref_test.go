@@ -99,3 +99,27 @@ func TestOrphanCluster(t *testing.T) {
 		t.Errorf("build findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
+
+// TestUnreachedRequiredFields: a Flux Kustomization left in a folder no
+// cluster's tree applies (an archive) is checked without the fields Flux
+// trees leave to their parents' patches (interval, prune, sourceRef): its
+// parent is not known. What it writes is still checked, and so is any
+// other object's required field.
+func TestUnreachedRequiredFields(t *testing.T) {
+	g := fleetRepo(t, map[string][]byte{
+		".archive/kustomization.yaml": []byte("resources: [ks.yaml, deploy.yaml]\n"),
+		".archive/ks.yaml":            []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: old, namespace: flux-system}\nspec:\n  path: ./apps\n  suspend: \"no\"\n"),
+		".archive/deploy.yaml":        []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old, namespace: default}\nspec:\n  template: {}\n"),
+		"apps/settings.yaml":          []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\n"),
+	})
+	var got []string
+	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		if f.Rule == "schema" {
+			got = append(got, string(f.Severity)+" "+f.File+" "+f.Message)
+		}
+	}
+	want := "warning .archive/deploy.yaml spec.selector: Required value\nwarning .archive/ks.yaml spec.suspend: Invalid value: \"string\": spec.suspend in body must be of type boolean: \"string\""
+	if strings.Join(got, "\n") != want {
+		t.Errorf("schema findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
