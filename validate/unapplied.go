@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
@@ -20,7 +21,7 @@ func (c *checker) unappliedFiles() []*render.Result {
 	}
 	var out []*render.Result
 	for _, f := range c.unreadFiles() {
-		if !c.inScope(f) {
+		if !c.inScope(f) || c.in.Repository.SetAside(f) && !c.namedSetAside(f) {
 			continue
 		}
 		data, err := c.in.Tree.ReadFile(f)
@@ -37,6 +38,17 @@ func (c *checker) unappliedFiles() []*render.Result {
 		out = append(out, res)
 	}
 	return out
+}
+
+// namedSetAside tells whether the scope names f's hidden folder (or f):
+// what the repository sets aside there is checked only then.
+func (c *checker) namedSetAside(f string) bool {
+	for _, s := range c.in.Files {
+		if c.in.Repository.SetAside(s) && (f == s || strings.HasPrefix(f, s+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // unreadFiles returns, once per check, the YAML files no render root

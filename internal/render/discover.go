@@ -252,7 +252,10 @@ type Repository struct {
 	patches     map[*manifest.Object]bool // Flux objects written as patches
 	fluxDefault string                    // the release Checkout.FluxVersion names, as a minor release
 	// unreached are the roots no cluster's walk reached, by Key.
-	unreached  map[string]bool
+	unreached map[string]bool
+	// setAside are the roots no cluster's walk reached in hidden folders:
+	// rendered only when named (SetAside).
+	setAside   []Root
 	generators map[string]*generator // ArtifactGenerators, by namespace/name
 	tree       repo.Tree
 	instances  []*instance
@@ -1296,7 +1299,12 @@ func (r *Repository) Select(dirs []string) ([]Root, error) {
 	var out []Root
 	for _, d := range dirs {
 		n := 0
-		for _, root := range r.Roots {
+		roots := r.Roots
+		if hidden(d) {
+			// A hidden folder named: what is set aside there too.
+			roots = slices.Concat(roots, r.setAside)
+		}
+		for _, root := range roots {
 			if root.Path == d || under(root.Path, d) {
 				n++
 				if id := rootKeyID(root); !seen[id] {

@@ -289,6 +289,9 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 		switch {
 		case k != nil && reached[k.Object]:
 		case root.Kustomization == nil && (covered[root.Path] || templated[root.Path]):
+		case hidden(root.Path) || k != nil && hidden(k.Object.File):
+			r.unreached[root.Key()] = true
+			r.setAside = append(r.setAside, root)
 		case k != nil:
 			if f, ok := blocker(k); ok {
 				r.Skipped = append(r.Skipped, blocked(k, f))
@@ -310,11 +313,40 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 		}
 	}
 	r.Skipped = slices.DeleteFunc(r.Skipped, func(s Skipped) bool {
-		return s.Kustomization.Parent == nil && !s.Blocked && reached[s.Kustomization.Object]
+		k := s.Kustomization
+		return k.Parent == nil && (!s.Blocked && reached[k.Object] || !reached[k.Object] && hidden(k.Object.File))
 	})
 	sortRoots(kept)
 	r.Roots = kept
 	return nil
+}
+
+// hidden tells whether p lies in a hidden folder (.archive, .taskfiles,
+// .backstage): in a repository whose clusters were walked, what no tree
+// reaches there is set aside (Repository.SetAside), neither rendered nor
+// checked unless named.
+func hidden(p string) bool {
+	return strings.HasPrefix(p, ".") && p != "." && !strings.HasPrefix(p, "./") || strings.Contains(p, "/.")
+}
+
+// SetAside tells whether the file or folder p lies in a hidden folder of
+// a repository whose clusters were walked, where only what a cluster's
+// tree reaches is rendered and checked: an archive of old manifests, a
+// task runner's templates, a catalog's entities.
+func (r *Repository) SetAside(p string) bool {
+	return r.unreached != nil && hidden(p)
+}
+
+// SetAsideUnder returns the roots set aside in the hidden folders dirs
+// name (a hidden folder, or a folder inside one).
+func (r *Repository) SetAsideUnder(dirs []string) []Root {
+	var out []Root
+	for _, root := range r.setAside {
+		if slices.ContainsFunc(dirs, func(d string) bool { return hidden(d) && (root.Path == d || under(root.Path, d)) }) {
+			out = append(out, root)
+		}
+	}
+	return out
 }
 
 // Unreached tells whether no cluster's walk reached root, in a repository

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 )
 
 // TestOtherRefIsDeployed: a Kustomization whose source is this repository
@@ -52,9 +54,9 @@ func TestUnreachedReference(t *testing.T) {
 		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + name + ", namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: gone}\n")
 	}
 	g := fleetRepo(t, map[string][]byte{
-		"clusters/prod/live.yaml":         ks("live"),
-		".archive/old/kustomization.yaml": []byte("resources: [ks.yaml]\n"),
-		".archive/old/ks.yaml":            ks("old"),
+		"clusters/prod/live.yaml":        ks("live"),
+		"archive/old/kustomization.yaml": []byte("resources: [ks.yaml]\n"),
+		"archive/old/ks.yaml":            ks("old"),
 	})
 	var got []string
 	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
@@ -62,7 +64,7 @@ func TestUnreachedReference(t *testing.T) {
 			got = append(got, string(f.Severity)+" "+f.File+": "+f.Message)
 		}
 	}
-	want := ".archive/old/ks.yaml: Kustomization flux-system/old refers to GitRepository flux-system/gone, which is not defined in this repository; no cluster's tree applies it\n" +
+	want := "archive/old/ks.yaml: Kustomization flux-system/old refers to GitRepository flux-system/gone, which is not defined in this repository; no cluster's tree applies it\n" +
 		"error clusters/prod/live.yaml: Kustomization flux-system/live refers to GitRepository flux-system/gone, which is not defined in this repository"
 	if strings.Join(got, "\n") != "warning "+want {
 		t.Errorf("findings:\n%s", strings.Join(got, "\n"))
@@ -101,16 +103,16 @@ func TestOrphanCluster(t *testing.T) {
 }
 
 // TestUnreachedRequiredFields: a Flux Kustomization left in a folder no
-// cluster's tree applies (an archive) is checked without the fields Flux
+// cluster's tree applies is checked without the fields Flux
 // trees leave to their parents' patches (interval, prune, sourceRef): its
 // parent is not known. What it writes is still checked, and so is any
 // other object's required field.
 func TestUnreachedRequiredFields(t *testing.T) {
 	g := fleetRepo(t, map[string][]byte{
-		".archive/kustomization.yaml": []byte("resources: [ks.yaml, deploy.yaml]\n"),
-		".archive/ks.yaml":            []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: old, namespace: flux-system}\nspec:\n  path: ./apps\n  suspend: \"no\"\n"),
-		".archive/deploy.yaml":        []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old, namespace: default}\nspec:\n  template: {}\n"),
-		"apps/settings.yaml":          []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\n"),
+		"old/kustomization.yaml": []byte("resources: [ks.yaml, deploy.yaml]\n"),
+		"old/ks.yaml":            []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: old, namespace: flux-system}\nspec:\n  path: ./apps\n  suspend: \"no\"\n"),
+		"old/deploy.yaml":        []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old, namespace: default}\nspec:\n  template: {}\n"),
+		"apps/settings.yaml":     []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\n"),
 	})
 	var got []string
 	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
@@ -118,8 +120,45 @@ func TestUnreachedRequiredFields(t *testing.T) {
 			got = append(got, string(f.Severity)+" "+f.File+" "+f.Message)
 		}
 	}
-	want := "warning .archive/deploy.yaml spec.selector: Required value\nwarning .archive/ks.yaml spec.suspend: Invalid value: \"string\": spec.suspend in body must be of type boolean: \"string\""
+	want := "warning old/deploy.yaml spec.selector: Required value\nwarning old/ks.yaml spec.suspend: Invalid value: \"string\": spec.suspend in body must be of type boolean: \"string\""
 	if strings.Join(got, "\n") != want {
 		t.Errorf("schema findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
+
+// TestHiddenFoldersSetAside: in a repository whose clusters are walked,
+// what no tree reaches in a hidden folder (an archive of old apps, a task
+// runner's templates) is neither rendered nor checked, unless the folder
+// is named; what a tree reaches there is. A repository without clusters
+// checks its hidden folders as any other.
+func TestHiddenFoldersSetAside(t *testing.T) {
+	files := map[string][]byte{
+		"clusters/prod/apps.yaml":     []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./.deploy\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		".deploy/settings.yaml":       []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata:\n  replicas: 3\n"),
+		".archive/kustomization.yaml": []byte("resources: [ks.yaml, deploy.yaml]\n"),
+		".archive/ks.yaml":            []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: old, namespace: flux-system}\nspec:\n  path: ./gone\n  dependsOn: [{name: nowhere}]\n"),
+		".archive/deploy.yaml":        []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old, namespace: default}\nspec:\n  template: {}\n"),
+		".archive/stray.yaml":         []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\ndata:\n  replicas: 3\n"),
+		".taskfiles/job.yaml":         []byte("apiVersion: batch/v1\nkind: Job\nmetadata: {name: task}\nspec:\n  template: {}\n"),
+	}
+	findings := func(dir string, scope Scope) string {
+		var got []string
+		for _, f := range checkScope(t, dir, scope).Findings {
+			got = append(got, f.Rule+" "+f.File)
+		}
+		return strings.Join(got, "\n")
+	}
+	g := fleetRepo(t, maps.Clone(files))
+	if got, want := findings(g.Dir, Scope{All: true}), "schema .deploy/settings.yaml"; got != want {
+		t.Errorf("whole repository:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := findings(g.Dir, Scope{Paths: []string{".archive"}}), "schema .archive/deploy.yaml\nflux-reference .archive/ks.yaml\nunapplied .archive/stray.yaml\nschema .archive/stray.yaml"; got != want {
+		t.Errorf("the archive named:\n%s\nwant:\n%s", got, want)
+	}
+	plain := gittest.Init(t, t.TempDir())
+	delete(files, "clusters/prod/apps.yaml")
+	plain.CommitFiles(t, "import", files)
+	if got := findings(plain.Dir, Scope{All: true}); !strings.Contains(got, "schema .archive/deploy.yaml") {
+		t.Errorf("a repository without clusters leaves out its archive:\n%s", got)
 	}
 }
