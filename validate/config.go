@@ -45,6 +45,11 @@ type Config struct {
 	// name a secret held in a secret manager rather than hold it: a Secret
 	// made only of such values is not a plain secret.
 	SecretReferences []string `json:"secretReferences,omitempty" yaml:"secretReferences,omitempty"`
+	// Archives are folders of manifests nothing deploys any more
+	// (gitignore patterns: "_archive/", "apps/*/old"): what no cluster's
+	// tree reaches there is neither rendered nor checked unless named, as
+	// in a hidden folder (.archive). What a tree reaches is.
+	Archives []string `json:"archives,omitempty" yaml:"archives,omitempty"`
 	// Clusters declares the clusters of a repository laid out in a way
 	// neither `flux bootstrap` nor the Flux Operator describes: each is
 	// walked from its path, as the Kustomization flux-system/flux-system

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -174,6 +175,10 @@ type Checkout struct {
 	// repository does not say (Flux installed by Terraform or a cloud
 	// provider's extension): .gitops.yaml's fluxVersion.
 	FluxVersion string
+	// Archives are the folders (gitignore patterns) .gitops.yaml names as
+	// archives: what no cluster's tree reaches there is set aside, as in
+	// a hidden folder (Repository.SetAside).
+	Archives []string
 	// Revision finds, in the repository's own objects, the revision a
 	// source of this repository on another ref reads (a tenant's branch):
 	// its tree and what it is ("branch dev-team"). Nil, or an error, leaves
@@ -251,6 +256,7 @@ type Repository struct {
 	fluxObjects []*manifest.Object
 	patches     map[*manifest.Object]bool // Flux objects written as patches
 	fluxDefault string                    // the release Checkout.FluxVersion names, as a minor release
+	archives    []gitignore.Pattern       // Checkout.Archives
 	// unreached are the roots no cluster's walk reached, by Key.
 	unreached map[string]bool
 	// setAside are the roots no cluster's walk reached in hidden folders:
@@ -327,6 +333,9 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
 		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, operators: map[string]string{}, dirLinks: map[string]string{}}
 	r.fluxDefault = FluxMinor(c.FluxVersion)
+	for _, a := range c.Archives {
+		r.archives = append(r.archives, gitignore.ParsePattern(a, nil))
+	}
 	w, err := walk(tree, ".")
 	if err != nil {
 		return nil, err
@@ -1300,8 +1309,8 @@ func (r *Repository) Select(dirs []string) ([]Root, error) {
 	for _, d := range dirs {
 		n := 0
 		roots := r.Roots
-		if hidden(d) {
-			// A hidden folder named: what is set aside there too.
+		if r.archived(d) {
+			// An archive named: what is set aside there too.
 			roots = slices.Concat(roots, r.setAside)
 		}
 		for _, root := range roots {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
 	"sigs.k8s.io/kustomize/api/resmap"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
@@ -289,7 +290,7 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 		switch {
 		case k != nil && reached[k.Object]:
 		case root.Kustomization == nil && (covered[root.Path] || templated[root.Path]):
-		case hidden(root.Path) || k != nil && hidden(k.Object.File):
+		case r.archived(root.Path) || k != nil && r.archived(k.Object.File):
 			r.unreached[root.Key()] = true
 			r.setAside = append(r.setAside, root)
 		case k != nil:
@@ -314,7 +315,7 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	}
 	r.Skipped = slices.DeleteFunc(r.Skipped, func(s Skipped) bool {
 		k := s.Kustomization
-		return k.Parent == nil && (!s.Blocked && reached[k.Object] || !reached[k.Object] && hidden(k.Object.File))
+		return k.Parent == nil && (!s.Blocked && reached[k.Object] || !reached[k.Object] && r.archived(k.Object.File))
 	})
 	sortRoots(kept)
 	r.Roots = kept
@@ -322,27 +323,45 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 }
 
 // hidden tells whether p lies in a hidden folder (.archive, .taskfiles,
-// .backstage): in a repository whose clusters were walked, what no tree
-// reaches there is set aside (Repository.SetAside), neither rendered nor
-// checked unless named.
+// .backstage).
 func hidden(p string) bool {
 	return strings.HasPrefix(p, ".") && p != "." && !strings.HasPrefix(p, "./") || strings.Contains(p, "/.")
 }
 
-// SetAside tells whether the file or folder p lies in a hidden folder of
-// a repository whose clusters were walked, where only what a cluster's
-// tree reaches is rendered and checked: an archive of old manifests, a
-// task runner's templates, a catalog's entities.
-func (r *Repository) SetAside(p string) bool {
-	return r.unreached != nil && hidden(p)
+// archived tells whether the file or folder p lies in a hidden folder or
+// in one .gitops.yaml names an archive: in a repository whose clusters
+// were walked, what no tree reaches there is set aside, neither rendered
+// nor checked unless named.
+func (r *Repository) archived(p string) bool {
+	if hidden(p) {
+		return true
+	}
+	parts := strings.Split(p, "/")
+	for i := 1; i <= len(parts); i++ {
+		for _, a := range r.archives {
+			// Each folder on the way, then p as a file or folder.
+			if a.Match(parts[:i], i < len(parts)) == gitignore.Exclude || i == len(parts) && a.Match(parts, true) == gitignore.Exclude {
+				return true
+			}
+		}
+	}
+	return false
 }
 
-// SetAsideUnder returns the roots set aside in the hidden folders dirs
-// name (a hidden folder, or a folder inside one).
+// SetAside tells whether the file or folder p lies in an archive
+// (archived) of a repository whose clusters were walked, where only what a
+// cluster's tree reaches is rendered and checked: old apps, a task
+// runner's templates, a catalog's entities.
+func (r *Repository) SetAside(p string) bool {
+	return r.unreached != nil && r.archived(p)
+}
+
+// SetAsideUnder returns the roots set aside in the archives dirs name (an
+// archive, or a folder inside one).
 func (r *Repository) SetAsideUnder(dirs []string) []Root {
 	var out []Root
 	for _, root := range r.setAside {
-		if slices.ContainsFunc(dirs, func(d string) bool { return hidden(d) && (root.Path == d || under(root.Path, d)) }) {
+		if slices.ContainsFunc(dirs, func(d string) bool { return r.archived(d) && (root.Path == d || under(root.Path, d)) }) {
 			out = append(out, root)
 		}
 	}

@@ -296,7 +296,7 @@ func (w *Workspace) checkout(tree repo.Tree) (render.Checkout, error) {
 		return render.Checkout{}, err
 	}
 	c := render.Checkout{Remotes: w.Repo.RemoteURLs(), DefaultBranches: w.Repo.DefaultBranches(), Branch: w.branchOf(tree.Revision()), Revision: w.fluxRevision,
-		FluxVersion: cmp.Or(w.opts.FluxVersion, cfg.FluxVersion)}
+		FluxVersion: cmp.Or(w.opts.FluxVersion, cfg.FluxVersion), Archives: cfg.Archives}
 	for _, cl := range cfg.Clusters {
 		c.Clusters = append(c.Clusters, render.ClusterConfig{Name: cl.Name, Path: cl.Path, URL: cl.Source.URL, Ref: cl.Source.Ref, FluxVersion: cl.FluxVersion,
 			Object: &manifest.Object{File: validate.ConfigFile, Line: cl.Line}})
