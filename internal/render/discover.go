@@ -1412,11 +1412,21 @@ func (r *Repository) Unread(results []*Result) []string {
 		}
 	}
 	// What a Kustomization of this repository on another ref builds is
-	// deployed from there.
+	// deployed from there. What one a failed root would apply builds
+	// (its path, its components) is not known to be left out.
 	var otherRef []string
 	for _, s := range r.Skipped {
-		if s.OtherRef {
-			otherRef = append(otherRef, s.Kustomization.Path())
+		k := s.Kustomization
+		switch {
+		case s.OtherRef:
+			otherRef = append(otherRef, k.Path())
+		case s.Blocked && k.Spec.Path != "" && !strings.Contains(k.Spec.Path, "${"):
+			failed = append(failed, r.Reaches(k.Path())...)
+			for _, c := range k.Spec.Components {
+				if !kfs.IsRemote(c) {
+					failed = append(failed, r.Reaches(path.Join(k.Path(), c))...)
+				}
+			}
 		}
 	}
 	// Without an entry point, the Flux Kustomizations are read as they are

@@ -168,3 +168,25 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 		t.Errorf("a repository without clusters leaves out its archive:\n%s", got)
 	}
 }
+
+// TestFailedParentComponents: the apps root does not build (one app's
+// ks.yaml is missing), so the Kustomizations it would apply are not
+// rendered. The components they name are what they would build, not files
+// nothing deploys.
+func TestFailedParentComponents(t *testing.T) {
+	g := fleetRepo(t, map[string][]byte{
+		"clusters/prod/apps.yaml":              []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"apps/kustomization.yaml":              []byte("resources: [web/ks.yaml, gone/ks.yaml]\n"),
+		"apps/web/ks.yaml":                     []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: web, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps/web/app\n  components: [../../../components/backup]\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"apps/web/app/settings.yaml":           []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\n"),
+		"components/backup/kustomization.yaml": []byte("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [pvc.yaml]\n"),
+		"components/backup/pvc.yaml":           []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: backup, namespace: default}\n"),
+	})
+	var got []string
+	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		got = append(got, f.Rule+" "+f.File)
+	}
+	if want := "build apps/kustomization.yaml"; strings.Join(got, "\n") != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
