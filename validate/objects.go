@@ -279,6 +279,9 @@ func checkDuplicates(c *checker) error {
 		if res.Root.Cluster != nil {
 			cluster = "cluster:" + res.Root.Cluster.Name
 		}
+		if remote := remoteCluster(k); remote != "" {
+			cluster = remote
+		}
 		for _, x := range f.Keys {
 			ck := cluster + "\x00" + x.Key
 			prev, ok := owners[ck]
@@ -315,6 +318,23 @@ func checkDuplicates(c *checker) error {
 		}
 	}
 	return nil
+}
+
+// remoteCluster names the cluster a Kustomization with a kubeConfig
+// applies to, another than its own (a hub's spokes): by the Secret or
+// ConfigMap that reaches it, in the Kustomization's namespace. "" for its
+// own cluster.
+func remoteCluster(k *render.Kustomization) string {
+	kc := k.Spec.KubeConfig
+	switch {
+	case kc == nil:
+		return ""
+	case kc.SecretRef != nil:
+		return "kubeconfig:" + k.Namespace() + "/secret/" + kc.SecretRef.Name
+	case kc.ConfigMapRef != nil:
+		return "kubeconfig:" + k.Namespace() + "/configmap/" + kc.ConfigMapRef.Name
+	}
+	return ""
 }
 
 // alike tells whether two rendered objects are the same but for their

@@ -363,6 +363,16 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, severity: Warning, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a, alike but for labels and annotations"}},
 		},
 		{
+			// A hub applies the same tenants to each spoke through its
+			// kubeConfig: one object in each cluster, no duplicate.
+			name: "two Kustomizations apply the same object to two clusters",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/a.yaml": ks("a", "./app", "  kubeConfig:\n    secretRef:\n      name: staging-kubeconfig\n"),
+				"clusters/prod/b.yaml": ks("b", "./app", "  kubeConfig:\n    secretRef:\n      name: production-kubeconfig\n"),
+				"clusters/prod/c.yaml": ks("c", "./app", "  kubeConfig:\n    secretRef:\n      name: production-kubeconfig\n")}),
+			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, severity: Warning, message: "is applied by Kustomization flux-system/c and also by Kustomization flux-system/b, alike"}},
+		},
+		{
 			name: "two Kustomizations apply the same object differently",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
 				"clusters/prod/a.yaml": ks("a", "./app", ""),
