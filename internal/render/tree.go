@@ -771,7 +771,54 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 			c.tentative = k.ID() != "flux-system/flux-system"
 		}
 	}
+	if len(r.Clusters) == 0 {
+		for _, k := range r.bootstrapToCome() {
+			add(k.Path(), k, "", "")
+		}
+	}
 	r.nameClusters()
+}
+
+// bootstrapToCome returns the entry points `flux bootstrap --path` will
+// write, in a repository made to be forked and bootstrapped (the Flux
+// examples) or bootstrapped from elsewhere: it writes no entry point and
+// no flux-system GitRepository, yet its Kustomizations name that source.
+// Each folder holding such Kustomizations that no other of them builds is
+// a cluster's path, synced by the flux-system GitRepository bootstrap
+// writes: this repository, on the branch being rendered.
+func (r *Repository) bootstrapToCome() []*Kustomization {
+	if _, defined := r.Sources[bootstrapSource]; defined {
+		return nil
+	}
+	var named []*Kustomization
+	for _, k := range r.Flux {
+		if k.SourceID() == bootstrapSource && !strings.Contains(k.Spec.Path, "${") {
+			named = append(named, k)
+		}
+	}
+	var reach []string
+	for _, k := range named {
+		reach = append(reach, r.Reaches(k.Path())...)
+	}
+	var out []*Kustomization
+	seen := map[string]bool{}
+	for _, k := range named {
+		d := path.Dir(k.Object.File)
+		if seen[d] || slices.ContainsFunc(reach, func(p string) bool { return p == d || under(d, p) || path.Dir(p) == d }) {
+			continue
+		}
+		seen[d] = true
+		out = append(out, syncKustomization(k.Object, "flux-system", "flux-system", "GitRepository", d))
+	}
+	if len(out) > 0 {
+		// The branch being rendered, which the main line holds.
+		var ref repo.GitRef
+		if len(r.mainline) > 0 {
+			ref.Branch = slices.Sorted(maps.Keys(r.mainline))[0]
+		}
+		r.Sources[bootstrapSource] = &Source{Object: &manifest.Object{File: out[0].Object.File, Line: out[0].Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}, Ref: ref}
+	}
+	return out
 }
 
 // nameClusters tells the clusters to name themselves when there are

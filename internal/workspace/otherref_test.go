@@ -190,3 +190,55 @@ func TestFailedParentComponents(t *testing.T) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
+
+// TestBootstrapToCome: an example made to be forked and bootstrapped
+// (stefanprodan/gitops-istio) writes its Kustomizations with the
+// flux-system source `flux bootstrap` will write, and no sync yet. The
+// folder that holds them is a cluster's path, walked from the sync
+// bootstrap will write there: the files beside them are applied, and each
+// such folder is a cluster of its own (staging and production apply the
+// same apps without a duplicate).
+func TestBootstrapToCome(t *testing.T) {
+	files := map[string][]byte{
+		"clusters/my-cluster/apps.yaml":    []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"clusters/my-cluster/version.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: version, namespace: flux-system}\ndata:\n  version: \"1.2\"\n"),
+		"apps/namespace.yaml":              []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n"),
+		"apps/web/kustomization.yaml":      []byte("resources: [settings.yaml]\n"),
+		"apps/web/settings.yaml":           []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: apps}\ndata:\n  replicas: 3\n"),
+	}
+	files["clusters/staging/apps.yaml"] = files["clusters/my-cluster/apps.yaml"]
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", maps.Clone(files))
+	var got []string
+	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		got = append(got, f.Rule+" "+f.File)
+	}
+	if want := "schema apps/web/settings.yaml"; strings.Join(got, "\n") != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, _, err := w.TreeAt("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := w.Engine(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc, err := w.Discover(t.Context(), eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roots []string
+	for _, r := range disc.Roots {
+		roots = append(roots, r.String())
+	}
+	if want := "apps (Kustomization flux-system/apps, cluster clusters/my-cluster)\napps (Kustomization flux-system/apps, cluster clusters/staging)\n" +
+		"clusters/my-cluster (Kustomization flux-system/flux-system, cluster clusters/my-cluster)\nclusters/staging (Kustomization flux-system/flux-system, cluster clusters/staging)"; strings.Join(roots, "\n") != want {
+		t.Errorf("roots:\n%s\nwant:\n%s", strings.Join(roots, "\n"), want)
+	}
+
+}
