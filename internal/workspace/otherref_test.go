@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 )
 
 // TestOtherRefIsDeployed: a Kustomization whose source is this repository
@@ -35,13 +36,8 @@ spec:
 		"apps/web/settings.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\n"),
 		"stray/settings.yaml":    []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\n"),
 	})
-	var got []string
-	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
-		got = append(got, f.Rule+" "+f.File)
-	}
-	want := "not-rendered clusters/prod/apps.yaml\nunapplied stray/settings.yaml"
-	if strings.Join(got, "\n") != want {
-		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	if got, want := ruleFiles(t, g.Dir, Scope{All: true}), "not-rendered clusters/prod/apps.yaml\nunapplied stray/settings.yaml"; got != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", got, want)
 	}
 }
 
@@ -129,8 +125,9 @@ func TestUnreachedRequiredFields(t *testing.T) {
 // TestHiddenFoldersSetAside: in a repository whose clusters are walked,
 // what no tree reaches in a hidden folder (an archive of old apps, a task
 // runner's templates) or in an archive .gitops.yaml names is neither
-// rendered nor checked, unless the folder is named; what a tree reaches there is. A repository without clusters
-// checks its hidden folders as any other.
+// rendered nor checked, unless the folder is named; what a tree reaches
+// there is. A repository without clusters checks its hidden folders as
+// any other.
 func TestHiddenFoldersSetAside(t *testing.T) {
 	files := map[string][]byte{
 		"clusters/prod/apps.yaml":     []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./.deploy\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
@@ -144,13 +141,7 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 		".gitops.yaml":            []byte("archives: [_archive/]\n"),
 		"_archive/web/stray.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  replicas: 3\n"),
 	}
-	findings := func(dir string, scope Scope) string {
-		var got []string
-		for _, f := range checkScope(t, dir, scope).Findings {
-			got = append(got, f.Rule+" "+f.File)
-		}
-		return strings.Join(got, "\n")
-	}
+	findings := func(dir string, scope Scope) string { return ruleFiles(t, dir, scope) }
 	g := fleetRepo(t, maps.Clone(files))
 	if got, want := findings(g.Dir, Scope{All: true}), "schema .deploy/settings.yaml"; got != want {
 		t.Errorf("whole repository:\n%s\nwant:\n%s", got, want)
@@ -182,12 +173,8 @@ func TestFailedParentComponents(t *testing.T) {
 		"components/backup/kustomization.yaml": []byte("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [pvc.yaml]\n"),
 		"components/backup/pvc.yaml":           []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: backup, namespace: default}\n"),
 	})
-	var got []string
-	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
-		got = append(got, f.Rule+" "+f.File)
-	}
-	if want := "build apps/kustomization.yaml"; strings.Join(got, "\n") != want {
-		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	if got, want := ruleFiles(t, g.Dir, Scope{All: true}), "build apps/kustomization.yaml"; got != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", got, want)
 	}
 }
 
@@ -209,14 +196,36 @@ func TestBootstrapToCome(t *testing.T) {
 	files["clusters/staging/apps.yaml"] = files["clusters/my-cluster/apps.yaml"]
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", maps.Clone(files))
+	if got, want := ruleFiles(t, g.Dir, Scope{All: true}), "schema apps/web/settings.yaml"; got != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", got, want)
+	}
+	var roots []string
+	for _, r := range discoverDir(t, g.Dir).Roots {
+		roots = append(roots, r.String())
+	}
+	if want := "apps (Kustomization flux-system/apps, cluster clusters/my-cluster)\napps (Kustomization flux-system/apps, cluster clusters/staging)\n" +
+		"clusters/my-cluster (Kustomization flux-system/flux-system, cluster clusters/my-cluster)\nclusters/staging (Kustomization flux-system/flux-system, cluster clusters/staging)"; strings.Join(roots, "\n") != want {
+		t.Errorf("roots:\n%s\nwant:\n%s", strings.Join(roots, "\n"), want)
+	}
+
+}
+
+// ruleFiles checks the repository at dir and lists its findings as "rule
+// file" lines.
+func ruleFiles(t *testing.T, dir string, scope Scope) string {
+	t.Helper()
 	var got []string
-	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+	for _, f := range checkScope(t, dir, scope).Findings {
 		got = append(got, f.Rule+" "+f.File)
 	}
-	if want := "schema apps/web/settings.yaml"; strings.Join(got, "\n") != want {
-		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
-	}
-	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	return strings.Join(got, "\n")
+}
+
+// discoverDir discovers the working tree of the repository at dir,
+// offline and without a cache.
+func discoverDir(t *testing.T, dir string) *render.Repository {
+	t.Helper()
+	w, err := Open(Options{Dir: dir, Jobs: 2, NoCache: true, Offline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,13 +241,5 @@ func TestBootstrapToCome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var roots []string
-	for _, r := range disc.Roots {
-		roots = append(roots, r.String())
-	}
-	if want := "apps (Kustomization flux-system/apps, cluster clusters/my-cluster)\napps (Kustomization flux-system/apps, cluster clusters/staging)\n" +
-		"clusters/my-cluster (Kustomization flux-system/flux-system, cluster clusters/my-cluster)\nclusters/staging (Kustomization flux-system/flux-system, cluster clusters/staging)"; strings.Join(roots, "\n") != want {
-		t.Errorf("roots:\n%s\nwant:\n%s", strings.Join(roots, "\n"), want)
-	}
-
+	return disc
 }
