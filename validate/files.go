@@ -69,25 +69,53 @@ func checkNotRendered(c *checker) error {
 			c.add("not-rendered", Finding{File: u.File, Line: u.Line, Object: render.OperatorGroup + "/v1/" + u.Kind + "/" + u.ID(), Message: fmt.Sprintf("%s %s is not rendered nor checked: %s", u.Kind, u.ID(), u.Reason)})
 		}
 	}
-	for _, rel := range c.releases() {
-		if rel.Unchecked != "" && !strings.HasPrefix(rel.Unchecked, "spec.suspend") {
-			c.add("not-rendered", Finding{File: rel.File, Line: rel.Line, Object: releaseObject(rel), Message: fmt.Sprintf("HelmRelease %s is not rendered nor checked: %s", rel.ID(), rel.Unchecked)})
+	for _, rr := range c.releases() {
+		if rel := rr.rel; rel.Unchecked != "" && !strings.HasPrefix(rel.Unchecked, "spec.suspend") {
+			c.add("not-rendered", c.releaseFinding("not-rendered", rr, fmt.Sprintf("HelmRelease %s is not rendered nor checked: %s", rel.ID(), rel.Unchecked)))
 		}
 	}
 	return nil
 }
 
+// rootRelease is a HelmRelease and the root that renders it.
+type rootRelease struct {
+	rel *render.Release
+	res *render.Result
+}
+
+// releaseFinding is a finding of rule id about a HelmRelease, at its file
+// and line;
+// one a root renders from another revision (a tenant's branch) is placed
+// in that revision's file, as an object finding is.
+func (c *checker) releaseFinding(id string, rr rootRelease, msg string) Finding {
+	rel := rr.rel
+	f := Finding{File: rel.File, Line: rel.Line, Object: releaseObject(rel), Message: msg}
+	if rel.File != "" || rr.res.Root.At == nil {
+		return f
+	}
+	objs, err := c.objectsOf(rr.res)
+	if err != nil {
+		return f
+	}
+	for _, o := range objs {
+		if o.node.GetKind() == "HelmRelease" && o.node.GetName() == rel.Name && namespace(o.node) == rel.Namespace {
+			return c.objectFinding(id, o, nil, msg)
+		}
+	}
+	return f
+}
+
 // checkReleases reports the HelmReleases that do not render.
 func checkReleases(c *checker) error {
-	for _, rel := range c.releases() {
-		if rel.Err == nil {
+	for _, rr := range c.releases() {
+		if rr.rel.Err == nil {
 			continue
 		}
-		f := Finding{File: rel.File, Line: rel.Line, Object: releaseObject(rel), Message: rel.Err.Error()}
-		if d, ok := diag.As(rel.Err); ok {
-			f.Message = d.Msg
+		msg := rr.rel.Err.Error()
+		if d, ok := diag.As(rr.rel.Err); ok {
+			msg = d.Msg
 		}
-		c.add("helm-release", f)
+		c.add("helm-release", c.releaseFinding("helm-release", rr, msg))
 	}
 	return nil
 }
@@ -97,9 +125,9 @@ func checkReleases(c *checker) error {
 // the same one). Every root that reads a file in scope is rendered, and in
 // scope unless a shard of the check takes it: the file tells which shard
 // names the release.
-func (c *checker) releases() []*render.Release {
+func (c *checker) releases() []rootRelease {
 	seen := map[string]bool{}
-	var out []*render.Release
+	var out []rootRelease
 	for _, res := range c.in.Results {
 		for _, rel := range res.Releases {
 			key := rel.ID() + "\x00" + rel.File
@@ -107,7 +135,7 @@ func (c *checker) releases() []*render.Release {
 				continue
 			}
 			seen[key] = true
-			out = append(out, rel)
+			out = append(out, rootRelease{rel, res})
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -242,4 +243,42 @@ func discoverDir(t *testing.T, dir string) *render.Repository {
 		t.Fatal(err)
 	}
 	return disc
+}
+
+// TestTenantBranchRelease: a HelmRelease a tenant's branch holds, which
+// the check cannot render (offline, its chart not cached), is named at its
+// file in that branch, as the branch's other findings are.
+func TestTenantBranchRelease(t *testing.T) {
+	g := fleetRepo(t, map[string][]byte{
+		"clusters/prod/tenant.yaml": []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: team-a, namespace: apps}
+spec:
+  interval: 1m
+  url: https://github.com/example/fleet
+  ref: {branch: team-a}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: team-a, namespace: apps}
+spec:
+  interval: 10m
+  path: ./
+  prune: true
+  sourceRef: {kind: GitRepository, name: team-a}
+`),
+	})
+	g.Branch(t, "team-a", map[string][]byte{
+		"repository.yaml": []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts, namespace: apps}\nspec:\n  interval: 1h\n  url: https://charts.example.com\n"),
+		"release.yaml":    []byte("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: apps}\nspec:\n  interval: 1h\n  chart:\n    spec:\n      chart: web\n      version: 1.0.0\n      sourceRef: {kind: HelmRepository, name: charts}\n"),
+	})
+	var got []string
+	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
+		if f.Rule == "not-rendered" {
+			got = append(got, fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Message))
+		}
+	}
+	if want := "release.yaml:1 in branch team-a: HelmRelease apps/web is not rendered nor checked"; len(got) != 1 || !strings.HasPrefix(got[0], want) {
+		t.Errorf("not-rendered findings:\n%s\nwant one starting %q", strings.Join(got, "\n"), want)
+	}
 }
