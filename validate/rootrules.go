@@ -242,11 +242,14 @@ func deprecatedOf(c *checker, objs []*object, report reporter) {
 		if !ok {
 			continue
 		}
-		def := Warning
+		def, msg := Warning, f.Message
 		if f.Removed {
 			def = Error
+			if f.Info.Project == deprecation.Flux && c.in.Repository.FluxRelease(o.root.Root) == "" {
+				msg += "; " + deprecation.AssumedFlux()
+			}
 		}
-		report("deprecated-api", o, []string{"apiVersion"}, f.Message, def)
+		report("deprecated-api", o, []string{"apiVersion"}, msg, def)
 	}
 }
 

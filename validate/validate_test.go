@@ -73,7 +73,7 @@ type want struct {
 	file     string
 	line     int
 	severity Severity
-	message  string
+	message  string // found in the finding's; "...$" ends it
 }
 
 func (w want) matches(f Finding) bool {
@@ -81,7 +81,11 @@ func (w want) matches(f Finding) bool {
 	if sev == "" {
 		sev = Error
 	}
-	return f.Rule == w.rule && f.File == w.file && (w.line == 0 || f.Line == w.line) && f.Severity == sev && strings.Contains(f.Message, w.message)
+	msg := strings.Contains(f.Message, w.message)
+	if whole, ok := strings.CutSuffix(w.message, "$"); ok {
+		msg = strings.HasSuffix(f.Message, whole) // the message ends there
+	}
+	return f.Rule == w.rule && f.File == w.file && (w.line == 0 || f.Line == w.line) && f.Severity == sev && msg
 }
 
 const deployment = `apiVersion: apps/v1
@@ -599,7 +603,15 @@ func TestBadInputs(t *testing.T) {
 			name: "Flux API the bundled Flux no longer serves",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- repo.yaml\n",
 				"app/repo.yaml": "apiVersion: image.toolkit.fluxcd.io/v1beta1\nkind: ImageRepository\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  image: registry.example.com/web\n  interval: 5m\n"}),
-			want: []want{{rule: "deprecated-api", file: "app/repo.yaml", line: 1, message: "image.toolkit.fluxcd.io/v1beta1 ImageRepository was removed in Flux v2.7"}},
+			want: []want{{rule: "deprecated-api", file: "app/repo.yaml", line: 1, message: "image.toolkit.fluxcd.io/v1beta1 ImageRepository was removed in Flux v2.7 (never marked deprecated; superseded by v1beta2 in Flux v0.40): use image.toolkit.fluxcd.io/v1; the repository names no Flux release for this cluster, so v2.9 is assumed"}},
+		},
+		{
+			name: "Flux API the Flux release named no longer serves",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/flux.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: flux-manifests\n  namespace: flux-system\nspec:\n  interval: 10m\n  url: oci://ghcr.io/fluxcd/flux-manifests\n  ref:\n    tag: v2.8.0\n",
+				"app/kustomization.yaml":  "resources:\n- deploy.yaml\n- repo.yaml\n",
+				"app/repo.yaml":           "apiVersion: image.toolkit.fluxcd.io/v1beta1\nkind: ImageRepository\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  image: registry.example.com/web\n  interval: 5m\n"}),
+			want: []want{{rule: "deprecated-api", file: "app/repo.yaml", line: 1, message: "image.toolkit.fluxcd.io/v1beta1 ImageRepository was removed in Flux v2.7 (never marked deprecated; superseded by v1beta2 in Flux v0.40): use image.toolkit.fluxcd.io/v1$"}},
 		},
 		{
 			name:  "unknown field",

@@ -44,6 +44,14 @@ func BundledFlux() Release {
 	return r
 }
 
+// AssumedFlux says that a cluster whose repository names no Flux release
+// is taken to run the bundled one, and how to name another: what a finding
+// that depends on it adds.
+func AssumedFlux() string {
+	b := BundledFlux()
+	return fmt.Sprintf("the repository names no Flux release for this cluster, so v%d.%d is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one", b.Major, b.Minor)
+}
+
 // Release is a minor release: Kubernetes v1.25, Flux v2.7. The zero Release
 // means "none" or "not established".
 type Release struct {

@@ -463,7 +463,7 @@ func locateVariable(fsys *kfs.FS, err error, assumed bool) *diag.Error {
 	}
 	msg := err.Error() + " (set it in the substitute or substituteFrom of the Kustomization that applies this file, or give it a default: ${" + m[1] + ":=value})"
 	if assumed {
-		msg += fmt.Sprintf("; substitution is strict from Flux v2.%d, and the repository names no Flux release for this cluster, so v%d.%d is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one", strictFrom, deprecation.BundledFlux().Major, deprecation.BundledFlux().Minor)
+		msg += fmt.Sprintf("; substitution is strict from Flux v2.%d, and %s", strictFrom, deprecation.AssumedFlux())
 	}
 	return &diag.Error{File: file, Line: line, Msg: msg, Err: err}
 }
