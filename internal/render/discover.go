@@ -118,6 +118,9 @@ type KustFile struct {
 	Paths []string
 	// Renames is set when it sets namePrefix or nameSuffix.
 	Renames bool
+	// Inflates is set when it inflates Helm charts (helmCharts,
+	// helmGlobals), which needs `kustomize build --enable-helm`.
+	Inflates bool
 }
 
 // Ref is one entry of a kustomization's resources, bases or components.
@@ -564,6 +567,8 @@ type kustFacts struct {
 	// Renames is set when it sets namePrefix or nameSuffix: the names
 	// of what it builds are not written anywhere whole.
 	Renames bool
+	// Inflates is set when it inflates Helm charts.
+	Inflates bool
 }
 
 // docText is a document that may be a Flux object, with what discovery
@@ -760,7 +765,7 @@ func (r *Repository) apply(f string, facts fileFacts) {
 		r.apis[a] = true
 	}
 	if k := facts.Kust; k != nil {
-		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths, Renames: k.Renames}
+		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths, Renames: k.Renames, Inflates: k.Inflates}
 		if prev, ok := r.Kustomizations[kf.Dir]; ok && kustomizationRank(prev.Path) < kustomizationRank(f) {
 			return // kustomize takes the first recognized name; keep it
 		}
@@ -897,6 +902,7 @@ func kustomizationFacts(f string, data []byte) *kustFacts {
 	m := doc.Content[0]
 	k.Paths = scalarPaths(m)
 	k.Renames = manifest.Lookup(m, "namePrefix") != nil || manifest.Lookup(m, "nameSuffix") != nil
+	k.Inflates = manifest.Lookup(m, "helmCharts") != nil || manifest.Lookup(m, "helmGlobals") != nil
 	k.Component = manifest.Scalar(m, "kind") == "Component"
 	for _, field := range [...]string{"resources", "bases", "components"} {
 		list := manifest.Lookup(m, field)
@@ -1308,11 +1314,8 @@ func (r *Repository) Select(dirs []string) ([]Root, error) {
 	var out []Root
 	for _, d := range dirs {
 		n := 0
-		roots := r.Roots
-		if r.archived(d) {
-			// An archive named: what is set aside there too.
-			roots = slices.Concat(roots, r.setAside)
-		}
+		// What is set aside there too, when d names it.
+		roots := slices.Concat(r.Roots, slices.DeleteFunc(slices.Clone(r.setAside), func(root Root) bool { return !r.namedAside(root, d) }))
 		for _, root := range roots {
 			if root.Path == d || under(root.Path, d) {
 				n++
@@ -1410,6 +1413,11 @@ func (r *Repository) Unread(results []*Result) []string {
 			}
 			read[p] = true
 		}
+	}
+	// What a root set aside builds is its own (a bootstrap's charts'
+	// values, an archive's files).
+	for _, root := range r.setAside {
+		failed = append(failed, r.Reaches(root.Path)...)
 	}
 	// What a Kustomization of this repository on another ref builds is
 	// deployed from there. What one a failed root would apply builds

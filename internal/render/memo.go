@@ -45,7 +45,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // the API versions its CRDs serve, then whether it names a Flux group and
 // HelmRelease, then the Flux release a gotk-components.yaml names, then
 // the StrictPostBuildSubstitutions gate it sets.
-const memoHeader = "discovery/15"
+const memoHeader = "discovery/16"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -66,6 +66,7 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 			w.String(p)
 		}
 		w.Bool(k.Renames)
+		w.Bool(k.Inflates)
 	case f.Docs != nil:
 		w.String("d")
 		w.Int(len(f.Docs))
@@ -117,6 +118,7 @@ func decodeFacts(r *cache.Reader) fileFacts {
 			}
 		}
 		k.Renames = r.Bool()
+		k.Inflates = r.Bool()
 		f.Kust = k
 	case "d":
 		f.Docs = make([]docText, r.Count(12))

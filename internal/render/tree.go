@@ -290,7 +290,10 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 		switch {
 		case k != nil && reached[k.Object]:
 		case root.Kustomization == nil && (covered[root.Path] || templated[root.Path]):
-		case r.archived(root.Path) || k != nil && r.archived(k.Object.File):
+		case r.archived(root.Path) || k != nil && r.archived(k.Object.File) || k == nil && r.inflates(root.Path):
+			// Also a kustomization that inflates Helm charts, which no
+			// Flux tree can build: one a bootstrap builds with
+			// `kustomize build --enable-helm`.
 			r.unreached[root.Key()] = true
 			r.setAside = append(r.setAside, root)
 		case k != nil:
@@ -356,12 +359,30 @@ func (r *Repository) SetAside(p string) bool {
 	return r.unreached != nil && r.archived(p)
 }
 
-// SetAsideUnder returns the roots set aside in the archives dirs name (an
-// archive, or a folder inside one).
+// namedAside tells whether naming the folder d names root, one set aside:
+// its own folder does, and a folder it lies in, save the repository's
+// root and, for a root in an archive, a folder outside the archive.
+func (r *Repository) namedAside(root Root, d string) bool {
+	switch {
+	case root.Path == d:
+		return true
+	case d == "." || !under(root.Path, d):
+		return false
+	}
+	return r.archived(d) || !r.archived(root.Path)
+}
+
+// inflates tells whether the kustomization of dir inflates Helm charts.
+func (r *Repository) inflates(dir string) bool {
+	kf, ok := r.Kustomizations[dir]
+	return ok && kf.Inflates
+}
+
+// SetAsideUnder returns the roots set aside that dirs name (namedAside).
 func (r *Repository) SetAsideUnder(dirs []string) []Root {
 	var out []Root
 	for _, root := range r.setAside {
-		if slices.ContainsFunc(dirs, func(d string) bool { return r.archived(d) && (root.Path == d || under(root.Path, d)) }) {
+		if slices.ContainsFunc(dirs, func(d string) bool { return r.namedAside(root, d) }) {
 			out = append(out, root)
 		}
 	}

@@ -125,7 +125,8 @@ func TestUnreachedRequiredFields(t *testing.T) {
 
 // TestHiddenFoldersSetAside: in a repository whose clusters are walked,
 // what no tree reaches in a hidden folder (an archive of old apps, a task
-// runner's templates) or in an archive .gitops.yaml names is neither
+// runner's templates) or in an archive .gitops.yaml names, and a
+// kustomization that inflates Helm charts (a bootstrap's), are neither
 // rendered nor checked, unless the folder is named; what a tree reaches
 // there is. A repository without clusters checks its hidden folders as
 // any other.
@@ -138,6 +139,8 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 		".archive/deploy.yaml":        []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old, namespace: default}\nspec:\n  template: {}\n"),
 		".archive/stray.yaml":         []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\ndata:\n  replicas: 3\n"),
 		".taskfiles/job.yaml":         []byte("apiVersion: batch/v1\nkind: Job\nmetadata: {name: task}\nspec:\n  template: {}\n"),
+		// A bootstrap kustomization, built with --enable-helm before Flux.
+		"bootstrap/cilium/kustomization.yaml": []byte("helmCharts:\n- name: cilium\n  repo: https://helm.cilium.io\n  version: 1.18.0\n"),
 		// An archive .gitops.yaml names.
 		".gitops.yaml":            []byte("archives: [_archive/]\n"),
 		"_archive/web/stray.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  replicas: 3\n"),
@@ -152,6 +155,9 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 	}
 	if got, want := findings(g.Dir, Scope{Paths: []string{"_archive/web"}}), "unapplied _archive/web/stray.yaml\nschema _archive/web/stray.yaml"; got != want {
 		t.Errorf("a folder of the archive named:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := findings(g.Dir, Scope{Paths: []string{"bootstrap/cilium"}}), "build bootstrap/cilium/kustomization.yaml"; got != want {
+		t.Errorf("the bootstrap named:\n%s\nwant:\n%s", got, want)
 	}
 	plain := gittest.Init(t, t.TempDir())
 	delete(files, "clusters/prod/apps.yaml")
