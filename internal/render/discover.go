@@ -1414,10 +1414,16 @@ func (r *Repository) Unread(results []*Result) []string {
 			read[p] = true
 		}
 	}
-	// What a root set aside builds is its own (a bootstrap's charts'
-	// values, an archive's files).
+	// What a root set aside, and not named, builds is its own (a
+	// bootstrap's charts' values, an archive's files).
+	rendered := map[string]bool{}
+	for _, res := range results {
+		rendered[res.Root.Key()] = true
+	}
 	for _, root := range r.setAside {
-		failed = append(failed, r.Reaches(root.Path)...)
+		if !rendered[root.Key()] {
+			failed = append(failed, r.Reaches(root.Path)...)
+		}
 	}
 	// What a Kustomization of this repository on another ref builds is
 	// deployed from there. What one a failed root would apply builds
