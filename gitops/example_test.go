@@ -63,10 +63,10 @@ func ExampleRepository_Validate() {
 	fmt.Println("failed:", report.Failed())
 	// Output:
 	// apps/base/sock-shop/tenant.yaml:59: warning not-rendered: Kustomization sock-shop/sock-shop is not rendered nor checked: its source GitRepository/sock-shop/sock-shop is another repository (https://git-codecommit.us-west-2.amazonaws.com/v1/repos/microservices-repo)
-	// apps/overlays/development/sock-shop/image-automation.yaml:3: error deprecated-api: image.toolkit.fluxcd.io/v1beta1 ImageUpdateAutomation was removed in Flux v2.7 (deprecated in v2.3): use image.toolkit.fluxcd.io/v1
-	// apps/overlays/development/sock-shop/policy.yaml:1: error deprecated-api: image.toolkit.fluxcd.io/v1beta1 ImagePolicy was removed in Flux v2.7 (never marked deprecated; superseded by v1beta2 in Flux v0.40): use image.toolkit.fluxcd.io/v1
+	// apps/overlays/development/sock-shop/image-automation.yaml:3: error deprecated-api: image.toolkit.fluxcd.io/v1beta1 ImageUpdateAutomation was removed in Flux v2.7 (deprecated in v2.3): use image.toolkit.fluxcd.io/v1; the repository names no Flux release for this cluster, so v2.9 is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one
+	// apps/overlays/development/sock-shop/policy.yaml:1: error deprecated-api: image.toolkit.fluxcd.io/v1beta1 ImagePolicy was removed in Flux v2.7 (never marked deprecated; superseded by v1beta2 in Flux v0.40): use image.toolkit.fluxcd.io/v1; the repository names no Flux release for this cluster, so v2.9 is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one
 	// apps/overlays/development/sock-shop/policy.yaml:7: error flux-reference: ImagePolicy default/sock-shop-front-end refers to ImageRepository default/sock-shop-front-end, which is not defined in this repository
-	// apps/overlays/development/sock-shop/registry.yaml:3: error deprecated-api: image.toolkit.fluxcd.io/v1beta1 ImageRepository was removed in Flux v2.7 (never marked deprecated; superseded by v1beta2 in Flux v0.40): use image.toolkit.fluxcd.io/v1
+	// apps/overlays/development/sock-shop/registry.yaml:3: error deprecated-api: image.toolkit.fluxcd.io/v1beta1 ImageRepository was removed in Flux v2.7 (never marked deprecated; superseded by v1beta2 in Flux v0.40): use image.toolkit.fluxcd.io/v1; the repository names no Flux release for this cluster, so v2.9 is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one
 	// failed: true
 }
 
