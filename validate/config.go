@@ -46,9 +46,10 @@ type Config struct {
 	// made only of such values is not a plain secret.
 	SecretReferences []string `json:"secretReferences,omitempty" yaml:"secretReferences,omitempty"`
 	// Archives are folders of manifests nothing deploys any more
-	// (gitignore patterns: "_archive/", "apps/*/old"): what no cluster's
-	// tree reaches there is neither rendered nor checked unless named, as
-	// in a hidden folder (.archive). What a tree reaches is.
+	// (gitignore patterns: "retired/", "apps/*/old"), besides hidden
+	// folders and those named archive, archived or _archive: what no
+	// cluster's tree reaches there is neither rendered nor checked unless
+	// named. What a tree reaches is.
 	Archives []string `json:"archives,omitempty" yaml:"archives,omitempty"`
 	// Clusters declares the clusters of a repository laid out in a way
 	// neither `flux bootstrap` nor the Flux Operator describes: each is

@@ -331,15 +331,20 @@ func hidden(p string) bool {
 	return strings.HasPrefix(p, ".") && p != "." && !strings.HasPrefix(p, "./") || strings.Contains(p, "/.")
 }
 
-// archived tells whether the file or folder p lies in a hidden folder or
-// in one .gitops.yaml names an archive: in a repository whose clusters
-// were walked, what no tree reaches there is set aside, neither rendered
-// nor checked unless named.
+// archiveNames name the folders repositories keep what they no longer
+// deploy in.
+var archiveNames = []string{"archive", "archived", "_archive"}
+
+// archived tells whether the file or folder p lies in an archive: a hidden
+// folder, a folder named as archives are (archiveNames), or one
+// .gitops.yaml names an archive. In a repository whose clusters were
+// walked, what no tree reaches there is set aside, neither rendered nor
+// checked unless named.
 func (r *Repository) archived(p string) bool {
-	if hidden(p) {
+	parts := strings.Split(p, "/")
+	if hidden(p) || slices.ContainsFunc(parts, func(s string) bool { return slices.Contains(archiveNames, strings.ToLower(s)) }) {
 		return true
 	}
-	parts := strings.Split(p, "/")
 	for i := 1; i <= len(parts); i++ {
 		for _, a := range r.archives {
 			// Each folder on the way, then p as a file or folder.
@@ -804,8 +809,8 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 // write, in a repository made to be forked and bootstrapped (the Flux
 // examples) or bootstrapped from elsewhere: it writes no entry point and
 // no flux-system GitRepository, yet its Kustomizations name that source.
-// Each folder holding such Kustomizations that no other of them builds is
-// a cluster's path, synced by the flux-system GitRepository bootstrap
+// Each folder holding such Kustomizations that no other of them builds,
+// outside archives, is a cluster's path, synced by the flux-system GitRepository bootstrap
 // writes: this repository, on the branch being rendered.
 func (r *Repository) bootstrapToCome() []*Kustomization {
 	if _, defined := r.Sources[bootstrapSource]; defined {
@@ -813,7 +818,7 @@ func (r *Repository) bootstrapToCome() []*Kustomization {
 	}
 	var named []*Kustomization
 	for _, k := range r.Flux {
-		if k.SourceID() == bootstrapSource && !strings.Contains(k.Spec.Path, "${") {
+		if k.SourceID() == bootstrapSource && !strings.Contains(k.Spec.Path, "${") && !r.archived(k.Object.File) {
 			named = append(named, k)
 		}
 	}

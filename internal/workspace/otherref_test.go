@@ -52,8 +52,8 @@ func TestUnreachedReference(t *testing.T) {
 	}
 	g := fleetRepo(t, map[string][]byte{
 		"clusters/prod/live.yaml":        ks("live"),
-		"archive/old/kustomization.yaml": []byte("resources: [ks.yaml]\n"),
-		"archive/old/ks.yaml":            ks("old"),
+		"retired/old/kustomization.yaml": []byte("resources: [ks.yaml]\n"),
+		"retired/old/ks.yaml":            ks("old"),
 	})
 	var got []string
 	for _, f := range checkScope(t, g.Dir, Scope{All: true}).Findings {
@@ -61,9 +61,9 @@ func TestUnreachedReference(t *testing.T) {
 			got = append(got, string(f.Severity)+" "+f.File+": "+f.Message)
 		}
 	}
-	want := "archive/old/ks.yaml: Kustomization flux-system/old refers to GitRepository flux-system/gone, which is not defined in this repository; no cluster's tree applies it\n" +
-		"error clusters/prod/live.yaml: Kustomization flux-system/live refers to GitRepository flux-system/gone, which is not defined in this repository"
-	if strings.Join(got, "\n") != "warning "+want {
+	want := "error clusters/prod/live.yaml: Kustomization flux-system/live refers to GitRepository flux-system/gone, which is not defined in this repository\n" +
+		"warning retired/old/ks.yaml: Kustomization flux-system/old refers to GitRepository flux-system/gone, which is not defined in this repository; no cluster's tree applies it"
+	if strings.Join(got, "\n") != want {
 		t.Errorf("findings:\n%s", strings.Join(got, "\n"))
 	}
 }
@@ -141,9 +141,11 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 		".taskfiles/job.yaml":         []byte("apiVersion: batch/v1\nkind: Job\nmetadata: {name: task}\nspec:\n  template: {}\n"),
 		// A bootstrap kustomization, built with --enable-helm before Flux.
 		"bootstrap/cilium/kustomization.yaml": []byte("helmCharts:\n- name: cilium\n  repo: https://helm.cilium.io\n  version: 1.18.0\n"),
+		// An archive by its name.
+		"apps/archive/old/ks.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: older, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./gone\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
 		// An archive .gitops.yaml names.
-		".gitops.yaml":            []byte("archives: [_archive/]\n"),
-		"_archive/web/stray.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  replicas: 3\n"),
+		".gitops.yaml":           []byte("archives: [retired/]\n"),
+		"retired/web/stray.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  replicas: 3\n"),
 	}
 	findings := func(dir string, scope Scope) string { return ruleFiles(t, dir, scope) }
 	g := fleetRepo(t, maps.Clone(files))
@@ -153,7 +155,7 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 	if got, want := findings(g.Dir, Scope{Paths: []string{".archive"}}), "schema .archive/deploy.yaml\nflux-reference .archive/ks.yaml\nunapplied .archive/stray.yaml\nschema .archive/stray.yaml"; got != want {
 		t.Errorf("the archive named:\n%s\nwant:\n%s", got, want)
 	}
-	if got, want := findings(g.Dir, Scope{Paths: []string{"_archive/web"}}), "unapplied _archive/web/stray.yaml\nschema _archive/web/stray.yaml"; got != want {
+	if got, want := findings(g.Dir, Scope{Paths: []string{"retired/web"}}), "unapplied retired/web/stray.yaml\nschema retired/web/stray.yaml"; got != want {
 		t.Errorf("a folder of the archive named:\n%s\nwant:\n%s", got, want)
 	}
 	if got, want := findings(g.Dir, Scope{Paths: []string{"bootstrap/cilium"}}), "build bootstrap/cilium/kustomization.yaml"; got != want {
