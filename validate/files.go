@@ -84,9 +84,8 @@ type rootRelease struct {
 }
 
 // releaseFinding is a finding of rule id about a HelmRelease, at its file
-// and line;
-// one a root renders from another revision (a tenant's branch) is placed
-// in that revision's file, as an object finding is.
+// and line; one a root renders from another revision (a tenant's branch)
+// is placed in that revision's file, as an object finding is.
 func (c *checker) releaseFinding(id string, rr rootRelease, msg string) Finding {
 	rel := rr.rel
 	f := Finding{File: rel.File, Line: rel.Line, Object: releaseObject(rel), Message: msg}

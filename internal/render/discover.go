@@ -262,8 +262,9 @@ type Repository struct {
 	archives    []gitignore.Pattern       // Checkout.Archives
 	// unreached are the roots no cluster's walk reached, by Key.
 	unreached map[string]bool
-	// setAside are the roots no cluster's walk reached in hidden folders:
-	// rendered only when named (SetAside).
+	// setAside are the roots no cluster's walk reached in an archive, and
+	// kustomizations outside every tree that inflate Helm charts:
+	// rendered only when named (SetAsideUnder).
 	setAside   []Root
 	generators map[string]*generator // ArtifactGenerators, by namespace/name
 	tree       repo.Tree
@@ -1315,8 +1316,7 @@ func (r *Repository) Select(dirs []string) ([]Root, error) {
 	for _, d := range dirs {
 		n := 0
 		// What is set aside there too, when d names it.
-		roots := slices.Concat(r.Roots, slices.DeleteFunc(slices.Clone(r.setAside), func(root Root) bool { return !r.namedAside(root, d) }))
-		for _, root := range roots {
+		for _, root := range slices.Concat(r.Roots, r.SetAsideUnder([]string{d})) {
 			if root.Path == d || under(root.Path, d) {
 				n++
 				if id := rootKeyID(root); !seen[id] {

@@ -325,24 +325,23 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	return nil
 }
 
-// hidden tells whether p lies in a hidden folder (.archive, .taskfiles,
-// .backstage).
-func hidden(p string) bool {
-	return strings.HasPrefix(p, ".") && p != "." && !strings.HasPrefix(p, "./") || strings.Contains(p, "/.")
-}
-
 // archiveNames name the folders repositories keep what they no longer
 // deploy in.
 var archiveNames = []string{"archive", "archived", "_archive"}
 
-// archived tells whether the file or folder p lies in an archive: a hidden
-// folder, a folder named as archives are (archiveNames), or one
-// .gitops.yaml names an archive. In a repository whose clusters were
-// walked, what no tree reaches there is set aside, neither rendered nor
-// checked unless named.
+// archiveFolder tells whether a folder's name makes it an archive: a
+// hidden folder (.archive, .taskfiles, .backstage) or one of archiveNames.
+func archiveFolder(name string) bool {
+	return strings.HasPrefix(name, ".") && name != "." || slices.Contains(archiveNames, strings.ToLower(name))
+}
+
+// archived tells whether the file or folder p lies in an archive: a folder
+// its name makes one (archiveFolder), or one .gitops.yaml names an
+// archive. In a repository whose clusters were walked, what no tree
+// reaches there is set aside, neither rendered nor checked unless named.
 func (r *Repository) archived(p string) bool {
 	parts := strings.Split(p, "/")
-	if hidden(p) || slices.ContainsFunc(parts, func(s string) bool { return slices.Contains(archiveNames, strings.ToLower(s)) }) {
+	if slices.ContainsFunc(parts, archiveFolder) {
 		return true
 	}
 	for i := 1; i <= len(parts); i++ {
@@ -759,9 +758,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 	}
 	for _, d := range declared {
 		k := syncKustomization(d.Object, "flux-system", "flux-system", "GitRepository", d.Path)
-		src := &Source{Object: &manifest.Object{File: d.Object.File, Line: d.Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"},
-			URL: d.URL, Ref: refOf(d.Ref)}
-		r.Sources[k.SourceID()] = src
+		r.Sources[k.SourceID()] = bootstrapRepository(d.Object, d.URL, refOf(d.Ref))
 		add(d.Name, k, FluxMinor(d.FluxVersion), "")
 	}
 	for _, in := range r.instances {
@@ -810,8 +807,9 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 // examples) or bootstrapped from elsewhere: it writes no entry point and
 // no flux-system GitRepository, yet its Kustomizations name that source.
 // Each folder holding such Kustomizations that no other of them builds,
-// outside archives, is a cluster's path, synced by the flux-system GitRepository bootstrap
-// writes: this repository, on the branch being rendered.
+// outside archives, is a cluster's path, synced by the flux-system
+// GitRepository bootstrap writes: this repository, on the branch being
+// rendered.
 func (r *Repository) bootstrapToCome() []*Kustomization {
 	if _, defined := r.Sources[bootstrapSource]; defined {
 		return nil
@@ -842,7 +840,7 @@ func (r *Repository) bootstrapToCome() []*Kustomization {
 		if len(r.mainline) > 0 {
 			ref.Branch = slices.Sorted(maps.Keys(r.mainline))[0]
 		}
-		r.Sources[bootstrapSource] = &Source{Object: &manifest.Object{File: out[0].Object.File, Line: out[0].Object.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}, Ref: ref}
+		r.Sources[bootstrapSource] = bootstrapRepository(out[0].Object, "", ref)
 	}
 	return out
 }
@@ -1269,6 +1267,13 @@ func (in *instance) source() *Source {
 		s.Spec, _ = json.Marshal(map[string]any{"url": in.Sync.URL, "ref": map[string]string{"tag": in.Sync.Ref}})
 	}
 	return s
+}
+
+// bootstrapRepository is the flux-system GitRepository of url at ref a
+// sync declares (bootstrapSource), written where decl is.
+func bootstrapRepository(decl *manifest.Object, url string, ref repo.GitRef) *Source {
+	o := &manifest.Object{File: decl.File, Line: decl.Line, APIVersion: "source.toolkit.fluxcd.io/v1", Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}
+	return &Source{Object: o, URL: url, Ref: ref}
 }
 
 // syncKustomization is a Kustomization a sync declares, written where

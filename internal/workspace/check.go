@@ -82,7 +82,7 @@ func (w *Workspace) Check(ctx context.Context, tree repo.Tree, scope Scope, s Se
 	case scope.Files != nil && !scope.RenderAll:
 		results, err = renderTouched(ctx, eng, disc, tree, scope.Files)
 	default:
-		// A hidden folder the scope names: what it sets aside too.
+		// What is set aside in a folder the scope names too.
 		results, err = eng.Render(ctx, disc, slices.Concat(disc.Roots, disc.SetAsideUnder(scope.Paths)))
 	}
 	if err != nil {
