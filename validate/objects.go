@@ -252,7 +252,8 @@ func secretMessage(ns, name, key string) string {
 
 // checkDuplicates reports an object two Flux Kustomizations of the same
 // cluster both apply (one root rendering an object twice is a root rule's).
-// Every rendered root is compared, in scope or not: the finding is at the
+// Every rendered root is compared, in scope or not, but those no cluster's
+// tree applies, which deploy nothing to fight over: the finding is at the
 // object of the root later in order, or, when only the earlier one is in
 // scope and the check is not one shard of a split (whose other shard
 // reports it), at that one's.
@@ -268,7 +269,7 @@ func checkDuplicates(c *checker) error {
 	owners := map[string]owner{}
 	for _, res := range sortedResults(c.in.Results) {
 		k := res.Root.Kustomization
-		if k == nil || res.Err != nil {
+		if k == nil || res.Err != nil || c.in.Repository.Unreached(res.Root) {
 			continue
 		}
 		f, err := c.facts(res)

@@ -525,6 +525,12 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 			return &Result{Root: root, Err: err}
 		}
 		vars = v
+		if r.unparented(root) {
+			// Read as it is written, it lacks what its parent may set (a
+			// disabled app whose parent patches substituteFrom into every
+			// child): a variable it does not set stays as it is written.
+			vars[openVars] = "parent"
+		}
 	}
 	filter := e.sourceFilter(r, root)
 	key := e.cacheKey(r, root, vars, filter)

@@ -406,6 +406,17 @@ func (r *Repository) Unreached(root Root) bool {
 	return r.unreached[root.Key()] || c != nil && c.orphan
 }
 
+// unparented tells whether root is a Flux Kustomization read as it is
+// written in a repository whose clusters' walks read theirs as their
+// parents render them: one no walk reached (or reaches, while the walks
+// go on, when another Kustomization's substituteFrom renders it for the
+// objects it may make). Neither an entry point nor a walk's child, its
+// parent is not known.
+func (r *Repository) unparented(root Root) bool {
+	k := root.Kustomization
+	return k != nil && len(r.Clusters) > 0 && (r.Unreached(root) || k.Parent == nil && k.Cluster == nil)
+}
+
 // blocked says that k is not rendered because failed, the root that
 // applies it, does not render.
 func blocked(k *Kustomization, failed Root) Skipped {
