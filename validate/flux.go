@@ -142,7 +142,7 @@ func checkReferences(c *checker) error {
 					depNS = ns
 				}
 				if _, ok := idx.lookup(o, "Kustomization", depNS, name); !ok {
-					c.addReference(o, p, fmt.Sprintf("Kustomization %s/%s depends on Kustomization %s/%s, which is not defined in this repository", ns, o.node.GetName(), depNS, name))
+					c.addReference(o, p, fmt.Sprintf("Kustomization %s/%s depends on Kustomization %s/%s, %s", ns, o.node.GetName(), depNS, name, c.undefined(depNS, name)))
 				}
 			}
 		case "ImagePolicy":
@@ -161,6 +161,19 @@ func checkReferences(c *checker) error {
 		}
 	}
 	return nil
+}
+
+// undefined says why a Kustomization a dependency names is not among
+// those of its cluster: written where the cluster's tree does not reach
+// (an app left out of its parent's list, which Flux would wait for as
+// not found), or not written at all.
+func (c *checker) undefined(ns, name string) string {
+	for _, k := range c.in.Repository.Flux {
+		if k.Namespace() == ns && k.Name() == name {
+			return fmt.Sprintf("which %s writes but this cluster's tree does not apply", k.Object.File)
+		}
+	}
+	return "which is not defined in this repository"
 }
 
 // addReference reports a flux-reference finding about o: an error, or a

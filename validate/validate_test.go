@@ -566,6 +566,12 @@ func TestBadInputs(t *testing.T) {
 			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 14, message: "depends on Kustomization flux-system/infra, which is not defined"}},
 		},
 		{
+			name: "dependsOn a Kustomization the cluster's tree leaves out",
+			files: with(app, map[string]string{"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- apps.yaml\n", "clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/apps.yaml": ks("apps", "./app", "  dependsOn:\n  - name: infra\n"), "infra/ks.yaml": ks("infra", "./app", "")}),
+			want: []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 14, message: "depends on Kustomization flux-system/infra, which infra/ks.yaml writes but this cluster's tree does not apply"}},
+		},
+		{
 			name: "ImagePolicy without its ImageRepository",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\n",
 				"app/policy.yaml": "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  imageRepositoryRef:\n    name: web\n  policy:\n    semver:\n      range: 1.x\n"}),
