@@ -250,13 +250,13 @@ func secretMessage(ns, name, key string) string {
 	return fmt.Sprintf("Secret %s holds values in the clear (%s): encrypt it with SOPS (kustomize-controller decrypts it) or commit a SealedSecret instead", id, safetext.Text(key))
 }
 
-// checkDuplicates reports an object two Flux Kustomizations of the same
-// cluster both apply (one root rendering an object twice is a root rule's).
-// Every rendered root is compared, in scope or not, but those no cluster's
-// tree applies, which deploy nothing to fight over: the finding is at the
-// object of the root later in order, or, when only the earlier one is in
-// scope and the check is not one shard of a split (whose other shard
-// reports it), at that one's.
+// checkDuplicates reports an object two or more Flux Kustomizations of
+// the same cluster apply (one root rendering an object twice is a root
+// rule's), once, naming them all. Every rendered root is compared, in
+// scope or not, but those no cluster's tree applies, which deploy nothing
+// to fight over: the finding is at the object of the last root in order
+// that is in scope, or, when only the first one is and the check is not
+// one shard of a split (whose other shard reports it), at that one's.
 func checkDuplicates(c *checker) error {
 	clusters, err := c.clusters()
 	if err != nil {
@@ -266,7 +266,8 @@ func checkDuplicates(c *checker) error {
 		res  *render.Result
 		fact objectFact
 	}
-	owners := map[string]owner{}
+	owners := map[string][]owner{}
+	var keys []string // in the order first met
 	for _, res := range sortedResults(c.in.Results) {
 		k := res.Root.Kustomization
 		if k == nil || res.Err != nil || c.in.Repository.Unreached(res.Root) {
@@ -285,40 +286,77 @@ func checkDuplicates(c *checker) error {
 		}
 		for _, x := range f.Keys {
 			ck := cluster + "\x00" + x.Key
-			prev, ok := owners[ck]
-			if !ok {
-				owners[ck] = owner{res, x}
+			had := owners[ck]
+			switch {
+			case len(had) == 0:
+				keys = append(keys, ck)
+			case had[len(had)-1].res == res:
 				continue
 			}
-			if prev.res == res {
+			owners[ck] = append(had, owner{res, x})
+		}
+	}
+	for _, ck := range keys {
+		group := owners[ck]
+		if len(group) < 2 {
+			continue
+		}
+		objs := make([]*object, len(group))
+		at := -1
+		for i, o := range group {
+			objs[i] = c.factObject(o.res, o.fact)
+			if i > 0 && c.reportable(objs[i]) {
+				at = i
+			}
+		}
+		if at < 0 && c.reportable(objs[0]) && !c.in.Partial {
+			at = 0
+		}
+		if at < 0 {
+			continue
+		}
+		var also []string
+		same := true
+		for i, o := range objs {
+			if i == at {
 				continue
 			}
-			later, earlier := c.factObject(res, x), c.factObject(prev.res, prev.fact)
-			if !c.reportable(later) && c.reportable(earlier) && !c.in.Partial {
-				later, earlier = earlier, later
-			}
-			if !c.reportable(later) {
-				continue
-			}
-			same, err := c.alike(later, earlier)
+			also = append(also, o.root.Root.Kustomization.ID())
+			alike, err := c.alike(objs[at], o)
 			if err != nil {
 				return err
 			}
-			by, also := later.root.Root.Kustomization.ID(), earlier.root.Root.Kustomization.ID()
-			if same {
-				// Nothing the object does changes: only which of the two
-				// owns it, as its ownership labels say, and so which one's
-				// pruning deletes it.
-				c.addRaw(rawFinding{Default: Warning, Finding: c.objectFinding("duplicate-object", later, nil, fmt.Sprintf(
-					"%s is applied by Kustomization %s and also by Kustomization %s, alike but for labels and annotations: each reconcile takes it from the other, and pruning by either deletes it until the other applies it again",
-					later.id, by, also))})
-				continue
-			}
-			c.addObject("duplicate-object", later, nil, fmt.Sprintf("%s is applied by Kustomization %s and also by Kustomization %s, which render it differently: they would fight over it",
-				later.id, by, also))
+			same = same && alike
 		}
+		o := objs[at]
+		by := fmt.Sprintf("%s is applied by Kustomization %s and also by %s", o.id, o.root.Root.Kustomization.ID(), kustomizations(also))
+		if same {
+			// Nothing the object does changes: only which of them owns
+			// it, as its ownership labels say, and so whose pruning
+			// deletes it.
+			fight := "each reconcile takes it from the other, and pruning by either deletes it until the other applies it again"
+			if len(also) > 1 {
+				fight = "each reconcile takes it from the others, and pruning by any of them deletes it until another applies it again"
+			}
+			c.addRaw(rawFinding{Default: Warning, Finding: c.objectFinding("duplicate-object", o, nil, by+", alike but for labels and annotations: "+fight)})
+			continue
+		}
+		c.addObject("duplicate-object", o, nil, by+", which render it differently: they would fight over it")
 	}
 	return nil
+}
+
+// kustomizations names Flux Kustomizations by ID: "Kustomization a",
+// "Kustomizations a and b", "Kustomizations a, b, c, d, e and 3 more".
+func kustomizations(ids []string) string {
+	const shown = 5
+	if len(ids) == 1 {
+		return "Kustomization " + ids[0]
+	}
+	if len(ids) > shown+1 {
+		return fmt.Sprintf("Kustomizations %s and %d more", strings.Join(ids[:shown], ", "), len(ids)-shown)
+	}
+	return "Kustomizations " + strings.Join(ids[:len(ids)-1], ", ") + " and " + ids[len(ids)-1]
 }
 
 // remoteCluster names the cluster a Kustomization with a kubeConfig

@@ -106,3 +106,19 @@ func TestDedupe(t *testing.T) {
 		}
 	}
 }
+
+func TestKustomizationsNamed(t *testing.T) {
+	for _, tc := range []struct {
+		ids  []string
+		want string
+	}{
+		{[]string{"a/x"}, "Kustomization a/x"},
+		{[]string{"a/x", "a/y"}, "Kustomizations a/x and a/y"},
+		{[]string{"a/1", "a/2", "a/3", "a/4", "a/5", "a/6"}, "Kustomizations a/1, a/2, a/3, a/4, a/5 and a/6"},
+		{[]string{"a/1", "a/2", "a/3", "a/4", "a/5", "a/6", "a/7"}, "Kustomizations a/1, a/2, a/3, a/4, a/5 and 2 more"},
+	} {
+		if got := kustomizations(tc.ids); got != tc.want {
+			t.Errorf("kustomizations(%q) = %q, want %q", tc.ids, got, tc.want)
+		}
+	}
+}

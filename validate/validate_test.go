@@ -385,6 +385,22 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a, which render it differently: they would fight over it"}},
 		},
 		{
+			// One finding, at the last, naming the others.
+			name: "three Kustomizations apply the same object",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/a.yaml": ks("a", "./app", ""), "clusters/prod/b.yaml": ks("b", "./app", ""), "clusters/prod/c.yaml": ks("c", "./app", "")}),
+			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, severity: Warning,
+				message: "is applied by Kustomization flux-system/c and also by Kustomizations flux-system/a and flux-system/b, alike but for labels and annotations: each reconcile takes it from the others, and pruning by any of them deletes it until another applies it again$"}},
+		},
+		{
+			name: "three Kustomizations apply the same object, one differently",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/a.yaml": ks("a", "./app", "  patches:\n    - target: {kind: Deployment}\n      patch: |\n        - op: add\n          path: /spec/replicas\n          value: 5\n"),
+				"clusters/prod/b.yaml": ks("b", "./app", ""), "clusters/prod/c.yaml": ks("c", "./app", "")}),
+			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1,
+				message: "is applied by Kustomization flux-system/c and also by Kustomizations flux-system/a and flux-system/b, which render it differently: they would fight over it$"}},
+		},
+		{
 			name:  "Kustomization source not defined",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- apps.yaml\n", "clusters/prod/apps.yaml": strings.Replace(ks("apps", "./app", ""), "name: flux-system\n  path", "name: fleet\n  path", 1)}),
 			want:  []want{{rule: "flux-reference", file: "clusters/prod/apps.yaml", line: 9, message: "refers to GitRepository flux-system/fleet, which is not defined in this repository"}},
