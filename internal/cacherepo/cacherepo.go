@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 	"sync/atomic"
 
@@ -32,9 +31,24 @@ const MediaType = "application/vnd.kubectl-gitops.cache.entry.v1"
 // pushes bounds the entries sent at once.
 const pushes = 8
 
-// tag is what an entry's key must be to name a tag: the cache's keys are
-// hex digests, some with a letter before.
-var tag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+// isTag tells whether an entry's key can name a tag, as the OCI
+// distribution spec's grammar has it ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}):
+// the cache's keys are hex digests, some with a letter before. A loop, not
+// that regular expression, which compiles its bounded repetition into a
+// thousand allocations when the package loads, in every command.
+func isTag(key string) bool {
+	if key == "" || len(key) > 128 || key[0] == '.' || key[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(key) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Repo is a repository of a registry holding cache entries; it is a
 // cache.Remote.
@@ -83,7 +97,7 @@ func Check(ref string) error {
 
 // Get pulls the entry stored under key.
 func (r *Repo) Get(key string) ([]byte, bool) {
-	if r.down.Load() || !tag.MatchString(key) {
+	if r.down.Load() || !isTag(key) {
 		return nil, false
 	}
 	data, _, err := r.client.Layer(r.ctx, r.repo+":"+key, MediaType)
@@ -102,7 +116,7 @@ func (r *Repo) Get(key string) ([]byte, bool) {
 // stored twice under one key (a memo saved again) are pushed in order,
 // the last one last.
 func (r *Repo) Put(key string, data []byte) {
-	if r.down.Load() || !tag.MatchString(key) {
+	if r.down.Load() || !isTag(key) {
 		return
 	}
 	if d, ok := r.pulled.Load(key); ok && d == cache.Digest(data) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -142,4 +143,30 @@ func TestManyPuts(t *testing.T) {
 			t.Errorf("key %d holds %v (%v), want the last stored, %d", j, got, ok, last)
 		}
 	}
+}
+
+// TestIsTag holds isTag to the grammar of a tag in the OCI distribution
+// spec, [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}, as the regular expression
+// reads it.
+func TestIsTag(t *testing.T) {
+	grammar := regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	for _, key := range []string{
+		"", "a", "_", ".", "-", "a.b-c_d", "0123456789abcdef", "k0123456789abcdef", "a/b", "a:b", "a b", "é", "A\x00",
+		strings.Repeat("a", 128), strings.Repeat("a", 129), "." + strings.Repeat("a", 10), "-a", "_" + strings.Repeat(".", 127),
+	} {
+		if got, want := isTag(key), grammar.MatchString(key); got != want {
+			t.Errorf("isTag(%q) = %v, the grammar says %v", key, got, want)
+		}
+	}
+}
+
+func FuzzIsTag(f *testing.F) {
+	grammar := regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	f.Add("k0123456789abcdef")
+	f.Add("-a")
+	f.Fuzz(func(t *testing.T, key string) {
+		if got, want := isTag(key), grammar.MatchString(key); got != want {
+			t.Errorf("isTag(%q) = %v, the grammar says %v", key, got, want)
+		}
+	})
 }
