@@ -335,12 +335,25 @@ func (c *checker) unsetVariables(res *render.Result) {
 	}
 }
 
+// clusterSources names, as build warnings, what res's Kustomization
+// substitutes from that no root of the repository renders: Flux fails if
+// the cluster lacks it, which only the cluster can tell.
+func (c *checker) clusterSources(res *render.Result) {
+	k := res.Root.Kustomization
+	for _, id := range res.Outside {
+		c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: k.Object.File, Line: k.Object.Line, Message: fmt.Sprintf(
+			"Kustomization %s: postBuild.substituteFrom: %s is not rendered by any root of this repository, so it must be the cluster's (made by hand or at bootstrap; mark it optional if it may be missing): the variables it gives are left as written",
+			res.Root.KustomizationID(), strings.Replace(id, "/", " ", 1))}, Default: Warning})
+	}
+}
+
 // checkBuild reports the roots that did not render, where the render error
 // points.
 func checkBuild(c *checker) error {
 	for _, res := range c.scopedResults() {
 		if res.Err == nil {
 			c.unsetVariables(res)
+			c.clusterSources(res)
 			continue
 		}
 		f := rawFinding{Finding: Finding{Rule: "build", Message: res.Err.Error()}}

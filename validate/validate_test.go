@@ -385,6 +385,15 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a, which render it differently: they would fight over it"}},
 		},
 		{
+			// Made by hand or at bootstrap: only the cluster can tell.
+			name: "substituteFrom a Secret no root renders",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: cluster-secrets\n"),
+				"app/deploy.yaml":        strings.Replace(deployment, "nginx:1.27", "nginx:${TAG}", 1)}),
+			want: []want{{rule: "build", file: "clusters/prod/web.yaml", line: 1, severity: Warning,
+				message: "Kustomization flux-system/web: postBuild.substituteFrom: Secret flux-system/cluster-secrets is not rendered by any root of this repository, so it must be the cluster's (made by hand or at bootstrap; mark it optional if it may be missing): the variables it gives are left as written$"}},
+		},
+		{
 			// One finding, at the last, naming the others.
 			name: "three Kustomizations apply the same object",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,

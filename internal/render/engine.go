@@ -143,6 +143,10 @@ type Result struct {
 	// Unset are the variables the root's lenient substitution made empty
 	// (its cluster runs a Flux release before strict substitution).
 	Unset []Unset
+	// Outside are the objects, as Kind/namespace/name, the Kustomization
+	// substitutes from that no root of the repository renders: they must
+	// be the cluster's, and the variables they give stay as written.
+	Outside []string
 
 	// base is the result without its releases' objects.
 	base *Result
@@ -487,17 +491,39 @@ func (e *Engine) at(tree repo.Tree) *Engine {
 // renderRoot renders one root: from the cache when every observation of an
 // earlier render still holds, else with kustomize.
 func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objects *producedIndex) *Result {
-	var vars map[string]string
-	if k := root.Kustomization; k != nil && k.Spec.PostBuild != nil {
-		var known map[string]map[string]Produced
-		var selfFailed error
-		if objects != nil {
-			known, selfFailed = objects.objects, objects.selfFailed[rootKeyID(root)]
-		}
+	vars, outside, err := e.variables(r, root, objects)
+	if err != nil {
+		return &Result{Root: root, Err: err}
+	}
+	res := e.renderVars(ctx, r, root, vars)
+	res.Outside = outside
+	return res
+}
+
+// variables resolves the post-build variables of root's Kustomization
+// from the objects the repository renders. A source neither the
+// repository renders nor a root that does not render may make is the
+// cluster's alone (made by hand, or by a script at bootstrap): its
+// variables stay as written, and it is returned in outside.
+func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (vars map[string]string, outside []string, err error) {
+	k := root.Kustomization
+	if k == nil || k.Spec.PostBuild == nil {
+		return nil, nil, nil
+	}
+	var known map[string]map[string]Produced
+	var selfFailed error
+	if objects != nil {
+		known, selfFailed = objects.objects, objects.selfFailed[rootKeyID(root)]
+	}
+	for {
 		var missing string
-		v, err := resolveVars(k, func(id string) (Produced, bool) {
+		vars, err = resolveVars(k, func(id string) (Produced, bool) {
 			if p, ok := lookup(known, root.ClusterName(), id); ok {
 				return p, true
+			}
+			if slices.Contains(outside, id) {
+				kind, ns, name, _ := splitID(id)
+				return Produced{Kind: kind, Namespace: ns, Name: name, Open: true, Made: id + " of the cluster"}, true
 			}
 			p, ok := r.writtenOutside(id)
 			if !ok {
@@ -505,33 +531,42 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 			}
 			return p, ok
 		})
-		if err != nil {
-			var maker *Result
-			if _, _, name, ok := splitID(missing); ok && name != "" {
-				maker = objects.failedMaker(r, name)
-			}
-			d, located := diag.As(err)
-			switch {
-			case selfFailed != nil:
-				// What it would substitute from is unknown because it
-				// does not build: that is why it fails.
-				err = selfFailed
-			case maker != nil && located:
-				// What would make it is unknown: that root's failure
-				// (a remote resource refused, most often) is this one's.
-				err = &diag.Error{File: d.File, Line: d.Line, Err: maker.Err, Msg: fmt.Sprintf(
-					"Kustomization %s: postBuild.substituteFrom: %s is not known: %s, which may make it, does not render", k.ID(), strings.Replace(missing, "/", " ", 1), maker.Root)}
-			}
-			return &Result{Root: root, Err: err}
+		if err == nil {
+			break
 		}
-		vars = v
-		if r.unparented(root) {
-			// Read as it is written, it lacks what its parent may set (a
-			// disabled app whose parent patches substituteFrom into every
-			// child): a variable it does not set stays as it is written.
-			vars[openVars] = "parent"
+		var maker *Result
+		if _, _, name, ok := splitID(missing); ok && name != "" {
+			maker = objects.failedMaker(r, name)
 		}
+		d, located := diag.As(err)
+		switch {
+		case selfFailed != nil:
+			// What it would substitute from is unknown because it does
+			// not build: that is why it fails.
+			return nil, nil, selfFailed
+		case maker != nil && located:
+			// What would make it is unknown: that root's failure (a
+			// remote resource refused, most often) is this one's.
+			return nil, nil, &diag.Error{File: d.File, Line: d.Line, Err: maker.Err, Msg: fmt.Sprintf(
+				"Kustomization %s: postBuild.substituteFrom: %s is not known: %s, which may make it, does not render", k.ID(), strings.Replace(missing, "/", " ", 1), maker.Root)}
+		case missing == "" || slices.Contains(outside, missing):
+			return nil, nil, err
+		}
+		outside = append(outside, missing)
 	}
+	if r.unparented(root) {
+		// Read as it is written, it lacks what its parent may set (a
+		// disabled app whose parent patches substituteFrom into every
+		// child): a variable it does not set stays as it is written.
+		vars[openVars] = "parent"
+	}
+	return vars, outside, nil
+}
+
+// renderVars renders root substituted with vars: from the cache when
+// every observation of an earlier render still holds, else with
+// kustomize.
+func (e *Engine) renderVars(ctx context.Context, r *Repository, root Root, vars map[string]string) *Result {
 	filter := e.sourceFilter(r, root)
 	key := e.cacheKey(r, root, vars, filter)
 	if res, ok := e.lookup(key, root); ok {

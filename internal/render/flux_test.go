@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -377,12 +378,6 @@ func TestBuildErrors(t *testing.T) {
 			root:  "icons",
 			want:  `logo.png: not in the Flux source's artifact`,
 		},
-		{
-			name: "Flux substituteFrom a ConfigMap nothing renders",
-			spec: "  path: ./app\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n",
-			root: "app",
-			want: `clusters/prod/app.yaml:1: Kustomization flux-system/app: postBuild.substituteFrom: ConfigMap flux-system/vars is not rendered by any root of this repository`,
-		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var g *gittest.Repo
@@ -417,6 +412,39 @@ func TestBuildErrors(t *testing.T) {
 				if !strings.Contains(res.Err.Error(), tc.want) {
 					t.Errorf("error = %q\nwant it to contain %q", res.Err, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// TestSubstituteFromTheCluster: a Kustomization substitutes from a
+// ConfigMap no root renders, and no root that fails to render may make:
+// it is the cluster's (made by hand, or at bootstrap), so the root renders
+// with the variables it would give left as written, and names it. An
+// optional one the repository lacks is left out, as Flux leaves it out
+// when the cluster lacks it too, and not named.
+func TestSubstituteFromTheCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name, refs string
+		outside    []string
+		want       string
+	}{
+		{"required", "    - kind: ConfigMap\n      name: vars\n", []string{"ConfigMap/flux-system/vars"}, "value: ${CLUSTER}"},
+		{"required and optional", "    - kind: Secret\n      name: extra\n      optional: true\n    - kind: ConfigMap\n      name: vars\n", []string{"ConfigMap/flux-system/vars"}, "value: ${CLUSTER}"},
+		// No variables at all: Flux substitutes nothing.
+		{"optional", "    - kind: ConfigMap\n      name: vars\n      optional: true\n", nil, "value: ${CLUSTER}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := fluxRepo(t, "  path: ./app\n  postBuild:\n    substituteFrom:\n"+tc.refs, nil)
+			res := rootResult(t, g, "", "app")
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if !slices.Equal(res.Outside, tc.outside) {
+				t.Errorf("outside = %q, want %q", res.Outside, tc.outside)
+			}
+			if out := string(output(t, res)); !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
 			}
 		})
 	}
