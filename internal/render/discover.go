@@ -636,6 +636,9 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 	return facts
 }
 
+// placeholder tells whether a source's URL is a variable, or holds one.
+func placeholder(url string) bool { return strings.Contains(url, "${") }
+
 // namesFlux tells whether a text names an API group whose objects give a
 // cluster's walk more roots: Flux's Kustomizations, ArtifactGenerators,
 // the Flux Operator's objects.
@@ -863,7 +866,12 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 			_ = json.Unmarshal(d.Spec, &s.Ref)
 		}
 		s.Spec, _ = json.Marshal(map[string]any{"url": d.URL, "ref": d.Spec})
-		r.Sources[s.ID()] = s
+		// A template's copy, whose URL is a placeholder a script fills
+		// in (the k8s-at-home template's tmpl/ folder), does not stand
+		// for the source another file writes with a URL.
+		if had, ok := r.Sources[s.ID()]; !ok || !placeholder(s.URL) || placeholder(had.URL) {
+			r.Sources[s.ID()] = s
+		}
 		r.written[s.ID()] = append(r.written[s.ID()], s)
 		if s.Ref.Tag != "" && ((o.Kind == "OCIRepository" && fluxManifests(s.URL)) || (o.Kind == "GitRepository" && fluxRepository(s.URL))) {
 			r.components[o.File] = s.Ref.Tag // the Flux release a Kustomization installs

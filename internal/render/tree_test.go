@@ -410,6 +410,45 @@ func TestTreeClusterSources(t *testing.T) {
 	mustRender(t, results)
 }
 
+// TestTreeTemplateCopy: the k8s-at-home template keeps, beside the
+// cluster it configured, the templates its script fills in (tmpl/), whose
+// copy of the cluster's GitRepository has a placeholder for its URL. That
+// copy does not stand for the source, in either order of the files: the
+// cluster is walked from its entry point, its app rendered as applied.
+func TestTreeTemplateCopy(t *testing.T) {
+	source := func(url string) string {
+		return "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: home-kubernetes\n  namespace: flux-system\nspec:\n  interval: 30m\n  ref:\n    branch: main\n  url: " + url + "\n"
+	}
+	ks := func(name, path string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: flux-system\nspec:\n  interval: 30m\n  path: " + path +
+			"\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: home-kubernetes\n"
+	}
+	for _, template := range []string{"tmpl/kubernetes/flux/cluster.yaml", "a-tmpl/kubernetes/flux/cluster.yaml"} {
+		g := gittest.Init(t, t.TempDir())
+		g.CommitFiles(t, "import", map[string][]byte{
+			"kubernetes/flux/cluster.yaml":           []byte(source("https://github.com/example/home") + "---\n" + ks("cluster", "./kubernetes/flux")),
+			"kubernetes/flux/apps.yaml":              []byte(ks("cluster-apps", "./kubernetes/apps")),
+			"kubernetes/apps/web/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
+			"kubernetes/apps/web/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: default\n"),
+			template:                                 []byte(source(`"${BOOTSTRAP_GIT_REPOSITORY}"`) + "---\n" + ks("cluster", "./kubernetes/flux")),
+		})
+		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/home.git"}}); err != nil {
+			t.Fatal(err)
+		}
+		_, disc := discoverTree(t, g.Dir)
+		var roots []string
+		for _, root := range disc.Roots {
+			if root.Cluster != nil {
+				roots = append(roots, root.String())
+			}
+		}
+		want := []string{"kubernetes/apps (Kustomization flux-system/cluster-apps)", "kubernetes/flux (Kustomization flux-system/cluster)"}
+		if diff := cmp.Diff(want, roots); diff != "" {
+			t.Errorf("template at %s: the cluster's roots (-want +got):\n%s\nskipped: %+v", template, diff, disc.Skipped)
+		}
+	}
+}
+
 // TestTreeTenants walks the multi-cluster fixture: each cluster from its
 // bootstrap sync, the tenant's Kustomization once per cluster with the
 // cluster's patch, rendered from the tenant's branch.
