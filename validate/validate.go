@@ -240,9 +240,10 @@ func sortFindings(fs []Finding) {
 // Secrets the repository renders, as written (base64) and decoded: the
 // rules never quote one, but kustomize's and the API server's messages
 // quote what they got. A value under four characters is left alone, as it
-// would hide ordinary words.
+// would hide ordinary words, and so is one that is the name of an object
+// the repository deploys (publicNames).
 func redactSecrets(fs []Finding, results []*render.Result) []Finding {
-	seen := map[string]bool{}
+	seen := publicNames(results)
 	var values []string
 	for _, v := range render.SecretValues(results) {
 		for _, s := range []string{v, base64.StdEncoding.EncodeToString([]byte(v))} {
@@ -266,6 +267,33 @@ func redactSecrets(fs []Finding, results []*render.Result) []Finding {
 		}
 	}
 	return fs
+}
+
+// publicNames are the names and namespaces of the Flux Kustomizations
+// the results render, of what they apply that a walk follows (their
+// Kustomizations, sources and HelmReleases), and of the ConfigMaps and
+// Secrets they make. Every finding about such an object prints its name,
+// which is no secret though a Secret hold it as a value (an application's
+// user named after it): hidden, it made "Kustomization security/(a
+// Secret's value)" of authelia's.
+func publicNames(results []*render.Result) map[string]bool {
+	names := map[string]bool{}
+	add := func(namespace, name string) {
+		names[namespace], names[name] = true, true
+	}
+	for _, res := range results {
+		if k := res.Root.Kustomization; k != nil {
+			add(k.Namespace(), k.Name())
+		}
+		for _, c := range res.Children {
+			add(c.Namespace, c.Name)
+		}
+		for _, p := range res.Produced {
+			add(p.Namespace, p.Name)
+		}
+	}
+	delete(names, "")
+	return names
 }
 
 // mergeObjects reports once what one line of a file causes in several

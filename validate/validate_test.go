@@ -313,6 +313,16 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "schema", file: "components/bad/cm.yaml", line: 6, message: "(reported once for the 3 objects rendered from this line)"}},
 		},
 		{
+			// Its user is named after the application: the name is no
+			// secret, and stays in the messages; the password is hidden.
+			name: "plain Secret holding the name of its Kustomization",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/authelia.yaml": ks("authelia", "./app", ""),
+				"app/kustomization.yaml":      "resources:\n- deploy.yaml\n- secret.yaml\n",
+				"app/secret.yaml":             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: authelia-users\n  namespace: shop\nstringData:\n  user: authelia\n  password: hunter2x\n"}),
+			want: []want{{rule: "plain-secret", file: "app/secret.yaml", line: 6, message: "Secret shop/authelia-users holds values in the clear (password)"}},
+		},
+		{
 			name:  "plain Secret in a file",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n", "app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\nstringData:\n  password: hunter2\n"}),
 			want:  []want{{rule: "plain-secret", file: "app/secret.yaml", line: 6, message: "Secret shop/db holds values in the clear"}},
