@@ -50,17 +50,41 @@ func (e *Engine) sourceFilter(r *Repository, root Root) *sourceFilter {
 // sourceOf is the source a Flux root builds from: of the sources the
 // repository writes with its sourceRef's name, the one written under its
 // cluster's entry point, where each cluster of a repository writes its own
-// flux-system (with its own spec.ignore).
+// flux-system (with its own spec.ignore); for a Kustomization no cluster's
+// walk reached, the one written nearest to it, the last of those as near
+// (samip5/k8s-cluster's k8s/media and k8s/nebula each write a flux-system
+// that leaves the other folder out).
 func (r *Repository) sourceOf(root Root) *Source {
 	id := root.Kustomization.SourceID()
-	if c := root.Cluster; c != nil && len(r.written[id]) > 1 {
-		for _, s := range r.written[id] {
+	written := r.written[id]
+	if len(written) < 2 {
+		return r.Sources[id]
+	}
+	if c := root.Cluster; c != nil {
+		for _, s := range written {
 			if under(s.Object.File, c.Entry.Path()) {
 				return s
 			}
 		}
+		return r.Sources[id]
 	}
-	return r.Sources[id]
+	near, shared := r.Sources[id], -1
+	for _, s := range written {
+		if n := sharedDirs(s.Object.File, root.Kustomization.Object.File); n >= shared && !placeholder(s.URL) {
+			near, shared = s, n
+		}
+	}
+	return near
+}
+
+// sharedDirs counts the folders two files' paths start with alike.
+func sharedDirs(a, b string) int {
+	da, db := strings.Split(path.Dir(a), "/"), strings.Split(path.Dir(b), "/")
+	n := 0
+	for n < len(da) && n < len(db) && da[n] == db[n] && da[n] != "." {
+		n++
+	}
+	return n
 }
 
 // newSourceFilter builds the filter with source-controller's own library

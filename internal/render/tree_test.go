@@ -384,17 +384,23 @@ func TestTreeNestedEntries(t *testing.T) {
 
 // TestTreeClusterSources: two clusters each write their own flux-system
 // GitRepository, each with the spec.ignore that keeps its own folder: each
-// cluster's roots build from its own (samip5/k8s-cluster).
+// cluster's roots build from its own (samip5/k8s-cluster), and so does a
+// Kustomization written in a cluster's folder that its list leaves out.
 func TestTreeClusterSources(t *testing.T) {
 	sync := func(dir string) []byte {
 		return bytes.Replace(gittest.FluxSync("https://github.com/example/fleet", dir), []byte("  url: "), []byte("  ignore: |\n    /*\n    !/"+dir+"\n  url: "), 1)
 	}
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", map[string][]byte{
-		"media/sync.yaml":  sync("media"),
-		"media/cm.yaml":    []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: media\n  namespace: default\n"),
-		"nebula/sync.yaml": sync("nebula"),
-		"nebula/cm.yaml":   []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nebula\n  namespace: default\n"),
+		"media/kustomization.yaml": []byte("resources:\n- sync.yaml\n- cm.yaml\n"),
+		"media/sync.yaml":          sync("media"),
+		"media/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: media\n  namespace: default\n"),
+		"media/extra/ks.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: extra\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./media/extra/app\n  prune: true\n" +
+			"  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"),
+		"media/extra/app/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
+		"media/extra/app/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: default\n"),
+		"nebula/sync.yaml":                   sync("nebula"),
+		"nebula/cm.yaml":                     []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nebula\n  namespace: default\n"),
 	})
 	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
 		t.Fatal(err)
@@ -404,8 +410,8 @@ func TestTreeClusterSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 2 {
-		t.Fatalf("%d roots, want each cluster's", len(results))
+	if len(results) != 3 {
+		t.Fatalf("%d roots, want each cluster's and the one left out", len(results))
 	}
 	mustRender(t, results)
 }
