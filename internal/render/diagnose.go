@@ -384,16 +384,21 @@ func (d *diagnoser) files(dir, kfile string, m *yaml.Node) *diag.Error {
 }
 
 // checkFluxPath reports a Flux Kustomization whose spec.path is not a
-// directory of the repository, at the line of spec.path.
-func (e *Engine) checkFluxPath(root Root) error {
+// directory of the repository, or one its source's ignore rules (filter)
+// leave out of the artifact, at the line of spec.path.
+func (e *Engine) checkFluxPath(root Root, filter *sourceFilter) error {
 	k := root.Kustomization
 	if k == nil {
 		return nil
 	}
-	if kind, err := e.tree.Stat(root.Path); err == nil && kind == repo.Dir {
-		return nil
+	line := k.Object.LineOf("spec", "path")
+	if kind, err := e.tree.Stat(root.Path); err != nil || kind != repo.Dir {
+		return diag.Errorf(k.Object.File, line, "Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)
 	}
-	return diag.Errorf(k.Object.File, k.Object.LineOf("spec", "path"), "Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)
+	if filter != nil && root.Path != "." && filter.hidden(root.Path, true) {
+		return diag.Errorf(k.Object.File, line, "Kustomization %s: spec.path %q is not in the artifact of its source %s: its ignore rules leave it out", k.ID(), k.Spec.Path, strings.Replace(k.SourceID(), "/", " ", 1))
+	}
+	return nil
 }
 
 // lintKustomizations refuses a build that read a kustomization file with a

@@ -594,7 +594,7 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	if filter != nil {
 		fsys.SetHidden(filter.hidden)
 	}
-	if err := e.checkFluxPath(root); err != nil {
+	if err := e.checkFluxPath(root, filter); err != nil {
 		return &Result{Root: root, Err: err}
 	}
 	m, injected, err := e.kustomize(root, fsys, r.FluxBuilds(root))

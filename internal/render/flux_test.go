@@ -353,6 +353,13 @@ func TestBuildErrors(t *testing.T) {
 			want: `clusters/prod/app.yaml:12: Kustomization flux-system/app: spec.path "./nope" is not a directory of this repository`,
 		},
 		{
+			name:  "Flux path its source's ignore rules leave out",
+			spec:  "  path: ./app\n",
+			files: map[string]string{".sourceignore": "/app/\n"},
+			root:  "app",
+			want:  `clusters/prod/app.yaml:12: Kustomization flux-system/app: spec.path "./app" is not in the artifact of its source GitRepository flux-system/flux-system: its ignore rules leave it out`,
+		},
+		{
 			name: "Flux component that is remote",
 			spec: "  path: ./app\n  components:\n  - github.com/org/repo//c\n",
 			root: "app",
