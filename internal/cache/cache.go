@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -38,6 +39,7 @@ type Cache struct {
 	now      func() time.Time
 	written  atomic.Int64 // bytes this process stored
 	remote   Remote
+	made     sync.Map // the folders of entries this process made or found
 }
 
 // Remote is a store behind the local one that machines share (a
@@ -239,22 +241,33 @@ func (c *Cache) put(key string, write func(io.Writer) error) error {
 // by its digest, renamed into place once complete.
 func (c *Cache) write(key string, write func(io.Writer) error) error {
 	p := c.path(key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	dir := filepath.Dir(p)
+	if _, ok := c.made.Load(dir); !ok {
+		// Once per folder: a cold run writes hundreds of entries.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		c.made.Store(dir, true)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), tmpPrefix+"*")
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*")
+	if errors.Is(err, fs.ErrNotExist) {
+		// The folder was taken away meanwhile (another tool cleaned the
+		// cache).
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		tmp, err = os.CreateTemp(dir, tmpPrefix+"*")
+	}
 	if err != nil {
 		return err
 	}
 	h := sha256.New()
-	err = write(io.MultiWriter(tmp, h))
+	n := &counter{}
+	err = write(io.MultiWriter(tmp, h, n))
 	if err == nil {
 		_, err = tmp.Write(h.Sum(nil))
 	}
-	var size int64
-	if st, serr := tmp.Stat(); serr == nil {
-		size = st.Size()
-	}
+	size := n.n + sha256.Size
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -268,6 +281,14 @@ func (c *Cache) write(key string, write func(io.Writer) error) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// counter counts the bytes written to it.
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
 }
 
 // tmpPrefix starts the name of an entry being written. One a killed run

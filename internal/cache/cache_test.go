@@ -154,3 +154,31 @@ func TestReadInto(t *testing.T) {
 		t.Error("read an absent entry")
 	}
 }
+
+// TestPutAfterFolderGone: the folder of an entry is made once per
+// process; if it is gone when the next entry goes there (another tool
+// cleaned the cache), it is made again, and the entries read back whole.
+func TestPutAfterFolderGone(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := Key("first"), Key("second")
+	second = first[:2] + second[2:] // the same folder
+	if err := c.Put(first, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, first[:2])); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(second, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.Get(second); !ok || string(got) != "two" {
+		t.Errorf("Get(second) = %q, %v; want \"two\"", got, ok)
+	}
+	if _, ok := c.Get(first); ok {
+		t.Error("the removed entry reads back")
+	}
+}
