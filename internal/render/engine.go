@@ -227,13 +227,19 @@ func (r *Result) ObjectsOf(group string) ([]*kyaml.RNode, error) {
 // the same order, each with the objects of the HelmReleases it renders. A
 // root that fails has its Err set; the error returned is only for the
 // context ending. The charts of the HelmReleases written in the roots are
-// fetched while the roots render (prefetch).
+// fetched while the roots render, and on cores they leave idle, the
+// HelmReleases rendered as written (prefetch).
 func (e *Engine) Render(ctx context.Context, r *Repository, roots []Root) ([]*Result, error) {
-	defer e.prefetch(ctx, r, roots)()
+	ahead := e.prefetch(ctx, r, roots)
+	defer func() {
+		ahead.stop()
+		ahead.wait()
+	}()
 	results, err := e.renderRoots(ctx, r, roots)
 	if err != nil {
 		return nil, err
 	}
+	ahead.stop()
 	return e.releases(ctx, r, results)
 }
 
@@ -449,13 +455,26 @@ func rootKeyID(r Root) string {
 	return id
 }
 
-// renderOnce renders a root once in the engine's life: a second call for
-// the same root and spec returns the first result.
-func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objects *producedIndex) *Result {
+// onceKey names a root and its spec among the engine's renders.
+func onceKey(root Root) string {
 	key := rootKeyID(root)
 	if k := root.Kustomization; k != nil {
 		key += "\x00" + string(k.SpecJSON)
 	}
+	return key
+}
+
+// renderedOnce tells whether the engine rendered root already (a parent
+// of a cluster's walk).
+func (e *Engine) renderedOnce(root Root) bool {
+	_, ok := e.results.Load(onceKey(root))
+	return ok
+}
+
+// renderOnce renders a root once in the engine's life: a second call for
+// the same root and spec returns the first result.
+func (e *Engine) renderOnce(ctx context.Context, r *Repository, root Root, objects *producedIndex) *Result {
+	key := onceKey(root)
 	if v, ok := e.results.Load(key); ok {
 		return v.(*Result)
 	}

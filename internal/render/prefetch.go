@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"go.yaml.in/yaml/v3"
@@ -25,13 +26,19 @@ import (
 // that. What the render then makes of a HelmRelease is fetched as always;
 // the same chart is then in the fetcher's cache. A HelmRelease or source
 // that Flux variables or the cluster may still change (a ${VAR} in it, a
-// source written twice, credentials) is left to the render. The returned
-// func waits for the fetches; none is made offline or without a cache to
-// keep the chart in.
-func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) (wait func()) {
+// source written twice, credentials) is left to the render. None is
+// fetched offline or without a cache to keep the chart in.
+//
+// On the cores the roots leave idle (fewer roots to render than Jobs;
+// a cluster's walk rendered its parents already), it then
+// renders those HelmReleases as written into the cache, until stop is
+// called: where the root renders one as it is written, its render finds
+// it there (the cache key is the release's inputs), and the rest render
+// as always.
+func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) prefetching {
 	f := e.opts.Charts
 	if f == nil || !f.FetchesAhead() || len(r.releaseFiles) == 0 {
-		return func() {}
+		return prefetching{stop: func() {}, wait: func() {}}
 	}
 	r.fluxOnce.Do(r.sortFlux)
 	var files []string
@@ -41,28 +48,62 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) (wai
 		}
 	}
 	if len(files) == 0 {
-		return func() {}
+		return prefetching{stop: func() {}, wait: func() {}}
 	}
 	slices.Sort(files)
 	files = slices.Compact(files)
+	idle := 0
+	if e.opts.Cache != nil {
+		idle = e.opts.Jobs - len(slices.DeleteFunc(slices.Clone(roots), e.renderedOnce))
+	}
+	var stopped atomic.Bool
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		var g errgroup.Group
 		g.SetLimit(e.opts.Jobs)
 		src := writtenSources{r}
 		seen := map[string]bool{}
-		for _, hr := range writtenReleases(e.tree, files) {
-			if key := chartKey(hr); key != "" && !seen[key] {
+		written := writtenReleases(e.tree, files)
+		for _, w := range written {
+			if key := chartKey(w.hr); key != "" && !seen[key] {
 				seen[key] = true
 				g.Go(func() error {
-					_, _ = helm.Resolve(ctx, f, hr, src)
+					_, _ = helm.Resolve(ctx, f, w.hr, src)
 					return nil
 				})
 			}
 		}
 		_ = g.Wait()
+		if idle <= 0 {
+			return
+		}
+		g.SetLimit(idle)
+		apis := e.helmAPIs(r)
+		for _, w := range written {
+			if stopped.Load() || ctx.Err() != nil {
+				break
+			}
+			g.Go(func() error {
+				if !stopped.Load() {
+					e.release(ctx, w.child, src, apis)
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
 	})
-	return wg.Wait
+	return prefetching{stop: func() { stopped.Store(true) }, wait: wg.Wait}
+}
+
+// prefetching is a prefetch under way: stop ends its renders ahead, wait
+// waits for what is under way.
+type prefetching struct{ stop, wait func() }
+
+// writtenRelease is a HelmRelease as it is written: decoded, and as the
+// child a render of it would give.
+type writtenRelease struct {
+	hr    *helmv2.HelmRelease
+	child Child
 }
 
 // chartKey names the chart a HelmRelease asks for, "" for none.
@@ -83,8 +124,8 @@ func chartKey(hr *helmv2.HelmRelease) string {
 // parent's kustomization most often gives it and the sources written
 // beside it alike, is read in "default", as discovery reads those
 // sources: it finds a source written without a namespace too.
-func writtenReleases(tree repo.Tree, files []string) []*helmv2.HelmRelease {
-	var out []*helmv2.HelmRelease
+func writtenReleases(tree repo.Tree, files []string) []writtenRelease {
+	var out []writtenRelease
 	for _, file := range files {
 		data, err := tree.ReadFile(file)
 		if err != nil {
@@ -107,7 +148,7 @@ func writtenReleases(tree repo.Tree, files []string) []*helmv2.HelmRelease {
 			if json.Unmarshal(spec, &hr.Spec) != nil || hr.Spec.Suspend {
 				continue
 			}
-			out = append(out, hr)
+			out = append(out, writtenRelease{hr, Child{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Spec: spec, File: file, Line: o.Line}})
 		}
 	}
 	return out

@@ -89,7 +89,7 @@ func TestPrefetch(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := srv.Requests("/index.yaml")
-			New(tree, g.Dir, Options{Charts: charts}).prefetch(context.Background(), r, roots)()
+			New(tree, g.Dir, Options{Charts: charts}).prefetch(context.Background(), r, roots).wait()
 			if got := srv.Requests("/index.yaml") > before; got != tc.wantIndex {
 				t.Errorf("the repository's index asked for: %v, want %v", got, tc.wantIndex)
 			}
@@ -113,4 +113,64 @@ func cachedFiles(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestRenderAhead: on a core the roots leave idle, the HelmReleases
+// written in them are rendered as written into the cache while the roots
+// render. The root's render of one finds it there when the root applies it
+// as written, and renders its own when the root changes it (a patch of its
+// values): either way, the output is the one rendered without renders
+// ahead (one job, no idle core).
+func TestRenderAhead(t *testing.T) {
+	srv := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "0.1.0")))
+	files := map[string][]byte{
+		"apps/source.yaml": []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts, namespace: flux-system}\nspec:\n  url: " + srv.RepoURL + "\n"),
+		"apps/hr.yaml": []byte("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app, namespace: flux-system}\nspec:\n  chart:\n    spec:\n      chart: app\n      version: 0.1.0\n" +
+			"      sourceRef: {kind: HelmRepository, name: charts}\n  values:\n    replicaCount: 2\n"),
+	}
+	for _, patched := range []bool{false, true} {
+		kust := "resources:\n- source.yaml\n- hr.yaml\n"
+		want := "replicas: 2\n"
+		if patched {
+			kust += "patches:\n- target: {kind: HelmRelease}\n  patch: |\n    - op: replace\n      path: /spec/values/replicaCount\n      value: 5\n"
+			want = "replicas: 5\n"
+		}
+		files["apps/kustomization.yaml"] = []byte(kust)
+		g := gittest.Init(t, t.TempDir())
+		g.CommitFiles(t, "import", files)
+		outputs, ahead := map[int]string{}, map[int]int{}
+		for _, jobs := range []int{1, 2} {
+			dir := t.TempDir()
+			c, err := cache.Open(dir, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			charts := helm.NewFetcher(helm.FetcherOptions{Cache: c, Registry: registry.New(registry.Options{Retries: -1})})
+			_, tree := openTree(t, g.Dir, "")
+			r, err := Discover(tree, Checkout{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			roots, err := r.Select([]string{"apps"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := New(tree, g.Dir, Options{Charts: charts, Cache: c, Jobs: jobs})
+			before := cachedFiles(t, dir)
+			e.prefetch(context.Background(), r, roots).wait()
+			ahead[jobs] = cachedFiles(t, dir) - before
+			results, err := e.Render(context.Background(), r, roots)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustRender(t, results)
+			outputs[jobs] = string(output(t, results[0]))
+		}
+		if ahead[2] != ahead[1]+1 {
+			t.Errorf("patched %v: %d files cached ahead with an idle core, %d without: want one more, the release", patched, ahead[2], ahead[1])
+		}
+		if outputs[2] != outputs[1] || !strings.Contains(outputs[2], want) {
+			t.Errorf("patched %v: rendered ahead:\n%s\nwithout:\n%s\nwant %q in both", patched, outputs[2], outputs[1], want)
+		}
+	}
 }

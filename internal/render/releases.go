@@ -103,9 +103,7 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 		}
 		rels[i] = make([]*Release, len(res.Children))
 	}
-	// What Helm's templates see of the cluster's APIs: its defaults, the
-	// repository's CRDs and those the caller adds.
-	apis := slices.Compact(slices.Sorted(slices.Values(append(r.APIVersions(), e.opts.APIVersions...))))
+	apis := e.helmAPIs(r)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Jobs)
 	for _, jb := range jobs {
@@ -138,6 +136,12 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 		out[i] = withReleases(res, slices.DeleteFunc(rels[i], func(r *Release) bool { return r == nil }))
 	}
 	return out, nil
+}
+
+// helmAPIs is what Helm's templates see of the cluster's APIs besides
+// Helm's defaults: the repository's CRDs and those the caller adds.
+func (e *Engine) helmAPIs(r *Repository) []string {
+	return slices.Compact(slices.Sorted(slices.Values(append(r.APIVersions(), e.opts.APIVersions...))))
 }
 
 // withReleases is res with the objects of rels after its own.
@@ -186,7 +190,7 @@ func withReleases(res *Result, rels []*Release) *Result {
 }
 
 // release renders one HelmRelease.
-func (e *Engine) release(ctx context.Context, c Child, src *releaseSources, apis []string) *Release {
+func (e *Engine) release(ctx context.Context, c Child, src helm.Sources, apis []string) *Release {
 	rel := &Release{Namespace: namespaceOr(c.Namespace), Name: c.Name, File: c.File, Line: c.Line}
 	hr := &helmv2.HelmRelease{}
 	hr.Name, hr.Namespace = rel.Name, rel.Namespace
