@@ -27,9 +27,7 @@ func TestCIBot(t *testing.T) {
 	g := gittest.Init(t, t.TempDir())
 	files := gittest.CopyTree(t, filepath.Join("..", "testdata", "examples", "sock-shop", "microservices-repo"))
 	g.CommitFiles(t, "import", files)
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{cloneURL}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, cloneURL)
 	push := func(branch string) {
 		t.Helper()
 		spec := config.RefSpec(fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch))

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
@@ -25,9 +24,7 @@ func fluxFixture(t *testing.T, dir, url string, branches map[string]string) stri
 	t.Helper()
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", dir)))
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, url)
 	for folder, branch := range branches {
 		g.Branch(t, branch, gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", folder)))
 	}
@@ -369,9 +366,7 @@ func TestFluxFixturesFindings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := gittest.Init(t, t.TempDir())
 			g.CommitFiles(t, "import", tt.files)
-			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{tt.url}}); err != nil {
-				t.Fatal(err)
-			}
+			g.Origin(t, tt.url)
 			if tt.team {
 				g.Branch(t, "team-a", gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "tenants", "team-a")))
 			}
@@ -581,9 +576,7 @@ func TestFleetResourceSetReleases(t *testing.T) {
 `)...)
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "a ResourceSet that makes HelmReleases", files)
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, "https://github.com/example/fleet.git")
 	r := run(t, g.Dir, nil, "render", "tenants", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("render: exit %d\n%s", r.code, r.stderr)

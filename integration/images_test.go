@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -166,9 +165,7 @@ func TestImagesPullRequest(t *testing.T) {
 	app, dockerConfig := imageRepos(t, host)
 	forge := gitea.Start(t)
 	cloneURL := forge.CreateRepo(t, forge.AdminUser, "microservices-repo")
-	if _, err := app.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{cloneURL}}); err != nil {
-		t.Fatal(err)
-	}
+	app.Origin(t, cloneURL)
 	err := app.Git.Push(&git.PushOptions{RemoteName: "origin", Auth: &githttp.BasicAuth{Username: forge.AdminUser, Password: forge.Token}})
 	if err != nil {
 		t.Fatal(err)

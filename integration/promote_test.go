@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
@@ -85,9 +84,7 @@ func TestPromotePullRequest(t *testing.T) {
 	app, _ := sockShop(t)
 	forge := gitea.Start(t)
 	cloneURL := forge.CreateRepo(t, forge.AdminUser, "microservices-repo")
-	if _, err := app.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{cloneURL}}); err != nil {
-		t.Fatal(err)
-	}
+	app.Origin(t, cloneURL)
 	if err := app.Git.Push(&git.PushOptions{RemoteName: "origin", Auth: &githttp.BasicAuth{Username: forge.AdminUser, Password: forge.Token}}); err != nil {
 		t.Fatal(err)
 	}

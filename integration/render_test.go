@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
@@ -111,9 +110,7 @@ func TestRenderErrors(t *testing.T) {
 	fleetFiles := gittest.CopyTree(t, filepath.Join("..", "testdata", "flux", "fleet"))
 	fleetFiles["tenants/tenants.yaml"] = []byte(strings.Replace(string(fleetFiles["tenants/tenants.yaml"]), "path: ./apps/<< inputs.tenant >>", "path: ./apps/<< inputs.tenat >>", 1))
 	fleet.CommitFiles(t, "a typo in a ResourceSet's template", fleetFiles)
-	if _, err := fleet.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	fleet.Origin(t, "https://github.com/example/fleet.git")
 	rset := gittest.Init(t, t.TempDir())
 	rset.CommitFiles(t, "a ResourceSet whose template names an input no set has", map[string][]byte{
 		"rs/kustomization.yaml": []byte("resources:\n- rs.yaml\n"),

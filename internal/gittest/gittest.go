@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -34,6 +35,14 @@ func Init(t testing.TB, dir string) *Repo {
 		t.Fatal(err)
 	}
 	return &Repo{Dir: dir, Git: r}
+}
+
+// Origin names url the repository's origin remote, as a clone of it has.
+func (r *Repo) Origin(t testing.TB, url string) {
+	t.Helper()
+	if _, err := r.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Write writes files (slash paths relative to the root; a nil value

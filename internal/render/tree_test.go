@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
 	"github.com/google/go-cmp/cmp"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -28,9 +27,7 @@ func fluxFixture(t *testing.T, dir, url string, branches map[string]string) *git
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", dir)))
 	if url != "" {
-		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
-			t.Fatal(err)
-		}
+		g.Origin(t, url)
 	}
 	for folder, branch := range branches {
 		g.Branch(t, branch, gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", folder)))
@@ -261,9 +258,7 @@ func TestTreeGitless(t *testing.T) {
 			}
 			g := gittest.Init(t, t.TempDir())
 			g.CommitFiles(t, "import", fs)
-			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-				t.Fatal(err)
-			}
+			g.Origin(t, "https://github.com/example/fleet.git")
 			_, disc := discoverTree(t, g.Dir)
 			if diff := cmp.Diff(tt.want, rootNames(disc.Roots)); diff != "" {
 				t.Errorf("roots (-want +got):\n%s", diff)
@@ -295,9 +290,7 @@ func TestTreeInstanceValues(t *testing.T) {
 	files[app+"kustomization.yaml"] = append(files[app+"kustomization.yaml"], "configMapGenerator:\n  - name: flux-instance-values\n    files:\n      - values.yaml=./helm/values.yaml\n"...)
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", files)
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/home-lab.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, "https://github.com/example/home-lab.git")
 	_, disc := discoverTree(t, g.Dir)
 	if len(disc.Clusters) != 1 || disc.Clusters[0].Entry.Object.File != app+"helm/values.yaml" || disc.Clusters[0].Entry.Object.Line != 15 || disc.Clusters[0].Flux != "v2.7" {
 		for _, c := range disc.Clusters {
@@ -365,9 +358,7 @@ func TestTreeNestedEntries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := gittest.Init(t, t.TempDir())
 			g.CommitFiles(t, "import", tt.files)
-			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/cluster.git"}}); err != nil {
-				t.Fatal(err)
-			}
+			g.Origin(t, "https://github.com/example/cluster.git")
 			_, disc := discoverTree(t, g.Dir)
 			var got []string
 			for _, root := range disc.Roots {
@@ -402,9 +393,7 @@ func TestTreeClusterSources(t *testing.T) {
 		"nebula/sync.yaml":                   sync("nebula"),
 		"nebula/cm.yaml":                     []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nebula\n  namespace: default\n"),
 	})
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, "https://github.com/example/fleet.git")
 	eng, disc := discoverTree(t, g.Dir)
 	results, err := eng.Render(context.Background(), disc, disc.Roots)
 	if err != nil {
@@ -438,9 +427,7 @@ func TestTreeTemplateCopy(t *testing.T) {
 			"kubernetes/apps/web/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: default\n"),
 			template:                                 []byte(source(`"${BOOTSTRAP_GIT_REPOSITORY}"`) + "---\n" + ks("cluster", "./kubernetes/flux")),
 		})
-		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/home.git"}}); err != nil {
-			t.Fatal(err)
-		}
+		g.Origin(t, "https://github.com/example/home.git")
 		_, disc := discoverTree(t, g.Dir)
 		var roots []string
 		for _, root := range disc.Roots {
@@ -553,9 +540,7 @@ func TestTreeDeclaredClusters(t *testing.T) {
 				}
 			}
 			g.CommitFiles(t, "import", files)
-			if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-				t.Fatal(err)
-			}
+			g.Origin(t, "https://github.com/example/fleet.git")
 			r, tree := openTree(t, g.Dir, "")
 			c := Checkout{Remotes: []string{"https://github.com/example/fleet.git"}, Branch: "main", Clusters: []ClusterConfig{
 				{Name: "prod", Path: "clusters/production", URL: "https://github.com/example/fleet", Ref: ref, Object: &manifest.Object{File: ".gitops.yaml", Line: 2}},
@@ -695,9 +680,7 @@ spec:
 `)
 	}
 	g.CommitFiles(t, "import", files)
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/vars.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, "https://github.com/example/vars.git")
 	_, results := renderTree(t, g.Dir)
 	got := map[string]string{}
 	for _, res := range results {
@@ -739,9 +722,7 @@ spec:
 		"components/app/release.yaml":          []byte("# the app's server\n" + release + "  chart:\n    spec: {chart: server, sourceRef: {kind: HelmRepository, name: charts}}\n"),
 		"components/app/unrelated-secret.yaml": []byte("not: listed\n"),
 	})
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/vars.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, "https://github.com/example/vars.git")
 	_, results := renderTree(t, g.Dir)
 	var got []string
 	for _, res := range results {

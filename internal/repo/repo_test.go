@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 
@@ -261,9 +260,7 @@ func TestDefaultBranches(t *testing.T) {
 	if got := r.DefaultBranches(); len(got) != 0 {
 		t.Errorf("without a remote HEAD: %q", got)
 	}
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://example.com/fleet.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, "https://example.com/fleet.git")
 	head := plumbing.NewSymbolicReference(plumbing.NewRemoteReferenceName("origin", "HEAD"), plumbing.NewRemoteReferenceName("origin", "trunk"))
 	if err := g.Git.Storer.SetReference(head); err != nil {
 		t.Fatal(err)

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
-
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
 )
@@ -315,9 +313,7 @@ spec:
 			"scratch/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
 			"scratch/cm.yaml":            []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scratch\n  namespace: default\ndata:\n  replicas: 3\n"),
 		})
-		if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/apps.git"}}); err != nil {
-			t.Fatal(err)
-		}
+		g.Origin(t, "https://github.com/example/apps.git")
 		findings := checkScope(t, g.Dir, Scope{Paths: []string{"."}, All: true}).Findings
 		var build, schema []string
 		for _, x := range findings {

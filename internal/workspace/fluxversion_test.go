@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
-
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/validate"
@@ -113,9 +111,7 @@ func fleetRepo(t *testing.T, files map[string][]byte) *gittest.Repo {
 	g := gittest.Init(t, t.TempDir())
 	files["clusters/prod/flux-system/gotk-sync.yaml"] = gittest.FluxSync("https://github.com/example/fleet", "clusters/prod")
 	g.CommitFiles(t, "import", files)
-	if _, err := g.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://github.com/example/fleet.git"}}); err != nil {
-		t.Fatal(err)
-	}
+	g.Origin(t, "https://github.com/example/fleet.git")
 	return g
 }
 
