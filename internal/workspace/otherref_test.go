@@ -139,8 +139,11 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 		".archive/deploy.yaml":        []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old, namespace: default}\nspec:\n  template: {}\n"),
 		".archive/stray.yaml":         []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\ndata:\n  replicas: 3\n"),
 		".taskfiles/job.yaml":         []byte("apiVersion: batch/v1\nkind: Job\nmetadata: {name: task}\nspec:\n  template: {}\n"),
-		// A bootstrap kustomization, built with --enable-helm before Flux.
+		// A bootstrap kustomization, built with --enable-helm before Flux,
+		// and one that lists it.
 		"bootstrap/cilium/kustomization.yaml": []byte("helmCharts:\n- name: cilium\n  repo: https://helm.cilium.io\n  version: 1.18.0\n"),
+		"bootstrap/kustomization.yaml":        []byte("resources: [cilium, ns.yaml]\n"),
+		"bootstrap/ns.yaml":                   []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n"),
 		// An archive by its name.
 		"apps/archive/old/ks.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: older, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./gone\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
 		// An archive .gitops.yaml names.
@@ -158,7 +161,7 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 	if got, want := findings(g.Dir, Scope{Paths: []string{"retired/web"}}), "unapplied retired/web/stray.yaml\nschema retired/web/stray.yaml"; got != want {
 		t.Errorf("a folder of the archive named:\n%s\nwant:\n%s", got, want)
 	}
-	if got, want := findings(g.Dir, Scope{Paths: []string{"bootstrap/cilium"}}), "build bootstrap/cilium/kustomization.yaml"; got != want {
+	if got, want := findings(g.Dir, Scope{Paths: []string{"bootstrap"}}), "build bootstrap/cilium/kustomization.yaml"; got != want {
 		t.Errorf("the bootstrap named:\n%s\nwant:\n%s", got, want)
 	}
 	plain := gittest.Init(t, t.TempDir())
