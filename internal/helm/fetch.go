@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 	"helm.sh/helm/v4/pkg/chart/loader/archive"
-	repov1 "helm.sh/helm/v4/pkg/repo/v1"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fluxcd/pkg/version"
@@ -214,7 +214,7 @@ func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string
 			return resolution{}, nil, fmt.Errorf("the repository's index has no chart %q", name)
 		}
 		candidates := make([]Candidate, 0, len(entries))
-		byVersion := map[Candidate]*repov1.ChartVersion{}
+		byVersion := map[Candidate]*indexEntry{}
 		for _, e := range entries {
 			if e == nil || e.Metadata == nil {
 				continue
@@ -251,8 +251,26 @@ func (f *Fetcher) FromRepository(ctx context.Context, repoURL, name, want string
 	return f.chart(r, data, Chart{Name: name, Version: r.Version, Source: repoURL})
 }
 
+// indexFile is what a fetch reads of a chart repository's index.yaml: the
+// fields of Helm's repo.IndexFile and repo.ChartVersion it uses, decoded
+// alike (TestIndexAsHelmReadsIt). Not Helm's types themselves: their
+// package links Helm's getters and plugin runtime (88 packages, a
+// WebAssembly engine among them) into every command, for three fields.
+type indexFile struct {
+	APIVersion string                   `json:"apiVersion"`
+	Entries    map[string][]*indexEntry `json:"entries"`
+}
+
+// indexEntry is one version of a chart in an index (repo.ChartVersion):
+// its chart's metadata, nil when the entry has none, as in Helm's.
+type indexEntry struct {
+	*chartv2.Metadata
+	URLs    []string  `json:"urls"`
+	Created time.Time `json:"created"`
+}
+
 // index fetches and reads a repository's index.yaml.
-func (f *Fetcher) index(ctx context.Context, client *registry.Client, repoURL string, auth Auth) (*repov1.IndexFile, error) {
+func (f *Fetcher) index(ctx context.Context, client *registry.Client, repoURL string, auth Auth) (*indexFile, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid repository URL: %w", err)
@@ -262,7 +280,7 @@ func (f *Fetcher) index(ctx context.Context, client *registry.Client, repoURL st
 	if err != nil {
 		return nil, err
 	}
-	index := &repov1.IndexFile{}
+	index := &indexFile{}
 	if err := yaml.Unmarshal(data, index); err != nil {
 		return nil, fmt.Errorf("the repository's index.yaml is not an index: %w", err)
 	}
