@@ -255,8 +255,9 @@ func secretMessage(ns, name, key string) string {
 // rule's), once, naming them all. Every rendered root is compared, in
 // scope or not, but those no cluster's tree applies, which deploy nothing
 // to fight over: the finding is at the object of the last root in order
-// that is in scope, or, when only the first one is and the check is not
-// one shard of a split (whose other shard reports it), at that one's.
+// that is in scope, or, when only the first one is, at that one's; a
+// shard of a split reports it only when it checks the last (the whole
+// would report it there).
 func checkDuplicates(c *checker) error {
 	clusters, err := c.clusters()
 	if err != nil {
@@ -309,10 +310,14 @@ func checkDuplicates(c *checker) error {
 				at = i
 			}
 		}
-		if at < 0 && c.reportable(objs[0]) && !c.in.Partial {
+		switch last := len(objs) - 1; {
+		case c.in.Partial && at != last:
+			// The shard that checks the last reports it, as the whole
+			// would.
+			continue
+		case at < 0 && c.reportable(objs[0]):
 			at = 0
-		}
-		if at < 0 {
+		case at < 0:
 			continue
 		}
 		var also []string

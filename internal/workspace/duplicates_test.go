@@ -94,6 +94,45 @@ spec: {interval: 1m, ref: {branch: main}, url: "https://example.com/fleet.git"}
 	}
 }
 
+// TestSharedObjectShards: four Kustomizations of a cluster apply one
+// ConfigMap from four folders. The whole check reports it once, at the
+// last, naming the other three; the shards of every split report it
+// exactly so, once between them.
+func TestSharedObjectShards(t *testing.T) {
+	files := map[string][]byte{}
+	for _, team := range []string{"a", "b", "c", "d"} {
+		files["clusters/prod/team-"+team+".yaml"] = []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: team-" + team + ", namespace: flux-system}\n" +
+			"spec: {interval: 10m, path: ./teams/" + team + ", prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n")
+		files["teams/"+team+"/kustomization.yaml"] = []byte("resources: [cm.yaml]\n")
+		files["teams/"+team+"/cm.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: team}\ndata: {owner: platform}\n")
+	}
+	g := fleetRepo(t, files)
+	duplicates := func(r *validate.Report) []string {
+		var out []string
+		for _, f := range r.Findings {
+			if f.Rule == "duplicate-object" {
+				out = append(out, f.File+": "+f.Message)
+			}
+		}
+		return out
+	}
+	check := func(s Scope) *validate.Report { return checkScope(t, g.Dir, s) }
+	whole := duplicates(check(Scope{All: true}))
+	want := "teams/d/cm.yaml: v1/ConfigMap/team/shared is applied by Kustomization flux-system/team-d and also by Kustomizations flux-system/team-a, flux-system/team-b and flux-system/team-c, alike but for labels and annotations"
+	if len(whole) != 1 || !strings.HasPrefix(whole[0], want) {
+		t.Fatalf("the whole finds %q, want one starting %q", whole, want)
+	}
+	for n := 2; n <= 4; n++ {
+		var parts []*validate.Report
+		for i := 1; i <= n; i++ {
+			parts = append(parts, check(Scope{All: true, Shard: render.Shard{I: i, N: n}}))
+		}
+		if got := duplicates(validate.Merge(parts...)); strings.Join(got, "\n") != strings.Join(whole, "\n") {
+			t.Errorf("%d shards find %q, the whole %q", n, got, whole)
+		}
+	}
+}
+
 func findingsJSON(t *testing.T, r *validate.Report) string {
 	t.Helper()
 	data, err := json.Marshal(r.Findings)
