@@ -71,51 +71,35 @@ func TestIndexAsHelmReadsIt(t *testing.T) {
 		URLs     []string
 		Created  time.Time
 	}
-	flatten := func(meta func(i int) (bool, string), urls func(i int) []string, created func(i int) time.Time, n int) []entry {
-		var out []entry
-		for i := range n {
-			has, version := meta(i)
-			out = append(out, entry{has, version, urls(i), created(i)})
+	helmEntry := func(v *repov1.ChartVersion) (e entry) {
+		if v != nil {
+			e = entry{v.Metadata != nil, "", v.URLs, v.Created}
+			if e.Metadata {
+				e.Version = v.Version
+			}
 		}
-		return out
+		return e
+	}
+	ourEntry := func(v *indexEntry) (e entry) {
+		if v != nil {
+			e = entry{v.Metadata != nil, "", v.URLs, v.Created}
+			if e.Metadata {
+				e.Version = v.Version
+			}
+		}
+		return e
 	}
 	if ours.APIVersion != helms.APIVersion || len(ours.Entries) != len(helms.Entries) {
 		t.Fatalf("apiVersion %q and %d charts, Helm reads %q and %d", ours.APIVersion, len(ours.Entries), helms.APIVersion, len(helms.Entries))
 	}
-	for name, hv := range helms.Entries {
-		ov := ours.Entries[name]
-		want := flatten(func(i int) (bool, string) {
-			if hv[i] == nil || hv[i].Metadata == nil {
-				return false, ""
-			}
-			return true, hv[i].Version
-		}, func(i int) []string {
-			if hv[i] == nil {
-				return nil
-			}
-			return hv[i].URLs
-		}, func(i int) time.Time {
-			if hv[i] == nil {
-				return time.Time{}
-			}
-			return hv[i].Created
-		}, len(hv))
-		got := flatten(func(i int) (bool, string) {
-			if ov[i] == nil || ov[i].Metadata == nil {
-				return false, ""
-			}
-			return true, ov[i].Version
-		}, func(i int) []string {
-			if ov[i] == nil {
-				return nil
-			}
-			return ov[i].URLs
-		}, func(i int) time.Time {
-			if ov[i] == nil {
-				return time.Time{}
-			}
-			return ov[i].Created
-		}, len(ov))
+	for name, versions := range helms.Entries {
+		var want, got []entry
+		for _, v := range versions {
+			want = append(want, helmEntry(v))
+		}
+		for _, v := range ours.Entries[name] {
+			got = append(got, ourEntry(v))
+		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("chart %s (-Helm's +ours):\n%s", name, diff)
 		}
