@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/imagepolicy"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 )
 
 // fluxIndex holds the Flux objects the repository's roots render, by
@@ -133,6 +134,11 @@ func checkReferences(c *checker) error {
 		ns := namespace(o.node)
 		switch o.node.GetKind() {
 		case "Kustomization":
+			if k := selfCopy(o); k != nil {
+				c.addReference(o, nil, fmt.Sprintf("Kustomization %s applies a copy of itself, %s/%s: its spec.path holds the file it is written in, and its targetNamespace moves the copy, which Flux reconciles on its own, looking for its source and dependencies in %s",
+					k.ID(), ns, o.node.GetName(), ns))
+				continue
+			}
 			c.refer(idx, o, []string{"spec", "sourceRef"}, ns)
 			deps, _ := o.node.Pipe(kyaml.Lookup("spec", "dependsOn"))
 			for i := range elements(deps) {
@@ -174,6 +180,18 @@ func (c *checker) undefined(ns, name string) string {
 		}
 	}
 	return "which is not defined in this repository"
+}
+
+// selfCopy returns the Kustomization whose root renders o, when o is that
+// Kustomization's own file moved into another namespace: a ks.yaml whose
+// spec.path is its own folder, with a targetNamespace
+// (brettinternet/homeops' rook-ceph-tools). Nil otherwise.
+func selfCopy(o *object) *render.Kustomization {
+	k := o.root.Root.Kustomization
+	if k == nil || o.node.GetName() != k.Name() || namespace(o.node) == k.Namespace() || o.origin.File != k.Object.File {
+		return nil
+	}
+	return k
 }
 
 // addReference reports a flux-reference finding about o: an error, or a

@@ -404,6 +404,17 @@ func TestBadInputs(t *testing.T) {
 				message: "Kustomization flux-system/web: postBuild.substituteFrom: Secret flux-system/cluster-secrets is not rendered by any root of this repository, so it must be the cluster's (made by hand or at bootstrap; mark it optional if it may be missing): the variables it gives are left as written$"}},
 		},
 		{
+			// brettinternet/homeops' rook-ceph-tools: one finding, not
+			// those of the copy's references.
+			name: "Kustomization whose path holds its own file, moved by targetNamespace",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- cluster.yaml\n- ../../tools\n",
+				"tools/kustomization.yaml":         "resources:\n- ks.yaml\n",
+				"tools/ks.yaml":                    ks("tools", "./tools", "  targetNamespace: rook-ceph\n  dependsOn:\n  - name: cluster\n")}),
+			want: []want{{rule: "flux-reference", file: "tools/ks.yaml", line: 1,
+				message: "Kustomization flux-system/tools applies a copy of itself, rook-ceph/tools: its spec.path holds the file it is written in, and its targetNamespace moves the copy, which Flux reconciles on its own, looking for its source and dependencies in rook-ceph$"}},
+		},
+		{
 			// One finding, at the last, naming the others.
 			name: "three Kustomizations apply the same object",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
