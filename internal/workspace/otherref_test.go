@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
 // TestOtherRefIsDeployed: a Kustomization whose source is this repository
@@ -81,7 +82,7 @@ func TestOrphanCluster(t *testing.T) {
 			"apps/" + name + "/settings.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: default}\ndata:\n  url: ${URL}\n"),
 		}
 	}
-	files := map[string][]byte{"clusters/prod/apps.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+	files := map[string][]byte{"clusters/prod/apps.yaml": fluxKustomization("apps", "./apps"),
 		"apps/kustomization.yaml": []byte("resources:\n- on/ks.yaml\n# - off/ks.yaml\n")}
 	maps.Copy(files, app("on"))
 	maps.Copy(files, app("off"))
@@ -132,7 +133,7 @@ func TestUnreachedRequiredFields(t *testing.T) {
 // any other.
 func TestHiddenFoldersSetAside(t *testing.T) {
 	files := map[string][]byte{
-		"clusters/prod/apps.yaml":     []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./.deploy\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"clusters/prod/apps.yaml":     fluxKustomization("apps", "./.deploy"),
 		".deploy/settings.yaml":       []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata:\n  replicas: 3\n"),
 		".archive/kustomization.yaml": []byte("resources: [ks.yaml, deploy.yaml]\n"),
 		".archive/ks.yaml":            []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: old, namespace: flux-system}\nspec:\n  path: ./gone\n  dependsOn: [{name: nowhere}]\n"),
@@ -145,7 +146,7 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 		"bootstrap/kustomization.yaml":        []byte("resources: [cilium, ns.yaml]\n"),
 		"bootstrap/ns.yaml":                   []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n"),
 		// An archive by its name.
-		"apps/archive/old/ks.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: older, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./gone\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"apps/archive/old/ks.yaml": fluxKustomization("older", "./gone"),
 		// An archive .gitops.yaml names.
 		".gitops.yaml":           []byte("archives: [retired/]\n"),
 		"retired/web/stray.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  replicas: 3\n"),
@@ -178,7 +179,7 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 // nothing deploys.
 func TestFailedParentComponents(t *testing.T) {
 	g := fleetRepo(t, map[string][]byte{
-		"clusters/prod/apps.yaml":              []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"clusters/prod/apps.yaml":              fluxKustomization("apps", "./apps"),
 		"apps/kustomization.yaml":              []byte("resources: [web/ks.yaml, gone/ks.yaml]\n"),
 		"apps/web/ks.yaml":                     []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: web, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps/web/app\n  components: [../../../components/backup]\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
 		"apps/web/app/settings.yaml":           []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\n"),
@@ -199,7 +200,7 @@ func TestFailedParentComponents(t *testing.T) {
 // same apps without a duplicate).
 func TestBootstrapToCome(t *testing.T) {
 	files := map[string][]byte{
-		"clusters/my-cluster/apps.yaml":    []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"clusters/my-cluster/apps.yaml":    fluxKustomization("apps", "./apps"),
 		"clusters/my-cluster/version.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: version, namespace: flux-system}\ndata:\n  version: \"1.2\"\n"),
 		"apps/namespace.yaml":              []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n"),
 		"apps/web/kustomization.yaml":      []byte("resources: [settings.yaml]\n"),
@@ -233,15 +234,30 @@ func ruleFiles(t *testing.T, dir string, scope Scope) string {
 	return strings.Join(got, "\n")
 }
 
+// fluxKustomization is a Flux Kustomization of flux-system applying path
+// of the flux-system source, as most of these repositories write them.
+func fluxKustomization(name, path string) []byte {
+	return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + name + ", namespace: flux-system}\nspec:\n  interval: 10m\n  path: " + path +
+		"\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n")
+}
+
 // discoverDir discovers the working tree of the repository at dir,
 // offline and without a cache.
 func discoverDir(t *testing.T, dir string) *render.Repository {
+	t.Helper()
+	_, _, disc := openDiscovered(t, dir)
+	return disc
+}
+
+// openDiscovered opens the repository at dir offline and without a cache,
+// and discovers its working tree.
+func openDiscovered(t *testing.T, dir string) (*Workspace, repo.Tree, *render.Repository) {
 	t.Helper()
 	w, err := Open(Options{Dir: dir, Jobs: 2, NoCache: true, Offline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree, _, err := w.TreeAt("")
+	tree, err := w.Repo.Tree("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +269,7 @@ func discoverDir(t *testing.T, dir string) *render.Repository {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return disc
+	return w, tree, disc
 }
 
 // TestTenantBranchRelease: a HelmRelease a tenant's branch holds, which

@@ -48,22 +48,7 @@ func TestShardsMakeTheWhole(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			setup(dir)
-			w, err := Open(Options{Dir: dir, Jobs: 2, Offline: true, NoCache: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			tree, err := w.Repo.Tree("")
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng, err := w.Engine(tree)
-			if err != nil {
-				t.Fatal(err)
-			}
-			disc, err := w.Discover(context.Background(), eng)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w, tree, disc := openDiscovered(t, dir)
 			check := func(s Scope) *validate.Report {
 				t.Helper()
 				r, err := w.Check(context.Background(), tree, s, Settings{})
