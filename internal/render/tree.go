@@ -376,29 +376,14 @@ func (r *Repository) namedAside(root Root, d string) bool {
 	return r.archived(d) || !r.archived(root.Path)
 }
 
-// inflates tells whether the kustomization of dir, or one it includes,
-// inflates Helm charts.
+// inflates tells whether the kustomization of dir, or one it includes
+// (Reaches), inflates Helm charts: talos/ of budimanjojo/home-cluster
+// lists the cni/ that does.
 func (r *Repository) inflates(dir string) bool {
-	return r.inflatesFrom(dir, map[string]bool{})
-}
-
-// inflatesFrom is inflates, the kustomizations in seen already looked at
-// (talos/ of budimanjojo/home-cluster lists the cni/ that inflates).
-func (r *Repository) inflatesFrom(dir string, seen map[string]bool) bool {
-	kf, ok := r.Kustomizations[dir]
-	if !ok || seen[dir] {
-		return false
-	}
-	seen[dir] = true
-	if kf.Inflates {
-		return true
-	}
-	for _, ref := range kf.Refs {
-		if r.inflatesFrom(path.Join(dir, ref.Value), seen) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.Reaches(dir), func(d string) bool {
+		kf, ok := r.Kustomizations[d]
+		return ok && kf.Inflates
+	})
 }
 
 // SetAsideUnder returns the roots set aside that dirs name (namedAside).
