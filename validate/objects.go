@@ -327,11 +327,14 @@ func checkDuplicates(c *checker) error {
 				continue
 			}
 			also = append(also, o.root.Root.Kustomization.ID())
-			alike, err := c.alike(objs[at], o)
-			if err != nil {
-				return err
+			if same {
+				// One owner that renders it otherwise is enough.
+				alike, err := c.alike(objs[at], o)
+				if err != nil {
+					return err
+				}
+				same = alike
 			}
-			same = same && alike
 		}
 		o := objs[at]
 		by := fmt.Sprintf("%s is applied by Kustomization %s and also by %s", o.id, o.root.Root.Kustomization.ID(), kustomizations(also))
