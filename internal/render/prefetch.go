@@ -38,7 +38,7 @@ import (
 func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) prefetching {
 	f := e.opts.Charts
 	if f == nil || !f.FetchesAhead() || len(r.releaseFiles) == 0 {
-		return prefetching{stop: func() {}, wait: func() {}}
+		return prefetching{}
 	}
 	r.fluxOnce.Do(r.sortFlux)
 	var files []string
@@ -48,7 +48,7 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 		}
 	}
 	if len(files) == 0 {
-		return prefetching{stop: func() {}, wait: func() {}}
+		return prefetching{}
 	}
 	slices.Sort(files)
 	files = slices.Compact(files)
@@ -56,9 +56,9 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 	if e.opts.Cache != nil {
 		idle = e.opts.Jobs - len(slices.DeleteFunc(slices.Clone(roots), e.renderedOnce))
 	}
-	var stopped atomic.Bool
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	p := prefetching{stopped: &atomic.Bool{}, wg: &sync.WaitGroup{}}
+	stopped := p.stopped
+	p.wg.Go(func() {
 		var g errgroup.Group
 		g.SetLimit(e.opts.Jobs)
 		src := writtenSources{r}
@@ -92,12 +92,28 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 		}
 		_ = g.Wait()
 	})
-	return prefetching{stop: func() { stopped.Store(true) }, wait: wg.Wait}
+	return p
 }
 
-// prefetching is a prefetch under way: stop ends its renders ahead, wait
-// waits for what is under way.
-type prefetching struct{ stop, wait func() }
+// prefetching is a prefetch under way; the zero one has nothing under way.
+type prefetching struct {
+	stopped *atomic.Bool
+	wg      *sync.WaitGroup
+}
+
+// stop ends its renders ahead.
+func (p prefetching) stop() {
+	if p.stopped != nil {
+		p.stopped.Store(true)
+	}
+}
+
+// wait waits for what is under way.
+func (p prefetching) wait() {
+	if p.wg != nil {
+		p.wg.Wait()
+	}
+}
 
 // writtenRelease is a HelmRelease as it is written: decoded, and as the
 // child a render of it would give.
