@@ -39,6 +39,10 @@ type checker struct {
 		once  sync.Once
 		files []string
 	}
+	read struct {
+		once  sync.Once
+		files map[string]bool
+	}
 }
 
 func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {

@@ -27,17 +27,21 @@ func isYAMLFile(f string) bool {
 	return strings.HasSuffix(f, ".yaml") || strings.HasSuffix(f, ".yml")
 }
 
-// checkSyntax parses every YAML file in scope, and checks that the files
-// kustomizations list as resources hold Kubernetes objects. A file whose
+// checkSyntax parses every YAML file in scope, but those of an archive set
+// aside (aside), and checks that the files kustomizations list as
+// resources hold Kubernetes objects. A file whose
 // blob was checked before is not read again.
 func checkSyntax(c *checker) error {
 	c.checkNames()
 	for _, d := range c.in.Repository.Unreadable {
-		if c.inScope(d.File) {
+		if c.inScope(d.File) && !c.aside(d.File) {
 			c.add("syntax", Finding{File: d.File, Message: d.Msg})
 		}
 	}
 	return c.eachFile(func(f string, facts fileFacts) {
+		if c.aside(f) {
+			return
+		}
 		for _, x := range facts.Findings {
 			if x.Rule == "syntax" {
 				x.File = f

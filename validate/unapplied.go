@@ -21,7 +21,7 @@ func (c *checker) unappliedFiles() []*render.Result {
 	}
 	var out []*render.Result
 	for _, f := range c.unreadFiles() {
-		if !c.inScope(f) || c.in.Repository.SetAside(f) && !c.namedSetAside(f) {
+		if !c.inScope(f) || c.aside(f) {
 			continue
 		}
 		data, err := c.in.Tree.ReadFile(f)
@@ -38,6 +38,27 @@ func (c *checker) unappliedFiles() []*render.Result {
 		out = append(out, res)
 	}
 	return out
+}
+
+// aside tells whether f lies in an archive the repository sets aside
+// (render.Repository.SetAside) that the scope does not name, and no
+// rendered root reads it: old apps nothing deploys, neither rendered nor
+// checked.
+func (c *checker) aside(f string) bool {
+	if !c.in.Repository.SetAside(f) || c.namedSetAside(f) {
+		return false
+	}
+	c.read.once.Do(func() {
+		c.read.files = map[string]bool{}
+		for _, res := range c.in.Results {
+			if res.Root.At == nil {
+				for _, in := range res.Inputs {
+					c.read.files[in.Path] = true
+				}
+			}
+		}
+	})
+	return !c.read.files[f]
 }
 
 // namedSetAside tells whether the scope names f's hidden folder (or f):

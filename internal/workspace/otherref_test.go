@@ -126,7 +126,8 @@ func TestUnreachedRequiredFields(t *testing.T) {
 
 // TestHiddenFoldersSetAside: in a repository whose clusters are walked,
 // what no tree reaches in a hidden folder (an archive of old apps, a task
-// runner's templates) or in an archive .gitops.yaml names, and a
+// runner's templates, malformed YAML among them) or in an archive
+// .gitops.yaml names, and a
 // kustomization that inflates Helm charts (a bootstrap's), are neither
 // rendered nor checked, unless the folder is named; what a tree reaches
 // there is. A repository without clusters checks its hidden folders as
@@ -139,6 +140,7 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 		".archive/ks.yaml":            []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: old, namespace: flux-system}\nspec:\n  path: ./gone\n  dependsOn: [{name: nowhere}]\n"),
 		".archive/deploy.yaml":        []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old, namespace: default}\nspec:\n  template: {}\n"),
 		".archive/stray.yaml":         []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: default}\ndata:\n  replicas: 3\n"),
+		".archive/broken.yaml":        []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [broken\n"),
 		".taskfiles/job.yaml":         []byte("apiVersion: batch/v1\nkind: Job\nmetadata: {name: task}\nspec:\n  template: {}\n"),
 		// A bootstrap kustomization, built with --enable-helm before Flux,
 		// and one that lists it.
@@ -156,7 +158,7 @@ func TestHiddenFoldersSetAside(t *testing.T) {
 	if got, want := findings(g.Dir, Scope{All: true}), "schema .deploy/settings.yaml"; got != want {
 		t.Errorf("whole repository:\n%s\nwant:\n%s", got, want)
 	}
-	if got, want := findings(g.Dir, Scope{Paths: []string{".archive"}}), "schema .archive/deploy.yaml\nflux-reference .archive/ks.yaml\nunapplied .archive/stray.yaml\nschema .archive/stray.yaml"; got != want {
+	if got, want := findings(g.Dir, Scope{Paths: []string{".archive"}}), "syntax .archive/broken.yaml\nschema .archive/deploy.yaml\nflux-reference .archive/ks.yaml\nunapplied .archive/stray.yaml\nschema .archive/stray.yaml"; got != want {
 		t.Errorf("the archive named:\n%s\nwant:\n%s", got, want)
 	}
 	if got, want := findings(g.Dir, Scope{Paths: []string{"retired/web"}}), "unapplied retired/web/stray.yaml\nschema retired/web/stray.yaml"; got != want {
