@@ -769,6 +769,11 @@ func (r *Repository) apply(f string, facts fileFacts) {
 		r.apis[a] = true
 	}
 	if k := facts.Kust; k != nil {
+		for _, ref := range k.Refs {
+			if tag := fluxInstallTag(ref.Value); tag != "" && ref.Field == "resources" {
+				r.components[f] = tag // a bootstrap kustomization installing Flux
+			}
+		}
 		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths, Renames: k.Renames, Inflates: k.Inflates}
 		if prev, ok := r.Kustomizations[kf.Dir]; ok && kustomizationRank(prev.Path) < kustomizationRank(f) {
 			return // kustomize takes the first recognized name; keep it

@@ -1,10 +1,12 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -992,9 +994,59 @@ func firstUnder(byFile map[string]string, dir string) string {
 // of Flux's own manifests written there, which a Kustomization applies (an
 // OCIRepository of the release artifact, as the k8s-at-home template has,
 // or a GitRepository of the flux2 repository, as Flux 0.x home labs
-// had); "" when none says (a placeholder).
+// had). When nothing there names one, the release every file of the
+// repository that names one agrees on: a cluster installed by a bootstrap
+// kustomization outside its path (fluxInstallTag), or upgrading itself
+// from a flux-manifests source written in another folder. "" when none
+// says (a placeholder), or they disagree.
 func (r *Repository) componentsRelease(dir string) string {
-	return FluxMinor(firstUnder(r.components, dir))
+	if v := FluxMinor(firstUnder(r.components, dir)); v != "" {
+		return v
+	}
+	release := ""
+	for _, tag := range r.components {
+		switch v := FluxMinor(tag); {
+		case v == "":
+		case release != "" && v != release:
+			return ""
+		default:
+			release = v
+		}
+	}
+	return release
+}
+
+// fluxInstallTag is the release a kustomization's remote resource installs
+// when it is Flux's own install manifests: the flux2 repository's
+// manifests/install folder at a ref
+// (github.com/fluxcd/flux2/manifests/install?ref=v2.3.0) or a release's
+// install.yaml
+// (https://github.com/fluxcd/flux2/releases/download/v2.3.0/install.yaml);
+// "" for any other.
+func fluxInstallTag(resource string) string {
+	s := resource
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || !strings.EqualFold(u.Hostname(), "github.com") {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(path.Clean(u.Path), "/fluxcd/flux2")
+	if !ok {
+		return ""
+	}
+	rest = strings.TrimPrefix(rest, ".git")
+	if tag, ok := strings.CutPrefix(rest, "/releases/download/"); ok {
+		if tag, file, _ := strings.Cut(tag, "/"); file == "install.yaml" {
+			return tag
+		}
+		return ""
+	}
+	if rest == "/manifests/install" {
+		return cmp.Or(u.Query().Get("ref"), u.Query().Get("version"))
+	}
+	return ""
 }
 
 // operatorRelease is the Flux Operator release the repository installs:

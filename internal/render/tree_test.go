@@ -655,6 +655,72 @@ func TestClusterFluxRelease(t *testing.T) {
 	}
 }
 
+// TestRepositoryFluxRelease: a cluster whose folder names no Flux release
+// runs the one the rest of the repository names, when it names one: a
+// bootstrap kustomization installing Flux from the flux2 repository at a
+// tag (angelnu/k8s-gitops), or a flux-manifests source its tree applies
+// from another folder (mcfio/home-ops). Two releases named are no answer.
+func TestRepositoryFluxRelease(t *testing.T) {
+	const url = "https://github.com/example/home.git"
+	oci := func(tag string) []byte {
+		return []byte("apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata: {name: flux-manifests, namespace: flux-system}\nspec:\n  interval: 1h\n  url: oci://ghcr.io/fluxcd/flux-manifests\n  ref: {tag: " + tag + "}\n")
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string][]byte
+		want  string
+	}{
+		{"bootstrap kustomization", map[string][]byte{
+			"bootstrap/flux/kustomization.yaml": []byte("resources:\n- github.com/fluxcd/flux2/manifests/install?ref=v2.3.0\n"),
+		}, "v2.3"},
+		{"flux-manifests source elsewhere", map[string][]byte{
+			"kubernetes/system/flux/repository.yaml": oci("v2.4.0"),
+		}, "v2.4"},
+		{"both, agreeing", map[string][]byte{
+			"bootstrap/flux/kustomization.yaml":      []byte("resources:\n- https://github.com/fluxcd/flux2/releases/download/v2.4.0/install.yaml\n"),
+			"kubernetes/system/flux/repository.yaml": oci("v2.4.0"),
+		}, "v2.4"},
+		{"two releases", map[string][]byte{
+			"bootstrap/flux/kustomization.yaml":      []byte("resources:\n- github.com/fluxcd/flux2/manifests/install?ref=v2.3.0\n"),
+			"kubernetes/system/flux/repository.yaml": oci("v2.4.0"),
+		}, ""},
+		{"none", map[string][]byte{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := gittest.Init(t, t.TempDir())
+			tc.files["kubernetes/flux/flux-system/gotk-sync.yaml"] = gittest.FluxSync(url, "kubernetes/flux")
+			g.CommitFiles(t, "import", tc.files)
+			g.Origin(t, url)
+			_, disc := discoverTree(t, g.Dir)
+			if len(disc.Clusters) != 1 || disc.Clusters[0].Flux != tc.want {
+				t.Errorf("clusters %+v, want one running Flux %q", disc.Clusters, tc.want)
+			}
+		})
+	}
+}
+
+// TestFluxInstallTag: the forms a kustomization names Flux's install
+// manifests in, and others.
+func TestFluxInstallTag(t *testing.T) {
+	for in, want := range map[string]string{
+		"github.com/fluxcd/flux2/manifests/install?ref=v2.3.0":                      "v2.3.0",
+		"https://github.com/fluxcd/flux2/manifests/install?ref=v2.9.4":              "v2.9.4",
+		"https://github.com/fluxcd/flux2.git//manifests/install?ref=v2.5.1":         "v2.5.1",
+		"github.com/fluxcd/flux2/manifests/install?version=v2.6.0":                  "v2.6.0",
+		"https://github.com/fluxcd/flux2/releases/download/v2.4.0/install.yaml":     "v2.4.0",
+		"https://github.com/fluxcd/flux2/releases/download/v2.4.0/manifests.tar.gz": "",
+		"github.com/fluxcd/flux2/manifests/install":                                 "",
+		"github.com/fluxcd/flux2/manifests/bases/helm-controller?ref=v2.3.0":        "",
+		"github.com/example/flux2/manifests/install?ref=v2.3.0":                     "",
+		"gitlab.com/fluxcd/flux2/manifests/install?ref=v2.3.0":                      "",
+		"../flux/install": "",
+	} {
+		if got := fluxInstallTag(in); got != want {
+			t.Errorf("fluxInstallTag(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestTreeClusterVariables: two clusters define the same ConfigMap of
 // variables with their own values; each cluster's Kustomization
 // substitutes its own, as on joryirving/home-ops, whose three clusters
