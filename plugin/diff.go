@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/live"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/safetext"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/workspace"
 )
 
 // DiffOptions are the options of `kubectl gitops diff`.
@@ -199,11 +200,7 @@ func (o *DiffOptions) revisions(ctx context.Context) ([]diff.RootDiff, []*diff.H
 	if err != nil {
 		return nil, nil, err
 	}
-	baseTree, err := o.CommitTree(baseHash)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := o.Compare(ctx, baseTree, headTree, o.dirs, diff.Options{Ignore: o.Ignore, Preset: o.IgnorePreset, Shard: o.shard})
+	c, err := o.Compare(ctx, workspace.Rev{Commit: baseHash}, headTree, o.dirs, diff.Options{Ignore: o.Ignore, Preset: o.IgnorePreset, Shard: o.shard})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -24,17 +24,42 @@ type Comparison struct {
 	Head *render.Repository
 }
 
+// Rev is the base of a comparison: a tree at hand, or a commit whose tree
+// Compare lists while it discovers the head (a listing reads every tree
+// object of the commit: a tenth of a cold diff of a large repository).
+type Rev struct {
+	Tree   repo.Tree
+	Commit plumbing.Hash
+}
+
 // Compare renders the roots at or under dirs on both sides and compares
 // them, rendering only the roots whose inputs may differ.
-func (w *Workspace) Compare(ctx context.Context, base, head repo.Tree, dirs []string, opts diff.Options) (*Comparison, error) {
+func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs []string, opts diff.Options) (*Comparison, error) {
+	type listed struct {
+		tree repo.Tree
+		err  error
+	}
+	baseTree := make(chan listed, 1)
+	go func() {
+		if base.Tree != nil {
+			baseTree <- listed{tree: base.Tree}
+			return
+		}
+		t, err := w.CommitTree(base.Commit)
+		baseTree <- listed{t, err}
+	}()
 	// The head is discovered first: the base then finds the facts of
 	// every file the change leaves alone in the memo, and the render of
 	// every parent the walk of its clusters renders alike in the cache.
 	h, err := w.side(ctx, head)
+	bt := <-baseTree
 	if err != nil {
 		return nil, err
 	}
-	b, err := w.side(ctx, base)
+	if bt.err != nil {
+		return nil, bt.err
+	}
+	b, err := w.side(ctx, bt.tree)
 	if err != nil {
 		return nil, err
 	}
@@ -119,15 +144,11 @@ func (w *Workspace) Analyze(ctx context.Context, base string, shard render.Shard
 	if err != nil {
 		return nil, err
 	}
-	baseTree, err := w.CommitTree(mb)
-	if err != nil {
-		return nil, err
-	}
 	headTree, err := w.CommitTree(head)
 	if err != nil {
 		return nil, err
 	}
-	c, err := w.Compare(ctx, baseTree, headTree, []string{"."}, diff.Options{Shard: shard})
+	c, err := w.Compare(ctx, Rev{Commit: mb}, headTree, []string{"."}, diff.Options{Shard: shard})
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +172,7 @@ func (w *Workspace) Analyze(ctx context.Context, base string, shard render.Shard
 // change touches. A root the change breaks is an error.
 func (w *Workspace) Change(ctx context.Context, baseTree repo.Tree, changes map[string][]byte) ([]diff.RootDiff, *validate.Report, error) {
 	headTree := repo.Overlay(baseTree, changes)
-	c, err := w.Compare(ctx, baseTree, headTree, []string{"."}, diff.Options{})
+	c, err := w.Compare(ctx, Rev{Tree: baseTree}, headTree, []string{"."}, diff.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
