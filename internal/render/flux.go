@@ -151,21 +151,14 @@ func jsonKind(t reflect.Type) string {
 // Kustomization's targetNamespace, namePrefix, nameSuffix, patches,
 // components, images and buildMetadata applied.
 func writeFluxKustomization(fsys *kfs.FS, k *Kustomization, dir string) (generated bool, err error) {
-	data, kfile, existing, err := findOrGenerateKustomization(fsys, dir)
+	kus, kfile, existing, err := findOrGenerateKustomization(fsys, dir)
 	if err != nil {
 		return false, err
 	}
-	return !existing, writeFlux(fsys, k, dir, data, kfile, existing)
+	return !existing, writeFlux(fsys, k, dir, kus, kfile, existing)
 }
 
-func writeFlux(fsys *kfs.FS, k *Kustomization, dir string, data []byte, kfile string, existing bool) error {
-	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind}}
-	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
-		if d, ok := manifest.SyntaxErrorOf(kfile, data); ok {
-			return d
-		}
-		return diag.Errorf(kfile, 0, "%v", err)
-	}
+func writeFlux(fsys *kfs.FS, k *Kustomization, dir string, kus *kustypes.Kustomization, kfile string, existing bool) error {
 	if existing && len(kus.Resources) == 0 {
 		// kustomize-controller does this so an empty resource list builds.
 		kus.BuildMetadata = []string{kustypes.OriginAnnotations}
@@ -201,7 +194,7 @@ func writeFlux(fsys *kfs.FS, k *Kustomization, dir string, data []byte, kfile st
 		kus.Components = append(kus.Components, c)
 	}
 	for _, img := range s.Images {
-		mergeImage(&kus, img.Name, img.NewName, img.NewTag, img.Digest)
+		mergeImage(kus, img.Name, img.NewName, img.NewTag, img.Digest)
 	}
 	if len(s.BuildMetadata) > 0 {
 		kus.BuildMetadata = kus.BuildMetadata[:0]
@@ -238,23 +231,31 @@ func mergeImage(kus *kustypes.Kustomization, name, newName, newTag, digest strin
 // there is none, one listing the directory's YAML files and the
 // sub-directories that hold a kustomization file, as Flux generates it.
 // existing tells which; kfile is the file's repository-relative path.
-func findOrGenerateKustomization(fsys *kfs.FS, dir string) (data []byte, kfile string, existing bool, err error) {
+func findOrGenerateKustomization(fsys *kfs.FS, dir string) (kus *kustypes.Kustomization, kfile string, existing bool, err error) {
+	kus = &kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind}}
 	if kfile, ok := kustomizationFileIn(fsys, dir); ok {
 		data, err := fsys.ReadFile(fsys.Abs(kfile))
-		return data, kfile, true, err
+		if err != nil {
+			return nil, "", false, err
+		}
+		if err := sigsyaml.Unmarshal(data, kus); err != nil {
+			if d, ok := manifest.SyntaxErrorOf(kfile, data); ok {
+				return nil, "", false, d
+			}
+			return nil, "", false, diag.Errorf(kfile, 0, "%v", err)
+		}
+		return kus, kfile, true, nil
 	}
 	files, err := scanManifests(fsys, dir, false)
 	if err != nil {
 		return nil, "", false, err
 	}
-	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind}}
 	if len(files) == 0 {
 		// Flux's way to keep an empty directory buildable.
 		kus.Namespace = "_placeholder"
 	}
 	kus.Resources = files
-	data, err = sigsyaml.Marshal(kus)
-	return data, path.Join(dir, konfig.DefaultKustomizationFileName()), false, err
+	return kus, path.Join(dir, konfig.DefaultKustomizationFileName()), false, nil
 }
 
 // kustomizationFileIn returns the kustomization file in dir, trying the
