@@ -82,6 +82,55 @@ func TestHelmDiff(t *testing.T) {
 	}
 }
 
+// TestHelmDiffChartMissing: the change asks for a chart version the
+// registry does not have. helm-controller then fails the HelmRelease and
+// leaves what it installed: the diff names each release not rendered on
+// the head side and why, and shows none of their objects as removed (it
+// showed every one of them removed, and said nothing).
+func TestHelmDiffChartMissing(t *testing.T) {
+	dir, back, _, g := helmPlatformRepo(t)
+	data, err := os.ReadFile(filepath.Join(dir, "apps", "base", "podinfo", "repository.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.CommitFiles(t, "podinfo 9, which does not exist", map[string][]byte{
+		"apps/base/podinfo/repository.yaml": bytes.Replace(data, []byte(`semver: "6.7.x"`), []byte(`semver: "9.x"`), 1),
+	})
+	cache := "XDG_CACHE_HOME=" + t.TempDir()
+	text := run(t, dir, []string{cache}, "diff", "--base", "HEAD~1", "--head", "HEAD", "--color", "never")
+	if text.code != 1 {
+		t.Fatalf("diff: exit %d, want 1\n%s", text.code, text.stderr)
+	}
+	golden(t, "helm/diff-chart-missing.golden", back(text.stdout))
+	js := run(t, dir, []string{cache}, "diff", "--base", "HEAD~1", "--head", "HEAD", "-o", "json")
+	var out struct {
+		Roots []struct {
+			Changes    []struct{ Action string }
+			Unrendered []struct{ HelmRelease, Side, Reason string }
+		}
+	}
+	if err := json.Unmarshal([]byte(js.stdout), &out); err != nil {
+		t.Fatalf("%v\n%s", err, js.stdout)
+	}
+	unrendered := 0
+	for _, r := range out.Roots {
+		for _, c := range r.Changes {
+			if c.Action != "changed" {
+				t.Errorf("an object %s, want only the source changed", c.Action)
+			}
+		}
+		for _, u := range r.Unrendered {
+			unrendered++
+			if u.Side != "head" || !strings.Contains(u.Reason, `no version matches "9.x"`) {
+				t.Errorf("unrendered %+v, want on the head side for want of 9.x", u)
+			}
+		}
+	}
+	if unrendered == 0 {
+		t.Errorf("no HelmRelease named as not rendered:\n%s", js.stdout)
+	}
+}
+
 // TestHelmPlatform renders and validates the helm-platform example: every
 // HelmRelease's objects, per cluster, against golden files; each chart is
 // fetched once and a second run fetches nothing; offline with an empty

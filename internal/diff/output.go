@@ -51,6 +51,9 @@ func WriteText(w io.Writer, diffs []RootDiff, color bool) error {
 		if d.BaseError != "" {
 			fmt.Fprintf(w, "  (the base did not render: %s)\n", safetext.Line(d.BaseError))
 		}
+		for _, u := range d.Unrendered {
+			fmt.Fprintf(w, "  (%s)\n", u.sentence(safetext.Line(u.Reason)))
+		}
 		for _, c := range d.Changes {
 			if c.From != "" {
 				fmt.Fprintf(w, "# %s renamed from %s\n", safetext.Text(c.Object), safetext.Text(c.From))
@@ -75,6 +78,13 @@ func WriteText(w io.Writer, diffs []RootDiff, color bool) error {
 	}
 	_, err := fmt.Fprintln(w, totals(diffs))
 	return err
+}
+
+// sentence says that the release is not rendered, where, and why (reason,
+// as the output prints it); its objects are left out of the diff.
+func (u Unrendered) sentence(reason string) string {
+	where := map[string]string{"head": "on the head side", "base": "on the base side", "both": "on either side"}[u.Side]
+	return fmt.Sprintf("HelmRelease %s is not rendered %s, and its objects are left out of the diff: %s", safetext.Text(u.HelmRelease), where, reason)
 }
 
 // summary is one root's counts, "1 added, 2 changed" or "root added".
@@ -171,6 +181,9 @@ func Markdown(diffs []RootDiff, title string, limit int) []string {
 		open := fmt.Sprintf("<details><summary><code>%s</code>: %s</summary>\n\n", safetext.HTML(d.Name()), summary(d))
 		if d.BaseError != "" {
 			open += fmt.Sprintf("The base did not render: %s\n\n", safetext.CodeSpan(safetext.Line(d.BaseError)))
+		}
+		for _, u := range d.Unrendered {
+			open += u.sentence(safetext.CodeSpan(safetext.Line(u.Reason))) + "\n\n"
 		}
 		for _, c := range d.Changes {
 			text := c.Diff

@@ -37,6 +37,64 @@ type RootDiff struct {
 	BaseError string `json:"baseError,omitempty"`
 	// Charts are the root's HelmReleases whose chart version changed.
 	Charts []ChartChange `json:"charts,omitempty"`
+	// Unrendered are the root's HelmReleases whose objects the diff
+	// cannot show, and leaves out on both sides.
+	Unrendered []Unrendered `json:"unrendered,omitempty"`
+}
+
+// Unrendered is a HelmRelease not rendered on a side of a diff: its chart
+// out of reach or offline, a wrong chart or values, a suspended release.
+type Unrendered struct {
+	// HelmRelease is its namespace/name.
+	HelmRelease string `json:"helmRelease"`
+	// Side is where it is not rendered: "head", "base" or "both".
+	Side string `json:"side"`
+	// Reason is why, on the head side when it is not rendered there.
+	Reason string `json:"reason"`
+}
+
+// unrenderedReleases finds the HelmReleases of head that do not render
+// on a side, and which of them render on the other: those objects are
+// left out, so that a chart the head cannot fetch (a version that does
+// not exist, a registry out of reach) does not show as every object of
+// the release removed, nor one the base could not as all added.
+func unrenderedReleases(base, head *render.Result) (left map[string]bool, out []Unrendered) {
+	before := map[string]*render.Release{}
+	if base != nil && base.Err == nil {
+		for _, r := range base.Releases {
+			before[r.ID()] = r
+		}
+	}
+	left = map[string]bool{}
+	for _, r := range head.Releases {
+		b, both := before[r.ID()]
+		switch {
+		case !r.Rendered() && both && !b.Rendered():
+			out = append(out, Unrendered{HelmRelease: r.ID(), Side: "both", Reason: notRendered(r)})
+		case !r.Rendered():
+			out = append(out, Unrendered{HelmRelease: r.ID(), Side: "head", Reason: notRendered(r)})
+			if both {
+				left[r.ID()] = true
+			}
+		case both && !b.Rendered():
+			out = append(out, Unrendered{HelmRelease: r.ID(), Side: "base", Reason: notRendered(b)})
+			left[r.ID()] = true
+		}
+	}
+	return left, out
+}
+
+// notRendered is why a release has no objects.
+func notRendered(r *render.Release) string {
+	if r.Err != nil {
+		return r.Err.Error()
+	}
+	return r.Unchecked
+}
+
+// oneSided tells whether a HelmRelease renders on one side only.
+func oneSided(us []Unrendered) bool {
+	return slices.ContainsFunc(us, func(u Unrendered) bool { return u.Side != "both" })
 }
 
 // ChartChange is a HelmRelease whose chart version changed.
@@ -218,7 +276,8 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		if b != nil && b.Err == nil && b.Digest != "" && b.Digest == h.Digest {
 			continue // printed alike, without reading either
 		}
-		after, err := h.YAML()
+		left, unrendered := unrenderedReleases(b, h)
+		after, err := h.YAMLWithout(left)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", h.Root, err)
 		}
@@ -229,10 +288,10 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		case b.Err != nil:
 			d.BaseError = b.Err.Error()
 		default:
-			if before, err = b.YAML(); err != nil {
+			if before, err = b.YAMLWithout(left); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", b.Root, err)
 			}
-			if bytes.Equal(before, after) {
+			if bytes.Equal(before, after) && !oneSided(unrendered) {
 				continue
 			}
 		}
@@ -240,7 +299,8 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 			return nil, nil, fmt.Errorf("%s: %w", h.Root, err)
 		}
 		d.Charts = chartChanges(b, h)
-		if len(d.Changes) > 0 || d.Status != "" || len(d.Charts) > 0 {
+		if len(d.Changes) > 0 || d.Status != "" || len(d.Charts) > 0 || oneSided(unrendered) {
+			d.Unrendered = unrendered
 			out = append(out, d)
 		}
 	}

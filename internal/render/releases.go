@@ -161,32 +161,46 @@ func withReleases(res *Result, rels []*Release) *Result {
 		}
 		out.Digest = cache.Key(parts...)
 	}
-	out.load = func() ([]byte, error) {
-		data, err := res.YAML()
+	out.load = func() ([]byte, error) { return out.yamlWithout(nil) }
+	return out
+}
+
+// YAMLWithout returns the rendered objects but those of the HelmReleases
+// left, by namespace/name: what a comparison keeps of a root whose
+// release renders on one side only.
+func (r *Result) YAMLWithout(left map[string]bool) ([]byte, error) {
+	if r.base == nil || len(left) == 0 {
+		return r.YAML()
+	}
+	return r.yamlWithout(left)
+}
+
+// yamlWithout joins the root's own objects and those of its rendered
+// releases, but the ones left.
+func (r *Result) yamlWithout(left map[string]bool) ([]byte, error) {
+	data, err := r.base.YAML()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Write(data)
+	for _, rel := range r.Releases {
+		if !rel.Rendered() || left[rel.ID()] {
+			continue
+		}
+		more, err := rel.YAML()
 		if err != nil {
 			return nil, err
 		}
-		var b bytes.Buffer
-		b.Write(data)
-		for _, rel := range rels {
-			if !rel.Rendered() {
-				continue
-			}
-			more, err := rel.YAML()
-			if err != nil {
-				return nil, err
-			}
-			if len(more) == 0 {
-				continue
-			}
-			if b.Len() > 0 {
-				b.WriteString("---\n")
-			}
-			b.Write(more)
+		if len(more) == 0 {
+			continue
 		}
-		return b.Bytes(), nil
+		if b.Len() > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(more)
 	}
-	return out
+	return b.Bytes(), nil
 }
 
 // release renders one HelmRelease.
