@@ -7,6 +7,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -129,6 +130,10 @@ func Scan(tree repo.Tree, files []string) (Found, error) {
 	return f, nil
 }
 
+// ErrNotDefined is the error of a marker naming an ImagePolicy nothing
+// defines.
+var ErrNotDefined = errors.New("not defined")
+
 // Resolution is what a policy selects now.
 type Resolution struct {
 	Latest setters.Latest
@@ -157,7 +162,7 @@ func Resolve(ctx context.Context, client *registry.Client, policies map[markers.
 		p, ok := policies[id]
 		switch {
 		case !ok:
-			out[id] = Resolution{Err: fmt.Errorf("ImagePolicy %s/%s is not defined", id.Namespace, id.Name)}
+			out[id] = Resolution{Err: fmt.Errorf("ImagePolicy %s/%s is %w", id.Namespace, id.Name, ErrNotDefined)}
 		case p.Err != nil:
 			out[id] = Resolution{Err: p.Err}
 		case !seen[p.Repository.Image]:

@@ -2,6 +2,8 @@ package workspace
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -106,7 +108,27 @@ func (w *Workspace) Images(ctx context.Context, q ImageQuery) (*Images, error) {
 	}
 	opts.InsecureRegistries = append(opts.InsecureRegistries, insecureRegistries(policies)...)
 	out.Resolution = images.Resolve(ctx, registry.New(opts), policies, found.Markers)
+	unrenderedPolicies(disc, out.Results, out.Resolution)
 	return out, nil
+}
+
+// unrenderedPolicies says, of each ImagePolicy no root defines, that a root
+// that does not render may define it, when one may: whether it exists is
+// then not known (a remote base refused, most often), as validate's marker
+// check has it.
+func unrenderedPolicies(disc *render.Repository, results []*render.Result, res map[markers.Policy]images.Resolution) {
+	for id, r := range res {
+		if !errors.Is(r.Err, images.ErrNotDefined) {
+			continue
+		}
+		for _, f := range results {
+			if f.Err != nil && disc.MayProduce(f.Root, []string{id.Name}) {
+				r.Err = fmt.Errorf("ImagePolicy %s/%s is not known: %s, which may define it, does not render: %w", id.Namespace, id.Name, f.Root, f.Err)
+				res[id] = r
+				break
+			}
+		}
+	}
 }
 
 // imageObjects returns the Flux image objects the results render.

@@ -72,7 +72,19 @@ spec:
         image: %[1]s:1.0.0 # {"$imagepolicy": "flux-system:nobody"}
       - name: pinned
         image: %[1]s:1.0.0 # {"$imagepolicy": "apps:web"}
+      - name: vendored
+        image: %[1]s:1.0.0 # {"$imagepolicy": "flux-system:vendored"}
 `, image)),
+		// A root that does not render (a remote base refused) may define
+		// the policy a marker names: whether it exists is not known.
+		"vendor/kustomization.yaml": []byte("resources: [https://example.com/upstream.yaml, policy.yaml]\n"),
+		"vendor/policy.yaml": []byte(`apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: vendored, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: web}
+  policy: {semver: {range: ">=1.0.0"}}
+`),
 		// No root applies it: another repository does, in the namespace
 		// it chooses. Markers place it in theirs.
 		"update-policies/web.yaml": []byte(fmt.Sprintf(`apiVersion: image.toolkit.fluxcd.io/v1
@@ -96,8 +108,8 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(im.Found.Markers) != 3 {
-		t.Fatalf("found %d markers, want 3: %+v", len(im.Found.Markers), im.Found.Markers)
+	if len(im.Found.Markers) != 4 {
+		t.Fatalf("found %d markers, want 4: %+v", len(im.Found.Markers), im.Found.Markers)
 	}
 	got := map[string]string{}
 	for _, m := range im.Found.Markers {
@@ -112,6 +124,8 @@ spec:
 		"flux-system:web":    image + ":1.2.0",
 		"flux-system:nobody": "error: ImagePolicy flux-system/nobody is not defined",
 		"apps:web":           image + ":1.0.0",
+		"flux-system:vendored": "error: ImagePolicy flux-system/vendored is not known: vendor, which may define it, does not render: " +
+			`vendor/kustomization.yaml:1: remote reference "https://example.com/upstream.yaml" refused: a render reads only this repository (pass --allow-remote to fetch it)`,
 	}
 	for k, v := range want {
 		if got[k] != v {
