@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -52,7 +53,7 @@ func WriteText(w io.Writer, diffs []RootDiff, color bool) error {
 			fmt.Fprintf(w, "  (the base did not render: %s)\n", safetext.Line(d.BaseError))
 		}
 		for _, u := range d.Unrendered {
-			fmt.Fprintf(w, "  (%s)\n", u.sentence(safetext.Line(u.Reason)))
+			fmt.Fprintf(w, "  (%s)\n", u.sentence(safetext.Text(u.HelmRelease), safetext.Line(u.Reason)))
 		}
 		for _, c := range d.Changes {
 			if c.From != "" {
@@ -80,11 +81,12 @@ func WriteText(w io.Writer, diffs []RootDiff, color bool) error {
 	return err
 }
 
-// sentence says that the release is not rendered, where, and why (reason,
-// as the output prints it); its objects are left out of the diff.
-func (u Unrendered) sentence(reason string) string {
+// sentence says that the release (id and reason as the output prints
+// them) is not rendered, where, and why; its objects are left out of the
+// diff.
+func (u Unrendered) sentence(id, reason string) string {
 	where := map[string]string{"head": "on the head side", "base": "on the base side", "both": "on either side"}[u.Side]
-	return fmt.Sprintf("HelmRelease %s is not rendered %s, and its objects are left out of the diff: %s", safetext.Text(u.HelmRelease), where, reason)
+	return fmt.Sprintf("HelmRelease %s is not rendered %s, and its objects are left out of the diff: %s", id, where, reason)
 }
 
 // summary is one root's counts, "1 added, 2 changed" or "root added".
@@ -101,6 +103,13 @@ func summary(d RootDiff) string {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.word))
 		}
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(d.Unrendered), func(u Unrendered) bool { return u.Side == "both" })); n > 0 {
+		word := "HelmReleases"
+		if n == 1 {
+			word = "HelmRelease"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s not compared", n, word))
 	}
 	if len(parts) == 0 {
 		return "no changes"
@@ -183,7 +192,7 @@ func Markdown(diffs []RootDiff, title string, limit int) []string {
 			open += fmt.Sprintf("The base did not render: %s\n\n", safetext.CodeSpan(safetext.Line(d.BaseError)))
 		}
 		for _, u := range d.Unrendered {
-			open += u.sentence(safetext.CodeSpan(safetext.Line(u.Reason))) + "\n\n"
+			open += u.sentence(safetext.CodeSpan(u.HelmRelease), safetext.CodeSpan(safetext.Line(u.Reason))) + "\n\n"
 		}
 		for _, c := range d.Changes {
 			text := c.Diff

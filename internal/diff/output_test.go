@@ -1,12 +1,41 @@
 package diff
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
 
+// TestWriteTextUnrendered: a root whose only news is a HelmRelease the
+// head cannot render says so, and counts it, rather than "no changes".
+func TestWriteTextUnrendered(t *testing.T) {
+	d := RootDiff{Path: "apps", Kustomization: "flux-system/apps", Changes: []Change{},
+		Unrendered: []Unrendered{
+			{HelmRelease: "apps/web", Side: "head", Reason: `no version matches "9.x"`},
+			{HelmRelease: "apps/db", Side: "both", Reason: "--offline"},
+		}}
+	var b bytes.Buffer
+	if err := WriteText(&b, []RootDiff{d}, false); err != nil {
+		t.Fatal(err)
+	}
+	want := `apps (Kustomization flux-system/apps): 1 HelmRelease not compared
+  (HelmRelease apps/web is not rendered on the head side, and its objects are left out of the diff: no version matches "9.x")
+  (HelmRelease apps/db is not rendered on either side, and its objects are left out of the diff: --offline)
+
+1 root differs: 0 added, 0 changed, 0 removed.
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	md := strings.Join(Markdown([]RootDiff{d}, "Rendered diff", 0), "")
+	if !strings.Contains(md, "HelmRelease `apps/web` is not rendered on the head side") {
+		t.Errorf("the comment does not name the release:\n%s", md)
+	}
+}
+
 // FuzzMarkdownPaths gives the PR comment a root path, a Kustomization and
-// an object name from the fuzzer, and a diff body holding backtick fences:
+// an object name from the fuzzer (also the name of a HelmRelease not
+// rendered), and a diff body holding backtick fences (also why):
 // the comment must keep its structure, one section per root opened and
 // closed on lines of their own, no heading but the title, and every code
 // block closed by its own fence.
@@ -16,7 +45,8 @@ func FuzzMarkdownPaths(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, path, ks, object, body string) {
 		d := RootDiff{Path: path, Kustomization: ks, Changes: []Change{{Object: object, Action: Changed,
-			Diff: "--- base/x\n+++ head/x\n@@ -1 +1 @@\n-" + body + "\n+" + body + "\n"}}}
+			Diff: "--- base/x\n+++ head/x\n@@ -1 +1 @@\n-" + body + "\n+" + body + "\n"}},
+			Unrendered: []Unrendered{{HelmRelease: object, Side: "head", Reason: body}}}
 		for _, part := range Markdown([]RootDiff{d}, "Rendered diff", 0) {
 			opened, closed, fence := 0, 0, ""
 			for _, line := range strings.Split(part, "\n") {
