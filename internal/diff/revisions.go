@@ -195,6 +195,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	if err != nil {
 		return nil, nil, err
 	}
+	baseRoots, headRoots = leaveUnapplied(base.Repository, baseRoots, head.Repository, headRoots)
 	// What the change cannot touch is told from the files first, then
 	// from what earlier renders in the cache observed; the rest renders
 	// on both sides at once.
@@ -465,6 +466,36 @@ func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
 }
 
 func rootID(r render.Root) string { return r.Key() }
+
+// leaveUnapplied leaves out, of each side, the roots no tree of theirs
+// applies (read as written: an app taken out of its parent's list) that a
+// tree of the other side does apply: the change removes (or adds) that
+// app, which the other side's root says; its copy read as written is
+// deployed by nothing, and would show as a root added (or removed).
+func leaveUnapplied(b *render.Repository, baseRoots []render.Root, h *render.Repository, headRoots []render.Root) ([]render.Root, []render.Root) {
+	applied := func(r *render.Repository, roots []render.Root) map[string]bool {
+		out := map[string]bool{}
+		for _, root := range roots {
+			if !r.Unreached(root) {
+				out[appOf(root)] = true
+			}
+		}
+		return out
+	}
+	inBase, inHead := applied(b, baseRoots), applied(h, headRoots)
+	baseRoots = slices.DeleteFunc(baseRoots, func(root render.Root) bool { return b.Unreached(root) && inHead[appOf(root)] })
+	headRoots = slices.DeleteFunc(headRoots, func(root render.Root) bool { return h.Unreached(root) && inBase[appOf(root)] })
+	return baseRoots, headRoots
+}
+
+// appOf names what a root deploys whoever applies it: its path and its
+// Kustomization's name (its namespace may be its parent's).
+func appOf(r render.Root) string {
+	if r.Kustomization == nil {
+		return r.Path
+	}
+	return r.Path + "\x00" + r.Kustomization.Name()
+}
 
 // SortRoots orders diffs by path, then Kustomization: the order Revisions
 // gives.

@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
 // TestAnalyzeAndChange commits the sock-shop repository, then a change to
@@ -75,5 +77,63 @@ func TestAnalyzeAndChange(t *testing.T) {
 	}
 	if _, _, err := w.Change(ctx, baseTree, map[string][]byte{file: []byte("resources: [gone.yaml]\n")}); err == nil || !strings.Contains(err.Error(), "the change breaks deploy/kubernetes/overlays/prod") {
 		t.Errorf("a change breaking the prod overlay gives %v", err)
+	}
+}
+
+// TestAppTakenOutOfItsList: the change takes an app out of the list its
+// namespace's kustomization applies. Flux prunes its Kustomization, whose
+// objects go with it: the diff shows the app's root removed. Its
+// Kustomization, still written and now read as written (no tree applies
+// it), is not a root added. Putting it back adds it, and removes nothing.
+func TestAppTakenOutOfItsList(t *testing.T) {
+	app := func(name string) map[string][]byte {
+		return map[string][]byte{
+			"apps/" + name + "/ks.yaml":           fluxKustomization(name, "./apps/"+name+"/app"),
+			"apps/" + name + "/app/settings.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: default}\ndata:\n  replicas: \"3\"\n"),
+		}
+	}
+	files := map[string][]byte{
+		"clusters/prod/apps.yaml": fluxKustomization("apps", "./apps"),
+		"apps/kustomization.yaml": []byte("resources: [web/ks.yaml, db/ks.yaml]\n"),
+	}
+	maps.Copy(files, app("web"))
+	maps.Copy(files, app("db"))
+	g := fleetRepo(t, files)
+	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := w.Repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := w.CommitTree(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := func(base repo.Tree, list string) string {
+		t.Helper()
+		diffs, _, err := w.Change(context.Background(), base, map[string][]byte{"apps/kustomization.yaml": []byte(list)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range diffs {
+			line := d.Path + " " + d.Status
+			for _, c := range d.Changes {
+				line += " " + string(c.Action) + ":" + c.Object
+			}
+			out = append(out, line)
+		}
+		return strings.Join(out, "\n")
+	}
+	if got, want := summary(full, "resources: [db/ks.yaml]\n"),
+		"apps  removed:kustomize.toolkit.fluxcd.io/v1/Kustomization/flux-system/web\napps/web/app removed removed:v1/ConfigMap/default/web"; got != want {
+		t.Errorf("taken out:\n%s\nwant:\n%s", got, want)
+	}
+	without := repo.Overlay(full, map[string][]byte{"apps/kustomization.yaml": []byte("resources: [db/ks.yaml]\n")})
+	if got, want := summary(without, "resources: [web/ks.yaml, db/ks.yaml]\n"),
+		"apps  added:kustomize.toolkit.fluxcd.io/v1/Kustomization/flux-system/web\napps/web/app added added:v1/ConfigMap/default/web"; got != want {
+		t.Errorf("put back:\n%s\nwant:\n%s", got, want)
 	}
 }
