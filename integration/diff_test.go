@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -113,6 +114,16 @@ func TestDiffErrors(t *testing.T) {
 		r := run(t, g.Dir, nil, "diff")
 		if r.code != 2 || !strings.Contains(r.stderr, `resource "../../bsae" not found`) {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+		}
+		// Another root the change touches is printed all the same.
+		data, err := os.ReadFile(filepath.Join(g.Dir, "deploy", "kubernetes", "overlays", "test", "kustomization.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/test/kustomization.yaml": bytes.Replace(data, []byte("count: 2"), []byte("count: 4"), 1)})
+		r = run(t, g.Dir, nil, "diff", "--color", "never")
+		if r.code != 2 || !strings.Contains(r.stderr, `resource "../../bsae" not found`) || !strings.Contains(r.stdout, "+  replicas: 4") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 2, the test overlay's diff and the prod overlay's error", r.code, r.stdout, r.stderr)
 		}
 	})
 }

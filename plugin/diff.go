@@ -157,6 +157,13 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 		return withCode(ExitFailure, err)
 	}
 	if len(broken) > 0 {
+		// What the other roots do is printed all the same; the run fails
+		// after it.
+		if len(diffs) > 0 || o.Output == "json" {
+			if err := o.print(diffs); err != nil {
+				return withCode(ExitFailure, err)
+			}
+		}
 		for _, b := range broken {
 			fmt.Fprintf(o.ErrOut, "error: %s\n", safetext.Line(b.Error()))
 		}
