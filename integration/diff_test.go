@@ -128,6 +128,35 @@ func TestDiffErrors(t *testing.T) {
 	})
 }
 
+// TestDiffBrokenBefore: a root the change touches that did not render
+// before it either (here, a resource missing on both sides) is not one
+// the change breaks: a warning saying so, the other roots' diff, and exit
+// 1 for their differences, not 2 (brettinternet/homeops: a remote CRD
+// refused in a root substituting from the cluster-settings a change
+// edits).
+func TestDiffBrokenBefore(t *testing.T) {
+	g := diffRepo(t)
+	g.CommitFiles(t, "a broken overlay", map[string][]byte{"deploy/kubernetes/overlays/broken/kustomization.yaml": []byte("resources: [missing.yaml]\n")})
+	data, err := os.ReadFile(filepath.Join(g.Dir, "deploy", "kubernetes", "overlays", "test", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Write(t, map[string][]byte{
+		"deploy/kubernetes/overlays/broken/kustomization.yaml": []byte("resources: [missing.yaml]\n# to be fixed\n"),
+		"deploy/kubernetes/overlays/test/kustomization.yaml":   bytes.Replace(data, []byte("count: 2"), []byte("count: 4"), 1),
+	})
+	r := run(t, g.Dir, nil, "diff", "--color", "never")
+	if r.code != 1 || !strings.Contains(r.stderr, "warning: deploy/kubernetes/overlays/broken: ") || !strings.Contains(r.stderr, "on the base side too") ||
+		strings.Contains(r.stderr, "error:") || !strings.Contains(r.stdout, "+  replicas: 4") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1, the test overlay's diff and a warning for the broken one", r.code, r.stdout, r.stderr)
+	}
+	// Breaking it another way is the change's doing.
+	g.Write(t, map[string][]byte{"deploy/kubernetes/overlays/broken/kustomization.yaml": []byte("resources: [gone.yaml]\n")})
+	if r := run(t, g.Dir, nil, "diff"); r.code != 2 || !strings.Contains(r.stderr, `error: deploy/kubernetes/overlays/broken`) {
+		t.Errorf("exit %d, stderr %q; want 2 and the broken overlay's error", r.code, r.stderr)
+	}
+}
+
 // TestDiffLive runs diff --live against a real kube-apiserver: the
 // development overlay applied, then changed in the working tree.
 func TestDiffLive(t *testing.T) {

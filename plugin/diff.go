@@ -156,21 +156,29 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return withCode(ExitFailure, err)
 	}
-	if len(broken) > 0 {
-		// What the other roots do is printed all the same; the run fails
-		// after it.
-		if len(diffs) > 0 || o.Output == "json" {
-			if err := o.print(diffs); err != nil {
-				return withCode(ExitFailure, err)
-			}
+	// A root that did not render before the change either is warned of;
+	// one the change breaks fails the run, after what the other roots do
+	// is printed (always with -o json).
+	var breaks []*diff.HeadError
+	for _, b := range broken {
+		if !b.Before {
+			breaks = append(breaks, b)
 		}
-		for _, b := range broken {
+	}
+	if len(breaks) == 0 || len(diffs) > 0 || o.Output == "json" {
+		if err := o.print(diffs); err != nil {
+			return withCode(ExitFailure, err)
+		}
+	}
+	for _, b := range broken {
+		if b.Before {
+			fmt.Fprintf(o.ErrOut, "warning: %s (on the base side too: what the change does to it is not known)\n", safetext.Line(b.Error()))
+		} else {
 			fmt.Fprintf(o.ErrOut, "error: %s\n", safetext.Line(b.Error()))
 		}
-		return withCode(ExitFailure, fmt.Errorf("%d roots do not render on the head side", len(broken)))
 	}
-	if err := o.print(diffs); err != nil {
-		return withCode(ExitFailure, err)
+	if len(breaks) > 0 {
+		return withCode(ExitFailure, fmt.Errorf("%d roots do not render on the head side", len(breaks)))
 	}
 	if len(diffs) > 0 {
 		return withCode(ExitFindings, nil)

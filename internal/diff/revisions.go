@@ -174,10 +174,14 @@ func (d RootDiff) Count() (added, changed, removed int) {
 }
 
 // HeadError is a root that does not render on the head side: the change
-// breaks it.
+// breaks it, unless Before.
 type HeadError struct {
 	Root render.Root
 	Err  error
+	// Before is set when the root does not render on the base side either,
+	// for the same reason: the change does not break it, and what the
+	// change does to it is not known.
+	Before bool
 }
 
 func (e *HeadError) Error() string { return fmt.Sprintf("%s: %v", e.Root, e.Err) }
@@ -270,7 +274,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 		b := byID[rootID(h.Root)]
 		delete(byID, rootID(h.Root))
 		if h.Err != nil {
-			broken = append(broken, &HeadError{Root: h.Root, Err: h.Err})
+			broken = append(broken, &HeadError{Root: h.Root, Err: h.Err, Before: b != nil && b.Err != nil && b.Err.Error() == h.Err.Error()})
 			continue
 		}
 		d := RootDiff{Path: h.Root.Path, Kustomization: h.Root.KustomizationID(), Cluster: clusterOf(h.Root)}

@@ -176,8 +176,10 @@ func (w *Workspace) Change(ctx context.Context, baseTree repo.Tree, changes map[
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(c.Broken) > 0 {
-		return nil, nil, fmt.Errorf("the change breaks %s: %v", c.Broken[0].Root, c.Broken[0].Err)
+	for _, b := range c.Broken {
+		if !b.Before {
+			return nil, nil, fmt.Errorf("the change breaks %s: %v", b.Root, b.Err)
+		}
 	}
 	files := make([]string, 0, len(changes))
 	for f := range changes {
