@@ -154,7 +154,9 @@ func (w *Workspace) Analyze(ctx context.Context, base string, shard render.Shard
 	}
 	a := &ci.Analysis{Kind: ci.AnalysisKind, Head: head.String(), Base: mb.String(), Shard: shard.String(), Diffs: c.Diffs, Broken: []ci.Broken{}}
 	for _, b := range c.Broken {
-		a.Broken = append(a.Broken, ci.Broken{Root: b.Root.String(), Error: b.Err.Error()})
+		if !b.Before { // one broken before the change is not its doing
+			a.Broken = append(a.Broken, ci.Broken{Root: b.Root.String(), Error: b.Err.Error()})
+		}
 	}
 	changed, err := w.Repo.ChangedFiles(mb, head)
 	if err != nil {

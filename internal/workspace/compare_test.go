@@ -137,3 +137,32 @@ func TestAppTakenOutOfItsList(t *testing.T) {
 		t.Errorf("put back:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestAnalyzeBrokenBefore: an overlay that did not render before the pull
+// request, and still does not for the same reason, is not one the pull
+// request breaks.
+func TestAnalyzeBrokenBefore(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "examples", "sock-shop", "microservices-repo"))
+	files["deploy/kubernetes/overlays/broken/kustomization.yaml"] = []byte("resources: [missing.yaml]\n")
+	base := g.CommitFiles(t, "import", files)
+	g.CommitFiles(t, "a note", map[string][]byte{"deploy/kubernetes/overlays/broken/kustomization.yaml": []byte("resources: [missing.yaml]\n# to be fixed\n")})
+	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := w.Analyze(context.Background(), base.String(), render.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Broken) != 0 {
+		t.Errorf("broken roots %+v, want none: the overlay did not render before either", a.Broken)
+	}
+	g.CommitFiles(t, "another resource missing", map[string][]byte{"deploy/kubernetes/overlays/broken/kustomization.yaml": []byte("resources: [gone.yaml]\n")})
+	if a, err = w.Analyze(context.Background(), base.String(), render.Shard{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Broken) != 1 {
+		t.Errorf("broken roots %+v, want the overlay: it breaks otherwise now", a.Broken)
+	}
+}
