@@ -427,7 +427,7 @@ func (e *Engine) Scope(base *Engine, baseRepo, headRepo *Repository, roots []Roo
 	}
 	for _, root := range roots {
 		b, ok := baseRoots[root.Key()]
-		if !ok || e.filterDigest(headRepo, root) != base.filterDigest(baseRepo, b) {
+		if !ok || e.filterDigest(headRepo, root) != base.filterDigest(baseRepo, b) || !sameCluster(e, headRepo, root, base, baseRepo, b) {
 			continue
 		}
 		hin, bin := headRepo.Inputs(root), baseRepo.Inputs(b)
@@ -444,6 +444,13 @@ func (e *Engine) Scope(base *Engine, baseRepo, headRepo *Repository, roots []Roo
 		}
 	}
 	return alike, dependent
+}
+
+// sameCluster tells whether the root's cluster builds it alike on both
+// sides, whatever its files: the same strict substitution (a Flux upgrade
+// or its feature gate turns it on), and by Flux or not.
+func sameCluster(e *Engine, headRepo *Repository, root Root, base *Engine, baseRepo *Repository, b Root) bool {
+	return e.strict(headRepo, root) == base.strict(baseRepo, b) && headRepo.FluxBuilds(root) == baseRepo.FluxBuilds(b)
 }
 
 // settings names what the engine renders with besides the files.

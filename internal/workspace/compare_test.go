@@ -166,3 +166,35 @@ func TestAnalyzeBrokenBefore(t *testing.T) {
 		t.Errorf("broken roots %+v, want the overlay: it breaks otherwise now", a.Broken)
 	}
 }
+
+// TestFluxUpgradeDiff: the change upgrades the cluster's Flux from v2.6
+// to v2.9, whose strict substitution makes a variable nothing sets an
+// error. The app's files do not change, yet what it renders does: the
+// diff renders it on both sides and fails it on the head.
+func TestFluxUpgradeDiff(t *testing.T) {
+	components := func(release string) []byte {
+		return []byte("# Flux Version: " + release + "\napiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n")
+	}
+	g := fleetRepo(t, map[string][]byte{
+		"clusters/prod/flux-system/gotk-components.yaml": components("v2.6.0"),
+		"clusters/prod/flux-system/kustomization.yaml":   []byte("resources: [gotk-components.yaml, gotk-sync.yaml]\n"),
+		"clusters/prod/apps.yaml":                        append(fluxKustomization("apps", "./apps"), "  postBuild:\n    substitute: {ENV: prod}\n"...),
+		"apps/settings.yaml":                             []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  region: \"${REGION}\"\n"),
+	})
+	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := w.Repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := w.CommitTree(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = w.Change(context.Background(), base, map[string][]byte{"clusters/prod/flux-system/gotk-components.yaml": components("v2.9.4")})
+	if err == nil || !strings.Contains(err.Error(), "the change breaks apps") || !strings.Contains(err.Error(), "REGION") {
+		t.Errorf("upgrading to Flux v2.9 gives %v, want the apps root broken for REGION", err)
+	}
+}
