@@ -49,6 +49,9 @@ func WriteText(w io.Writer, diffs []RootDiff, color bool) error {
 	}
 	for _, d := range diffs {
 		fmt.Fprintln(w, paint(colorBold, d.Name()+": "+summary(d)))
+		if d.MovedFrom != "" {
+			fmt.Fprintf(w, "  (moved from %s)\n", safetext.Text(d.MovedFrom))
+		}
 		if d.BaseError != "" {
 			fmt.Fprintf(w, "  (the base did not render: %s)\n", safetext.Line(d.BaseError))
 		}
@@ -188,6 +191,9 @@ func Markdown(diffs []RootDiff, title string, limit int) []string {
 	for _, d := range diffs {
 		// An HTML block: its text is HTML, and a blank line would end it.
 		open := fmt.Sprintf("<details><summary><code>%s</code>: %s</summary>\n\n", safetext.HTML(d.Name()), summary(d))
+		if d.MovedFrom != "" {
+			open += fmt.Sprintf("Moved from %s.\n\n", safetext.CodeSpan(d.MovedFrom))
+		}
 		if d.BaseError != "" {
 			open += fmt.Sprintf("The base did not render: %s\n\n", safetext.CodeSpan(safetext.Line(d.BaseError)))
 		}

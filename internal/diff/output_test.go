@@ -35,7 +35,8 @@ func TestWriteTextUnrendered(t *testing.T) {
 
 // FuzzMarkdownPaths gives the PR comment a root path, a Kustomization and
 // an object name from the fuzzer (also the name of a HelmRelease not
-// rendered), and a diff body holding backtick fences (also why):
+// rendered, and the folder the root moved from), and a diff body holding
+// backtick fences (also why the release is not rendered):
 // the comment must keep its structure, one section per root opened and
 // closed on lines of their own, no heading but the title, and every code
 // block closed by its own fence.
@@ -46,7 +47,7 @@ func FuzzMarkdownPaths(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path, ks, object, body string) {
 		d := RootDiff{Path: path, Kustomization: ks, Changes: []Change{{Object: object, Action: Changed,
 			Diff: "--- base/x\n+++ head/x\n@@ -1 +1 @@\n-" + body + "\n+" + body + "\n"}},
-			Unrendered: []Unrendered{{HelmRelease: object, Side: "head", Reason: body}}}
+			Unrendered: []Unrendered{{HelmRelease: object, Side: "head", Reason: body}}, MovedFrom: path}
 		for _, part := range Markdown([]RootDiff{d}, "Rendered diff", 0) {
 			opened, closed, fence := 0, 0, ""
 			for _, line := range strings.Split(part, "\n") {

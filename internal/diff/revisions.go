@@ -32,6 +32,9 @@ type RootDiff struct {
 	// Status says the root exists on one side only: "added" or "removed".
 	Status  string   `json:"status,omitempty"`
 	Changes []Change `json:"changes"`
+	// MovedFrom is the root's folder on the base side, when its
+	// Kustomization's spec.path changed.
+	MovedFrom string `json:"movedFrom,omitempty"`
 	// BaseError is why the root did not render on the base side; its
 	// objects then all show as added.
 	BaseError string `json:"baseError,omitempty"`
@@ -265,19 +268,34 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	opts.Secrets = append(opts.Secrets, render.SecretValues(headRes)...)
 
 	byID := map[string]*render.Result{}
+	byFlux := map[string]*render.Result{}
 	for _, r := range baseRes {
 		byID[rootID(r.Root)] = r
+		if id := fluxID(r.Root); id != "" {
+			byFlux[id] = r
+		}
 	}
 	var out []RootDiff
 	var broken []*HeadError
 	for _, h := range headRes {
-		b := byID[rootID(h.Root)]
-		delete(byID, rootID(h.Root))
+		b, ok := byID[rootID(h.Root)]
+		moved := ""
+		if m := byFlux[fluxID(h.Root)]; !ok && m != nil && fluxID(h.Root) != "" {
+			// The same Kustomization with another spec.path: Flux applies
+			// the new folder's objects in place of the old one's, so they
+			// are compared, not all removed and added.
+			if _, unmatched := byID[rootID(m.Root)]; unmatched {
+				b, moved = m, m.Root.Path
+			}
+		}
+		if b != nil {
+			delete(byID, rootID(b.Root))
+		}
 		if h.Err != nil {
 			broken = append(broken, &HeadError{Root: h.Root, Err: h.Err, Before: b != nil && b.Err != nil && b.Err.Error() == h.Err.Error()})
 			continue
 		}
-		d := RootDiff{Path: h.Root.Path, Kustomization: h.Root.KustomizationID(), Cluster: clusterOf(h.Root)}
+		d := RootDiff{Path: h.Root.Path, Kustomization: h.Root.KustomizationID(), Cluster: clusterOf(h.Root), MovedFrom: moved}
 		if b != nil && b.Err == nil && b.Digest != "" && b.Digest == h.Digest {
 			continue // printed alike, without reading either
 		}
@@ -470,6 +488,16 @@ func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
 }
 
 func rootID(r render.Root) string { return r.Key() }
+
+// fluxID names the Kustomization a root renders, in its cluster: the same
+// object whatever folder its spec.path names. "" for a root that is a
+// folder only.
+func fluxID(r render.Root) string {
+	if r.Kustomization == nil {
+		return ""
+	}
+	return r.KustomizationID() + "\x00" + r.ClusterName()
+}
 
 // leaveUnapplied leaves out, of each side, the roots no tree of theirs
 // applies (read as written: an app taken out of its parent's list) that a

@@ -3,7 +3,6 @@ package workspace
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,19 +85,7 @@ func TestAnalyzeAndChange(t *testing.T) {
 // Kustomization, still written and now read as written (no tree applies
 // it), is not a root added. Putting it back adds it, and removes nothing.
 func TestAppTakenOutOfItsList(t *testing.T) {
-	app := func(name string) map[string][]byte {
-		return map[string][]byte{
-			"apps/" + name + "/ks.yaml":           fluxKustomization(name, "./apps/"+name+"/app"),
-			"apps/" + name + "/app/settings.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: default}\ndata:\n  replicas: \"3\"\n"),
-		}
-	}
-	files := map[string][]byte{
-		"clusters/prod/apps.yaml": fluxKustomization("apps", "./apps"),
-		"apps/kustomization.yaml": []byte("resources: [web/ks.yaml, db/ks.yaml]\n"),
-	}
-	maps.Copy(files, app("web"))
-	maps.Copy(files, app("db"))
-	g := fleetRepo(t, files)
+	g := fleetRepo(t, twoApps())
 	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
 	if err != nil {
 		t.Fatal(err)
@@ -196,5 +183,61 @@ func TestFluxUpgradeDiff(t *testing.T) {
 	_, _, err = w.Change(context.Background(), base, map[string][]byte{"clusters/prod/flux-system/gotk-components.yaml": components("v2.9.4")})
 	if err == nil || !strings.Contains(err.Error(), "the change breaks apps") || !strings.Contains(err.Error(), "REGION") {
 		t.Errorf("upgrading to Flux v2.9 gives %v, want the apps root broken for REGION", err)
+	}
+}
+
+// twoApps is a cluster applying two apps, web and db, each a Flux
+// Kustomization of its folder's app/ listed by apps/kustomization.yaml.
+func twoApps() map[string][]byte {
+	files := map[string][]byte{
+		"clusters/prod/apps.yaml": fluxKustomization("apps", "./apps"),
+		"apps/kustomization.yaml": []byte("resources: [web/ks.yaml, db/ks.yaml]\n"),
+	}
+	for _, name := range []string{"web", "db"} {
+		files["apps/"+name+"/ks.yaml"] = fluxKustomization(name, "./apps/"+name+"/app")
+		files["apps/"+name+"/app/settings.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: default}\ndata:\n  replicas: \"3\"\n")
+	}
+	return files
+}
+
+// TestAppMoved: the change moves web's folder and points its Kustomization
+// at the new one. It is the same Kustomization, applying the same objects:
+// the diff shows its spec.path changed in its parent, and nothing removed
+// and added; an object changed in the move shows as changed, under the
+// new folder, moved from the old.
+func TestAppMoved(t *testing.T) {
+	g := fleetRepo(t, twoApps())
+	base, err := g.Git.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(g.Dir, "apps", "web"), filepath.Join(g.Dir, "apps", "frontend")); err != nil {
+		t.Fatal(err)
+	}
+	g.CommitFiles(t, "web is the frontend", map[string][]byte{
+		"apps/kustomization.yaml":   []byte("resources: [frontend/ks.yaml, db/ks.yaml]\n"),
+		"apps/frontend/ks.yaml":     fluxKustomization("web", "./apps/frontend/app"),
+		"apps/frontend/app/ui.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ui, namespace: default}\n"),
+	})
+	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := w.Analyze(context.Background(), base.Hash().String(), render.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range a.Diffs {
+		line := d.Path + " " + d.Status + " from:" + d.MovedFrom
+		for _, c := range d.Changes {
+			line += " " + string(c.Action) + ":" + c.Object
+		}
+		got = append(got, line)
+	}
+	want := "apps  from: changed:kustomize.toolkit.fluxcd.io/v1/Kustomization/flux-system/web\n" +
+		"apps/frontend/app  from:apps/web/app added:v1/ConfigMap/default/ui"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("diffs:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
