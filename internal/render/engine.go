@@ -396,16 +396,16 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 			failed = append(failed, res)
 		}
 	}
-	objects := map[string]map[string]Produced{}
+	objects := map[string]map[string][]indexed[Produced]{}
 	for i, res := range slices.Concat(all, self) {
 		cluster := res.Root.ClusterName()
 		if objects[cluster] == nil {
-			objects[cluster] = map[string]Produced{}
+			objects[cluster] = map[string][]indexed[Produced]{}
 		}
 		for _, p := range res.Produced {
 			id := p.Kind + "/" + p.Namespace + "/" + p.Name
-			if had, ok := objects[cluster][id]; !ok || had.Made != "" && i < len(all) {
-				objects[cluster][id] = p // a Secret written in the repository wins
+			if had, ok := objects[cluster][id]; !ok || had[0].v.Made != "" && i < len(all) {
+				objects[cluster][id] = []indexed[Produced]{{p, res.Root.Path}} // a Secret written in the repository wins
 			}
 		}
 	}
@@ -417,7 +417,7 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 // render without substitution of a root that substitutes from what it
 // applies itself failed, by root (rootKeyID).
 type producedIndex struct {
-	objects    map[string]map[string]Produced
+	objects    map[string]map[string][]indexed[Produced]
 	selfFailed map[string]error
 	// failed are the roots that do not render, whose objects are unknown.
 	failed []*Result
@@ -529,7 +529,7 @@ func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (va
 	if k == nil || k.Spec.PostBuild == nil {
 		return nil, nil, nil
 	}
-	var known map[string]map[string]Produced
+	var known map[string]map[string][]indexed[Produced]
 	var selfFailed error
 	if objects != nil {
 		known, selfFailed = objects.objects, objects.selfFailed[rootKeyID(root)]
@@ -537,7 +537,7 @@ func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (va
 	for {
 		var missing string
 		vars, err = resolveVars(k, func(id string) (Produced, bool) {
-			if p, ok := lookup(known, root.ClusterName(), id); ok {
+			if p, ok := lookup(known, root.ClusterName(), id, root.Path+"/"); ok {
 				return p, true
 			}
 			if slices.Contains(outside, id) {

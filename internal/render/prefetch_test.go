@@ -174,3 +174,46 @@ func TestRenderAhead(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseSourceNearest: two folders no cluster reaches each write an
+// OCIRepository flux-system/app, at another tag, and a HelmRelease of it
+// (samip5/k8s-cluster's two clusters, each app read as written). Each
+// release installs the chart of the source written beside it, whatever
+// order the roots render in; it took one or the other at random.
+func TestReleaseSourceNearest(t *testing.T) {
+	srv := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "0.1.0")), helmtest.Package(t, helmtest.Chart("app", "0.2.0")))
+	files := map[string][]byte{}
+	for team, tag := range map[string]string{"team-a": "0.1.0", "team-b": "0.2.0"} {
+		files[team+"/kustomization.yaml"] = []byte("resources: [source.yaml, hr.yaml]\n")
+		files[team+"/source.yaml"] = []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: flux-system}\nspec:\n  url: oci://" + srv.Registry + "/charts/app\n  insecure: true\n  ref: {tag: " + tag + "}\n")
+		files[team+"/hr.yaml"] = []byte("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: " + team + ", namespace: flux-system}\nspec:\n  chartRef: {kind: OCIRepository, name: app}\n")
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", files)
+	for run := range 4 {
+		c, err := cache.Open(t.TempDir(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		charts := helm.NewFetcher(helm.FetcherOptions{Cache: c, Registry: registry.New(registry.Options{Retries: -1})})
+		_, tree := openTree(t, g.Dir, "")
+		r, err := Discover(tree, Checkout{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results, err := New(tree, g.Dir, Options{Charts: charts, Cache: c, Jobs: 2}).Render(context.Background(), r, r.Roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustRender(t, results)
+		got := map[string]string{}
+		for _, res := range results {
+			for _, rel := range res.Releases {
+				got[rel.Name] = rel.Version
+			}
+		}
+		if want := map[string]string{"team-a": "0.1.0", "team-b": "0.2.0"}; !maps.Equal(got, want) {
+			t.Errorf("run %d: the releases install %v, want %v", run, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,7 +117,7 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 			if res.Root.At != nil {
 				eng = e.at(res.Root.At.Tree)
 			}
-			src := &releaseSources{index: idx, cluster: res.Root.ClusterName(), r: r, tree: eng.tree}
+			src := &releaseSources{index: idx, cluster: res.Root.ClusterName(), near: cmp.Or(res.Children[jb.child].File, res.Root.Path+"/"), r: r, tree: eng.tree}
 			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src, apis)
 			if e.opts.Rendered != nil {
 				e.opts.Rendered.Add(1)
@@ -341,29 +342,38 @@ func (e *Engine) storeRelease(key string, rel *Release, chart *helm.Chart) {
 // ConfigMaps and Secrets the repository renders, by cluster, since the
 // clusters of a repository define objects of the same name apart.
 type sourceIndex struct {
-	specs    map[string]map[string]Child    // by cluster, then kind/namespace/name
-	produced map[string]map[string]Produced // by cluster, then kind/namespace/name
+	specs    map[string]map[string][]indexed[Child]    // by cluster, then kind/namespace/name
+	produced map[string]map[string][]indexed[Produced] // by cluster, then kind/namespace/name
+}
+
+// indexed is an object of the index, with the file it is written in or
+// the folder of the root that renders it.
+type indexed[T any] struct {
+	v  T
+	at string
 }
 
 // sourceIndex indexes the objects of results and of every render of this
 // run.
 func (e *Engine) sourceIndex(results []*Result) *sourceIndex {
-	idx := &sourceIndex{specs: map[string]map[string]Child{}, produced: map[string]map[string]Produced{}}
+	idx := &sourceIndex{specs: map[string]map[string][]indexed[Child]{}, produced: map[string]map[string][]indexed[Produced]{}}
 	add := func(res *Result) {
 		if res.Err != nil {
 			return
 		}
 		cluster := res.Root.ClusterName()
 		if idx.specs[cluster] == nil {
-			idx.specs[cluster], idx.produced[cluster] = map[string]Child{}, map[string]Produced{}
+			idx.specs[cluster], idx.produced[cluster] = map[string][]indexed[Child]{}, map[string][]indexed[Produced]{}
 		}
 		for _, c := range res.Children {
 			if !c.isRelease() && c.Kind != "Kustomization" {
-				idx.specs[cluster][c.Kind+"/"+namespaceOr(c.Namespace)+"/"+c.Name] = c
+				id := c.Kind + "/" + namespaceOr(c.Namespace) + "/" + c.Name
+				idx.specs[cluster][id] = append(idx.specs[cluster][id], indexed[Child]{c, cmp.Or(c.File, res.Root.Path)})
 			}
 		}
 		for _, p := range res.Produced {
-			idx.produced[cluster][p.Kind+"/"+p.Namespace+"/"+p.Name] = p
+			id := p.Kind + "/" + p.Namespace + "/" + p.Name
+			idx.produced[cluster][id] = append(idx.produced[cluster][id], indexed[Produced]{p, res.Root.Path})
 		}
 	}
 	for _, res := range results {
@@ -379,26 +389,42 @@ func (e *Engine) sourceIndex(results []*Result) *sourceIndex {
 // lookup finds id among what cluster renders, else among what roots of no
 // cluster render, else in any cluster (in name order); and then, for a
 // Kind/namespace/name id, the object of that name made in any namespace.
-func lookup[T any](by map[string]map[string]T, cluster, id string) (T, bool) {
+// Of several alike, it takes the one written nearest near (the release
+// asking): roots no cluster reaches share one index, and two clusters'
+// apps may each write their own (samip5/k8s-cluster's k8s-gateway
+// OCIRepository, a tag in each cluster's folder).
+func lookup[T any](by map[string]map[string][]indexed[T], cluster, id, near string) (T, bool) {
 	ids := []string{id}
 	if kind, _, name, ok := splitID(id); ok {
 		ids = append(ids, kind+"/"+anyNamespace+"/"+name)
 	}
 	for _, id := range ids {
-		if v, ok := by[cluster][id]; ok {
-			return v, true
+		if c, ok := by[cluster][id]; ok {
+			return nearest(c, near), true
 		}
-		if v, ok := by[""][id]; ok {
-			return v, true
+		if c, ok := by[""][id]; ok {
+			return nearest(c, near), true
 		}
-		for _, c := range slices.Sorted(maps.Keys(by)) {
-			if v, ok := by[c][id]; ok {
-				return v, true
+		for _, cl := range slices.Sorted(maps.Keys(by)) {
+			if c, ok := by[cl][id]; ok {
+				return nearest(c, near), true
 			}
 		}
 	}
 	var zero T
 	return zero, false
+}
+
+// nearest is the candidate written in the folders nearest near, the first
+// in path order among those as near.
+func nearest[T any](candidates []indexed[T], near string) T {
+	best, shared := candidates[0], sharedDirs(candidates[0].at, near)
+	for _, c := range candidates[1:] {
+		if n := sharedDirs(c.at, near); n > shared || n == shared && c.at < best.at {
+			best, shared = c, n
+		}
+	}
+	return best.v
 }
 
 // covers tells whether every source and values object the results'
@@ -418,8 +444,8 @@ func (idx *sourceIndex) covers(results []*Result) bool {
 			}
 			ns := namespaceOr(c.Namespace)
 			for _, ref := range refsOf(spec, ns) {
-				_, spec := lookup(idx.specs, res.Root.ClusterName(), ref)
-				_, data := lookup(idx.produced, res.Root.ClusterName(), ref)
+				_, spec := lookup(idx.specs, res.Root.ClusterName(), ref, c.File)
+				_, data := lookup(idx.produced, res.Root.ClusterName(), ref, c.File)
 				if !spec && !data {
 					return false
 				}
@@ -458,17 +484,19 @@ func refsOf(spec helmv2.HelmReleaseSpec, ns string) []string {
 type releaseSources struct {
 	index   *sourceIndex
 	cluster string
-	r       *Repository
-	tree    repo.Tree
+	// near is where the release is written, or its root's folder.
+	near string
+	r    *Repository
+	tree repo.Tree
 }
 
 func (s *releaseSources) Spec(kind, namespace, name string) (json.RawMessage, bool) {
-	c, ok := lookup(s.index.specs, s.cluster, kind+"/"+namespace+"/"+name)
+	c, ok := lookup(s.index.specs, s.cluster, kind+"/"+namespace+"/"+name, s.near)
 	return c.Spec, ok
 }
 
 func (s *releaseSources) Data(kind, namespace, name string) (map[string]string, bool, bool) {
-	p, ok := lookup(s.index.produced, s.cluster, kind+"/"+namespace+"/"+name)
+	p, ok := lookup(s.index.produced, s.cluster, kind+"/"+namespace+"/"+name, s.near)
 	if p.Made != "" {
 		// Values only the cluster knows; Helm charts are not rendered
 		// with stand-ins for them.
@@ -480,7 +508,7 @@ func (s *releaseSources) Data(kind, namespace, name string) (map[string]string, 
 func (s *releaseSources) Tree(namespace, name string) (repo.Tree, string) {
 	id := "GitRepository/" + namespace + "/" + name
 	var src *Source
-	if c, ok := lookup(s.index.specs, s.cluster, id); ok {
+	if c, ok := lookup(s.index.specs, s.cluster, id, s.near); ok {
 		src = sourceOf(c, s.r)
 	} else if known, ok := s.r.Sources[id]; ok {
 		src = known
