@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/helmtest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
 // The charts fetched ahead of a render are those of the HelmReleases and
@@ -141,16 +142,7 @@ func TestRenderAhead(t *testing.T) {
 		outputs, ahead := map[int]string{}, map[int]int{}
 		for _, jobs := range []int{1, 2} {
 			dir := t.TempDir()
-			c, err := cache.Open(dir, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			charts := helm.NewFetcher(helm.FetcherOptions{Cache: c, Registry: registry.New(registry.Options{Retries: -1})})
-			_, tree := openTree(t, g.Dir, "")
-			r, err := Discover(tree, Checkout{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, charts, tree, r := chartRepo(t, g.Dir, dir)
 			roots, err := r.Select([]string{"apps"})
 			if err != nil {
 				t.Fatal(err)
@@ -191,16 +183,7 @@ func TestReleaseSourceNearest(t *testing.T) {
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", files)
 	for run := range 4 {
-		c, err := cache.Open(t.TempDir(), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		charts := helm.NewFetcher(helm.FetcherOptions{Cache: c, Registry: registry.New(registry.Options{Retries: -1})})
-		_, tree := openTree(t, g.Dir, "")
-		r, err := Discover(tree, Checkout{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, charts, tree, r := chartRepo(t, g.Dir, t.TempDir())
 		results, err := New(tree, g.Dir, Options{Charts: charts, Cache: c, Jobs: 2}).Render(context.Background(), r, r.Roots)
 		if err != nil {
 			t.Fatal(err)
@@ -216,4 +199,21 @@ func TestReleaseSourceNearest(t *testing.T) {
 			t.Errorf("run %d: the releases install %v, want %v", run, got, want)
 		}
 	}
+}
+
+// chartRepo opens the working tree of the repository at dir and discovers
+// it, with a cache in cacheDir and a chart fetcher keeping charts there.
+func chartRepo(t *testing.T, dir, cacheDir string) (*cache.Cache, *helm.Fetcher, repo.Tree, *Repository) {
+	t.Helper()
+	c, err := cache.Open(cacheDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	charts := helm.NewFetcher(helm.FetcherOptions{Cache: c, Registry: registry.New(registry.Options{Retries: -1})})
+	_, tree := openTree(t, dir, "")
+	r, err := Discover(tree, Checkout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, charts, tree, r
 }

@@ -85,19 +85,7 @@ func TestAnalyzeAndChange(t *testing.T) {
 // Kustomization, still written and now read as written (no tree applies
 // it), is not a root added. Putting it back adds it, and removes nothing.
 func TestAppTakenOutOfItsList(t *testing.T) {
-	g := fleetRepo(t, twoApps())
-	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := w.Repo.Resolve("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := w.CommitTree(head)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, full := openAtHead(t, fleetRepo(t, twoApps()).Dir)
 	summary := func(base repo.Tree, list string) string {
 		t.Helper()
 		diffs, _, err := w.Change(context.Background(), base, map[string][]byte{"apps/kustomization.yaml": []byte(list)})
@@ -168,19 +156,8 @@ func TestFluxUpgradeDiff(t *testing.T) {
 		"clusters/prod/apps.yaml":                        append(fluxKustomization("apps", "./apps"), "  postBuild:\n    substitute: {ENV: prod}\n"...),
 		"apps/settings.yaml":                             []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  region: \"${REGION}\"\n"),
 	})
-	w, err := Open(Options{Dir: g.Dir, Jobs: 2, NoCache: true, Offline: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := w.Repo.Resolve("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := w.CommitTree(head)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = w.Change(context.Background(), base, map[string][]byte{"clusters/prod/flux-system/gotk-components.yaml": components("v2.9.4")})
+	w, base := openAtHead(t, g.Dir)
+	_, _, err := w.Change(context.Background(), base, map[string][]byte{"clusters/prod/flux-system/gotk-components.yaml": components("v2.9.4")})
 	if err == nil || !strings.Contains(err.Error(), "the change breaks apps") || !strings.Contains(err.Error(), "REGION") {
 		t.Errorf("upgrading to Flux v2.9 gives %v, want the apps root broken for REGION", err)
 	}
@@ -240,4 +217,23 @@ func TestAppMoved(t *testing.T) {
 	if strings.Join(got, "\n") != want {
 		t.Errorf("diffs:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
+}
+
+// openAtHead opens the repository at dir offline and without a cache, and
+// returns its HEAD commit's tree, the base of a Change.
+func openAtHead(t *testing.T, dir string) (*Workspace, repo.Tree) {
+	t.Helper()
+	w, err := Open(Options{Dir: dir, Jobs: 2, NoCache: true, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := w.Repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := w.CommitTree(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, tree
 }
