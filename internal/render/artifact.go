@@ -24,17 +24,23 @@ type generator struct {
 	Object    *manifest.Object
 	Namespace string
 	Spec      struct {
-		Sources []struct {
-			Alias     string `json:"alias"`
-			Kind      string `json:"kind"`
-			Name      string `json:"name"`
-			Namespace string `json:"namespace"`
-		} `json:"sources"`
-		Artifacts []struct {
-			Name string   `json:"name"`
-			Copy []copyOp `json:"copy"`
-		} `json:"artifacts"`
+		Sources   []generatorSource   `json:"sources"`
+		Artifacts []generatorArtifact `json:"artifacts"`
 	}
+}
+
+// generatorSource is a source an ArtifactGenerator reads, by alias.
+type generatorSource struct {
+	Alias     string `json:"alias"`
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+// generatorArtifact is an artifact an ArtifactGenerator makes.
+type generatorArtifact struct {
+	Name string   `json:"name"`
+	Copy []copyOp `json:"copy"`
 }
 
 // copyOp is one copy of an artifact: files of a source, by alias, into the

@@ -833,7 +833,7 @@ func (r *Repository) bootstrapToCome() []*Kustomization {
 	}
 	var named []*Kustomization
 	for _, k := range r.Flux {
-		if k.SourceID() == bootstrapSource && !strings.Contains(k.Spec.Path, "${") && !r.archived(k.Object.File) {
+		if r.fromBootstrap(k) && !strings.Contains(k.Spec.Path, "${") && !r.archived(k.Object.File) {
 			named = append(named, k)
 		}
 	}
@@ -860,6 +860,31 @@ func (r *Repository) bootstrapToCome() []*Kustomization {
 		r.Sources[bootstrapSource] = bootstrapRepository(out[0].Object, "", ref)
 	}
 	return out
+}
+
+// fromBootstrap tells whether k builds from the flux-system GitRepository
+// `flux bootstrap` writes: naming it, or an ExternalArtifact an
+// ArtifactGenerator of its namespace makes from it (the official helm
+// example's apps and infrastructure).
+func (r *Repository) fromBootstrap(k *Kustomization) bool {
+	if k.SourceID() == bootstrapSource {
+		return true
+	}
+	ref := k.Spec.SourceRef
+	if ref.Kind != "ExternalArtifact" {
+		return false
+	}
+	ns := cmp.Or(ref.Namespace, k.Namespace())
+	for _, g := range r.generators {
+		makes := slices.ContainsFunc(g.Spec.Artifacts, func(a generatorArtifact) bool { return a.Name == ref.Name })
+		reads := slices.ContainsFunc(g.Spec.Sources, func(s generatorSource) bool {
+			return s.Kind+"/"+cmp.Or(s.Namespace, g.Namespace)+"/"+s.Name == bootstrapSource
+		})
+		if g.Namespace == ns && makes && reads {
+			return true
+		}
+	}
+	return false
 }
 
 // nameClusters tells the clusters to name themselves when there are

@@ -3,6 +3,8 @@ package workspace
 import (
 	"fmt"
 	"maps"
+	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -223,6 +225,39 @@ func TestBootstrapToCome(t *testing.T) {
 		t.Errorf("roots:\n%s\nwant:\n%s", strings.Join(roots, "\n"), want)
 	}
 
+}
+
+// TestBootstrapToComeArtifacts: the official helm example as its
+// repository has it, each cluster's gotk-sync.yaml a placeholder flux
+// bootstrap fills in, its Kustomizations building from ExternalArtifacts
+// an ArtifactGenerator makes of the flux-system GitRepository. Each
+// cluster is walked from the sync bootstrap will write, as with the sync
+// written: the same roots, none skipped (they were skipped, for want of
+// the GitRepository).
+func TestBootstrapToComeArtifacts(t *testing.T) {
+	files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "platform"))
+	roots := func(files map[string][]byte) (string, int) {
+		t.Helper()
+		g := gittest.Init(t, t.TempDir())
+		g.CommitFiles(t, "import", files)
+		g.Origin(t, "https://github.com/example/platform.git")
+		disc := discoverDir(t, g.Dir)
+		var out []string
+		for _, r := range disc.Roots {
+			out = append(out, r.String())
+		}
+		return strings.Join(out, "\n"), len(disc.Skipped)
+	}
+	want, _ := roots(maps.Clone(files))
+	for name := range files {
+		if path.Base(name) == "gotk-sync.yaml" {
+			files[name] = []byte("# This file will be generated automatically by flux bootstrap.\n")
+		}
+	}
+	got, skipped := roots(files)
+	if got != want || skipped != 0 {
+		t.Errorf("roots, %d skipped:\n%s\nwant, as with the sync written:\n%s", skipped, got, want)
+	}
 }
 
 // ruleFiles checks the repository at dir and lists its findings as "rule
