@@ -182,10 +182,8 @@ func checkMarkers(c *checker) error {
 // and the root's own finding says why.
 func (c *checker) unrenderedPolicy(name string) bool {
 	r := c.in.Repository
-	for _, res := range c.in.Results {
-		if res.Err != nil && r.MayProduce(res.Root, []string{name}) {
-			return true
-		}
+	if r.FailedMaker(c.in.Results, name) != nil {
+		return true
 	}
 	for _, s := range r.Skipped {
 		if s.Blocked && r.MayProduce(render.Root{Path: s.Kustomization.Path(), Kustomization: s.Kustomization}, []string{name}) {

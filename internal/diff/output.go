@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -107,7 +106,7 @@ func summary(d RootDiff) string {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.word))
 		}
 	}
-	if n := len(slices.DeleteFunc(slices.Clone(d.Unrendered), func(u Unrendered) bool { return u.Side == "both" })); n > 0 {
+	if n := oneSided(d.Unrendered); n > 0 {
 		word := "HelmReleases"
 		if n == 1 {
 			word = "HelmRelease"

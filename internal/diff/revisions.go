@@ -95,9 +95,15 @@ func notRendered(r *render.Release) string {
 	return r.Unchecked
 }
 
-// oneSided tells whether a HelmRelease renders on one side only.
-func oneSided(us []Unrendered) bool {
-	return slices.ContainsFunc(us, func(u Unrendered) bool { return u.Side != "both" })
+// oneSided counts the HelmReleases that render on one side only.
+func oneSided(us []Unrendered) int {
+	n := 0
+	for _, u := range us {
+		if u.Side != "both" {
+			n++
+		}
+	}
+	return n
 }
 
 // ChartChange is a HelmRelease whose chart version changed.
@@ -280,12 +286,14 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	for _, h := range headRes {
 		b, ok := byID[rootID(h.Root)]
 		moved := ""
-		if m := byFlux[fluxID(h.Root)]; !ok && m != nil && fluxID(h.Root) != "" {
+		if id := fluxID(h.Root); !ok && id != "" {
 			// The same Kustomization with another spec.path: Flux applies
 			// the new folder's objects in place of the old one's, so they
 			// are compared, not all removed and added.
-			if _, unmatched := byID[rootID(m.Root)]; unmatched {
-				b, moved = m, m.Root.Path
+			if m := byFlux[id]; m != nil {
+				if _, unmatched := byID[rootID(m.Root)]; unmatched {
+					b, moved = m, m.Root.Path
+				}
 			}
 		}
 		if b != nil {
@@ -314,7 +322,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 			if before, err = b.YAMLWithout(left); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", b.Root, err)
 			}
-			if bytes.Equal(before, after) && !oneSided(unrendered) {
+			if bytes.Equal(before, after) && oneSided(unrendered) == 0 {
 				continue
 			}
 		}
@@ -322,7 +330,7 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 			return nil, nil, fmt.Errorf("%s: %w", h.Root, err)
 		}
 		d.Charts = chartChanges(b, h)
-		if len(d.Changes) > 0 || d.Status != "" || len(d.Charts) > 0 || oneSided(unrendered) {
+		if len(d.Changes) > 0 || d.Status != "" || len(d.Charts) > 0 || oneSided(unrendered) > 0 {
 			d.Unrendered = unrendered
 			out = append(out, d)
 		}

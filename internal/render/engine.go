@@ -429,8 +429,15 @@ func (x *producedIndex) failedMaker(r *Repository, name string) *Result {
 	if x == nil {
 		return nil
 	}
-	for _, res := range x.failed {
-		if r.MayProduce(res.Root, []string{name}) {
+	return r.FailedMaker(x.failed, name)
+}
+
+// FailedMaker returns the first of results that did not render and may
+// make an object named name (MayProduce), or nil: whether that object
+// exists is then not known.
+func (r *Repository) FailedMaker(results []*Result, name string) *Result {
+	for _, res := range results {
+		if res.Err != nil && r.MayProduce(res.Root, []string{name}) {
 			return res
 		}
 	}

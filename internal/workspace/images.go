@@ -121,12 +121,9 @@ func unrenderedPolicies(disc *render.Repository, results []*render.Result, res m
 		if !errors.Is(r.Err, images.ErrNotDefined) {
 			continue
 		}
-		for _, f := range results {
-			if f.Err != nil && disc.MayProduce(f.Root, []string{id.Name}) {
-				r.Err = fmt.Errorf("ImagePolicy %s/%s is not known: %s, which may define it, does not render: %w", id.Namespace, id.Name, f.Root, f.Err)
-				res[id] = r
-				break
-			}
+		if f := disc.FailedMaker(results, id.Name); f != nil {
+			r.Err = fmt.Errorf("ImagePolicy %s/%s is not known: %s, which may define it, does not render: %w", id.Namespace, id.Name, f.Root, f.Err)
+			res[id] = r
 		}
 	}
 }
