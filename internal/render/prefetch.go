@@ -60,7 +60,7 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 	stopped := p.stopped
 	p.wg.Go(func() {
 		var g errgroup.Group
-		g.SetLimit(e.opts.Jobs)
+		g.SetLimit(fetchJobs)
 		src := writtenSources{r}
 		seen := map[string]bool{}
 		written := writtenReleases(e.tree, files)
@@ -85,7 +85,7 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 			}
 			g.Go(func() error {
 				if !stopped.Load() {
-					e.release(ctx, w.child, src, apis)
+					e.release(ctx, w.child, src, apis, nil)
 				}
 				return nil
 			})
@@ -114,6 +114,11 @@ func (p prefetching) wait() {
 		p.wg.Wait()
 	}
 }
+
+// fetchJobs is how many charts are fetched at once, whatever the cores: a
+// fetch waits on the network (a handful of round trips to a registry
+// each), not on a core.
+const fetchJobs = 16
 
 // writtenRelease is a HelmRelease as it is written: decoded, and as the
 // child a render of it would give.

@@ -3,18 +3,24 @@ package render
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/chartserve"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/helm/helmtest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -216,4 +222,74 @@ func chartRepo(t *testing.T, dir, cacheDir string) (*cache.Cache, *helm.Fetcher,
 		t.Fatal(err)
 	}
 	return c, charts, tree, r
+}
+
+// TestChartsFetchedTogether: a chart's download waits on the registry, not
+// on a core. With one job, the charts of three HelmReleases are still
+// asked for at once, whether fetched ahead (with a cache) or while the
+// releases render (without one): the registry holds each manifest request
+// until the three are in flight, or a second has passed.
+func TestChartsFetchedTogether(t *testing.T) {
+	const charts = 3
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	all := make(chan struct{})
+	reg := registrytest.New(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if strings.Contains(req.URL.Path, "/manifests/") {
+				mu.Lock()
+				inFlight++
+				if most = max(most, inFlight); most == charts {
+					close(all)
+				}
+				mu.Unlock()
+				select {
+				case <-all:
+				case <-time.After(time.Second):
+				}
+				defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+			}
+			next.ServeHTTP(w, req)
+		})
+	})
+	t.Cleanup(reg.Close)
+	files := map[string][]byte{"apps/kustomization.yaml": []byte("resources: [releases.yaml]\n")}
+	var docs []string
+	for i := range charts {
+		name := fmt.Sprintf("app%d", i)
+		if _, err := chartserve.Push(reg.DirectHost(), "charts", helmtest.Package(t, helmtest.Chart(name, "0.1.0"))); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: "+name+", namespace: flux-system}\nspec:\n  url: oci://"+reg.Host()+"/charts/"+name+"\n  insecure: true\n  ref: {tag: 0.1.0}\n",
+			"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: "+name+", namespace: flux-system}\nspec:\n  chartRef: {kind: OCIRepository, name: "+name+"}\n")
+	}
+	files["apps/releases.yaml"] = []byte(strings.Join(docs, "---\n"))
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", files)
+	for _, ahead := range []bool{true, false} {
+		mu.Lock()
+		most, all = 0, make(chan struct{})
+		mu.Unlock()
+		c, fetcher, tree, r := chartRepo(t, g.Dir, t.TempDir())
+		opts := Options{Charts: fetcher, Jobs: 1}
+		if ahead {
+			opts.Cache = c
+		} else {
+			fetcher = helm.NewFetcher(helm.FetcherOptions{Registry: registry.New(registry.Options{Retries: -1})})
+			opts.Charts = fetcher
+		}
+		results, err := New(tree, g.Dir, opts).Render(context.Background(), r, r.Roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustRender(t, results)
+		if n := len(results[0].Releases); n != charts {
+			t.Fatalf("ahead %v: %d releases rendered, want %d", ahead, n, charts)
+		}
+		mu.Lock()
+		if most != charts {
+			t.Errorf("ahead %v: at most %d charts asked for at once, want %d", ahead, most, charts)
+		}
+		mu.Unlock()
+	}
 }

@@ -105,8 +105,11 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 		rels[i] = make([]*Release, len(res.Children))
 	}
 	apis := e.helmAPIs(r)
+	// A job waiting on its chart's download holds no core: jobs run
+	// fetchJobs at a time, renders Jobs at a time.
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.opts.Jobs)
+	g.SetLimit(max(e.opts.Jobs, fetchJobs))
+	cores := make(chan struct{}, e.opts.Jobs)
 	for _, jb := range jobs {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
@@ -118,7 +121,7 @@ func (e *Engine) releases(ctx context.Context, r *Repository, results []*Result)
 				eng = e.at(res.Root.At.Tree)
 			}
 			src := &releaseSources{index: idx, cluster: res.Root.ClusterName(), near: cmp.Or(res.Children[jb.child].File, res.Root.Path+"/"), r: r, tree: eng.tree}
-			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src, apis)
+			rels[jb.res][jb.child] = e.release(ctx, res.Children[jb.child], src, apis, cores)
 			if e.opts.Rendered != nil {
 				e.opts.Rendered.Add(1)
 			}
@@ -204,8 +207,9 @@ func (r *Result) yamlWithout(left map[string]bool) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// release renders one HelmRelease.
-func (e *Engine) release(ctx context.Context, c Child, src helm.Sources, apis []string) *Release {
+// release renders one HelmRelease; with cores, it holds one of them from
+// the moment its chart is fetched.
+func (e *Engine) release(ctx context.Context, c Child, src helm.Sources, apis []string, cores chan struct{}) *Release {
 	rel := &Release{Namespace: namespaceOr(c.Namespace), Name: c.Name, File: c.File, Line: c.Line}
 	hr := &helmv2.HelmRelease{}
 	hr.Name, hr.Namespace = rel.Name, rel.Namespace
@@ -229,6 +233,14 @@ func (e *Engine) release(ctx context.Context, c Child, src helm.Sources, apis []
 	chart, err := helm.Resolve(ctx, e.opts.Charts, hr, src)
 	if err != nil {
 		return fail(err)
+	}
+	if cores != nil {
+		select {
+		case cores <- struct{}{}:
+			defer func() { <-cores }()
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		}
 	}
 	// An OCIRepository's chart is named once it is read.
 	defer func() {
