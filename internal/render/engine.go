@@ -390,13 +390,21 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 			}
 		}
 	}
+	// In one order whatever order the renders ended in: of two roots of
+	// one folder giving an object alike, the first is taken.
+	slices.SortStableFunc(all, func(a, b *Result) int { return strings.Compare(onceKey(a.Root), onceKey(b.Root)) })
 	var failed []*Result
 	for _, res := range all {
 		if res.Err != nil {
 			failed = append(failed, res)
 		}
 	}
+	// Of several objects of one name in a cluster, one written in the
+	// repository wins over one an operator makes, and both over what a
+	// render without substitution gives; of those alike, the lookup
+	// takes the one nearest the root asking.
 	objects := map[string]map[string][]indexed[Produced]{}
+	best := map[string]int{} // by cluster and ID, the rank kept
 	for i, res := range slices.Concat(all, self) {
 		cluster := res.Root.ClusterName()
 		if objects[cluster] == nil {
@@ -404,8 +412,20 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 		}
 		for _, p := range res.Produced {
 			id := p.Kind + "/" + p.Namespace + "/" + p.Name
-			if had, ok := objects[cluster][id]; !ok || had[0].v.Made != "" && i < len(all) {
-				objects[cluster][id] = []indexed[Produced]{{p, res.Root.Path}} // a Secret written in the repository wins
+			rank := 0
+			switch {
+			case i >= len(all):
+				rank = 2
+			case p.Made != "":
+				rank = 1
+			}
+			had, ok := best[cluster+"\x00"+id]
+			switch {
+			case !ok || rank < had:
+				best[cluster+"\x00"+id] = rank
+				objects[cluster][id] = []indexed[Produced]{{p, res.Root.Path}}
+			case rank == had:
+				objects[cluster][id] = append(objects[cluster][id], indexed[Produced]{p, res.Root.Path})
 			}
 		}
 	}

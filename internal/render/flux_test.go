@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"path"
 
 	"context"
@@ -646,5 +647,38 @@ func TestSubstituteFromAFailedRoot(t *testing.T) {
 	want := "clusters/prod/app.yaml:1: Kustomization flux-system/app: postBuild.substituteFrom: Secret flux-system/vars is not known: operator, which may make it, does not render"
 	if res.Err == nil || res.Err.Error() != want || !errors.Is(res.Err, kfs.ErrRemoteRefused) {
 		t.Errorf("error %v, want %q, a refused remote read", res.Err, want)
+	}
+}
+
+// TestSubstituteFromNearest: two folders no cluster reaches each write a
+// ConfigMap flux-system/cluster-settings and a Kustomization substituting
+// from it. Each app takes the settings written nearest it, run after run;
+// the first folder's were taken for both.
+func TestSubstituteFromNearest(t *testing.T) {
+	files := map[string][]byte{
+		"flux/sync.yaml": []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec:\n  interval: 1m\n  url: https://example.com/fleet.git\n"),
+	}
+	for _, team := range []string{"team-a", "team-b"} {
+		files[team+"/settings/kustomization.yaml"] = []byte("resources: [settings.yaml]\n")
+		files[team+"/settings/settings.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-settings, namespace: flux-system}\ndata:\n  TEAM: " + team + "\n")
+		files[team+"/ks.yaml"] = []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + team + ", namespace: flux-system}\nspec:\n  interval: 10m\n  prune: true\n  path: ./" + team + "/app\n" +
+			"  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: cluster-settings\n")
+		files[team+"/app/kustomization.yaml"] = []byte("resources: [web.yaml]\n")
+		files[team+"/app/web.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata:\n  team: ${TEAM}\n")
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", files)
+	for run := range 3 {
+		_, results := renderTree(t, g.Dir)
+		got := map[string]string{}
+		for _, res := range results {
+			if team, ok := strings.CutSuffix(res.Root.Path, "/app"); ok {
+				_, rest, _ := strings.Cut(string(output(t, res)), "  team: ")
+				got[team], _, _ = strings.Cut(rest, "\n")
+			}
+		}
+		if want := map[string]string{"team-a": "team-a", "team-b": "team-b"}; !maps.Equal(got, want) {
+			t.Errorf("run %d: the apps substitute %v, want %v", run, got, want)
+		}
 	}
 }
