@@ -43,6 +43,10 @@ type checker struct {
 		once  sync.Once
 		files map[string]bool
 	}
+	built struct {
+		once  sync.Once
+		files map[string]bool
+	}
 }
 
 func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -42,11 +43,29 @@ func checkSyntax(c *checker) error {
 		if c.aside(f) {
 			return
 		}
-		for _, x := range facts.Findings {
-			if x.Rule == "syntax" {
-				x.File = f
-				c.add("syntax", x)
+		// A resource only kustomizations nothing builds list: that it
+		// holds no object is a warning, as their build's failure is.
+		var unbuilt map[Finding]bool
+		if c.resourceFiles()[f] && !c.builtResources()[f] {
+			if plain, err := c.fileFactsOf(f, false); err == nil {
+				unbuilt = map[Finding]bool{}
+				for _, x := range facts.Findings {
+					unbuilt[x] = !slices.Contains(plain.Findings, x)
+				}
 			}
+		}
+		for _, x := range facts.Findings {
+			if x.Rule != "syntax" {
+				continue
+			}
+			demote := unbuilt[x]
+			x.File = f
+			if !demote {
+				c.add("syntax", x)
+				continue
+			}
+			x.Message += " (only kustomizations no cluster's tree builds list it)"
+			c.addRaw(rawFinding{Finding: x, Default: Warning})
 		}
 	})
 }
@@ -227,6 +246,35 @@ func (c *checker) resourceFiles() map[string]bool {
 	}
 	c.resources = out
 	return out
+}
+
+// builtResources are the files listed as resources by the kustomizations
+// a build of a root some cluster's tree applies may read (of any root, in
+// a repository without entry points).
+func (c *checker) builtResources() map[string]bool {
+	c.built.once.Do(func() {
+		r := c.in.Repository
+		dirs := map[string]bool{}
+		for _, root := range r.Roots {
+			if root.At == nil && !r.Unreached(root) {
+				for _, d := range r.Reaches(root.Path) {
+					dirs[d] = true
+				}
+			}
+		}
+		c.built.files = map[string]bool{}
+		for dir, kf := range r.Kustomizations {
+			if !dirs[dir] {
+				continue
+			}
+			for _, ref := range kf.Refs {
+				if ref.Field == "resources" && !kfs.IsRemote(ref.Value) {
+					c.built.files[path.Join(kf.Dir, ref.Value)] = true
+				}
+			}
+		}
+	})
+	return c.built.files
 }
 
 // syntaxOf checks a YAML file's content: encoding, syntax, duplicate keys,

@@ -243,6 +243,19 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
+			// An app taken out of its cluster's list, its kustomization
+			// broken (sulibot/home-ops): nothing builds it, as its build
+			// warning says.
+			name: "resource that is not an object, in a folder no cluster builds",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync + "---\n" + ks("flux-system", "./clusters/prod", ""), "clusters/prod/apps.yaml": ks("apps", "./apps", ""),
+				"apps/kustomization.yaml":     "resources:\n- ../app\n",
+				"apps/old/kustomization.yaml": "resources:\n- values.yaml\n", "apps/old/values.yaml": "replicas: 3\n"}),
+			want: []want{
+				{rule: "syntax", file: "apps/old/values.yaml", line: 1, severity: Warning, message: "not a Kubernetes object: no apiVersion, kind, metadata.name (only kustomizations no cluster's tree builds list it)"},
+				{rule: "build", file: "apps/old/values.yaml", line: 1, severity: Warning, message: "apps/old, which no cluster's tree builds: not a Kubernetes object"},
+			},
+		},
+		{
 			name:  "missing base",
 			files: map[string]string{"base/kustomization.yaml": "resources: []\n", "dev/kustomization.yaml": "resources:\n- ../bsae\n"},
 			want:  []want{{rule: "build", file: "dev/kustomization.yaml", line: 2, message: `resource "../bsae" not found (did you mean "../base"?)`}},
