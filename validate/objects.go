@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
@@ -398,7 +399,8 @@ func (c *checker) alike(a, b *object) (bool, error) {
 		if o.index >= len(objs) {
 			return false, nil
 		}
-		m, err := objs[o.index].node.Map()
+		n := objs[o.index].node
+		m, err := n.Map()
 		if err != nil {
 			return false, nil
 		}
@@ -406,9 +408,35 @@ func (c *checker) alike(a, b *object) (bool, error) {
 			delete(meta, "labels")
 			delete(meta, "annotations")
 		}
+		if strings.HasSuffix(group(n.GetApiVersion()), ".fluxcd.io") {
+			fluxDurations(m)
+		}
 		content[i] = m
 	}
 	return reflect.DeepEqual(content[0], content[1]), nil
+}
+
+// fluxDurations spells alike, in a Flux object's content, the durations
+// its controllers read (interval, timeout, retryInterval and the like):
+// "1h" and "1h0m0s" are one interval to them (sulibot/home-ops writes
+// a HelmRepository each way in two folders one cluster applies).
+func fluxDurations(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && (k == "interval" || k == "timeout" || strings.HasSuffix(k, "Interval") || strings.HasSuffix(k, "Timeout")) {
+				if d, err := time.ParseDuration(s); err == nil {
+					v[k] = d.String()
+				}
+				continue
+			}
+			fluxDurations(x)
+		}
+	case []any:
+		for _, x := range v {
+			fluxDurations(x)
+		}
+	}
 }
 
 // factObject is the object a fact of res is about.

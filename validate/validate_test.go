@@ -408,6 +408,15 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "duplicate-object", file: "app/deploy.yaml", line: 1, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a, which render it differently: they would fight over it"}},
 		},
 		{
+			name: "two Kustomizations apply a Flux source, its interval spelt two ways",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/a.yaml":     ks("a", "./repos", ""),
+				"clusters/prod/b.yaml":     ks("b", "./repos", "  patches:\n    - target: {kind: HelmRepository}\n      patch: |\n        - op: replace\n          path: /spec/interval\n          value: 1h0m0s\n"),
+				"repos/kustomization.yaml": "resources:\n- charts.yaml\n",
+				"repos/charts.yaml":        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://charts.example.com\n"}),
+			want: []want{{rule: "duplicate-object", file: "repos/charts.yaml", line: 1, severity: Warning, message: "is applied by Kustomization flux-system/b and also by Kustomization flux-system/a, alike but for labels and annotations"}},
+		},
+		{
 			// Made by hand or at bootstrap: only the cluster can tell.
 			name: "substituteFrom a Secret no root renders",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
