@@ -168,8 +168,12 @@ func checkMarkers(c *checker) error {
 				}
 				continue
 			}
-			if msg := unselectable(m.Field, m.Value, m.Policy, policy); msg != "" {
-				c.add("imagepolicy-marker", Finding{File: f, Line: m.Line, Column: m.Column, Message: msg})
+			if msg, placeholder := unselectable(m.Field, m.Value, m.Policy, policy); msg != "" {
+				x := rawFinding{Finding: Finding{Rule: "imagepolicy-marker", File: f, Line: m.Line, Column: m.Column, Message: msg}}
+				if placeholder {
+					x.Default = Warning
+				}
+				c.addRaw(x)
 			}
 		}
 	}
@@ -336,33 +340,39 @@ func lastPartHasTag(ref string) bool {
 
 // unselectable says why the policy could never select a tag like the
 // marker's current one (the walkthrough's policy filters main-<sha>-<n>
-// while its overlay holds master-<sha>-<n>), or "".
-func unselectable(field markers.Field, value string, p markers.Policy, policy *kyaml.RNode) string {
+// while its overlay holds master-<sha>-<n>), or "". A tag without a
+// digit ("latest", "server") names no version: it is a placeholder the
+// automation replaces on its first update, a warning (placeholder).
+func unselectable(field markers.Field, value string, p markers.Policy, policy *kyaml.RNode) (msg string, placeholder bool) {
 	tag := value
 	switch field {
 	case markers.FieldTag:
 	case markers.FieldImage:
 		ref := strings.SplitN(tag, "@", 2)[0]
 		if !lastPartHasTag(ref) {
-			return ""
+			return "", false
 		}
 		tag = ref[strings.LastIndexByte(ref, ':')+1:]
 	default:
-		return ""
+		return "", false
 	}
 	if tag == "" {
-		return ""
+		return "", false
 	}
 	obj, err := policy.Map()
 	if err != nil {
-		return ""
+		return "", false
 	}
 	spec, err := imagepolicy.FromObject(obj)
 	if err != nil {
-		return "" // the schema and imagepolicy-pattern rules report a bad policy
+		return "", false // the schema and imagepolicy-pattern rules report a bad policy
 	}
 	if _, err := imagepolicy.Select(spec, []string{tag}); err != nil {
-		return fmt.Sprintf("ImagePolicy %s/%s could never select a tag like the current %q: %v", p.Namespace, p.Name, tag, err)
+		msg := fmt.Sprintf("ImagePolicy %s/%s could never select a tag like the current %q: %v", p.Namespace, p.Name, tag, err)
+		if !strings.ContainsAny(tag, "0123456789") {
+			return msg + fmt.Sprintf("; %q names no version, a placeholder the image automation replaces with the policy's pick on its first update", tag), true
+		}
+		return msg, false
 	}
-	return ""
+	return "", false
 }

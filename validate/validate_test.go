@@ -781,6 +781,17 @@ spec:
 			},
 		},
 		{
+			// wahooli/gitops-repo's llama.cpp server: the overlay holds the
+			// rolling tag until the automation's first update.
+			name: "marker whose current tag is a placeholder the policy never selects",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\nimages:\n- name: nginx\n  newTag: stable # {\"$imagepolicy\": \"shop:web:tag\"}\n",
+				"update-policies/web.yaml": strings.Replace(imagePolicy, "  namespace: shop\n", "", 1)}),
+			want: []want{
+				{rule: "unapplied", file: "update-policies/web.yaml", line: 1, severity: Warning, message: "no render root applies web.yaml"},
+				{rule: "imagepolicy-marker", file: "app/kustomization.yaml", line: 5, severity: Warning, message: `could never select a tag like the current "stable": no tag matched the policy: none of the 1 values ("stable") is a semantic version within range "1.x" (the controller reports "unable to determine latest version from provided list"); "stable" names no version, a placeholder the image automation replaces with the policy's pick on its first update$`},
+			},
+		},
+		{
 			name:  "marker without a namespace",
 			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- policy.yaml\nimages:\n- name: nginx\n  newTag: \"1.27\" # {\"$imagepolicy\": \"web:tag\"}\n", "app/policy.yaml": imagePolicy}),
 			want: []want{
