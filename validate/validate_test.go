@@ -256,6 +256,23 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
+			// wahooli/gitops-repo renames a shared Kustomization per
+			// cluster with a patch file that holds its new name only.
+			name: "a patch renaming a Flux Kustomization",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- ../../shared\npatches:\n- path: rename.yaml\n  target:\n    kind: Kustomization\n    name: base-app\n  options:\n    allowNameChange: true\n",
+				"clusters/prod/rename.yaml":        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\n",
+				"shared/kustomization.yaml":        "resources:\n- app.yaml\n",
+				"shared/app.yaml":                  ks("base-app", "./app", "")}),
+		},
+		{
+			name: "a Flux Kustomization without a spec, applied",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- app.yaml\n",
+				"clusters/prod/app.yaml":           "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\n"}),
+			want: []want{{rule: "build", file: "clusters/prod/app.yaml", line: 1, message: "Kustomization flux-system/app has no spec$"}},
+		},
+		{
 			name:  "missing base",
 			files: map[string]string{"base/kustomization.yaml": "resources: []\n", "dev/kustomization.yaml": "resources:\n- ../bsae\n"},
 			want:  []want{{rule: "build", file: "dev/kustomization.yaml", line: 2, message: `resource "../bsae" not found (did you mean "../base"?)`}},

@@ -234,6 +234,9 @@ type Repository struct {
 	// Broken are the Flux Kustomizations that cannot be read (a spec that
 	// does not decode): Flux refuses them, and they are not rendered.
 	Broken []*diag.Error
+	// specless are the Flux Kustomizations written without a spec, until
+	// patchesOrBroken sorts them.
+	specless []*manifest.Object
 	// Charts are the directories holding a Helm chart (a Chart.yaml).
 	Charts []string
 	// Unreadable are the files and directories that could not be read
@@ -384,6 +387,7 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 			r.applyTemplate(f, *facts[i])
 		}
 	}
+	r.patchesOrBroken()
 	r.revision = c.Revision
 	r.markLocalSources(c)
 	r.entryPoints(c.Clusters)
@@ -841,6 +845,32 @@ func instanceFields(spec *yaml.Node) *yaml.Node {
 	return keep
 }
 
+// patchesOrBroken sorts the Flux Kustomizations written without a spec:
+// one in a file a kustomization names but never as a resource is a patch
+// of another's metadata (wahooli/gitops-repo renames a shared one per
+// cluster so); any other is broken, as nothing applies without a spec.
+func (r *Repository) patchesOrBroken() {
+	named, resource := map[string]bool{}, map[string]bool{}
+	for _, kf := range r.Kustomizations {
+		for _, p := range kf.Paths {
+			named[path.Join(kf.Dir, p)] = true
+		}
+		for _, ref := range kf.Refs {
+			if ref.Field == "resources" {
+				resource[path.Join(kf.Dir, ref.Value)] = true
+			}
+		}
+	}
+	for _, o := range r.specless {
+		if named[o.File] && !resource[o.File] {
+			r.patches[o] = true
+			continue
+		}
+		_, err := decodeKustomization(o, nil)
+		r.Broken = append(r.Broken, err)
+	}
+}
+
 func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 	group := o.Group()
 	r.fluxObjects = append(r.fluxObjects, o)
@@ -848,6 +878,8 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 		r.setFiles[o.File] = true
 	}
 	switch {
+	case group == FluxGroup && o.Kind == "Kustomization" && d.Spec == nil:
+		r.specless = append(r.specless, o) // a patch, or broken (patchesOrBroken)
 	case group == FluxGroup && o.Kind == "Kustomization":
 		k, err := decodeKustomization(o, d.Spec)
 		if err != nil {
@@ -1008,6 +1040,10 @@ func (r *Repository) markLocalSources(c Checkout) {
 func (r *Repository) notLocal(k *Kustomization, s *Source) Skipped {
 	if s.Kind() == "GitRepository" && r.own[NormalizeGitURL(s.URL)] {
 		return Skipped{Kustomization: k, OtherRef: true, Reason: fmt.Sprintf("its source %s is this repository's %s, not the revision being rendered", s.ID(), s.Ref)}
+	}
+	if s.URL == "" {
+		// A base a kustomization patches the URL into.
+		return Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is another repository, whose URL it does not write", s.ID())}
 	}
 	return Skipped{Kustomization: k, Reason: fmt.Sprintf("its source %s is another repository (%s)", s.ID(), s.URL)}
 }
