@@ -339,6 +339,9 @@ func checkDuplicates(c *checker) error {
 		}
 		o := objs[at]
 		by := fmt.Sprintf("%s is applied by Kustomization %s and also by %s", o.id, o.root.Root.Kustomization.ID(), kustomizations(also))
+		if slices.ContainsFunc(objs, appliesItself) {
+			by += " (its spec.path holds the file it is written in: it applies itself)"
+		}
 		if same {
 			// Nothing the object does changes: only which of them owns
 			// it, as its ownership labels say, and so whose pruning
@@ -353,6 +356,12 @@ func checkDuplicates(c *checker) error {
 		c.addObject("duplicate-object", o, nil, by+", which render it differently: they would fight over it")
 	}
 	return nil
+}
+
+// appliesItself tells whether o is the Kustomization whose render gives
+// it.
+func appliesItself(o *object) bool {
+	return strings.HasPrefix(o.id, render.FluxGroup+"/") && strings.HasSuffix(o.id, "/Kustomization/"+o.root.Root.Kustomization.ID())
 }
 
 // kustomizations names Flux Kustomizations by ID: "Kustomization a",

@@ -454,6 +454,17 @@ func TestBadInputs(t *testing.T) {
 				message: "Kustomization flux-system/tools applies a copy of itself, rook-ceph/tools: its spec.path holds the file it is written in, and its targetNamespace moves the copy, which Flux reconciles on its own, looking for its source and dependencies in rook-ceph$"}},
 		},
 		{
+			// rcdailey/home-ops' imagemaid: its kustomization lists its own
+			// ks.yaml, and its parent patches what it applies.
+			name: "Kustomization whose path holds its own file, patched by its parent",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- cluster.yaml\n- ../../tools/ks.yaml\npatches:\n- target: {kind: Kustomization, name: tools}\n  patch: |\n    - op: add\n      path: /spec/timeout\n      value: 5m\n",
+				"tools/kustomization.yaml":         "resources:\n- ks.yaml\n",
+				"tools/ks.yaml":                    ks("tools", "./tools", "")}),
+			want: []want{{rule: "duplicate-object", file: "tools/ks.yaml", line: 1,
+				message: "Kustomization/flux-system/tools is applied by Kustomization flux-system/tools and also by Kustomization flux-system/cluster (its spec.path holds the file it is written in: it applies itself), which render it differently: they would fight over it$"}},
+		},
+		{
 			// One finding, at the last, naming the others.
 			name: "three Kustomizations apply the same object",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
