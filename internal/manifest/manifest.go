@@ -38,7 +38,11 @@ func Split(data []byte) []Doc {
 		if j >= 0 {
 			next = i + j + 1
 		}
-		if IsSeparator(data[i:next]) || isDocumentEnd(data[i:next]) {
+		switch {
+		case IsSeparator(data[i:next]) && directives(data[start:i]):
+			// The directives (%YAML 1.1) of the document this marker
+			// starts: one document with it.
+		case IsSeparator(data[i:next]) || isDocumentEnd(data[i:next]):
 			flush(i)
 			start, startLine = next, line+1
 		}
@@ -63,6 +67,23 @@ func isDocumentEnd(l []byte) bool { return isMarker(l, "...") }
 func isMarker(l []byte, m string) bool {
 	rest, ok := bytes.CutPrefix(l, []byte(m))
 	return ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n')
+}
+
+// directives tells whether text holds YAML directives (lines starting
+// with %) and nothing else but whitespace and comments.
+func directives(text []byte) bool {
+	found := false
+	for _, l := range bytes.Split(text, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		switch {
+		case len(l) == 0 || l[0] == '#':
+		case l[0] == '%':
+			found = true
+		default:
+			return false
+		}
+	}
+	return found
 }
 
 // blank tells whether text holds nothing but whitespace and comments.

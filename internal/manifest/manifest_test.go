@@ -29,6 +29,10 @@ func TestSplit(t *testing.T) {
 		"a: 1\n...\n---\nb: 2\n...": {"a: 1@1", "b: 2@4"},
 		"a: |\n  ...\n  x\n":        {"a: |\n  ...\n  x@1"},
 		"a: 1\n....\n":              {"a: 1\n....@1"},
+		// A directive belongs to the document the next "---" starts
+		// (kid/home-ops' .sops.yaml starts with %YAML 1.1).
+		"%YAML 1.1\n---\na: 1\n":                 {"%YAML 1.1\n---\na: 1@1"},
+		"a: 1\n---\n# c\n%YAML 1.1\n---\nb: 2\n": {"a: 1@1", "# c\n%YAML 1.1\n---\nb: 2@3"},
 	} {
 		var got []string
 		for _, d := range Split([]byte(data)) {
