@@ -442,6 +442,11 @@ func checkBuild(c *checker) error {
 			c.add("build", Finding{File: d.File, Line: d.Line, Column: d.Column, Message: d.Msg})
 		}
 	}
+	for _, d := range c.in.Repository.Cycles {
+		if c.inScope(d.File) {
+			c.addRaw(rawFinding{Finding: Finding{Rule: "build", File: d.File, Line: d.Line, Column: d.Column, Message: d.Msg}, Default: Warning})
+		}
+	}
 	for _, k := range c.in.Repository.Flux {
 		if !k.LeavesSource() || !c.inScope(k.Object.File) {
 			continue

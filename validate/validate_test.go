@@ -465,6 +465,18 @@ func TestBadInputs(t *testing.T) {
 				message: "Kustomization/flux-system/tools is applied by Kustomization flux-system/tools and also by Kustomization flux-system/cluster (its spec.path holds the file it is written in: it applies itself), which render it differently: they would fight over it$"}},
 		},
 		{
+			// abaas-madscience/home-k8s-gitops-flux: a child applies the
+			// bootstrap's sync, which applies it. Flux reconciles that.
+			name: "a child applying the bootstrap Kustomization",
+			files: with(app, map[string]string{"clusters/prod/flux-system/sync.yaml": fluxSync + "---\n" + ks("flux-system", "./clusters/prod", ""),
+				"clusters/prod/flux-system/kustomization.yaml": "resources:\n- sync.yaml\n",
+				"clusters/prod/kustomization.yaml":             "resources:\n- infra.yaml\n- app.yaml\n",
+				"clusters/prod/infra.yaml":                     ks("infra", "./clusters/prod/flux-system", ""),
+				"clusters/prod/app.yaml":                       ks("app", "./app", "")}),
+			want: []want{{rule: "build", file: "clusters/prod/flux-system/sync.yaml", line: 10, severity: Warning,
+				message: "cycle: Kustomization flux-system/infra applies flux-system/flux-system, which applies it (flux-system/flux-system -> flux-system/infra -> flux-system/flux-system): Flux reconciles both, but taking one out of the repository has its pruning delete the others and what they apply$"}},
+		},
+		{
 			// One finding, at the last, naming the others.
 			name: "three Kustomizations apply the same object",
 			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,

@@ -234,6 +234,10 @@ type Repository struct {
 	// Broken are the Flux Kustomizations that cannot be read (a spec that
 	// does not decode): Flux refuses them, and they are not rendered.
 	Broken []*diag.Error
+	// Cycles are the Flux Kustomizations that apply one of the
+	// Kustomizations that apply them (cycle): what Flux reconciles, and
+	// a hazard.
+	Cycles []*diag.Error
 	// specless are the Flux Kustomizations written without a spec, until
 	// patchesOrBroken sorts them.
 	specless []*manifest.Object
@@ -1249,7 +1253,7 @@ func (r *Repository) IsChartTemplate(f string) bool {
 // ("." for all), and the Unreadable paths there.
 func (r *Repository) BrokenUnder(dirs []string) []*diag.Error {
 	var out []*diag.Error
-	for _, d := range slices.Concat(r.Unreadable, r.Broken) {
+	for _, d := range slices.Concat(r.Unreadable, r.Broken, r.Cycles) {
 		if atOrUnder(d.File, dirs) {
 			out = append(out, d)
 		}

@@ -576,7 +576,7 @@ func (w *clusterWalk) next(r *Repository, results []*Result, reached map[*manife
 			}
 			if w.seen[k.ID()] {
 				if d := cycle(k, res.Root.Kustomization); d != nil {
-					r.Broken = append(r.Broken, d)
+					r.Cycles = append(r.Cycles, d)
 				}
 				continue // the entry point applying itself, or a Kustomization met twice
 			}
@@ -594,8 +594,12 @@ func (w *clusterWalk) next(r *Repository, results []*Result, reached map[*manife
 }
 
 // cycle reports a Kustomization that applies one of the Kustomizations
-// that apply it: each would take the other's objects in turn. A
-// Kustomization applying itself is the usual bootstrap, not a cycle.
+// that apply it. Flux reconciles both, each applying the other's object;
+// but taking one out of the repository has the pruning of the one that
+// applied it delete it, and its own pruning then deletes everything it
+// applies, the others of the cycle included (a child re-applying the
+// bootstrap's flux-system Kustomization deletes Flux). A Kustomization
+// applying itself is the usual bootstrap, not a cycle.
 func cycle(k, parent *Kustomization) *diag.Error {
 	chain := []string{k.ID()}
 	for a := parent; a != nil; a = a.Parent {
@@ -604,7 +608,7 @@ func cycle(k, parent *Kustomization) *diag.Error {
 				return nil
 			}
 			slices.Reverse(chain)
-			return diag.Errorf(k.Object.File, k.Object.Line, "cycle: Kustomization %s applies %s, which applies it (%s)", parent.ID(), k.ID(), strings.Join(append([]string{k.ID()}, chain...), " -> "))
+			return diag.Errorf(k.Object.File, k.Object.Line, "cycle: Kustomization %s applies %s, which applies it (%s): Flux reconciles both, but taking one out of the repository has its pruning delete the others and what they apply", parent.ID(), k.ID(), strings.Join(append([]string{k.ID()}, chain...), " -> "))
 		}
 		chain = append(chain, a.ID())
 	}
