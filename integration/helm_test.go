@@ -474,3 +474,50 @@ func TestHelmKubeVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestHelmReleaseNoClusterApplies: a HelmRelease that does not render in
+// a folder no cluster's tree builds (an app taken out of its cluster's
+// list) is read as it is written, without what a parent would give it: a
+// warning, as the folder's build failure would be. The same release
+// applied by the cluster is an error.
+func TestHelmReleaseNoClusterApplies(t *testing.T) {
+	charts := helmtest.Serve(t, helmtest.Package(t, helmtest.Chart("app", "1.0.0")))
+	release := func(name string) []byte {
+		return []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts, namespace: apps}\nspec: {url: \"" + charts.RepoURL + "\"}\n---\n" +
+			"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: " + name + ", namespace: apps}\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: app\n      version: \">=9.0.0\"\n      sourceRef: {kind: HelmRepository, name: charts}\n")
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://example.com/fleet.git", "clusters/prod"),
+		"clusters/prod/apps.yaml":                  []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  prune: true\n  path: ./apps\n  sourceRef: {kind: GitRepository, name: flux-system}\n"),
+		"apps/kustomization.yaml":                  []byte("resources: [release.yaml]\n"),
+		"apps/release.yaml":                        release("web"),
+		"old/kustomization.yaml":                   []byte("resources: [release.yaml]\n"),
+		"old/release.yaml":                         release("legacy"),
+	})
+	g.Origin(t, "https://example.com/fleet.git")
+	r := run(t, g.Dir, nil, "validate", "--all", "-o", "json")
+	var report struct {
+		Findings []struct{ Rule, Severity, File, Message string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+		t.Fatalf("exit %d: %v\n%s", r.code, err, r.stderr)
+	}
+	got := map[string]string{}
+	for _, f := range report.Findings {
+		if f.Rule == "helm-release" {
+			got[f.File] = f.Severity + " " + f.Message
+		}
+	}
+	for file, want := range map[string]string{
+		"apps/release.yaml": `error HelmRelease apps/web: chart app >=9.0.0 from ` + charts.RepoURL,
+		"old/release.yaml":  `warning HelmRelease apps/legacy: chart app >=9.0.0 from ` + charts.RepoURL,
+	} {
+		if !strings.HasPrefix(got[file], want) {
+			t.Errorf("%s: %q, want it to start %q", file, got[file], want)
+		}
+	}
+	if !strings.HasSuffix(got["old/release.yaml"], "(no cluster's tree applies it: read as it is written)") {
+		t.Errorf("old/release.yaml: %q does not say no cluster applies it", got["old/release.yaml"])
+	}
+}

@@ -128,7 +128,18 @@ func (c *checker) releaseFinding(id string, rr rootRelease, msg string) Finding 
 }
 
 // checkReleases reports the HelmReleases that do not render.
+// One only roots no cluster's tree applies render is read as it is
+// written, without what a parent would give it: a warning, as their
+// build's failure is.
 func checkReleases(c *checker) error {
+	applied := map[string]bool{}
+	for _, res := range c.in.Results {
+		if !c.in.Repository.Unreached(res.Root) {
+			for _, rel := range res.Releases {
+				applied[rel.ID()+"\x00"+rel.File] = true
+			}
+		}
+	}
 	for _, rr := range c.releases() {
 		if rr.rel.Err == nil {
 			continue
@@ -137,7 +148,13 @@ func checkReleases(c *checker) error {
 		if d, ok := diag.As(rr.rel.Err); ok {
 			msg = d.Msg
 		}
-		c.add("helm-release", c.releaseFinding("helm-release", rr, msg))
+		if applied[rr.rel.ID()+"\x00"+rr.rel.File] {
+			c.add("helm-release", c.releaseFinding("helm-release", rr, msg))
+			continue
+		}
+		f := c.releaseFinding("helm-release", rr, fmt.Sprintf("%s (no cluster's tree applies it: read as it is written)", msg))
+		f.Rule = "helm-release"
+		c.addRaw(rawFinding{Finding: f, Default: Warning})
 	}
 	return nil
 }
