@@ -443,6 +443,11 @@ func checkBuild(c *checker) error {
 		case c.in.Repository.Unreached(res.Root):
 			f.Default = Warning
 			f.Message = fmt.Sprintf("%s, which no cluster's tree builds: %s", res.Root.Path, f.Message)
+		case errors.Is(res.Err, render.ErrInflates) && res.Root.Kustomization == nil && !c.in.Repository.FluxBuilds(res.Root):
+			// Built by another tool (Argo CD builds with --enable-helm):
+			// no Flux Kustomization builds the folder.
+			f.Default = Warning
+			f.Message += "; no Flux Kustomization builds this folder, so it is not rendered nor checked"
 		}
 		c.addRaw(f)
 	}

@@ -273,6 +273,20 @@ func TestBadInputs(t *testing.T) {
 			want: []want{{rule: "build", file: "clusters/prod/app.yaml", line: 1, message: "Kustomization flux-system/app has no spec$"}},
 		},
 		{
+			// An Argo CD repository (dc-tec/k8s-gitops): Argo builds it
+			// with --enable-helm, no Flux Kustomization builds it.
+			name:  "helmCharts in a folder no Flux Kustomization builds",
+			files: map[string]string{"infra/kustomization.yaml": "helmCharts:\n- name: podinfo\n  repo: https://stefanprodan.github.io/podinfo\n  version: 6.7.0\n"},
+			want: []want{{rule: "build", file: "infra/kustomization.yaml", line: 1, severity: Warning,
+				message: "helmCharts: inflating Helm charts needs `kustomize build --enable-helm`, which kubectl gitops never runs (nor does Flux's kustomize-controller): deploy the chart with a Flux HelmRelease, or render it into the repository; no Flux Kustomization builds this folder, so it is not rendered nor checked$"}},
+		},
+		{
+			name: "helmCharts in a folder a Flux Kustomization builds",
+			files: map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/infra.yaml": ks("infra", "./infra", ""),
+				"infra/kustomization.yaml": "helmCharts:\n- name: podinfo\n  repo: https://stefanprodan.github.io/podinfo\n  version: 6.7.0\n"},
+			want: []want{{rule: "build", file: "infra/kustomization.yaml", message: "helmCharts: Flux's kustomize-controller does not inflate Helm charts"}},
+		},
+		{
 			name:  "missing base",
 			files: map[string]string{"base/kustomization.yaml": "resources: []\n", "dev/kustomization.yaml": "resources:\n- ../bsae\n"},
 			want:  []want{{rule: "build", file: "dev/kustomization.yaml", line: 2, message: `resource "../bsae" not found (did you mean "../base"?)`}},

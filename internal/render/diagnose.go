@@ -151,6 +151,10 @@ func (d *diagnoser) dir(dir string, ref *at) *diag.Error {
 	return d.files(dir, kfile, m)
 }
 
+// ErrInflates is why a kustomization that inflates Helm charts does not
+// build: it needs `kustomize build --enable-helm`.
+var ErrInflates = errors.New("the kustomization inflates Helm charts")
+
 // helm reports a kustomization that inflates Helm charts, which needs
 // `kustomize build --enable-helm`: kustomize-controller never passes it,
 // and kubectl gitops runs no Helm from a kustomization either.
@@ -160,10 +164,14 @@ func (d *diagnoser) helm(kfile string, m *yaml.Node) *diag.Error {
 		if key.Value != "helmCharts" && key.Value != "helmGlobals" {
 			continue
 		}
+		var e *diag.Error
 		if d.rootOnly {
-			return diag.Errorf(kfile, key.Line, "%s: inflating Helm charts needs `kustomize build --enable-helm`, which kubectl gitops never runs (nor does Flux's kustomize-controller): deploy the chart with a Flux HelmRelease, or render it into the repository", key.Value)
+			e = diag.Errorf(kfile, key.Line, "%s: inflating Helm charts needs `kustomize build --enable-helm`, which kubectl gitops never runs (nor does Flux's kustomize-controller): deploy the chart with a Flux HelmRelease, or render it into the repository", key.Value)
+		} else {
+			e = diag.Errorf(kfile, key.Line, "%s: Flux's kustomize-controller does not inflate Helm charts (it never builds with --enable-helm), so it fails on this kustomization: deploy the chart with a Flux HelmRelease", key.Value)
 		}
-		return diag.Errorf(kfile, key.Line, "%s: Flux's kustomize-controller does not inflate Helm charts (it never builds with --enable-helm), so it fails on this kustomization: deploy the chart with a Flux HelmRelease", key.Value)
+		e.Err = ErrInflates
+		return e
 	}
 	return nil
 }
