@@ -110,6 +110,28 @@ func elsewhere(value string, refs []string) bool {
 	return secretReference(value, refs) || sopsFile(value) || render.FluxVariable.MatchString(value)
 }
 
+// sshPublicKeys tells whether value is lines of SSH public keys, as
+// authorized_keys and known_hosts hold them: each line names a key type
+// followed by its base64 blob (options or host names before it).
+func sshPublicKeys(value string) bool {
+	found := false
+	for l := range strings.Lines(value) {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		fields := strings.Fields(l)
+		i := slices.IndexFunc(fields, func(f string) bool {
+			return strings.HasPrefix(f, "ssh-") || strings.HasPrefix(f, "ecdsa-sha2-") || strings.HasPrefix(f, "sk-ssh-") || strings.HasPrefix(f, "sk-ecdsa-sha2-")
+		})
+		if i < 0 || i+1 >= len(fields) || !strings.HasPrefix(fields[i+1], "AAAA") {
+			return false
+		}
+		found = true
+	}
+	return found
+}
+
 // secretValue tells whether a Secret's value under key is a secret in the
 // clear (plainSecretField). A value that is a file of settings (a YAML or
 // JSON mapping: a chart's values, an application's config; an env or INI
@@ -120,6 +142,8 @@ func secretValue(key, value string, refs []string) bool {
 		return false
 	}
 	switch {
+	case sshPublicKeys(value):
+		return false // authorized_keys, known_hosts: public
 	case !strings.Contains(strings.TrimSpace(value), "\n"), strings.Contains(value, "PRIVATE KEY-----"):
 		return true
 	case strings.HasPrefix(strings.TrimSpace(value), "-----BEGIN CERTIFICATE-----"):

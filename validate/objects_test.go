@@ -58,6 +58,11 @@ func TestPlainSecretField(t *testing.T) {
 		{"an env file", "stringData:\n  app.env: |\n    USER=app\n    PASSWORD=hunter2\n", "app.env"},
 		{"an INI file of settings", "stringData:\n  grafana.ini: |\n    [date_formats]\n    default_timezone = UTC\n", ""},
 		{"an INI file with a password", "stringData:\n  grafana.ini: |\n    [security]\n    admin_password = hunter2\n", "grafana.ini"},
+		// allenporter/k8s-gitops mounts authorized_keys from a Secret.
+		{"SSH public keys", "stringData:\n  authorized_keys: |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMg me@laptop\n    # backup\n    from=\"10.0.0.0/8\" ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ci\n", ""},
+		{"known hosts", "stringData:\n  known_hosts: |\n    github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq\n", ""},
+		{"a private key beside public keys", "stringData:\n  authorized_keys: |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMg me\n  id_ed25519: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    b3Blbn\n    -----END OPENSSH PRIVATE KEY-----\n", "id_ed25519"},
+		{"a password that names a key type", "stringData:\n  note: |\n    ssh-rsa is old\n    password = hunter2\n", "note"},
 		{"a PEM key", "stringData:\n  tls.pem: |\n    -----BEGIN PRIVATE KEY-----\n    MIIE\n    -----END PRIVATE KEY-----\n", "tls.pem"},
 		{"a base64 PEM key whose lines end in =", "data:\n  tls.key: " + base64.StdEncoding.EncodeToString([]byte("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7=\nqOq9==\n-----END RSA PRIVATE KEY-----\n")) + "\n", "tls.key"},
 		{"a base64 blob", "stringData:\n  keystore: |\n    MIIKXgIBAzCCChgGCSqGSIb3DQEHAaCCCgkEggoFMIIKATCCBW0GCSqGSIb3DQEHAaCCBV4=\n    BIIFWjCCBVYwggVSBgsqhkiG9w0BDAoBAqCCBPswggT3MBkGCiqGSIb3DQEMAQMwCwQG==\n", "keystore"},
