@@ -92,13 +92,25 @@ func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 			entries = append(entries, entry{field, key, value})
 		}
 	}
+	// Named by the first value in the clear, a credential's first (a
+	// password rather than the user name beside it).
+	var first *entry
 	for _, e := range entries {
 		if routed && !credentialKey(e.key) && !strings.Contains(strings.TrimSpace(e.value), "\n") {
 			continue
 		}
-		if secretValue(e.key, e.value, refs) {
+		if !secretValue(e.key, e.value, refs) {
+			continue
+		}
+		if credentialKey(e.key) {
 			return manifest.KeyNode(n, e.field), e.key
 		}
+		if first == nil {
+			first = &e
+		}
+	}
+	if first != nil {
+		return manifest.KeyNode(n, first.field), first.key
 	}
 	return nil, ""
 }
