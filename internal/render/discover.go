@@ -241,6 +241,11 @@ type Repository struct {
 	// specless are the Flux Kustomizations written without a spec, until
 	// patchesOrBroken sorts them.
 	specless []*manifest.Object
+	// substitutionWebhook names the source of xunholy's
+	// kustomize-mutating-webhook, when the repository deploys it: it
+	// gives every Kustomization the variables of ConfigMaps and Secrets
+	// of the cluster, which no manifest names (substitutionWebhookChart).
+	substitutionWebhook string
 	// Charts are the directories holding a Helm chart (a Chart.yaml).
 	Charts []string
 	// Unreadable are the files and directories that could not be read
@@ -849,6 +854,14 @@ func instanceFields(spec *yaml.Node) *yaml.Node {
 	return keep
 }
 
+// substitutionWebhookChart tells whether a Flux source's URL serves the
+// chart of xunholy's kustomize-mutating-webhook (its OCI chart, its Helm
+// repository), which adds variables to the post-build substitution of
+// every Kustomization the API server admits.
+func substitutionWebhookChart(url string) bool {
+	return strings.Contains(url, "kustomize-mutating-webhook")
+}
+
 // patchesOrBroken sorts the Flux Kustomizations written without a spec:
 // one in a file a kustomization names but never as a resource is a patch
 // of another's metadata (wahooli/gitops-repo renames a shared one per
@@ -878,6 +891,9 @@ func (r *Repository) patchesOrBroken() {
 func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 	group := o.Group()
 	r.fluxObjects = append(r.fluxObjects, o)
+	if group == SourceGroup && substitutionWebhookChart(d.URL) && r.substitutionWebhook == "" {
+		r.substitutionWebhook = fmt.Sprintf("the kustomize-mutating-webhook of %s %s", o.Kind, o.ID())
+	}
 	if group == OperatorGroup && o.Kind == "ResourceSet" {
 		r.setFiles[o.File] = true
 	}

@@ -600,11 +600,17 @@ func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (va
 		}
 		outside = append(outside, missing)
 	}
-	if r.unparented(root) {
+	switch {
+	case r.unparented(root):
 		// Read as it is written, it lacks what its parent may set (a
 		// disabled app whose parent patches substituteFrom into every
 		// child): a variable it does not set stays as it is written.
 		vars[openVars] = "parent"
+	case r.substitutionWebhook != "":
+		// The webhook adds the cluster's variables to every
+		// Kustomization as the API server admits it: only the cluster
+		// knows them.
+		vars[openVars] = r.substitutionWebhook
 	}
 	return vars, outside, nil
 }

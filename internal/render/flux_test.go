@@ -682,3 +682,22 @@ func TestSubstituteFromNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestSubstitutionWebhook: a repository that deploys xunholy's
+// kustomize-mutating-webhook (rwlove/home-ops) has the cluster add
+// variables to every Kustomization as it is admitted: a variable no
+// manifest sets stays as it is written, where it would fail strict
+// substitution without the webhook.
+func TestSubstitutionWebhook(t *testing.T) {
+	spec := "  path: ./app\n  postBuild:\n    substitute:\n      KEEP: kept\n"
+	webhook := map[string]string{"clusters/prod/webhook.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: kustomize-mutating-webhook\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: oci://ghcr.io/xunholy/charts/kustomize-mutating-webhook\n  ref:\n    tag: 0.12.0\n"}
+	res := rootResult(t, fluxRepo(t, spec, nil), "HEAD", "app")
+	if res.Err == nil || !strings.Contains(res.Err.Error(), `variable not set (strict mode): "CLUSTER"`) {
+		t.Errorf("without the webhook: %v, want CLUSTER unset in strict mode", res.Err)
+	}
+	res = rootResult(t, fluxRepo(t, spec, webhook), "HEAD", "app")
+	if res.Err != nil {
+		t.Fatalf("with the webhook: %v", res.Err)
+	}
+	mustContain(t, string(output(t, res)), "value: ${CLUSTER}\n")
+}
