@@ -208,6 +208,7 @@ var settings = map[string]bool{
 	"host": true, "hostname": true, "port": true, "url": true, "uri": true, "endpoint": true, "server": true, "address": true,
 	"database": true, "db": true, "dbname": true, "schema": true, "user": true, "username": true,
 	"region": true, "bucket": true, "repository": true, "repo": true, "path": true, "namespace": true, "domain": true, "crt": true,
+	"name": true, "email": true,
 }
 
 // settingKey tells whether a Secret's key names a setting: its last word

@@ -58,6 +58,9 @@ func TestPlainSecretField(t *testing.T) {
 		{"an env file", "stringData:\n  app.env: |\n    USER=app\n    PASSWORD=hunter2\n", "app.env"},
 		{"an INI file of settings", "stringData:\n  grafana.ini: |\n    [date_formats]\n    default_timezone = UTC\n", ""},
 		{"an INI file with a password", "stringData:\n  grafana.ini: |\n    [security]\n    admin_password = hunter2\n", "grafana.ini"},
+		// swibrow/home-ops: an Argo CD cluster of its own, no credential.
+		{"names and addresses", "stringData:\n  name: pitower\n  server: https://kubernetes.default.svc\n  config: |\n    {\n      \"tlsClientConfig\": {\"insecure\": false}\n    }\n  ADMIN_EMAIL: admin@example.com\n", ""},
+		{"an Argo CD cluster's bearer token", "stringData:\n  name: pitower\n  config: |\n    {\n      \"bearerToken\": \"abc\"\n    }\n", "config"},
 		{"a user name then a password", "stringData:\n  PGADMIN_DEFAULT_EMAIL: admin@example.com\n  PGADMIN_DEFAULT_PASSWORD: hunter2\n", "PGADMIN_DEFAULT_PASSWORD"},
 		// allenporter/k8s-gitops mounts authorized_keys from a Secret.
 		{"SSH public keys", "stringData:\n  authorized_keys: |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMg me@laptop\n    # backup\n    from=\"10.0.0.0/8\" ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ci\n", ""},
