@@ -230,15 +230,25 @@ func shiftLines(n *yaml.Node, by int) {
 
 // Lookup returns the value of key in a mapping node, or nil.
 func Lookup(n *yaml.Node, key string) *yaml.Node {
+	n = dealias(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return dealias(n.Content[i+1])
 		}
 	}
 	return nil
+}
+
+// dealias is the node an alias (*name) stands for, as YAML reads it; any
+// other node itself.
+func dealias(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 8; i++ {
+		n = n.Alias
+	}
+	return n
 }
 
 // KeyNode returns the key node of key in a mapping node, or nil.

@@ -234,3 +234,27 @@ func TestPathThroughSequences(t *testing.T) {
 		}
 	}
 }
+
+// TestAliases: a name given by an alias of an anchor set in the same
+// object (damacus/home-ops' namespaces label themselves with their name)
+// is the object's name, as YAML reads it and kustomize builds it.
+func TestAliases(t *testing.T) {
+	data := []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    name: &name backend-jobs\n  name: *name\n")
+	o, err := Decode("ns.yaml", Split(data)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Name != "backend-jobs" {
+		t.Errorf("name %q, want backend-jobs", o.Name)
+	}
+	if msg := NotAnObject(o.Node()); msg != "" {
+		t.Errorf("NotAnObject = %q, want none", msg)
+	}
+	var meta yaml.Node
+	if err := yaml.Unmarshal([]byte("base: &meta\n  name: web\nmetadata: *meta\n"), &meta); err != nil {
+		t.Fatal(err)
+	}
+	if got := Scalar(Lookup(meta.Content[0], "metadata"), "name"); got != "web" {
+		t.Errorf("a mapping given by an alias: name %q, want web", got)
+	}
+}
