@@ -127,16 +127,16 @@ func (c *checker) releaseFinding(id string, rr rootRelease, msg string) Finding 
 	return f
 }
 
-// checkReleases reports the HelmReleases that do not render.
-// One only roots no cluster's tree applies render is read as it is
-// written, without what a parent would give it: a warning, as their
-// build's failure is.
+// checkReleases reports the HelmReleases that do not render. One only
+// roots no cluster's tree applies render is read as it is written,
+// without what a parent would give it: a warning, as their build's
+// failure is.
 func checkReleases(c *checker) error {
 	applied := map[string]bool{}
 	for _, res := range c.in.Results {
 		if !c.in.Repository.Unreached(res.Root) {
 			for _, rel := range res.Releases {
-				applied[rel.ID()+"\x00"+rel.File] = true
+				applied[releaseKey(rel)] = true
 			}
 		}
 	}
@@ -148,7 +148,7 @@ func checkReleases(c *checker) error {
 		if d, ok := diag.As(rr.rel.Err); ok {
 			msg = d.Msg
 		}
-		if applied[rr.rel.ID()+"\x00"+rr.rel.File] {
+		if applied[releaseKey(rr.rel)] {
 			c.add("helm-release", c.releaseFinding("helm-release", rr, msg))
 			continue
 		}
@@ -169,7 +169,7 @@ func (c *checker) releases() []rootRelease {
 	var out []rootRelease
 	for _, res := range c.in.Results {
 		for _, rel := range res.Releases {
-			key := rel.ID() + "\x00" + rel.File
+			key := releaseKey(rel)
 			if seen[key] || !c.writtenInScope(rel.File, res) {
 				continue
 			}
@@ -179,6 +179,10 @@ func (c *checker) releases() []rootRelease {
 	}
 	return out
 }
+
+// releaseKey names a HelmRelease where it is written: two roots may
+// render it.
+func releaseKey(rel *render.Release) string { return rel.ID() + "\x00" + rel.File }
 
 // writtenInScope tells whether an object a render makes is in scope: the
 // file it is written in, or, written nowhere, the root res that renders it.
