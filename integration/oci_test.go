@@ -1,61 +1,15 @@
 package integration
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/registry/registrytest"
 )
-
-// pushArtifact pushes files as a Flux OCI artifact (`flux push artifact`:
-// one gzipped tarball layer, Flux's media types) to ref.
-func pushArtifact(t *testing.T, ref string, files map[string]string) {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for name, content := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, "application/vnd.cncf.flux.config.v1+json")
-	img, err := mutate.AppendLayers(img, static.NewLayer(buf.Bytes(), "application/vnd.cncf.flux.content.v1.tar+gzip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestOCIRepositorySource renders a Kustomization whose source is an
 // OCIRepository from the artifact its registry serves, fetched once; offline
@@ -143,5 +97,13 @@ spec:
 	plain := run(t, g.Dir, []string{cache}, "render", "--all")
 	if plain.code != 0 || !strings.Contains(plain.stdout, "name: from-artifact") || !strings.Contains(plain.stdout, "namespace: infra") {
 		t.Errorf("no entry point: exit %d\n%s%s", plain.code, plain.stdout, plain.stderr)
+	}
+}
+
+// pushArtifact pushes files as a Flux OCI artifact to ref.
+func pushArtifact(t *testing.T, ref string, files map[string]string) {
+	t.Helper()
+	if err := registrytest.PushArtifact(ref, files); err != nil {
+		t.Fatal(err)
 	}
 }

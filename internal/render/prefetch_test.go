@@ -227,32 +227,10 @@ func chartRepo(t *testing.T, dir, cacheDir string) (*cache.Cache, *helm.Fetcher,
 // TestChartsFetchedTogether: a chart's download waits on the registry, not
 // on a core. With one job, the charts of three HelmReleases are still
 // asked for at once, whether fetched ahead (with a cache) or while the
-// releases render (without one): the registry holds each manifest request
-// until the three are in flight, or a second has passed.
+// releases render (without one).
 func TestChartsFetchedTogether(t *testing.T) {
 	const charts = 3
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	all := make(chan struct{})
-	reg := registrytest.New(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if strings.Contains(req.URL.Path, "/manifests/") {
-				mu.Lock()
-				inFlight++
-				if most = max(most, inFlight); most == charts {
-					close(all)
-				}
-				mu.Unlock()
-				select {
-				case <-all:
-				case <-time.After(time.Second):
-				}
-				defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
-			}
-			next.ServeHTTP(w, req)
-		})
-	})
-	t.Cleanup(reg.Close)
+	reg := newGate(t, charts)
 	files := map[string][]byte{"apps/kustomization.yaml": []byte("resources: [releases.yaml]\n")}
 	var docs []string
 	for i := range charts {
@@ -267,9 +245,7 @@ func TestChartsFetchedTogether(t *testing.T) {
 	g := gittest.Init(t, t.TempDir())
 	g.CommitFiles(t, "import", files)
 	for _, ahead := range []bool{true, false} {
-		mu.Lock()
-		most, all = 0, make(chan struct{})
-		mu.Unlock()
+		reg.reset()
 		c, fetcher, tree, r := chartRepo(t, g.Dir, t.TempDir())
 		opts := Options{Charts: fetcher, Jobs: 1}
 		if ahead {
@@ -286,10 +262,100 @@ func TestChartsFetchedTogether(t *testing.T) {
 		if n := len(results[0].Releases); n != charts {
 			t.Fatalf("ahead %v: %d releases rendered, want %d", ahead, n, charts)
 		}
-		mu.Lock()
-		if most != charts {
+		if most := reg.most(); most != charts {
 			t.Errorf("ahead %v: at most %d charts asked for at once, want %d", ahead, most, charts)
 		}
-		mu.Unlock()
 	}
+}
+
+// TestArtifactsFetchedTogether: the walk builds a cluster's Kustomizations
+// from their OCIRepositories one after another; their artifacts are
+// fetched ahead, together, with one job.
+func TestArtifactsFetchedTogether(t *testing.T) {
+	const artifacts = 3
+	reg := newGate(t, artifacts)
+	apps := []string{}
+	for i := range artifacts {
+		name := fmt.Sprintf("app%d", i)
+		if err := registrytest.PushArtifact(reg.DirectHost()+"/manifests/"+name+":v1", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\n"}); err != nil {
+			t.Fatal(err)
+		}
+		apps = append(apps, "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: "+name+", namespace: flux-system}\nspec:\n  interval: 10m\n  url: oci://"+reg.Host()+"/manifests/"+name+"\n  insecure: true\n  ref: {tag: v1}\n",
+			"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: "+name+", namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./\n  prune: true\n  targetNamespace: "+name+"\n  sourceRef: {kind: OCIRepository, name: "+name+"}\n")
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://example.com/fleet.git", "clusters/prod"),
+		"clusters/prod/apps.yaml":                  []byte(strings.Join(apps, "---\n")),
+	})
+	g.Origin(t, "https://example.com/fleet.git")
+	c, fetcher, tree, _ := chartRepo(t, g.Dir, t.TempDir())
+	disc, err := New(tree, g.Dir, Options{Charts: fetcher, Cache: c, Jobs: 1}).Discover(context.Background(), Checkout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := 0
+	for _, root := range disc.Roots {
+		if root.At != nil {
+			built++
+		}
+	}
+	if built != artifacts || len(disc.Skipped) != 0 {
+		t.Fatalf("%d roots from artifacts, skipped %+v; want %d, none", built, disc.Skipped, artifacts)
+	}
+	if most := reg.most(); most != artifacts {
+		t.Errorf("at most %d artifacts asked for at once, want %d", most, artifacts)
+	}
+}
+
+// gate is a registry that holds each manifest request until want are in
+// flight, or a second has passed, and tells how many were at most.
+type gate struct {
+	*registrytest.Registry
+	want     int
+	mu       sync.Mutex
+	inFlight int
+	top      int
+	all      chan struct{}
+	released bool
+}
+
+func newGate(t *testing.T, want int) *gate {
+	g := &gate{want: want, all: make(chan struct{})}
+	g.Registry = registrytest.New(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if strings.Contains(req.URL.Path, "/manifests/") {
+				g.mu.Lock()
+				g.inFlight++
+				all := g.all
+				if g.top = max(g.top, g.inFlight); g.top == g.want && !g.released {
+					close(g.all)
+					g.released = true
+				}
+				g.mu.Unlock()
+				select {
+				case <-all:
+				case <-time.After(time.Second):
+				}
+				defer func() { g.mu.Lock(); g.inFlight--; g.mu.Unlock() }()
+			}
+			next.ServeHTTP(w, req)
+		})
+	})
+	t.Cleanup(g.Close)
+	return g
+}
+
+// reset starts counting again.
+func (g *gate) reset() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.top, g.all, g.released = 0, make(chan struct{}), false
+}
+
+// most is how many manifest requests were in flight at most.
+func (g *gate) most() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.top
 }

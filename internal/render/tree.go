@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kustomize/api/resmap"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/deprecation"
@@ -236,6 +238,7 @@ func sourceOf(c Child, r *Repository) *Source {
 // and the leaf overlays no root covers. A repository without an entry
 // point keeps the roots discovery found.
 func (e *Engine) Expand(ctx context.Context, r *Repository) error {
+	e.fetchArtifactsAhead(ctx, r)
 	if len(r.Clusters) == 0 {
 		if e.opts.Charts != nil {
 			e.artifactRoots(ctx, r)
@@ -613,6 +616,39 @@ func cycle(k, parent *Kustomization) *diag.Error {
 		chain = append(chain, a.ID())
 	}
 	return nil
+}
+
+// fetchArtifactsAhead fetches, fetchJobs at a time, the artifacts of the
+// OCIRepositories the repository's Kustomizations build from, as they
+// are written, into the chart fetcher's cache: the walk then asks for
+// them one Kustomization after another, and finds each there. Nothing is
+// fetched offline or without a cache to keep it in.
+func (e *Engine) fetchArtifactsAhead(ctx context.Context, r *Repository) {
+	if e.opts.Charts == nil || !e.opts.Charts.FetchesAhead() {
+		return
+	}
+	seen := map[string]bool{}
+	var g errgroup.Group
+	g.SetLimit(fetchJobs)
+	for _, k := range r.Flux {
+		id := k.SourceID()
+		src, ok := r.Sources[id]
+		if !ok || seen[id] || src.Kind() != "OCIRepository" {
+			continue
+		}
+		seen[id] = true
+		// The whole spec as written (its interval, insecure, layer
+		// selector), unless a Flux variable may change it.
+		spec, ok := specJSON(src.Object)
+		if !ok || bytes.Contains(spec, []byte("${")) {
+			continue
+		}
+		g.Go(func() error {
+			e.ociArtifact(ctx, &Source{Object: src.Object, URL: src.URL, Spec: spec})
+			return nil
+		})
+	}
+	_ = g.Wait()
 }
 
 // artifactRoots makes roots, in a repository without an entry point, of
