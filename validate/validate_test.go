@@ -284,7 +284,7 @@ func TestBadInputs(t *testing.T) {
 			name: "helmCharts in a folder a Flux Kustomization builds",
 			files: map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/infra.yaml": ks("infra", "./infra", ""),
 				"infra/kustomization.yaml": "helmCharts:\n- name: podinfo\n  repo: https://stefanprodan.github.io/podinfo\n  version: 6.7.0\n"},
-			want: []want{{rule: "build", file: "infra/kustomization.yaml", message: "helmCharts: Flux's kustomize-controller does not inflate Helm charts"}},
+			want: []want{{rule: "build", file: "infra/kustomization.yaml", line: 1, message: "helmCharts: Flux's kustomize-controller does not inflate Helm charts"}},
 		},
 		{
 			name:  "missing base",

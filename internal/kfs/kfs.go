@@ -191,6 +191,9 @@ func (f *FS) outside(p string) error {
 	return f.refuse(fmt.Errorf("%s %w", p, repo.ErrOutside))
 }
 
+// Generated returns the generated file at rel (SetFile), if there is one.
+func (f *FS) Generated(rel string) ([]byte, bool) { return f.overlayFile(rel) }
+
 func (f *FS) overlayFile(rel string) ([]byte, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

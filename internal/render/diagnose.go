@@ -33,6 +33,7 @@ func (e *Engine) locate(root Root, fsys *kfs.FS, err error) error {
 	}
 	dg := &diagnoser{fsys: fsys, rootOnly: root.Kustomization == nil, onStack: map[string]bool{}, done: map[string]bool{}}
 	if d := dg.dir(root.Path, nil); d != nil {
+		inWritten(root, fsys, d)
 		if d.Err == nil {
 			d.Err = err // else what the diagnosis found (a refused remote), kept for errors.Is
 		}
@@ -42,6 +43,56 @@ func (e *Engine) locate(root Root, fsys *kfs.FS, err error) error {
 		err = refused
 	}
 	return &diag.Error{File: root.file(fsys), Line: root.line(), Msg: "kustomize build failed: " + e.relative(err.Error()), Err: err}
+}
+
+// inWritten places d, found in a kustomization file the render
+// generated (the one Flux's generator writes back for a Kustomization's
+// folder, its fields in another order), at the line of the file as it is
+// written that holds the same entry; an entry only the generator wrote (a
+// component of spec.components) is the Flux Kustomization's.
+func inWritten(root Root, fsys *kfs.FS, d *diag.Error) {
+	gen, ok := fsys.Generated(d.File)
+	if !ok || d.Line <= 0 {
+		return
+	}
+	lines := strings.Split(string(gen), "\n")
+	if d.Line > len(lines) {
+		return
+	}
+	want := entryText(lines[d.Line-1])
+	if data, err := fsys.Tree().ReadFile(d.File); err == nil && want != "" {
+		written := strings.Split(string(data), "\n")
+		for i, l := range written {
+			if entryText(l) == want {
+				d.Line, d.Column = i+1, 0
+				return
+			}
+		}
+		// Written in flow style ([a.yaml, b.yaml]): the line holding the
+		// entry's value.
+		value := strings.TrimPrefix(want, "- ")
+		if _, v, ok := strings.Cut(value, ": "); ok {
+			value = v
+		}
+		for i, l := range written {
+			if value != "" && strings.Contains(entryText(l), value) {
+				d.Line, d.Column = i+1, 0
+				return
+			}
+		}
+	}
+	if k := root.Kustomization; k != nil {
+		d.File, d.Line, d.Column = k.Object.File, k.Object.Line, 0
+	}
+}
+
+// entryText is a YAML line's content as a generator may write it
+// otherwise: without indentation, comment or quotes.
+func entryText(l string) string {
+	if i := strings.Index(l, " #"); i >= 0 {
+		l = l[:i]
+	}
+	return strings.NewReplacer(`"`, "", "'", "").Replace(strings.TrimSpace(l))
 }
 
 // relative strips the repository's absolute path out of a message.

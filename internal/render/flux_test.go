@@ -701,3 +701,29 @@ func TestSubstitutionWebhook(t *testing.T) {
 	}
 	mustContain(t, string(output(t, res)), "value: ${CLUSTER}\n")
 }
+
+// TestErrorInWrittenKustomization: Flux's generator writes a
+// Kustomization's kustomization file back with its own fields (here the
+// targetNamespace), in its own order; an error in it is located at the
+// line of the file as written, and one in what only the generator wrote
+// (a component of spec.components that is not there) at the Flux
+// Kustomization.
+func TestErrorInWrittenKustomization(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec, kust string
+		file             string
+		line             int
+	}{
+		{"a resource not found", "  path: ./app\n  targetNamespace: shop\n", "# the app\n\nresources:\n  - deploy.yaml\n  - \"missing.yaml\" # gone\n", "app/kustomization.yaml", 5},
+		{"a resource not found, in flow style", "  path: ./app\n  targetNamespace: shop\n", "resources: [deploy.yaml, missing.yaml]\n", "app/kustomization.yaml", 1},
+		{"a component not found", "  path: ./app\n  targetNamespace: shop\n  components:\n  - ../components/missing\n", "resources:\n- deploy.yaml\n", "clusters/prod/app.yaml", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := rootResult(t, fluxRepo(t, tc.spec, map[string]string{"app/kustomization.yaml": tc.kust}), "HEAD", "app")
+			d, ok := diag.As(res.Err)
+			if !ok || d.File != tc.file || d.Line != tc.line {
+				t.Errorf("error %v, want it at %s:%d", res.Err, tc.file, tc.line)
+			}
+		})
+	}
+}
