@@ -44,23 +44,21 @@ func checkSyntax(c *checker) error {
 			return
 		}
 		// A resource only kustomizations nothing builds list: that it
-		// holds no object is a warning, as their build's failure is.
-		var unbuilt map[Finding]bool
+		// holds no object (what reading it as no resource does not find)
+		// is a warning, as their build's failure is.
+		unbuilt, plain := false, []Finding(nil)
 		if c.resourceFiles()[f] && !c.builtResources()[f] {
-			if plain, err := c.fileFactsOf(f, false); err == nil {
-				unbuilt = map[Finding]bool{}
-				for _, x := range facts.Findings {
-					unbuilt[x] = !slices.Contains(plain.Findings, x)
-				}
+			if p, err := c.fileFactsOf(f, false); err == nil {
+				unbuilt, plain = true, p.Findings
 			}
 		}
 		for _, x := range facts.Findings {
 			if x.Rule != "syntax" {
 				continue
 			}
-			demote := unbuilt[x]
+			objectCheck := unbuilt && !slices.Contains(plain, x)
 			x.File = f
-			if !demote {
+			if !objectCheck {
 				c.add("syntax", x)
 				continue
 			}
@@ -255,11 +253,7 @@ func (c *checker) resourceFiles() map[string]bool {
 	}
 	out := map[string]bool{}
 	for _, kf := range c.in.Repository.Kustomizations {
-		for _, ref := range kf.Refs {
-			if ref.Field != "resources" || kfs.IsRemote(ref.Value) {
-				continue
-			}
-			p := path.Join(kf.Dir, ref.Value)
+		for _, p := range kf.Resources() {
 			if k, err := c.in.Tree.Stat(p); err == nil && k == repo.File {
 				out[p] = true
 			}
@@ -288,10 +282,8 @@ func (c *checker) builtResources() map[string]bool {
 			if !dirs[dir] {
 				continue
 			}
-			for _, ref := range kf.Refs {
-				if ref.Field == "resources" && !kfs.IsRemote(ref.Value) {
-					c.built.files[path.Join(kf.Dir, ref.Value)] = true
-				}
+			for _, p := range kf.Resources() {
+				c.built.files[p] = true
 			}
 		}
 	})

@@ -123,6 +123,18 @@ type KustFile struct {
 	Inflates bool
 }
 
+// Resources are the paths its local resources entries name, in the
+// repository (remote ones left out).
+func (kf *KustFile) Resources() []string {
+	var out []string
+	for _, ref := range kf.Refs {
+		if ref.Field == "resources" && !kfs.IsRemote(ref.Value) {
+			out = append(out, path.Join(kf.Dir, ref.Value))
+		}
+	}
+	return out
+}
+
 // Ref is one entry of a kustomization's resources, bases or components.
 type Ref struct {
 	Field string
@@ -867,15 +879,16 @@ func substitutionWebhookChart(url string) bool {
 // of another's metadata (wahooli/gitops-repo renames a shared one per
 // cluster so); any other is broken, as nothing applies without a spec.
 func (r *Repository) patchesOrBroken() {
+	if len(r.specless) == 0 {
+		return
+	}
 	named, resource := map[string]bool{}, map[string]bool{}
 	for _, kf := range r.Kustomizations {
 		for _, p := range kf.Paths {
 			named[path.Join(kf.Dir, p)] = true
 		}
-		for _, ref := range kf.Refs {
-			if ref.Field == "resources" {
-				resource[path.Join(kf.Dir, ref.Value)] = true
-			}
+		for _, p := range kf.Resources() {
+			resource[p] = true
 		}
 	}
 	for _, o := range r.specless {

@@ -392,7 +392,11 @@ func (e *Engine) producedObjects(ctx context.Context, r *Repository, roots []Roo
 	}
 	// In one order whatever order the renders ended in: of two roots of
 	// one folder giving an object alike, the first is taken.
-	slices.SortStableFunc(all, func(a, b *Result) int { return strings.Compare(onceKey(a.Root), onceKey(b.Root)) })
+	keys := make(map[*Result]string, len(all))
+	for _, res := range all {
+		keys[res] = onceKey(res.Root)
+	}
+	slices.SortStableFunc(all, func(a, b *Result) int { return strings.Compare(keys[a], keys[b]) })
 	var failed []*Result
 	for _, res := range all {
 		if res.Err != nil {
