@@ -11,6 +11,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/httpretry"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/redact"
 )
 
@@ -39,7 +40,9 @@ var ErrAuth = errors.New("authentication failed")
 // Push pushes refs/heads/<branch> to the same branch of the named remote,
 // never forcing: the refspec has no '+', so a remote branch that has commits
 // ours lacks is a PushRejectedError, not an overwrite. A remote already at
-// our commit is success. Every error is redacted with auth.Redactor.
+// our commit is success. Every error is redacted with auth.Redactor, and
+// says how many times its request was sent when that was more than once
+// (RetryHTTP).
 func Push(ctx context.Context, repo *git.Repository, remote, branch string, auth Auth) error {
 	red := auth.Redactor
 	if red == nil {
@@ -59,6 +62,7 @@ func Push(ctx context.Context, repo *git.Repository, remote, branch string, auth
 		return fmt.Errorf("branch %s: %w", branch, err)
 	}
 	spec := config.RefSpec(ref.String() + ":" + ref.String())
+	ctx, sent := httpretry.WithCounter(ctx)
 	err = repo.PushContext(ctx, &git.PushOptions{
 		RemoteName: remote,
 		RemoteURL:  auth.URL,
@@ -76,6 +80,9 @@ func Push(ctx context.Context, repo *git.Repository, remote, branch string, auth
 			Reason: "the remote branch has commits that are not in the local one (non-fast-forward); it was not forced: fetch it, or push under another --branch"})
 	case strings.Contains(err.Error(), "command error on"), strings.Contains(err.Error(), "rejected"):
 		return red.Error(&PushRejectedError{Branch: branch, Remote: shown, err: err, Reason: err.Error()})
+	}
+	if n := sent.Attempts(); n > 1 {
+		return red.Error(fmt.Errorf("pushing branch %s to %s (after %d attempts): %w", branch, shown, n, err))
 	}
 	return red.Error(fmt.Errorf("pushing branch %s to %s: %w", branch, shown, err))
 }
