@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -93,6 +95,41 @@ func TestCacheRepo(t *testing.T) {
 	// A reference that names no repository is a usage error.
 	if r := run(t, g.Dir, nil, "render", "--all", "--cache-repo", "Not A Repo"); r.code != 2 || !strings.Contains(r.stderr, "REGISTRY/PATH/NAME") {
 		t.Errorf("a bad --cache-repo: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestCacheRepoPushedBeforeExit: a registry slow to accept uploads still
+// gets every entry of a run, as the command waits for its pushes before it
+// exits; a second runner with an empty cache then pushes nothing.
+func TestCacheRepoPushedBeforeExit(t *testing.T) {
+	hits := &registrytest.Counter{}
+	slow := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				time.Sleep(300 * time.Millisecond)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg := registrytest.New(func(h http.Handler) http.Handler { return hits.Wrap(slow(h)) })
+	defer reg.Close()
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", gittest.CopyTree(t, filepath.Join("..", "testdata", "examples", "sock-shop", "flux-repo")))
+	env := func() []string {
+		return []string{"GITOPS_CACHE_DIR=" + t.TempDir(), "GITOPS_CACHE_REPO=" + reg.Host() + "/team/render-cache"}
+	}
+	if r := run(t, g.Dir, env(), "render", "--all"); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	pushed := countManifestPuts(hits)
+	if pushed == 0 {
+		t.Fatal("the run pushed nothing")
+	}
+	if r := run(t, g.Dir, env(), "render", "--all"); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if n := countManifestPuts(hits) - pushed; n != 0 {
+		t.Errorf("the second runner pushed %d: the first exited before its pushes ended", n)
 	}
 }
 

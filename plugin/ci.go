@@ -79,16 +79,7 @@ forge token. Exit status 0 whatever it finds, 2 when it cannot run.`,
   %[1]s ci comment --from analyses/
   %[1]s ci check --from analyses/ -o sarif > results.sarif`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Open.Dir, "chdir", "C", "", "run as if started in this directory")
@@ -112,16 +103,7 @@ into numbered comments, edited and deleted as the diff grows and shrinks.
 --dry-run prints the comment instead, and exits 1 when it reports
 validation errors or roots that do not render, as validate does.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	if check {
 		cmd.Use = "check"

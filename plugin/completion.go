@@ -57,15 +57,7 @@ so it outlives upgrades):
 		ValidArgs:             completionShells(),
 		Args:                  cobra.ExactArgs(1),
 		DisableFlagsInUseLine: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:                  runE(o),
 	}
 	cmd.Flags().BoolVar(&o.NoDescriptions, "no-descriptions", false, "leave the commands' descriptions out of the completions")
 	return cmd

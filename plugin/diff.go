@@ -65,16 +65,7 @@ Exit status: 0 no differences, 1 differences, 2 an error.`,
 
   # As a pull-request comment
   %[1]s diff --base origin/main -o markdown`),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	o.addFlags(cmd.Flags())
 	f := cmd.Flags()

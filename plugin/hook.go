@@ -53,16 +53,7 @@ Hooks:
   # Run a hook by hand on some files
   %[1]s hook gitops-validate deploy/kubernetes/overlays/development/kustomization.yaml`),
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.Color, "color", "auto", "colour the output: auto, always or never")

@@ -72,16 +72,7 @@ func newImagesSub(streams genericiooptions.IOStreams, config *genericclioptions.
   # As JSON, policies read from the cluster
   %[1]s images list -o json --from-cluster`),
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	if update {
 		cmd.Use = "update [PATH]"

@@ -62,16 +62,7 @@ gitops/promote/<env>/<hash> branch, never touching the working tree.`,
   # Open the pull request for it
   %[1]s promote --from deploy/kubernetes/overlays/development --to deploy/kubernetes/overlays/test --pr`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	o.repoOptions.addFlags(cmd.Flags())
 	o.publishOptions.addFlags(cmd.Flags())

@@ -53,16 +53,7 @@ did not change since an earlier run come from the cache.`,
 
   # As JSON, with the files each root read
   %[1]s render --all -o json`),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.All, "all", false, "render every root of the repository, wherever the command runs")

@@ -5,6 +5,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -45,6 +46,32 @@ and checks, diffs and promotes what it renders, before Flux pulls it.`,
 		NewCmdCompletion(streams),
 	)
 	return cmd
+}
+
+// options is what each verb's XOptions do, in kubectl's order: Complete
+// fills in what the flags leave, Validate checks them, Run runs.
+type options interface {
+	Complete(cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runE is the RunE of a verb whose options are o. Options that open the
+// repository also finish, once the verb has run or failed: they wait for
+// what the run sends to the shared cache.
+func runE(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if f, ok := o.(interface{ finish() }); ok {
+			defer f.finish()
+		}
+		if err := o.Complete(cmd, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
 }
 
 // examples fills the plugin's name into a command's examples.

@@ -61,16 +61,7 @@ Exit status: 0 no error, 1 findings of error severity, 2 could not run.`,
 
   # Annotate a pull request in GitHub Actions
   %[1]s validate --all -o github`),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			defer o.finish()
-			return o.Run(cmd.Context())
-		},
+		RunE: runE(o),
 	}
 	o.addFlags(cmd.Flags())
 	f := cmd.Flags()
