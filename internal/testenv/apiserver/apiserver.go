@@ -30,6 +30,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/testenv"
 )
 
 // Names of the environment variables that Start reads.
@@ -87,8 +89,8 @@ type Server struct {
 	caPEM       []byte
 	adminToken  string
 	viewerToken string
-	etcd        *process
-	apiserver   *process
+	etcd        *testenv.Process
+	apiserver   *testenv.Process
 	stopOnce    sync.Once
 }
 
@@ -200,7 +202,7 @@ func startOnce(ctx context.Context, opts Options, f *files, attempt int) (*Serve
 		viewerToken: f.viewerToken,
 	}
 
-	s.etcd, err = startProcess(filepath.Join(opts.BinDir, EtcdBinary), filepath.Join(run, "etcd.log"), []string{
+	s.etcd, err = testenv.StartProcess(filepath.Join(opts.BinDir, EtcdBinary), filepath.Join(run, "etcd.log"), []string{
 		"--name=default",
 		"--data-dir=" + filepath.Join(run, "etcd"),
 		"--listen-client-urls=" + clientURL,
@@ -209,7 +211,7 @@ func startOnce(ctx context.Context, opts Options, f *files, attempt int) (*Serve
 		"--initial-advertise-peer-urls=" + peerURL,
 		"--initial-cluster=default=" + peerURL,
 		"--unsafe-no-fsync=true",
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +236,7 @@ func startOnce(ctx context.Context, opts Options, f *files, attempt int) (*Serve
 		"--disable-admission-plugins=ServiceAccount",
 		"--allow-privileged=true",
 	}, opts.ExtraAPIServerArgs...)
-	s.apiserver, err = startProcess(filepath.Join(opts.BinDir, APIServerBinary), filepath.Join(run, "kube-apiserver.log"), args)
+	s.apiserver, err = testenv.StartProcess(filepath.Join(opts.BinDir, APIServerBinary), filepath.Join(run, "kube-apiserver.log"), args, nil)
 	if err != nil {
 		s.Stop()
 		return nil, err
@@ -251,12 +253,12 @@ func startOnce(ctx context.Context, opts Options, f *files, attempt int) (*Serve
 func (s *Server) startError(err error) error {
 	var b strings.Builder
 	taken := false
-	for _, p := range []*process{s.etcd, s.apiserver} {
-		tail := p.tail(40)
+	for _, p := range []*testenv.Process{s.etcd, s.apiserver} {
+		tail := testenv.Tail(p.Log, 40)
 		if strings.Contains(tail, "address already in use") {
 			taken = true
 		}
-		fmt.Fprintf(&b, "\n--- last lines of %s ---\n%s", p.logPath, tail)
+		fmt.Fprintf(&b, "\n--- last lines of %s ---\n%s", p.Log, tail)
 	}
 	if taken {
 		return fmt.Errorf("%w (%w)%s", err, errPortTaken, b.String())
@@ -294,10 +296,10 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s/readyz (last: %s): %w", s.URL, last, ctx.Err())
-		case <-s.etcd.done:
-			return fmt.Errorf("etcd exited before the API server was ready: %v", s.etcd.err)
-		case <-s.apiserver.done:
-			return fmt.Errorf("kube-apiserver exited before it was ready: %v", s.apiserver.err)
+		case <-s.etcd.Done():
+			return fmt.Errorf("etcd exited before the API server was ready: %v", s.etcd.Err())
+		case <-s.apiserver.Done():
+			return fmt.Errorf("kube-apiserver exited before it was ready: %v", s.apiserver.Err())
 		case <-tick.C:
 		}
 	}
@@ -307,9 +309,9 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 // period. It is safe to call more than once.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
-		for _, p := range []*process{s.apiserver, s.etcd} {
+		for _, p := range []*testenv.Process{s.apiserver, s.etcd} {
 			if p != nil {
-				p.stop(10 * time.Second)
+				p.Stop(10 * time.Second)
 			}
 		}
 	})

@@ -117,7 +117,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p *process
+	var p *testenv.Process
 	for attempt := 1; ; attempt++ {
 		var port int
 		if port, err = freePort(); err != nil {
@@ -133,7 +133,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Logf("gitea: %v; trying another port", err)
 	}
-	t.Cleanup(func() { p.stop(stopGrace) })
+	t.Cleanup(func() { p.Stop(stopGrace) })
 	if err := s.createAdmin(); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func newServer(bin, dir string) (*Server, error) {
 // could take a listening socket from its parent, as systemd socket activation
 // does, but then sends its parent SIGTERM, taking it for an older Gitea.)
 // So waitReady checks that the server which answers is this one.
-func (s *Server) start(port int) (p *process, retry bool, err error) {
+func (s *Server) start(port int) (p *testenv.Process, retry bool, err error) {
 	cfg, err := s.config(port)
 	if err != nil {
 		return nil, false, err
@@ -191,14 +191,14 @@ func (s *Server) start(port int) (p *process, retry bool, err error) {
 	}
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	stdout := filepath.Join(s.dir, "log", "stdout.log")
-	p, err = startProcess(s.bin, stdout, []string{"web", "--config", s.appINI(), "--work-path", s.dir}, s.env)
+	p, err = testenv.StartProcess(s.bin, stdout, []string{"web", "--config", s.appINI(), "--work-path", s.dir}, s.env)
 	if err != nil {
 		return nil, false, err
 	}
 	if retry, err := s.waitReady(p, cfg.appName); err != nil {
-		p.stop(stopGrace)
+		p.Stop(stopGrace)
 		return nil, retry, fmt.Errorf("gitea at %s: %w\n%s:\n%s\n%s:\n%s", s.URL, err,
-			stdout, tail(stdout, 20), s.giteaLog(), tail(s.giteaLog(), 40))
+			stdout, testenv.Tail(stdout, 20), s.giteaLog(), testenv.Tail(s.giteaLog(), 40))
 	}
 	return p, false, nil
 }
@@ -236,12 +236,12 @@ func (s *Server) config(port int) (config, error) {
 // that it cannot serve, or ReadyTimeout passes. Then it checks that the
 // server that answered has appName, so is p. retry reports whether another
 // process holds the port.
-func (s *Server) waitReady(p *process, appName string) (retry bool, err error) {
+func (s *Server) waitReady(p *testenv.Process, appName string) (retry bool, err error) {
 	deadline := time.Now().Add(ReadyTimeout)
 	var last error
 	for time.Now().Before(deadline) {
-		if p.exited() {
-			return false, fmt.Errorf("gitea web exited before it was ready: %v", p.err)
+		if p.Exited() {
+			return false, fmt.Errorf("gitea web exited before it was ready: %v", p.Err())
 		}
 		// Gitea logs this and keeps running.
 		if log, err := os.ReadFile(s.giteaLog()); err == nil && bytes.Contains(log, []byte("Failed to start server")) {

@@ -174,7 +174,7 @@ func TestPullRequestFlow(t *testing.T) {
 			}
 			p, retry, err := other.start(port)
 			if err == nil {
-				p.stop(stopGrace)
+				p.Stop(stopGrace)
 				t.Fatal("a second server on the same port was ready")
 			}
 			if !retry || !strings.Contains(err.Error(), "another server answers") {

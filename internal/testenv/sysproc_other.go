@@ -1,6 +1,6 @@
 //go:build !linux
 
-package gitea
+package testenv
 
 import (
 	"os/exec"
@@ -8,7 +8,7 @@ import (
 )
 
 // sysProcAttr returns nil: only Linux can tie a child's life to its parent's;
-// elsewhere the cleanup that Start registers is what ends Gitea.
+// elsewhere the test's cleanup, which stops the process, is what ends it.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 // killGroup kills the process.

@@ -1,11 +1,11 @@
-package gitea
+package testenv
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-// sysProcAttr puts Gitea in a process group of its own, so the git processes
+// sysProcAttr puts a child in a process group of its own, so the processes
 // it runs can be killed with it, and has the kernel kill it when the test
 // binary dies without running its cleanups (a panic, a -timeout, a SIGKILL).
 func sysProcAttr() *syscall.SysProcAttr {
