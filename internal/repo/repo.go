@@ -64,10 +64,11 @@ func Open(dir string) (*Repo, error) {
 }
 
 // keepPacksOpen reopens r with an object store that keeps its packfiles
-// open. go-git otherwise opens the packfile anew for every object, and a
-// revision's tree is read object by object: a thousand directories cost a
-// thousand opens. The descriptors close with the process, or when the
-// garbage collector frees the store.
+// open and reads their indexes in place (packedStorage). go-git otherwise
+// opens the packfile anew for every object, and a revision's tree is read
+// object by object: a thousand directories cost a thousand opens. The
+// descriptors close with the process, or when the garbage collector frees
+// the store.
 func keepPacksOpen(r *git.Repository) *git.Repository {
 	st, ok := r.Storer.(*filesystem.Storage)
 	if !ok {
@@ -77,11 +78,12 @@ func keepPacksOpen(r *git.Repository) *git.Repository {
 	if w, err := r.Worktree(); err == nil {
 		wt = w.Filesystem
 	}
-	kept, err := git.Open(filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true}), wt)
+	kept := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	opened, err := git.Open(withPackIndexes(kept), wt)
 	if err != nil {
 		return r
 	}
-	return kept
+	return opened
 }
 
 // OpenAt treats dir as the root of the source, though it may be a folder

@@ -94,11 +94,15 @@ func write(t *testing.T, p, data string) {
 	}
 }
 
-func gitCLI(t *testing.T, dir string, args ...string) {
+// gitCLI runs git in dir, without the user's or the system's settings,
+// and returns its output.
+func gitCLI(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
 	}
+	return string(out)
 }
