@@ -253,7 +253,7 @@ func (t *gitTree) fromWorktree(rp string, h plumbing.Hash) ([]byte, bool) {
 	if err != nil || !info.Mode().IsRegular() || info.Size() > worktreeReadMax {
 		return nil, false
 	}
-	data, err := os.ReadFile(full)
+	data, err := readFile(full)
 	if err != nil || plumbing.ComputeHash(plumbing.BlobObject, data) != h {
 		return nil, false
 	}

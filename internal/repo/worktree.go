@@ -148,7 +148,7 @@ func (t *workTree) ReadFile(p string) ([]byte, error) {
 	if v, ok := t.content.Load(rp); ok {
 		return v.([]byte), nil
 	}
-	data, err := os.ReadFile(t.abs(rp))
+	data, err := readFile(t.abs(rp))
 	if err != nil {
 		return nil, diskError("read", p, err)
 	}
@@ -309,7 +309,7 @@ func (r *ignoreRules) hasFile(dir, name string) bool {
 }
 
 func readPatterns(file string, domain []string) []gitignore.Pattern {
-	data, err := os.ReadFile(file)
+	data, err := readFile(file)
 	if err != nil {
 		return nil
 	}
