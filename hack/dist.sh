@@ -13,9 +13,13 @@
 # computes them; they are stamped into the binary with the Makefile's ldflags.
 # Each archive, kubectl-gitops_<os>_<arch>.tar.gz (.zip on windows), holds
 # kubectl-gitops (.exe on windows), kubectl_complete-gitops (.cmd on windows:
-# kubectl 1.26+ runs it for "kubectl gitops <TAB>") and LICENSE. DIR also gets
-# checksums.txt and gitops.yaml, krew/gitops.yaml filled with the version, the
-# URIs and the sha256 of each archive built. Archives are reproducible: same
+# kubectl 1.26+ runs it for "kubectl gitops <TAB>") and LICENSE; beside it,
+# kubectl-gitops_<os>_<arch>.sbom.cdx.json is the binary's software bill of
+# materials (CycloneDX 1.6: every module linked, at the version built, and
+# Go's standard library), read from the build information Go embeds in it by
+# cyclonedx-gomod (hack/tools.sh). DIR also gets checksums.txt (archives and
+# SBOMs) and gitops.yaml, krew/gitops.yaml filled with the version, the URIs
+# and the sha256 of each archive built. Everything is reproducible: same
 # sources, version and SOURCE_DATE_EPOCH (default: the last commit's time),
 # same bytes. Progress goes to stderr; stdout gets the files written, one a line.
 set -euo pipefail
@@ -26,7 +30,7 @@ out="dist"
 platforms="$all_platforms"
 uri_base=""
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 log() { echo "dist.sh: $*" >&2; }
 
 while [[ $# -gt 0 ]]; do
@@ -86,7 +90,8 @@ archive() {
 
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-rm -f "$out"/kubectl-gitops_*.tar.gz "$out"/kubectl-gitops_*.zip "$out/checksums.txt" "$out/gitops.yaml"
+rm -f "$out"/kubectl-gitops_*.tar.gz "$out"/kubectl-gitops_*.zip "$out"/kubectl-gitops_*.sbom.cdx.json "$out/checksums.txt" "$out/gitops.yaml"
+sbom_tool="$(hack/tools.sh --path cyclonedx-gomod)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 
@@ -117,7 +122,11 @@ for platform in $platforms; do
   echo "$sum  $name" >>"$out/checksums.txt"
   sed_args+=(-e "s|{{SHA256_${goos}_${goarch}}}|$sum|g")
   written+=("$out/$name")
-  log "built $name in $((SECONDS - start))s"
+  sbom="kubectl-gitops_${goos}_${goarch}.sbom.cdx.json"
+  "$sbom_tool" bin -json -std -noserial -notimestamp -version "$manifest_version" -output "$out/$sbom" "$dir/$exe"
+  echo "$(sha256 "$out/$sbom")  $sbom" >>"$out/checksums.txt"
+  written+=("$out/$sbom")
+  log "built $name and $sbom in $((SECONDS - start))s"
 done
 
 # Fill the manifest: drop the template's leading comment, then every platform

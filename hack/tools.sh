@@ -23,6 +23,7 @@ flate github.com/home-operations/flate/cmd/flate@v0.6.5 go1.27.3
 helm helm.sh/helm/v4/cmd/helm@v4.3.2 local
 krew sigs.k8s.io/krew/cmd/krew@v0.4.3 local
 validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3 local
+cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0 local
 LIST
 }
 

@@ -4,6 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"debug/buildinfo"
+	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -68,6 +72,10 @@ func TestKrew(t *testing.T) {
 				t.Errorf("%s differs between two builds:\n%s\n%s", name, a, b)
 			}
 		}
+	})
+
+	t.Run("SBOM", func(t *testing.T) {
+		checkSBOM(t, archive, filepath.Join(dist, "kubectl-gitops_"+runtime.GOOS+"_"+runtime.GOARCH+".sbom.cdx.json"), filepath.Join(dist, "checksums.txt"))
 	})
 
 	t.Run("validate-krew-manifest", func(t *testing.T) {
@@ -165,7 +173,8 @@ func buildDist(t *testing.T, dir, uriBase string) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("hack/dist.sh: %v\n%s", err, errOut.String())
 	}
-	want := []string{"kubectl-gitops_" + runtime.GOOS + "_" + runtime.GOARCH + ".tar.gz", "checksums.txt", "gitops.yaml"}
+	platform := runtime.GOOS + "_" + runtime.GOARCH
+	want := []string{"kubectl-gitops_" + platform + ".tar.gz", "kubectl-gitops_" + platform + ".sbom.cdx.json", "checksums.txt", "gitops.yaml"}
 	got := strings.Fields(out.String())
 	if len(got) != len(want) {
 		t.Fatalf("hack/dist.sh wrote %q, want %q", got, want)
@@ -174,6 +183,70 @@ func buildDist(t *testing.T, dir, uriBase string) {
 		if got[i] != filepath.Join(dir, want[i]) {
 			t.Errorf("hack/dist.sh wrote %s, want %s", got[i], want[i])
 		}
+	}
+}
+
+// checkSBOM checks a release's SBOM against the binary of its archive: a
+// CycloneDX document naming the plugin at its version, and every module
+// the binary's build information lists, at its version, and Go's standard
+// library; checksums.txt holds its sha256.
+func checkSBOM(t *testing.T, archive, sbomPath, checksums string) {
+	t.Helper()
+	data, err := os.ReadFile(sbomPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sbom struct {
+		BOMFormat   string `json:"bomFormat"`
+		SpecVersion string `json:"specVersion"`
+		Metadata    struct {
+			Component struct{ Name, Version string }
+		}
+		Components []struct{ Name, Version string }
+	}
+	if err := json.Unmarshal(data, &sbom); err != nil {
+		t.Fatal(err)
+	}
+	if sbom.BOMFormat != "CycloneDX" || sbom.SpecVersion != "1.6" || sbom.Metadata.Component.Name != "github.com/kubectl-gitops/kubectl-gitops" || sbom.Metadata.Component.Version != krewVersion {
+		t.Errorf("SBOM %s %s of %+v", sbom.BOMFormat, sbom.SpecVersion, sbom.Metadata.Component)
+	}
+	listed := map[string]string{}
+	for _, c := range sbom.Components {
+		listed[c.Name] = c.Version
+	}
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	extract(t, gz, dir)
+	info, err := buildinfo.ReadFile(filepath.Join(dir, "kubectl-gitops"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := listed["std"]; v != info.GoVersion {
+		t.Errorf("the SBOM lists Go's standard library at %q, the binary was built with %s", v, info.GoVersion)
+	}
+	for _, dep := range info.Deps {
+		if v, ok := listed[dep.Path]; !ok || v != dep.Version {
+			t.Errorf("the SBOM lists %s at %q, the binary links %s", dep.Path, v, dep.Version)
+		}
+	}
+	if len(info.Deps) < 50 {
+		t.Errorf("the binary lists only %d modules", len(info.Deps))
+	}
+	sums, err := os.ReadFile(checksums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if line := hex.EncodeToString(sum[:]) + "  " + filepath.Base(sbomPath); !strings.Contains(string(sums), line+"\n") {
+		t.Errorf("checksums.txt has no line %q:\n%s", line, sums)
 	}
 }
 
