@@ -452,12 +452,29 @@ func (e *Engine) checkFluxPath(root Root, filter *sourceFilter) error {
 	}
 	line := k.Object.LineOf("spec", "path")
 	if kind, err := e.tree.Stat(root.Path); err != nil || kind != repo.Dir {
-		return diag.Errorf(k.Object.File, line, "Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)
+		msg := fmt.Sprintf("Kustomization %s: spec.path %q is not a directory of this repository", k.ID(), k.Spec.Path)
+		if top, ok := e.holderOf(k.Object.File, root.Path); ok {
+			msg += fmt.Sprintf("; %s is: if %s is the root of the repository its source fetches (a folder copied into a repository of its own), pass --root %s", path.Join(top, root.Path), top, top)
+		}
+		return diag.Errorf(k.Object.File, line, "%s", msg)
 	}
 	if filter != nil && root.Path != "." && filter.hidden(root.Path, true) {
 		return diag.Errorf(k.Object.File, line, "Kustomization %s: spec.path %q is not in the artifact of its source %s: its ignore rules leave it out", k.ID(), k.Spec.Path, strings.Replace(k.SourceID(), "/", " ", 1))
 	}
 	return nil
+}
+
+// holderOf returns the nearest folder above file, the repository's root
+// aside, that holds the directory p: where a spec.path that is not a
+// directory of the repository would lead if that folder were the root of
+// the source (repositories kept as folders of one, to be copied out).
+func (e *Engine) holderOf(file, p string) (string, bool) {
+	for d := path.Dir(file); d != "." && d != "/"; d = path.Dir(d) {
+		if kind, err := e.tree.Stat(path.Join(d, p)); err == nil && kind == repo.Dir {
+			return d, true
+		}
+	}
+	return "", false
 }
 
 // lintKustomizations refuses a build that read a kustomization file with a

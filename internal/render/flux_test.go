@@ -354,6 +354,13 @@ func TestBuildErrors(t *testing.T) {
 			want: `clusters/prod/app.yaml:12: Kustomization flux-system/app: spec.path "./nope" is not a directory of this repository`,
 		},
 		{
+			name:  "Flux path of a folder kept to be a repository of its own",
+			spec:  "  path: ./nope\n",
+			files: map[string]string{"clusters/nope/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"},
+			root:  "nope",
+			want:  `clusters/prod/app.yaml:12: Kustomization flux-system/app: spec.path "./nope" is not a directory of this repository; clusters/nope is: if clusters is the root of the repository its source fetches (a folder copied into a repository of its own), pass --root clusters`,
+		},
+		{
 			name:  "Flux path its source's ignore rules leave out",
 			spec:  "  path: ./app\n",
 			files: map[string]string{".sourceignore": "/app/\n"},
