@@ -214,17 +214,8 @@ func checkSBOM(t *testing.T, archive, sbomPath, checksums string) {
 	for _, c := range sbom.Components {
 		listed[c.Name] = c.Version
 	}
-	f, err := os.Open(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	extract(t, gz, dir)
+	extract(t, gunzip(t, archive), dir)
 	info, err := buildinfo.ReadFile(filepath.Join(dir, "kubectl-gitops"))
 	if err != nil {
 		t.Fatal(err)
@@ -250,18 +241,25 @@ func checkSBOM(t *testing.T, archive, sbomPath, checksums string) {
 	}
 }
 
-// checkArchive checks the files of a release archive and their modes.
-func checkArchive(t *testing.T, path string) {
+// gunzip opens the gzip file at path, closed when the test ends.
+func gunzip(t *testing.T, path string) *gzip.Reader {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	gz, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return gz
+}
+
+// checkArchive checks the files of a release archive and their modes.
+func checkArchive(t *testing.T, path string) {
+	t.Helper()
+	gz := gunzip(t, path)
 	want := map[string]int64{"kubectl-gitops": 0o755, "kubectl_complete-gitops": 0o755, "LICENSE": 0o644}
 	tr := tar.NewReader(gz)
 	for {
