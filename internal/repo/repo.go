@@ -256,6 +256,26 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	return *h, nil
 }
 
+// MergeBase returns the best common ancestor of commits a and b, and
+// whether they have one.
+func (r *Repo) MergeBase(a, b plumbing.Hash) (plumbing.Hash, bool, error) {
+	r.objects.Lock()
+	defer r.objects.Unlock()
+	ac, err := r.Git.CommitObject(a)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	bc, err := r.Git.CommitObject(b)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	bases, err := ac.MergeBase(bc)
+	if err != nil || len(bases) == 0 {
+		return plumbing.ZeroHash, false, err
+	}
+	return bases[0].Hash, true, nil
+}
+
 // CommitTree returns the tree of the given commit.
 func (r *Repo) CommitTree(hash plumbing.Hash) (Tree, error) {
 	t, err := r.commitTree(hash)

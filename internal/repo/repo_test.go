@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -267,5 +268,43 @@ func TestDefaultBranches(t *testing.T) {
 	}
 	if got := r.DefaultBranches(); len(got) != 1 || got[0] != "trunk" {
 		t.Errorf("DefaultBranches() = %q, want [trunk]", got)
+	}
+}
+
+// TestMergeBase: the best common ancestor of two lines of history, the
+// commit itself for one commit, and none for unrelated histories; read
+// while Preload reads the store, it waits for it (-race tells).
+func TestMergeBase(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "a", map[string][]byte{"a.yaml": []byte("a: 1\n")})
+	b := g.CommitFiles(t, "b", map[string][]byte{"a.yaml": []byte("a: 2\n")})
+	c := g.CommitFiles(t, "c", map[string][]byte{"a.yaml": []byte("a: 3\n")})
+	gitCLI(t, g.Dir, "checkout", "-q", "-b", "feature", b.String())
+	gitCLI(t, g.Dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "d")
+	d := plumbing.NewHash(strings.TrimSpace(gitCLI(t, g.Dir, "rev-parse", "HEAD")))
+	orphan := g.Branch(t, "orphan", map[string][]byte{"x.yaml": []byte("x: 1\n")})
+	gitCLI(t, g.Dir, "repack", "-a", "-d", "-q")
+	r, err := Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Preload()
+	for _, tc := range []struct {
+		name   string
+		a, b   plumbing.Hash
+		want   plumbing.Hash
+		wantOK bool
+	}{
+		{"two lines", c, d, b, true},
+		{"one commit", c, c, c, true},
+		{"an ancestor", c, b, b, true},
+		{"unrelated histories", c, orphan, plumbing.ZeroHash, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok, err := r.MergeBase(tc.a, tc.b)
+			if err != nil || ok != tc.wantOK || got != tc.want {
+				t.Errorf("MergeBase = %s, %v, %v; want %s, %v", got, ok, err, tc.want, tc.wantOK)
+			}
+		})
 	}
 }

@@ -114,22 +114,14 @@ func (w *Workspace) MergeBase(rev string, head plumbing.Hash) (plumbing.Hash, er
 	if base == head {
 		return base, nil
 	}
-	bc, err := r.Git.CommitObject(base)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	hc, err := r.Git.CommitObject(head)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	bases, err := bc.MergeBase(hc)
-	if err != nil {
+	mb, ok, err := r.MergeBase(base, head)
+	switch {
+	case err != nil:
 		return plumbing.ZeroHash, fmt.Errorf("merge-base of %s and %s: %w", rev, head, err)
-	}
-	if len(bases) == 0 {
+	case !ok:
 		return plumbing.ZeroHash, fmt.Errorf("%s and the head have no common history", rev)
 	}
-	return bases[0].Hash, nil
+	return mb, nil
 }
 
 // Analyze is what the pull-request bot reports: the rendered diff and the
