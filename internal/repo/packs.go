@@ -26,6 +26,7 @@ type packedStorage struct {
 	dotGit billy.Filesystem
 	packs  map[string]*packfile.Packfile // by file name, each open once
 	order  []string                      // packs in the order they are searched
+	listed bool                          // whether the packs were listed yet
 	cache  cache.Object
 }
 
@@ -43,8 +44,10 @@ func withPackIndexes(st *filesystem.Storage) storage.Storer {
 }
 
 // scan opens the packs it has not opened yet; it reports whether there
-// were any.
+// were any. A pack is listed by its index, as git lists them: git writes
+// the index of a new pack last.
 func (s *packedStorage) scan() (bool, error) {
+	s.listed = true
 	entries, err := s.dotGit.ReadDir(packDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -54,7 +57,7 @@ func (s *packedStorage) scan() (bool, error) {
 	}
 	added := false
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".pack")
+		name, ok := strings.CutSuffix(e.Name(), ".idx")
 		if !ok || !strings.HasPrefix(name, "pack-") || s.packs[name] != nil {
 			continue
 		}
@@ -129,7 +132,7 @@ func (s *packedStorage) object(h plumbing.Hash) (plumbing.EncodedObject, error) 
 // where returns the pack that holds h, or nil when h is a loose object.
 func (s *packedStorage) where(h plumbing.Hash) (*packfile.Packfile, error) {
 	scanned := false
-	if len(s.order) == 0 {
+	if !s.listed {
 		if _, err := s.scan(); err != nil {
 			return nil, err
 		}
