@@ -65,14 +65,18 @@ func secretsOf(data []byte, refs []string) []Finding {
 // under a key that names no credential in a Secret that takes another
 // value from elsewhere (a variable, a reference): its author keeps the
 // secrets out of Git and this one in on purpose (a storage driver's name
-// beside its variable API token).
+// beside its variable API token); nor in one of Argo CD's declarative
+// Secrets (a repository, its credentials, a cluster), whose fields Argo CD
+// documents: a name, a URL, a project, a type, flags, and its credentials
+// (password, sshPrivateKey, tlsClientCertKey, githubAppPrivateKey,
+// gcpServiceAccountKey, a cluster config's bearerToken), which keys name.
 func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 	if manifest.Lookup(n, "sops") != nil {
 		return nil, ""
 	}
 	type entry struct{ field, key, value string }
 	var entries []entry
-	routed := false
+	routed := manifest.Path(n, "metadata", "labels", argoCDSecretType) != nil
 	for _, field := range [...]string{"data", "stringData"} {
 		v := manifest.Lookup(n, field)
 		if v == nil || v.Kind != yaml.MappingNode {
@@ -114,6 +118,10 @@ func plainSecretField(n *yaml.Node, refs []string) (*yaml.Node, string) {
 	}
 	return nil, ""
 }
+
+// argoCDSecretType labels the Secrets Argo CD reads as repositories,
+// repository credentials and clusters.
+const argoCDSecretType = "argocd.argoproj.io/secret-type"
 
 // elsewhere tells whether a Secret's value is taken from outside the
 // repository: a secret manager's reference, a SOPS-encrypted file, a Flux

@@ -3,6 +3,7 @@ package validate
 import (
 	"encoding/base64"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -61,6 +62,12 @@ func TestPlainSecretField(t *testing.T) {
 		// swibrow/home-ops: an Argo CD cluster of its own, no credential.
 		{"names and addresses", "stringData:\n  name: pitower\n  server: https://kubernetes.default.svc\n  config: |\n    {\n      \"tlsClientConfig\": {\"insecure\": false}\n    }\n  ADMIN_EMAIL: admin@example.com\n", ""},
 		{"an Argo CD cluster's bearer token", "stringData:\n  name: pitower\n  config: |\n    {\n      \"bearerToken\": \"abc\"\n    }\n", "config"},
+		// sholdee/home-ops: Argo CD's repositories, declared as Secrets.
+		{"an Argo CD repository", "metadata:\n  labels:\n    argocd.argoproj.io/secret-type: repository\nstringData:\n  name: charts\n  project: k3s\n  type: helm\n  url: ghcr.io/grafana/helm-charts\n  enableOCI: \"true\"\n", ""},
+		{"an Argo CD repository's password", "metadata:\n  labels:\n    argocd.argoproj.io/secret-type: repository\nstringData:\n  project: k3s\n  url: https://git.example.com/a.git\n  username: bot\n  password: hunter2\n", "password"},
+		{"Argo CD repository credentials' SSH key", "metadata:\n  labels:\n    argocd.argoproj.io/secret-type: repo-creds\nstringData:\n  url: git@github.com:org\n  sshPrivateKey: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    b3Blbn\n    -----END OPENSSH PRIVATE KEY-----\n", "sshPrivateKey"},
+		{"Argo CD repository credentials of a GitHub App", "metadata:\n  labels:\n    argocd.argoproj.io/secret-type: repo-creds\nstringData:\n  url: https://github.com/org\n  githubAppID: \"1\"\n  githubAppInstallationID: \"2\"\n  githubAppPrivateKey: key\n", "githubAppPrivateKey"},
+		{"a project without the Argo CD label", "stringData:\n  project: k3s\n", "project"},
 		{"a user name then a password", "stringData:\n  PGADMIN_DEFAULT_EMAIL: admin@example.com\n  PGADMIN_DEFAULT_PASSWORD: hunter2\n", "PGADMIN_DEFAULT_PASSWORD"},
 		// allenporter/k8s-gitops mounts authorized_keys from a Secret.
 		{"SSH public keys", "stringData:\n  authorized_keys: |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMg me@laptop\n    # backup\n    from=\"10.0.0.0/8\" ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ci\n", ""},
@@ -80,8 +87,12 @@ func TestPlainSecretField(t *testing.T) {
 		{"a setting alone", "stringData:\n  NUXT_STORAGE_DRIVER: cloudflare\n", "NUXT_STORAGE_DRIVER"},
 		{"dollar text that is no variable", "stringData:\n  password: ${not a variable}\n", "password"},
 	} {
+		head := "apiVersion: v1\nkind: Secret\n"
+		if !strings.HasPrefix(tt.secret, "metadata:") {
+			head += "metadata:\n  name: s\n"
+		}
 		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n"+tt.secret), &doc); err != nil {
+		if err := yaml.Unmarshal([]byte(head+tt.secret), &doc); err != nil {
 			t.Fatal(err)
 		}
 		_, key := plainSecretField(doc.Content[0], nil)
