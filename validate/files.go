@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -52,18 +53,23 @@ func checkSyntax(c *checker) error {
 				unbuilt, plain = true, p.Findings
 			}
 		}
+		template := sync.OnceValue(func() bool { return c.template(f) })
 		for _, x := range facts.Findings {
 			if x.Rule != "syntax" {
 				continue
 			}
 			objectCheck := unbuilt && !slices.Contains(plain, x)
 			x.File = f
-			if !objectCheck {
+			switch {
+			case objectCheck:
+				x.Message += " (only kustomizations no cluster's tree builds list it)"
+				c.addRaw(rawFinding{Finding: x, Default: Warning})
+			case template():
+				x.Message += " (a template of another tool: it holds {{ }} and nothing Flux builds reads it)"
+				c.addRaw(rawFinding{Finding: x, Default: Warning})
+			default:
 				c.add("syntax", x)
-				continue
 			}
-			x.Message += " (only kustomizations no cluster's tree builds list it)"
-			c.addRaw(rawFinding{Finding: x, Default: Warning})
 		}
 	})
 }
@@ -244,6 +250,22 @@ func (c *checker) eachFile(fn func(string, fileFacts)) error {
 		fn(f, facts)
 	}
 	return nil
+}
+
+// template tells whether f is a template another tool fills before any
+// YAML parser reads it (Go templates, Jinja, a CLI's bootstrap files):
+// it holds {{ }}, no kustomization lists it and no rendered root reads
+// it. Its syntax is that tool's concern.
+func (c *checker) template(f string) bool {
+	if c.resourceFiles()[f] || c.readByRoot(f) {
+		return false
+	}
+	data, err := c.in.Tree.ReadFile(f)
+	if err != nil {
+		return false
+	}
+	open := bytes.Index(data, []byte("{{"))
+	return open >= 0 && bytes.Contains(data[open:], []byte("}}"))
 }
 
 // resourceFiles are the files kustomizations list under resources.

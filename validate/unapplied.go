@@ -48,6 +48,11 @@ func (c *checker) aside(f string) bool {
 	if !c.in.Repository.SetAside(f) || c.namedSetAside(f) {
 		return false
 	}
+	return !c.readByRoot(f)
+}
+
+// readByRoot tells whether a rendered root of this repository read f.
+func (c *checker) readByRoot(f string) bool {
 	c.read.once.Do(func() {
 		c.read.files = map[string]bool{}
 		for _, res := range c.in.Results {
@@ -58,7 +63,7 @@ func (c *checker) aside(f string) bool {
 			}
 		}
 	})
-	return !c.read.files[f]
+	return c.read.files[f]
 }
 
 // namedSetAside tells whether the scope names f's hidden folder (or f):

@@ -199,6 +199,26 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
+			// GizmoTickler/home-ops: a CLI's bootstrap templates.
+			name:  "a template of another tool that no root reads",
+			files: with(app, map[string]string{"cli/templates/node.yaml": "machine:\n  certSANs:\n    - 127.0.0.1\n{{ ENV.EXTRA_SANS }}\n  features: {}\n"}),
+			want: []want{{rule: "syntax", file: "cli/templates/node.yaml", line: 4, severity: Warning,
+				message: "malformed YAML: could not find expected ':' (a template of another tool: it holds {{ }} and nothing Flux builds reads it)"}},
+		},
+		{
+			name:  "malformed YAML no root reads, without template markers",
+			files: with(app, map[string]string{"cli/node.yaml": "machine:\n  certSANs:\n    - 127.0.0.1\nEXTRA\n  features: {}\n"}),
+			want:  []want{{rule: "syntax", file: "cli/node.yaml", line: 4, message: "malformed YAML: could not find expected ':'"}},
+		},
+		{
+			name:  "a template a kustomization lists",
+			files: with(app, map[string]string{"app/kustomization.yaml": "resources:\n- deploy.yaml\n- node.yaml\n", "app/node.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: n\ndata:\n{{ ENV.DATA }}\n  a: b\n"}),
+			want: []want{
+				{rule: "syntax", file: "app/node.yaml", line: 6, message: "malformed YAML: could not find expected ':'"},
+				{rule: "build", file: "app/node.yaml", line: 6, message: "malformed YAML"},
+			},
+		},
+		{
 			name:  "duplicate key",
 			files: with(app, map[string]string{"app/deploy.yaml": strings.Replace(deployment, "  name: web\n", "  name: web\n  name: api\n", 1)}),
 			want: []want{
