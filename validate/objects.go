@@ -285,8 +285,23 @@ func secretReference(v string, refs []string) bool {
 			return p != "projects/" || strings.Contains(v, "/secrets/")
 		}
 	}
-	return strings.HasPrefix(v, "https://") && strings.Contains(v, ".vault.azure.net/secrets/")
+	if strings.HasPrefix(v, "https://") && strings.Contains(v, ".vault.azure.net/secrets/") {
+		return true
+	}
+	// A URI of a scheme other than the web's, naming a place without
+	// credentials in it (no user information, no query): a path in a
+	// secret store that a bootstrap tool resolves (azure://vault/item,
+	// secret://name), as op:// is 1Password's.
+	scheme, rest, ok := strings.Cut(v, "://")
+	return ok && uriScheme.MatchString(scheme) && !webSchemes[strings.ToLower(scheme)] && rest != "" && !strings.ContainsAny(rest, "@?=:# \t\r\n")
 }
+
+// uriScheme is the syntax of a URI's scheme.
+var uriScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// webSchemes are the schemes of URLs a secret may be (a webhook's URL
+// holds its token).
+var webSchemes = map[string]bool{"http": true, "https": true, "ws": true, "wss": true, "ftp": true, "ftps": true}
 
 func secretMessage(ns, name, key string) string {
 	id := name

@@ -68,6 +68,12 @@ func TestPlainSecretField(t *testing.T) {
 		{"Argo CD repository credentials' SSH key", "metadata:\n  labels:\n    argocd.argoproj.io/secret-type: repo-creds\nstringData:\n  url: git@github.com:org\n  sshPrivateKey: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    b3Blbn\n    -----END OPENSSH PRIVATE KEY-----\n", "sshPrivateKey"},
 		{"Argo CD repository credentials of a GitHub App", "metadata:\n  labels:\n    argocd.argoproj.io/secret-type: repo-creds\nstringData:\n  url: https://github.com/org\n  githubAppID: \"1\"\n  githubAppInstallationID: \"2\"\n  githubAppPrivateKey: key\n", "githubAppPrivateKey"},
 		{"a project without the Argo CD label", "stringData:\n  project: k3s\n", "project"},
+		// shelken/home-ops, GizmoTickler/home-ops: bootstrap Secrets whose
+		// values a script resolves from a secret store.
+		{"paths in a secret store", "stringData:\n  ClientSecret: azure://homelab/azure-creds/ClientSecret\n  token: secret://op_connect_token\n", ""},
+		{"a webhook's URL", "stringData:\n  url: https://hooks.slack.com/services/T0/B0/XXXX\n  webhook: https://hooks.slack.com/services/T0/B0/XXXX\n", "webhook"},
+		{"a connection string with a password", "stringData:\n  DSN: postgres://app:hunter2@db:5432/app\n", "DSN"},
+		{"a connection string with a password in its query", "stringData:\n  DSN: postgres://db/app?password=hunter2\n", "DSN"},
 		{"a user name then a password", "stringData:\n  PGADMIN_DEFAULT_EMAIL: admin@example.com\n  PGADMIN_DEFAULT_PASSWORD: hunter2\n", "PGADMIN_DEFAULT_PASSWORD"},
 		// allenporter/k8s-gitops mounts authorized_keys from a Secret.
 		{"SSH public keys", "stringData:\n  authorized_keys: |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMg me@laptop\n    # backup\n    from=\"10.0.0.0/8\" ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ci\n", ""},
