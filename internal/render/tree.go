@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fluxcd/pkg/envsubst"
 	"maps"
 	"net/url"
 	"path"
@@ -818,7 +819,7 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		r.Sources[k.SourceID()] = bootstrapRepository(d.Object, d.URL, refOf(d.Ref))
 		add(d.Name, k, FluxMinor(d.FluxVersion), "")
 	}
-	for _, in := range r.instances {
+	for _, in := range r.substitutedInstances() {
 		k := in.entry()
 		src := in.source()
 		if _, defined := r.Sources[k.SourceID()]; !defined {
@@ -857,6 +858,50 @@ func (r *Repository) entryPoints(declared []ClusterConfig) {
 		}
 	}
 	r.nameClusters()
+}
+
+// substitutedInstances returns the instances, one whose sync names Flux
+// variables (${CLUSTER}) once for each Flux Kustomization that applies
+// its file and sets them all in postBuild.substitute: the operator syncs
+// the sync as that Kustomization substitutes it, so a chart shared by
+// several clusters syncs each one's path. One that no Kustomization
+// substitutes is kept as it is written.
+func (r *Repository) substitutedInstances() []*instance {
+	var out []*instance
+	for _, in := range r.instances {
+		n := len(out)
+		if strings.Contains(in.Sync.Path+in.Sync.URL+in.Sync.Ref, "${") {
+			for _, p := range r.Flux {
+				if pb := p.Spec.PostBuild; pb != nil && len(pb.Substitute) > 0 && under(in.Object.File, p.Path()) {
+					if sub, ok := in.substituted(pb.Substitute); ok {
+						out = append(out, sub)
+					}
+				}
+			}
+		}
+		if len(out) == n {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// substituted returns a copy of in whose sync has vars substituted, as
+// kustomize-controller's post-build substitution would; false when a
+// variable without a default is not in vars.
+func (in *instance) substituted(vars map[string]string) (*instance, bool) {
+	sub := *in
+	for _, f := range []*string{&sub.Sync.Path, &sub.Sync.URL, &sub.Sync.Ref} {
+		v, err := envsubst.Eval(*f, func(name string) (string, bool) {
+			v, ok := vars[name]
+			return v, ok
+		})
+		if err != nil {
+			return nil, false
+		}
+		*f = v
+	}
+	return &sub, true
 }
 
 // bootstrapToCome returns the entry points `flux bootstrap --path` will

@@ -303,6 +303,58 @@ func TestTreeInstanceValues(t *testing.T) {
 	}
 }
 
+// TestTreeInstanceSyncSubstituted walks the home-lab fixture with the
+// flux-instance chart's sync path naming ${CLUSTER}, which the
+// Kustomization applying the chart substitutes (deedee-ops/home-ops shares
+// the chart between clusters this way): the entry point is the path as
+// substituted. Without the substitution, the path is taken as written,
+// and found missing.
+func TestTreeInstanceSyncSubstituted(t *testing.T) {
+	const app = "kubernetes/apps/flux-system/flux-instance/"
+	for _, tt := range []struct {
+		name, substitute string
+		want             []string
+	}{
+		{name: "substituted", substitute: "  postBuild:\n    substitute:\n      CLUSTER: cluster\n", want: homeLabRoots},
+		{name: "a default", substitute: "  postBuild:\n    substitute:\n      OTHER: x\n", want: homeLabRoots},
+		{name: "not substituted", want: nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			files := gittest.CopyTree(t, filepath.Join("..", "..", "testdata", "flux", "homelab"))
+			sync := "kubernetes/flux/${CLUSTER}"
+			if tt.name == "a default" {
+				sync = "kubernetes/flux/${CLUSTER:=cluster}"
+			}
+			files[app+"app/helmrelease.yaml"] = bytes.Replace(files[app+"app/helmrelease.yaml"], []byte("path: kubernetes/flux/cluster"), []byte("path: "+sync), 1)
+			files[app+"ks.yaml"] = append(files[app+"ks.yaml"], tt.substitute...)
+			g := gittest.Init(t, t.TempDir())
+			g.CommitFiles(t, "import", files)
+			g.Origin(t, "https://github.com/example/home-lab.git")
+			_, disc := discoverTree(t, g.Dir)
+			if tt.want == nil {
+				if len(disc.Clusters) != 1 || disc.Clusters[0].Entry.Path() != "kubernetes/flux/${CLUSTER}" {
+					t.Fatalf("clusters %v, want the one of the path as written", clusterPaths(disc))
+				}
+				return
+			}
+			if len(disc.Clusters) != 1 || disc.Clusters[0].Entry.Path() != "kubernetes/flux/cluster" {
+				t.Fatalf("clusters %v, want kubernetes/flux/cluster", clusterPaths(disc))
+			}
+			if diff := cmp.Diff(tt.want, rootNames(disc.Roots)); diff != "" {
+				t.Errorf("roots (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func clusterPaths(r *Repository) []string {
+	var out []string
+	for _, c := range r.Clusters {
+		out = append(out, c.Entry.Path())
+	}
+	return out
+}
+
 // TestTreeNestedEntries: a Kustomization written in its own path that
 // another entry point's tree applies belongs to that one's cluster; it is
 // not a cluster of its own.
