@@ -453,6 +453,11 @@ func checkBuild(c *checker) error {
 		switch {
 		case errors.Is(res.Err, kfs.ErrRemoteRefused):
 			f.Default = Warning // not rendered here, not broken
+		case errors.Is(res.Err, render.ErrUnsetVariable) && len(res.Absent) > 0:
+			// It may come from an optional source made in the cluster
+			// (by an operator from a custom resource, by hand).
+			f.Default = Warning
+			f.Message += fmt.Sprintf("; it may come from %s, optional in substituteFrom, which no root of this repository makes: one made in the cluster would set it", strings.Join(res.Absent, ", "))
 		case c.in.Repository.Unreached(res.Root) && res.Root.Kustomization != nil:
 			// Read as written, without what a parent would give it (its
 			// patches, its variables): nothing deploys it as it fails.

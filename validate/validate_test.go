@@ -199,6 +199,25 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 		{
+			// deedee-ops/home-ops: an operator makes the Secret from a
+			// custom resource; the repository cannot know its keys.
+			name: "a variable an optional Secret no root makes may set",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substitute:\n      APP: web\n    substituteFrom:\n    - kind: Secret\n      name: web-oidc\n      optional: true\n"),
+				"app/deploy.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  client: ${OAUTH_CLIENT_ID}\n"}),
+			want: []want{{rule: "build", file: "app/deploy.yaml", line: 6, severity: Warning,
+				message: `; it may come from Secret flux-system/web-oidc, optional in substituteFrom, which no root of this repository makes: one made in the cluster would set it$`}},
+		},
+		{
+			name: "a variable an optional ConfigMap of the repository does not set",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync,
+				"clusters/prod/web.yaml": ks("web", "./app", "  postBuild:\n    substitute:\n      APP: web\n    substituteFrom:\n    - kind: ConfigMap\n      name: web-oidc\n      optional: true\n"),
+				"app/kustomization.yaml": "resources:\n- deploy.yaml\n- secret.yaml\n",
+				"app/secret.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-oidc\n  namespace: flux-system\ndata:\n  OTHER: x\n",
+				"app/deploy.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  client: ${OAUTH_CLIENT_ID}\n"}),
+			want: []want{{rule: "build", file: "app/deploy.yaml", line: 6, message: `variable not set (strict mode): "OAUTH_CLIENT_ID"`}},
+		},
+		{
 			// GizmoTickler/home-ops: a CLI's bootstrap templates.
 			name:  "a template of another tool that no root reads",
 			files: with(app, map[string]string{"cli/templates/node.yaml": "machine:\n  certSANs:\n    - 127.0.0.1\n{{ ENV.EXTRA_SANS }}\n  features: {}\n"}),

@@ -147,6 +147,12 @@ type Result struct {
 	// substitutes from that no root of the repository renders: they must
 	// be the cluster's, and the variables they give stay as written.
 	Outside []string
+	// Absent are the optional sources, as "Kind namespace/name", the
+	// Kustomization substitutes from that no root of the repository
+	// renders: Flux leaves them out when the cluster lacks them too, but
+	// one made in the cluster (by an operator, by hand) would set
+	// variables.
+	Absent []string
 
 	// base is the result without its releases' objects.
 	base *Result
@@ -541,12 +547,12 @@ func (e *Engine) at(tree repo.Tree) *Engine {
 // renderRoot renders one root: from the cache when every observation of an
 // earlier render still holds, else with kustomize.
 func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objects *producedIndex) *Result {
-	vars, outside, err := e.variables(r, root, objects)
+	vars, outside, absent, err := e.variables(r, root, objects)
 	if err != nil {
 		return &Result{Root: root, Err: err}
 	}
 	res := e.renderVars(ctx, r, root, vars)
-	res.Outside = outside
+	res.Outside, res.Absent = outside, absent
 	return res
 }
 
@@ -554,11 +560,12 @@ func (e *Engine) renderRoot(ctx context.Context, r *Repository, root Root, objec
 // from the objects the repository renders. A source neither the
 // repository renders nor a root that does not render may make is the
 // cluster's alone (made by hand, or by a script at bootstrap): its
-// variables stay as written, and it is returned in outside.
-func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (vars map[string]string, outside []string, err error) {
+// variables stay as written, and it is returned in outside. An optional
+// source no root renders is left out, and returned in absent.
+func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (vars map[string]string, outside, absent []string, err error) {
 	k := root.Kustomization
 	if k == nil || k.Spec.PostBuild == nil {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	var known map[string]map[string][]indexed[Produced]
 	var selfFailed error
@@ -567,7 +574,7 @@ func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (va
 	}
 	for {
 		var missing string
-		vars, err = resolveVars(k, func(id string) (Produced, bool) {
+		vars, absent, err = resolveVars(k, func(id string) (Produced, bool) {
 			if p, ok := lookup(known, root.ClusterName(), id, root.Path+"/"); ok {
 				return p, true
 			}
@@ -593,14 +600,14 @@ func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (va
 		case selfFailed != nil:
 			// What it would substitute from is unknown because it does
 			// not build: that is why it fails.
-			return nil, nil, selfFailed
+			return nil, nil, nil, selfFailed
 		case maker != nil && located:
 			// What would make it is unknown: that root's failure (a
 			// remote resource refused, most often) is this one's.
-			return nil, nil, &diag.Error{File: d.File, Line: d.Line, Err: maker.Err, Msg: fmt.Sprintf(
+			return nil, nil, nil, &diag.Error{File: d.File, Line: d.Line, Err: maker.Err, Msg: fmt.Sprintf(
 				"Kustomization %s: postBuild.substituteFrom: %s is not known: %s, which may make it, does not render", k.ID(), strings.Replace(missing, "/", " ", 1), maker.Root)}
 		case missing == "" || slices.Contains(outside, missing):
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		outside = append(outside, missing)
 	}
@@ -616,7 +623,7 @@ func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (va
 		// knows them.
 		vars[openVars] = r.substitutionWebhook
 	}
-	return vars, outside, nil
+	return vars, outside, absent, nil
 }
 
 // renderVars renders root substituted with vars: from the cache when
@@ -884,7 +891,7 @@ func (e *Engine) unchanged(base *Engine, r *Repository, root Root) bool {
 	}
 	var vars map[string]string
 	if k := root.Kustomization; k != nil && k.Spec.PostBuild != nil {
-		v, err := resolveVars(k, func(string) (Produced, bool) { return Produced{}, false })
+		v, _, err := resolveVars(k, func(string) (Produced, bool) { return Produced{}, false })
 		if err != nil {
 			return false
 		}

@@ -151,7 +151,7 @@ func (e *Engine) helmAPIs(r *Repository) []string {
 // withReleases is res with the objects of rels after its own.
 func withReleases(res *Result, rels []*Release) *Result {
 	out := &Result{Root: res.Root, Inputs: res.Inputs, Observations: res.Observations, Produced: res.Produced,
-		Children: res.Children, Unrendered: res.Unrendered, Unset: res.Unset, Outside: res.Outside, Cached: res.Cached, Releases: rels, base: res}
+		Children: res.Children, Unrendered: res.Unrendered, Unset: res.Unset, Outside: res.Outside, Absent: res.Absent, Cached: res.Cached, Releases: rels, base: res}
 	if res.Origins != nil {
 		out.Origins = slices.Clone(res.Origins)
 		for _, rel := range rels {

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -401,16 +402,17 @@ func lookupNode(n *kyaml.RNode, path ...string) *kyaml.RNode {
 // Kind/namespace/name), then lays the inline substitute map over
 // them. A missing optional reference is skipped, a missing required one is
 // an error, as in the cluster.
-func resolveVars(k *Kustomization, object func(id string) (Produced, bool)) (map[string]string, error) {
+func resolveVars(k *Kustomization, object func(id string) (Produced, bool)) (vars map[string]string, absent []string, err error) {
 	pb := k.Spec.PostBuild
-	vars := map[string]string{}
+	vars = map[string]string{}
 	for _, ref := range pb.SubstituteFrom {
 		p, ok := object(ref.Kind + "/" + k.Namespace() + "/" + ref.Name)
 		if !ok {
 			if ref.Optional {
+				absent = append(absent, ref.Kind+" "+k.Namespace()+"/"+ref.Name)
 				continue
 			}
-			return nil, diag.Errorf(k.Object.File, k.Object.Line,
+			return nil, nil, diag.Errorf(k.Object.File, k.Object.Line,
 				"Kustomization %s: postBuild.substituteFrom: %s %s/%s is not rendered by any root of this repository (mark it optional if it lives only in the cluster)",
 				k.ID(), ref.Kind, k.Namespace(), ref.Name)
 		}
@@ -424,7 +426,7 @@ func resolveVars(k *Kustomization, object func(id string) (Produced, bool)) (map
 	for key, v := range pb.Substitute {
 		vars[key] = strings.ReplaceAll(v, "\n", "")
 	}
-	return vars, nil
+	return vars, absent, nil
 }
 
 // varsDigest identifies a set of variables for cache keys.
@@ -465,8 +467,12 @@ func locateVariable(fsys *kfs.FS, err error, assumed bool) *diag.Error {
 	if assumed {
 		msg += fmt.Sprintf("; substitution is strict from Flux v2.%d, and %s", strictFrom, deprecation.AssumedFlux())
 	}
-	return &diag.Error{File: file, Line: line, Msg: msg, Err: err}
+	return &diag.Error{File: file, Line: line, Msg: msg, Err: fmt.Errorf("%w: %w", ErrUnsetVariable, err)}
 }
+
+// ErrUnsetVariable is why a root whose strict post-build substitution
+// meets a variable nothing sets does not render.
+var ErrUnsetVariable = errors.New("a variable nothing sets")
 
 // variableUse finds the first line, among the files the root read, that
 // uses the variable name.

@@ -127,7 +127,7 @@ sops:
 
 			k := &Kustomization{Object: &manifest.Object{File: "ks.yaml", Line: 1, Namespace: tt.want.Namespace, Name: "app"}}
 			k.Spec.PostBuild = &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{{Kind: "Secret", Name: tt.want.Name}}}
-			vars, err := resolveVars(k, func(id string) (Produced, bool) {
+			vars, _, err := resolveVars(k, func(id string) (Produced, bool) {
 				return got[0], id == "Secret/"+tt.want.Namespace+"/"+tt.want.Name
 			})
 			if err != nil {
