@@ -164,6 +164,8 @@ func secretValue(key, value string, refs []string) bool {
 	switch {
 	case sshPublicKeys(value):
 		return false // authorized_keys, known_hosts: public
+	case filePath(key, value):
+		return false // token_file: /etc/secrets/token, mounted from elsewhere
 	case !strings.Contains(strings.TrimSpace(value), "\n"), strings.Contains(value, "PRIVATE KEY-----"):
 		return true
 	case strings.HasPrefix(strings.TrimSpace(value), "-----BEGIN CERTIFICATE-----"):
@@ -192,6 +194,18 @@ func secretValue(key, value string, refs []string) bool {
 		return false
 	}
 	return credential(doc.Content[0])
+}
+
+// filePath tells whether value is the path of a file under a key that
+// names one (password_file, tokenFile): where a program reads the
+// credential from, mounted from elsewhere, not the credential.
+func filePath(key, value string) bool {
+	words := keyWords(key)
+	if len(words) == 0 || words[len(words)-1] != "file" {
+		return false
+	}
+	v := strings.TrimSpace(value)
+	return (strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "~/")) && !strings.ContainsAny(v, " \t\n")
 }
 
 // settingLine is a line of an env or INI file: KEY=value, key = value.

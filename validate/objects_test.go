@@ -74,6 +74,10 @@ func TestPlainSecretField(t *testing.T) {
 		{"a webhook's URL", "stringData:\n  url: https://hooks.slack.com/services/T0/B0/XXXX\n  webhook: https://hooks.slack.com/services/T0/B0/XXXX\n", "webhook"},
 		{"a connection string with a password", "stringData:\n  DSN: postgres://app:hunter2@db:5432/app\n", "DSN"},
 		{"a connection string with a password in its query", "stringData:\n  DSN: postgres://db/app?password=hunter2\n", "DSN"},
+		// sob/home-ops: Alertmanager reads its Pushover credentials from
+		// files mounted from elsewhere.
+		{"credentials read from files", "stringData:\n  alertmanager.yaml: |\n    receivers:\n    - name: pager\n      pushover_configs:\n      - user_key_file: /etc/alertmanager/secrets/pushover/user-key\n        token_file: /etc/alertmanager/secrets/pushover/token\n", ""},
+		{"a token under a file key", "stringData:\n  config.yaml: |\n    token_file: abc123\n", "config.yaml"},
 		{"a user name then a password", "stringData:\n  PGADMIN_DEFAULT_EMAIL: admin@example.com\n  PGADMIN_DEFAULT_PASSWORD: hunter2\n", "PGADMIN_DEFAULT_PASSWORD"},
 		// allenporter/k8s-gitops mounts authorized_keys from a Secret.
 		{"SSH public keys", "stringData:\n  authorized_keys: |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMg me@laptop\n    # backup\n    from=\"10.0.0.0/8\" ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ci\n", ""},
