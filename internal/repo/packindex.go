@@ -36,8 +36,9 @@ type packIndex struct {
 	count   int
 
 	// rev lists index positions in pack order: the .rev file's, or
-	// built by byOffset.
+	// built by byOffset, which keeps why it could not be in revErr.
 	rev     []byte
+	revErr  error
 	revOnce sync.Once
 }
 
@@ -163,7 +164,6 @@ func (idx *packIndex) FindCRC32(h plumbing.Hash) (uint32, error) {
 
 // byOffset returns the index positions in pack order.
 func (idx *packIndex) byOffset() ([]byte, error) {
-	var err error
 	idx.revOnce.Do(func() {
 		if idx.rev != nil {
 			for k := range idx.count {
@@ -176,20 +176,9 @@ func (idx *packIndex) byOffset() ([]byte, error) {
 				return
 			}
 		}
-		rev, e := idx.orderByOffset()
-		if e != nil {
-			err = e
-			return
-		}
-		idx.rev = rev
+		idx.rev, idx.revErr = idx.orderByOffset()
 	})
-	if err != nil {
-		return nil, err
-	}
-	if idx.rev == nil {
-		return nil, errors.New("pack index: a large offset past its table")
-	}
-	return idx.rev, nil
+	return idx.rev, idx.revErr
 }
 
 // orderByOffset sorts the index positions by offset: a counting sort on

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/util"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/objfile"
@@ -76,11 +77,11 @@ func (s *packedStorage) scan() (bool, error) {
 // reverse index when git wrote one.
 func (s *packedStorage) openPack(name string) (*packfile.Packfile, error) {
 	base := path.Join(packDir, name)
-	data, err := readAll(s.dotGit, base+".idx")
+	data, err := util.ReadFile(s.dotGit, base+".idx")
 	if err != nil {
 		return nil, err
 	}
-	rev, err := readAll(s.dotGit, base+".rev")
+	rev, err := util.ReadFile(s.dotGit, base+".rev")
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
@@ -93,15 +94,6 @@ func (s *packedStorage) openPack(name string) (*packfile.Packfile, error) {
 		return nil, err
 	}
 	return packfile.NewPackfileWithCache(idx, s.dotGit, f, s.cache, 0), nil
-}
-
-func readAll(fsys billy.Filesystem, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
 }
 
 // EncodedObject returns the object h, from a pack or a loose file; an
