@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"maps"
 	"net/url"
 	"path"
@@ -1299,16 +1300,26 @@ func (r *Repository) substitutingParent(k *Kustomization) *Kustomization {
 	if !strings.Contains(k.Spec.Path, "${") {
 		return nil
 	}
-	for _, p := range r.Flux {
-		pb := p.Spec.PostBuild
-		if p == k || pb == nil || len(pb.Substitute)+len(pb.SubstituteFrom) == 0 {
-			continue
-		}
-		if under(k.Object.File, p.Path()) {
+	for p := range r.substitutersOf(k.Object.File) {
+		if p != k {
 			return p
 		}
 	}
 	return nil
+}
+
+// substitutersOf yields the Flux Kustomizations with post-build
+// substitution whose path holds file: those that apply it with its
+// variables substituted.
+func (r *Repository) substitutersOf(file string) iter.Seq[*Kustomization] {
+	return func(yield func(*Kustomization) bool) {
+		for _, p := range r.Flux {
+			pb := p.Spec.PostBuild
+			if pb != nil && len(pb.Substitute)+len(pb.SubstituteFrom) > 0 && under(file, p.Path()) && !yield(p) {
+				return
+			}
+		}
+	}
 }
 
 // coverGenerated marks the kustomization directories a generated

@@ -871,9 +871,9 @@ func (r *Repository) substitutedInstances() []*instance {
 	for _, in := range r.instances {
 		n := len(out)
 		if strings.Contains(in.Sync.Path+in.Sync.URL+in.Sync.Ref, "${") {
-			for _, p := range r.Flux {
-				if pb := p.Spec.PostBuild; pb != nil && len(pb.Substitute) > 0 && under(in.Object.File, p.Path()) {
-					if sub, ok := in.substituted(pb.Substitute); ok {
+			for p := range r.substitutersOf(in.Object.File) {
+				if vars := p.Spec.PostBuild.Substitute; len(vars) > 0 {
+					if sub, ok := in.substituted(vars); ok {
 						out = append(out, sub)
 					}
 				}
