@@ -492,11 +492,14 @@ func rootKeyID(r Root) string {
 	return id
 }
 
-// onceKey names a root and its spec among the engine's renders.
+// onceKey names a root and its spec among the engine's renders, and where
+// the Kustomization is written: one object written twice (an error of
+// their parent) renders twice, each failing at its own file and line, not
+// at whichever rendered first.
 func onceKey(root Root) string {
 	key := rootKeyID(root)
 	if k := root.Kustomization; k != nil {
-		key += "\x00" + string(k.SpecJSON)
+		key += "\x00" + string(k.SpecJSON) + "\x00" + k.Object.File + ":" + strconv.Itoa(k.Object.Line)
 	}
 	return key
 }

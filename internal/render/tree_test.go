@@ -3,10 +3,12 @@ package render
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -915,6 +918,36 @@ func TestInstanceRelease(t *testing.T) {
 		in.Distribution.Version, in.Distribution.Artifact = tc.version, tc.artifact
 		if got := in.release(""); got != tc.want {
 			t.Errorf("version %q, artifact %q: %q, want %q", tc.version, tc.artifact, got, tc.want)
+		}
+	}
+}
+
+// TestObjectWrittenTwiceRendersApart: one Kustomization written in two
+// files, and twice in one (its parent's duplicate error), renders once for
+// each place it is written, each failing at its own file and line, on every
+// run; the first render to finish used to stand for all of them.
+func TestObjectWrittenTwiceRendersApart(t *testing.T) {
+	app := "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: app, namespace: flux-system}\nspec:\n  interval: 1m\n  path: ./missing\n  sourceRef: {kind: GitRepository, name: flux-system}\n"
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml":     gittest.FluxSync("https://example.com/fleet.git", "clusters/prod"),
+		"clusters/prod/flux-system/kustomization.yaml": []byte("resources: [gotk-sync.yaml]\n"),
+		"clusters/prod/a.yaml":                         []byte(app),
+		"clusters/prod/b.yaml":                         []byte(app + "---\n" + app),
+	})
+	want := []string{"clusters/prod/a.yaml:6", "clusters/prod/b.yaml:14", "clusters/prod/b.yaml:6"} // sorted as strings
+	for range 5 {
+		_, results := renderAll(t, g.Dir, "", Options{})
+		var got []string
+		for _, res := range results {
+			var d *diag.Error
+			if res.Root.Path == "missing" && errors.As(res.Err, &d) {
+				got = append(got, fmt.Sprintf("%s:%d", d.File, d.Line))
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("the app fails at %v, want %v", got, want)
 		}
 	}
 }
