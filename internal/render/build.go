@@ -28,12 +28,15 @@ const (
 // from the Kustomization's spec, files from anywhere in the repository,
 // resources in the order the kustomization lists them). Plugins, exec
 // functions and Helm are never run.
-// It tells whether it added origin tracking to the root's kustomization.
-func (e *Engine) kustomize(root Root, fsys *kfs.FS, fluxBuilds bool) (m resmap.ResMap, injected bool, err error) {
+// A kustomization listing only files of Flux objects is passed through
+// (passThrough). It tells whether it added origin tracking to the root's
+// kustomization.
+func (e *Engine) kustomize(root Root, fsys *kfs.FS, fluxBuilds bool) (m resourceSet, injected bool, err error) {
 	opts := &krusty.Options{PluginConfig: kustypes.DisabledPluginConfig()}
+	var kus *kustypes.Kustomization
 	generated := false
 	if k := root.Kustomization; k != nil {
-		if generated, err = writeFluxKustomization(fsys, k, root.Path); err != nil {
+		if kus, generated, err = writeFluxKustomization(fsys, k, root.Path); err != nil {
 			return nil, false, err
 		}
 		opts.LoadRestrictions = kustypes.LoadRestrictionsNone
@@ -59,6 +62,11 @@ func (e *Engine) kustomize(root Root, fsys *kfs.FS, fluxBuilds bool) (m resmap.R
 	} else {
 		e.openapiMu.RLock()
 		defer e.openapiMu.RUnlock()
+	}
+	if kus != nil && !e.kustomizeOrigins && !e.noPassThrough {
+		if objs, ok := passThrough(fsys, root.Path, kus); ok {
+			return objs, false, nil
+		}
 	}
 	m, err = runKrusty(opts, fsys, fsys.Abs(root.Path))
 	if err != nil && generated {
@@ -95,7 +103,7 @@ func (e *Engine) customOpenAPI(fsys *kfs.FS, dir string) bool {
 // after kustomize: it checks every object names its apiVersion, kind and
 // name, runs post-build substitution, and sets commonMetadata and the
 // ownership labels.
-func finishFlux(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) (unset []string, err error) {
+func finishFlux(m resourceSet, k *Kustomization, vars map[string]string, strict bool) (unset []string, err error) {
 	for _, res := range m.Resources() {
 		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
 			// Not the object itself, as Flux prints it: it may be a Secret.
@@ -143,7 +151,7 @@ func setAll(n *kyaml.RNode, kv map[string]string, set func(k, v string) kyaml.Fi
 
 // asYAML prints m exactly as kustomize's ResMap.AsYaml does, the resources
 // on every core (printYAML).
-func asYAML(m resmap.ResMap) ([]byte, error) {
+func asYAML(m resourceSet) ([]byte, error) {
 	rs := m.Resources()
 	outs := make([][]byte, len(rs))
 	errs := make([]error, len(rs))

@@ -94,6 +94,9 @@ type Engine struct {
 	// kustomizeOrigins takes origins from kustomize's own tracking instead
 	// of inferring them: slower, and the tests' reference for the inference.
 	kustomizeOrigins bool
+	// noPassThrough builds every root with kustomize: the tests' reference
+	// for passThrough.
+	noPassThrough bool
 }
 
 // New returns an Engine over tree, presenting it to kustomize at abs, the

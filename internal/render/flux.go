@@ -149,13 +149,14 @@ func jsonKind(t reflect.Type) string {
 // kustomization file kustomize-controller builds for k at dir: the one
 // already there (or one generated from the directory's YAML files), with the
 // Kustomization's targetNamespace, namePrefix, nameSuffix, patches,
-// components, images and buildMetadata applied.
-func writeFluxKustomization(fsys *kfs.FS, k *Kustomization, dir string) (generated bool, err error) {
+// components, images and buildMetadata applied. It returns the file, and
+// whether it was generated.
+func writeFluxKustomization(fsys *kfs.FS, k *Kustomization, dir string) (kus *kustypes.Kustomization, generated bool, err error) {
 	kus, kfile, existing, err := findOrGenerateKustomization(fsys, dir)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	return !existing, writeFlux(fsys, k, dir, kus, kfile, existing)
+	return kus, !existing, writeFlux(fsys, k, dir, kus, kfile, existing)
 }
 
 func writeFlux(fsys *kfs.FS, k *Kustomization, dir string, kus *kustypes.Kustomization, kfile string, existing bool) error {

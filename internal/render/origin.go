@@ -6,7 +6,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"sigs.k8s.io/kustomize/api/resmap"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -80,7 +79,7 @@ func trackOrigins(fsys *kfs.FS, dir string) bool {
 // origins reads where each object of m comes from, relative to the
 // repository, and removes the annotations kustomize recorded it in when
 // trackOrigins added them.
-func origins(m resmap.ResMap, dir string, injected bool) ([]Origin, error) {
+func origins(m resourceSet, dir string, injected bool) ([]Origin, error) {
 	out := make([]Origin, 0, m.Size())
 	for _, res := range m.Resources() {
 		o, err := res.GetOrigin()
@@ -197,7 +196,7 @@ func inferOrigins(built []declared, fsys *kfs.FS, dir string) []Origin {
 }
 
 // builtObjects returns the identity of each object of m, in order.
-func builtObjects(m resmap.ResMap) []declared {
+func builtObjects(m resourceSet) []declared {
 	out := make([]declared, 0, m.Size())
 	for _, res := range m.Resources() {
 		out = append(out, declared{apiVersion: res.GetApiVersion(), kind: res.GetKind(), namespace: res.GetNamespace(), name: res.GetName()})

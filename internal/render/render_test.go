@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -776,11 +777,13 @@ func TestAsYAML(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := New(tree, r.Root, Options{})
+		e.noPassThrough = true
 		for _, root := range disc.Roots {
-			m, _, err := e.kustomize(root, kfs.New(tree, r.Root, false), false)
+			built, _, err := e.kustomize(root, kfs.New(tree, r.Root, false), false)
 			if err != nil {
 				t.Fatalf("%s: %v", root, err)
 			}
+			m := built.(resmap.ResMap)
 			want, err := m.AsYaml()
 			if err != nil {
 				t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -45,7 +44,7 @@ type madeBy map[*resource.Resource]Child
 // hold, and every command sees their objects as the root's. A ResourceSet
 // whose inputs only a cluster has is returned as unrendered; one that
 // fails to build is the root's error, at its file and line.
-func (e *Engine) expandResourceSets(r *Repository, m resmap.ResMap, read map[string]bool) (madeBy, []Unrendered, error) {
+func (e *Engine) expandResourceSets(r *Repository, m resourceSet, read map[string]bool) (madeBy, []Unrendered, error) {
 	var sets []*resource.Resource
 	var providers []*resourceset.Provider
 	for _, res := range m.Resources() {
@@ -73,11 +72,12 @@ func (e *Engine) expandResourceSets(r *Repository, m resmap.ResMap, read map[str
 	rf := resource.NewFactory(nil)
 	gen := madeBy{}
 	var unrendered []Unrendered
+	written := r.writtenIn(read)
 	for _, res := range sets {
 		at := Child{APIVersion: res.GetApiVersion(), Kind: res.GetKind(), Namespace: namespaceOr(res.GetNamespace()), Name: res.GetName()}
-		written := r.writtenObject(at, read)
-		if written != nil {
-			at.File, at.Line = written.File, written.Line
+		file := written.find(at)
+		if file != nil {
+			at.File, at.Line = file.File, file.Line
 		}
 		fail := func(format string, args ...any) *diag.Error {
 			return diag.Errorf(at.File, at.Line, "ResourceSet %s/%s: %s", at.Namespace, at.Name, fmt.Sprintf(format, args...))
@@ -98,7 +98,7 @@ func (e *Engine) expandResourceSets(r *Repository, m resmap.ResMap, read map[str
 			continue
 		case err != nil:
 			d := fail("%v", err)
-			d.Line = lineOf(written, err, at.Line)
+			d.Line = lineOf(file, err, at.Line)
 			return nil, nil, d
 		}
 		for _, o := range objects {

@@ -14,7 +14,6 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/envsubst"
 	"go.yaml.in/yaml/v3"
-	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -105,7 +104,7 @@ func mapEntries(n *kyaml.RNode, field string, fn func(k, v string)) {
 
 // produced collects the ConfigMaps and Secrets of a render, and the
 // Secrets its operators' objects make in the cluster (madeSecret).
-func produced(m resmap.ResMap) []Produced {
+func produced(m resourceSet) []Produced {
 	var out []Produced
 	for _, res := range m.Resources() {
 		if made, ok := madeSecrets(res); ok {
@@ -513,7 +512,7 @@ func unsetVariables(fsys *kfs.FS, k *Kustomization, names []string) []Unset {
 
 // substitute runs Flux's post-build substitution over every resource of m.
 // Lenient (not strict), it returns the variables it made empty, sorted.
-func substitute(m resmap.ResMap, k *Kustomization, vars map[string]string, strict bool) ([]string, error) {
+func substitute(m resourceSet, k *Kustomization, vars map[string]string, strict bool) ([]string, error) {
 	always := k.Spec.PostBuild.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways
 	if len(vars) == 0 && !always {
 		return nil, nil

@@ -1,0 +1,348 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
+)
+
+// comparePassThrough renders every root of the tree with and without
+// passThrough and fails on any difference: the output byte for byte, the
+// files read and everything observed (what a cached render is checked by),
+// the children, origins and errors. It returns how many roots were passed
+// through, and the results.
+func comparePassThrough(t *testing.T, name string, tree repo.Tree, abs string) (int, []*Result) {
+	t.Helper()
+	render := func(e *Engine) (*Repository, []*Result) {
+		disc, err := Discover(tree, Checkout{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		res, err := e.Render(context.Background(), disc, disc.Roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return disc, res
+	}
+	opts := Options{Origins: true}
+	passing := New(tree, abs, opts)
+	_, fast := render(passing)
+	exact := New(tree, abs, opts)
+	exact.noPassThrough = true
+	render(exact)
+	// Every root each engine rendered, those its walk reached included.
+	compared := 0
+	passing.results.Range(func(key, v any) bool {
+		res := v.(*Result)
+		w, ok := exact.results.Load(key)
+		if !ok {
+			t.Errorf("%s: %s: rendered only when passing through", name, res.Root)
+			return true
+		}
+		want := w.(*Result)
+		compared++
+		if (res.Err == nil) != (want.Err == nil) || res.Err != nil && res.Err.Error() != want.Err.Error() {
+			t.Errorf("%s: %s: passed through: %v; kustomize: %v", name, res.Root, res.Err, want.Err)
+			return true
+		}
+		if res.Err != nil {
+			return true
+		}
+		if got, want := output(t, res), output(t, want); !bytes.Equal(got, want) {
+			t.Errorf("%s: %s: output (-kustomize +passed through):\n%s", name, res.Root, cmp.Diff(string(want), string(got)))
+		}
+		if diff := cmp.Diff(facts(want), facts(res), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: %s: result (-kustomize +passed through):\n%s", name, res.Root, diff)
+		}
+		return true
+	})
+	if n := countMap(&exact.results); compared != n || n == 0 {
+		t.Errorf("%s: %d renders compared, kustomize made %d", name, compared, n)
+	}
+	n := 0
+	passing.results.Range(func(_, v any) bool {
+		root := v.(*Result).Root
+		if root.Kustomization == nil {
+			return true
+		}
+		tree := tree
+		if root.At != nil {
+			tree = root.At.Tree
+		}
+		m, _, err := passing.kustomize(root, kfs.New(tree, abs, false), true)
+		if _, ok := m.(*folderObjects); ok && err == nil {
+			n++
+		}
+		return true
+	})
+	return n, fast
+}
+
+func countMap(m *sync.Map) int {
+	n := 0
+	m.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
+// facts are what a Result says besides its output.
+func facts(r *Result) []any {
+	return []any{r.Inputs, r.Observations, r.Produced, r.Origins, r.Children, r.Unrendered, r.Unset, r.Outside, r.Absent, len(r.Releases)}
+}
+
+// TestPassThroughAsKustomize holds passThrough to kustomize on every root
+// of the examples, the Flux fixtures and a generated fleet, where cluster
+// folders of Flux objects pass through and everything else does not.
+func TestPassThroughAsKustomize(t *testing.T) {
+	total := 0
+	for _, name := range []string{"microservices-repo", "flux-repo"} {
+		g := exampleRepo(t, name)
+		r, tree := openTree(t, g.Dir, "")
+		n, _ := comparePassThrough(t, name, tree, r.Root)
+		total += n
+	}
+	for _, name := range []string{"fleet", "homelab", "platform", "tenants"} {
+		g := fluxFixture(t, name, "", nil)
+		r, tree := openTree(t, g.Dir, "")
+		n, _ := comparePassThrough(t, name, tree, r.Root)
+		total += n
+	}
+	dir := t.TempDir()
+	demo, err := os.ReadFile("../../testdata/examples/sock-shop/microservices-repo/deploy/kubernetes/base/complete-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := benchgen.Write(dir, demo, benchgen.Options{Copies: 5}); err != nil {
+		t.Fatal(err)
+	}
+	fleet, _ := comparePassThrough(t, "generated", repo.NewWorkTree(dir), dir)
+	if fleet != len(benchgen.Envs()) {
+		t.Errorf("generated: %d roots passed through, want its %d cluster folders", fleet, len(benchgen.Envs()))
+	}
+	t.Logf("%d roots of the examples and fixtures passed through", total)
+}
+
+// clusterSync is the cluster's sync, written in the folder it applies, with what
+// the folder's files substitute.
+const clusterSync = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m0s
+  ref: {branch: main}
+  url: https://example.com/fleet.git
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m0s
+  path: ./clusters/prod
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substitute: {CLUSTER: prod}
+`
+
+func ks(name, ns, extra string) string {
+	return fmt.Sprintf(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  interval: 10m
+  path: ./apps/%s
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+    namespace: flux-system
+%s`, name, ns, name, extra)
+}
+
+// TestPassThroughFolders writes cluster folders of the shapes that could
+// trip a pass-through and holds each render to kustomize's: passThrough
+// takes the folder, or leaves it to kustomize, and the result is the same.
+func TestPassThroughFolders(t *testing.T) {
+	tests := []struct {
+		name   string
+		files  map[string]string
+		passed bool
+		err    string // in the cluster folder's error, both ways
+	}{{
+		name: "comments, quotes, empty documents, a namespace",
+		files: map[string]string{
+			"a.yaml": "# apps\n---\n" + ks("a", "flux-system", "  # the default\n  timeout: \"5m\"\n") + "---\n---\n",
+			"b.yml":  "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: 'apps' # quoted\n---\n" + ks("b", "flux-system", "  wait: true\n"),
+		},
+		passed: true,
+	}, {
+		name: "variables the sync substitutes",
+		files: map[string]string{
+			"a.yaml": ks("a", "flux-system", "  postBuild:\n    substitute:\n      CLUSTER: ${CLUSTER}\n"),
+		},
+		passed: true,
+	}, {
+		name: "a List of Kustomizations, expanded after the file's other objects",
+		files: map[string]string{
+			"list.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: kustomize.toolkit.fluxcd.io/v1\n  kind: Kustomization\n  metadata: {name: x, namespace: flux-system}\n  spec: {interval: 1m, path: ./x, sourceRef: {kind: GitRepository, name: flux-system}}\n---\n" + ks("y", "flux-system", ""),
+		},
+		passed: true,
+	}, {
+		name: "local-config objects, left to kustomize",
+		files: map[string]string{
+			"a.yaml": ks("a", "flux-system", "") + "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: local\n  namespace: flux-system\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\nspec: {interval: 1m, path: ./l, sourceRef: {kind: GitRepository, name: flux-system}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: kept\n  namespace: flux-system\n  annotations:\n    config.kubernetes.io/local-config: \"false\"\nspec: {interval: 1m, path: ./k, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		},
+		passed: false,
+	}, {
+		name: "kustomize's own annotations, left to kustomize",
+		files: map[string]string{
+			"a.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\n  namespace: flux-system\n  annotations:\n    kustomize.config.k8s.io/behavior: merge\n    config.kubernetes.io/origin: |\n      path: x.yaml\n    alpha.config.kubernetes.io/transformations: |\n      - kind: x\n    team: core\nspec: {interval: 1m, path: ./a, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+			"b.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: b\n  namespace: flux-system\n  annotations:\n    internal.config.kubernetes.io/previousNames: x\n    internal.config.kubernetes.io/needsHashSuffix: enabled\nspec: {interval: 1m, path: ./b, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		},
+		passed: false,
+		err:    "kustomize panicked: number of previous names",
+	}, {
+		name: "anchors and aliases",
+		files: map[string]string{
+			"a.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a, namespace: flux-system, labels: &l {team: core}}\nspec:\n  interval: &i 10m\n  retryInterval: *i\n  path: ./a\n  sourceRef: {kind: GitRepository, name: flux-system}\n  commonMetadata: {labels: *l}\n",
+		},
+		passed: true,
+	}, {
+		name: "the same object in two files",
+		files: map[string]string{
+			"a.yaml": ks("a", "flux-system", ""),
+			"b.yaml": ks("a", "flux-system", ""),
+		},
+		err: "may not add resource with an already registered id: Kustomization.v1.kustomize.toolkit.fluxcd.io/a.flux-system",
+	}, {
+		name: "the same object in one file",
+		files: map[string]string{
+			"a.yaml": ks("a", "flux-system", "") + "---\n" + ks("a", "flux-system", ""),
+		},
+		err: "accumulating resources from './a.yaml': may not add resource with an already registered id",
+	}, {
+		name: "the default namespace written and not",
+		files: map[string]string{
+			"a.yaml": ks("a", "default", ""),
+			"b.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec: {interval: 1m, path: ./a, sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}}\n",
+		},
+		err: "already registered id: Kustomization.v1.kustomize.toolkit.fluxcd.io/a.[noNs]",
+	}, {
+		name: "one name in two namespaces",
+		files: map[string]string{
+			"a.yaml": ks("a", "flux-system", ""),
+			"b.yaml": ks("a", "apps", ""),
+		},
+		passed: true,
+	}, {
+		name: "a Namespace twice, one with a namespace set",
+		files: map[string]string{
+			"a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+			"b.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps, namespace: x}\n",
+		},
+		err: "already registered id: Namespace.v1.[noGrp]/apps.x",
+	}, {
+		name: "objects kustomize's configuration names",
+		files: map[string]string{
+			"a.yaml": ks("a", "flux-system", ""),
+			"b.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa, namespace: apps}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: apps}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects:\n- {kind: ServiceAccount, name: \"sa\", namespace: apps}\n",
+		},
+	}, {
+		name: "a file that is not YAML",
+		files: map[string]string{
+			"a.yaml": ks("a", "flux-system", ""),
+			"b.yaml": "kind: [unclosed\n",
+		},
+		err: "clusters/prod/b.yaml: failed to decode Kubernetes YAML",
+	}, {
+		name: "an object without a name",
+		files: map[string]string{
+			"a.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {namespace: flux-system}\nspec: {interval: 1m, path: ./a, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		},
+		err: "missing metadata.name",
+	}, {
+		name: "a folder below without a kustomization file",
+		files: map[string]string{
+			"a.yaml":       ks("a", "flux-system", ""),
+			"more/b.yaml":  ks("b", "flux-system", ""),
+			"more/c.txt":   "not read",
+			"more/d/e.yml": ks("e", "flux-system", ""),
+		},
+		passed: true,
+	}, {
+		name: "a folder below with a kustomization file",
+		files: map[string]string{
+			"a.yaml":                  ks("a", "flux-system", ""),
+			"more/kustomization.yaml": "resources: [b.yaml]\n",
+			"more/b.yaml":             ks("b", "flux-system", ""),
+			"more/not-listed/c.yaml":  ks("c", "flux-system", ""),
+			"other/kustomization.yml": "resources: [d.yaml]\n",
+			"other/d.yaml":            ks("d", "flux-system", ""),
+		},
+	}, {
+		name: "a ResourceSet generating Kustomizations",
+		files: map[string]string{
+			"rs.yaml": "apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  inputs:\n  - {app: one}\n  - {app: two}\n  resources:\n  - apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    metadata: {name: \"<< inputs.app >>\", namespace: flux-system}\n    spec: {interval: 1m, path: \"./apps/<< inputs.app >>\", sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		},
+		passed: true,
+	}, {
+		name: "a ResourceSet generating an object the folder holds",
+		files: map[string]string{
+			"a.yaml":  ks("one", "flux-system", ""),
+			"rs.yaml": "apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  inputs:\n  - {app: one}\n  resources:\n  - apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    metadata: {name: \"<< inputs.app >>\", namespace: flux-system}\n    spec: {interval: 1m, path: \"./apps/<< inputs.app >>\", sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		},
+		passed: true,
+		err:    "it generates Kustomization flux-system/one, which this root renders already",
+	}, {
+		name: "substitution that makes two objects one",
+		files: map[string]string{
+			"a.yaml": ks("app-prod", "flux-system", ""),
+			"b.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app-${CLUSTER}\n  namespace: flux-system\nspec: {interval: 1m, path: ./a, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		},
+		passed: true,
+		err:    "in Replace: id matched 2 resources",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{"clusters/prod/sync.yaml": clusterSync}
+			for name, data := range tt.files {
+				files["clusters/prod/"+name] = data
+			}
+			for name, data := range files {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			passed, results := comparePassThrough(t, tt.name, repo.NewWorkTree(dir), dir)
+			if (passed > 0) != tt.passed {
+				t.Errorf("%d roots passed through, want passed %v", passed, tt.passed)
+			}
+			for _, res := range results {
+				if res.Root.Path != "clusters/prod" {
+					continue
+				}
+				if res.Err == nil && tt.err != "" || res.Err != nil && (tt.err == "" || !strings.Contains(res.Err.Error(), tt.err)) {
+					t.Errorf("the cluster's render fails with %v, want %q", res.Err, tt.err)
+				}
+			}
+		})
+	}
+}
