@@ -135,8 +135,8 @@ func checkReferences(c *checker) error {
 		switch o.node.GetKind() {
 		case "Kustomization":
 			if k := selfCopy(o); k != nil {
-				c.addReference(o, nil, fmt.Sprintf("Kustomization %s applies a copy of itself, %s/%s: its spec.path holds the file it is written in, and its targetNamespace moves the copy, which Flux reconciles on its own, looking for its source and dependencies in %s",
-					k.ID(), ns, o.node.GetName(), ns))
+				c.addReference(o, nil, fmt.Sprintf("Kustomization %s applies a copy of itself, %s/%s: its spec.path holds the file it is written in, and its targetNamespace moves the copy, which Flux reconciles on its own, looking for its source and dependencies in %s%s",
+					k.ID(), ns, o.node.GetName(), ns, selfApplyFix(c.in.Repository, k)))
 				continue
 			}
 			c.refer(idx, o, []string{"spec", "sourceRef"}, ns)

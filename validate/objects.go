@@ -413,8 +413,8 @@ func checkDuplicates(c *checker) error {
 		}
 		o := objs[at]
 		by := fmt.Sprintf("%s is applied by Kustomization %s and also by %s", o.id, o.root.Root.Kustomization.ID(), kustomizations(also))
-		if slices.ContainsFunc(objs, appliesItself) {
-			by += " (its spec.path holds the file it is written in: it applies itself)"
+		if i := slices.IndexFunc(objs, appliesItself); i >= 0 {
+			by += " (its spec.path holds the file it is written in: it applies itself" + selfApplyFix(c.in.Repository, objs[i].root.Root.Kustomization) + ")"
 		}
 		if same {
 			// Nothing the object does changes: only which of them owns
@@ -430,6 +430,44 @@ func checkDuplicates(c *checker) error {
 		c.addObject("duplicate-object", o, nil, by+", which render it differently: they would fight over it")
 	}
 	return nil
+}
+
+// selfApplyFix says how k stops applying itself when what it builds names
+// its file directly: the entry of its kustomization file that lists it,
+// or, where Flux generates that file, the one folder below with a
+// kustomization file its spec.path was likely meant to name, or that one
+// written by hand can leave it out. Empty when its file comes in through another folder, which
+// another Kustomization may build too.
+func selfApplyFix(r *render.Repository, k *render.Kustomization) string {
+	file := k.Object.File
+	dir := path.Dir(file)
+	for ; dir != k.Path(); dir = path.Dir(dir) {
+		if _, ok := r.Kustomizations[dir]; ok || dir == "." || dir == "/" {
+			return ""
+		}
+	}
+	kf, ok := r.Kustomizations[dir]
+	if !ok {
+		var subs []string
+		for d := range r.Kustomizations {
+			if path.Dir(d) == dir {
+				subs = append(subs, d)
+			}
+		}
+		fix := "write one that leaves " + path.Base(file) + " out"
+		if len(subs) == 1 {
+			// The layout of most home-labs: ks.yaml beside the app/
+			// folder its spec.path was meant to name.
+			fix = "point spec.path at ./" + subs[0] + ", or " + fix
+		}
+		return fmt.Sprintf("; %s has no kustomization file, so Flux applies every YAML file in it: %s", dir, fix)
+	}
+	for _, ref := range kf.Refs {
+		if ref.Field == "resources" && path.Join(kf.Dir, ref.Value) == file {
+			return fmt.Sprintf("; leave %s out of %s:%d", ref.Value, kf.Path, ref.Line)
+		}
+	}
+	return ""
 }
 
 // appliesItself tells whether o is the Kustomization whose render gives

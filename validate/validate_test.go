@@ -504,7 +504,7 @@ func TestBadInputs(t *testing.T) {
 				"tools/kustomization.yaml":         "resources:\n- ks.yaml\n",
 				"tools/ks.yaml":                    ks("tools", "./tools", "  targetNamespace: rook-ceph\n  dependsOn:\n  - name: cluster\n")}),
 			want: []want{{rule: "flux-reference", file: "tools/ks.yaml", line: 1,
-				message: "Kustomization flux-system/tools applies a copy of itself, rook-ceph/tools: its spec.path holds the file it is written in, and its targetNamespace moves the copy, which Flux reconciles on its own, looking for its source and dependencies in rook-ceph$"}},
+				message: "Kustomization flux-system/tools applies a copy of itself, rook-ceph/tools: its spec.path holds the file it is written in, and its targetNamespace moves the copy, which Flux reconciles on its own, looking for its source and dependencies in rook-ceph; leave ks.yaml out of tools/kustomization.yaml:2$"}},
 		},
 		{
 			// rcdailey/home-ops' imagemaid: its kustomization lists its own
@@ -515,7 +515,30 @@ func TestBadInputs(t *testing.T) {
 				"tools/kustomization.yaml":         "resources:\n- ks.yaml\n",
 				"tools/ks.yaml":                    ks("tools", "./tools", "")}),
 			want: []want{{rule: "duplicate-object", file: "tools/ks.yaml", line: 1,
-				message: "Kustomization/flux-system/tools is applied by Kustomization flux-system/tools and also by Kustomization flux-system/cluster (its spec.path holds the file it is written in: it applies itself), which render it differently: they would fight over it$"}},
+				message: "Kustomization/flux-system/tools is applied by Kustomization flux-system/tools and also by Kustomization flux-system/cluster (its spec.path holds the file it is written in: it applies itself; leave ks.yaml out of tools/kustomization.yaml:2), which render it differently: they would fight over it$"}},
+		},
+		{
+			// damacus/home-ops' cluster: the folder that lists its file is
+			// the bootstrap's too, so no entry is named to leave out.
+			name: "Kustomization whose path holds the folder that lists its own file",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- cluster.yaml\n- ../../flux/config\n",
+				"flux/config/kustomization.yaml":   "resources:\n- infra.yaml\n",
+				"flux/config/infra.yaml":           ks("infra", "./flux", "")}),
+			want: []want{{rule: "duplicate-object", file: "flux/config/infra.yaml", line: 1, severity: Warning,
+				message: "(its spec.path holds the file it is written in: it applies itself), alike but for labels and annotations"}},
+		},
+		{
+			// Aviator-Coding/home-ops' cloudflare-dns: no kustomization
+			// file, so Flux's generated one takes ks.yaml in too.
+			name: "Kustomization whose path holds its own file, in a folder without a kustomization file",
+			files: with(app, map[string]string{"clusters/prod/sync.yaml": fluxSync, "clusters/prod/cluster.yaml": ks("cluster", "./clusters/prod", ""),
+				"clusters/prod/kustomization.yaml": "resources:\n- sync.yaml\n- cluster.yaml\n- ../../tools/ks.yaml\n",
+				"tools/ks.yaml":                    ks("tools", "./tools", ""),
+				"tools/app/kustomization.yaml":     "resources:\n- config.yaml\n",
+				"tools/app/config.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tools\n  namespace: default\ndata:\n  a: b\n"}),
+			want: []want{{rule: "duplicate-object", file: "tools/ks.yaml", line: 1, severity: Warning,
+				message: "(its spec.path holds the file it is written in: it applies itself; tools has no kustomization file, so Flux applies every YAML file in it: point spec.path at ./tools/app, or write one that leaves ks.yaml out), alike but for labels and annotations"}},
 		},
 		{
 			// abaas-madscience/home-k8s-gitops-flux: a child applies the
