@@ -152,3 +152,64 @@ func TestKustomizationsNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeAtLine: findings of one rule at one line that differ in one
+// word become one naming each, and merging the merged (the parts of a
+// split check) gives the same.
+func TestMergeAtLine(t *testing.T) {
+	at := func(line int, sev Severity, msg string) Finding {
+		return Finding{Rule: "build", File: "components/db/ks.yaml", Line: line, Severity: sev, Message: msg}
+	}
+	unset := func(ks string) Finding {
+		return at(28, Warning, "Kustomization "+ks+": variable EXT is not set and has no default: Flux v2.7 substitutes an empty string")
+	}
+	for _, tt := range []struct {
+		name string
+		in   []Finding
+		want []string
+	}{{
+		name: "three Kustomizations sharing a component",
+		in:   []Finding{unset("default/firefly"), unset("default/home"), unset("security/authelia")},
+		want: []string{"Kustomization default/firefly: variable EXT is not set and has no default: Flux v2.7 substitutes an empty string (likewise for default/home and security/authelia)"},
+	}, {
+		name: "three variables of one Kustomization",
+		in: []Finding{
+			at(8, Warning, "Kustomization flux-system/istio: variable INSTANCE_IP is not set"),
+			at(8, Warning, "Kustomization flux-system/istio: variable POD_NAME is not set"),
+			at(8, Warning, "Kustomization flux-system/istio: variable POD_NAMESPACE is not set"),
+		},
+		want: []string{"Kustomization flux-system/istio: variable INSTANCE_IP is not set (likewise for POD_NAME and POD_NAMESPACE)"},
+	}, {
+		name: "found in the working tree and at a tag",
+		in:   []Finding{at(3, Warning, "in refs/tags/production: no schema is known for x/v1 Store"), at(3, Warning, "no schema is known for x/v1 Store")},
+		want: []string{"no schema is known for x/v1 Store (in refs/tags/production too)"},
+	}, {
+		name: "a word in brackets",
+		in:   []Finding{at(1, Warning, "artifact backend (latest): cannot reach ghcr.io"), at(1, Warning, "artifact backend (latest-stable): cannot reach ghcr.io")},
+		want: []string{"artifact backend (latest): cannot reach ghcr.io (likewise for latest-stable)"},
+	}, {
+		name: "two words apart",
+		in:   []Finding{at(8, Warning, "HelmRelease a/x: chart one fails"), at(8, Warning, "HelmRelease a/y: chart two fails")},
+		want: []string{"HelmRelease a/x: chart one fails", "HelmRelease a/y: chart two fails"},
+	}, {
+		name: "another severity, another line",
+		in:   []Finding{unset("default/firefly"), at(28, Error, "Kustomization default/home: variable EXT is not set and has no default: Flux v2.7 substitutes an empty string"), at(29, Warning, "Kustomization default/x: variable EXT is not set and has no default: Flux v2.7 substitutes an empty string")},
+		want: []string{unset("default/firefly").Message, "Kustomization default/home: variable EXT is not set and has no default: Flux v2.7 substitutes an empty string", "Kustomization default/x: variable EXT is not set and has no default: Flux v2.7 substitutes an empty string"},
+	}} {
+		got := mergeAtLine(tt.in)
+		var msgs []string
+		for _, f := range got {
+			msgs = append(msgs, f.Message)
+		}
+		if !slices.Equal(msgs, tt.want) {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, msgs, tt.want)
+		}
+		// The parts of a split check, each merged, then merged again.
+		if len(tt.in) > 2 {
+			parts := append(mergeAtLine(tt.in[:1]), mergeAtLine(tt.in[1:])...)
+			if again := mergeAtLine(parts); !slices.Equal(again, got) {
+				t.Errorf("%s: merged in two parts: %+v, want %+v", tt.name, again, got)
+			}
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -161,7 +162,7 @@ func Run(ctx context.Context, in Input, opts Options) (*Report, error) {
 func (c *checker) report() *Report {
 	fs := c.findings
 	sortFindings(fs)
-	out := &Report{Findings: mergeObjects(dedupe(redactSecrets(fs, c.in.Results)))}
+	out := &Report{Findings: mergeAtLine(mergeObjects(dedupe(redactSecrets(fs, c.in.Results))))}
 	if out.Findings == nil {
 		out.Findings = []Finding{}
 	}
@@ -194,7 +195,7 @@ func Merge(reports ...*Report) *Report {
 			cmp.Compare(a.Message, b.Message), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Object, b.Object),
 			cmp.Compare(a.Severity, b.Severity))
 	})
-	out.Findings = append([]Finding{}, dedupe(out.Findings)...)
+	out.Findings = append([]Finding{}, mergeAtLine(dedupe(out.Findings))...)
 	// A kind with no schema is named once in all, at its first object.
 	noSchema := map[string]bool{}
 	out.Findings = slices.DeleteFunc(out.Findings, func(f Finding) bool {
@@ -352,4 +353,102 @@ func ObjectID(apiVersion, kind, namespace, name string) string {
 		parts = append(parts, namespace)
 	}
 	return strings.Join(append(parts, name), "/")
+}
+
+// likewise ends a finding's message with the others of its rule, severity
+// and column at its line whose messages differ from it in one word only
+// (the name of another Kustomization, variable or HelmRelease made at that
+// line): one finding per line, naming each.
+var likewise = regexp.MustCompile(` \(likewise for ([^()]+)\)$`)
+
+// mergeAtLine makes one finding of those at one line that differ in one
+// word, or only in naming the revision they were found at ("in REF: "),
+// which the working tree's copy then names. Applied again to findings it
+// merged (the parts of a split check), it gives what it gives the whole.
+func mergeAtLine(fs []Finding) []Finding {
+	var out []Finding
+	start := 0 // the first of out at the current file, line and rule
+	for _, f := range fs {
+		if n := len(out); n > 0 && (out[n-1].File != f.File || out[n-1].Line != f.Line || out[n-1].Rule != f.Rule) {
+			start = n
+		}
+		merged := false
+		for i := start; i < len(out) && !merged; i++ {
+			e := &out[i]
+			if e.Severity != f.Severity || e.Column != f.Column || f.Line == 0 {
+				continue
+			}
+			if m, ok := mergeMessages(e.Message, f.Message); ok {
+				e.Message, merged = m, true
+			}
+		}
+		if !merged {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// mergeMessages merges two messages of one line, as mergeAtLine says.
+func mergeMessages(a, b string) (string, bool) {
+	for _, p := range [][2]string{{a, b}, {b, a}} {
+		if what, rest, ok := strings.Cut(p[1], ": "); ok && rest == p[0] && strings.HasPrefix(what, "in ") && !strings.Contains(what[3:], " ") {
+			return p[0] + " (" + what + " too)", true
+		}
+	}
+	baseA, namesA := splitLikewise(a)
+	baseB, namesB := splitLikewise(b)
+	wa, wb := strings.Split(baseA, " "), strings.Split(baseB, " ")
+	if len(wa) != len(wb) {
+		return "", false
+	}
+	at := -1
+	for i := range wa {
+		if wa[i] != wb[i] {
+			if at >= 0 {
+				return "", false
+			}
+			at = i
+		}
+	}
+	if at < 0 {
+		return "", false
+	}
+	// The brackets and punctuation both words have around them are the
+	// sentence's, not the name's.
+	x, y := wa[at], wb[at]
+	for len(x) > 1 && len(y) > 1 && x[0] == y[0] && strings.IndexByte("([{'\"", x[0]) >= 0 {
+		x, y = x[1:], y[1:]
+	}
+	for len(x) > 1 && len(y) > 1 && x[len(x)-1] == y[len(y)-1] && strings.IndexByte(")]}:,;.'\"", x[len(x)-1]) >= 0 {
+		x, y = x[:len(x)-1], y[:len(y)-1]
+	}
+	names := append(namesA, y)
+	names = append(names, namesB...)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if i := slices.Index(names, x); i >= 0 {
+		names = slices.Delete(names, i, i+1)
+	}
+	list := names[len(names)-1]
+	if len(names) > 1 {
+		list = strings.Join(names[:len(names)-1], ", ") + " and " + list
+	}
+	return baseA + " (likewise for " + list + ")", true
+}
+
+// splitLikewise parts a message from the names its likewise suffix lists.
+func splitLikewise(msg string) (string, []string) {
+	m := likewise.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return msg, nil
+	}
+	list := msg[m[2]:m[3]]
+	var names []string
+	if head, last, ok := strings.Cut(list, " and "); ok {
+		names = append(strings.Split(head, ", "), last)
+	} else {
+		names = []string{list}
+	}
+	return msg[:m[0]], names
 }
