@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
@@ -133,27 +134,19 @@ func TestPassThroughAsKustomize(t *testing.T) {
 	t.Logf("%d roots of the examples and fixtures passed through", total)
 }
 
-// clusterSync is the cluster's sync, written in the folder it applies, with what
-// the folder's files substitute.
-const clusterSync = `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 1m0s
-  ref: {branch: main}
-  url: https://example.com/fleet.git
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 10m0s
-  path: ./clusters/prod
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-  postBuild:
-    substitute: {CLUSTER: prod}
-`
+// clusterSync is the cluster's sync, written in the folder it applies, with
+// what the folder's files substitute.
+var clusterSync = string(gittest.FluxSync("https://example.com/fleet.git", "clusters/prod")) + "  postBuild:\n    substitute: {CLUSTER: prod}\n"
+
+// appsResourceSet generates a Kustomization for each app.
+func appsResourceSet(apps ...string) string {
+	var inputs strings.Builder
+	for _, app := range apps {
+		inputs.WriteString("  - {app: " + app + "}\n")
+	}
+	return "apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  inputs:\n" + inputs.String() +
+		"  resources:\n  - apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    metadata: {name: \"<< inputs.app >>\", namespace: flux-system}\n    spec: {interval: 1m, path: \"./apps/<< inputs.app >>\", sourceRef: {kind: GitRepository, name: flux-system}}\n"
+}
 
 func ks(name, ns, extra string) string {
 	return fmt.Sprintf(`apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -295,14 +288,14 @@ func TestPassThroughFolders(t *testing.T) {
 	}, {
 		name: "a ResourceSet generating Kustomizations",
 		files: map[string]string{
-			"rs.yaml": "apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  inputs:\n  - {app: one}\n  - {app: two}\n  resources:\n  - apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    metadata: {name: \"<< inputs.app >>\", namespace: flux-system}\n    spec: {interval: 1m, path: \"./apps/<< inputs.app >>\", sourceRef: {kind: GitRepository, name: flux-system}}\n",
+			"rs.yaml": appsResourceSet("one", "two"),
 		},
 		passed: true,
 	}, {
 		name: "a ResourceSet generating an object the folder holds",
 		files: map[string]string{
 			"a.yaml":  ks("one", "flux-system", ""),
-			"rs.yaml": "apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  inputs:\n  - {app: one}\n  resources:\n  - apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    metadata: {name: \"<< inputs.app >>\", namespace: flux-system}\n    spec: {interval: 1m, path: \"./apps/<< inputs.app >>\", sourceRef: {kind: GitRepository, name: flux-system}}\n",
+			"rs.yaml": appsResourceSet("one"),
 		},
 		passed: true,
 		err:    "it generates Kustomization flux-system/one, which this root renders already",
