@@ -213,3 +213,46 @@ func TestMergeAtLine(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMergeAtLine: however the findings of one line that differ in one
+// name are split into parts and merged, every name is kept once, and
+// merging the parts' merges gives what merging the whole gives.
+func FuzzMergeAtLine(f *testing.F) {
+	f.Add("default/firefly default/home security/authelia", "Kustomization %s: variable EXT is not set", uint8(1))
+	f.Add("(latest) (latest-stable) (v1)", "artifact backend %s: cannot reach ghcr.io", uint8(2))
+	f.Add("a, b and", "x %s y", uint8(0))
+	f.Fuzz(func(t *testing.T, names, format string, cut uint8) {
+		if strings.Count(format, "%s") != 1 || strings.Contains(format, "\n") {
+			return
+		}
+		var fs []Finding
+		seen := map[string]bool{}
+		for _, name := range strings.Fields(names) {
+			msg := strings.Replace(format, "%s", name, 1)
+			if seen[msg] {
+				continue
+			}
+			seen[msg] = true
+			fs = append(fs, Finding{Rule: "build", File: "a.yaml", Line: 3, Message: msg})
+		}
+		if len(fs) < 2 {
+			return
+		}
+		slices.SortFunc(fs, func(a, b Finding) int { return strings.Compare(a.Message, b.Message) })
+		whole := mergeAtLine(fs)
+		i := 1 + int(cut)%(len(fs)-1)
+		parts := append(mergeAtLine(fs[:i]), mergeAtLine(fs[i:])...)
+		if again := mergeAtLine(parts); !slices.Equal(again, whole) {
+			t.Fatalf("merged whole: %+v\nmerged in parts %d+%d: %+v", whole, i, len(fs)-i, again)
+		}
+		var out strings.Builder
+		for _, f := range whole {
+			out.WriteString(f.Message + "\n")
+		}
+		for _, name := range strings.Fields(names) {
+			if !strings.Contains(out.String(), strings.Trim(name, "([{'\")]}:,;.")) {
+				t.Fatalf("%q lost: %q", name, out.String())
+			}
+		}
+	})
+}

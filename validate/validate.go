@@ -423,6 +423,9 @@ func mergeMessages(a, b string) (string, bool) {
 	for len(x) > 1 && len(y) > 1 && x[len(x)-1] == y[len(y)-1] && strings.IndexByte(")]}:,;.'\"", x[len(x)-1]) >= 0 {
 		x, y = x[:len(x)-1], y[:len(y)-1]
 	}
+	if !listable(x) || !listable(y) {
+		return "", false
+	}
 	names := append(namesA, y)
 	names = append(names, namesB...)
 	slices.Sort(names)
@@ -435,6 +438,12 @@ func mergeMessages(a, b string) (string, bool) {
 		list = strings.Join(names[:len(names)-1], ", ") + " and " + list
 	}
 	return baseA + " (likewise for " + list + ")", true
+}
+
+// listable tells whether a word can stand in a likewise list and be read
+// back from it.
+func listable(w string) bool {
+	return w != "" && w != "and" && !strings.ContainsAny(w, "(),")
 }
 
 // splitLikewise parts a message from the names its likewise suffix lists.
