@@ -901,7 +901,7 @@ func (r *Repository) substitutedInstances() []*instance {
 		n := len(out)
 		if strings.Contains(in.Sync.Path+in.Sync.URL+in.Sync.Ref, "${") {
 			for p := range r.substitutersOf(in.Object.File) {
-				if vars := p.Spec.PostBuild.Substitute; len(vars) > 0 {
+				if vars := r.writtenVars(p); len(vars) > 0 {
 					if sub, ok := in.substituted(vars); ok {
 						out = append(out, sub)
 					}
@@ -913,6 +913,42 @@ func (r *Repository) substitutedInstances() []*instance {
 		}
 	}
 	return out
+}
+
+// writtenVars are the variables p's post-build substitution sets that the
+// repository's files show, before any root is rendered: its substitute,
+// over the data of the ConfigMaps its substituteFrom names that a file
+// writes. Where p's file names no namespace (its parent's kustomization
+// sets it), a source is the one of its kind and name the files write. A
+// Secret's values, and anything no file writes, only the cluster knows;
+// without a source that is not optional, only substitute counts.
+func (r *Repository) writtenVars(p *Kustomization) map[string]string {
+	vars, _, err := resolveVars(p, func(id string) (Produced, bool) {
+		if made, ok := r.writtenOutside(id); ok || p.Object.Namespace != "" {
+			return made, ok
+		}
+		kind, _, name, _ := splitID(id)
+		var found []Produced
+		for _, made := range r.outside {
+			if made.Kind == kind && made.Name == name {
+				found = append(found, made)
+			}
+		}
+		if len(found) != 1 {
+			return Produced{}, false
+		}
+		return found[0], true
+	})
+	if err != nil {
+		return p.Spec.PostBuild.Substitute
+	}
+	delete(vars, openVars)
+	for name, v := range vars {
+		if FluxVariable.MatchString(v) {
+			delete(vars, name) // a Secret's, or a reference's: the cluster's
+		}
+	}
+	return vars
 }
 
 // substituted returns a copy of in whose sync has vars substituted, as

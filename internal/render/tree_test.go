@@ -320,6 +320,8 @@ func TestTreeInstanceSyncSubstituted(t *testing.T) {
 	}{
 		{name: "substituted", substitute: "  postBuild:\n    substitute:\n      CLUSTER: cluster\n", want: homeLabRoots},
 		{name: "a default", substitute: "  postBuild:\n    substitute:\n      OTHER: x\n", want: homeLabRoots},
+		{name: "from a ConfigMap a file writes", substitute: "  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: instance-settings\n", want: homeLabRoots},
+		{name: "from a Secret", substitute: "  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: instance-secrets\n", want: nil},
 		{name: "not substituted", want: nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -330,6 +332,8 @@ func TestTreeInstanceSyncSubstituted(t *testing.T) {
 			}
 			files[app+"app/helmrelease.yaml"] = bytes.Replace(files[app+"app/helmrelease.yaml"], []byte("path: kubernetes/flux/cluster"), []byte("path: "+sync), 1)
 			files[app+"ks.yaml"] = append(files[app+"ks.yaml"], tt.substitute...)
+			files["kubernetes/flux/vars/instance-settings.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: instance-settings\n  namespace: flux-system\ndata:\n  CLUSTER: cluster\n")
+			files["kubernetes/flux/vars/instance-secrets.yaml"] = []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: instance-secrets\n  namespace: flux-system\nstringData:\n  CLUSTER: cluster\n")
 			g := gittest.Init(t, t.TempDir())
 			g.CommitFiles(t, "import", files)
 			g.Origin(t, "https://github.com/example/home-lab.git")
