@@ -372,11 +372,6 @@ func checkDuplicates(c *checker) error {
 			owners[ck] = append(had, owner{res, x})
 		}
 	}
-	clusterKeys := map[string]bool{}
-	for _, ck := range keys {
-		cluster, _, _ := strings.Cut(ck, "\x00")
-		clusterKeys[cluster] = true
-	}
 	for _, ck := range keys {
 		group := owners[ck]
 		if len(group) < 2 {
@@ -418,10 +413,6 @@ func checkDuplicates(c *checker) error {
 		}
 		o := objs[at]
 		by := fmt.Sprintf("%s is applied by Kustomization %s and also by %s", o.id, o.root.Root.Kustomization.ID(), kustomizations(also))
-		if cluster, _, _ := strings.Cut(ck, "\x00"); len(clusterKeys) > 1 {
-			// Each cluster's owners are apart: say whose these are.
-			by += " in " + clusterName(cluster)
-		}
 		if i := slices.IndexFunc(objs, appliesItself); i >= 0 {
 			by += " (its spec.path holds the file it is written in: it applies itself" + selfApplyFix(c.in.Repository, objs[i].root.Root.Kustomization) + ")"
 		}
@@ -477,23 +468,6 @@ func selfApplyFix(r *render.Repository, k *render.Kustomization) string {
 		}
 	}
 	return ""
-}
-
-// clusterName names a cluster as checkDuplicates keys it: by its entry
-// point, by the folder of the Kustomization at the top of its tree, or by
-// the kubeConfig a remote cluster is reached through.
-func clusterName(key string) string {
-	if ref, ok := strings.CutPrefix(key, "kubeconfig:"); ok {
-		ns, rest, _ := strings.Cut(ref, "/")
-		kind, name, _ := strings.Cut(rest, "/")
-		return "the cluster reached through the kubeConfig in " + map[string]string{"secret": "Secret", "configmap": "ConfigMap"}[kind] + " " + ns + "/" + name
-	}
-	for _, prefix := range []string{"cluster:", "dir:"} {
-		if name, ok := strings.CutPrefix(key, prefix); ok {
-			return "cluster " + name
-		}
-	}
-	return "cluster " + key
 }
 
 // appliesItself tells whether o is the Kustomization whose render gives
