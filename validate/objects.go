@@ -436,8 +436,8 @@ func checkDuplicates(c *checker) error {
 // its file directly: the entry of its kustomization file that lists it,
 // or, where Flux generates that file, the one folder below with a
 // kustomization file its spec.path was likely meant to name, or that one
-// written by hand can leave it out. Empty when its file comes in through another folder, which
-// another Kustomization may build too.
+// written by hand can leave it out. Empty when its file comes in through
+// another folder, which another Kustomization may build too.
 func selfApplyFix(r *render.Repository, k *render.Kustomization) string {
 	file := k.Object.File
 	dir := path.Dir(file)

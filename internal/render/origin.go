@@ -95,10 +95,10 @@ func origins(m resourceSet, dir string, injected bool) ([]Origin, error) {
 			or = Origin{File: path.Join(dir, o.Path), Kind: res.GetKind(), Name: res.GetName()}
 		}
 		out = append(out, or)
-	}
-	if injected {
-		if err := m.RemoveOriginAnnotations(); err != nil {
-			return nil, err
+		if injected {
+			if err := res.SetOrigin(nil); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil

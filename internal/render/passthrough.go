@@ -26,7 +26,6 @@ type resourceSet interface {
 	Append(*resource.Resource) error
 	// Replace puts an object back at its id, refusing an id two hold.
 	Replace(*resource.Resource) (int, error)
-	RemoveOriginAnnotations() error
 }
 
 // folderObjects are the objects of a folder passed through. kustomize's
@@ -70,27 +69,18 @@ func (f *folderObjects) Replace(res *resource.Resource) (int, error) {
 	return f.resMap().Replace(res)
 }
 
-func (f *folderObjects) RemoveOriginAnnotations() error {
-	for _, res := range f.Resources() {
-		if err := res.SetOrigin(nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // passThrough builds, as kustomize does, a Flux root whose kustomization
 // (generated, or the file as kustomize-controller rewrites it) lists only
-// files, when those hold only Flux objects and Namespaces: kustomize then reads the files, checks no two
-// objects share an id, drops local-config objects and keeps the rest in
-// the listed order, changing none (it has no transformer to run, and no
-// field of its configuration names those kinds). It does it in time linear
-// in the objects, where kustomize's accumulator compares each object with
-// every other one read before it: a cluster folder of a thousand
-// Kustomizations took seconds. ok is false for any other root, and for
-// any error, which kustomize then reports as it does.
-// TestPassThroughAsKustomize holds the result to kustomize's.
-func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (objs *folderObjects, ok bool) {
+// files, when those hold only Flux objects and Namespaces, none annotated
+// for kustomize: kustomize then reads the files, checks no two objects
+// share an id and keeps them in the listed order, changing none (it has
+// no transformer to run, and no field of its configuration names those
+// kinds). It does it in time linear in the objects, where kustomize's
+// accumulator compares each object with every other one read before it:
+// a cluster folder of a thousand Kustomizations took seconds. ok is false
+// for any other root, and for any error, which kustomize then reports as
+// it does. TestPassThroughAsKustomize holds the result to kustomize's.
+func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (*folderObjects, bool) {
 	rest := *kus
 	rest.TypeMeta, rest.Resources = kustypes.TypeMeta{}, nil
 	if len(kus.Resources) == 0 || !reflect.ValueOf(rest).IsZero() {
@@ -140,8 +130,7 @@ func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (objs *f
 	if kept, err := rf.DropLocalNodes(nodes); err != nil || len(kept) != len(list) {
 		return nil, false
 	}
-	objs = &folderObjects{list: list}
-	return objs, true
+	return &folderObjects{list: list}, true
 }
 
 // configured tells whether an object carries an annotation of kustomize's

@@ -119,15 +119,8 @@ func TestPassThroughAsKustomize(t *testing.T) {
 		n, _ := comparePassThrough(t, name, tree, r.Root)
 		total += n
 	}
-	dir := t.TempDir()
-	demo, err := os.ReadFile("../../testdata/examples/sock-shop/microservices-repo/deploy/kubernetes/base/complete-demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := benchgen.Write(dir, demo, benchgen.Options{Copies: 5}); err != nil {
-		t.Fatal(err)
-	}
-	fleet, _ := comparePassThrough(t, "generated", repo.NewWorkTree(dir), dir)
+	r, tree := openTree(t, generated(t, 5), "")
+	fleet, _ := comparePassThrough(t, "generated", tree, r.Root)
 	if fleet != len(benchgen.Envs()) {
 		t.Errorf("generated: %d roots passed through, want its %d cluster folders", fleet, len(benchgen.Envs()))
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/fluxcd/pkg/envsubst"
 	"maps"
 	"net/url"
 	"path"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/envsubst"
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
 	"golang.org/x/sync/errgroup"
 
