@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"path"
 	"reflect"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -102,7 +104,7 @@ func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (*folder
 		if err != nil {
 			return nil, false // a folder of its own, or a file kustomize reports
 		}
-		rs, err := decodeSafely(rf, data)
+		rs, err := readObjects(rf, data)
 		if err != nil {
 			return nil, false
 		}
@@ -131,6 +133,88 @@ func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (*folder
 		return nil, false
 	}
 	return &folderObjects{list: list}, true
+}
+
+// readObjects reads a file's objects as kustomize's resource factory does
+// (SliceFromBytes), without the step that resolves anchors, aliases and
+// merge keys when the file has none: that step copies every mapping of
+// every object, two fifths of reading a folder of Flux objects. Any
+// object the factory would change, expand (a List) or refuse, it leaves
+// to the factory. FuzzReadObjects holds it to the factory.
+func readObjects(rf *resource.Factory, data []byte) (res []*resource.Resource, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = decodeSafely(rf, data)
+		}
+	}()
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true}).Read()
+	if err != nil || slices.ContainsFunc(nodes, factoryOnly) {
+		return decodeSafely(rf, data)
+	}
+	res, err = rf.ResourcesFromRNodes(nodes)
+	if err != nil || len(res) != len(nodes) {
+		return decodeSafely(rf, data) // a local configuration it drops
+	}
+	return res, nil
+}
+
+// factoryOnly tells whether the resource factory does more with n than
+// take it as it is: an empty document it drops, a List it expands, an
+// object it refuses, or one whose anchors, aliases, merge keys or
+// repeated keys it resolves.
+func factoryOnly(n *kyaml.RNode) bool {
+	if n.IsNilOrEmpty() || strings.HasSuffix(n.GetKind(), "List") {
+		return true
+	}
+	if _, err := n.GetValidatedMetadata(); err != nil {
+		return true
+	}
+	if nilEntry, _ := n.HasNilEntryInList(); nilEntry {
+		return true
+	}
+	return !unanchored(n.YNode())
+}
+
+// unanchored tells whether n and the nodes under it hold no anchor,
+// alias or merge key, and no mapping repeats a key or has one that is
+// not a string.
+func unanchored(n *kyaml.Node) bool {
+	if n.Anchor != "" || n.Kind == kyaml.AliasNode || n.Tag == "!!merge" {
+		return false
+	}
+	if n.Kind == kyaml.MappingNode {
+		if len(n.Content) > 64 && !distinctKeys(n) {
+			return false
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != kyaml.ScalarNode || k.ShortTag() != "!!str" || k.Value == "<<" {
+				return false
+			}
+			for j := 0; j < i && i < 64; j += 2 {
+				if n.Content[j].Value == k.Value {
+					return false
+				}
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if !unanchored(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func distinctKeys(n *kyaml.Node) bool {
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i < len(n.Content); i += 2 {
+		if seen[n.Content[i].Value] {
+			return false
+		}
+		seen[n.Content[i].Value] = true
+	}
+	return true
 }
 
 // configured tells whether an object carries an annotation of kustomize's

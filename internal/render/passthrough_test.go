@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"sigs.k8s.io/kustomize/api/provider"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
@@ -331,4 +333,35 @@ func TestPassThroughFolders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzReadObjects holds readObjects to kustomize's resource factory: the
+// same error, and the same objects, node for node.
+func FuzzReadObjects(f *testing.F) {
+	for _, tt := range printCases {
+		f.Add([]byte(tt.data))
+	}
+	f.Add([]byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n"))
+	f.Add([]byte("apiVersion: v1\nkind: ConfigMapList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"))
+	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: {config.kubernetes.io/local-config: \"true\"}\n---\n---\nkind: x\n"))
+	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: [a, ~, b]\n"))
+	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<12 || bytes.Count(data, []byte("*")) > 8 {
+			return // aliases of aliases grow exponentially
+		}
+		want, wantErr := decodeSafely(rf, data)
+		got, gotErr := readObjects(rf, data)
+		if (wantErr != nil) != (gotErr != nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+			t.Fatalf("error %v, the factory's %v", gotErr, wantErr)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d objects, the factory reads %d", len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i].YNode(), want[i].YNode()) {
+				t.Fatalf("object %d read as\n%s\nthe factory reads\n%s", i, got[i].String(), want[i].String())
+			}
+		}
+	})
 }
