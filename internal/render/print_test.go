@@ -87,6 +87,96 @@ data:
   "key with spaces": v
   "": emptykey
 `, true},
+	{"strings", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: strings, namespace: flux-system}
+data:
+  path: ./apps/app-007/overlays/prod
+  up: ../base
+  interval: 10m
+  version: 1.2.3
+  semver: ">=1.0.0 <2.0.0"
+  sha: "0123456789abcdef"
+  image: ghcr.io/org/app:v1.2.3@sha256:0123456789abcdef
+  url: https://example.com/a?b=c#d
+  colon: "a:"
+  colons: a:b:c
+  dash: -x
+  lone: "-"
+  hash: "#a"
+  mid: a#b
+  point: ".5"
+  dots: ..
+  base60: "1:20"
+  binary: "0b101"
+  underscored: "1_000"
+  hex: "0x1F"
+  date: "2001-12-14"
+  tilde: "~"
+  merge: "<<"
+  words: [y, Y, "n", "yes", "On", "NULL", "yEs", "nULL"]
+  quote: it's
+  double: say "hi"
+  backslash: a\b
+  long: "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+  nearfold:
+    deeper:
+      deepest: "one two three four five six seven eight nine ten eleven twelve"
+  nospaces: onetwothreefourfivesixseveneightnineteneleventwelvethirteenfourteenfifteensixteenseventeen
+  "y": key
+  "n": key
+  a128aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: simple
+`, true},
+	{"long strings", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: long}
+data:
+  java: -Xms64m -Xmx128m -XX:+UseG1GC -Djava.security.egd=file:/dev/urandom -Dspring.zipkin.enabled=false
+  quoted: "key: value, then more words that run on and on past the eightieth column of the line"
+  spaced: "two  spaces  between  words  that  run  on  and  on  past  the  eightieth  column  here"
+  quote: "it's a long string with a quote in it that runs on past the eightieth column, it's long"
+  trailing: "a string whose last word is long: supercalifragilisticexpialidocious-and-then-some-more-letters "
+  edge: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b c"
+  edge2: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b c"
+  args:
+  - --one --two --three --four --five --six --seven --eight --nine --ten --eleven --twelve
+  - - nested and long enough to be folded at the eightieth column of the line it is on, twice over and then some
+  deep:
+    deeper:
+      deepest: words that go on and on until they pass the eightieth column and fold there, twice or more, as YAML v2 does it
+  lines: |
+    first line
+      indented line
+
+    after an empty line
+    a line long enough to pass the eightieth column without being folded, as block scalars never are
+  stripped: |-
+    no line break at the end
+  list:
+  - |
+    in a list
+  - - |-
+      nested
+  - key: |
+      in a mapping in a list
+`, true},
+	{"strings YAML v2 prints", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: fallback}
+data:
+  tabbed: "a long string with a	tab in it that runs on and on past the eightieth column of it"
+  unicode: "a long string with ünïcödé in it that runs on and on past the eightieth column of it"
+  kept: |+
+    two line breaks at the end
+
+  lead: " a\nb"
+  trail: "a \nb"
+  tab: "a\tb\nc"
+  spacedline: "a\n b"
+  ünicode: key
+  ? aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+  : a key too long to be simple
+`, true},
 	{"NEL", `{apiVersion: v1, kind: ConfigMap, metadata: {name: nel}, data: {a: "x\u0085y"}}`, false},
 	{"DEL", `{apiVersion: v1, kind: ConfigMap, metadata: {name: del}, data: {a: "\x7f"}}`, false},
 	{"C1 control", `{apiVersion: v1, kind: ConfigMap, metadata: {name: c1}, data: {a: "\x9b"}}`, false},
@@ -144,20 +234,7 @@ func TestPrintYAMLAsKustomize(t *testing.T) {
 		})
 	}
 	// Every object of the bundled example, as written.
-	var files []string
-	err := filepath.WalkDir(filepath.Join("..", "..", "testdata", "examples"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (filepath.Ext(p) == ".yaml" || filepath.Ext(p) == ".yml") {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 20 {
-		t.Fatalf("found %d YAML files in the bundled example", len(files))
-	}
-	for _, f := range files {
+	for _, f := range exampleFiles(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -244,4 +321,77 @@ func unordered(v any) bool {
 		}
 	}
 	return false
+}
+
+// TestPrintBlockAsYAMLv2 holds the block printer to YAML v2's Marshal on
+// the values of every case it prints, and checks that it prints most
+// objects of the bundled example itself, not through YAML v2.
+func TestPrintBlockAsYAMLv2(t *testing.T) {
+	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	compare := func(t *testing.T, data []byte) (objects, printed int) {
+		t.Helper()
+		resources, err := rf.SliceFromBytes(data)
+		if err != nil {
+			return 0, 0 // a kustomization, a values file: no objects
+		}
+		for _, res := range resources {
+			v, ok := jsonValues(&res.RNode)
+			if !ok {
+				continue
+			}
+			objects++
+			got, ok := printBlock(v)
+			if !ok {
+				continue
+			}
+			printed++
+			if want, _ := yamlv2.Marshal(v); !bytes.Equal(got, want) && !unordered(v) {
+				t.Errorf("%s: printed\n%s\nYAML v2 prints\n%s", res.GetName(), got, want)
+			}
+		}
+		return objects, printed
+	}
+	for _, tt := range printCases {
+		if tt.fast {
+			t.Run(tt.name, func(t *testing.T) {
+				_, printed := compare(t, []byte(tt.data))
+				block := map[string]bool{"deployment": true, "ints": true, "strings": true, "long strings": true, "nested": true}
+				if block[tt.name] && printed != 1 {
+					t.Error("left to YAML v2")
+				}
+			})
+		}
+	}
+	var objects, printed int
+	for _, f := range exampleFiles(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, p := compare(t, data)
+		objects, printed = objects+o, printed+p
+	}
+	t.Logf("the block printer printed %d of the example's %d objects", printed, objects)
+	if printed*10 < objects*9 {
+		t.Errorf("the block printer printed %d of the example's %d objects, want 90%%", printed, objects)
+	}
+}
+
+// exampleFiles returns the YAML files of the bundled examples.
+func exampleFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(filepath.Join("..", "..", "testdata", "examples"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (filepath.Ext(p) == ".yaml" || filepath.Ext(p) == ".yml") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 20 {
+		t.Fatalf("found %d YAML files in the bundled examples", len(files))
+	}
+	return files
 }
