@@ -96,6 +96,7 @@ func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (*folder
 	rf := provider.NewDefaultDepProvider().GetResourceFactory()
 	var list []*resource.Resource
 	seen := map[resid.ResId]bool{}
+	var texts [][]byte
 	for _, r := range kus.Resources {
 		if kfs.IsRemote(r) {
 			return nil, false
@@ -104,8 +105,14 @@ func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (*folder
 		if err != nil {
 			return nil, false // a folder of its own, or a file kustomize reports
 		}
-		rs, err := readObjects(rf, data)
-		if err != nil {
+		texts = append(texts, data)
+	}
+	// Parsing is most of the work: on every core.
+	read := make([][]*resource.Resource, len(texts))
+	errs := make([]error, len(texts))
+	onCores(len(texts), 8, func(i int) { read[i], errs[i] = readObjects(rf, texts[i]) })
+	for i, rs := range read {
+		if errs[i] != nil {
 			return nil, false
 		}
 		for _, res := range rs {
