@@ -234,20 +234,23 @@ func secretViolation(v schema.Violation) string {
 }
 
 // deprecatedOf reports objects whose API version the target Kubernetes
-// release, or the bundled Flux release, deprecates (a warning) or no
-// longer serves (an error).
+// release, or the cluster's Flux release, deprecates (a warning) or no
+// longer serves (an error). A Flux API removed from the bundled release,
+// where the repository names none, is a warning: a repository whose
+// cluster applies it runs an older Flux, and is told how to say which.
 func deprecatedOf(c *checker, objs []*object, report reporter) {
 	for _, o := range objs {
-		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.in.Repository.FluxRelease(o.root.Root))
+		release := c.in.Repository.FluxRelease(o.root.Root)
+		f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), release)
 		if !ok {
 			continue
 		}
 		def, msg := Warning, f.Message
-		if f.Removed {
+		switch {
+		case f.Removed && f.Info.Project == deprecation.Flux && release == "":
+			msg += "; " + deprecation.UnnamedFlux(f.Info.Removed)
+		case f.Removed:
 			def = Error
-			if f.Info.Project == deprecation.Flux && c.in.Repository.FluxRelease(o.root.Root) == "" {
-				msg += "; " + deprecation.AssumedFlux()
-			}
 		}
 		report("deprecated-api", o, []string{"apiVersion"}, msg, def)
 	}

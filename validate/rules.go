@@ -17,7 +17,7 @@ func allRules() []ruleDef {
 		{Rule{"helm-release", Error, "every HelmRelease renders as helm-controller would install it: its chart and version exist in its source, its values merge and pass the chart's values.schema.json, its templates and post-renderers run"}, checkReleases},
 		{Rule{"schema", Error, "objects match the schema of their kind: built-in kinds for the Kubernetes version, custom resources their CRD (with its CEL rules)"}, nil},
 		{Rule{"no-schema", Warning, "a custom resource whose kind has no known schema (no CRD in the repository or --crds), reported once per kind"}, nil},
-		{Rule{"deprecated-api", Warning, "an API version deprecated, or removed (error), in the Kubernetes or Flux version in use"}, nil},
+		{Rule{"deprecated-api", Warning, "an API version deprecated, or removed (error), in the Kubernetes or Flux version in use (a Flux API removed from the newest release, where the repository names none, is a warning)"}, nil},
 		{Rule{"imagepolicy-marker", Error, "every $imagepolicy marker is well formed, names an ImagePolicy that exists, fits the field it is on, and its current value is one the policy can select (a warning for a tag without a digit, a placeholder the automation replaces)"}, checkMarkers},
 		{Rule{"imagepolicy-pattern", Error, "an ImagePolicy's filterTags.pattern compiles as a Go regexp and extract names only groups it has"}, checkPatterns},
 		{Rule{"flux-reference", Error, "Flux objects refer to things that exist: sourceRef, imageRepositoryRef, spec.path, update.path, dependsOn"}, checkReferences},

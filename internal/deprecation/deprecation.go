@@ -52,6 +52,13 @@ func AssumedFlux() string {
 	return fmt.Sprintf("the repository names no Flux release for this cluster, so v%d.%d is assumed: pass --flux-version or set fluxVersion in .gitops.yaml if it runs an older one", b.Major, b.Minor)
 }
 
+// UnnamedFlux says what a Flux API removed in the release removed means
+// where the repository names no Flux release for the cluster: an error
+// on that release and later ones, and how to name the one it runs.
+func UnnamedFlux(removed Release) string {
+	return fmt.Sprintf("the repository names no Flux release for this cluster: an error on Flux %s and later; pass --flux-version or set fluxVersion in .gitops.yaml to check it against the release it runs", removed)
+}
+
 // Release is a minor release: Kubernetes v1.25, Flux v2.7. The zero Release
 // means "none" or "not established".
 type Release struct {
