@@ -151,13 +151,21 @@ func warnUnsupported(w io.Writer, r *render.Repository, dirs []string) {
 // its chart is noted.
 func reportFailures(w io.Writer, results []*render.Result) error {
 	roots, releases, all := 0, 0, 0
+	// An object several clusters or roots render is noted once.
+	noted := map[string]bool{}
+	note := func(line string) {
+		if !noted[line] {
+			noted[line] = true
+			fmt.Fprint(w, line)
+		}
+	}
 	for _, res := range results {
 		if res.Err != nil {
 			roots++
 			fmt.Fprintf(w, "error: %s: %s\n", res.Root, safetext.Line(res.Err.Error()))
 		}
 		for _, u := range res.Unrendered {
-			fmt.Fprintf(w, "note: %s %s (%s:%d) is not rendered: %s\n", u.Kind, safetext.Text(u.ID()), safetext.Text(u.File), u.Line, safetext.Line(u.Reason))
+			note(fmt.Sprintf("note: %s %s (%s:%d) is not rendered: %s\n", u.Kind, safetext.Text(u.ID()), safetext.Text(u.File), u.Line, safetext.Line(u.Reason)))
 		}
 		for _, rel := range res.Releases {
 			all++
@@ -166,7 +174,7 @@ func reportFailures(w io.Writer, results []*render.Result) error {
 				releases++
 				fmt.Fprintf(w, "error: %s\n", safetext.Line(rel.Err.Error()))
 			case rel.Unchecked != "":
-				fmt.Fprintf(w, "note: HelmRelease %s (%s:%d) is not rendered: %s\n", safetext.Text(rel.ID()), safetext.Text(rel.File), rel.Line, safetext.Line(rel.Unchecked))
+				note(fmt.Sprintf("note: HelmRelease %s (%s:%d) is not rendered: %s\n", safetext.Text(rel.ID()), safetext.Text(rel.File), rel.Line, safetext.Line(rel.Unchecked)))
 			}
 		}
 	}
