@@ -95,8 +95,11 @@ func (m *Memo[V]) Save() {
 	_ = m.cache.PutRecord(m.key, m.header, func(w *Writer) { encodeMemo(w, m.gen, m.entries, m.encode) })
 }
 
-// Len is how many entries the memo holds.
+// Len is how many entries the memo holds: none for a nil one.
 func (m *Memo[V]) Len() int {
+	if m == nil {
+		return 0
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.entries)

@@ -380,7 +380,8 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	// file) and memo lookups: done on every core, then applied in order.
 	facts := make([]*fileFacts, len(files))
 	errs := make([]error, len(files))
-	onCores(len(files), 64, func(i int) { facts[i], errs[i] = readFacts(tree, files[i], memo) })
+	fresh := memo.Len() == 0
+	onCores(len(files), 64, func(i int) { facts[i], errs[i] = readFacts(tree, files[i], memo, fresh) })
 	for i, err := range errs {
 		if err != nil {
 			r.Unreadable = append(r.Unreadable, Unreadable(files[i], err))
@@ -535,11 +536,26 @@ func join(dir, name string) string {
 
 // readFacts returns what discovery needs from one file, nil for a file it
 // has no use for: from the memo when the file's blob was seen before, else
-// by reading it.
-func readFacts(tree repo.Tree, f string, memo *Memo) (*fileFacts, error) {
+// by reading it. fresh says the memo was empty when discovery began.
+func readFacts(tree repo.Tree, f string, memo *Memo, fresh bool) (*fileFacts, error) {
 	kust := kfs.IsKustomizationFile(f)
 	if !kust && !isYAML(f) && !manifestTemplate(f) {
 		return nil, nil
+	}
+	if fresh {
+		// An empty memo knows no file: each is read, and its blob
+		// hashed from what was read.
+		data, err := tree.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		blob, err := repo.ContentBlob(tree, f, data)
+		if err != nil {
+			return nil, err
+		}
+		facts := factsOf(f, data, kust)
+		memo.Put(blob, facts)
+		return &facts, nil
 	}
 	blob, err := tree.Blob(f)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 )
 
 // gitCmd runs the git command line in dir.
@@ -250,5 +252,62 @@ func TestFilesTree(t *testing.T) {
 	}
 	if _, err := got.Stat("link/deploy.yaml"); err != nil {
 		t.Errorf("a file through the symlink: %v", err)
+	}
+}
+
+// TestContentBlob checks that the blob a working tree gives a file from
+// content read is the one Blob gives it, Git's, for a committed file, an
+// edited one, an untracked one, and one read through a symlink; and that
+// a commit's tree gives its own.
+func TestContentBlob(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	head := g.CommitFiles(t, "init", map[string][]byte{"app/a.yaml": []byte("a: 1\n"), "app/b.yaml": []byte("b: 1\n")})
+	if err := os.WriteFile(filepath.Join(g.Dir, "app", "b.yaml"), []byte("b: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(g.Dir, "app", "c.yaml"), []byte("c: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("app", filepath.Join(g.Dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(g.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work, err := r.Tree("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := r.CommitTree(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tree Tree
+		path string
+	}{{work, "app/a.yaml"}, {work, "app/b.yaml"}, {work, "app/c.yaml"}, {work, "link/a.yaml"}, {commit, "app/a.yaml"}, {commit, "app/b.yaml"}} {
+		data, err := tc.tree.ReadFile(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ContentBlob(tc.tree, tc.path, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := hashObject(t, string(data)); got != want {
+			t.Errorf("%s: blob %s, git hash-object gives %s", tc.path, got, want)
+		}
+		// Blob on a tree that has not hashed it: from Git's index for
+		// the committed file.
+		other := commit
+		if tc.tree == work {
+			if other, err = r.Tree(""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if again, err := other.Blob(tc.path); err != nil || again != got {
+			t.Errorf("%s: Blob gives %s, %v; ContentBlob gave %s", tc.path, again, err, got)
+		}
 	}
 }

@@ -51,6 +51,17 @@ type Tree interface {
 	Revision() string
 }
 
+// ContentBlob returns what t.Blob(p) returns, for a file the caller has
+// read, data: a working tree hashes it rather than compare the file's
+// status with Git's index, a system call per file that a caller reading
+// every file anyway (discovery with a fresh cache) need not pay.
+func ContentBlob(t Tree, p string, data []byte) (string, error) {
+	if w, ok := t.(*workTree); ok {
+		return w.contentBlob(p, data)
+	}
+	return t.Blob(p)
+}
+
 // rawKind is what a directory entry is before symlinks are followed.
 type rawKind uint8
 

@@ -179,6 +179,19 @@ func (t *workTree) Blob(p string) (string, error) {
 	return h, nil
 }
 
+// contentBlob is Blob for a file whose content the caller has read.
+func (t *workTree) contentBlob(p string, data []byte) (string, error) {
+	rp, _, err := t.res.resolve(p)
+	if err != nil {
+		return "", err
+	}
+	if v, ok := t.blobs.Load(rp); ok {
+		return v.(string), nil
+	}
+	v, _ := t.blobs.LoadOrStore(rp, plumbing.ComputeHash(plumbing.BlobObject, data).String())
+	return v.(string), nil
+}
+
 func (t *workTree) ReadDir(p string) ([]Entry, error) {
 	rp, k, err := t.res.resolve(p)
 	if err != nil {
