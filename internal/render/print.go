@@ -371,11 +371,15 @@ func (p *yamlPrinter) scalar(v any, col, indent int) bool {
 	return true
 }
 
-// key prints a mapping's key, which starts at column col.
+// key prints a mapping's key, which starts at column col. A key of
+// several lines is never a block scalar: left to YAML v2.
 func (p *yamlPrinter) key(s string, col int) bool {
 	if plainWord(s) {
 		p.out = append(p.out, s...)
 		return true
+	}
+	if strings.Contains(s, "\n") {
+		return false
 	}
 	text, ok := scalarText(s)
 	if !ok || col+len(text) > foldColumn {

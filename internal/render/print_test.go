@@ -177,6 +177,7 @@ data:
   ? aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
   : a key too long to be simple
 `, true},
+	{"key of two lines", "{apiVersion: v1, kind: ConfigMap, metadata: {name: key}, data: {\"two\\nlines\": v}}", true},
 	{"NEL", `{apiVersion: v1, kind: ConfigMap, metadata: {name: nel}, data: {a: "x\u0085y"}}`, false},
 	{"DEL", `{apiVersion: v1, kind: ConfigMap, metadata: {name: del}, data: {a: "\x7f"}}`, false},
 	{"C1 control", `{apiVersion: v1, kind: ConfigMap, metadata: {name: c1}, data: {a: "\x9b"}}`, false},
