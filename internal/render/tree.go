@@ -300,10 +300,12 @@ func (e *Engine) Expand(ctx context.Context, r *Repository) error {
 	}
 	// A Kustomization written under a root that does not render is what
 	// that root would apply: it is named, not rendered as written.
-	// An entry point that does not render applies nothing of its source.
+	// An entry point that does not render applies nothing of its source;
+	// an orphan one (left out of its parent's list) was never the way
+	// anything else of it is applied.
 	blocker := func(k *Kustomization) (Root, bool) {
 		for _, f := range failed {
-			entry := f.Cluster != nil && f.Cluster.Entry == f.Kustomization
+			entry := f.Cluster != nil && f.Cluster.Entry == f.Kustomization && !f.Cluster.orphan
 			if f.Kustomization != k && (f.Path == "." || under(k.Object.File, f.Path) || (entry && k.SourceID() == f.Kustomization.SourceID())) {
 				return f, true
 			}

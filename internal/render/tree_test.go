@@ -955,3 +955,53 @@ func TestObjectWrittenTwiceRendersApart(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeOrphanEntryBlocksOnlyItsPath: a Kustomization written in its
+// own path that its parent's list leaves out (an orphan entry point) and
+// that does not render keeps from rendering only what lies under its
+// path; another Kustomization left out of the list is unreached, not
+// blocked by it.
+func TestTreeOrphanEntryBlocksOnlyItsPath(t *testing.T) {
+	ks := func(name, path string) []byte {
+		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + name + ", namespace: flux-system}\nspec:\n  interval: 1h\n  path: " + path + "\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n")
+	}
+	cm := func(name string) []byte {
+		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: default}\n")
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"clusters/prod/kustomization.yaml":         []byte("resources:\n- flux-system/gotk-sync.yaml\n- apps.yaml\n"),
+		"clusters/prod/flux-system/gotk-sync.yaml": gittest.FluxSync("https://github.com/example/fleet", "clusters/prod"),
+		"clusters/prod/apps.yaml":                  ks("apps", "./apps"),
+		// The list leaves broken and off out, as a repository disables them.
+		"apps/kustomization.yaml":              []byte("resources:\n- web/ks.yaml\n# - broken/ks.yaml\n# - off/ks.yaml\n"),
+		"apps/web/ks.yaml":                     ks("web", "./apps/web/app"),
+		"apps/web/app/kustomization.yaml":      []byte("resources:\n- cm.yaml\n"),
+		"apps/web/app/cm.yaml":                 cm("web"),
+		"apps/broken/ks.yaml":                  ks("broken", "./apps/broken"),
+		"apps/broken/kustomization.yaml":       []byte("resources:\n- ks.yaml\n- missing.yaml\n- inner.yaml\n"),
+		"apps/broken/inner.yaml":               ks("inner", "./apps/broken/inner"),
+		"apps/broken/inner/kustomization.yaml": []byte("resources:\n- cm.yaml\n"),
+		"apps/broken/inner/cm.yaml":            cm("inner"),
+		"apps/off/ks.yaml":                     ks("off", "./apps/off/app"),
+		"apps/off/app/kustomization.yaml":      []byte("resources:\n- cm.yaml\n"),
+		"apps/off/app/cm.yaml":                 cm("off"),
+	})
+	g.Origin(t, "https://github.com/example/fleet.git")
+	_, disc := discoverTree(t, g.Dir)
+	reasons := map[string]string{}
+	for _, s := range disc.Skipped {
+		reasons[s.Kustomization.ID()] = s.Reason
+	}
+	if got := reasons["flux-system/inner"]; got != "Kustomization flux-system/broken, which applies it, does not render" {
+		t.Errorf("inner, under the broken entry's path: %q", got)
+	}
+	if got, ok := reasons["flux-system/off"]; ok {
+		t.Errorf("off, elsewhere, is skipped: %q", got)
+	}
+	// It renders as written, as one no cluster applies.
+	i := slices.IndexFunc(disc.Roots, func(r Root) bool { return r.Kustomization != nil && r.Kustomization.ID() == "flux-system/off" })
+	if i < 0 || !disc.Unreached(disc.Roots[i]) {
+		t.Errorf("off is not an unreached root of %v", disc.Roots)
+	}
+}
