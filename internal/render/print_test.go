@@ -94,6 +94,8 @@ data:
   path: ./apps/app-007/overlays/prod
   up: ../base
   interval: 10m
+  units: ["10m0s", "1h30m", "5s", "100m", "512Mi", "2Gi", "9z", "3x", "12ab", "1e3", "0o17", "0x1F", "0b1", "1p2", "7E", "2001-12-14", "1_000", "1.5Gi"]
+  dotted: ["./", "../", "./x", "../x", ".x", "...", ".../x", ".5", ".inf", "./a:b"]
   version: 1.2.3
   semver: ">=1.0.0 <2.0.0"
   sha: "0123456789abcdef"
