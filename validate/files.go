@@ -471,6 +471,10 @@ func checkBuild(c *checker) error {
 			// no Flux Kustomization builds the folder.
 			f.Default = Warning
 			f.Message += "; no Flux Kustomization builds this folder, so it is not rendered nor checked"
+		case res.Root.Cluster != nil && res.Root.Cluster.Named:
+			// Each cluster renders a Kustomization as its own tree
+			// gives it: say which one fails.
+			f.Message += " (in cluster " + res.Root.Cluster.Name + ")"
 		}
 		c.addRaw(f)
 	}

@@ -937,6 +937,24 @@ spec:
 			want:  []want{{rule: "syntax", file: "app/list.yaml", line: 1}, {rule: "build", file: "app/list.yaml"}},
 		},
 		{
+			// Each cluster substitutes the shared web Kustomization with
+			// its own ENV: only staging's path is missing.
+			name: "a Kustomization two clusters apply fails in one",
+			files: map[string]string{"flux/sync.yaml": fluxSync,
+				"clusters/prod/kustomization.yaml":    "resources:\n- cluster.yaml\n- ../../apps\n",
+				"clusters/prod/cluster.yaml":          ks("prod", "./clusters/prod", "  postBuild:\n    substitute: {ENV: prod}\n"),
+				"clusters/staging/kustomization.yaml": "resources:\n- cluster.yaml\n- ../../apps\n",
+				"clusters/staging/cluster.yaml":       ks("staging", "./clusters/staging", "  postBuild:\n    substitute: {ENV: staging}\n"),
+				"apps/kustomization.yaml":             "resources:\n- web.yaml\n",
+				"apps/web.yaml":                       ks("web", "./app-${ENV}", ""),
+				"app-prod/kustomization.yaml":         "resources:\n- deploy.yaml\n",
+				"app-prod/deploy.yaml":                deployment},
+			want: []want{
+				{rule: "build", file: "apps/web.yaml", line: 12, message: `spec.path "./app-staging" is not a directory of this repository (in cluster clusters/staging)$`},
+				{rule: "unapplied", file: "flux/sync.yaml", line: 1, severity: Warning},
+			},
+		},
+		{
 			name:  "a YAML file of comments only is fine",
 			files: with(app, map[string]string{"app/notes.yaml": "# nothing here yet\n"}),
 		},
