@@ -190,19 +190,13 @@ func unanchored(n *kyaml.Node) bool {
 		return false
 	}
 	if n.Kind == kyaml.MappingNode {
-		if len(n.Content) > 64 && !distinctKeys(n) {
-			return false
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != kyaml.ScalarNode || k.ShortTag() != "!!str" || k.Value == "<<" {
+		for i := 0; i < len(n.Content); i += 2 {
+			if k := n.Content[i]; !stringKey(k) || k.Value == "<<" {
 				return false
 			}
-			for j := 0; j < i && i < 64; j += 2 {
-				if n.Content[j].Value == k.Value {
-					return false
-				}
-			}
+		}
+		if !distinctKeys(n) {
+			return false
 		}
 	}
 	for _, c := range n.Content {
@@ -213,7 +207,19 @@ func unanchored(n *kyaml.Node) bool {
 	return true
 }
 
+// distinctKeys tells whether no key of the mapping n repeats another:
+// compared pairwise in a small mapping, through a set in a large one.
 func distinctKeys(n *kyaml.Node) bool {
+	if len(n.Content) <= 64 {
+		for i := 2; i < len(n.Content); i += 2 {
+			for j := 0; j < i; j += 2 {
+				if n.Content[j].Value == n.Content[i].Value {
+					return false
+				}
+			}
+		}
+		return true
+	}
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i < len(n.Content); i += 2 {
 		if seen[n.Content[i].Value] {

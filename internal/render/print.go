@@ -86,7 +86,7 @@ func decodable(n *kyaml.Node, flow bool) bool {
 		}
 		flow = flow || n.Style&kyaml.FlowStyle != 0
 		for i, c := range n.Content {
-			if n.Kind == kyaml.MappingNode && i%2 == 0 && (c.Kind != kyaml.ScalarNode || c.ShortTag() != "!!str") {
+			if n.Kind == kyaml.MappingNode && i%2 == 0 && !stringKey(c) {
 				// A key of another type: an empty null key is dropped
 				// by decoding, kept by the text.
 				return false
@@ -98,6 +98,12 @@ func decodable(n *kyaml.Node, flow bool) bool {
 		return true
 	}
 	return false
+}
+
+// stringKey tells whether a mapping key k is a string, as decoding reads
+// it: not a collection, nor a null, number or boolean.
+func stringKey(k *kyaml.Node) bool {
+	return k.Kind == kyaml.ScalarNode && k.ShortTag() == "!!str"
 }
 
 // asJSONValue returns the value YAML v2 reads from encoding/json's text of
@@ -480,7 +486,7 @@ func plainWord(s string) bool {
 		return false
 	}
 	switch c := s[0]; {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '/', c == '_':
+	case isLetter(c), c == '/', c == '_':
 	case c == '.':
 		if !strings.HasPrefix(s, "./") && !strings.HasPrefix(s, "../") {
 			return false
@@ -492,7 +498,7 @@ func plainWord(s string) bool {
 	}
 	for i := 1; i < len(s); i++ {
 		switch c := s[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '/', c == '_', c == '-', c == ':':
+		case isLetter(c), isDigit(c), c == '.', c == '/', c == '_', c == '-', c == ':':
 		default:
 			return false
 		}
