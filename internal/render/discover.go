@@ -542,35 +542,49 @@ func readFacts(tree repo.Tree, f string, memo *Memo, fresh bool) (*fileFacts, er
 	if !kust && !isYAML(f) && !manifestTemplate(f) {
 		return nil, nil
 	}
+	var data []byte
+	var blob string
+	var err error
 	if fresh {
 		// An empty memo knows no file: each is read, and its blob
-		// hashed from what was read.
-		data, err := tree.ReadFile(f)
-		if err != nil {
+		// hashed from what was read rather than looked up first.
+		if data, err = tree.ReadFile(f); err != nil {
 			return nil, err
 		}
-		blob, err := repo.ContentBlob(tree, f, data)
-		if err != nil {
-			return nil, err
-		}
-		facts := factsOf(f, data, kust)
-		memo.Put(blob, facts)
-		return &facts, nil
+		blob, err = repo.ContentBlob(tree, f, data)
+	} else {
+		blob, err = tree.Blob(f)
 	}
-	blob, err := tree.Blob(f)
 	if err != nil {
 		return nil, err
 	}
-	if cached, ok := memo.Get(blob); ok {
+	key := factsKey(f, blob, kust)
+	if cached, ok := memo.Get(key); ok {
 		return &cached, nil
 	}
-	data, err := tree.ReadFile(f)
-	if err != nil {
-		return nil, err
+	if !fresh {
+		if data, err = tree.ReadFile(f); err != nil {
+			return nil, err
+		}
 	}
 	facts := factsOf(f, data, kust)
-	memo.Put(blob, facts)
+	memo.Put(key, facts)
 	return &facts, nil
+}
+
+// factsKey is the memo's key for the facts of file f, of content blob:
+// the blob and what of f's name factsOf reads (a kustomization file's is
+// read as one; a gotk-components.yaml's header names the Flux release).
+// Two files of one content but other roles have other facts: an empty
+// kustomization.yaml is a problem, an empty manifest none.
+func factsKey(f, blob string, kust bool) string {
+	switch {
+	case kust:
+		return blob + " kustomization"
+	case path.Base(f) == "gotk-components.yaml":
+		return blob + " gotk-components"
+	}
+	return blob
 }
 
 // fileFacts is what discovery learns from a file's content.

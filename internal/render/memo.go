@@ -44,8 +44,8 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
 // the API versions its CRDs serve, then whether it names a Flux group and
 // HelmRelease, then the Flux release a gotk-components.yaml names, then
-// the StrictPostBuildSubstitutions gate it sets.
-const memoHeader = "discovery/16"
+// the StrictPostBuildSubstitutions gate it sets; keyed by factsKey.
+const memoHeader = "discovery/17"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {

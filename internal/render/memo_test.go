@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -124,4 +125,47 @@ func factsBytes(f fileFacts) ([]byte, error) {
 	w := cache.NewWriter(memoHeader, 0)
 	encodeFacts(w, f)
 	return w.Bytes()
+}
+
+// TestMemoKeysFactsByRole discovers, cold and then warm, a repository
+// holding an empty manifest and an empty kustomization file, and a
+// gotk-components.yaml whose header another file repeats: each time the
+// empty kustomization's folder is a kustomization (its build then says
+// what is wrong with it) and the header names the Flux release, neither
+// taken from the other file's facts kept under the same blob.
+func TestMemoKeysFactsByRole(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "import", map[string][]byte{
+		"a/empty.yaml":           {},
+		"b/kustomization.yaml":   {},
+		"c/gotk-components.yaml": []byte("# Flux Version: v2.6.2\n"),
+		"d/notes.yaml":           []byte("# Flux Version: v2.6.2\n"),
+	})
+	opts := cachedOptions(t)
+	for _, run := range []string{"cold", "warm"} {
+		r, err := repo.Open(g.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := r.Tree("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		disc, err := New(tree, r.Root, opts).Discover(context.Background(), Checkout{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := disc.Kustomizations["b"]; !ok {
+			t.Errorf("%s: b/kustomization.yaml is not a kustomization file", run)
+		}
+		if _, ok := disc.Kustomizations["a"]; ok {
+			t.Errorf("%s: a/empty.yaml is taken for a kustomization file", run)
+		}
+		if got := disc.components["c/gotk-components.yaml"]; got != "v2.6.2" {
+			t.Errorf("%s: the Flux release of c/gotk-components.yaml is %q, want v2.6.2", run, got)
+		}
+		if got, ok := disc.components["d/notes.yaml"]; ok {
+			t.Errorf("%s: d/notes.yaml is read as a gotk-components.yaml of Flux %s", run, got)
+		}
+	}
 }
