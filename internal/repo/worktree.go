@@ -174,9 +174,7 @@ func (t *workTree) Blob(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h := plumbing.ComputeHash(plumbing.BlobObject, data).String()
-	t.blobs.Store(rp, h)
-	return h, nil
+	return t.hashBlob(rp, data), nil
 }
 
 // contentBlob is Blob for a file whose content the caller has read.
@@ -188,8 +186,14 @@ func (t *workTree) contentBlob(p string, data []byte) (string, error) {
 	if v, ok := t.blobs.Load(rp); ok {
 		return v.(string), nil
 	}
+	return t.hashBlob(rp, data), nil
+}
+
+// hashBlob returns, and keeps, the blob id of the resolved file rp whose
+// content is data.
+func (t *workTree) hashBlob(rp string, data []byte) string {
 	v, _ := t.blobs.LoadOrStore(rp, plumbing.ComputeHash(plumbing.BlobObject, data).String())
-	return v.(string), nil
+	return v.(string)
 }
 
 func (t *workTree) ReadDir(p string) ([]Entry, error) {
