@@ -999,6 +999,15 @@ func (r *Repository) addFluxObject(o *manifest.Object, d docText) {
 // kustomizationFacts reads a kustomization file's kind and the
 // directories and files it refers to.
 func kustomizationFacts(f string, data []byte) *kustFacts {
+	if k, ok := scanKustomization(data); ok {
+		return k
+	}
+	return parseKustomization(f, data)
+}
+
+// parseKustomization is kustomizationFacts through the YAML parser, for
+// any file.
+func parseKustomization(f string, data []byte) *kustFacts {
 	k := &kustFacts{}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -1014,7 +1023,7 @@ func kustomizationFacts(f string, data []byte) *kustFacts {
 	k.Renames = manifest.Lookup(m, "namePrefix") != nil || manifest.Lookup(m, "nameSuffix") != nil
 	k.Inflates = manifest.Lookup(m, "helmCharts") != nil || manifest.Lookup(m, "helmGlobals") != nil
 	k.Component = manifest.Scalar(m, "kind") == "Component"
-	for _, field := range [...]string{"resources", "bases", "components"} {
+	for _, field := range refFields {
 		list := manifest.Lookup(m, field)
 		if list == nil || list.Kind != yaml.SequenceNode {
 			continue

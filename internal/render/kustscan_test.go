@@ -1,0 +1,160 @@
+package render
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+)
+
+// scanCases are kustomization files the scanner reads (scans) or leaves
+// to the YAML parser; either way kustomizationFacts must say what the
+// parser says.
+var scanCases = []struct {
+	name  string
+	data  string
+	scans bool
+}{
+	{"empty", "", true},
+	{"comments only", "# nothing\n\n  # here\n", true},
+	{"opening marker", "---\nresources:\n- a.yaml\n", true},
+	{"overlay", `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: sock-shop
+resources:
+  - ../../base   # the base
+  - 'quoted it''s.yaml'
+  - "double.yaml"
+images:
+  - name: weaveworksdemos/front-end
+    newName: 127.0.0.1:5000/front-end
+    newTag: main-abc-1 # {"$imagepolicy": "flux-system:front-end:tag"}
+replicas:
+- name: front-end
+  count: 3
+configMapGenerator:
+  - name: settings
+    envs:
+      - settings.env
+    files:
+    - key=conf/app.conf
+patches:
+  - target:
+      kind: Deployment
+      name: front-end
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/0/env/-
+        value: {name: ENV, value: prod}
+  - path: one-line.yaml
+    options:
+      allowNameChange: true
+`, true},
+	{"component", "kind: Component\nresources:\n- x\n", true},
+	{"quoted kind", "kind: 'Component' # a comment\n", true},
+	{"block kind", "kind: |-\n  Component\n", true},
+	{"renames", "namePrefix: dev-\nresources:\n- a\n", true},
+	{"null prefix", "nameSuffix:\nresources:\n- a\n", true},
+	{"helm", "helmCharts:\n- name: x\n  repo: https://charts.example.com\n  valuesInline:\n    a: 1\n", true},
+	{"one-line literal", "patches:\n- patch: |-\n    one line\n  target:\n    kind: X\n", true},
+	{"literal keeps its break", "patches:\n- patch: |\n    one line\n", true},
+	{"literal of lines", "patches:\n- patch: |-\n    a\n\n    b\n  path: p\n", true},
+	{"empty literal", "a: |\nb: c\n", true},
+	{"a key=value on a literal's last line", "patches:\n- patch: |-\n    - op: add\n      value: --servers=8.8.8.8:53\n", true},
+	{"spaces in a literal", "a: |-\n  x\n\n   \n  y\n", true},
+	{"kept line breaks", "a: |+\n  x\n\n", false},
+	{"folded lines", "a: >-\n  x\n  y\n", false},
+	{"indentation indicator", "a: |2\n   x\n", false},
+	{"leading empty line", "a: |-\n\n  x\n", false},
+	{"flow sequence", "resources: [a, b]\n", false},
+	{"flow mapping", "labels: {a: b}\n", false},
+	{"anchor", "resources:\n- &a x\n- *a\n", false},
+	{"tag", "resources:\n- !!str x\n", false},
+	{"merge key", "a: &x\n  b: c\nd:\n  <<: *x\n", false},
+	{"two documents", "resources:\n- a\n---\nresources:\n- b\n", false},
+	{"multi-line plain", "namePrefix: a\n  b\n", false},
+	{"multi-line plain item", "resources:\n- a\n  b\n", false},
+	{"tab", "resources:\n\t- a\n", false},
+	{"non-ASCII", "namePrefix: \u00e9t\u00e9-\n", false},
+	{"carriage return", "resources:\r\n- a\r\n", false},
+	{"escape", "namePrefix: \"a\\tb\"\n", false},
+	{"quoted key", "\"resources\":\n- a\n", false},
+	{"duplicate key", "resources:\n- a\nresources:\n- b\n", false},
+	{"nested sequence", "a:\n- - b\n", false},
+	{"empty item", "resources:\n-\n- a\n", false},
+	{"top-level sequence", "- a\n- b\n", false},
+	{"top-level scalar", "just text\n", false},
+	{"indented top level", "  resources:\n  - a\n", false},
+	{"bad indentation", "resources:\n  - a\n - b\n", false},
+	{"value with colon", "a: b: c\n", false},
+	{"unterminated quote", "a: 'b\n", false},
+	{"text after quote", "a: 'b' c\n", false},
+	{"syntax error", "a:\n  b: c\n d: e\n", false},
+}
+
+func TestScanKustomization(t *testing.T) {
+	for _, c := range scanCases {
+		t.Run(c.name, func(t *testing.T) {
+			want := parseKustomization("kustomization.yaml", []byte(c.data))
+			got, ok := scanKustomization([]byte(c.data))
+			if ok != c.scans {
+				t.Fatalf("scanned: %v, want %v", ok, c.scans)
+			}
+			if ok && !reflect.DeepEqual(got, want) {
+				t.Errorf("scanner:\n%+v\nparser:\n%+v", got, want)
+			}
+		})
+	}
+}
+
+// TestScanKustomizationFiles holds the scanner to the parser on every
+// kustomization file of the project's examples and fixtures, and checks
+// that it reads most of them itself.
+func TestScanKustomizationFiles(t *testing.T) {
+	var files, scanned int
+	for _, dir := range []string{"../../testdata", "../promote", "../setters"} {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !kfs.IsKustomizationFile(p) {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files++
+			got, ok := scanKustomization(data)
+			if !ok {
+				return nil
+			}
+			scanned++
+			if want := parseKustomization(p, data); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: scanner:\n%+v\nparser:\n%+v", p, got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 100 || scanned*10 < files*9 {
+		t.Errorf("the scanner read %d of %d kustomization files, want 90%%", scanned, files)
+	}
+}
+
+func FuzzScanKustomization(f *testing.F) {
+	for _, c := range scanCases {
+		f.Add([]byte(c.data))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := scanKustomization(data)
+		if !ok {
+			return
+		}
+		if want := parseKustomization("kustomization.yaml", data); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: scanner:\n%+v\nparser:\n%+v", data, got, want)
+		}
+	})
+}
