@@ -31,7 +31,7 @@ func (b *bench) diff(ctx context.Context) error {
 	fmt.Fprintln(b.out, "diff (one overlay file changed, caches warm)")
 	b.figure(fmt.Sprintf("flate diff ks --path-orig <copy of HEAD> (median of %d)", b.runs), secs(peer))
 	b.check(fmt.Sprintf("kubectl gitops diff --base HEAD (median of %d)", b.runs), secs(ours),
-		fmt.Sprintf("%.1fx faster", ratio(peer, ours)), "under 0.25 s, 7x", ours < 250*time.Millisecond && ratio(peer, ours) >= 7)
+		fmt.Sprintf("%.1fx faster", ratio(peer, ours)), "under 0.15 s, 7x", ours < 150*time.Millisecond && ratio(peer, ours) >= 7)
 	fmt.Fprintln(b.out)
 
 	// Cold: what every CI runner starts with.

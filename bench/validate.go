@@ -123,7 +123,7 @@ func (b *bench) hook(ctx context.Context) error {
 	}
 	fmt.Fprintln(b.out, "pre-commit hook (one staged overlay file, the rest of the cache warm)")
 	b.check(fmt.Sprintf("kubectl gitops hook gitops-validate FILE (median of %d)", b.runs), secs(wall),
-		"", "under 0.25 s", wall < 250*time.Millisecond)
+		"", "under 0.15 s", wall < 150*time.Millisecond)
 	fmt.Fprintln(b.out)
 	return nil
 }
