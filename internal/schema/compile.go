@@ -103,7 +103,7 @@ func (v *Validator) kindBuilder(gvk schema.GroupVersionKind) func() (*compiled, 
 	if k, ok := v.builtins[gvk]; ok {
 		return func() (*compiled, error) { return v.compileDefinition(k.Definition) }
 	}
-	if info, ok := v.crds[gvk.GroupKind()]; ok && info.served(gvk.Version) {
+	if info, ok := v.crd(gvk.GroupKind()); ok && info.served(gvk.Version) {
 		return func() (*compiled, error) { return info.compile(gvk.Version, v.crdFormats) }
 	}
 	return nil

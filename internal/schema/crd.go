@@ -27,6 +27,20 @@ type crdInfo struct {
 	namespaced bool
 }
 
+// crd returns the CRD of gk that v knows, an embedded Flux one decoded
+// the first time it is asked for. v.mu is held.
+func (v *Validator) crd(gk schema.GroupKind) (*crdInfo, bool) {
+	if info, ok := v.crds[gk]; ok {
+		return info, true
+	}
+	if decode, ok := v.flux[gk]; ok {
+		// TestFluxCRDsAreValid decodes and checks every embedded CRD.
+		info, err := decode()
+		return info, err == nil
+	}
+	return nil, false
+}
+
 // served reports whether the CRD serves version.
 func (c *crdInfo) served(version string) bool {
 	for _, ver := range c.crd.Spec.Versions {
@@ -57,6 +71,7 @@ func (v *Validator) putCRD(info *crdInfo) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.crds[info.groupKind] = info
+	delete(v.flux, info.groupKind)
 	for gvk := range v.kinds {
 		if gvk.GroupKind() == info.groupKind {
 			delete(v.kinds, gvk)
@@ -74,9 +89,14 @@ func parseCRD(obj map[string]any, check bool) (*crdInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding CRD: %w", err)
 	}
+	return decodeCRD(raw, nameOf(obj), check)
+}
+
+// decodeCRD is parseCRD of the JSON of the CRD named name.
+func decodeCRD(raw []byte, name string, check bool) (*crdInfo, error) {
 	crd := new(apiextensionsv1.CustomResourceDefinition)
 	if err := json.Unmarshal(raw, crd); err != nil {
-		return nil, fmt.Errorf("decoding CRD %s: %w", nameOf(obj), err)
+		return nil, fmt.Errorf("decoding CRD %s: %w", name, err)
 	}
 	apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(crd)
 	if check {

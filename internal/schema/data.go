@@ -38,8 +38,8 @@ type kindEntry struct {
 
 // fluxFile is the embedded data of one Flux release.
 type fluxFile struct {
-	FluxVersion string           `json:"fluxVersion"`
-	CRDs        []map[string]any `json:"crds"`
+	FluxVersion string            `json:"fluxVersion"`
+	CRDs        []json.RawMessage `json:"crds"`
 }
 
 const (

@@ -101,6 +101,9 @@ type Validator struct {
 	kinds    map[schema.GroupVersionKind]*compileOnce // compiled kinds
 	compDefs map[string]*compileOnce                  // compiled definitions, for sub-validation
 	parsed   map[string]*spec.Schema                  // parsed definitions
+	// flux decodes each embedded Flux CRD that no CRD of crds replaced:
+	// a run needs few of them, and decoding them all was most of New.
+	flux map[schema.GroupKind]func() (*crdInfo, error)
 }
 
 // compileOnce compiles one schema the first time it is needed.
@@ -137,6 +140,7 @@ func New(kubernetesVersion string) (*Validator, error) {
 		formats:    newFormats(),
 		crdFormats: newCRDFormats(),
 		crds:       map[schema.GroupKind]*crdInfo{},
+		flux:       map[schema.GroupKind]func() (*crdInfo, error){},
 		kinds:      map[schema.GroupVersionKind]*compileOnce{},
 		compDefs:   map[string]*compileOnce{},
 		parsed:     map[string]*spec.Schema{},
@@ -148,14 +152,21 @@ func New(kubernetesVersion string) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, crd := range ff.CRDs {
+	for _, raw := range ff.CRDs {
+		var head struct {
+			Metadata struct{ Name string }
+			Spec     struct {
+				Group string
+				Names struct{ Kind string }
+			}
+		}
+		if err := json.Unmarshal(raw, &head); err != nil || head.Spec.Group == "" || head.Spec.Names.Kind == "" {
+			return nil, fmt.Errorf("embedded Flux %s CRD %q without a group and kind: %v", ff.FluxVersion, head.Metadata.Name, err)
+		}
 		// The embedded CRDs were checked when they were generated and are
 		// checked again by the tests; skipping the check here keeps New cheap.
-		info, err := parseCRD(crd, false)
-		if err != nil {
-			return nil, fmt.Errorf("embedded Flux %s CRD %v: %w", ff.FluxVersion, crd["metadata"], err)
-		}
-		v.putCRD(info)
+		gk := schema.GroupKind{Group: head.Spec.Group, Kind: head.Spec.Names.Kind}
+		v.flux[gk] = sync.OnceValues(func() (*crdInfo, error) { return decodeCRD(raw, head.Metadata.Name, false) })
 	}
 	return v, nil
 }
@@ -190,7 +201,7 @@ func (v *Validator) Namespaced(gvk schema.GroupVersionKind) (namespaced, known b
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if info, ok := v.crds[gvk.GroupKind()]; ok && info.served(gvk.Version) {
+	if info, ok := v.crd(gvk.GroupKind()); ok && info.served(gvk.Version) {
 		return info.namespaced, true
 	}
 	return false, false
