@@ -757,6 +757,14 @@ func instanceValues(f string, data []byte) (docText, bool) {
 
 // docFacts parses a document that may be a Flux object.
 func docFacts(f string, d manifest.Doc) docText {
+	if t, ok := scanDoc(d); ok {
+		return t
+	}
+	return parseDocFacts(f, d)
+}
+
+// parseDocFacts is docFacts through the YAML parser, for any document.
+func parseDocFacts(f string, d manifest.Doc) docText {
 	t := docText{Line: d.Line, Text: string(d.Text)}
 	o, err := manifest.Decode(f, d)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
 
 // scanCases are kustomization files the scanner reads (scans) or leaves
@@ -154,6 +155,150 @@ func FuzzScanKustomization(f *testing.F) {
 			return
 		}
 		if want := parseKustomization("kustomization.yaml", data); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: scanner:\n%+v\nparser:\n%+v", data, got, want)
+		}
+	})
+}
+
+// docCases are Flux objects scanDoc reads (scans) or leaves to the YAML
+// parser; either way docFacts must say what the parser says.
+var docCases = []struct {
+	name  string
+	data  string
+	scans bool
+}{
+	{"Kustomization", `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m0s
+  retryInterval: 1m
+  timeout: 5m
+  path: ./apps/production
+  prune: true
+  wait: false
+  force: no
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  postBuild:
+    substitute:
+      replicas: "3"
+      count: 3
+      ratio: 0.5
+      big: 12345678901234567890
+      octal: 0o17
+      when: 2024-01-01
+      empty: ""
+      none: ~
+      flag: on
+  dependsOn:
+    - name: infrastructure
+  patches:
+    - patch: |
+        - op: replace
+          path: /spec/values/replicas
+          value: 2
+      target:
+        kind: HelmRelease
+`, true},
+	{"GitRepository", `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: https://github.com/stefanprodan/podinfo
+  ref:
+    branch: master
+  ignore: |
+    /*
+    !/kustomize
+`, true},
+	{"OCIRepository without ref", "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: x\nspec:\n  url: oci://ghcr.io/x\n", true},
+	{"HelmRelease", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: chart\n  values:\n    replicaCount: 1\n", true},
+	{"HelmRelease patch", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  values:\n    replicaCount: 2\n", true},
+	{"null spec", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\nspec:\n", true},
+	{"ArtifactGenerator", "apiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: g\nspec:\n  sources:\n    - alias: repo\n      kind: GitRepository\n      name: flux-system\n", true},
+	{"kustomize's Kustomization", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n", true},
+	{"comments and a marker", "---\n# the apps\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a # here\n", true},
+	{"FluxInstance", "apiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\nspec:\n  sync:\n    kind: GitRepository\n", false},
+	{"instance values", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: flux\nspec:\n  values:\n    instance:\n      sync:\n        path: x\n", false},
+	{"flow spec", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\nspec: {path: ./x}\n", false},
+	{"numeric key", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: a\nspec:\n  postBuild:\n    substitute:\n      1: one\n", false},
+	{"boolean key", "apiVersion: v1\nkind: ConfigMap\ndata:\n  true: x\n", false},
+	{"duplicate key", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  path: a\n  path: b\n", false},
+	{"not a mapping", "- a\n", false},
+	{"empty", "# nothing\n", false},
+}
+
+func TestScanDoc(t *testing.T) {
+	for _, c := range docCases {
+		t.Run(c.name, func(t *testing.T) {
+			d := manifest.Doc{Line: 7, Text: []byte(c.data)}
+			got, ok := scanDoc(d)
+			if ok != c.scans {
+				t.Fatalf("scanned: %v, want %v", ok, c.scans)
+			}
+			if want := parseDocFacts("f.yaml", d); ok && !reflect.DeepEqual(got, want) {
+				t.Errorf("scanner:\n%+v\n%s\nparser:\n%+v\n%s", got, got.Spec, want, want.Spec)
+			}
+		})
+	}
+}
+
+// TestScanDocFiles holds scanDoc to the parser on every Flux object of
+// the project's examples and fixtures, and checks that it reads most of
+// them itself.
+func TestScanDocFiles(t *testing.T) {
+	var docs, scanned int
+	err := filepath.WalkDir("../../testdata", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !isYAML(p) {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, doc := range manifest.Split(data) {
+			if !fluxObjectLine.Match(doc.Text) {
+				continue
+			}
+			docs++
+			got, ok := scanDoc(doc)
+			if !ok {
+				continue
+			}
+			scanned++
+			if want := parseDocFacts(p, doc); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s:%d: scanner:\n%+v\nparser:\n%+v", p, doc.Line, got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The schema cases are written in flow style on purpose.
+	if docs < 100 || scanned*10 < docs*8 {
+		t.Errorf("the scanner read %d of %d Flux objects, want 80%%", scanned, docs)
+	}
+}
+
+func FuzzScanDoc(f *testing.F) {
+	for _, c := range docCases {
+		f.Add([]byte(c.data))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := manifest.Doc{Line: 3, Text: data}
+		got, ok := scanDoc(d)
+		if !ok {
+			return
+		}
+		if want := parseDocFacts("f.yaml", d); !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: scanner:\n%+v\nparser:\n%+v", data, got, want)
 		}
 	})
