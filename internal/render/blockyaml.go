@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -84,11 +85,31 @@ func (n *bnode) value() (any, bool) {
 		}
 		return l, true
 	}
-	if !n.plain || !resolvable(n.text) {
+	if !n.plain {
 		return n.text, true
 	}
+	return resolvePlain(n.text)
+}
+
+// resolvePlain is the value YAML decodes the plain scalar s into: the
+// common forms told here, the rest asked of the parser.
+func resolvePlain(s string) (any, bool) {
+	switch s {
+	case "", "~", "null", "Null", "NULL":
+		return nil, true
+	case "true", "True", "TRUE":
+		return true, true
+	case "false", "False", "FALSE":
+		return false, true
+	}
+	if !resolvable(s) || isDigit(s[0]) && unitWord(s) || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") {
+		return s, true // a word, a duration or quantity (10m, 512Mi), a path
+	}
+	if n, err := strconv.Atoi(s); err == nil && len(s) < 16 && (s == "0" || s[0] >= '1' && s[0] <= '9') {
+		return n, true
+	}
 	var v any
-	if err := yaml.Unmarshal([]byte(n.text), &v); err != nil {
+	if err := yaml.Unmarshal([]byte(s), &v); err != nil {
 		return nil, false
 	}
 	return v, true

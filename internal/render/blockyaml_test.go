@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 )
@@ -194,6 +196,18 @@ spec:
       empty: ""
       none: ~
       flag: on
+      minus: -12
+      zero: 0
+      lead: 012
+      hex: 0x1F
+      float: 1e3
+      inf: .inf
+      duration: 10m0s
+      quantity: 512Mi
+      stamp: 2001-12-14t21:59:43.10-05:00
+      answer: y
+      upper: NULL
+      word: False
   dependsOn:
     - name: infrastructure
   patches:
@@ -300,6 +314,38 @@ func FuzzScanDoc(f *testing.F) {
 		}
 		if want := parseDocFacts("f.yaml", d); !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: scanner:\n%+v\nparser:\n%+v", data, got, want)
+		}
+	})
+}
+
+// FuzzResolvePlain holds the values resolvePlain tells itself to those
+// the YAML parser decodes a plain scalar into.
+func FuzzResolvePlain(f *testing.F) {
+	for _, s := range []string{"true", "False", "NULL", "~", "0", "12", "-12", "012", "0x1F", "0o17", "1e3", ".inf", "10m0s", "512Mi", "1_000", "2001-12-14", "12345678901234567890", "y", "on", "v1", "./apps", "../base", ".5", "..."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" {
+			return // a value left empty: null, told by the reader
+		}
+		for _, c := range []byte(s) {
+			if c >= 0x7f || c < 0x20 {
+				return // text readBlock leaves to the parser
+			}
+		}
+		if v, plain, ok := plainOrQuoted(s); !ok || !plain || v != s {
+			return
+		}
+		got, ok := resolvePlain(s)
+		var want any
+		if err := yaml.Unmarshal([]byte(s), &want); err != nil || !ok {
+			if ok {
+				t.Errorf("%q: resolved to %#v, the parser fails: %v", s, got, err)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: resolved to %#v, the parser to %#v", s, got, want)
 		}
 	})
 }
