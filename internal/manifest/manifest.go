@@ -144,9 +144,12 @@ func Summary(file string, d Doc, line int, apiVersion, kind, namespace, name str
 }
 
 // Group returns the API group of the object's apiVersion.
-func (o *Object) Group() string {
-	if i := strings.IndexByte(o.APIVersion, '/'); i >= 0 {
-		return o.APIVersion[:i]
+func (o *Object) Group() string { return Group(o.APIVersion) }
+
+// Group returns the API group of an apiVersion, "" for the core group.
+func Group(apiVersion string) string {
+	if i := strings.IndexByte(apiVersion, '/'); i >= 0 {
+		return apiVersion[:i]
 	}
 	return ""
 }

@@ -121,14 +121,10 @@ func resolvable(s string) bool {
 	if s == "" {
 		return true
 	}
-	if c := s[0]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c == '/' || c == '$') {
+	if c := s[0]; !isLetter(c) && c != '_' && c != '/' && c != '$' {
 		return true
 	}
-	switch strings.ToLower(s) {
-	case "null", "true", "false", "y", "n", "yes", "no", "on", "off":
-		return true
-	}
-	return false
+	return yamlWord(s)
 }
 
 // readBlock reads data, one YAML document, as block YAML: its top-level
@@ -365,25 +361,19 @@ func scanKustomization(data []byte) (*kustFacts, bool) {
 	if top == nil {
 		return k, true
 	}
-	// scalarPaths: the one-line scalar values, in order, and what
-	// follows the "=" of a key=path value.
-	seen := map[string]bool{}
+	// scalarPaths, of the tree.
+	var paths pathList
 	var visit func(n *bnode)
 	visit = func(n *bnode) {
-		if n.kind != bscalar {
-			for _, c := range n.items {
-				visit(c)
-			}
-			return
+		if n.kind == bscalar {
+			paths.addScalar(n.text)
 		}
-		for _, p := range [2]string{n.text, afterEquals(n.text)} {
-			if p != "" && !seen[p] && !strings.Contains(p, "\n") {
-				seen[p] = true
-				k.Paths = append(k.Paths, p)
-			}
+		for _, c := range n.items {
+			visit(c)
 		}
 	}
 	visit(top)
+	k.Paths = paths.paths
 	k.Renames = top.get("namePrefix") != nil || top.get("nameSuffix") != nil
 	k.Inflates = top.get("helmCharts") != nil || top.get("helmGlobals") != nil
 	k.Component = top.scalar("kind") == "Component"
@@ -414,10 +404,7 @@ func scanDoc(d manifest.Doc) (docText, bool) {
 	if md := top.get("metadata"); md != nil {
 		t.Name, t.Namespace = md.scalar("name"), md.scalar("namespace")
 	}
-	group, _, _ := strings.Cut(t.APIVersion, "/")
-	if !strings.Contains(t.APIVersion, "/") {
-		group = ""
-	}
+	group := manifest.Group(t.APIVersion)
 	spec := top.get("spec")
 	var keep *bnode
 	switch {
@@ -447,11 +434,6 @@ func scanDoc(d manifest.Doc) (docText, bool) {
 		t.Spec, _ = json.Marshal(v)
 	}
 	return t, true
-}
-
-func afterEquals(v string) string {
-	_, after, _ := strings.Cut(v, "=")
-	return after
 }
 
 // isItem tells whether text, a line without its indentation, starts a

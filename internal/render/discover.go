@@ -1049,22 +1049,12 @@ func parseKustomization(f string, data []byte) *kustFacts {
 // each once: with the value after the first "=" of a `key=path` entry
 // (a generator's files and envs).
 func scalarPaths(n *yaml.Node) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(v string) {
-		if v != "" && !seen[v] && !strings.ContainsAny(v, "\n\r") {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
+	var l pathList
 	var visit func(n *yaml.Node)
 	visit = func(n *yaml.Node) {
 		switch n.Kind {
 		case yaml.ScalarNode:
-			add(n.Value)
-			if _, after, ok := strings.Cut(n.Value, "="); ok {
-				add(after)
-			}
+			l.addScalar(n.Value)
 		case yaml.MappingNode:
 			for i := 1; i < len(n.Content); i += 2 {
 				visit(n.Content[i])
@@ -1076,7 +1066,34 @@ func scalarPaths(n *yaml.Node) []string {
 		}
 	}
 	visit(n)
-	return out
+	return l.paths
+}
+
+// pathList gathers the paths a kustomization file may name, in order,
+// each once (scalarPaths).
+type pathList struct {
+	seen  map[string]bool
+	paths []string
+}
+
+// addScalar adds a scalar value when it is one line, and the value after
+// its first "=".
+func (l *pathList) addScalar(v string) {
+	l.add(v)
+	if _, after, ok := strings.Cut(v, "="); ok {
+		l.add(after)
+	}
+}
+
+func (l *pathList) add(v string) {
+	if v == "" || l.seen[v] || strings.ContainsAny(v, "\n\r") {
+		return
+	}
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	l.seen[v] = true
+	l.paths = append(l.paths, v)
 }
 
 // markLocalSources learns which branches are the repository's main line,
