@@ -335,6 +335,11 @@ type Repository struct {
 	// dirLinks are the symlinks to directories, each with the directory
 	// it names: the walk does not enter them, a build may.
 	dirLinks map[string]string
+	// plain are the files whose objects kustomize builds as written
+	// (fileFacts.Plain), each with its objects in order, when they are
+	// Flux Kustomizations and GitRepositories: a parent a walk renders
+	// only for its children reads them (Engine.plainChildren).
+	plain map[string][]Child
 }
 
 // fluxObjectLine finds documents that may be Flux Kustomizations, sources
@@ -360,7 +365,7 @@ func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
 
 func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
-		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, operators: map[string]string{}, dirLinks: map[string]string{}}
+		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, operators: map[string]string{}, dirLinks: map[string]string{}, plain: map[string][]Child{}}
 	r.fluxDefault = FluxMinor(c.FluxVersion)
 	for _, a := range c.Archives {
 		r.archives = append(r.archives, gitignore.ParsePattern(a, nil))
@@ -610,6 +615,11 @@ type fileFacts struct {
 	// a patch of its arguments (--feature-gates=...), in a kustomization
 	// file of flux bootstrap's or in a FluxInstance.
 	StrictGate string
+	// Plain is set when every document of the file is one of Docs, read
+	// without a problem, and the text names no configuration domain of
+	// kustomize's: kustomize builds the file's objects as they are
+	// written (Engine.plainChildren).
+	Plain bool
 }
 
 type kustFacts struct {
@@ -684,12 +694,24 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 	if !(facts.Flux || facts.Releases || bytes.Contains(data, []byte(SourceGroup))) || !fluxObjectLine.Match(data) {
 		return facts
 	}
+	facts.Plain = !configuredIn(data)
 	for _, d := range manifest.Split(data) {
-		if fluxObjectLine.Match(d.Text) {
-			facts.Docs = append(facts.Docs, docFacts(f, d))
+		if !fluxObjectLine.Match(d.Text) {
+			facts.Plain = false
+			continue
 		}
+		t := docFacts(f, d)
+		facts.Plain = facts.Plain && t.Problem == ""
+		facts.Docs = append(facts.Docs, t)
 	}
 	return facts
+}
+
+// configuredIn tells whether a text may annotate an object for kustomize
+// or the KRM functions (local-config, origins, the build's own), which
+// kustomize then acts on: the words of passThrough's configured.
+func configuredIn(data []byte) bool {
+	return bytes.Contains(data, []byte("config.kubernetes.io/")) || bytes.Contains(data, []byte("kustomize.config.k8s.io/"))
 }
 
 // placeholder tells whether a source's URL is a variable, or holds one.
@@ -814,6 +836,9 @@ func (r *Repository) apply(f string, facts fileFacts) {
 	if facts.Flux {
 		r.fluxFiles[f] = true
 	}
+	if facts.Plain {
+		r.plain[f] = []Child{}
+	}
 	if facts.Releases {
 		r.releaseFiles[f] = true
 	}
@@ -855,7 +880,31 @@ func (r *Repository) apply(f string, facts fileFacts) {
 		}
 		o := manifest.Summary(f, manifest.Doc{Line: d.Line, Text: []byte(d.Text)}, d.ObjLine, d.APIVersion, d.Kind, d.Namespace, d.Name)
 		r.addFluxObject(o, d)
+		if objs, ok := r.plain[f]; ok {
+			if c, ok := plainChild(o, d); ok {
+				r.plain[f] = append(objs, c)
+			} else {
+				delete(r.plain, f)
+			}
+		}
 	}
+}
+
+// plainChild is a Flux object a parent applies as it is written, as the
+// walk reads it from the parent's render: a Kustomization with its spec,
+// or a GitRepository with the part of its spec the walk reads (sourceOf).
+// ok is false for another kind.
+func plainChild(o *manifest.Object, d docText) (Child, bool) {
+	c := Child{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+	switch {
+	case o.Group() == FluxGroup && o.Kind == "Kustomization" && d.Spec != nil:
+		c.Spec = d.Spec
+	case o.Group() == SourceGroup && o.Kind == "GitRepository":
+		c.Spec, _ = json.Marshal(map[string]any{"url": d.URL, "ignore": d.Ignore, "ref": d.Spec})
+	default:
+		return Child{}, false
+	}
+	return c, true
 }
 
 // applyTemplate records the Flux sources a bootstrap template writes

@@ -67,6 +67,14 @@ type Options struct {
 	// the API versions besides Helm's defaults.
 	KubeVersion string
 	APIVersions []string
+	// LazyParents is for a command that renders only the roots it asks
+	// for (a diff): a cluster's walk then reads the children of a parent
+	// whose build passes plain files through from discovery's facts
+	// (plainChildren), and builds the parent only when asked for it.
+	LazyParents bool
+	// Filters, when set, shares the source filters (and what they
+	// answered) with the other engines of this repository in the run.
+	Filters *Filters
 }
 
 // Engine renders the roots of one tree.
@@ -299,6 +307,32 @@ func (e *Engine) renderRoots(ctx context.Context, r *Repository, roots []Root) (
 		})
 	}
 	return results, g.Wait()
+}
+
+// renderParents renders the parents of a level of the clusters' walks:
+// with LazyParents, those plainChildren reads are not built.
+func (e *Engine) renderParents(ctx context.Context, r *Repository, parents []Root) ([]*Result, error) {
+	if !e.opts.LazyParents {
+		return e.renderRoots(ctx, r, parents)
+	}
+	results := make([]*Result, len(parents))
+	onCores(len(parents), 1, func(i int) { results[i], _ = e.plainChildren(r, parents[i]) })
+	var rest []Root
+	var at []int
+	for i, res := range results {
+		if res == nil {
+			rest = append(rest, parents[i])
+			at = append(at, i)
+		}
+	}
+	rendered, err := e.renderRoots(ctx, r, rest)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		results[i] = rendered[j]
+	}
+	return results, nil
 }
 
 // WithRendered returns results followed by every other root this engine

@@ -160,6 +160,22 @@ func writeFluxKustomization(fsys *kfs.FS, k *Kustomization, dir string) (kus *ku
 }
 
 func writeFlux(fsys *kfs.FS, k *Kustomization, dir string, kus *kustypes.Kustomization, kfile string, existing bool) error {
+	if err := applyFluxSpec(fsys, k, dir, kus, existing); err != nil {
+		return err
+	}
+	out, err := sigsyaml.Marshal(kus)
+	if err != nil {
+		return err
+	}
+	fsys.SetFile(kfile, out)
+	return nil
+}
+
+// applyFluxSpec edits the kustomization of a Flux Kustomization's folder
+// as kustomize-controller does before it builds: with the spec's
+// targetNamespace, name prefix and suffix, patches, components, images
+// and build metadata.
+func applyFluxSpec(fsys *kfs.FS, k *Kustomization, dir string, kus *kustypes.Kustomization, existing bool) error {
 	if existing && len(kus.Resources) == 0 {
 		// kustomize-controller does this so an empty resource list builds.
 		kus.BuildMetadata = []string{kustypes.OriginAnnotations}
@@ -203,11 +219,6 @@ func writeFlux(fsys *kfs.FS, k *Kustomization, dir string, kus *kustypes.Kustomi
 			kus.BuildMetadata = append(kus.BuildMetadata, string(b))
 		}
 	}
-	out, err := sigsyaml.Marshal(kus)
-	if err != nil {
-		return err
-	}
-	fsys.SetFile(kfile, out)
 	return nil
 }
 

@@ -44,8 +44,9 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // ("k" a kustomization, "d" documents, "" nothing), then the facts, then
 // the API versions its CRDs serve, then whether it names a Flux group and
 // HelmRelease, then the Flux release a gotk-components.yaml names, then
-// the StrictPostBuildSubstitutions gate it sets; keyed by factsKey.
-const memoHeader = "discovery/17"
+// the StrictPostBuildSubstitutions gate it sets, then whether it is
+// plain; keyed by factsKey.
+const memoHeader = "discovery/18"
 
 func encodeFacts(w *cache.Writer, f fileFacts) {
 	switch {
@@ -98,6 +99,7 @@ func encodeFacts(w *cache.Writer, f fileFacts) {
 	w.Bool(f.Releases)
 	w.String(f.FluxRelease)
 	w.String(f.StrictGate)
+	w.Bool(f.Plain)
 }
 
 func decodeFacts(r *cache.Reader) fileFacts {
@@ -150,5 +152,6 @@ func decodeFacts(r *cache.Reader) fileFacts {
 	f.Flux, f.Releases = r.Bool(), r.Bool()
 	f.FluxRelease = r.Field()
 	f.StrictGate = r.Field()
+	f.Plain = r.Bool()
 	return f
 }

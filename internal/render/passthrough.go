@@ -252,3 +252,77 @@ func carried(gvk resid.Gvk) bool {
 	}
 	return strings.HasSuffix(gvk.Group, ".fluxcd.io") || gvk.Group == "fluxcd.controlplane.io"
 }
+
+// plainChildren reads the children of a parent of a cluster's walk
+// without building it, when its build passes files through (passThrough)
+// that discovery found plain: every object in them a Flux Kustomization
+// or GitRepository, built as it is written. Its children are then those
+// objects as written, which is all the walk needs of the parent; its
+// objects render when the command asks for them. ok is false for any
+// other root, which renders, and for a root whose render this run or the
+// cache already holds, which costs less than the files.
+func (e *Engine) plainChildren(r *Repository, root Root) (*Result, bool) {
+	k := root.Kustomization
+	if k == nil || root.At != nil || k.Spec.PostBuild != nil || len(r.plain) == 0 || e.kustomizeOrigins || e.noPassThrough {
+		return nil, false
+	}
+	if _, ok := e.results.Load(onceKey(root)); ok {
+		return nil, false
+	}
+	filter := e.sourceFilter(r, root)
+	if _, ok := e.lookup(e.cacheKey(r, root, nil, filter), root); ok {
+		return nil, false
+	}
+	fsys := kfs.New(e.tree, e.abs, e.opts.AllowRemote)
+	if filter != nil {
+		fsys.SetHidden(filter.hidden)
+	}
+	if e.checkFluxPath(root, filter) != nil {
+		return nil, false
+	}
+	kus, _, existing, err := findOrGenerateKustomization(fsys, root.Path)
+	if err != nil || applyFluxSpec(fsys, k, root.Path, kus, existing) != nil {
+		return nil, false
+	}
+	rest := *kus
+	rest.TypeMeta, rest.Resources = kustypes.TypeMeta{}, nil
+	if len(kus.Resources) == 0 || !reflect.ValueOf(rest).IsZero() {
+		return nil, false
+	}
+	read := map[string]bool{}
+	seen := map[[4]string]bool{}
+	var children []Child
+	for _, res := range kus.Resources {
+		f := path.Join(root.Path, res)
+		objs, plain := r.plain[f]
+		if kfs.IsRemote(res) || !plain || len(objs) == 0 {
+			return nil, false
+		}
+		// Found as the build finds it: a file the source leaves out is
+		// not there.
+		if abs := fsys.Abs(f); !fsys.Exists(abs) || fsys.IsDir(abs) {
+			return nil, false
+		}
+		read[f] = true
+		for _, c := range objs {
+			// kustomize's id, where an object without a namespace is in
+			// "default"; Flux refuses an object without a name.
+			id := [4]string{c.APIVersion, c.Kind, namespaceOr(c.Namespace), c.Name}
+			if c.Name == "" || seen[id] {
+				return nil, false
+			}
+			seen[id] = true
+			children = append(children, c)
+		}
+	}
+	if lintKustomizations(fsys) != nil {
+		return nil, false
+	}
+	written := r.writtenIn(read)
+	for i := range children {
+		if o := written.find(children[i]); o != nil {
+			children[i].File, children[i].Line = o.File, o.Line
+		}
+	}
+	return &Result{Root: root, Children: children}, true
+}

@@ -93,6 +93,57 @@ func comparePassThrough(t *testing.T, name string, tree repo.Tree, abs string) (
 	return n, fast
 }
 
+// comparePlainChildren holds plainChildren to the render of every root
+// the tree's walks and roots render: where it reads a root's children,
+// the root renders, with the same children. It returns how many roots it
+// read.
+func comparePlainChildren(t *testing.T, name string, tree repo.Tree, abs string) int {
+	t.Helper()
+	disc, err := Discover(tree, Checkout{})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	exact := New(tree, abs, Options{})
+	if _, err := exact.Render(context.Background(), disc, disc.Roots); err != nil {
+		t.Fatal(err)
+	}
+	lazy := New(tree, abs, Options{LazyParents: true})
+	read := 0
+	exact.results.Range(func(_, v any) bool {
+		want := v.(*Result)
+		got, ok := lazy.plainChildren(disc, want.Root)
+		if !ok {
+			return true
+		}
+		read++
+		if want.Err != nil {
+			t.Errorf("%s: %s: children read from its files, but it does not render: %v", name, want.Root, want.Err)
+			return true
+		}
+		if diff := cmp.Diff(walked(want.Children), walked(got.Children), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: %s: children (-rendered +read from its files):\n%s", name, want.Root, diff)
+		}
+		return true
+	})
+	return read
+}
+
+// walked is what the walk reads of children: a source's spec only as
+// sourceOf reads it.
+func walked(children []Child) []any {
+	var out []any
+	for _, c := range children {
+		if !isSource(c.Kind) {
+			out = append(out, c)
+			continue
+		}
+		s := sourceOf(c, nil)
+		c.Spec = nil
+		out = append(out, c, s.URL, s.Ignore, s.Ref)
+	}
+	return out
+}
+
 func countMap(m *sync.Map) int {
 	n := 0
 	m.Range(func(_, _ any) bool { n++; return true })
@@ -127,6 +178,26 @@ func TestPassThroughAsKustomize(t *testing.T) {
 		t.Errorf("generated: %d roots passed through, want its %d cluster folders", fleet, len(benchgen.Envs()))
 	}
 	t.Logf("%d roots of the examples and fixtures passed through", total)
+}
+
+// TestPlainChildrenAsRender holds plainChildren to the render on every
+// root of the examples, the Flux fixtures and a generated fleet, whose
+// cluster folders it reads.
+func TestPlainChildrenAsRender(t *testing.T) {
+	for _, name := range []string{"microservices-repo", "flux-repo"} {
+		g := exampleRepo(t, name)
+		r, tree := openTree(t, g.Dir, "")
+		comparePlainChildren(t, name, tree, r.Root)
+	}
+	for _, name := range []string{"fleet", "homelab", "platform", "tenants"} {
+		g := fluxFixture(t, name, "", nil)
+		r, tree := openTree(t, g.Dir, "")
+		comparePlainChildren(t, name, tree, r.Root)
+	}
+	r, tree := openTree(t, generated(t, 5), "")
+	if n := comparePlainChildren(t, "generated", tree, r.Root); n != len(benchgen.Envs()) {
+		t.Errorf("generated: the children of %d roots read from their files, want its %d cluster folders", n, len(benchgen.Envs()))
+	}
 }
 
 // clusterSync is the cluster's sync, written in the folder it applies, with
@@ -169,6 +240,9 @@ func TestPassThroughFolders(t *testing.T) {
 		files  map[string]string
 		passed bool
 		err    string // in the cluster folder's error, both ways
+		// plain: plainChildren reads the folder's children, when the
+		// sync that applies it substitutes nothing.
+		plain bool
 	}{{
 		name: "comments, quotes, empty documents, a namespace",
 		files: map[string]string{
@@ -182,6 +256,7 @@ func TestPassThroughFolders(t *testing.T) {
 			"a.yaml": ks("a", "flux-system", "  postBuild:\n    substitute:\n      CLUSTER: ${CLUSTER}\n"),
 		},
 		passed: true,
+		plain:  true,
 	}, {
 		name: "a List of Kustomizations, expanded after the file's other objects",
 		files: map[string]string{
@@ -208,6 +283,7 @@ func TestPassThroughFolders(t *testing.T) {
 			"a.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a, namespace: flux-system, labels: &l {team: core}}\nspec:\n  interval: &i 10m\n  retryInterval: *i\n  path: ./a\n  sourceRef: {kind: GitRepository, name: flux-system}\n  commonMetadata: {labels: *l}\n",
 		},
 		passed: true,
+		plain:  true,
 	}, {
 		name: "the same object in two files",
 		files: map[string]string{
@@ -235,6 +311,7 @@ func TestPassThroughFolders(t *testing.T) {
 			"b.yaml": ks("a", "apps", ""),
 		},
 		passed: true,
+		plain:  true,
 	}, {
 		name: "a Namespace twice, one with a namespace set",
 		files: map[string]string{
@@ -270,6 +347,7 @@ func TestPassThroughFolders(t *testing.T) {
 			"more/d/e.yml": ks("e", "flux-system", ""),
 		},
 		passed: true,
+		plain:  true,
 	}, {
 		name: "a folder below with a kustomization file",
 		files: map[string]string{
@@ -302,6 +380,7 @@ func TestPassThroughFolders(t *testing.T) {
 		},
 		passed: true,
 		err:    "in Replace: id matched 2 resources",
+		plain:  true,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,6 +401,15 @@ func TestPassThroughFolders(t *testing.T) {
 			passed, results := comparePassThrough(t, tt.name, repo.NewWorkTree(dir), dir)
 			if (passed > 0) != tt.passed {
 				t.Errorf("%d roots passed through, want passed %v", passed, tt.passed)
+			}
+			// Applied by a sync that substitutes nothing, the folder's
+			// children are read from its files where they are plain.
+			sync := filepath.Join(dir, "clusters/prod/sync.yaml")
+			if err := os.WriteFile(sync, gittest.FluxSync("https://example.com/fleet.git", "clusters/prod"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if read := comparePlainChildren(t, tt.name, repo.NewWorkTree(dir), dir); (read > 0) != tt.plain {
+				t.Errorf("the children of %d roots read from their files, want read %v", read, tt.plain)
 			}
 			for _, res := range results {
 				if res.Root.Path != "clusters/prod" {

@@ -5,6 +5,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/fluxcd/pkg/sourceignore"
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
@@ -13,16 +14,33 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
+// Filters keeps the source filters of a run's engines by their rules, so
+// that the two sides of a diff ask each path once (Options.Filters).
+type Filters struct{ m sync.Map }
+
 // sourceFilter hides what a Flux source leaves out of its artifact: the
 // defaults, every .sourceignore file of the repository, and a
 // GitRepository's spec.ignore.
 type sourceFilter struct {
 	matcher gitignore.Matcher
 	digest  string
+	// seen keeps each path's answer, a directory's with a slash after
+	// it: a build asks of a file as it lists its folder and again as it
+	// reads it, and the matcher tries every pattern on every part.
+	seen sync.Map
 }
 
 func (f *sourceFilter) hidden(rel string, dir bool) bool {
-	return f.matcher.Match(strings.Split(rel, "/"), dir)
+	key := rel
+	if dir {
+		key += "/"
+	}
+	if v, ok := f.seen.Load(key); ok {
+		return v.(bool)
+	}
+	h := f.matcher.Match(strings.Split(rel, "/"), dir)
+	f.seen.Store(key, h)
+	return h
 }
 
 // sourceFilter returns the filter of the source a Flux root builds from, or
@@ -43,6 +61,11 @@ func (e *Engine) sourceFilter(r *Repository, root Root) *sourceFilter {
 		return f
 	}
 	f := newSourceFilter(e.tree, r.SourceIgnores, src)
+	if shared := e.opts.Filters; shared != nil {
+		// The same rules in another engine of the run: its answers too.
+		v, _ := shared.m.LoadOrStore(f.digest, f)
+		f = v.(*sourceFilter)
+	}
 	e.ignores[id] = f
 	return f
 }

@@ -575,7 +575,7 @@ func (e *Engine) walkClusters(ctx context.Context, r *Repository, clusters []*Cl
 		if len(parents) == 0 {
 			return out, failed, walks, nil
 		}
-		results, err := e.renderRoots(ctx, r, parents)
+		results, err := e.renderParents(ctx, r, parents)
 		if err != nil {
 			return nil, nil, nil, err
 		}

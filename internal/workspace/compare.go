@@ -73,7 +73,9 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 
 // side builds an engine over tree and discovers its roots and clusters.
 func (w *Workspace) side(ctx context.Context, tree repo.Tree) (diff.Side, error) {
-	eng, err := w.Engine(tree)
+	// A diff renders the roots the change may touch: a parent of a
+	// cluster's walk only for its children, where its files tell them.
+	eng, err := w.EngineWith(tree, func(o *render.Options) { o.LazyParents = true })
 	if err != nil {
 		return diff.Side{}, err
 	}

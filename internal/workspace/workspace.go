@@ -79,10 +79,12 @@ type Workspace struct {
 // shared is what every engine of a run shares, and the workspaces of the
 // other repositories a run renders (RenderForeign).
 type shared struct {
-	mu     sync.Mutex
-	cache  *cache.Cache
-	memos  map[string]*render.Memo // by repository root
-	charts *helm.Fetcher
+	mu    sync.Mutex
+	cache *cache.Cache
+	memos map[string]*render.Memo // by repository root
+	// filters are the source filters of the run's engines.
+	filters render.Filters
+	charts  *helm.Fetcher
 	// remote is the registry behind the cache (CacheRepo), or nil.
 	remote *cacherepo.Repo
 	// rendered, when set, counts the engines' renders.
@@ -208,6 +210,7 @@ func (w *Workspace) EngineWith(tree repo.Tree, tune func(*render.Options)) (*ren
 	}
 	opts.Charts = s.charts
 	opts.Rendered = s.rendered
+	opts.Filters = &s.filters
 	if c != nil {
 		opts.Cache = c
 		if s.memos[w.Repo.Root] == nil {
