@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -20,6 +21,10 @@ const (
 	OwnerNameLabel      = FluxGroup + "/name"
 	OwnerNamespaceLabel = FluxGroup + "/namespace"
 )
+
+// openapiMu guards kustomize's OpenAPI schema, a global of the process:
+// the engines of a diff build at once.
+var openapiMu sync.RWMutex
 
 // kustomize runs kustomize for one root. A plain root is built as
 // `kustomize build` builds it (files only from inside the kustomization's
@@ -52,16 +57,17 @@ func (e *Engine) kustomize(root Root, fsys *kfs.FS, fluxBuilds bool) (m resource
 		injected = trackOrigins(fsys, root.Path)
 	}
 	// kustomize keeps the OpenAPI schema in a global: a root that brings its
-	// own schema is built alone and the global is reset after it.
+	// own schema is built alone, in every engine, and the global is reset
+	// after it.
 	if e.customOpenAPI(fsys, root.Path) {
-		e.openapiMu.Lock()
+		openapiMu.Lock()
 		defer func() {
 			openapi.ResetOpenAPI()
-			e.openapiMu.Unlock()
+			openapiMu.Unlock()
 		}()
 	} else {
-		e.openapiMu.RLock()
-		defer e.openapiMu.RUnlock()
+		openapiMu.RLock()
+		defer openapiMu.RUnlock()
 	}
 	if kus != nil && !e.kustomizeOrigins && !e.noPassThrough {
 		if objs, ok := passThrough(fsys, root.Path, kus); ok {

@@ -75,6 +75,9 @@ type Options struct {
 	// Filters, when set, shares the source filters (and what they
 	// answered) with the other engines of this repository in the run.
 	Filters *Filters
+	// Flights, when set, has the engines of the run that share it and
+	// the cache render each root once at a time (Flights).
+	Flights *Flights
 }
 
 // Engine renders the roots of one tree.
@@ -84,12 +87,11 @@ type Engine struct {
 	opts   Options
 	checks *kfs.Checks
 
-	openapiMu sync.RWMutex
-	ignoreMu  sync.Mutex
-	ignores   map[string]*sourceFilter // by source ID
-	memoOnce  sync.Once
-	memo      *Memo
-	stored    atomic.Bool // something was added to the cache
+	ignoreMu sync.Mutex
+	ignores  map[string]*sourceFilter // by source ID
+	memoOnce sync.Once
+	memo     *Memo
+	stored   atomic.Bool // something was added to the cache
 	// results keeps this run's renders, by root and spec: the walk of a
 	// cluster's tree renders roots the command renders again.
 	results sync.Map
@@ -672,22 +674,81 @@ func (e *Engine) variables(r *Repository, root Root, objects *producedIndex) (va
 func (e *Engine) renderVars(ctx context.Context, r *Repository, root Root, vars map[string]string) *Result {
 	filter := e.sourceFilter(r, root)
 	key := e.cacheKey(r, root, vars, filter)
-	if res, ok := e.lookup(key, root); ok {
-		// Should the output be gone from the cache when it is read, the
-		// root renders again.
-		res.load = func() ([]byte, error) {
-			if out, ok := e.opts.Cache.Get(res.Digest); ok && cache.Digest(out) == res.Digest {
-				return out, nil
-			}
-			fresh := e.renderFresh(ctx, r, root, vars, filter, key)
-			if fresh.Err != nil {
-				return nil, fresh.Err
-			}
-			return fresh.output, nil
-		}
+	if res, ok := e.cached(ctx, r, root, vars, filter, key); ok {
 		return res
 	}
+	if f := e.opts.Flights; f != nil && key != "" {
+		if done := f.begin(key); done != nil {
+			// Another engine of the run renders it: its render is
+			// this one's when their trees give the build the same
+			// answers.
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return &Result{Root: root, Err: ctx.Err()}
+			}
+			if res, ok := e.cached(ctx, r, root, vars, filter, key); ok {
+				return res
+			}
+			return e.renderFresh(ctx, r, root, vars, filter, key)
+		}
+		defer f.end(key)
+	}
 	return e.renderFresh(ctx, r, root, vars, filter, key)
+}
+
+// cached returns root's render from the cache, when one there still
+// holds in this engine's tree.
+func (e *Engine) cached(ctx context.Context, r *Repository, root Root, vars map[string]string, filter *sourceFilter, key string) (*Result, bool) {
+	res, ok := e.lookup(key, root)
+	if !ok {
+		return nil, false
+	}
+	// Should the output be gone from the cache when it is read, the root
+	// renders again.
+	res.load = func() ([]byte, error) {
+		if out, ok := e.opts.Cache.Get(res.Digest); ok && cache.Digest(out) == res.Digest {
+			return out, nil
+		}
+		fresh := e.renderFresh(ctx, r, root, vars, filter, key)
+		if fresh.Err != nil {
+			return nil, fresh.Err
+		}
+		return fresh.output, nil
+	}
+	return res, true
+}
+
+// Flights has the engines of a run make each render once: one asking for
+// a render another is making waits for it, then finds it in the cache
+// (Options.Flights).
+type Flights struct {
+	mu sync.Mutex
+	m  map[string]chan struct{} // by cache key, closed when the render ends
+}
+
+// begin returns, for the render keyed key, a channel closed when the one
+// in flight ends; nil when none is, and the caller, rendering it, calls
+// end.
+func (f *Flights) begin(key string) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if done, ok := f.m[key]; ok {
+		return done
+	}
+	if f.m == nil {
+		f.m = map[string]chan struct{}{}
+	}
+	f.m[key] = make(chan struct{})
+	return nil
+}
+
+func (f *Flights) end(key string) {
+	f.mu.Lock()
+	done := f.m[key]
+	delete(f.m, key)
+	f.mu.Unlock()
+	close(done)
 }
 
 // renderFresh renders a root with kustomize and caches the result.

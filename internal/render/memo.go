@@ -24,6 +24,19 @@ func OpenMemo(c *cache.Cache, salt, abs string) *Memo {
 // what it read, and walks each cluster's tree from its entry point
 // (Expand), rendering what the walk needs.
 func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) {
+	r, err := e.DiscoverFiles(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Expand(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DiscoverFiles is Discover without the walks of the clusters' trees:
+// what the files tell, remembered in the memo. Expand walks them.
+func (e *Engine) DiscoverFiles(c Checkout) (*Repository, error) {
 	m := e.opts.Memo
 	if m == nil && e.opts.Cache != nil {
 		e.memoOnce.Do(func() { e.memo = OpenMemo(e.opts.Cache, e.opts.Salt, e.abs) })
@@ -34,9 +47,6 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 		return nil, err
 	}
 	m.Save()
-	if err := e.Expand(ctx, r); err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/kustomize/api/provider"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -452,4 +453,48 @@ func FuzzReadObjects(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFlightsRenderOnce has two engines of a run render the same roots at
+// once, as the two sides of a diff walk their clusters: each root is
+// built by one, the other taking its render from the cache.
+func TestFlightsRenderOnce(t *testing.T) {
+	r, tree := openTree(t, generated(t, 5), "")
+	c, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Cache: c, Flights: &Flights{}}
+	var results [2][]*Result
+	var wg sync.WaitGroup
+	for i := range results {
+		disc, err := Discover(tree, Checkout{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := New(tree, r.Root, opts)
+		wg.Go(func() {
+			res, err := e.Render(context.Background(), disc, disc.Roots)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	if len(results[0]) == 0 || len(results[0]) != len(results[1]) {
+		t.Fatalf("%d and %d roots rendered", len(results[0]), len(results[1]))
+	}
+	for i, a := range results[0] {
+		b := results[1][i]
+		if a.Err != nil || b.Err != nil {
+			t.Fatalf("%s: %v, %v", a.Root, a.Err, b.Err)
+		}
+		if !a.Cached && !b.Cached {
+			t.Errorf("%s: built by both engines", a.Root)
+		}
+		if a.Digest != b.Digest && a.Digest != "" && b.Digest != "" {
+			t.Errorf("%s: renders differ", a.Root)
+		}
+	}
 }

@@ -48,22 +48,41 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 		t, err := w.CommitTree(base.Commit)
 		baseTree <- listed{t, err}
 	}()
-	// The head is discovered first: the base then finds the facts of
-	// every file the change leaves alone in the memo, and the render of
-	// every parent the walk of its clusters renders alike in the cache.
-	h, err := w.side(ctx, head)
-	bt := <-baseTree
+	// The head's files are read first, the base then finds the facts of
+	// every file the change leaves alone in the memo; its clusters are
+	// walked while the head's are, each parent the two render alike
+	// rendered once (Options.Flights).
+	h, err := w.sideFiles(head, lazyParents)
+	if err != nil {
+		<-baseTree
+		return nil, err
+	}
+	type discovered struct {
+		side diff.Side
+		err  error
+	}
+	baseSide := make(chan discovered, 1)
+	go func() {
+		bt := <-baseTree
+		if bt.err != nil {
+			baseSide <- discovered{err: bt.err}
+			return
+		}
+		b, err := w.sideFiles(bt.tree, lazyParents)
+		if err == nil {
+			err = b.Engine.Expand(ctx, b.Repository)
+		}
+		baseSide <- discovered{b, err}
+	}()
+	err = h.Engine.Expand(ctx, h.Repository)
+	bs := <-baseSide
 	if err != nil {
 		return nil, err
 	}
-	if bt.err != nil {
-		return nil, bt.err
+	if bs.err != nil {
+		return nil, bs.err
 	}
-	b, err := w.side(ctx, bt.tree)
-	if err != nil {
-		return nil, err
-	}
-	diffs, broken, err := diff.Revisions(ctx, b, h, dirs, opts)
+	diffs, broken, err := diff.Revisions(ctx, bs.side, h, dirs, opts)
 	h.Engine.Trim()
 	if err != nil {
 		return nil, err
@@ -73,13 +92,31 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 
 // side builds an engine over tree and discovers its roots and clusters.
 func (w *Workspace) side(ctx context.Context, tree repo.Tree) (diff.Side, error) {
-	// A diff renders the roots the change may touch: a parent of a
-	// cluster's walk only for its children, where its files tell them.
-	eng, err := w.EngineWith(tree, func(o *render.Options) { o.LazyParents = true })
+	s, err := w.sideFiles(tree, nil)
 	if err != nil {
 		return diff.Side{}, err
 	}
-	disc, err := w.Discover(ctx, eng)
+	return s, s.Engine.Expand(ctx, s.Repository)
+}
+
+// lazyParents tunes the engines of a diff, which renders the roots the
+// change may touch: a parent of a cluster's walk only for its children,
+// where its files tell them.
+func lazyParents(o *render.Options) { o.LazyParents = true }
+
+// sideFiles builds an engine over tree, its options adjusted by tune, and
+// discovers its roots from the files; its clusters' trees are left to
+// walk (render.Engine.Expand).
+func (w *Workspace) sideFiles(tree repo.Tree, tune func(*render.Options)) (diff.Side, error) {
+	eng, err := w.EngineWith(tree, tune)
+	if err != nil {
+		return diff.Side{}, err
+	}
+	c, err := w.checkout(tree)
+	if err != nil {
+		return diff.Side{}, err
+	}
+	disc, err := eng.DiscoverFiles(c)
 	if err != nil {
 		return diff.Side{}, err
 	}

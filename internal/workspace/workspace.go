@@ -82,8 +82,10 @@ type shared struct {
 	mu    sync.Mutex
 	cache *cache.Cache
 	memos map[string]*render.Memo // by repository root
-	// filters are the source filters of the run's engines.
+	// filters are the source filters of the run's engines, flights their
+	// renders under way.
 	filters render.Filters
+	flights render.Flights
 	charts  *helm.Fetcher
 	// remote is the registry behind the cache (CacheRepo), or nil.
 	remote *cacherepo.Repo
@@ -212,7 +214,7 @@ func (w *Workspace) EngineWith(tree repo.Tree, tune func(*render.Options)) (*ren
 	opts.Rendered = s.rendered
 	opts.Filters = &s.filters
 	if c != nil {
-		opts.Cache = c
+		opts.Cache, opts.Flights = c, &s.flights
 		if s.memos[w.Repo.Root] == nil {
 			s.memos[w.Repo.Root] = render.OpenMemo(c, opts.Salt, w.Repo.Root)
 		}
