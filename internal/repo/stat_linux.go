@@ -6,3 +6,5 @@ import (
 )
 
 func ctime(st *syscall.Stat_t) time.Time { return time.Unix(st.Ctim.Unix()) }
+
+func mtime(st *syscall.Stat_t) time.Time { return time.Unix(st.Mtim.Unix()) }

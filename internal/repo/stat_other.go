@@ -2,12 +2,8 @@
 
 package repo
 
-import (
-	"os"
+import "os"
 
-	"github.com/go-git/go-git/v5/plumbing/format/index"
-)
-
-// sameStat cannot compare what Git records of a file without Unix status
-// data: every file is read and hashed instead.
-func sameStat(os.FileInfo, *index.Entry) bool { return false }
+// statOf cannot give what Git records of a file without Unix status data:
+// every file is read and hashed instead.
+func statOf(os.FileInfo) (fileStat, bool) { return fileStat{}, false }

@@ -46,6 +46,16 @@ func TestCleanBlobTrustsOnlyUnchangedFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "checked out with CRLF line ends (core.autocrlf)", change: func(t *testing.T, p string) {
+			dir := filepath.Dir(p)
+			gitCLI(t, dir, "config", "core.autocrlf", "true")
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			gitCLI(t, dir, "checkout", "--", "a.yaml")
+			time.Sleep(20 * time.Millisecond) // the index written after the file: not racy
+			gitCLI(t, dir, "update-index", "--really-refresh")
+		}, trusted: true},
 		{name: "mode changed", change: func(t *testing.T, p string) {
 			if err := os.Chmod(p, 0o600); err != nil {
 				t.Fatal(err)
@@ -82,6 +92,27 @@ func TestCleanBlobTrustsOnlyUnchangedFiles(t *testing.T) {
 			got, err := NewWorkTree(dir).Blob("a.yaml")
 			if err != nil || got != hashObject(t, string(data)) {
 				t.Errorf("work tree blob %s, %v; want the content's %s", got, err, hashObject(t, string(data)))
+			}
+			// Read first, the blob id comes from the read's status data,
+			// under the same rules: what Blob says without reading.
+			tree := newGitWorkTree(dir, g)
+			read, err := tree.ReadFile("a.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromRead, err := ContentBlob(tree, "a.yaml", read)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := hashObject(t, string(data))
+			if tt.trusted {
+				want = hashObject(t, staged)
+			}
+			if fromRead != want {
+				t.Errorf("blob after a read %s, want %s", fromRead, want)
+			}
+			if unread, err := newGitWorkTree(dir, g).Blob("a.yaml"); err != nil || unread != fromRead {
+				t.Errorf("blob without a read %s, %v; after one %s", unread, err, fromRead)
 			}
 		})
 	}

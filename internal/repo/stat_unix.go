@@ -5,19 +5,17 @@ package repo
 import (
 	"os"
 	"syscall"
-
-	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
-// sameStat tells whether a file's status data still matches what Git's
-// index recorded when it staged the file, field by field as Git compares
-// them (ctime, inode, device, owner, size; the index keeps the low 32 bits
-// of each): a copy with `cp -p`, a chmod or a rewrite in place changes the
-// ctime even when it keeps the size and modification time.
-func sameStat(fi os.FileInfo, e *index.Entry) bool {
+// statOf is the status data Git's index compares of a file (cleanStat).
+func statOf(fi os.FileInfo) (fileStat, bool) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return false
+		return fileStat{}, false
 	}
-	return sameStatData(ctime(st), uint64(st.Ino), uint64(st.Dev), st.Uid, st.Gid, e)
+	return statFrom(st), true
+}
+
+func statFrom(st *syscall.Stat_t) fileStat {
+	return fileStat{size: st.Size, mtime: mtime(st), ctime: ctime(st), ino: uint64(st.Ino), dev: uint64(st.Dev), uid: st.Uid, gid: st.Gid}
 }

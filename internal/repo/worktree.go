@@ -148,9 +148,16 @@ func (t *workTree) ReadFile(p string) ([]byte, error) {
 	if v, ok := t.content.Load(rp); ok {
 		return v.([]byte), nil
 	}
-	data, err := readFile(t.abs(rp))
+	data, st, regular, err := readFileStat(t.abs(rp))
 	if err != nil {
 		return nil, diskError("read", p, err)
+	}
+	if regular && t.ignore != nil {
+		// The status data the read returned tells the blob id of a
+		// file unchanged since it was staged: no hash of it to make.
+		if h, ok := t.ignore.cleanStat(rp, st); ok {
+			t.blobs.LoadOrStore(rp, h)
+		}
 	}
 	v, _ := t.content.LoadOrStore(rp, data)
 	return v.([]byte), nil
@@ -376,28 +383,48 @@ func (r *ignoreRules) loadTracked() {
 // platform without that status data, reads and hashes the file.
 func (r *ignoreRules) cleanBlob(abs, rel string) (string, bool) {
 	r.trackedOnce.Do(r.loadTracked)
+	if _, tracked := r.entries[rel]; !tracked {
+		return "", false // no system call for an untracked file
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	st, ok := statOf(fi)
+	if !ok {
+		return "", false
+	}
+	return r.cleanStat(rel, st)
+}
+
+// cleanStat is cleanBlob for the regular file at rel whose status data is
+// st: the comparison, field by field as Git makes it (the index keeps the
+// low 32 bits of the inode and device).
+func (r *ignoreRules) cleanStat(rel string, st fileStat) (string, bool) {
+	r.trackedOnce.Do(r.loadTracked)
 	e, ok := r.entries[rel]
 	if !ok || (e.Mode != filemode.Regular && e.Mode != filemode.Executable) || r.indexTime.IsZero() {
 		return "", false
 	}
-	fi, err := os.Lstat(abs)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(e.Size) {
-		return "", false
-	}
-	mtime := fi.ModTime()
-	if !mtime.Equal(e.ModifiedAt) || !mtime.Before(r.indexTime) || !sameStat(fi, e) {
+	if st.size != int64(e.Size) || !st.mtime.Equal(e.ModifiedAt) || !st.mtime.Before(r.indexTime) ||
+		!st.ctime.Equal(e.CreatedAt) || uint32(st.ino) != e.Inode || uint32(st.dev) != e.Dev || st.uid != e.UID || st.gid != e.GID {
 		return "", false
 	}
 	return e.Hash.String(), true
 }
 
+// fileStat is what Git's index records of a file on disk, to tell it
+// unchanged since it was staged: a copy with `cp -p`, a chmod or a
+// rewrite in place changes the ctime even when it keeps the size and
+// modification time.
+type fileStat struct {
+	size         int64
+	mtime, ctime time.Time
+	ino, dev     uint64
+	uid, gid     uint32
+}
+
 // sortEntries orders a listing by name, as os.ReadDir does.
 func sortEntries(es []Entry) {
 	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
-}
-
-// sameStatData compares a file's status data with an index entry's, as
-// Git does: the index keeps the low 32 bits of the inode and device.
-func sameStatData(ctime time.Time, ino, dev uint64, uid, gid uint32, e *index.Entry) bool {
-	return ctime.Equal(e.CreatedAt) && uint32(ino) == e.Inode && uint32(dev) == e.Dev && uid == e.UID && gid == e.GID
 }
