@@ -709,9 +709,9 @@ func factsOf(f string, data []byte, kust bool) fileFacts {
 
 // configuredIn tells whether a text may annotate an object for kustomize
 // or the KRM functions (local-config, origins, the build's own), which
-// kustomize then acts on: the words of passThrough's configured.
+// kustomize then acts on: configured's domains, anywhere in it.
 func configuredIn(data []byte) bool {
-	return bytes.Contains(data, []byte("config.kubernetes.io/")) || bytes.Contains(data, []byte("kustomize.config.k8s.io/"))
+	return bytes.Contains(data, []byte(configDomain)) || bytes.Contains(data, []byte(kustomizeDomain))
 }
 
 // placeholder tells whether a source's URL is a variable, or holds one.

@@ -83,9 +83,7 @@ func (f *folderObjects) Replace(res *resource.Resource) (int, error) {
 // for any other root, and for any error, which kustomize then reports as
 // it does. TestPassThroughAsKustomize holds the result to kustomize's.
 func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (*folderObjects, bool) {
-	rest := *kus
-	rest.TypeMeta, rest.Resources = kustypes.TypeMeta{}, nil
-	if len(kus.Resources) == 0 || !reflect.ValueOf(rest).IsZero() {
+	if !onlyResources(kus) {
 		return nil, false
 	}
 	// kustomize reads the kustomization under each name it knows: the
@@ -140,6 +138,14 @@ func passThrough(fsys *kfs.FS, dir string, kus *kustypes.Kustomization) (*folder
 		return nil, false
 	}
 	return &folderObjects{list: list}, true
+}
+
+// onlyResources tells whether a kustomization lists resources and sets
+// nothing else: kustomize then runs no transformer of its own.
+func onlyResources(kus *kustypes.Kustomization) bool {
+	rest := *kus
+	rest.TypeMeta, rest.Resources = kustypes.TypeMeta{}, nil
+	return len(kus.Resources) > 0 && reflect.ValueOf(rest).IsZero()
 }
 
 // readObjects reads a file's objects as kustomize's resource factory does
@@ -230,12 +236,19 @@ func distinctKeys(n *kyaml.Node) bool {
 	return true
 }
 
+// The annotation domains of the KRM functions' configuration and of
+// kustomize's own, which kustomize acts on.
+const (
+	configDomain    = "config.kubernetes.io/"
+	kustomizeDomain = "kustomize.config.k8s.io/"
+)
+
 // configured tells whether an object carries an annotation of kustomize's
 // or of the KRM functions' configuration domains (local-config, origin,
 // the build's own): kustomize acts on those.
 func configured(res *resource.Resource) bool {
 	for key := range res.GetAnnotations() {
-		if strings.Contains(key, "config.kubernetes.io/") || strings.HasPrefix(key, "kustomize.config.k8s.io/") {
+		if strings.Contains(key, configDomain) || strings.HasPrefix(key, kustomizeDomain) {
 			return true
 		}
 	}
@@ -284,9 +297,7 @@ func (e *Engine) plainChildren(r *Repository, root Root) (*Result, bool) {
 	if err != nil || applyFluxSpec(fsys, k, root.Path, kus, existing) != nil {
 		return nil, false
 	}
-	rest := *kus
-	rest.TypeMeta, rest.Resources = kustypes.TypeMeta{}, nil
-	if len(kus.Resources) == 0 || !reflect.ValueOf(rest).IsZero() {
+	if !onlyResources(kus) {
 		return nil, false
 	}
 	read := map[string]bool{}
