@@ -48,32 +48,47 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 		t, err := w.CommitTree(base.Commit)
 		baseTree <- listed{t, err}
 	}()
-	// The head's files are read first, the base then finds the facts of
-	// every file the change leaves alone in the memo; its clusters are
-	// walked while the head's are, each parent the two render alike
-	// rendered once (Options.Flights).
-	h, err := w.sideFiles(head, lazyParents)
-	if err != nil {
-		<-baseTree
-		return nil, err
-	}
 	type discovered struct {
 		side diff.Side
 		err  error
 	}
 	baseSide := make(chan discovered, 1)
-	go func() {
-		bt := <-baseTree
-		if bt.err != nil {
-			baseSide <- discovered{err: bt.err}
-			return
+	started := false
+	startBase := func() {
+		started = true
+		go func() {
+			bt := <-baseTree
+			if bt.err != nil {
+				baseSide <- discovered{err: bt.err}
+				return
+			}
+			b, err := w.sideFiles(bt.tree, lazyParents)
+			if err == nil {
+				err = b.Engine.Expand(ctx, b.Repository)
+			}
+			baseSide <- discovered{b, err}
+		}()
+	}
+	// With a warm memo the two sides read their files at once. Without
+	// one, the head's files are read first and the base then finds the
+	// facts of every file the change leaves alone in the memo. Either way
+	// the base's clusters are walked while the head's are, each parent the
+	// two render alike rendered once (Options.Flights).
+	if w.memoWarm() {
+		startBase()
+	}
+	h, err := w.sideFiles(head, lazyParents)
+	if err != nil {
+		if started {
+			<-baseSide
+		} else {
+			<-baseTree
 		}
-		b, err := w.sideFiles(bt.tree, lazyParents)
-		if err == nil {
-			err = b.Engine.Expand(ctx, b.Repository)
-		}
-		baseSide <- discovered{b, err}
-	}()
+		return nil, err
+	}
+	if !started {
+		startBase()
+	}
 	err = h.Engine.Expand(ctx, h.Repository)
 	bs := <-baseSide
 	if err != nil {

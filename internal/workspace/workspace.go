@@ -215,12 +215,31 @@ func (w *Workspace) EngineWith(tree repo.Tree, tune func(*render.Options)) (*ren
 	opts.Filters = &s.filters
 	if c != nil {
 		opts.Cache, opts.Flights = c, &s.flights
-		if s.memos[w.Repo.Root] == nil {
-			s.memos[w.Repo.Root] = render.OpenMemo(c, opts.Salt, w.Repo.Root)
-		}
-		opts.Memo = s.memos[w.Repo.Root]
+		opts.Memo = w.memoLocked(c)
 	}
 	return render.New(tree, w.Repo.Root, opts), nil
+}
+
+// memoLocked returns the discovery memo of the repository, read from c
+// on first use; w.shared.mu is held.
+func (w *Workspace) memoLocked(c *cache.Cache) *render.Memo {
+	s := w.shared
+	if s.memos[w.Repo.Root] == nil {
+		s.memos[w.Repo.Root] = render.OpenMemo(c, version.CacheSalt(), w.Repo.Root)
+	}
+	return s.memos[w.Repo.Root]
+}
+
+// memoWarm tells whether the discovery memo knows facts of files: an
+// earlier run used the cache.
+func (w *Workspace) memoWarm() bool {
+	c, err := w.Cache()
+	if err != nil || c == nil {
+		return false
+	}
+	w.shared.mu.Lock()
+	defer w.shared.mu.Unlock()
+	return w.memoLocked(c).Len() > 0
 }
 
 func userAgent() string { return "kubectl-gitops/" + version.Get().Version }
