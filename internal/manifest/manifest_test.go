@@ -3,7 +3,10 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -186,9 +189,15 @@ func clearStyle(n *yaml.Node) {
 	}
 }
 
+// FuzzFromJSON holds FromJSON to encoding/json: it accepts what
+// json.Valid accepts, and builds the node encoding/json's tokens build.
 func FuzzFromJSON(f *testing.F) {
 	f.Add([]byte(`{"a":[1,2,{"b":null}],"c":"d"}`))
 	f.Add([]byte(`[`))
+	f.Add([]byte(`{"s":"tab\there \u00e9\ud83d\ude00 \/","n":-0.5e+3,"k":[true,false,null,{}]}`))
+	f.Add([]byte("\"\xff\xfe\""))
+	f.Add([]byte(` [ 1 , "x" ] `))
+	f.Add([]byte(`01`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := FromJSON(data)
 		if err != nil {
@@ -200,8 +209,93 @@ func FuzzFromJSON(f *testing.F) {
 		if !json.Valid(data) {
 			t.Fatalf("invalid JSON accepted: %q", data)
 		}
-		if _, err := yaml.Marshal(n); err != nil {
-			t.Fatal(err)
+		want, err := fromJSONTokens(data)
+		if err != nil {
+			t.Fatalf("encoding/json's tokens refuse what FromJSON read: %v", err)
+		}
+		if !reflect.DeepEqual(n, want) {
+			g, _ := yaml.Marshal(n)
+			w, _ := yaml.Marshal(want)
+			t.Fatalf("FromJSON(%q) gives\n%s\nencoding/json's tokens\n%s", data, g, w)
+		}
+	})
+}
+
+// fromJSONTokens builds the node of a JSON document from encoding/json's
+// tokens: what FromJSON must give.
+func fromJSONTokens(data []byte) (*yaml.Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var node func() (*yaml.Node, error)
+	node = func() (*yaml.Node, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+			if t == '{' {
+				n.Kind, n.Tag = yaml.MappingNode, "!!map"
+			}
+			for dec.More() {
+				if n.Kind == yaml.MappingNode {
+					key, err := dec.Token()
+					if err != nil {
+						return nil, err
+					}
+					n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key.(string)})
+				}
+				v, err := node()
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			return n, nil
+		case string:
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+		case json.Number:
+			tag := "!!int"
+			if strings.ContainsAny(string(t), ".eE") {
+				tag = "!!float"
+			}
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: t.String()}, nil
+		case bool:
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(t)}, nil
+		default:
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+		}
+	}
+	n, err := node()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after the value")
+	}
+	return n, nil
+}
+
+// BenchmarkFromJSON reads a Flux Kustomization as the validate's index of
+// Flux objects does, beside encoding/json's tokens.
+func BenchmarkFromJSON(b *testing.B) {
+	data := []byte(`{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"app-007-prod","namespace":"flux-system","labels":{"kustomize.toolkit.fluxcd.io/name":"apps","kustomize.toolkit.fluxcd.io/namespace":"flux-system"}},"spec":{"interval":"10m0s","path":"./apps/app-007/overlays/prod","prune":true,"sourceRef":{"kind":"GitRepository","name":"flux-system"},"targetNamespace":"sock-shop-007","timeout":"2m","wait":false}}`)
+	b.Run("FromJSON", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := FromJSON(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("tokens", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := fromJSONTokens(data); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
