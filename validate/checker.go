@@ -27,7 +27,11 @@ type checker struct {
 	schemaSet *schemaSet
 	memo      memo
 	resources map[string]bool
-	flux      fluxIndex
+	flux      struct {
+		once sync.Once
+		idx  fluxIndex
+		err  error
+	}
 
 	mu          sync.Mutex
 	objects     map[*render.Result][]*object

@@ -50,11 +50,13 @@ func (x fluxIndex) lookup(from *object, kind, namespace, name string) (*object, 
 }
 
 // fluxObjects indexes the Flux objects of every rendered root, from the
-// roots' cached facts.
+// roots' cached facts, once per Run.
 func (c *checker) fluxObjects() (fluxIndex, error) {
-	if c.flux.objects != nil {
-		return c.flux, nil
-	}
+	c.flux.once.Do(func() { c.flux.idx, c.flux.err = c.indexFlux() })
+	return c.flux.idx, c.flux.err
+}
+
+func (c *checker) indexFlux() (fluxIndex, error) {
 	idx := fluxIndex{objects: map[string]*object{}, anywhere: map[string]*object{}}
 	for _, res := range c.in.Results {
 		if res.Err != nil {
@@ -70,7 +72,6 @@ func (c *checker) fluxObjects() (fluxIndex, error) {
 			idx.anywhere[key] = o
 		}
 	}
-	c.flux = idx
 	return idx, nil
 }
 

@@ -141,6 +141,12 @@ func Run(ctx context.Context, in Input, opts Options) (*Report, error) {
 	}
 	c.memo = loadMemo(opts.Cache, memoKey(opts))
 	defer c.memo.Save()
+	if c.enabled("imagepolicy-pattern") || c.enabled("flux-reference") {
+		// The rules on Flux objects read every root's: indexed while the
+		// roots are checked, which a single changed root leaves to one
+		// core.
+		go func() { _, _ = c.fluxObjects() }()
+	}
 	if err := checkRoots(c); err != nil {
 		return nil, err
 	}
