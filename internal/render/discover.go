@@ -122,6 +122,27 @@ type KustFile struct {
 	// Inflates is set when it inflates Helm charts (helmCharts,
 	// helmGlobals), which needs `kustomize build --enable-helm`.
 	Inflates bool
+
+	// paths are Paths in the repository, remote ones left out; files the
+	// Refs in the repository that name neither a YAML nor a kustomization
+	// file: what Inputs follows, joined once.
+	paths, files []string
+}
+
+// newKustFile returns the KustFile of the kustomization file f.
+func newKustFile(f string, k *kustFacts) *KustFile {
+	kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths, Renames: k.Renames, Inflates: k.Inflates}
+	for _, ref := range kf.Refs {
+		if p := path.Join(kf.Dir, ref.Value); !kfs.IsRemote(ref.Value) && !isYAML(p) && !kfs.IsKustomizationFile(p) {
+			kf.files = append(kf.files, p)
+		}
+	}
+	for _, v := range kf.Paths {
+		if !kfs.IsRemote(v) {
+			kf.paths = append(kf.paths, path.Join(kf.Dir, v))
+		}
+	}
+	return kf
 }
 
 // Resources are the paths its local resources entries name, in the
@@ -863,7 +884,7 @@ func (r *Repository) apply(f string, facts fileFacts) {
 				r.components[f] = tag // a bootstrap kustomization installing Flux
 			}
 		}
-		kf := &KustFile{Path: f, Dir: path.Dir(f), Component: k.Component, Refs: k.Refs, Paths: k.Paths, Renames: k.Renames, Inflates: k.Inflates}
+		kf := newKustFile(f, k)
 		if prev, ok := r.Kustomizations[kf.Dir]; ok && kustomizationRank(prev.Path) < kustomizationRank(f) {
 			return // kustomize takes the first recognized name; keep it
 		}

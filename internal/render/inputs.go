@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
@@ -110,16 +109,8 @@ func (r *Repository) inputsOf(root Root) Inputs {
 			}
 			return
 		}
-		for _, ref := range kf.Refs {
-			if p := path.Join(kf.Dir, ref.Value); !kfs.IsRemote(ref.Value) && !isYAML(p) && !kfs.IsKustomizationFile(p) {
-				resources = append(resources, p)
-			}
-		}
-		for _, v := range kf.Paths {
-			if kfs.IsRemote(v) {
-				continue
-			}
-			p := path.Join(kf.Dir, v)
+		resources = append(resources, kf.files...)
+		for _, p := range kf.paths {
 			if _, ok := r.Kustomizations[p]; ok {
 				reach(p)
 			} else {
@@ -153,10 +144,10 @@ func (r *Repository) inputsOf(root Root) Inputs {
 	in := Inputs{Paths: slices.Compact(paths), Renames: renames}
 	r.fluxOnce.Do(r.sortFlux)
 	for _, p := range in.Paths {
-		in.Flux = in.Flux || len(filesAt(r.fluxSorted, p)) > 0
-		in.Releases = in.Releases || len(filesAt(r.releaseSorted, p)) > 0
+		in.Flux = in.Flux || hasFileAt(r.fluxSorted, p)
+		in.Releases = in.Releases || hasFileAt(r.releaseSorted, p)
 		// A ResourceSet's templates name what it makes.
-		in.Renames = in.Renames || len(filesAt(r.setSorted, p)) > 0
+		in.Renames = in.Renames || hasFileAt(r.setSorted, p)
 	}
 	if !in.Flux || !in.Releases {
 		flux, releases := r.namesFluxIn(resources)
@@ -354,6 +345,19 @@ func filesAt(sorted []string, p string) []string {
 		j++
 	}
 	return append(out, sorted[i:j]...)
+}
+
+// hasFileAt tells whether filesAt(sorted, p) has one.
+func hasFileAt(sorted []string, p string) bool {
+	if p == "." {
+		return len(sorted) > 0
+	}
+	if _, ok := slices.BinarySearch(sorted, p); ok {
+		return true
+	}
+	dir := p + "/"
+	i, _ := slices.BinarySearch(sorted, dir)
+	return i < len(sorted) && strings.HasPrefix(sorted[i], dir)
 }
 
 // namesFluxIn tells whether one of files names an API group the walk

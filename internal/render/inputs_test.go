@@ -190,6 +190,14 @@ func TestInputsHolds(t *testing.T) {
 	if got := filesAt(files, "."); len(got) != len(files) {
 		t.Errorf("filesAt(.) = %v", got)
 	}
+	for _, p := range []string{".", "a", "a/b", "a/b-c", "a/b/d", "a/b/d/e", "a/b/c/x", "a/bb", "a/b.yaml", "b", "a/"} {
+		if got, want := hasFileAt(files, p), len(filesAt(files, p)) > 0; got != want {
+			t.Errorf("hasFileAt(%q) = %v, filesAt finds %v", p, got, filesAt(files, p))
+		}
+	}
+	if hasFileAt(nil, ".") {
+		t.Error(`hasFileAt finds "." in no files`)
+	}
 }
 
 // TestInputsRandomEdits edits a generated repository at random, file by
