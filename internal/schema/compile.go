@@ -3,7 +3,9 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/kube-openapi/pkg/validation/spec"
@@ -20,8 +22,14 @@ const objectMetaDef = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 // definition checked on its own.
 type compiled struct {
 	// openAPI is the schema with every reference resolved, for
-	// kube-openapi's validator.
+	// kube-openapi's validator: only a value that fails the quick check
+	// needs it, and a built-in kind's is resolved then (inlined).
 	openAPI *spec.Schema
+	inlined struct {
+		once sync.Once
+		err  error
+	}
+	inline func() (*spec.Schema, error)
 	// root drives the walk that finds unknown fields, nulls and the values
 	// to check against another definition.
 	root *node
@@ -41,8 +49,21 @@ type crdSchema struct {
 	hasDefaults bool
 }
 
+// schema returns c.openAPI, resolving it on first use.
+func (c *compiled) schema() (*spec.Schema, error) {
+	if c.inline != nil {
+		c.inlined.once.Do(func() { c.openAPI, c.inlined.err = c.inline() })
+	}
+	return c.openAPI, c.inlined.err
+}
+
 // node is the part of a schema the walk needs.
 type node struct {
+	// props and additional are set by expand, when there is one, on the
+	// walk's first visit: a built-in kind's schema reaches hundreds of
+	// definitions, an object a few dozen.
+	expand     func(*node)
+	once       sync.Once
 	props      map[string]*node
 	additional *node // schema of the values of other keys; nil when none
 	items      *node
@@ -64,6 +85,14 @@ type node struct {
 	// ref, when set, names a definition to check the value against on its
 	// own: the schema is recursive there.
 	ref string
+}
+
+// children returns n with its props and additional set.
+func (n *node) children() *node {
+	if n.expand != nil {
+		n.once.Do(func() { n.expand(n) })
+	}
+	return n
 }
 
 // anyNode returns a node that accepts any value.
@@ -126,16 +155,107 @@ func (v *Validator) lookupDefinition(name string) (*compiled, error) {
 	return once.get()
 }
 
-// compileDefinition resolves the references of one embedded definition.
-// A reference back to a definition already being resolved on the way down
-// (JSONSchemaProps holds JSONSchemaProps) becomes a node that checks the
-// value against that definition on its own.
+// compileDefinition compiles one embedded definition. The walk's nodes and
+// the quick check's follow references as inline does, a level at a time
+// when first used; the schema for kube-openapi is inlined when a value
+// first fails the quick check. A reference back to a definition already
+// being resolved on the way down (JSONSchemaProps holds JSONSchemaProps)
+// becomes a node that checks the value against that definition on its
+// own.
 func (v *Validator) compileDefinition(name string) (*compiled, error) {
-	s, n, err := v.inline(&spec.Schema{SchemaProps: spec.SchemaProps{Ref: spec.MustCreateRef("#/definitions/" + name)}}, nil)
-	if err != nil {
+	top := &spec.Schema{SchemaProps: spec.SchemaProps{Ref: spec.MustCreateRef("#/definitions/" + name)}}
+	if _, err := v.definition(name); err != nil {
 		return nil, err
 	}
-	return &compiled{openAPI: s, root: n, fast: newFastNode(s, v.formats), formats: v.formats}, nil
+	return &compiled{
+		root:    v.lazyNode(top, nil),
+		fast:    v.lazyFast(top, nil),
+		formats: v.formats,
+		inline: func() (*spec.Schema, error) {
+			s, _, err := v.inline(top, nil)
+			return s, err
+		},
+	}, nil
+}
+
+// resolve follows s's reference, as inline does: it returns the schema
+// to compile and the definitions being resolved on the way down, with
+// cycle set when the reference leads back to one of them, and ok false
+// when it names no definition.
+func (v *Validator) resolve(s *spec.Schema, stack []string) (out *spec.Schema, down []string, name string, cycle, ok bool) {
+	ref := s.Ref.String()
+	if ref == "" {
+		return s, stack, "", false, true
+	}
+	name = strings.TrimPrefix(ref, "#/definitions/")
+	if slices.Contains(stack, name) {
+		return nil, stack, name, true, true
+	}
+	def, err := v.definition(name)
+	if err != nil {
+		return nil, stack, name, false, false
+	}
+	// A fresh slice: a child compiled later must not see a sibling's
+	// way down.
+	return v.resolve(def, append(stack[:len(stack):len(stack)], name))
+}
+
+// lazyNode is the walk's node of s, as inline builds it, its children
+// built on first use.
+func (v *Validator) lazyNode(s *spec.Schema, stack []string) *node {
+	s, stack, name, cycle, ok := v.resolve(s, stack)
+	switch {
+	case cycle:
+		return &node{preserve: true, ref: name, items: anyNode()}
+	case !ok:
+		// Not in the data: the quick check sends the value to
+		// kube-openapi, whose schema then does not resolve.
+		return anyNode()
+	}
+	n := &node{nullable: s.Nullable, items: anyNode()}
+	if s.Items != nil && s.Items.Schema != nil {
+		n.items = v.lazyNode(s.Items.Schema, stack)
+	}
+	ap := s.AdditionalProperties
+	fields := len(s.Properties) > 0
+	other := ap != nil && (ap.Schema != nil || ap.Allows)
+	preserve, _ := s.Extensions.GetBool("x-kubernetes-preserve-unknown-fields")
+	isObject := len(s.Type) == 0 || s.Type.Contains("object")
+	n.preserve = preserve || !isObject || (!fields && !other)
+	n.closed = !n.preserve && !other
+	n.embedded, _ = s.Extensions.GetBool("x-kubernetes-embedded-resource")
+	n.leaf = !fields && !other && !n.closed && !n.embedded && n.items.leaf
+	if fields || other {
+		n.expand = func(n *node) {
+			if fields {
+				n.props = make(map[string]*node, len(s.Properties))
+				for k, p := range s.Properties {
+					n.props[k] = v.lazyNode(&p, stack)
+				}
+			}
+			switch {
+			case ap == nil:
+			case ap.Schema != nil:
+				n.additional = v.lazyNode(ap.Schema, stack)
+			case ap.Allows:
+				n.additional = anyNode()
+			}
+		}
+	}
+	return n
+}
+
+// lazyFast is the quick check's node of s, as newFastNode compiles the
+// schema inline resolves, its children compiled on first use.
+func (v *Validator) lazyFast(s *spec.Schema, stack []string) *fastNode {
+	s, stack, _, cycle, ok := v.resolve(s, stack)
+	switch {
+	case cycle:
+		return newFastNode(&spec.Schema{}, v.formats)
+	case !ok:
+		return &fastNode{unsupported: true}
+	}
+	return newFastNodeWith(s, v.formats, func(c *spec.Schema) *fastNode { return v.lazyFast(c, stack) })
 }
 
 // definition parses an embedded definition once.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"sync"
 	"unicode/utf8"
 
 	"k8s.io/kube-openapi/pkg/validation/spec"
@@ -47,10 +48,28 @@ type fastNode struct {
 	items                 *fastNode
 	allOf, anyOf, oneOf   []*fastNode
 	not                   *fastNode
+
+	// expand sets the nodes below on first use.
+	expand func(*fastNode)
+	once   sync.Once
 }
 
-// newFastNode compiles s.
+// kids returns n with the nodes below it compiled.
+func (n *fastNode) kids() *fastNode {
+	if n.expand != nil {
+		n.once.Do(func() { n.expand(n) })
+	}
+	return n
+}
+
+// newFastNode compiles s, whose references are resolved.
 func newFastNode(s *spec.Schema, formats strfmt.Registry) *fastNode {
+	return newFastNodeWith(s, formats, func(c *spec.Schema) *fastNode { return newFastNode(c, formats) })
+}
+
+// newFastNodeWith compiles s, and with child each schema below it, when
+// the check first needs them.
+func newFastNodeWith(s *spec.Schema, formats strfmt.Registry, child func(*spec.Schema) *fastNode) *fastNode {
 	n := &fastNode{
 		types:        s.Type,
 		format:       s.Format,
@@ -110,33 +129,34 @@ func newFastNode(s *spec.Schema, formats strfmt.Registry) *fastNode {
 			}
 		}
 	}
-	if len(s.Properties) > 0 {
-		n.props = make(map[string]*fastNode, len(s.Properties))
-		for k := range s.Properties {
-			p := s.Properties[k]
-			n.props[k] = newFastNode(&p, formats)
+	if ap := s.AdditionalProperties; ap != nil && ap.Schema == nil && !ap.Allows {
+		n.noAdditional = true
+	}
+	n.expand = func(n *fastNode) {
+		if len(s.Properties) > 0 {
+			n.props = make(map[string]*fastNode, len(s.Properties))
+			for k := range s.Properties {
+				p := s.Properties[k]
+				n.props[k] = child(&p)
+			}
 		}
-	}
-	if ap := s.AdditionalProperties; ap != nil {
-		if ap.Schema != nil {
-			n.additional = newFastNode(ap.Schema, formats)
-		} else if !ap.Allows {
-			n.noAdditional = true
+		if ap := s.AdditionalProperties; ap != nil && ap.Schema != nil {
+			n.additional = child(ap.Schema)
 		}
-	}
-	if s.Items != nil && s.Items.Schema != nil {
-		n.items = newFastNode(s.Items.Schema, formats)
-	}
-	for _, l := range []struct {
-		in  []spec.Schema
-		out *[]*fastNode
-	}{{s.AllOf, &n.allOf}, {s.AnyOf, &n.anyOf}, {s.OneOf, &n.oneOf}} {
-		for i := range l.in {
-			*l.out = append(*l.out, newFastNode(&l.in[i], formats))
+		if s.Items != nil && s.Items.Schema != nil {
+			n.items = child(s.Items.Schema)
 		}
-	}
-	if s.Not != nil {
-		n.not = newFastNode(s.Not, formats)
+		for _, l := range []struct {
+			in  []spec.Schema
+			out *[]*fastNode
+		}{{s.AllOf, &n.allOf}, {s.AnyOf, &n.anyOf}, {s.OneOf, &n.oneOf}} {
+			for i := range l.in {
+				*l.out = append(*l.out, child(&l.in[i]))
+			}
+		}
+		if s.Not != nil {
+			n.not = child(s.Not)
+		}
 	}
 	return n
 }
@@ -149,6 +169,7 @@ func (n *fastNode) valid(x any) bool {
 	if n.unsupported || n.badRegexp {
 		return false
 	}
+	n.kids()
 	if x == nil {
 		// kube-openapi checks only the type and the enum of a null.
 		if len(n.types) > 0 && !n.nullable && !containsType(n.types, "null") {
@@ -416,6 +437,7 @@ func (n *fastNode) failing(x any, at Path, out []failure) []failure {
 	if n.valid(x) {
 		return out
 	}
+	n.kids()
 	before := len(out)
 	switch v := x.(type) {
 	case map[string]any:

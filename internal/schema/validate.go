@@ -85,7 +85,11 @@ func (v *Validator) check(c *compiled, value any, prefix Path) []Violation {
 				pruneNulls(c.root, data)
 			}
 		}
-		sv := validate.NewSchemaValidator(c.openAPI, nil, prefix.apiString(), c.formats)
+		schema, err := c.schema()
+		if err != nil {
+			return append(out, Violation{Path: prefix, Reason: ReasonInvalid, Message: field.InternalError(nil, err).Error()})
+		}
+		sv := validate.NewSchemaValidator(schema, nil, prefix.apiString(), c.formats)
 		var schemaErrs []Violation
 		schemaErrs, blocking = openAPIViolations(sv, c, data, prefix)
 		out = append(out, schemaErrs...)

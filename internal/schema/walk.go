@@ -49,6 +49,7 @@ func (w *walker) walk(n *node, x any) {
 		w.subs = append(w.subs, subCheck{def: n.ref, value: x, path: w.here()})
 		return
 	}
+	n.children()
 	switch x := x.(type) {
 	case map[string]any:
 		for k, val := range x {
@@ -100,6 +101,7 @@ func pruneNulls(n *node, x any) {
 	if n == nil || n.ref != "" {
 		return
 	}
+	n.children()
 	switch x := x.(type) {
 	case map[string]any:
 		for k, val := range x {
