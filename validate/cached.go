@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -129,15 +130,30 @@ func cached[T any](c *checker, key string, compute func() (T, error)) (T, error)
 // facts returns a root's facts, parsing its objects only on a cache miss.
 func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 	c.mu.Lock()
-	f, ok := c.factsByRoot[res]
-	c.mu.Unlock()
-	if ok {
-		return f, nil
+	once, ok := c.factsByRoot[res]
+	if !ok {
+		once = &factsOnce{}
+		c.factsByRoot[res] = once
 	}
+	c.mu.Unlock()
+	// The rules on roots and the index of Flux objects ask at once.
+	once.once.Do(func() { once.f, once.err = c.readFacts(res) })
+	return once.f, once.err
+}
+
+// factsOnce are a root's facts, read once per Run.
+type factsOnce struct {
+	once sync.Once
+	f    *rootFacts
+	err  error
+}
+
+// readFacts reads a root's facts from the memo, else from its objects.
+func (c *checker) readFacts(res *render.Result) (*rootFacts, error) {
 	key := c.rootKey(factsHeader, res)
 	if data, ok := c.memo.Get(key); ok {
 		if f, err := decodeFacts(data); err == nil {
-			return c.keepFacts(res, f), nil
+			return &f, nil
 		}
 	}
 	v, err := c.factsFromObjects(res)
@@ -147,7 +163,7 @@ func (c *checker) facts(res *render.Result) (*rootFacts, error) {
 	if data, err := v.encode(); err == nil {
 		c.memo.Put(key, string(data))
 	}
-	return c.keepFacts(res, v), nil
+	return &v, nil
 }
 
 // factsFromObjects gathers a root's facts from its rendered objects.
@@ -177,14 +193,6 @@ func (c *checker) factsFromObjects(res *render.Result) (rootFacts, error) {
 		}
 	}
 	return f, nil
-}
-
-// keepFacts keeps a root's facts for the rest of the Run.
-func (c *checker) keepFacts(res *render.Result, f rootFacts) *rootFacts {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.factsByRoot[res] = &f
-	return &f
 }
 
 // fluxOf returns a root's Flux objects, rebuilt from its facts once per

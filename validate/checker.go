@@ -35,7 +35,7 @@ type checker struct {
 
 	mu          sync.Mutex
 	objects     map[*render.Result][]*object
-	factsByRoot map[*render.Result]*rootFacts
+	factsByRoot map[*render.Result]*factsOnce
 	fluxByRoot  map[*render.Result][]*object
 	located     map[located]*yaml.Node
 
@@ -67,7 +67,7 @@ func newChecker(ctx context.Context, in Input, opts Options) (*checker, error) {
 		in:          in,
 		opts:        opts,
 		objects:     map[*render.Result][]*object{},
-		factsByRoot: map[*render.Result]*rootFacts{},
+		factsByRoot: map[*render.Result]*factsOnce{},
 		fluxByRoot:  map[*render.Result][]*object{},
 		located:     map[located]*yaml.Node{},
 	}, nil
