@@ -223,6 +223,37 @@ func (r *Repository) MayApply(root Root, objs []ObjectName) bool {
 	return false
 }
 
+// MayApplyKey names what MayApply's answer for root and objs depends on:
+// the root, its Kustomization's spec, the objects, and the path and blob
+// of every file its inputs hold (a tree's blobs are told without reading
+// the files: from Git's index where its stat says the file is
+// unchanged). "" when a blob cannot be told or the inputs cannot be told
+// from the files.
+func (r *Repository) MayApplyKey(root Root, objs []ObjectName) string {
+	in := r.Inputs(root)
+	if in.Unbounded != "" {
+		return ""
+	}
+	parts := []string{"may-apply/1", root.Path}
+	if k := root.Kustomization; k != nil {
+		parts = append(parts, string(k.SpecJSON))
+	}
+	for _, o := range objs {
+		parts = append(parts, o.Namespace+"/"+o.Name)
+	}
+	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	for _, p := range in.Paths {
+		for _, f := range filesAt(r.filesSorted, p) {
+			b, err := r.tree.Blob(f)
+			if err != nil {
+				return ""
+			}
+			parts = append(parts, f, b)
+		}
+	}
+	return cache.Key(parts...)
+}
+
 // inputData reads the files at the paths of in; false when one cannot be
 // read.
 func (r *Repository) inputData(in Inputs) ([][]byte, bool) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/hooks"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
@@ -78,9 +79,9 @@ func (w *Workspace) Check(ctx context.Context, tree repo.Tree, scope Scope, s Se
 	switch {
 	case !scope.Shard.Whole():
 		part = scope.part(disc)
-		results, err = renderFor(ctx, eng, disc, tree, part.render, part.files)
+		results, err = renderFor(ctx, eng, disc, tree, part.render, part.files, w.openAnswers())
 	case scope.Files != nil && !scope.RenderAll:
-		results, err = renderTouched(ctx, eng, disc, tree, scope.Files)
+		results, err = renderTouched(ctx, eng, disc, tree, scope.Files, w.openAnswers())
 	default:
 		// What is set aside in a folder the scope names too.
 		results, err = eng.Render(ctx, disc, slices.Concat(disc.Roots, disc.SetAsideUnder(scope.Paths)))
@@ -204,13 +205,13 @@ func under(p string, dirs []string) bool {
 // may apply what those apply), then with everything the engine rendered
 // on the way (the parents of each cluster's walk, the roots a
 // substitution read from).
-func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string) ([]*render.Result, error) {
-	return renderFor(ctx, eng, disc, tree, disc.Touching(files), files)
+func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string, answers *cache.Memo[bool]) ([]*render.Result, error) {
+	return renderFor(ctx, eng, disc, tree, disc.Touching(files), files, answers)
 }
 
 // renderFor renders the roots touched and what the rules look up from
 // them and from files.
-func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, touched []render.Root, files []string) ([]*render.Result, error) {
+func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, touched []render.Root, files []string, answers *cache.Memo[bool]) ([]*render.Result, error) {
 	results, err := eng.Render(ctx, disc, touched)
 	if err != nil {
 		return nil, err
@@ -248,10 +249,11 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 			return false
 		}
 		sameCluster := anyCluster || root.Cluster == nil || clusters[root.Cluster.Name]
-		return sameCluster && disc.MayApply(root, look.Applied)
+		return sameCluster && mayApply(answers, disc, root, look.Applied)
 	}); err != nil {
 		return nil, err
 	}
+	answers.Save()
 	// A marker naming no ImagePolicy there is reads otherwise when the
 	// repository defines none: whether it does is told by every root
 	// that may.
@@ -261,6 +263,37 @@ func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository,
 		}
 	}
 	return eng.WithRendered(results), nil
+}
+
+// mayApply is disc.MayApply, its answer kept in answers: it reads every
+// input file of each root of a cluster, the same answer on the next
+// commit but for the roots the change touches.
+func mayApply(answers *cache.Memo[bool], disc *render.Repository, root render.Root, objs []render.ObjectName) bool {
+	key := disc.MayApplyKey(root, objs)
+	if key == "" {
+		return disc.MayApply(root, objs)
+	}
+	if may, ok := answers.Get(key); ok {
+		return may
+	}
+	may := disc.MayApply(root, objs)
+	answers.Put(key, may)
+	return may
+}
+
+// answersHeader names the record of MayApply's answers: per key, the
+// answer.
+const answersHeader = "may-apply/1"
+
+// openAnswers reads the answers MayApply gave earlier runs; nil without
+// a cache.
+func (w *Workspace) openAnswers() *cache.Memo[bool] {
+	c, err := w.Cache()
+	if err != nil || c == nil {
+		return nil
+	}
+	return cache.OpenMemo(c, cache.Key(answersHeader, version.CacheSalt(), w.Repo.Root), answersHeader,
+		func(w *cache.Writer, v bool) { w.Bool(v) }, func(r *cache.Reader) bool { return r.Bool() })
 }
 
 // fluxClusters names the clusters whose walk reached the Flux

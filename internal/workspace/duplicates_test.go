@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -140,4 +141,71 @@ func findingsJSON(t *testing.T, r *validate.Report) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestKeptAnswersFollowChanges: the hook keeps, between runs, whether
+// each Kustomization of a cluster may apply what the changed root
+// applies. A later run where another root's files changed asks again: a
+// change of one team's ConfigMap checked alone, then again once the other
+// team's folder was edited to apply the same ConfigMap, finds the
+// duplicate the second time, as a run without a cache does.
+func TestKeptAnswersFollowChanges(t *testing.T) {
+	ks := func(name, path string) []byte {
+		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + name + ", namespace: flux-system}\n" +
+			"spec: {interval: 10m, path: " + path + ", prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n")
+	}
+	cm := func(name, team string) []byte {
+		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {team: " + team + "}\n")
+	}
+	g := fleetRepo(t, map[string][]byte{
+		"clusters/prod/team-a.yaml":  ks("team-a", "./teams/a"),
+		"clusters/prod/team-b.yaml":  ks("team-b", "./teams/b"),
+		"teams/a/kustomization.yaml": []byte("namespace: team\nresources: [cm.yaml]\n"),
+		"teams/a/cm.yaml":            cm("settings-a", "a"),
+		"teams/b/kustomization.yaml": []byte("namespace: team\nresources: [cm.yaml]\n"),
+		"teams/b/cm.yaml":            cm("settings-b", "b"),
+	})
+	t.Setenv("GITOPS_CACHE_DIR", t.TempDir())
+	check := func() []string {
+		w, err := Open(Options{Dir: g.Dir, Jobs: 2, Offline: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := w.Repo.Tree("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := w.Check(context.Background(), tree, Scope{Files: []string{"teams/a/cm.yaml"}}, Settings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range r.Findings {
+			if f.Rule == "duplicate-object" {
+				out = append(out, f.File+": "+f.Message)
+			}
+		}
+		return out
+	}
+	write := func(file string, data []byte) {
+		if err := os.WriteFile(filepath.Join(g.Dir, filepath.FromSlash(file)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("teams/a/cm.yaml", cm("settings-a", "a2"))
+	if got := check(); len(got) != 0 {
+		t.Fatalf("before team b's edit: duplicates %q", got)
+	}
+	w, err := Open(Options{Dir: g.Dir, Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.openAnswers().Len(); n == 0 {
+		t.Fatal("the check kept no answer")
+	}
+	write("teams/b/cm.yaml", cm("settings-a", "b"))
+	want := "teams/a/cm.yaml: v1/ConfigMap/team/settings-a is applied by Kustomization flux-system/team-a and also by Kustomization flux-system/team-b, which render it differently: they would fight over it"
+	if got := check(); len(got) != 1 || got[0] != want {
+		t.Errorf("after team b's edit: duplicates %q, want %q", got, []string{want})
+	}
 }
