@@ -383,12 +383,18 @@ func hasFileAt(sorted []string, p string) bool {
 	if p == "." {
 		return len(sorted) > 0
 	}
-	if _, ok := slices.BinarySearch(sorted, p); ok {
+	i, ok := slices.BinarySearch(sorted, p)
+	if ok {
 		return true
 	}
-	dir := p + "/"
-	i, _ := slices.BinarySearch(sorted, dir)
-	return i < len(sorted) && strings.HasPrefix(sorted[i], dir)
+	// The names that go on from p follow it, ordered by the byte after
+	// p: those below '/' come before the files under p.
+	for ; i < len(sorted) && strings.HasPrefix(sorted[i], p); i++ {
+		if c := sorted[i][len(p)]; c >= '/' {
+			return c == '/'
+		}
+	}
+	return false
 }
 
 // namesFluxIn tells whether one of files names an API group the walk
