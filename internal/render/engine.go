@@ -78,6 +78,9 @@ type Options struct {
 	// Flights, when set, has the engines of the run that share it and
 	// the cache render each root once at a time (Flights).
 	Flights *Flights
+	// Releases, when set, shares the cached renders of HelmReleases with
+	// the other engines of this repository in the run.
+	Releases *Releases
 }
 
 // Engine renders the roots of one tree.
@@ -92,6 +95,9 @@ type Engine struct {
 	memoOnce sync.Once
 	memo     *Memo
 	stored   atomic.Bool // something was added to the cache
+	// releaseMemos are the cached HelmRelease renders, when no
+	// Options.Releases shares them.
+	releaseMemos Releases
 	// results keeps this run's renders, by root and spec: the walk of a
 	// cluster's tree renders roots the command renders again.
 	results sync.Map

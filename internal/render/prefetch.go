@@ -79,13 +79,19 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 		}
 		g.SetLimit(idle)
 		apis := e.helmAPIs(r)
+		var store releaseStore
+		for _, root := range roots {
+			store.look = append(store.look, e.releaseMemo(root.Path))
+		}
 		for _, w := range written {
 			if stopped.Load() || ctx.Err() != nil {
 				break
 			}
 			g.Go(func() error {
 				if !stopped.Load() {
-					e.release(ctx, w.child, src, apis, nil)
+					// Kept for the run: which root renders it is
+					// not known yet.
+					e.release(ctx, w.child, src, apis, nil, store)
 				}
 				return nil
 			})

@@ -85,8 +85,10 @@ type shared struct {
 	// filters are the source filters of the run's engines, flights their
 	// renders under way.
 	filters render.Filters
-	flights render.Flights
-	charts  *helm.Fetcher
+	// releases are the cached HelmRelease renders the engines share.
+	releases render.Releases
+	flights  render.Flights
+	charts   *helm.Fetcher
 	// remote is the registry behind the cache (CacheRepo), or nil.
 	remote *cacherepo.Repo
 	// rendered, when set, counts the engines' renders.
@@ -213,6 +215,7 @@ func (w *Workspace) EngineWith(tree repo.Tree, tune func(*render.Options)) (*ren
 	opts.Charts = s.charts
 	opts.Rendered = s.rendered
 	opts.Filters = &s.filters
+	opts.Releases = &s.releases
 	if c != nil {
 		opts.Cache, opts.Flights = c, &s.flights
 		opts.Memo = w.memoLocked(c)
