@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
@@ -14,12 +15,17 @@ import (
 // corpus ten times the size, against the corpus's own in the same run,
 // and a cold diff of one changed overlay there against flate's.
 func (b *bench) scale(ctx context.Context) error {
-	small, _, err := b.coldRender(ctx, b.repo, b.coldRuns, "scale-1x")
-	if err != nil {
-		return err
-	}
 	big := filepath.Join(b.work, "repo-10x")
 	if err := b.corpusIn(big, 10*b.copies); err != nil {
+		return err
+	}
+	// The two corpora are timed back to back, once the files just
+	// written are on disk: the kernel writing a fresh corpus back while
+	// it is rendered, and the machine's speed drifting over the minutes
+	// between, had the larger one take up to a third longer.
+	syscall.Sync()
+	small, _, err := b.coldRender(ctx, b.repo, b.coldRuns, "scale-1x")
+	if err != nil {
 		return err
 	}
 	// One run each at ten times the size: a run takes tens of seconds,
