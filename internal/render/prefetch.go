@@ -42,9 +42,14 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 	}
 	r.fluxOnce.Do(r.sortFlux)
 	var files []string
+	var store releaseStore // the memos of the roots that write releases
 	for _, root := range roots {
-		if root.At == nil {
-			files = append(files, filesAt(r.releaseSorted, root.Path)...)
+		if root.At != nil {
+			continue
+		}
+		if written := filesAt(r.releaseSorted, root.Path); len(written) > 0 {
+			files = append(files, written...)
+			store.look = append(store.look, e.releaseMemo(root.Path))
 		}
 	}
 	if len(files) == 0 {
@@ -79,10 +84,6 @@ func (e *Engine) prefetch(ctx context.Context, r *Repository, roots []Root) pref
 		}
 		g.SetLimit(idle)
 		apis := e.helmAPIs(r)
-		var store releaseStore
-		for _, root := range roots {
-			store.look = append(store.look, e.releaseMemo(root.Path))
-		}
 		for _, w := range written {
 			if stopped.Load() || ctx.Err() != nil {
 				break
