@@ -241,9 +241,9 @@ func (r *Repository) MayApplyKey(root Root, objs []ObjectName) string {
 	for _, o := range objs {
 		parts = append(parts, o.Namespace+"/"+o.Name)
 	}
-	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	sorted := r.sortedFiles()
 	for _, p := range in.Paths {
-		for _, f := range filesAt(r.filesSorted, p) {
+		for _, f := range filesAt(sorted, p) {
 			b, err := r.tree.Blob(f)
 			if err != nil {
 				return ""
@@ -257,10 +257,10 @@ func (r *Repository) MayApplyKey(root Root, objs []ObjectName) string {
 // inputData reads the files at the paths of in; false when one cannot be
 // read.
 func (r *Repository) inputData(in Inputs) ([][]byte, bool) {
-	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	sorted := r.sortedFiles()
 	data := [][]byte{}
 	for _, p := range in.Paths {
-		for _, f := range filesAt(r.filesSorted, p) {
+		for _, f := range filesAt(sorted, p) {
 			d, err := r.tree.ReadFile(f)
 			if err != nil {
 				return nil, false
@@ -376,6 +376,12 @@ func filesAt(sorted []string, p string) []string {
 		j++
 	}
 	return append(out, sorted[i:j]...)
+}
+
+// sortedFiles returns the repository's files, sorted once.
+func (r *Repository) sortedFiles() []string {
+	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	return r.filesSorted
 }
 
 // hasFileAt tells whether filesAt(sorted, p) has one.

@@ -81,16 +81,16 @@ func (s Shard) Take(weights map[string]int) map[string]bool {
 // Weights returns what rendering each root costs, as the number of the
 // repository's files its inputs hold (at least 1), keyed by Root.Key.
 func (r *Repository) Weights(roots []Root) map[string]int {
-	r.filesOnce.Do(func() { r.filesSorted = slices.Sorted(slices.Values(r.Files)) })
+	sorted := r.sortedFiles()
 	out := make(map[string]int, len(roots))
 	for _, root := range roots {
 		n := 0
 		in := r.Inputs(root)
 		if in.Unbounded != "" {
-			n = len(r.filesSorted)
+			n = len(sorted)
 		}
 		for _, p := range in.Paths {
-			n += len(filesAt(r.filesSorted, p))
+			n += len(filesAt(sorted, p))
 		}
 		out[root.Key()] = max(n, 1)
 	}
