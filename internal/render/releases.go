@@ -359,7 +359,7 @@ type Releases struct {
 	made  atomic.Int64
 }
 
-// shared returns the engine's Releases.
+// sharedReleases returns the engine's Releases.
 func (e *Engine) sharedReleases() *Releases {
 	if e.opts.Releases != nil {
 		return e.opts.Releases
@@ -394,26 +394,18 @@ type releaseStore struct {
 // lookupRelease finds the render keyed key among the run's, else in the
 // store's memos; it keeps what it finds in the store's keep.
 func (e *Engine) lookupRelease(store releaseStore, key string, rel *Release) bool {
-	v, ok := e.sharedReleases().fresh.Load(key)
-	en, _ := v.(releaseEntry)
-	if !ok {
-		en, ok = store.keep.Get(key)
-		for _, m := range store.look {
-			if ok {
-				break
-			}
-			if en, ok = m.Get(key); ok {
-				// Found in the cache, it needs no render: the render
-				// of the root that asks for it finds it here.
-				e.sharedReleases().fresh.Store(key, en)
-			}
-		}
-		if !ok {
+	shared := e.sharedReleases()
+	var en releaseEntry
+	if v, ok := shared.fresh.Load(key); ok {
+		en = v.(releaseEntry)
+		e.keepRelease(store, key, en)
+	} else if en, ok = store.keep.Get(key); !ok {
+		if en, ok = store.get(key); !ok {
 			return false
 		}
-	} else if store.keep != nil {
-		store.keep.Put(key, en)
-		e.stored.Store(true)
+		// Found in the cache, it needs no render: the render of the
+		// root that asks for it finds it here.
+		shared.fresh.Store(key, en)
 	}
 	rel.Origins = make([]Origin, 0, len(en.objects)/2)
 	for i := 0; i+1 < len(en.objects); i += 2 {
@@ -422,6 +414,24 @@ func (e *Engine) lookupRelease(store releaseStore, key string, rel *Release) boo
 	rel.ChartName, rel.Version, rel.Chart = en.chartName, en.version, en.chart
 	rel.output, rel.Digest = []byte(en.output), en.digest
 	return true
+}
+
+// get finds the render keyed key in the store's other memos.
+func (s releaseStore) get(key string) (releaseEntry, bool) {
+	for _, m := range s.look {
+		if en, ok := m.Get(key); ok {
+			return en, true
+		}
+	}
+	return releaseEntry{}, false
+}
+
+// keepRelease puts a render in the store's keep, when it has one.
+func (e *Engine) keepRelease(store releaseStore, key string, en releaseEntry) {
+	if store.keep != nil {
+		store.keep.Put(key, en)
+		e.stored.Store(true)
+	}
 }
 
 func (e *Engine) storeRelease(store releaseStore, key string, rel *Release, chart *helm.Chart) {
@@ -435,10 +445,7 @@ func (e *Engine) storeRelease(store releaseStore, key string, rel *Release, char
 		en.objects = append(en.objects, o.Kind, o.Name)
 	}
 	e.sharedReleases().fresh.Store(key, en)
-	if store.keep != nil {
-		store.keep.Put(key, en)
-		e.stored.Store(true)
-	}
+	e.keepRelease(store, key, en)
 }
 
 // sourceIndex is what HelmReleases look up: the Flux sources and the
