@@ -21,15 +21,10 @@ const objectMetaDef = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 // compiled is everything Validate needs for one kind, or for one
 // definition checked on its own.
 type compiled struct {
-	// openAPI is the schema with every reference resolved, for
+	// schema returns the schema with every reference resolved, for
 	// kube-openapi's validator: only a value that fails the quick check
-	// needs it, and a built-in kind's is resolved then (inlined).
-	openAPI *spec.Schema
-	inlined struct {
-		once sync.Once
-		err  error
-	}
-	inline func() (*spec.Schema, error)
+	// needs it, and a built-in kind's is resolved then (inlined), once.
+	schema func() (*spec.Schema, error)
 	// root drives the walk that finds unknown fields, nulls and the values
 	// to check against another definition.
 	root *node
@@ -47,14 +42,6 @@ type crdSchema struct {
 	structural  *structuralschema.Structural
 	cel         *cel.Validator // nil when the schema has no rules
 	hasDefaults bool
-}
-
-// schema returns c.openAPI, resolving it on first use.
-func (c *compiled) schema() (*spec.Schema, error) {
-	if c.inline != nil {
-		c.inlined.once.Do(func() { c.openAPI, c.inlined.err = c.inline() })
-	}
-	return c.openAPI, c.inlined.err
 }
 
 // node is the part of a schema the walk needs.
@@ -171,10 +158,10 @@ func (v *Validator) compileDefinition(name string) (*compiled, error) {
 		root:    v.lazyNode(top, nil),
 		fast:    v.lazyFast(top, nil),
 		formats: v.formats,
-		inline: func() (*spec.Schema, error) {
+		schema: sync.OnceValues(func() (*spec.Schema, error) {
 			s, _, err := v.inline(top, nil)
 			return s, err
-		},
+		}),
 	}, nil
 }
 

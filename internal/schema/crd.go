@@ -170,7 +170,7 @@ func (c *crdInfo) compile(version string, formats strfmt.Registry) (*compiled, e
 	root := structuralNode(ss)
 	root.embedded = true // the resource root: apiVersion, kind, metadata
 	return &compiled{
-		openAPI: openAPI,
+		schema:  func() (*spec.Schema, error) { return openAPI, nil },
 		root:    root,
 		fast:    newFastNode(openAPI, formats),
 		formats: formats,
