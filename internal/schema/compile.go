@@ -206,11 +206,7 @@ func (v *Validator) lazyNode(s *spec.Schema, stack []string) *node {
 	ap := s.AdditionalProperties
 	fields := len(s.Properties) > 0
 	other := ap != nil && (ap.Schema != nil || ap.Allows)
-	preserve, _ := s.Extensions.GetBool("x-kubernetes-preserve-unknown-fields")
-	isObject := len(s.Type) == 0 || s.Type.Contains("object")
-	n.preserve = preserve || !isObject || (!fields && !other)
-	n.closed = !n.preserve && !other
-	n.embedded, _ = s.Extensions.GetBool("x-kubernetes-embedded-resource")
+	n.preserve, n.closed, n.embedded = objectShape(s, fields, other)
 	n.leaf = !fields && !other && !n.closed && !n.embedded && n.items.leaf
 	if fields || other {
 		n.expand = func(n *node) {
@@ -338,15 +334,23 @@ func (v *Validator) inline(s *spec.Schema, stack []string) (*spec.Schema, *node,
 		}
 		out.Not = ns
 	}
-	preserve, _ := s.Extensions.GetBool("x-kubernetes-preserve-unknown-fields")
+	n.preserve, n.closed, n.embedded = objectShape(s, len(n.props) > 0, n.additional != nil)
+	n.setLeaf()
+	return &out, n, nil
+}
+
+// objectShape is what the walk knows of a built-in schema's object, from
+// whether it declares fields and takes other keys: whether it keeps
+// fields it does not declare, calls them unknown, and is an embedded
+// resource.
+func objectShape(s *spec.Schema, fields, other bool) (preserve, closed, embedded bool) {
+	preserve, _ = s.Extensions.GetBool("x-kubernetes-preserve-unknown-fields")
 	// The Go types behind an object without declared fields (RawExtension,
 	// JSON) take anything; scalars have no fields.
 	isObject := len(s.Type) == 0 || s.Type.Contains("object")
-	n.preserve = preserve || !isObject || (len(n.props) == 0 && n.additional == nil)
-	n.closed = !n.preserve && n.additional == nil
-	n.embedded, _ = s.Extensions.GetBool("x-kubernetes-embedded-resource")
-	n.setLeaf()
-	return &out, n, nil
+	preserve = preserve || !isObject || (!fields && !other)
+	embedded, _ = s.Extensions.GetBool("x-kubernetes-embedded-resource")
+	return preserve, !preserve && !other, embedded
 }
 
 // structuralNode builds the walk's node for a CRD's structural schema, with
