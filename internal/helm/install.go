@@ -27,6 +27,8 @@ import (
 type installed struct {
 	Manifests []releaseutil.Manifest
 	Hooks     []*releasev1.Hook
+	// objects are each manifest's objects, in turn.
+	objects []parsed
 }
 
 // installOptions are the settings of Helm's install that change what a
@@ -81,11 +83,11 @@ func install(ctx context.Context, ch *chartv2.Chart, vals map[string]any, o inst
 			return installed{}, err
 		}
 	}
-	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	hooks, manifests, objects, err := sortManifests(files)
 	if err != nil {
 		return installed{}, err
 	}
-	return installed{Manifests: manifests, Hooks: hooks}, nil
+	return installed{Manifests: manifests, Hooks: hooks, objects: objects}, nil
 }
 
 // fileAnnotation carries each document's template file through a

@@ -125,8 +125,7 @@ func Render(ctx context.Context, rel Release) ([]*kyaml.RNode, error) {
 		out = append(out, crds...)
 	}
 	hooksRendered := hr.GetPostRenderStrategy() != helmv2.PostRenderStrategyNoHooks
-	add := func(manifest string, postRendered bool) error {
-		nodes, err := parseObjects(manifest)
+	add := func(nodes []*kyaml.RNode, err error, postRendered bool) error {
 		if err != nil {
 			return fmt.Errorf("chart %s: its output does not read as objects: %w", rel.Chart, err)
 		}
@@ -145,10 +144,8 @@ func Render(ctx context.Context, rel Release) ([]*kyaml.RNode, error) {
 		out = append(out, nodes...)
 		return nil
 	}
-	for _, m := range r.Manifests {
-		// The comment `helm template` puts above each object names its
-		// template.
-		if err := add("# Source: "+m.Name+"\n"+m.Content, true); err != nil {
+	for _, m := range r.objects {
+		if err := add(m.objects, m.err, true); err != nil {
 			return nil, err
 		}
 	}
@@ -160,7 +157,8 @@ func Render(ctx context.Context, rel Release) ([]*kyaml.RNode, error) {
 			runs = hr.GetTest().Enable
 		}
 		if runs {
-			if err := add(h.Manifest, hooksRendered); err != nil {
+			nodes, err := parseObjects(h.Manifest)
+			if err := add(nodes, err, hooksRendered); err != nil {
 				return nil, err
 			}
 		}
