@@ -318,13 +318,13 @@ func jsonable(n *yaml.Node) bool {
 		default:
 			return false
 		}
-		if n.Style != 0 || n.Value == "" || strings.IndexByte("+-.0123456789", n.Value[0]) < 0 {
-			return true
+		// Plain, these are the numbers YAML 1.1 reads that JSON
+		// cannot write.
+		switch n.Value {
+		case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN":
+			return n.Style != 0
 		}
-		// YAML 1.1 reads ".inf", "-Infinity" or "NaN" as a number
-		// JSON cannot write.
-		v := strings.ToLower(n.Value)
-		return !strings.Contains(v, "inf") && !strings.Contains(v, "nan")
+		return true
 	}
 	return false
 }
