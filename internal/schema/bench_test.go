@@ -102,3 +102,14 @@ func BenchmarkNew(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadKubernetes times reading one version's embedded data, which
+// every validating run does once.
+func BenchmarkReadKubernetes(b *testing.B) {
+	version := embeddedVersions()[len(embeddedVersions())-1]
+	for b.Loop() {
+		if _, err := readKubernetes(version); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

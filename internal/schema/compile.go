@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -253,7 +252,8 @@ func (v *Validator) definition(name string) (*spec.Schema, error) {
 		return nil, fmt.Errorf("no definition %s in the Kubernetes %s schemas", name, v.version)
 	}
 	s := new(spec.Schema)
-	if err := json.Unmarshal(raw, s); err != nil {
+	// Its own decoder, without encoding/json's scan of the text first.
+	if err := s.UnmarshalJSON(raw); err != nil {
 		return nil, fmt.Errorf("decoding definition %s: %w", name, err)
 	}
 	v.parsed[name] = s
