@@ -5,9 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path"
-	"slices"
-	"sort"
 	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -170,29 +167,20 @@ func appendDoc(files map[string]string, name, doc string) {
 // out, into one stream, each annotated with its file.
 func annotate(files map[string]string) (string, error) {
 	var docs []*kyaml.RNode
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		content := files[name]
-		if strings.HasPrefix(path.Base(name), "_") || strings.TrimSpace(content) == "" {
+	for name, doc := range documents(files) {
+		if strings.TrimSpace(doc) == "" {
 			continue
 		}
-		split := releaseutil.SplitManifests(content)
-		keys := slices.Collect(maps.Keys(split))
-		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-		for _, k := range keys {
-			if strings.TrimSpace(split[k]) == "" {
-				continue
-			}
-			nodes, err := kio.ParseAll(split[k])
-			if err != nil {
-				return "", fmt.Errorf("parsing %s: %w", name, err)
-			}
-			for _, n := range nodes {
-				if err := n.PipeE(kyaml.SetAnnotation(fileAnnotation, name)); err != nil {
-					return "", fmt.Errorf("annotating %s: %w", name, err)
-				}
-			}
-			docs = append(docs, nodes...)
+		nodes, err := kio.ParseAll(doc)
+		if err != nil {
+			return "", fmt.Errorf("parsing %s: %w", name, err)
 		}
+		for _, n := range nodes {
+			if err := n.PipeE(kyaml.SetAnnotation(fileAnnotation, name)); err != nil {
+				return "", fmt.Errorf("annotating %s: %w", name, err)
+			}
+		}
+		docs = append(docs, nodes...)
 	}
 	return kio.StringAll(docs)
 }

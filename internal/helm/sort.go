@@ -2,6 +2,7 @@ package helm
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"path"
 	"slices"
@@ -37,36 +38,26 @@ type parsed struct {
 // their order and the errors to Helm's. Unlike Helm, a document with an
 // unknown hook event is skipped without a log line.
 func sortManifests(files map[string]string) (hooks []*releasev1.Hook, manifests []releaseutil.Manifest, objects []parsed, err error) {
-	for _, file := range slices.Sorted(maps.Keys(files)) {
-		content := files[file]
-		if strings.HasPrefix(path.Base(file), "_") || strings.TrimSpace(content) == "" {
+	for file, doc := range documents(files) {
+		p, head, ok := parseDoc(file, doc)
+		if !ok {
+			head = releaseutil.SimpleHead{}
+			if err := sigsyaml.Unmarshal([]byte(doc), &head); err != nil {
+				return nil, nil, nil, fmt.Errorf("YAML parse error on %s: %w", file, err)
+			}
+		}
+		var annotations map[string]string
+		if head.Metadata != nil {
+			annotations = head.Metadata.Annotations
+		}
+		events, isHook := annotations[releasev1.HookAnnotation]
+		if !isHook {
+			manifests = append(manifests, releaseutil.Manifest{Name: file, Content: doc, Head: &head})
+			objects = append(objects, p)
 			continue
 		}
-		split := releaseutil.SplitManifests(content)
-		keys := slices.Collect(maps.Keys(split))
-		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-		for _, k := range keys {
-			doc := split[k]
-			p, head, ok := parseDoc(file, doc)
-			if !ok {
-				head = releaseutil.SimpleHead{}
-				if err := sigsyaml.Unmarshal([]byte(doc), &head); err != nil {
-					return nil, nil, nil, fmt.Errorf("YAML parse error on %s: %w", file, err)
-				}
-			}
-			var annotations map[string]string
-			if head.Metadata != nil {
-				annotations = head.Metadata.Annotations
-			}
-			events, isHook := annotations[releasev1.HookAnnotation]
-			if !isHook {
-				manifests = append(manifests, releaseutil.Manifest{Name: file, Content: doc, Head: &head})
-				objects = append(objects, p)
-				continue
-			}
-			if h := hook(head, file, doc, events); h != nil {
-				hooks = append(hooks, h)
-			}
+		if h := hook(head, file, doc, events); h != nil {
+			hooks = append(hooks, h)
 		}
 	}
 	order := make(map[string]int, len(releaseutil.InstallOrder))
@@ -99,6 +90,28 @@ func sortManifests(files map[string]string) (hooks []*releasev1.Hook, manifests 
 		sortedManifests[i], sortedObjects[i] = manifests[p], objects[p]
 	}
 	return hooks, sortedManifests, sortedObjects, nil
+}
+
+// documents yields a chart's rendered documents with their template
+// files, in the order Helm's install reads them: files by name, partials
+// and empty files left out, then each file's documents in turn.
+func documents(files map[string]string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, file := range slices.Sorted(maps.Keys(files)) {
+			content := files[file]
+			if strings.HasPrefix(path.Base(file), "_") || strings.TrimSpace(content) == "" {
+				continue
+			}
+			split := releaseutil.SplitManifests(content)
+			keys := slices.Collect(maps.Keys(split))
+			sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+			for _, k := range keys {
+				if !yield(file, split[k]) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // hook is the Hook Helm makes of a document annotated with events, or
@@ -189,39 +202,32 @@ func headOf(n *yaml.Node) (head releaseutil.SimpleHead, ok bool) {
 	if n.Kind != yaml.MappingNode || !jsonable(n) {
 		return head, false
 	}
-	fields, ok := headFields(n, "apiVersion", "kind", "metadata")
+	top, ok := headFields(n, "apiVersion", "kind", "metadata")
 	if !ok {
 		return head, false
 	}
-	if v := fields[0]; v != nil {
-		if head.Version, ok = plainString(v); !ok {
-			return head, false
-		}
-	}
-	if v := fields[1]; v != nil {
-		if head.Kind, ok = plainString(v); !ok {
-			return head, false
-		}
-	}
-	md := fields[2]
-	if md == nil {
+	var versionOK, kindOK bool
+	head.Version, versionOK = optionalString(top[0])
+	head.Kind, kindOK = optionalString(top[1])
+	md := top[2]
+	switch {
+	case !versionOK || !kindOK:
+		return head, false
+	case md == nil:
 		return head, true
+	case md.Kind != yaml.MappingNode:
+		return head, false
 	}
-	if md.Kind != yaml.MappingNode {
+	fields, ok := headFields(md, "name", "annotations")
+	if !ok {
 		return head, false
 	}
 	head.Metadata = &struct {
 		Name        string            `json:"name"`
 		Annotations map[string]string `json:"annotations"`
 	}{}
-	fields, ok = headFields(md, "name", "annotations")
-	if !ok {
+	if head.Metadata.Name, ok = optionalString(fields[0]); !ok {
 		return head, false
-	}
-	if v := fields[0]; v != nil {
-		if head.Metadata.Name, ok = plainString(v); !ok {
-			return head, false
-		}
 	}
 	a := fields[1]
 	if a == nil {
@@ -266,6 +272,14 @@ func headFields(n *yaml.Node, names ...string) (values []*yaml.Node, ok bool) {
 		}
 	}
 	return values, true
+}
+
+// optionalString is plainString of a field that may be absent (nil).
+func optionalString(n *yaml.Node) (string, bool) {
+	if n == nil {
+		return "", true
+	}
+	return plainString(n)
 }
 
 // plainString returns a scalar's string when YAML 1.1 and 1.2 both read
