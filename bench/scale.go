@@ -19,15 +19,16 @@ func (b *bench) scale(ctx context.Context) error {
 	if err := b.corpusIn(big, 10*b.copies); err != nil {
 		return err
 	}
-	// The two corpora are timed once the files just written are on disk
-	// (the kernel writing a fresh corpus back while it was rendered had
-	// the larger one take up to a third longer), and take turns, the
-	// smaller first and last: the machine's speed drifts by a tenth and
-	// more over the minutes a larger run takes, and weighs on both alike.
-	syscall.Sync()
+	// The two corpora take turns, the smaller first and last: the
+	// machine's speed drifts by a tenth and more over the minutes a
+	// larger run takes, and weighs on both alike. Each run starts once
+	// the files written before it are on disk: the kernel writing a
+	// fresh corpus, or the cache a larger run filled, back while a run
+	// renders had it take up to a third longer.
 	var smalls, larges []time.Duration
 	var peak int64
 	for i := 0; ; i++ {
+		syscall.Sync()
 		s, _, err := b.coldRender(ctx, b.repo, 1, fmt.Sprintf("scale-1x-%d", i))
 		if err != nil {
 			return err
@@ -36,6 +37,7 @@ func (b *bench) scale(ctx context.Context) error {
 		if len(larges) == b.coldRuns {
 			break
 		}
+		syscall.Sync()
 		l, p, err := b.coldRender(ctx, big, 1, fmt.Sprintf("scale-10x-%d", i))
 		if err != nil {
 			return err
