@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unique"
 
 	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kustomize/kyaml/kio"
@@ -833,7 +834,34 @@ func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars
 	if !fsys.UsedRemote() {
 		e.store(key, res)
 	}
+	res.settle()
 	return res
+}
+
+// settle moves what a fresh result keeps for the rest of the run into
+// memory of its own, its strings interned: made while kustomize built the
+// root, it lay scattered among the build's garbage, and on a long run the
+// collector went through those spans again on every cycle. Most of its
+// strings (kinds, the paths and blobs of shared bases, names across a
+// base's overlays) are the same across roots.
+func (res *Result) settle() {
+	in := func(s string) string { return unique.Make(s).Value() }
+	res.Inputs = slices.Clone(res.Inputs)
+	for i := range res.Inputs {
+		x := &res.Inputs[i]
+		x.Path, x.Blob = in(x.Path), in(x.Blob)
+	}
+	res.Observations = slices.Clone(res.Observations)
+	for i := range res.Observations {
+		o := &res.Observations[i]
+		o.Path, o.Value = in(o.Path), in(o.Value)
+	}
+	res.Origins = slices.Clone(res.Origins)
+	for i := range res.Origins {
+		o := &res.Origins[i]
+		o.File, o.Kind, o.Name = in(o.File), in(o.Kind), in(o.Name)
+		o.Generator, o.Release, o.ResourceSet = in(o.Generator), in(o.Release), in(o.ResourceSet)
+	}
 }
 
 // strictFrom is the Flux minor release from which kustomize-controller
