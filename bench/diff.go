@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/benchgen"
@@ -121,11 +122,13 @@ func (b *bench) diffRuns(ctx context.Context, repo, orig string, runs int, warm 
 	if warm {
 		first = -1 // fills the cache
 	}
-	medians := make([]time.Duration, len(tools))
+	// The tools take turns, each run after a sync: the machine's speed
+	// drifts, and the kernel writing back what an earlier run or the
+	// corpus left would weigh on whichever ran first.
+	walls := make([][]time.Duration, len(tools))
 	edits := 0
-	for i, t := range tools {
-		var walls []time.Duration
-		for r := first; r < runs; r++ {
+	for r := first; r < runs; r++ {
+		for i, t := range tools {
 			edits++
 			if err := setCountIn(repo, diffFile, strconv.Itoa(20+edits)); err != nil {
 				return 0, 0, 0, err
@@ -134,6 +137,7 @@ func (b *bench) diffRuns(ctx context.Context, repo, orig string, runs int, warm 
 			if !warm {
 				cache += fmt.Sprintf("-cold-%d", r)
 			}
+			syscall.Sync()
 			m, err := b.execIn(ctx, repo, []string{"GITOPS_CACHE_DIR=" + cache}, t.ok, t.name, t.args(cache)...)
 			if err != nil {
 				return 0, 0, 0, err
@@ -142,13 +146,16 @@ func (b *bench) diffRuns(ctx context.Context, repo, orig string, runs int, warm 
 				return 0, 0, 0, fmt.Errorf("%s did not show the change:\n%s", filepath.Base(t.name), m.stdout)
 			}
 			if r >= 0 {
-				walls = append(walls, m.wall)
+				walls[i] = append(walls[i], m.wall)
 			}
 			if i == 0 {
 				peak = max(peak, m.maxRSS)
 			}
 		}
-		medians[i] = median(walls)
+	}
+	medians := make([]time.Duration, len(tools))
+	for i := range tools {
+		medians[i] = median(walls[i])
 	}
 	return medians[0], medians[1], peak, nil
 }
