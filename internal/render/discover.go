@@ -685,9 +685,13 @@ type docText struct {
 // factsOf reads a file's content.
 func factsOf(f string, data []byte, kust bool) fileFacts {
 	var facts fileFacts
-	if m := strictGateArg.FindSubmatch(data); m != nil {
-		if on, err := strconv.ParseBool(string(m[1])); err == nil {
-			facts.StrictGate = strconv.FormatBool(on)
+	// The pattern starts with "--", which YAML's lists are full of: look
+	// for the gate's name first.
+	if bytes.Contains(data, []byte("StrictPostBuildSubstitutions=")) {
+		if m := strictGateArg.FindSubmatch(data); m != nil {
+			if on, err := strconv.ParseBool(string(m[1])); err == nil {
+				facts.StrictGate = strconv.FormatBool(on)
+			}
 		}
 	}
 	if kust {
