@@ -118,7 +118,7 @@ func (r *Repository) buildArtifact(g *generator, name string, ops []copyOp, loca
 		if base == nil {
 			// Every copy reads this one revision: its files are listed once.
 			base, baseRev = tree, at
-			w, err := walk(tree, ".")
+			w, err := walk(tree, ".", nil)
 			if err != nil {
 				return nil, fmt.Sprintf("its artifact %s of ArtifactGenerator %s: %v", name, g.ID(), err)
 			}

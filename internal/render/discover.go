@@ -391,7 +391,30 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	for _, a := range c.Archives {
 		r.archives = append(r.archives, gitignore.ParsePattern(a, nil))
 	}
-	w, err := walk(tree, ".")
+	// Reading is mostly system calls (a listing per directory, a stat
+	// and a read per file) and memo lookups: each file is read on one of
+	// every core's readers as soon as the walk lists it, while the walk
+	// goes on, then applied in order.
+	fresh := memo.Len() == 0
+	type read struct {
+		file  string
+		facts *fileFacts
+		err   error
+	}
+	listed := make(chan string, 256)
+	reads := make([][]read, runtime.GOMAXPROCS(0))
+	var readers sync.WaitGroup
+	for i := range reads {
+		readers.Go(func() {
+			for f := range listed {
+				facts, err := readFacts(tree, f, memo, fresh)
+				reads[i] = append(reads[i], read{f, facts, err})
+			}
+		})
+	}
+	w, err := walk(tree, ".", func(f string) { listed <- f })
+	close(listed)
+	readers.Wait()
 	if err != nil {
 		return nil, err
 	}
@@ -402,12 +425,19 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 			r.dirLinks[l] = target
 		}
 	}
-	// Reading is mostly system calls (a listing per directory, a stat per
-	// file) and memo lookups: done on every core, then applied in order.
+	at := make(map[string]int, len(files))
+	for i, f := range files {
+		at[f] = i
+	}
 	facts := make([]*fileFacts, len(files))
 	errs := make([]error, len(files))
-	fresh := memo.Len() == 0
-	onCores(len(files), 64, func(i int) { facts[i], errs[i] = readFacts(tree, files[i], memo, fresh) })
+	for _, rs := range reads {
+		for _, rd := range rs {
+			if i, ok := at[rd.file]; ok {
+				facts[i], errs[i] = rd.facts, rd.err
+			}
+		}
+	}
 	for i, err := range errs {
 		if err != nil {
 			r.Unreadable = append(r.Unreadable, Unreadable(files[i], err))
@@ -452,6 +482,7 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 type walker struct {
 	tree repo.Tree
 	free chan struct{}
+	each func(file string) // called for every file listed, on any goroutine
 
 	mu         sync.Mutex
 	unreadable []*diag.Error // directories that could not be listed
@@ -460,9 +491,10 @@ type walker struct {
 }
 
 // walk lists the files under dir, the directories it could not list and
-// the symlinks to directories it did not enter.
-func walk(tree repo.Tree, dir string) (*walker, error) {
-	w := &walker{tree: tree, free: make(chan struct{}, runtime.GOMAXPROCS(0)-1)}
+// the symlinks to directories it did not enter, and calls each, when set,
+// with every file as it lists it, on any goroutine.
+func walk(tree repo.Tree, dir string, each func(file string)) (*walker, error) {
+	w := &walker{tree: tree, free: make(chan struct{}, runtime.GOMAXPROCS(0)-1), each: each}
 	files, err := w.walk(dir)
 	w.files = files
 	slices.Sort(w.links)
@@ -499,6 +531,9 @@ func (w *walker) walk(dir string) ([]string, error) {
 			}
 		case e.Kind == repo.File:
 			found[i] = []string{p}
+			if w.each != nil {
+				w.each(p)
+			}
 		default:
 			w.mu.Lock()
 			w.links = append(w.links, p)
