@@ -381,10 +381,11 @@ var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
 // Kustomization read as it is written (Engine.Expand reads them as the
 // clusters get them).
 func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
-	return discover(tree, c, nil)
+	return discover(tree, c, nil, nil)
 }
 
-func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
+// done, when set, is called once every file's facts are in memo.
+func discover(tree repo.Tree, c Checkout, memo *Memo, done func()) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
 		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, operators: map[string]string{}, dirLinks: map[string]string{}, plain: map[string][]Child{}}
 	r.fluxDefault = FluxMinor(c.FluxVersion)
@@ -417,6 +418,9 @@ func discover(tree repo.Tree, c Checkout, memo *Memo) (*Repository, error) {
 	readers.Wait()
 	if err != nil {
 		return nil, err
+	}
+	if done != nil {
+		done()
 	}
 	files := w.files
 	r.Files, r.Unreadable = files, w.unreadable

@@ -42,7 +42,7 @@ func (e *Engine) DiscoverFiles(c Checkout) (*Repository, error) {
 		e.memoOnce.Do(func() { e.memo = OpenMemo(e.opts.Cache, e.opts.Salt, e.abs) })
 		m = e.memo
 	}
-	r, err := discover(e.tree, c, m)
+	r, err := discover(e.tree, c, m, e.opts.FactsRead)
 	if err != nil {
 		return nil, err
 	}

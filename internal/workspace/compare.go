@@ -55,6 +55,9 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 	baseSide := make(chan discovered, 1)
 	started := false
 	startBase := func() {
+		if started {
+			return
+		}
 		started = true
 		go func() {
 			bt := <-baseTree
@@ -70,14 +73,18 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 		}()
 	}
 	// With a warm memo the two sides read their files at once. Without
-	// one, the head's files are read first and the base then finds the
-	// facts of every file the change leaves alone in the memo. Either way
-	// the base's clusters are walked while the head's are, each parent the
-	// two render alike rendered once (Options.Flights).
+	// one, the head's files are read first and the base, started as soon
+	// as they are, finds the facts of every file the change leaves alone
+	// in the memo while the head puts its own together. Either way the
+	// base's clusters are walked while the head's are, each parent the two
+	// render alike rendered once (Options.Flights).
 	if w.memoWarm() {
 		startBase()
 	}
-	h, err := w.sideFiles(head, lazyParents)
+	h, err := w.sideFiles(head, func(o *render.Options) {
+		lazyParents(o)
+		o.FactsRead = startBase // on this goroutine, within sideFiles
+	})
 	if err != nil {
 		if started {
 			<-baseSide
@@ -86,9 +93,7 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 		}
 		return nil, err
 	}
-	if !started {
-		startBase()
-	}
+	startBase() // already started, as discovery read the facts
 	err = h.Engine.Expand(ctx, h.Repository)
 	bs := <-baseSide
 	if err != nil {
