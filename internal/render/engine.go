@@ -73,11 +73,6 @@ type Options struct {
 	// whose build passes plain files through from discovery's facts
 	// (plainChildren), and builds the parent only when asked for it.
 	LazyParents bool
-	// FactsRead, when set, is called once discovery (DiscoverFiles) has
-	// every file's facts in the memo, before it puts them together: an
-	// engine sharing the memo (the other side of a diff) can start its
-	// own discovery then, finding the unchanged files' facts there.
-	FactsRead func()
 	// Filters, when set, shares the source filters (and what they
 	// answered) with the other engines of this repository in the run.
 	Filters *Filters

@@ -24,7 +24,7 @@ func OpenMemo(c *cache.Cache, salt, abs string) *Memo {
 // what it read, and walks each cluster's tree from its entry point
 // (Expand), rendering what the walk needs.
 func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) {
-	r, err := e.DiscoverFiles(c)
+	r, err := e.DiscoverFiles(c, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -35,14 +35,18 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 }
 
 // DiscoverFiles is Discover without the walks of the clusters' trees:
-// what the files tell, remembered in the memo. Expand walks them.
-func (e *Engine) DiscoverFiles(c Checkout) (*Repository, error) {
+// what the files tell, remembered in the memo. Expand walks them. read,
+// when set, is called once every file's facts are in the memo, before
+// they are put together: an engine sharing the memo (the other side of a
+// diff) can start its own discovery then, finding the unchanged files'
+// facts there.
+func (e *Engine) DiscoverFiles(c Checkout, read func()) (*Repository, error) {
 	m := e.opts.Memo
 	if m == nil && e.opts.Cache != nil {
 		e.memoOnce.Do(func() { e.memo = OpenMemo(e.opts.Cache, e.opts.Salt, e.abs) })
 		m = e.memo
 	}
-	r, err := discover(e.tree, c, m, e.opts.FactsRead)
+	r, err := discover(e.tree, c, m, read)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 				baseSide <- discovered{err: bt.err}
 				return
 			}
-			b, err := w.sideFiles(bt.tree, lazyParents)
+			b, err := w.sideFiles(bt.tree, lazyParents, nil)
 			if err == nil {
 				err = b.Engine.Expand(ctx, b.Repository)
 			}
@@ -81,10 +81,7 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 	if w.memoWarm() {
 		startBase()
 	}
-	h, err := w.sideFiles(head, func(o *render.Options) {
-		lazyParents(o)
-		o.FactsRead = startBase // on this goroutine, within sideFiles
-	})
+	h, err := w.sideFiles(head, lazyParents, startBase) // startBase runs on this goroutine
 	if err != nil {
 		if started {
 			<-baseSide
@@ -112,7 +109,7 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 
 // side builds an engine over tree and discovers its roots and clusters.
 func (w *Workspace) side(ctx context.Context, tree repo.Tree) (diff.Side, error) {
-	s, err := w.sideFiles(tree, nil)
+	s, err := w.sideFiles(tree, nil, nil)
 	if err != nil {
 		return diff.Side{}, err
 	}
@@ -125,9 +122,10 @@ func (w *Workspace) side(ctx context.Context, tree repo.Tree) (diff.Side, error)
 func lazyParents(o *render.Options) { o.LazyParents = true }
 
 // sideFiles builds an engine over tree, its options adjusted by tune, and
-// discovers its roots from the files; its clusters' trees are left to
+// discovers its roots from the files, calling read once their facts are
+// read (render.Engine.DiscoverFiles); its clusters' trees are left to
 // walk (render.Engine.Expand).
-func (w *Workspace) sideFiles(tree repo.Tree, tune func(*render.Options)) (diff.Side, error) {
+func (w *Workspace) sideFiles(tree repo.Tree, tune func(*render.Options), read func()) (diff.Side, error) {
 	eng, err := w.EngineWith(tree, tune)
 	if err != nil {
 		return diff.Side{}, err
@@ -136,7 +134,7 @@ func (w *Workspace) sideFiles(tree repo.Tree, tune func(*render.Options)) (diff.
 	if err != nil {
 		return diff.Side{}, err
 	}
-	disc, err := eng.DiscoverFiles(c)
+	disc, err := eng.DiscoverFiles(c, read)
 	if err != nil {
 		return diff.Side{}, err
 	}
