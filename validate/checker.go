@@ -162,7 +162,7 @@ func (c *checker) objectsOf(res *render.Result) ([]*object, error) {
 	if ok {
 		return objs, nil
 	}
-	nodes, err := res.Objects()
+	nodes, err := c.in.Parsed.take(res)
 	if err != nil {
 		return nil, err
 	}

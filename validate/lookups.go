@@ -2,6 +2,7 @@ package validate
 
 import (
 	"strings"
+	"sync"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -32,8 +33,63 @@ type Lookup struct {
 	Applied []render.ObjectName
 }
 
-// Lookups returns what checking results and files alone looks up.
-func Lookups(results []*render.Result, tree repo.Tree, files []string) (Lookup, error) {
+// Parsed hands the objects of results one step of a check parsed to the
+// next, which takes them rather than parse them again: Lookups parses a
+// hook's changed roots, then Run's rules on roots read them. It keeps the
+// objects of up to parsedKeep bytes of rendered YAML, so that a change
+// touching every root does not hold them all. The zero value is ready; a
+// nil one parses every time.
+type Parsed struct {
+	mu   sync.Mutex
+	objs map[*render.Result][]*kyaml.RNode
+	size int // of the outputs kept
+}
+
+// parsedKeep bounds what a Parsed keeps: parsed nodes take some ten times
+// the bytes of their YAML.
+const parsedKeep = 4 << 20
+
+// objects parses res's objects and keeps them for take, within parsedKeep.
+func (p *Parsed) objects(res *render.Result) ([]*kyaml.RNode, error) {
+	data, err := res.YAML()
+	if err != nil {
+		return nil, err
+	}
+	objs, err := res.Objects()
+	if err != nil || p == nil {
+		return objs, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.size+len(data) > parsedKeep {
+		return objs, nil
+	}
+	if p.objs == nil {
+		p.objs = map[*render.Result][]*kyaml.RNode{}
+	}
+	p.objs[res] = objs
+	p.size += len(data)
+	return objs, nil
+}
+
+// take returns res's objects, parsed by objects and not taken yet, or
+// parses them. The nodes must be read only until taken.
+func (p *Parsed) take(res *render.Result) ([]*kyaml.RNode, error) {
+	if p != nil {
+		p.mu.Lock()
+		objs, ok := p.objs[res]
+		delete(p.objs, res)
+		p.mu.Unlock()
+		if ok {
+			return objs, nil
+		}
+	}
+	return res.Objects()
+}
+
+// Lookups returns what checking results and files alone looks up, keeping
+// the objects it parses in parsed (which may be nil) for Input.Parsed.
+func Lookups(results []*render.Result, tree repo.Tree, files []string, parsed *Parsed) (Lookup, error) {
 	var l Lookup
 	seen := map[string]bool{}
 	add := func(n string) {
@@ -47,7 +103,7 @@ func Lookups(results []*render.Result, tree repo.Tree, files []string) (Lookup, 
 		if res.Err != nil {
 			continue
 		}
-		objs, err := res.Objects()
+		objs, err := parsed.objects(res)
 		if err != nil {
 			return Lookup{}, err
 		}

@@ -97,6 +97,8 @@ type Input struct {
 	// together check the whole scope: a finding relating two roots is left
 	// to the shard that would report it in the whole.
 	Partial bool
+	// Parsed holds objects of Results that Lookups parsed; may be nil.
+	Parsed *Parsed
 }
 
 // Options tune a Run.

@@ -76,12 +76,13 @@ func (w *Workspace) Check(ctx context.Context, tree repo.Tree, scope Scope, s Se
 	}
 	var results []*render.Result
 	var part *shardPart
+	parsed := &validate.Parsed{}
 	switch {
 	case !scope.Shard.Whole():
 		part = scope.part(disc)
-		results, err = renderFor(ctx, eng, disc, tree, part.render, part.files, w.openAnswers())
+		results, err = renderFor(ctx, eng, disc, tree, part.render, part.files, w.openAnswers(), parsed)
 	case scope.Files != nil && !scope.RenderAll:
-		results, err = renderTouched(ctx, eng, disc, tree, scope.Files, w.openAnswers())
+		results, err = renderTouched(ctx, eng, disc, tree, scope.Files, w.openAnswers(), parsed)
 	default:
 		// What is set aside in a folder the scope names too.
 		results, err = eng.Render(ctx, disc, slices.Concat(disc.Roots, disc.SetAsideUnder(scope.Paths)))
@@ -93,7 +94,7 @@ func (w *Workspace) Check(ctx context.Context, tree repo.Tree, scope Scope, s Se
 	if err != nil {
 		return nil, err
 	}
-	in := validate.Input{Tree: tree, Repository: disc, Results: results, Foreign: foreign, MissingFluxRepositories: missing}
+	in := validate.Input{Tree: tree, Repository: disc, Results: results, Foreign: foreign, MissingFluxRepositories: missing, Parsed: parsed}
 	switch {
 	case part != nil:
 		in.Files, in.Roots, in.Partial = part.files, part.roots, true
@@ -204,19 +205,20 @@ func under(p string, dirs []string) bool {
 // of their custom resources, the Kustomizations of the same clusters that
 // may apply what those apply), then with everything the engine rendered
 // on the way (the parents of each cluster's walk, the roots a
-// substitution read from).
-func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string, answers *cache.Memo[bool]) ([]*render.Result, error) {
-	return renderFor(ctx, eng, disc, tree, disc.Touching(files), files, answers)
+// substitution read from). The objects of the roots touched are left in
+// parsed for the checks.
+func renderTouched(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, files []string, answers *cache.Memo[bool], parsed *validate.Parsed) ([]*render.Result, error) {
+	return renderFor(ctx, eng, disc, tree, disc.Touching(files), files, answers, parsed)
 }
 
 // renderFor renders the roots touched and what the rules look up from
 // them and from files.
-func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, touched []render.Root, files []string, answers *cache.Memo[bool]) ([]*render.Result, error) {
+func renderFor(ctx context.Context, eng *render.Engine, disc *render.Repository, tree repo.Tree, touched []render.Root, files []string, answers *cache.Memo[bool], parsed *validate.Parsed) ([]*render.Result, error) {
 	results, err := eng.Render(ctx, disc, touched)
 	if err != nil {
 		return nil, err
 	}
-	look, err := validate.Lookups(results, tree, files)
+	look, err := validate.Lookups(results, tree, files, parsed)
 	if err != nil {
 		return nil, err
 	}
