@@ -95,6 +95,7 @@ type Engine struct {
 	ignores  map[string]*sourceFilter // by source ID
 	memoOnce sync.Once
 	memo     *Memo
+	warmOnce sync.Once   // warmKustomize started
 	stored   atomic.Bool // something was added to the cache
 	// releaseMemos are the cached HelmRelease renders, when no
 	// Options.Releases shares them.

@@ -41,6 +41,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // diff) can start its own discovery then, finding the unchanged files'
 // facts there.
 func (e *Engine) DiscoverFiles(c Checkout, read func()) (*Repository, error) {
+	e.warmOnce.Do(func() { go warmKustomize() })
 	m := e.opts.Memo
 	if m == nil && e.opts.Cache != nil {
 		e.memoOnce.Do(func() { e.memo = OpenMemo(e.opts.Cache, e.opts.Salt, e.abs) })
