@@ -2,6 +2,9 @@ package repo
 
 import (
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -15,10 +18,15 @@ type TreeFile struct {
 	Hash plumbing.Hash
 }
 
-// CommitFiles lists every file of a commit's tree, reading each of its
-// tree objects: what FilesTree needs to rebuild the tree without reading
-// them again.
+// CommitFiles lists every file of a commit's tree: what FilesTree needs to
+// rebuild the tree without reading its tree objects again. When Git's index
+// holds that very tree, as it does after a checkout or a commit, the index
+// lists it; else every tree object of the commit is read (some 6,000 for
+// 3,000 kustomizations, a fifth of a second).
 func (r *Repo) CommitFiles(hash plumbing.Hash) ([]TreeFile, error) {
+	if files, ok := r.indexFiles(hash); ok {
+		return files, nil
+	}
 	gt, err := r.commitTree(hash)
 	if err != nil {
 		return nil, err
@@ -46,6 +54,77 @@ func (r *Repo) CommitFiles(hash plumbing.Hash) ([]TreeFile, error) {
 		return nil, fmt.Errorf("listing commit %s: %w", hash, err)
 	}
 	return out, nil
+}
+
+// indexFiles returns the files of Git's index when they are the tree of
+// commit hash: when the tree object `git write-tree` would write for them
+// is the commit's.
+func (r *Repo) indexFiles(hash plumbing.Hash) ([]TreeFile, bool) {
+	if r.Git == nil || r.prefix != "" {
+		return nil, false
+	}
+	r.objects.Lock()
+	commit, err := r.Git.CommitObject(hash)
+	r.objects.Unlock()
+	if err != nil {
+		return nil, false
+	}
+	idx, _, err := readIndex(r.Git)
+	if err != nil {
+		return nil, false
+	}
+	files := make([]TreeFile, 0, len(idx.Entries))
+	for _, e := range idx.Entries {
+		if e.Stage != 0 || e.IntentToAdd || e.Mode == filemode.Dir {
+			return nil, false // a conflict, a file to be added, a sparse index
+		}
+		files = append(files, TreeFile{Path: e.Name, Mode: e.Mode, Hash: e.Hash})
+	}
+	if h, err := treeHash(files); err != nil || h != commit.TreeHash {
+		return nil, false
+	}
+	return files, true
+}
+
+// treeHash is the hash of the tree object Git writes for files, which are
+// in the order of Git's index (by path, byte by byte): each directory's
+// tree written from its entries, in Git's order for tree entries.
+func treeHash(files []TreeFile) (plumbing.Hash, error) {
+	if !slices.IsSortedFunc(files, func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) }) {
+		return plumbing.ZeroHash, fmt.Errorf("files out of order")
+	}
+	var write func(prefix string, files []TreeFile) (plumbing.Hash, error)
+	write = func(prefix string, files []TreeFile) (plumbing.Hash, error) {
+		var entries []object.TreeEntry
+		for i := 0; i < len(files); {
+			name := files[i].Path[len(prefix):]
+			dir, _, nested := strings.Cut(name, "/")
+			if !nested {
+				entries = append(entries, object.TreeEntry{Name: name, Mode: files[i].Mode, Hash: files[i].Hash})
+				i++
+				continue
+			}
+			// A folder's files are next to each other in the index.
+			sub := prefix + dir + "/"
+			end := i + 1
+			for end < len(files) && strings.HasPrefix(files[end].Path, sub) {
+				end++
+			}
+			h, err := write(sub, files[i:end])
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			entries = append(entries, object.TreeEntry{Name: dir, Mode: filemode.Dir, Hash: h})
+			i = end
+		}
+		sort.Sort(object.TreeEntrySorter(entries))
+		obj := &plumbing.MemoryObject{}
+		if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return obj.Hash(), nil
+	}
+	return write("", files)
 }
 
 // FilesTree returns the tree that holds files, as CommitFiles listed them

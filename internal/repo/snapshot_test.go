@@ -1,0 +1,129 @@
+package repo
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/google/go-cmp/cmp"
+)
+
+// gitOut runs the git command line in dir and returns its output, trimmed.
+func gitOut(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("git %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestCommitFilesFromIndex holds the listing of a commit from Git's index
+// to Git: the tree the index's files hash to is the one `git write-tree`
+// writes, on names whose index order and tree order differ ("a.b", "a/",
+// "a0"), an executable and a symlink; and a commit listed from the index
+// is listed as its tree objects list it. An index that is not the
+// commit's (a staged edit, a file added) lists the commit from its trees.
+func TestCommitFilesFromIndex(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string, mode os.FileMode) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitCmd(t, dir, "init", "-q", "-b", "main")
+	for _, name := range []string{"a.b", "a/b.yaml", "a/c/d.yaml", "a-b/x.yaml", "a0", "a", "b/a.b/c", "b/a/c", "b/a0/c", "é/ü.yaml", "with space/k.yaml"} {
+		if name == "a" {
+			continue // a folder already
+		}
+		write(name, name+"\n", 0o644)
+	}
+	write("deploy.sh", "#!/bin/sh\n", 0o755)
+	if err := os.Symlink("a/b.yaml", filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	gitCmd(t, dir, "add", "-A")
+	gitCmd(t, dir, "commit", "-q", "-m", "first")
+
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _, err := readIndex(r.Git)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []TreeFile
+	for _, e := range idx.Entries {
+		files = append(files, TreeFile{Path: e.Name, Mode: e.Mode, Hash: e.Hash})
+	}
+	got, err := treeHash(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := gitOut(t, dir, "write-tree"); got.String() != want {
+		t.Fatalf("tree of the index = %s, git write-tree = %s", got, want)
+	}
+
+	head := plumbing.NewHash(gitOut(t, dir, "rev-parse", "HEAD"))
+	fromIndex, ok := r.indexFiles(head)
+	if !ok {
+		t.Fatal("the index of a fresh commit was not taken for its tree")
+	}
+	fromTrees := commitFilesFromTrees(t, r, head)
+	byPath := func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) }
+	slices.SortFunc(fromTrees, byPath)
+	if diff := cmp.Diff(fromTrees, fromIndex); diff != "" {
+		t.Errorf("the commit's files from the index differ from its trees' (-trees +index):\n%s", diff)
+	}
+
+	// Staged changes: the index is no longer the commit's tree.
+	for _, change := range []func(){
+		func() { write("a/b.yaml", "changed\n", 0o644) },
+		func() { write("a/new.yaml", "new\n", 0o644) },
+	} {
+		change()
+		gitCmd(t, dir, "add", "-A")
+		if _, ok := r.indexFiles(head); ok {
+			t.Errorf("an index with staged changes was taken for commit %s", head)
+		}
+		files, err := r.CommitFiles(head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(files, byPath)
+		if diff := cmp.Diff(fromTrees, files); diff != "" {
+			t.Errorf("CommitFiles with staged changes differs from the commit's trees (-trees +got):\n%s", diff)
+		}
+		gitCmd(t, dir, "reset", "-q", "--hard")
+	}
+}
+
+// commitFilesFromTrees lists a commit's files from its tree objects, as
+// CommitFiles does when the index is not the commit's.
+func commitFilesFromTrees(t *testing.T, r *Repo, hash plumbing.Hash) []TreeFile {
+	t.Helper()
+	// A repository without an index is read from its trees.
+	gitDir := filepath.Join(r.Root, ".git")
+	if err := os.Rename(filepath.Join(gitDir, "index"), filepath.Join(gitDir, "index.aside")); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := os.Rename(filepath.Join(gitDir, "index.aside"), filepath.Join(gitDir, "index")); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	files, err := r.CommitFiles(hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
