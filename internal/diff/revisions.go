@@ -214,7 +214,10 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	// on both sides at once.
 	candidates := sameSpec(baseRoots, headRoots)
 	alike, dependent := head.Engine.Scope(base.Engine, base.Repository, head.Repository, candidates)
-	skip := func(r render.Root) bool { return alike[rootID(r)] || dependent[rootID(r)] }
+	skip := func(r render.Root) bool {
+		id := rootID(r)
+		return alike[id] || dependent[id]
+	}
 	// What another shard's roots give this shard's is not rendered here:
 	// when one of those may have changed, the dependents render anyway.
 	elsewhere := false
@@ -232,7 +235,10 @@ func Revisions(ctx context.Context, base, head Side, dirs []string, opts Options
 	}
 	candidates = slices.DeleteFunc(candidates, skip)
 	same := unchanged(base, head, candidates)
-	skip = func(r render.Root) bool { return alike[rootID(r)] || dependent[rootID(r)] || same[rootID(r)] }
+	skip = func(r render.Root) bool {
+		id := rootID(r)
+		return alike[id] || dependent[id] || same[id]
+	}
 	headRoots = slices.DeleteFunc(headRoots, skip)
 	baseRoots = slices.DeleteFunc(baseRoots, skip)
 	var headRes, baseRes []*render.Result
@@ -486,8 +492,8 @@ func selectRoots(r *render.Repository, dirs []string) ([]render.Root, error) {
 			continue
 		}
 		for _, root := range roots {
-			if !seen[rootID(root)] {
-				seen[rootID(root)] = true
+			if id := rootID(root); !seen[id] {
+				seen[id] = true
 				out = append(out, root)
 			}
 		}
