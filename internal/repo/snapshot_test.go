@@ -107,6 +107,67 @@ func TestCommitFilesFromIndex(t *testing.T) {
 	}
 }
 
+// TestCommitFilesAcrossCommits lists an older commit (a pull request's
+// base) from an index that holds HEAD's tree: HEAD changed a file, its
+// mode, added and removed files, turned a folder into a file and a file
+// into a folder. The listing is the one the commit's tree objects give.
+func TestCommitFilesAcrossCommits(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string, mode os.FileMode) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remove := func(name string) {
+		if err := os.RemoveAll(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitCmd(t, dir, "init", "-q", "-b", "main")
+	for _, name := range []string{"apps/base/deploy.yaml", "apps/base/kustomization.yaml", "apps/prod/kustomization.yaml", "gone/a.yaml", "gone/deep/b.yaml", "was-dir/x.yaml", "was-file", "run.sh", "same/kept.yaml"} {
+		write(name, name+"\n", 0o644)
+	}
+	gitCmd(t, dir, "add", "-A")
+	gitCmd(t, dir, "commit", "-q", "-m", "base")
+	base := plumbing.NewHash(gitOut(t, dir, "rev-parse", "HEAD"))
+
+	write("apps/prod/kustomization.yaml", "changed\n", 0o644)
+	write("apps/prod/new.yaml", "new\n", 0o644)
+	write("added/deep/c.yaml", "c\n", 0o644)
+	write("run.sh", "run.sh\n", 0o755)
+	remove("gone")
+	remove("was-dir")
+	write("was-dir", "a file now\n", 0o644)
+	remove("was-file")
+	write("was-file/y.yaml", "a folder now\n", 0o644)
+	gitCmd(t, dir, "add", "-A")
+	gitCmd(t, dir, "commit", "-q", "-m", "head")
+
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := r.indexFiles(base)
+	if !ok {
+		t.Fatal("the base of an index holding HEAD's tree was not listed from it")
+	}
+	want := commitFilesFromTrees(t, r, base)
+	slices.SortFunc(want, func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the base's files from the index differ from its trees' (-trees +index):\n%s", diff)
+	}
+	// A staged change: the index is neither commit's tree.
+	write("same/kept.yaml", "staged\n", 0o644)
+	gitCmd(t, dir, "add", "-A")
+	if _, ok := r.indexFiles(base); ok {
+		t.Error("an index with a staged change was taken for HEAD's tree")
+	}
+}
+
 // commitFilesFromTrees lists a commit's files from its tree objects, as
 // CommitFiles does when the index is not the commit's.
 func commitFilesFromTrees(t *testing.T, r *Repo, hash plumbing.Hash) []TreeFile {
