@@ -355,12 +355,15 @@ func parseIgnore(data []byte, domain []string) []gitignore.Pattern {
 }
 
 func (r *ignoreRules) loadTracked() {
-	r.tracked = map[string]bool{}
-	r.entries = map[string]*index.Entry{}
 	idx, written, err := readIndex(r.g)
 	if err != nil {
+		r.tracked, r.entries = map[string]bool{}, map[string]*index.Entry{}
 		return
 	}
+	// Sized up front: growing them entry by entry was most of the load
+	// (every file, and its folders, which a folder of files shares).
+	r.tracked = make(map[string]bool, len(idx.Entries)*3/2)
+	r.entries = make(map[string]*index.Entry, len(idx.Entries))
 	r.indexTime = written
 	for _, e := range idx.Entries {
 		if e.Stage == 0 && !e.IntentToAdd && !e.SkipWorktree { // stage 0: not in a merge conflict
