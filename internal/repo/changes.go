@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -28,17 +29,24 @@ func (r *Repo) ChangedFiles(from, to plumbing.Hash) ([]string, error) {
 		}
 		trees[i] = c.TreeHash
 	}
-	var out []string
-	if err := r.diffTrees("", trees[0], trees[1], &out); err != nil {
+	var removed []string
+	var added []TreeFile
+	if err := r.diffFiles("", trees[0], trees[1], &removed, &added); err != nil {
 		return nil, err
 	}
+	out := removed
+	for _, f := range added {
+		out = append(out, f.Path)
+	}
 	slices.Sort(out)
-	return out, nil
+	return slices.Compact(out), nil // a changed file was removed and added
 }
 
-// diffTrees adds to out the files under dir that differ between the trees
-// a and b (either may be the zero hash: no tree).
-func (r *Repo) diffTrees(dir string, a, b plumbing.Hash, out *[]string) error {
+// diffFiles adds to removed the files of tree a under dir that tree b
+// does not hold alike, and to added the files of b that a does not hold
+// alike, reading only the subtrees whose hashes differ (either tree may be
+// the zero hash: none). The caller holds r.objects.
+func (r *Repo) diffFiles(dir string, a, b plumbing.Hash, removed *[]string, added *[]TreeFile) error {
 	if a == b {
 		return nil
 	}
@@ -50,41 +58,41 @@ func (r *Repo) diffTrees(dir string, a, b plumbing.Hash, out *[]string) error {
 	if err != nil {
 		return err
 	}
-	names := map[string]bool{}
-	for n := range ea {
-		names[n] = true
-	}
-	for n := range eb {
-		names[n] = true
-	}
-	for name := range names {
-		x, inA := ea[name]
-		y, inB := eb[name]
-		p := name
-		if dir != "" {
-			p = dir + "/" + name
-		}
-		if inA && inB && x.Hash == y.Hash && x.Mode == y.Mode {
+	for name, x := range ea {
+		if y, ok := eb[name]; ok && x.Hash == y.Hash && x.Mode == y.Mode {
 			continue
 		}
-		var subA, subB plumbing.Hash
-		if inA && x.Mode == filemode.Dir {
-			subA = x.Hash
-		} else if inA {
-			*out = append(*out, p)
+		p := join(cmp.Or(dir, "."), name)
+		if x.Mode != filemode.Dir {
+			*removed = append(*removed, p)
+		} else if err := r.diffFiles(p, x.Hash, dirHash(eb, name), removed, added); err != nil {
+			return err
 		}
-		if inB && y.Mode == filemode.Dir {
-			subB = y.Hash
-		} else if inB && !(inA && x.Mode != filemode.Dir) {
-			*out = append(*out, p)
+	}
+	for name, y := range eb {
+		if x, ok := ea[name]; ok && x.Hash == y.Hash && x.Mode == y.Mode {
+			continue
 		}
-		if !subA.IsZero() || !subB.IsZero() {
-			if err := r.diffTrees(p, subA, subB, out); err != nil {
+		p := join(cmp.Or(dir, "."), name)
+		if y.Mode != filemode.Dir {
+			*added = append(*added, TreeFile{Path: p, Mode: y.Mode, Hash: y.Hash})
+		} else if dirHash(ea, name).IsZero() {
+			// A folder a does not have (or has as a file): all of it is new.
+			if err := r.diffFiles(p, plumbing.ZeroHash, y.Hash, removed, added); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// dirHash is the hash of the folder name among entries; zero when there is
+// none by that name, or it is a file.
+func dirHash(entries map[string]object.TreeEntry, name string) plumbing.Hash {
+	if e, ok := entries[name]; ok && e.Mode == filemode.Dir {
+		return e.Hash
+	}
+	return plumbing.ZeroHash
 }
 
 // treeEntries returns a tree's entries by name; none for the zero hash.

@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -113,59 +112,6 @@ func (r *Repo) indexFiles(hash plumbing.Hash) ([]TreeFile, bool) {
 	files = append(files, added...)
 	slices.SortFunc(files, func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) })
 	return files, true
-}
-
-// diffFiles adds to removed the files of tree a under dir that tree b
-// does not hold alike, and to added the files of b that a does not hold
-// alike, reading only the subtrees whose hashes differ (either tree may be
-// the zero hash: none). The caller holds r.objects.
-func (r *Repo) diffFiles(dir string, a, b plumbing.Hash, removed *[]string, added *[]TreeFile) error {
-	if a == b {
-		return nil
-	}
-	ea, err := r.treeEntries(a)
-	if err != nil {
-		return err
-	}
-	eb, err := r.treeEntries(b)
-	if err != nil {
-		return err
-	}
-	for name, x := range ea {
-		if y, ok := eb[name]; ok && x.Hash == y.Hash && x.Mode == y.Mode {
-			continue
-		}
-		p := join(cmp.Or(dir, "."), name)
-		if x.Mode != filemode.Dir {
-			*removed = append(*removed, p)
-		} else if err := r.diffFiles(p, x.Hash, dirHash(eb, name), removed, added); err != nil {
-			return err
-		}
-	}
-	for name, y := range eb {
-		if x, ok := ea[name]; ok && x.Hash == y.Hash && x.Mode == y.Mode {
-			continue
-		}
-		p := join(cmp.Or(dir, "."), name)
-		if y.Mode != filemode.Dir {
-			*added = append(*added, TreeFile{Path: p, Mode: y.Mode, Hash: y.Hash})
-		} else if dirHash(ea, name).IsZero() {
-			// A folder a does not have (or has as a file): all of it is new.
-			if err := r.diffFiles(p, plumbing.ZeroHash, y.Hash, removed, added); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// dirHash is the hash of the folder name among entries; zero when there is
-// none by that name, or it is a file.
-func dirHash(entries map[string]object.TreeEntry, name string) plumbing.Hash {
-	if e, ok := entries[name]; ok && e.Mode == filemode.Dir {
-		return e.Hash
-	}
-	return plumbing.ZeroHash
 }
 
 // treeHash is the hash of the tree object Git writes for files, which are

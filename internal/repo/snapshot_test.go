@@ -22,6 +22,18 @@ func gitOut(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// writeFile writes a file of the working tree at dir, with its folders.
+func writeFile(t *testing.T, dir, name, data string, mode os.FileMode) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCommitFilesFromIndex holds the listing of a commit from Git's index
 // to Git: the tree the index's files hash to is the one `git write-tree`
 // writes, on names whose index order and tree order differ ("a.b", "a/",
@@ -30,15 +42,7 @@ func gitOut(t *testing.T, dir string, args ...string) string {
 // commit's (a staged edit, a file added) lists the commit from its trees.
 func TestCommitFilesFromIndex(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, data string, mode os.FileMode) {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, data string, mode os.FileMode) { writeFile(t, dir, name, data, mode) }
 	gitCmd(t, dir, "init", "-q", "-b", "main")
 	for _, name := range []string{"a.b", "a/b.yaml", "a/c/d.yaml", "a-b/x.yaml", "a0", "a", "b/a.b/c", "b/a/c", "b/a0/c", "é/ü.yaml", "with space/k.yaml"} {
 		if name == "a" {
@@ -113,15 +117,7 @@ func TestCommitFilesFromIndex(t *testing.T) {
 // into a folder. The listing is the one the commit's tree objects give.
 func TestCommitFilesAcrossCommits(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, data string, mode os.FileMode) {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, data string, mode os.FileMode) { writeFile(t, dir, name, data, mode) }
 	remove := func(name string) {
 		if err := os.RemoveAll(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
 			t.Fatal(err)
