@@ -405,13 +405,7 @@ func (w *treeWriter) tree(entries map[string]object.TreeEntry) (plumbing.Hash, e
 	for _, te := range entries {
 		t.Entries = append(t.Entries, te)
 	}
-	sortKey := func(te object.TreeEntry) string {
-		if te.Mode == filemode.Dir {
-			return te.Name + "/"
-		}
-		return te.Name
-	}
-	sort.Slice(t.Entries, func(i, j int) bool { return sortKey(t.Entries[i]) < sortKey(t.Entries[j]) })
+	sort.Sort(object.TreeEntrySorter(t.Entries))
 	obj := w.s.NewEncodedObject()
 	if err := t.Encode(obj); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("commit: encoding a tree: %w", err)
