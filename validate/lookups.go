@@ -42,7 +42,7 @@ type Lookup struct {
 type Parsed struct {
 	mu   sync.Mutex
 	objs map[*render.Result][]*kyaml.RNode
-	size int // of the outputs kept
+	size int // of the outputs whose objects were kept, taken or not
 }
 
 // parsedKeep bounds what a Parsed keeps: parsed nodes take some ten times
