@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kubectl-gitops/kubectl-gitops/internal/diag"
@@ -49,7 +50,17 @@ type FS struct {
 	overlay map[string][]byte // generated files, by relative path
 	rec     *Recorder
 	refused error // the first access refused, reported in place of kustomize's message
+	quiet   bool  // refuse what kustomize would warn about (Quiet)
 }
+
+// Quiet makes the FS refuse a kustomization file kustomize warns about on
+// standard error as it loads it (a deprecated field, ErrWouldWarn): a
+// build made in case it is needed must print nothing.
+func (f *FS) Quiet() { f.quiet = true }
+
+// ErrWouldWarn is the error of a quiet FS's build that kustomize would
+// have printed a warning in.
+var ErrWouldWarn = errors.New("kustomize would print a warning")
 
 // SetHidden makes the paths hide reports invisible, as a Flux source's
 // ignore rules leave files out of the artifact kustomize-controller builds.
@@ -308,7 +319,26 @@ func (f *FS) ReadFile(p string) ([]byte, error) {
 	if err := f.guard(rel, blob, data); err != nil {
 		return nil, f.refuse(err)
 	}
+	if err := f.checkQuiet(rel, data); err != nil {
+		return nil, err
+	}
 	return data, f.checkRemote(rel, data)
+}
+
+// checkQuiet refuses, in a quiet FS, a kustomization file kustomize would
+// print a warning for, or one it cannot decode.
+func (f *FS) checkQuiet(rel string, data []byte) error {
+	if !f.quiet || !IsKustomizationFile(rel) {
+		return nil
+	}
+	var k kustypes.Kustomization
+	if err := k.Unmarshal(data); err != nil {
+		return f.refuse(ErrWouldWarn)
+	}
+	if w := k.CheckDeprecatedFields(); w != nil && len(*w) > 0 {
+		return f.refuse(ErrWouldWarn)
+	}
+	return nil
 }
 
 // checkRemote refuses a kustomization file that names a remote base or

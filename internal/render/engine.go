@@ -95,8 +95,12 @@ type Engine struct {
 	ignores  map[string]*sourceFilter // by source ID
 	memoOnce sync.Once
 	memo     *Memo
-	warmOnce sync.Once   // warmKustomize started
-	stored   atomic.Bool // something was added to the cache
+	warmOnce sync.Once // warmKustomize started
+	// prebuilt are the builds Prebuild started, by directory, each
+	// taken by the render of the plain root there.
+	prebuiltMu sync.Mutex
+	prebuilt   map[string]*prebuild
+	stored     atomic.Bool // something was added to the cache
 	// releaseMemos are the cached HelmRelease renders, when no
 	// Options.Releases shares them.
 	releaseMemos Releases
@@ -761,15 +765,10 @@ func (f *Flights) end(key string) {
 
 // renderFresh renders a root with kustomize and caches the result.
 func (e *Engine) renderFresh(ctx context.Context, r *Repository, root Root, vars map[string]string, filter *sourceFilter, key string) *Result {
-	fsys := kfs.New(e.tree, e.abs, e.opts.AllowRemote)
-	fsys.Guard(ctx, e.checks)
-	if filter != nil {
-		fsys.SetHidden(filter.hidden)
-	}
 	if err := e.checkFluxPath(root, filter); err != nil {
 		return &Result{Root: root, Err: err}
 	}
-	m, injected, err := e.kustomize(root, fsys, r.FluxBuilds(root))
+	fsys, m, injected, err := e.build(ctx, r, root, filter)
 	var origs []Origin
 	var built []declared // the objects as kustomize built them, to infer origins from
 	switch {

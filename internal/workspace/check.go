@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -70,6 +72,9 @@ func (w *Workspace) Check(ctx context.Context, tree repo.Tree, scope Scope, s Se
 	// Built while the roots render: a root checked afresh needs it, and the
 	// second core is idle once the cached roots are looked up.
 	schemas := validate.PrepareSchemas(kv)
+	if scope.Files != nil && scope.Shard.Whole() {
+		eng.Prebuild(ctx, editedKustomizations(scope.Files))
+	}
 	disc, err := w.Discover(ctx, eng)
 	if err != nil {
 		return nil, err
@@ -493,4 +498,20 @@ func (w *Workspace) CheckStaged(ctx context.Context, files, rules []string) (*va
 		return nil, err
 	}
 	return w.Check(ctx, tree, Scope{Files: files}, Settings{Rules: rules})
+}
+
+// editedKustomizations are the directories of the kustomization files
+// among a few edited files: most often an overlay's, whose build a check
+// of them needs first. None for more than a core's worth.
+func editedKustomizations(files []string) []string {
+	var dirs []string
+	for _, f := range files {
+		if render.IsKustomizationFile(f) {
+			dirs = append(dirs, path.Dir(f))
+		}
+	}
+	if len(dirs) > max(1, runtime.NumCPU()-1) {
+		return nil
+	}
+	return dirs
 }

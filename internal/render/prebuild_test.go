@@ -1,0 +1,109 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"path"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+)
+
+// TestPrebuild holds a render that takes a build Prebuild started to the
+// same render without it, root by root: a plain overlay (taken), the
+// path of a Flux Kustomization that sets a name prefix (a plain build
+// there is not its build), and a plain root that reaches out of
+// its directory under a Flux Kustomization's path (kustomize-controller's
+// reach: the plain build fails, the render builds it again), a plain root
+// out of its directory with no such reach, and an overlay kustomize warns
+// about.
+func TestPrebuild(t *testing.T) {
+	cm := func(name string) []byte {
+		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\ndata:\n  k: v\n")
+	}
+	fluxKs := func(name, p string) []byte {
+		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name +
+			"\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  path: " + p +
+			"\n  targetNamespace: shop\n  namePrefix: flux-\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "init", map[string][]byte{
+		"base/kustomization.yaml":          []byte("resources:\n  - web.yaml\n"),
+		"legacy/kustomization.yaml":        []byte("resources:\n  - ../base\ncommonLabels:\n  old: style\n"),
+		"base/web.yaml":                    cm("web"),
+		"overlays/prod/kustomization.yaml": []byte("resources:\n  - ../../base\nnamePrefix: prod-\n"),
+		"app/kustomization.yaml":           []byte("resources:\n  - app.yaml\n"),
+		"app/app.yaml":                     cm("app"),
+		"stack/kustomization.yaml":         []byte("resources:\n  - shared.yaml\n"),
+		"stack/shared.yaml":                cm("shared"),
+		"stack/reach/kustomization.yaml":   []byte("resources:\n  - ../shared.yaml\n"),
+		"loose/shared.yaml":                cm("loose"),
+		"loose/reach/kustomization.yaml":   []byte("resources:\n  - ../shared.yaml\n"),
+		"clusters/prod/app.yaml":           fluxKs("app", "./app"),
+		"clusters/prod/stack.yaml":         fluxKs("stack", "./stack"),
+		"clusters/prod/gotk-sync.yaml":     []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://example.com/fleet.git\n"),
+		"clusters/prod/kustomization.yaml": []byte("resources:\n  - gotk-sync.yaml\n  - app.yaml\n  - stack.yaml\n"),
+	})
+	r, tree := openTree(t, g.Dir, "HEAD")
+	disc, err := Discover(tree, Checkout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, f := range disc.Files {
+		if IsKustomizationFile(f) {
+			dirs = append(dirs, path.Dir(f))
+		}
+	}
+	ctx := context.Background()
+	want, err := New(tree, r.Root, Options{}).Render(ctx, disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := New(tree, r.Root, Options{})
+	eng.Prebuild(ctx, dirs)
+	// A build kustomize would print a deprecation warning in stops
+	// before it does: were it not taken, the render would print it again.
+	p := eng.prebuilt["legacy"]
+	<-p.done
+	if !errors.Is(p.fsys.Refused(), kfs.ErrWouldWarn) {
+		t.Errorf("legacy's build: %v, want it refused for its deprecated field", p.err)
+	}
+	got, err := eng.Render(ctx, disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		w, g := summary(t, want[i]), summary(t, got[i])
+		if diff := cmp.Diff(w, g); diff != "" {
+			t.Errorf("%s: prebuilt render differs (-without +with):\n%s", want[i].Root, diff)
+		}
+	}
+	for _, dir := range []string{"overlays/prod"} {
+		if _, left := eng.prebuilt[dir]; left {
+			t.Errorf("the build of %s was not taken", dir)
+		}
+	}
+}
+
+type renderSummary struct {
+	Err          string
+	Output       string
+	Inputs       any
+	Observations any
+}
+
+func summary(t *testing.T, res *Result) renderSummary {
+	t.Helper()
+	if res.Err != nil {
+		return renderSummary{Err: res.Err.Error()}
+	}
+	out, err := res.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return renderSummary{Output: string(out), Inputs: res.Inputs, Observations: res.Observations}
+}
