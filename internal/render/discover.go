@@ -988,12 +988,6 @@ func (r *Repository) applyTemplate(f string, facts fileFacts) {
 	}
 }
 
-// IsKustomizationFile tells whether p is named as kustomize names a
-// kustomization file.
-func IsKustomizationFile(p string) bool {
-	return kustomizationRank(p) < len(konfig.RecognizedKustomizationFileNames())
-}
-
 // kustomizationRank is the position of a kustomization file's name among
 // the names kustomize tries, in order.
 func kustomizationRank(p string) int {

@@ -54,7 +54,7 @@ func TestPrebuild(t *testing.T) {
 	}
 	var dirs []string
 	for _, f := range disc.Files {
-		if IsKustomizationFile(f) {
+		if kfs.IsKustomizationFile(f) {
 			dirs = append(dirs, path.Dir(f))
 		}
 	}

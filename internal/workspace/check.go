@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/hooks"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -506,7 +507,7 @@ func (w *Workspace) CheckStaged(ctx context.Context, files, rules []string) (*va
 func editedKustomizations(files []string) []string {
 	var dirs []string
 	for _, f := range files {
-		if render.IsKustomizationFile(f) {
+		if kfs.IsKustomizationFile(f) {
 			dirs = append(dirs, path.Dir(f))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -343,6 +344,31 @@ spec:
 		}
 		if want := `error apps/web/cm.yaml:7 post build failed`; len(build) != 1 || !strings.HasPrefix(build[0], want) {
 			t.Errorf("listed %v: build findings %q, want one starting %q", listed, build, want)
+		}
+	}
+}
+
+// TestEditedKustomizations: the directories a check prebuilds are those
+// of the edited kustomization files, and none when they are more than
+// the cores besides discovery's.
+func TestEditedKustomizations(t *testing.T) {
+	spare := max(1, runtime.NumCPU()-1)
+	many := make([]string, spare+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("apps/app-%d/kustomization.yaml", i)
+	}
+	for _, tc := range []struct {
+		files []string
+		want  []string
+	}{
+		{files: []string{"overlays/prod/kustomization.yaml"}, want: []string{"overlays/prod"}},
+		{files: []string{"kustomization.yml"}, want: []string{"."}},
+		{files: []string{"base/Kustomization", "base/deploy.yaml", "README.md"}, want: []string{"base"}},
+		{files: []string{"base/deploy.yaml", "overlays/prod/kustomization.yaml.orig"}},
+		{files: many},
+	} {
+		if got := editedKustomizations(tc.files); !slices.Equal(got, tc.want) {
+			t.Errorf("editedKustomizations(%q) = %q, want %q", tc.files, got, tc.want)
 		}
 	}
 }
