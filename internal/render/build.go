@@ -104,7 +104,8 @@ func (e *Engine) Prebuild(ctx context.Context, dirs []string) {
 }
 
 // takePrebuilt returns the build Prebuild started for root, when root is
-// a plain root and the build succeeded; each is taken once.
+// a plain root and the build succeeded with nothing refused; each is
+// taken once.
 func (e *Engine) takePrebuilt(ctx context.Context, root Root) *prebuild {
 	if root.Kustomization != nil || root.File || root.At != nil {
 		return nil
@@ -121,8 +122,8 @@ func (e *Engine) takePrebuilt(ctx context.Context, root Root) *prebuild {
 	case <-ctx.Done():
 		return nil
 	}
-	if p.err != nil {
-		return nil
+	if p.err != nil || p.fsys.Refused() != nil {
+		return nil // the render builds it, and says why it fails
 	}
 	return p
 }
