@@ -78,9 +78,11 @@ type prebuild struct {
 // more builds succeed); a directory that turns out to be no plain root
 // costs a build on a core discovery leaves idle. A build kustomize would
 // print a warning in (a deprecated field) stops before it prints and is
-// left to the render. Nothing is prebuilt with remote bases allowed.
+// left to the render. Nothing is prebuilt with remote bases allowed, nor
+// for more directories than the jobs discovery leaves (Jobs less one, at
+// least one): a change that wide is no edit a hook waits on.
 func (e *Engine) Prebuild(ctx context.Context, dirs []string) {
-	if e.opts.AllowRemote || e.kustomizeOrigins || len(dirs) == 0 {
+	if e.opts.AllowRemote || e.kustomizeOrigins || len(dirs) == 0 || len(dirs) > max(1, e.opts.Jobs-1) {
 		return
 	}
 	e.warmOnce.Do(func() {}) // the builds warm kustomize

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 	"testing"
 
@@ -63,7 +64,7 @@ func TestPrebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := New(tree, r.Root, Options{})
+	eng := New(tree, r.Root, Options{Jobs: len(dirs) + 1}) // jobs to start them all
 	eng.Prebuild(ctx, dirs)
 	// A build kustomize would print a deprecation warning in stops
 	// before it does: were it not taken, the render would print it again.
@@ -85,6 +86,38 @@ func TestPrebuild(t *testing.T) {
 	for _, dir := range []string{"overlays/prod"} {
 		if _, left := eng.prebuilt[dir]; left {
 			t.Errorf("the build of %s was not taken", dir)
+		}
+	}
+}
+
+// TestPrebuildBound: an engine starts builds ahead for no more
+// directories than its jobs less the one discovery runs on (at least
+// one), and for none past that.
+func TestPrebuildBound(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "init", map[string][]byte{"a/kustomization.yaml": []byte("resources: []\n")})
+	r, tree := openTree(t, g.Dir, "HEAD")
+	for _, tc := range []struct {
+		jobs, dirs, started int
+	}{
+		{jobs: 1, dirs: 1, started: 1},
+		{jobs: 1, dirs: 2},
+		{jobs: 2, dirs: 1, started: 1},
+		{jobs: 2, dirs: 2},
+		{jobs: 4, dirs: 3, started: 3},
+		{jobs: 4, dirs: 4},
+	} {
+		dirs := make([]string, tc.dirs)
+		for i := range dirs {
+			dirs[i] = fmt.Sprintf("d%d", i)
+		}
+		eng := New(tree, r.Root, Options{Jobs: tc.jobs})
+		eng.Prebuild(context.Background(), dirs)
+		for _, p := range eng.prebuilt {
+			<-p.done
+		}
+		if len(eng.prebuilt) != tc.started {
+			t.Errorf("jobs %d, %d directories: %d builds started, want %d", tc.jobs, tc.dirs, len(eng.prebuilt), tc.started)
 		}
 	}
 }

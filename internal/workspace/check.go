@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -502,17 +501,14 @@ func (w *Workspace) CheckStaged(ctx context.Context, files, rules []string) (*va
 }
 
 // editedKustomizations are the directories of the kustomization files
-// among a few edited files: most often an overlay's, whose build a check
-// of them needs first. None for more than a core's worth.
+// among edited files: most often an overlay's, whose build a check of
+// them needs first.
 func editedKustomizations(files []string) []string {
 	var dirs []string
 	for _, f := range files {
 		if kfs.IsKustomizationFile(f) {
 			dirs = append(dirs, path.Dir(f))
 		}
-	}
-	if len(dirs) > max(1, runtime.NumCPU()-1) {
-		return nil
 	}
 	return dirs
 }
