@@ -110,15 +110,18 @@ func (r *Repo) indexFiles(hash plumbing.Hash) ([]TreeFile, bool) {
 	}
 	files = slices.DeleteFunc(files, func(f TreeFile) bool { return gone[f.Path] })
 	files = append(files, added...)
-	slices.SortFunc(files, func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(files, byPath)
 	return files, true
 }
+
+// byPath orders files by path, byte by byte: Git's index order.
+func byPath(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) }
 
 // treeHash is the hash of the tree object Git writes for files, which are
 // in the order of Git's index (by path, byte by byte): each directory's
 // tree written from its entries, in Git's order for tree entries.
 func treeHash(files []TreeFile) (plumbing.Hash, error) {
-	if !slices.IsSortedFunc(files, func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) }) {
+	if !slices.IsSortedFunc(files, byPath) {
 		return plumbing.ZeroHash, fmt.Errorf("files out of order")
 	}
 	var write func(prefix string, files []TreeFile) (plumbing.Hash, error)

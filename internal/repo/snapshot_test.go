@@ -83,7 +83,6 @@ func TestCommitFilesFromIndex(t *testing.T) {
 		t.Fatal("the index of a fresh commit was not taken for its tree")
 	}
 	fromTrees := commitFilesFromTrees(t, r, head)
-	byPath := func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) }
 	slices.SortFunc(fromTrees, byPath)
 	if diff := cmp.Diff(fromTrees, fromIndex); diff != "" {
 		t.Errorf("the commit's files from the index differ from its trees' (-trees +index):\n%s", diff)
@@ -152,7 +151,7 @@ func TestCommitFilesAcrossCommits(t *testing.T) {
 		t.Fatal("the base of an index holding HEAD's tree was not listed from it")
 	}
 	want := commitFilesFromTrees(t, r, base)
-	slices.SortFunc(want, func(a, b TreeFile) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(want, byPath)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("the base's files from the index differ from its trees' (-trees +index):\n%s", diff)
 	}
