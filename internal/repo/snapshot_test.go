@@ -78,15 +78,7 @@ func TestCommitFilesFromIndex(t *testing.T) {
 	}
 
 	head := plumbing.NewHash(gitOut(t, dir, "rev-parse", "HEAD"))
-	fromIndex, ok := r.indexFiles(head)
-	if !ok {
-		t.Fatal("the index of a fresh commit was not taken for its tree")
-	}
-	fromTrees := commitFilesFromTrees(t, r, head)
-	slices.SortFunc(fromTrees, byPath)
-	if diff := cmp.Diff(fromTrees, fromIndex); diff != "" {
-		t.Errorf("the commit's files from the index differ from its trees' (-trees +index):\n%s", diff)
-	}
+	fromTrees := wantIndexListing(t, r, head, "the index of a fresh commit")
 
 	// Staged changes: the index is no longer the commit's tree.
 	for _, change := range []func(){
@@ -146,21 +138,29 @@ func TestCommitFilesAcrossCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := r.indexFiles(base)
-	if !ok {
-		t.Fatal("the base of an index holding HEAD's tree was not listed from it")
-	}
-	want := commitFilesFromTrees(t, r, base)
-	slices.SortFunc(want, byPath)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("the base's files from the index differ from its trees' (-trees +index):\n%s", diff)
-	}
+	wantIndexListing(t, r, base, "the base of an index holding HEAD's tree")
 	// A staged change: the index is neither commit's tree.
 	write("same/kept.yaml", "staged\n", 0o644)
 	gitCmd(t, dir, "add", "-A")
 	if _, ok := r.indexFiles(base); ok {
 		t.Error("an index with a staged change was taken for HEAD's tree")
 	}
+}
+
+// wantIndexListing holds indexFiles to listing commit, what names, as its
+// tree objects list it, and returns that listing, sorted by path.
+func wantIndexListing(t *testing.T, r *Repo, commit plumbing.Hash, what string) []TreeFile {
+	t.Helper()
+	got, ok := r.indexFiles(commit)
+	if !ok {
+		t.Fatalf("%s was not listed from the index", what)
+	}
+	want := commitFilesFromTrees(t, r, commit)
+	slices.SortFunc(want, byPath)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s: its files from the index differ from its trees' (-trees +index):\n%s", what, diff)
+	}
+	return want
 }
 
 // commitFilesFromTrees lists a commit's files from its tree objects, as
