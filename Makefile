@@ -15,8 +15,10 @@ STATICCHECK := v0.8.2
 
 .PHONY: build example tools test test-unit bench lint dist image clean
 
+# Without cgo, as the release (hack/dist.sh): a static binary that starts
+# faster than a cgo build.
 build:
-	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-gitops
 
 # Render and validate every root of both repositories of the bundled
 # walkthrough.

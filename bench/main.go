@@ -95,7 +95,13 @@ func (b *bench) run(ctx context.Context, only []string) error {
 	b.work = work
 	if b.gitops == "" {
 		b.gitops = filepath.Join(work, "kubectl-gitops")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", b.gitops, "./cmd/kubectl-gitops").CombinedOutput(); err != nil {
+		// As hack/dist.sh builds the release krew installs: without cgo,
+		// a static binary. With cgo, kustomize's Go plugin loader makes
+		// the linker export every symbol and keep every exported method,
+		// and the dynamic loader runs first: 15-20 ms more of every start.
+		build := exec.CommandContext(ctx, "go", "build", "-o", b.gitops, "./cmd/kubectl-gitops")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("building kubectl-gitops: %v\n%s", err, out)
 		}
 	}

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-gitops"), "../cmd/kubectl-gitops")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as released
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building kubectl-gitops:", err)
