@@ -43,9 +43,9 @@ func warmKustomize() {
 }
 
 // build runs kustomize for one root, in a file system of its own that
-// records what it reads; a plain root's build Prebuild started is taken.
+// records what it reads; the root's build Prebuild started is taken.
 func (e *Engine) build(ctx context.Context, r *Repository, root Root, filter *sourceFilter) (fsys *kfs.FS, m resourceSet, injected bool, err error) {
-	if p := e.takePrebuilt(ctx, root); p != nil {
+	if p := e.takePrebuilt(ctx, root, filter); p != nil {
 		return p.fsys, p.m, false, nil
 	}
 	fsys = e.newFS(ctx)
@@ -60,74 +60,6 @@ func (e *Engine) newFS(ctx context.Context) *kfs.FS {
 	fsys := kfs.New(e.tree, e.abs, e.opts.AllowRemote)
 	fsys.Guard(ctx, e.checks)
 	return fsys
-}
-
-// prebuild is a kustomize build Prebuild started.
-type prebuild struct {
-	done chan struct{}
-	fsys *kfs.FS
-	m    resourceSet
-	err  error
-}
-
-// Prebuild starts building the kustomizations in dirs as plain roots,
-// while discovery runs: a hook knows the overlay a commit edits before
-// discovery tells it is a root. A plain root discovery then finds at one
-// of them takes its build (which the restrictions of a plain root's
-// build would have made the same: kustomize-controller's reach only lets
-// more builds succeed); a directory that turns out to be no plain root
-// costs a build on a core discovery leaves idle. A build kustomize would
-// print a warning in (a deprecated field) stops before it prints and is
-// left to the render. Nothing is prebuilt with remote bases allowed, nor
-// for more directories than the jobs discovery leaves (Jobs less one, at
-// least one): a change that wide is no edit a hook waits on.
-func (e *Engine) Prebuild(ctx context.Context, dirs []string) {
-	if e.opts.AllowRemote || e.kustomizeOrigins || len(dirs) == 0 || len(dirs) > max(1, e.opts.Jobs-1) {
-		return
-	}
-	e.warmOnce.Do(func() {}) // the builds warm kustomize
-	e.prebuiltMu.Lock()
-	defer e.prebuiltMu.Unlock()
-	if e.prebuilt == nil {
-		e.prebuilt = map[string]*prebuild{}
-	}
-	for _, dir := range dirs {
-		if _, ok := e.prebuilt[dir]; ok {
-			continue
-		}
-		p := &prebuild{done: make(chan struct{}), fsys: e.newFS(ctx)}
-		p.fsys.Quiet() // a build not taken would print kustomize's warnings twice
-		e.prebuilt[dir] = p
-		go func() {
-			defer close(p.done)
-			p.m, _, p.err = e.kustomize(Root{Path: dir}, p.fsys, false)
-		}()
-	}
-}
-
-// takePrebuilt returns the build Prebuild started for root, when root is
-// a plain root and the build succeeded with nothing refused; each is
-// taken once.
-func (e *Engine) takePrebuilt(ctx context.Context, root Root) *prebuild {
-	if root.Kustomization != nil || root.File || root.At != nil {
-		return nil
-	}
-	e.prebuiltMu.Lock()
-	p := e.prebuilt[root.Path]
-	delete(e.prebuilt, root.Path)
-	e.prebuiltMu.Unlock()
-	if p == nil {
-		return nil
-	}
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		return nil
-	}
-	if p.err != nil || p.fsys.Refused() != nil {
-		return nil // the render builds it, and says why it fails
-	}
-	return p
 }
 
 // kustomize runs kustomize for one root. A plain root is built as

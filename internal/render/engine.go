@@ -96,8 +96,11 @@ type Engine struct {
 	memoOnce sync.Once
 	memo     *Memo
 	warmOnce sync.Once // warmKustomize started
+	// roots is the roots memo (rootsMemo).
+	rootsOnce sync.Once
+	roots     *cache.Memo[string]
 	// prebuilt are the builds Prebuild started, by directory, each
-	// taken by the render of the plain root there.
+	// taken by the render of the root there when it is its build.
 	prebuiltMu sync.Mutex
 	prebuilt   map[string]*prebuild
 	stored     atomic.Bool // something was added to the cache

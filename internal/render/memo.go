@@ -31,6 +31,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 	if err := e.Expand(ctx, r); err != nil {
 		return nil, err
 	}
+	e.rememberRoots(r)
 	return r, nil
 }
 

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/gittest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
+	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
 )
 
 // TestPrebuild holds a render that takes a build Prebuild started to the
@@ -53,10 +55,10 @@ func TestPrebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dirs []string
+	var edited []string // with no roots memo, their folders are prebuilt
 	for _, f := range disc.Files {
 		if kfs.IsKustomizationFile(f) {
-			dirs = append(dirs, path.Dir(f))
+			edited = append(edited, f)
 		}
 	}
 	ctx := context.Background()
@@ -64,8 +66,8 @@ func TestPrebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := New(tree, r.Root, Options{Jobs: len(dirs) + 1}) // jobs to start them all
-	eng.Prebuild(ctx, dirs)
+	eng := New(tree, r.Root, Options{Jobs: len(edited) + 1}) // jobs to start them all
+	eng.Prebuild(ctx, edited)
 	// A build kustomize would print a deprecation warning in stops
 	// before it does: were it not taken, the render would print it again.
 	p := eng.prebuilt["legacy"]
@@ -107,12 +109,12 @@ func TestPrebuildBound(t *testing.T) {
 		{jobs: 4, dirs: 3, started: 3},
 		{jobs: 4, dirs: 4},
 	} {
-		dirs := make([]string, tc.dirs)
-		for i := range dirs {
-			dirs[i] = fmt.Sprintf("d%d", i)
+		files := make([]string, tc.dirs)
+		for i := range files {
+			files[i] = fmt.Sprintf("d%d/kustomization.yaml", i)
 		}
 		eng := New(tree, r.Root, Options{Jobs: tc.jobs})
-		eng.Prebuild(context.Background(), dirs)
+		eng.Prebuild(context.Background(), files)
 		for _, p := range eng.prebuilt {
 			<-p.done
 		}
@@ -139,4 +141,136 @@ func summary(t *testing.T, res *Result) renderSummary {
 		t.Fatal(err)
 	}
 	return renderSummary{Output: string(out), Inputs: res.Inputs, Observations: res.Observations}
+}
+
+// TestPrebuildRemembered holds renders that take builds Prebuild started
+// from the roots an earlier discovery found (the roots memo) to the same
+// renders without them, in a cluster's tree: a Flux root with a name
+// prefix (taken when an edit is in its folder, or in a file of it), one
+// whose source hides a file of its folder (a build that read the file
+// is not its build), a Flux root whose spec changed since (not taken),
+// and a plain root.
+func TestPrebuildRemembered(t *testing.T) {
+	const url = "https://example.com/fleet.git"
+	cm := func(name string) []byte {
+		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\ndata:\n  k: v\n")
+	}
+	fluxKs := func(name, p, prefix string) string {
+		return "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name +
+			"\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  path: " + p +
+			"\n  namePrefix: " + prefix + "\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+	}
+	files := map[string][]byte{
+		"clusters/prod/flux-system/gotk-sync.yaml": []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  ref:\n    branch: main\n  url: " + url +
+			"\n  ignore: |\n    /hidden/secret.yaml\n" + fluxKs("flux-system", "./clusters/prod", "")),
+		"clusters/prod/apps.yaml":   []byte(fluxKs("app", "./app", "a-") + fluxKs("hidden", "./hidden", "h-") + fluxKs("respec", "./respec", "r-")),
+		"app/kustomization.yaml":    []byte("resources:\n  - app.yaml\n"),
+		"app/app.yaml":              cm("app"),
+		"hidden/public.yaml":        cm("public"), // no kustomization file: Flux generates one
+		"hidden/secret.yaml":        cm("secret"),
+		"respec/kustomization.yaml": []byte("resources:\n  - respec.yaml\n"),
+		"respec/respec.yaml":        cm("respec"),
+		"plain/kustomization.yaml":  []byte("resources:\n  - plain.yaml\n"),
+		"plain/plain.yaml":          cm("plain"),
+	}
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "init", files)
+	files["clusters/prod/apps.yaml"] = []byte(fluxKs("app", "./app", "a-") + fluxKs("hidden", "./hidden", "h-") + fluxKs("respec", "./respec", "changed-"))
+	g.CommitFiles(t, "respec", files)
+	r, before := openTree(t, g.Dir, "HEAD~1")
+	_, tree := openTree(t, g.Dir, "HEAD")
+	c, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	checkout := Checkout{Remotes: []string{url}, Branch: "main"}
+	opts := Options{Cache: c, Origins: true, Jobs: 5}
+	if _, err := New(before, r.Root, opts).Discover(ctx, checkout); err != nil {
+		t.Fatal(err)
+	}
+
+	plain := New(tree, r.Root, Options{Origins: true})
+	disc, err := plain.Discover(ctx, checkout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plain.Render(ctx, disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := New(tree, r.Root, opts)
+	eng.Prebuild(ctx, []string{"app/app.yaml", "hidden/public.yaml", "respec/kustomization.yaml", "plain/kustomization.yaml"})
+	started := map[string]*prebuild{}
+	for dir, p := range eng.prebuilt {
+		started[dir] = p
+	}
+	if disc, err = eng.Discover(ctx, checkout); err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.Render(ctx, disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d roots rendered, want %d", len(got), len(want))
+	}
+	for i := range want {
+		w, g := summary(t, want[i]), summary(t, got[i])
+		if diff := cmp.Diff(w, g); diff != "" {
+			t.Errorf("%s: prebuilt render differs (-without +with):\n%s", want[i].Root, diff)
+		}
+	}
+	taken := map[string]bool{}
+	for dir, p := range started {
+		taken[dir] = p.taken
+	}
+	if diff := cmp.Diff(map[string]bool{"app": true, "hidden": false, "respec": false, "plain": true}, taken); diff != "" {
+		t.Errorf("builds started and taken (-want +got):\n%s", diff)
+	}
+	if k := started["app"].root.Kustomization; k == nil || k.Spec.NamePrefix != "a-" {
+		t.Errorf("app was prebuilt as %+v, want as Flux Kustomization app", started["app"].root)
+	}
+}
+
+// TestRootsAbove: the roots prebuilt for edited files are those the roots
+// memo holds nearest above each, and without one the folders of edited
+// kustomization files (how many start is TestPrebuildBound's).
+func TestRootsAbove(t *testing.T) {
+	const spec = `{"path":"./app","namePrefix":"a-"}`
+	for _, tc := range []struct {
+		memo  map[string]string // directory -> spec, "" plain
+		files []string
+		want  []string // directories, a Flux root's with its name prefix
+	}{
+		{files: []string{"overlays/prod/kustomization.yaml"}, want: []string{"overlays/prod"}},
+		{files: []string{"kustomization.yml"}, want: []string{"."}},
+		{files: []string{"base/Kustomization", "base/deploy.yaml", "README.md"}, want: []string{"base"}},
+		{files: []string{"base/deploy.yaml", "overlays/prod/kustomization.yaml.orig"}},
+		{memo: map[string]string{"app": spec}, files: []string{"app/app.yaml"}, want: []string{"app a-"}},
+		{memo: map[string]string{"app": spec, ".": ""}, files: []string{"app/config/app.yaml", "app/kustomization.yaml"}, want: []string{"app a-"}},
+		{memo: map[string]string{"app": spec, ".": ""}, files: []string{"README.md", "base/kustomization.yaml"}, want: []string{"."}},
+		{memo: map[string]string{"overlays/prod": ""}, files: []string{"base/kustomization.yaml", "overlays/prod/patch.yaml"}, want: []string{"base", "overlays/prod"}},
+		{memo: map[string]string{"app": "{not json"}, files: []string{"app/app.yaml"}},
+	} {
+		c, err := cache.Open(t.TempDir(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng := New(repo.NewWorkTree(t.TempDir()), "/repo", Options{Cache: c})
+		for dir, spec := range tc.memo {
+			eng.rootsMemo().Put(dir, spec)
+		}
+		var got []string
+		for _, root := range eng.rootsAbove(tc.files) {
+			s := root.Path
+			if k := root.Kustomization; k != nil {
+				s += " " + k.Spec.NamePrefix
+			}
+			got = append(got, s)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("memo %q, files %q: prebuilt %q, want %q", tc.memo, tc.files, got, tc.want)
+		}
+	}
 }

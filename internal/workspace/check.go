@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/hooks"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/cache"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/images"
-	"github.com/kubectl-gitops/kubectl-gitops/internal/kfs"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/render"
 	"github.com/kubectl-gitops/kubectl-gitops/internal/repo"
@@ -73,7 +71,7 @@ func (w *Workspace) Check(ctx context.Context, tree repo.Tree, scope Scope, s Se
 	// second core is idle once the cached roots are looked up.
 	schemas := validate.PrepareSchemas(kv)
 	if scope.Files != nil && scope.Shard.Whole() {
-		eng.Prebuild(ctx, editedKustomizations(scope.Files))
+		eng.Prebuild(ctx, scope.Files)
 	}
 	disc, err := w.Discover(ctx, eng)
 	if err != nil {
@@ -498,17 +496,4 @@ func (w *Workspace) CheckStaged(ctx context.Context, files, rules []string) (*va
 		return nil, err
 	}
 	return w.Check(ctx, tree, Scope{Files: files}, Settings{Rules: rules})
-}
-
-// editedKustomizations are the directories of the kustomization files
-// among edited files: most often an overlay's, whose build a check of
-// them needs first.
-func editedKustomizations(files []string) []string {
-	var dirs []string
-	for _, f := range files {
-		if kfs.IsKustomizationFile(f) {
-			dirs = append(dirs, path.Dir(f))
-		}
-	}
-	return dirs
 }

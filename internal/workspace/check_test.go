@@ -346,22 +346,3 @@ spec:
 		}
 	}
 }
-
-// TestEditedKustomizations: the directories a check prebuilds are those
-// of the edited kustomization files (how many the engine starts is its
-// own: TestPrebuildBound).
-func TestEditedKustomizations(t *testing.T) {
-	for _, tc := range []struct {
-		files []string
-		want  []string
-	}{
-		{files: []string{"overlays/prod/kustomization.yaml"}, want: []string{"overlays/prod"}},
-		{files: []string{"kustomization.yml"}, want: []string{"."}},
-		{files: []string{"base/Kustomization", "base/deploy.yaml", "README.md"}, want: []string{"base"}},
-		{files: []string{"base/deploy.yaml", "overlays/prod/kustomization.yaml.orig"}},
-	} {
-		if got := editedKustomizations(tc.files); !slices.Equal(got, tc.want) {
-			t.Errorf("editedKustomizations(%q) = %q, want %q", tc.files, got, tc.want)
-		}
-	}
-}
