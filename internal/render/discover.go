@@ -381,11 +381,13 @@ var fluxVersionLine = regexp.MustCompile(`(?m)^# Flux Version: (v\S+)`)
 // Kustomization read as it is written (Engine.Expand reads them as the
 // clusters get them).
 func Discover(tree repo.Tree, c Checkout) (*Repository, error) {
-	return discover(tree, c, nil, nil)
+	return discover(tree, c, nil, nil, nil)
 }
 
-// done, when set, is called once every file's facts are in memo.
-func discover(tree repo.Tree, c Checkout, memo *Memo, done func()) (*Repository, error) {
+// done, when set, is called once every file's facts are in memo; unknown,
+// when set, with each file whose facts a memo that knew other files' did
+// not know: most often a file edited since the last run.
+func discover(tree repo.Tree, c Checkout, memo *Memo, done func(), unknown func(file string)) (*Repository, error) {
 	r := &Repository{Kustomizations: map[string]*KustFile{}, Sources: map[string]*Source{}, written: map[string][]*Source{}, patches: map[*manifest.Object]bool{},
 		generators: map[string]*generator{}, tree: tree, fluxFiles: map[string]bool{}, releaseFiles: map[string]bool{}, chartSources: map[string][]*manifest.Object{}, crdFiles: map[string]bool{}, setFiles: map[string]bool{}, components: map[string]string{}, strictGates: map[string]string{}, operators: map[string]string{}, dirLinks: map[string]string{}, plain: map[string][]Child{}}
 	r.fluxDefault = FluxMinor(c.FluxVersion)
@@ -408,7 +410,10 @@ func discover(tree repo.Tree, c Checkout, memo *Memo, done func()) (*Repository,
 	for i := range reads {
 		readers.Go(func() {
 			for f := range listed {
-				facts, err := readFacts(tree, f, memo, fresh)
+				facts, known, err := readFacts(tree, f, memo, fresh)
+				if !known && !fresh && err == nil && unknown != nil {
+					unknown(f)
+				}
 				reads[i] = append(reads[i], read{f, facts, err})
 			}
 		})
@@ -601,40 +606,40 @@ func join(dir, name string) string {
 
 // readFacts returns what discovery needs from one file, nil for a file it
 // has no use for: from the memo when the file's blob was seen before, else
-// by reading it. fresh says the memo was empty when discovery began.
-func readFacts(tree repo.Tree, f string, memo *Memo, fresh bool) (*fileFacts, error) {
+// by reading it (known tells which). fresh says the memo was empty when
+// discovery began.
+func readFacts(tree repo.Tree, f string, memo *Memo, fresh bool) (facts *fileFacts, known bool, err error) {
 	kust := kfs.IsKustomizationFile(f)
 	if !kust && !isYAML(f) && !manifestTemplate(f) {
-		return nil, nil
+		return nil, true, nil
 	}
 	var data []byte
 	var blob string
-	var err error
 	if fresh {
 		// An empty memo knows no file: each is read, and its blob
 		// hashed from what was read rather than looked up first.
 		if data, err = tree.ReadFile(f); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		blob, err = repo.ContentBlob(tree, f, data)
 	} else {
 		blob, err = tree.Blob(f)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	key := factsKey(f, blob, kust)
 	if cached, ok := memo.Get(key); ok {
-		return &cached, nil
+		return &cached, true, nil
 	}
 	if !fresh {
 		if data, err = tree.ReadFile(f); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	facts := factsOf(f, data, kust)
-	memo.Put(key, facts)
-	return &facts, nil
+	read := factsOf(f, data, kust)
+	memo.Put(key, read)
+	return &read, false, nil
 }
 
 // factsKey is the memo's key for the facts of file f, of content blob:

@@ -101,9 +101,10 @@ type Engine struct {
 	roots     *cache.Memo[string]
 	// prebuilt are the builds Prebuild started, by directory, each
 	// taken by the render of the root there when it is its build.
-	prebuiltMu sync.Mutex
-	prebuilt   map[string]*prebuild
-	stored     atomic.Bool // something was added to the cache
+	prebuiltMu       sync.Mutex
+	prebuilt         map[string]*prebuild
+	prebuildsStarted int
+	stored           atomic.Bool // something was added to the cache
 	// releaseMemos are the cached HelmRelease renders, when no
 	// Options.Releases shares them.
 	releaseMemos Releases

@@ -24,14 +24,14 @@ func OpenMemo(c *cache.Cache, salt, abs string) *Memo {
 // what it read, and walks each cluster's tree from its entry point
 // (Expand), rendering what the walk needs.
 func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) {
-	r, err := e.DiscoverFiles(c, nil)
+	r, err := e.DiscoverFiles(ctx, c, nil)
 	if err != nil {
 		return nil, err
 	}
 	if err := e.Expand(ctx, r); err != nil {
 		return nil, err
 	}
-	e.rememberRoots(r)
+	e.RememberRoots(r)
 	return r, nil
 }
 
@@ -40,15 +40,16 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // when set, is called once every file's facts are in the memo, before
 // they are put together: an engine sharing the memo (the other side of a
 // diff) can start its own discovery then, finding the unchanged files'
-// facts there.
-func (e *Engine) DiscoverFiles(c Checkout, read func()) (*Repository, error) {
+// facts there. A file the memo did not know has its root prebuilt
+// (PrebuildUnknown).
+func (e *Engine) DiscoverFiles(ctx context.Context, c Checkout, read func()) (*Repository, error) {
 	e.warmOnce.Do(func() { go warmKustomize() })
 	m := e.opts.Memo
 	if m == nil && e.opts.Cache != nil {
 		e.memoOnce.Do(func() { e.memo = OpenMemo(e.opts.Cache, e.opts.Salt, e.abs) })
 		m = e.memo
 	}
-	r, err := discover(e.tree, c, m, read)
+	r, err := discover(e.tree, c, m, read, func(f string) { e.prebuildUnknown(ctx, f) })
 	if err != nil {
 		return nil, err
 	}

@@ -51,32 +51,59 @@ type hiddenQuery struct {
 // the jobs discovery leaves (Jobs less one, at least one): a change that
 // wide is no edit a hook waits on.
 func (e *Engine) Prebuild(ctx context.Context, files []string) {
-	if e.opts.AllowRemote || e.kustomizeOrigins {
+	if !e.prebuilds() {
 		return
 	}
 	roots := e.rootsAbove(files)
-	if len(roots) == 0 || len(roots) > max(1, e.opts.Jobs-1) {
+	if len(roots) > e.prebuildBound() {
 		return
 	}
-	e.warmOnce.Do(func() {}) // the builds warm kustomize
+	for _, root := range roots {
+		e.prebuild(ctx, root)
+	}
+}
+
+// prebuildUnknown starts the build of the root above file, one discovery
+// found new (not in its memo), while discovery goes on: a diff learns
+// which file was edited only as it reads the working tree. Within the
+// bound of Prebuild, with the builds it started.
+func (e *Engine) prebuildUnknown(ctx context.Context, file string) {
+	if !e.prebuilds() {
+		return
+	}
+	for _, root := range e.rootsAbove([]string{file}) {
+		e.prebuild(ctx, root)
+	}
+}
+
+// prebuilds tells whether the engine builds roots ahead: not with remote
+// bases allowed, nor in the tests' reference mode.
+func (e *Engine) prebuilds() bool { return !e.opts.AllowRemote && !e.kustomizeOrigins }
+
+// prebuildBound is how many builds ahead an engine starts: the jobs
+// discovery leaves, at least one.
+func (e *Engine) prebuildBound() int { return max(1, e.opts.Jobs-1) }
+
+// prebuild starts building root, unless it was or the bound is reached.
+func (e *Engine) prebuild(ctx context.Context, root Root) {
 	e.prebuiltMu.Lock()
 	defer e.prebuiltMu.Unlock()
+	if _, ok := e.prebuilt[root.Path]; ok || e.prebuildsStarted >= e.prebuildBound() {
+		return
+	}
 	if e.prebuilt == nil {
 		e.prebuilt = map[string]*prebuild{}
 	}
-	for _, root := range roots {
-		if _, ok := e.prebuilt[root.Path]; ok {
-			continue
-		}
-		p := &prebuild{root: root, done: make(chan struct{}), fsys: e.newFS(ctx)}
-		p.fsys.Quiet() // a build not taken would print kustomize's warnings twice
-		p.fsys.SetHidden(p.ask)
-		e.prebuilt[root.Path] = p
-		go func() {
-			defer close(p.done)
-			p.m, _, p.err = e.kustomize(root, p.fsys, false)
-		}()
-	}
+	e.prebuildsStarted++
+	e.warmOnce.Do(func() {}) // the build warms kustomize
+	p := &prebuild{root: root, done: make(chan struct{}), fsys: e.newFS(ctx)}
+	p.fsys.Quiet() // a build not taken would print kustomize's warnings twice
+	p.fsys.SetHidden(p.ask)
+	e.prebuilt[root.Path] = p
+	go func() {
+		defer close(p.done)
+		p.m, _, p.err = e.kustomize(root, p.fsys, false)
+	}()
 }
 
 // ask records a question to the source's ignore rules, answering that
@@ -196,9 +223,10 @@ func (e *Engine) rootsMemo() *cache.Memo[string] {
 	return e.roots
 }
 
-// rememberRoots keeps the roots of r in the roots memo, saving it when
-// one changed.
-func (e *Engine) rememberRoots(r *Repository) {
+// RememberRoots keeps the roots of r in the roots memo, for Prebuild's
+// guesses, saving it when one changed. Discover calls it; the engines of
+// a diff are left to say which side a next run most likely shows.
+func (e *Engine) RememberRoots(r *Repository) {
 	memo := e.rootsMemo()
 	if memo == nil {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -272,5 +273,62 @@ func TestRootsAbove(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("memo %q, files %q: prebuilt %q, want %q", tc.memo, tc.files, got, tc.want)
 		}
+	}
+}
+
+// TestPrebuildUnknown: a discovery that finds a file its memo did not
+// know (one edited since the last run) starts the build of the root
+// above it, which the render takes; a discovery with an empty memo, to
+// which every file is new, starts none.
+func TestPrebuildUnknown(t *testing.T) {
+	g := gittest.Init(t, t.TempDir())
+	files := map[string][]byte{
+		"app/kustomization.yaml":   []byte("resources:\n  - app.yaml\nnamePrefix: p-\n"),
+		"app/app.yaml":             []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  k: v\n"),
+		"other/kustomization.yaml": []byte("resources: []\n"),
+	}
+	g.CommitFiles(t, "init", files)
+	files["app/app.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  k: edited\n")
+	g.CommitFiles(t, "edit", files)
+	r, before := openTree(t, g.Dir, "HEAD~1")
+	_, tree := openTree(t, g.Dir, "HEAD")
+	c, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first := New(before, r.Root, Options{Cache: c, Jobs: 2})
+	if _, err := first.Discover(ctx, Checkout{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(first.prebuilt) != 0 {
+		t.Errorf("a discovery with an empty memo prebuilt %d roots", len(first.prebuilt))
+	}
+
+	eng := New(tree, r.Root, Options{Cache: c, Jobs: 2})
+	disc, err := eng.Discover(ctx, Checkout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := eng.prebuilt["app"]
+	if p == nil || len(eng.prebuilt) != 1 {
+		t.Fatalf("prebuilt %v, want app's build alone", slices.Collect(maps.Keys(eng.prebuilt)))
+	}
+	got, err := eng.Render(ctx, disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := New(tree, r.Root, Options{})
+	want, err := plain.Render(ctx, disc, disc.Roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if diff := cmp.Diff(summary(t, want[i]), summary(t, got[i])); diff != "" {
+			t.Errorf("%s: prebuilt render differs (-without +with):\n%s", want[i].Root, diff)
+		}
+	}
+	if !p.taken {
+		t.Error("app's build was not taken")
 	}
 }

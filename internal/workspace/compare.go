@@ -65,7 +65,7 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 				baseSide <- discovered{err: bt.err}
 				return
 			}
-			b, err := w.sideFiles(bt.tree, lazyParents, nil)
+			b, err := w.sideFiles(ctx, bt.tree, lazyParents, nil)
 			if err == nil {
 				err = b.Engine.Expand(ctx, b.Repository)
 			}
@@ -81,7 +81,7 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 	if w.memoWarm() {
 		startBase()
 	}
-	h, err := w.sideFiles(head, lazyParents, startBase) // startBase runs on this goroutine
+	h, err := w.sideFiles(ctx, head, lazyParents, startBase) // startBase runs on this goroutine
 	if err != nil {
 		if started {
 			<-baseSide
@@ -91,7 +91,9 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 		return nil, err
 	}
 	startBase() // already started, as discovery read the facts
-	err = h.Engine.Expand(ctx, h.Repository)
+	if err = h.Engine.Expand(ctx, h.Repository); err == nil {
+		h.Engine.RememberRoots(h.Repository) // the tree a next run most likely shows
+	}
 	bs := <-baseSide
 	if err != nil {
 		return nil, err
@@ -109,7 +111,7 @@ func (w *Workspace) Compare(ctx context.Context, base Rev, head repo.Tree, dirs 
 
 // side builds an engine over tree and discovers its roots and clusters.
 func (w *Workspace) side(ctx context.Context, tree repo.Tree) (diff.Side, error) {
-	s, err := w.sideFiles(tree, nil, nil)
+	s, err := w.sideFiles(ctx, tree, nil, nil)
 	if err != nil {
 		return diff.Side{}, err
 	}
@@ -125,7 +127,7 @@ func lazyParents(o *render.Options) { o.LazyParents = true }
 // discovers its roots from the files, calling read once their facts are
 // read (render.Engine.DiscoverFiles); its clusters' trees are left to
 // walk (render.Engine.Expand).
-func (w *Workspace) sideFiles(tree repo.Tree, tune func(*render.Options), read func()) (diff.Side, error) {
+func (w *Workspace) sideFiles(ctx context.Context, tree repo.Tree, tune func(*render.Options), read func()) (diff.Side, error) {
 	eng, err := w.EngineWith(tree, tune)
 	if err != nil {
 		return diff.Side{}, err
@@ -134,7 +136,7 @@ func (w *Workspace) sideFiles(tree repo.Tree, tune func(*render.Options), read f
 	if err != nil {
 		return diff.Side{}, err
 	}
-	disc, err := eng.DiscoverFiles(c, read)
+	disc, err := eng.DiscoverFiles(ctx, c, read)
 	if err != nil {
 		return diff.Side{}, err
 	}
