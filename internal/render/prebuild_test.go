@@ -80,12 +80,7 @@ func TestPrebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range want {
-		w, g := summary(t, want[i]), summary(t, got[i])
-		if diff := cmp.Diff(w, g); diff != "" {
-			t.Errorf("%s: prebuilt render differs (-without +with):\n%s", want[i].Root, diff)
-		}
-	}
+	sameRenders(t, want, got)
 	for _, dir := range []string{"overlays/prod"} {
 		if _, left := eng.prebuilt[dir]; left {
 			t.Errorf("the build of %s was not taken", dir)
@@ -174,24 +169,17 @@ func TestPrebuildRemembered(t *testing.T) {
 		"plain/kustomization.yaml":  []byte("resources:\n  - plain.yaml\n"),
 		"plain/plain.yaml":          cm("plain"),
 	}
-	g := gittest.Init(t, t.TempDir())
-	g.CommitFiles(t, "init", files)
-	files["clusters/prod/apps.yaml"] = []byte(fluxKs("app", "./app", "a-") + fluxKs("hidden", "./hidden", "h-") + fluxKs("respec", "./respec", "changed-"))
-	g.CommitFiles(t, "respec", files)
-	r, before := openTree(t, g.Dir, "HEAD~1")
-	_, tree := openTree(t, g.Dir, "HEAD")
-	c, err := cache.Open(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, before, tree, c := twoCommits(t, files, map[string][]byte{
+		"clusters/prod/apps.yaml": []byte(fluxKs("app", "./app", "a-") + fluxKs("hidden", "./hidden", "h-") + fluxKs("respec", "./respec", "changed-")),
+	})
 	ctx := context.Background()
 	checkout := Checkout{Remotes: []string{url}, Branch: "main"}
 	opts := Options{Cache: c, Origins: true, Jobs: 5}
-	if _, err := New(before, r.Root, opts).Discover(ctx, checkout); err != nil {
+	if _, err := New(before, dir, opts).Discover(ctx, checkout); err != nil {
 		t.Fatal(err)
 	}
 
-	plain := New(tree, r.Root, Options{Origins: true})
+	plain := New(tree, dir, Options{Origins: true})
 	disc, err := plain.Discover(ctx, checkout)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +188,7 @@ func TestPrebuildRemembered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := New(tree, r.Root, opts)
+	eng := New(tree, dir, opts)
 	eng.Prebuild(ctx, []string{"app/app.yaml", "hidden/public.yaml", "respec/kustomization.yaml", "plain/kustomization.yaml"})
 	started := map[string]*prebuild{}
 	for dir, p := range eng.prebuilt {
@@ -213,15 +201,7 @@ func TestPrebuildRemembered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(want) {
-		t.Fatalf("%d roots rendered, want %d", len(got), len(want))
-	}
-	for i := range want {
-		w, g := summary(t, want[i]), summary(t, got[i])
-		if diff := cmp.Diff(w, g); diff != "" {
-			t.Errorf("%s: prebuilt render differs (-without +with):\n%s", want[i].Root, diff)
-		}
-	}
+	sameRenders(t, want, got)
 	taken := map[string]bool{}
 	for dir, p := range started {
 		taken[dir] = p.taken
@@ -281,23 +261,13 @@ func TestRootsAbove(t *testing.T) {
 // above it, which the render takes; a discovery with an empty memo, to
 // which every file is new, starts none.
 func TestPrebuildUnknown(t *testing.T) {
-	g := gittest.Init(t, t.TempDir())
-	files := map[string][]byte{
+	dir, before, tree, c := twoCommits(t, map[string][]byte{
 		"app/kustomization.yaml":   []byte("resources:\n  - app.yaml\nnamePrefix: p-\n"),
 		"app/app.yaml":             []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  k: v\n"),
 		"other/kustomization.yaml": []byte("resources: []\n"),
-	}
-	g.CommitFiles(t, "init", files)
-	files["app/app.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  k: edited\n")
-	g.CommitFiles(t, "edit", files)
-	r, before := openTree(t, g.Dir, "HEAD~1")
-	_, tree := openTree(t, g.Dir, "HEAD")
-	c, err := cache.Open(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, map[string][]byte{"app/app.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  k: edited\n")})
 	ctx := context.Background()
-	first := New(before, r.Root, Options{Cache: c, Jobs: 2})
+	first := New(before, dir, Options{Cache: c, Jobs: 2})
 	if _, err := first.Discover(ctx, Checkout{}); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +275,7 @@ func TestPrebuildUnknown(t *testing.T) {
 		t.Errorf("a discovery with an empty memo prebuilt %d roots", len(first.prebuilt))
 	}
 
-	eng := New(tree, r.Root, Options{Cache: c, Jobs: 2})
+	eng := New(tree, dir, Options{Cache: c, Jobs: 2})
 	disc, err := eng.Discover(ctx, Checkout{})
 	if err != nil {
 		t.Fatal(err)
@@ -318,17 +288,43 @@ func TestPrebuildUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := New(tree, r.Root, Options{})
+	plain := New(tree, dir, Options{})
 	want, err := plain.Render(ctx, disc, disc.Roots)
 	if err != nil {
 		t.Fatal(err)
+	}
+	sameRenders(t, want, got)
+	if !p.taken {
+		t.Error("app's build was not taken")
+	}
+}
+
+// twoCommits commits files, then files with edits, and returns the
+// repository's folder, the two commits' trees and an empty cache.
+func twoCommits(t *testing.T, files, edits map[string][]byte) (dir string, before, after repo.Tree, c *cache.Cache) {
+	t.Helper()
+	g := gittest.Init(t, t.TempDir())
+	g.CommitFiles(t, "init", files)
+	g.CommitFiles(t, "edit", edits)
+	r, before := openTree(t, g.Dir, "HEAD~1")
+	_, after = openTree(t, g.Dir, "HEAD")
+	c, err := cache.Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Root, before, after, c
+}
+
+// sameRenders fails t for each root whose render with builds started
+// ahead (got) differs from its render without (want).
+func sameRenders(t *testing.T, want, got []*Result) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d roots rendered, want %d", len(got), len(want))
 	}
 	for i := range want {
 		if diff := cmp.Diff(summary(t, want[i]), summary(t, got[i])); diff != "" {
 			t.Errorf("%s: prebuilt render differs (-without +with):\n%s", want[i].Root, diff)
 		}
-	}
-	if !p.taken {
-		t.Error("app's build was not taken")
 	}
 }
