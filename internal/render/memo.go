@@ -41,7 +41,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // they are put together: an engine sharing the memo (the other side of a
 // diff) can start its own discovery then, finding the unchanged files'
 // facts there. A file the memo did not know has its root prebuilt
-// (PrebuildUnknown).
+// (prebuildUnknown).
 func (e *Engine) DiscoverFiles(ctx context.Context, c Checkout, read func()) (*Repository, error) {
 	e.warmOnce.Do(func() { go warmKustomize() })
 	m := e.opts.Memo

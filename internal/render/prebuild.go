@@ -68,8 +68,8 @@ func (e *Engine) Prebuild(ctx context.Context, files []string) {
 // which file was edited only as it reads the working tree. Within the
 // bound of Prebuild, with the builds it started.
 func (e *Engine) prebuildUnknown(ctx context.Context, file string) {
-	if !e.prebuilds() {
-		return
+	if !e.prebuilds() || e.prebuildsFull() {
+		return // after a pull, most files are new: no guess for each
 	}
 	for _, root := range e.rootsAbove([]string{file}) {
 		e.prebuild(ctx, root)
@@ -83,6 +83,14 @@ func (e *Engine) prebuilds() bool { return !e.opts.AllowRemote && !e.kustomizeOr
 // prebuildBound is how many builds ahead an engine starts: the jobs
 // discovery leaves, at least one.
 func (e *Engine) prebuildBound() int { return max(1, e.opts.Jobs-1) }
+
+// prebuildsFull tells whether the engine started all the builds ahead
+// its bound allows.
+func (e *Engine) prebuildsFull() bool {
+	e.prebuiltMu.Lock()
+	defer e.prebuiltMu.Unlock()
+	return e.prebuildsStarted >= e.prebuildBound()
+}
 
 // prebuild starts building root, unless it was or the bound is reached.
 func (e *Engine) prebuild(ctx context.Context, root Root) {
