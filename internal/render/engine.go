@@ -95,7 +95,6 @@ type Engine struct {
 	ignores  map[string]*sourceFilter // by source ID
 	memoOnce sync.Once
 	memo     *Memo
-	warmOnce sync.Once // warmKustomize started
 	// roots is the roots memo (rootsMemo).
 	rootsOnce sync.Once
 	roots     *cache.Memo[string]

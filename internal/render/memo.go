@@ -43,7 +43,7 @@ func (e *Engine) Discover(ctx context.Context, c Checkout) (*Repository, error) 
 // facts there. A file the memo did not know has its root prebuilt
 // (prebuildUnknown).
 func (e *Engine) DiscoverFiles(ctx context.Context, c Checkout, read func()) (*Repository, error) {
-	e.warmOnce.Do(func() { go warmKustomize() })
+	Warm()
 	m := e.opts.Memo
 	if m == nil && e.opts.Cache != nil {
 		e.memoOnce.Do(func() { e.memo = OpenMemo(e.opts.Cache, e.opts.Salt, e.abs) })

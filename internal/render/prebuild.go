@@ -103,7 +103,6 @@ func (e *Engine) prebuild(ctx context.Context, root Root) {
 		e.prebuilt = map[string]*prebuild{}
 	}
 	e.prebuildsStarted++
-	e.warmOnce.Do(func() {}) // the build warms kustomize
 	p := &prebuild{root: root, done: make(chan struct{}), fsys: e.newFS(ctx)}
 	p.fsys.Quiet() // a build not taken would print kustomize's warnings twice
 	p.fsys.SetHidden(p.ask)

@@ -104,6 +104,8 @@ func Open(opts Options) (*Workspace, error) {
 		opts.Warnings = io.Discard
 	}
 	opts.Limits = opts.Limits.WithDefaults()
+	// Every command that opens a workspace builds with kustomize.
+	render.Warm()
 	dir := opts.Dir
 	if dir == "" {
 		wd, err := os.Getwd()
