@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -105,16 +107,13 @@ func before(a, b Finding) bool {
 
 // schemaOf validates objects against their schemas.
 func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) {
+	results := validateAll(v, objs)
 	noSchema := map[string]bool{}
-	for _, o := range objs {
-		if o.node.Field("sops") != nil {
-			continue // encrypted: kustomize-controller decrypts it before the API server sees it
-		}
-		obj, err := o.node.Map()
-		if err != nil {
+	for i, o := range objs {
+		violations, status := results[i].violations, results[i].status
+		if status == skipped {
 			continue
 		}
-		violations, status := v.Validate(obj)
 		if status == schema.NoSchema {
 			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.in.Repository.FluxRelease(o.root.Root)); ok && (f.Removed || f.Info.Project == deprecation.Flux) {
 				// deprecated-api says it is not served at all, or that
@@ -153,6 +152,46 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 			report("schema", o, pathKeys(vi.Path), msg, "")
 		}
 	}
+}
+
+// skipped is the status of an object validateAll leaves out.
+const skipped = schema.Status(-1)
+
+// validated is what the schema tells of one object.
+type validated struct {
+	violations []schema.Violation
+	status     schema.Status
+}
+
+// validateAll validates objs against their schemas on every core: a
+// change checked alone leaves one root, whose objects are the rest of the
+// check's time, and the other cores idle. An encrypted object (SOPS: the
+// controller decrypts it before the API server sees it) or one that is not
+// a mapping is skipped.
+func validateAll(v *schema.Validator, objs []*object) []validated {
+	out := make([]validated, len(objs))
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1)) - 1; i < len(objs); i = int(next.Add(1)) - 1 {
+			out[i].status = skipped
+			o := objs[i]
+			if o.node.Field("sops") != nil {
+				continue
+			}
+			obj, err := o.node.Map()
+			if err != nil {
+				continue
+			}
+			out[i].violations, out[i].status = v.Validate(obj)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(objs)) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	return out
 }
 
 // droppedLabels words a label that is not a string (`enabled: true`
