@@ -12,6 +12,8 @@ type Memo[V any] struct {
 	key    string
 	header string
 	encode func(*Writer, V)
+	decode func(*Reader) V
+	read   sync.Once // the record, read on first use
 
 	mu      sync.Mutex
 	gen     int // saves so far
@@ -28,20 +30,31 @@ type memoEntry[V any] struct {
 // MemoKeep is how many saves an unused entry outlives.
 const MemoKeep = 8
 
-// OpenMemo reads the memo stored under key, a record with header whose
+// OpenMemo returns the memo stored under key, a record with header whose
 // values encode and decode write and read; a nil cache gives a memo never
-// saved, and a damaged record an empty one.
+// saved, and a damaged record an empty one. The record is read on first
+// use, so that a command can open its memos before the work that waits for
+// none of them starts.
 func OpenMemo[V any](c *Cache, key, header string, encode func(*Writer, V), decode func(*Reader) V) *Memo[V] {
-	m := &Memo[V]{cache: c, key: key, header: header, encode: encode, entries: map[string]*memoEntry[V]{}}
-	if c == nil {
-		return m
-	}
-	if data, ok := c.GetString(key); ok {
-		if gen, entries, err := decodeMemo(data, header, decode); err == nil {
-			m.gen, m.entries = gen, entries
+	return &Memo[V]{cache: c, key: key, header: header, encode: encode, decode: decode, entries: map[string]*memoEntry[V]{}}
+}
+
+// load reads the record, once; m.mu is not held.
+func (m *Memo[V]) load() {
+	m.read.Do(func() {
+		if m.cache == nil {
+			return
 		}
-	}
-	return m
+		data, ok := m.cache.GetString(m.key)
+		if !ok {
+			return
+		}
+		if gen, entries, err := decodeMemo(data, m.header, m.decode); err == nil {
+			m.mu.Lock()
+			m.gen, m.entries = gen, entries
+			m.mu.Unlock()
+		}
+	})
 }
 
 // Get returns the value under key, marking it used.
@@ -50,6 +63,7 @@ func (m *Memo[V]) Get(key string) (V, bool) {
 	if m == nil {
 		return zero, false
 	}
+	m.load()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[key]
@@ -65,6 +79,7 @@ func (m *Memo[V]) Put(key string, v V) {
 	if m == nil {
 		return
 	}
+	m.load()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.entries[key] = &memoEntry[V]{value: v, used: true}
@@ -100,6 +115,7 @@ func (m *Memo[V]) Len() int {
 	if m == nil {
 		return 0
 	}
+	m.load()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.entries)
