@@ -74,20 +74,37 @@ func (r *Repository) Inputs(root Root) Inputs {
 }
 
 func (r *Repository) inputsOf(root Root) Inputs {
-	seen := map[string]bool{}
 	var resources []string // files named as resources
 	renames := false
 	if k := root.Kustomization; k != nil {
 		s := k.Spec
 		renames = s.NamePrefix != "" || s.NameSuffix != "" || s.PostBuild != nil
 	}
-	var paths []string
+	// A root reads a few paths: they are searched in the list, and put in
+	// a map only once they are many. A map for every root of a large
+	// repository was the most of its discovery's allocations.
+	paths := make([]string, 0, 8)
+	var seen map[string]bool
+	has := func(p string) bool {
+		if seen != nil {
+			return seen[p]
+		}
+		return slices.Contains(paths, p)
+	}
 	add := func(p string) bool {
-		if seen[p] || p == ".." || strings.HasPrefix(p, "../") {
+		if p == ".." || strings.HasPrefix(p, "../") || has(p) {
 			return false
 		}
-		seen[p] = true
 		paths = append(paths, p)
+		switch {
+		case seen != nil:
+			seen[p] = true
+		case len(paths) > 32:
+			seen = make(map[string]bool, 2*len(paths))
+			for _, q := range paths {
+				seen[q] = true
+			}
+		}
 		return true
 	}
 	var reach func(dir string)
@@ -128,7 +145,7 @@ func (r *Repository) inputsOf(root Root) Inputs {
 	for more := true; more; {
 		more = false
 		for link, target := range r.dirLinks {
-			if seen[target] {
+			if has(target) {
 				continue
 			}
 			for _, p := range paths {
