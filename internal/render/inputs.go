@@ -81,8 +81,8 @@ func (r *Repository) inputsOf(root Root) Inputs {
 		renames = s.NamePrefix != "" || s.NameSuffix != "" || s.PostBuild != nil
 	}
 	// A root reads a few paths: they are searched in the list, and put in
-	// a map only once they are many. A map for every root of a large
-	// repository was the most of its discovery's allocations.
+	// a map only once they are many. A map for every root was most of
+	// what the inputs of a large repository's roots cost.
 	paths := make([]string, 0, 8)
 	var seen map[string]bool
 	has := func(p string) bool {
