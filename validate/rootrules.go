@@ -8,8 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -110,10 +108,10 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 	results := validateAll(v, objs)
 	noSchema := map[string]bool{}
 	for i, o := range objs {
-		violations, status := results[i].violations, results[i].status
-		if status == skipped {
+		if results[i].skipped {
 			continue
 		}
+		violations, status := results[i].violations, results[i].status
 		if status == schema.NoSchema {
 			if f, ok := deprecation.Check(o.node.GetApiVersion(), o.node.GetKind(), c.kubernetesVersion(), c.in.Repository.FluxRelease(o.root.Root)); ok && (f.Removed || f.Info.Project == deprecation.Flux) {
 				// deprecated-api says it is not served at all, or that
@@ -154,43 +152,35 @@ func schemaOf(c *checker, v *schema.Validator, objs []*object, report reporter) 
 	}
 }
 
-// skipped is the status of an object validateAll leaves out.
-const skipped = schema.Status(-1)
-
-// validated is what the schema tells of one object.
+// validated is what the schema tells of one object; skipped is set for
+// an encrypted object (SOPS: the controller decrypts it before the API
+// server sees it) and for one that is not a mapping.
 type validated struct {
+	skipped    bool
 	violations []schema.Violation
 	status     schema.Status
 }
 
-// validateAll validates objs against their schemas on every core: a
-// change checked alone leaves one root, whose objects are the rest of the
-// check's time, and the other cores idle. An encrypted object (SOPS: the
-// controller decrypts it before the API server sees it) or one that is not
-// a mapping is skipped.
+// validateAll validates objs against their schemas on every core, as
+// checkRoots checks roots: a change checked alone leaves one root, whose
+// objects are the rest of the check's time, and the other cores idle.
 func validateAll(v *schema.Validator, objs []*object) []validated {
 	out := make([]validated, len(objs))
-	var next atomic.Int64
-	work := func() {
-		for i := int(next.Add(1)) - 1; i < len(objs); i = int(next.Add(1)) - 1 {
-			out[i].status = skipped
-			o := objs[i]
-			if o.node.Field("sops") != nil {
-				continue
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, o := range objs {
+		g.Go(func() error {
+			if o.node.Field("sops") == nil {
+				if obj, err := o.node.Map(); err == nil {
+					out[i].violations, out[i].status = v.Validate(obj)
+					return nil
+				}
 			}
-			obj, err := o.node.Map()
-			if err != nil {
-				continue
-			}
-			out[i].violations, out[i].status = v.Validate(obj)
-		}
+			out[i].skipped = true
+			return nil
+		})
 	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(objs)) - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	_ = g.Wait()
 	return out
 }
 
