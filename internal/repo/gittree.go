@@ -35,6 +35,13 @@ type gitTree struct {
 	trees map[string]map[string]object.TreeEntry // resolved dir -> entries by name
 	blobs map[plumbing.Hash][]byte
 
+	// files are all the files of a tree built in memory (FilesTree, no
+	// root), sorted by path. A directory is a range of them (the paths
+	// that start with its own and a slash sort together), found by
+	// binary search: a map per directory cost more to build, for an
+	// index of a thousand files, than the rest of reading it.
+	files []TreeFile
+
 	// worktree is the working tree, where most files of the
 	// index and of recent commits are as they are in the tree: a regular
 	// file there whose Git hash is the blob's is read instead of the
@@ -105,6 +112,41 @@ func (t *gitTree) entries(dir string) (map[string]object.TreeEntry, error) {
 	return m, nil
 }
 
+// entry returns the entry name of the resolved directory dir.
+func (t *gitTree) entry(dir, name string) (object.TreeEntry, error) {
+	if t.root == nil {
+		if e, ok := t.fileIn(dir, name); ok {
+			return e, nil
+		}
+		return object.TreeEntry{}, notExist(join(dir, name))
+	}
+	m, err := t.entries(dir)
+	if err != nil {
+		return object.TreeEntry{}, err
+	}
+	e, ok := m[name]
+	if !ok {
+		return object.TreeEntry{}, notExist(join(dir, name))
+	}
+	return e, nil
+}
+
+// list returns the entries of the resolved directory dir, in no order.
+func (t *gitTree) list(dir string) ([]object.TreeEntry, error) {
+	if t.root == nil {
+		return t.listIn(dir), nil
+	}
+	m, err := t.entries(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]object.TreeEntry, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 func splitDir(p string) (string, string) {
 	for i := len(p) - 1; i >= 0; i-- {
 		if p[i] == '/' {
@@ -115,13 +157,9 @@ func splitDir(p string) (string, string) {
 }
 
 func (t *gitTree) lookup(dir, name string) (rawKind, string, error) {
-	m, err := t.entries(dir)
+	e, err := t.entry(dir, name)
 	if err != nil {
 		return 0, "", err
-	}
-	e, ok := m[name]
-	if !ok {
-		return 0, "", notExist(join(dir, name))
 	}
 	switch e.Mode {
 	case filemode.Dir:
@@ -213,11 +251,8 @@ func (t *gitTree) fileEntry(p string) (object.TreeEntry, string, error) {
 		return object.TreeEntry{}, "", &fs.PathError{Op: "read", Path: p, Err: errIsDir}
 	}
 	dir, name := splitDir(rp)
-	m, err := t.entries(dir)
-	if err != nil {
-		return object.TreeEntry{}, "", err
-	}
-	return m[name], rp, nil
+	e, err := t.entry(dir, name)
+	return e, rp, err
 }
 
 func (t *gitTree) Resolve(p string) (string, Kind, error) { return t.res.resolve(p) }
@@ -276,12 +311,13 @@ func (t *gitTree) ReadDir(p string) ([]Entry, error) {
 	if k != Dir {
 		return nil, &fs.PathError{Op: "readdir", Path: p, Err: errNotDir}
 	}
-	m, err := t.entries(rp)
+	list, err := t.list(rp)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Entry, 0, len(m))
-	for name, e := range m {
+	out := make([]Entry, 0, len(list))
+	for _, e := range list {
+		name := e.Name
 		switch e.Mode {
 		case filemode.Dir:
 			out = append(out, Entry{Name: name, Kind: Dir})

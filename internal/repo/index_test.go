@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +61,12 @@ func indexRepo(t *testing.T) string {
 	write("conflict.yaml", "replicas: 1\n")
 	write("skip.yaml", "s: 1\n")
 	write("run.sh", "#!/bin/sh\n")
+	// Names that sort between a directory and its files ('-' and '.'
+	// before '/'), and one it is a prefix of.
+	write("apps-list.yaml", "a: 1\n")
+	write("apps.d/more.yaml", "b: 1\n")
+	write("apps/base-2/kustomization.yaml", "resources: []\n")
+	write("appsx/y.yaml", "c: 1\n")
 	if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +259,13 @@ func TestFilesTree(t *testing.T) {
 	}
 	if _, err := got.Stat("link/deploy.yaml"); err != nil {
 		t.Errorf("a file through the symlink: %v", err)
+	}
+	for _, p := range []string{"apps", "apps/bas", "apps/base", "apps/base/deploy", "apps/base-2", "apps.d", "app", "appsx/y.yaml/z", "link", "run.sh", "nothing"} {
+		wk, werr := want.Stat(p)
+		gk, gerr := got.Stat(p)
+		if wk != gk || (werr == nil) != (gerr == nil) || (gerr != nil && !errors.Is(gerr, fs.ErrNotExist)) {
+			t.Errorf("Stat(%s): %v, %v; want %v, %v", p, gk, gerr, wk, werr)
+		}
 	}
 }
 

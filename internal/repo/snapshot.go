@@ -56,6 +56,7 @@ func (r *Repo) CommitFiles(hash plumbing.Hash) ([]TreeFile, error) {
 	if err := walk("."); err != nil {
 		return nil, fmt.Errorf("listing commit %s: %w", hash, err)
 	}
+	slices.SortFunc(out, byPath) // as FilesTree keeps them
 	return out, nil
 }
 
@@ -163,27 +164,68 @@ func treeHash(files []TreeFile) (plumbing.Hash, error) {
 // from the object store.
 func (r *Repo) FilesTree(rev string, files []TreeFile) Tree {
 	t := r.newGitTree(nil, rev)
-	t.trees = treesOf(files)
+	if !slices.IsSortedFunc(files, byPath) {
+		files = slices.Clone(files)
+		slices.SortFunc(files, byPath)
+	}
+	t.files = files
 	return t
 }
 
-// treesOf builds the directories holding files, by path.
-func treesOf(files []TreeFile) map[string]map[string]object.TreeEntry {
-	trees := map[string]map[string]object.TreeEntry{".": {}}
-	var addDir func(dir string)
-	addDir = func(dir string) {
-		if _, ok := trees[dir]; ok {
-			return
+// filesUnder returns the files under the resolved directory dir.
+func (t *gitTree) filesUnder(dir string) []TreeFile {
+	if dir == "." {
+		return t.files
+	}
+	prefix := dir + "/"
+	files := t.files
+	lo := sort.Search(len(files), func(i int) bool { return files[i].Path >= prefix })
+	files = files[lo:]
+	hi := sort.Search(len(files), func(i int) bool { return !strings.HasPrefix(files[i].Path, prefix) })
+	return files[:hi]
+}
+
+// fileIn returns the entry name of the resolved directory dir of a tree
+// built in memory: a file, or a directory when files lie under it.
+func (t *gitTree) fileIn(dir, name string) (object.TreeEntry, bool) {
+	p := join(dir, name)
+	files := t.files
+	i, found := slices.BinarySearchFunc(files, p, func(f TreeFile, p string) int { return strings.Compare(f.Path, p) })
+	if found {
+		return object.TreeEntry{Name: name, Mode: files[i].Mode, Hash: files[i].Hash}, true
+	}
+	// Between p and p's files may sort others ("p-1", "p.d"): '/' sorts
+	// after them.
+	prefix := p + "/"
+	files = files[i:]
+	j := sort.Search(len(files), func(k int) bool { return files[k].Path >= prefix })
+	if j < len(files) && strings.HasPrefix(files[j].Path, prefix) {
+		return object.TreeEntry{Name: name, Mode: filemode.Dir}, true
+	}
+	return object.TreeEntry{}, false
+}
+
+// listIn returns the entries of the resolved directory dir of a tree built
+// in memory, in no order.
+func (t *gitTree) listIn(dir string) []object.TreeEntry {
+	files := t.filesUnder(dir)
+	skip := len(dir) + 1
+	if dir == "." {
+		skip = 0
+	}
+	var out []object.TreeEntry
+	for i := 0; i < len(files); i++ {
+		rest := files[i].Path[skip:]
+		slash := strings.IndexByte(rest, '/')
+		if slash < 0 {
+			out = append(out, object.TreeEntry{Name: rest, Mode: files[i].Mode, Hash: files[i].Hash})
+			continue
 		}
-		trees[dir] = map[string]object.TreeEntry{}
-		parent, name := splitDir(dir)
-		addDir(parent)
-		trees[parent][name] = object.TreeEntry{Name: name, Mode: filemode.Dir}
+		sub := rest[:slash+1]
+		for i+1 < len(files) && strings.HasPrefix(files[i+1].Path[skip:], sub) {
+			i++
+		}
+		out = append(out, object.TreeEntry{Name: rest[:slash], Mode: filemode.Dir})
 	}
-	for _, f := range files {
-		dir, name := splitDir(f.Path)
-		addDir(dir)
-		trees[dir][name] = object.TreeEntry{Name: name, Mode: f.Mode, Hash: f.Hash}
-	}
-	return trees
+	return out
 }
