@@ -36,10 +36,7 @@ type gitTree struct {
 	blobs map[plumbing.Hash][]byte
 
 	// files are all the files of a tree built in memory (FilesTree, no
-	// root), sorted by path. A directory is a range of them (the paths
-	// that start with its own and a slash sort together), found by
-	// binary search: a map per directory cost more to build, for an
-	// index of a thousand files, than the rest of reading it.
+	// root), sorted by path (searchPath).
 	files []TreeFile
 
 	// worktree is the working tree, where most files of the

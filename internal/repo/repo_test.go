@@ -17,7 +17,7 @@ import (
 
 // newRepo builds a repository exercising what makes a working tree differ
 // from a commit: symlinks in and out of the repository, ignored files, and a
-// tracked file that an ignore pattern matches.
+// tracked file and a directory of tracked files that ignore patterns match.
 func newRepo(t *testing.T) *gittest.Repo {
 	t.Helper()
 	g := gittest.Init(t, t.TempDir())
@@ -25,10 +25,12 @@ func newRepo(t *testing.T) *gittest.Repo {
 		"a/b.yaml":            []byte("b: 1\n"),
 		"a/c/d.yaml":          []byte("d: 2\n"),
 		"tracked-ignored.log": []byte("tracked before it was ignored\n"),
+		"vendor/kept.yaml":    []byte("k: 1\n"),
 	})
 	g.Commit(t, "files")
 	g.Write(t, map[string][]byte{
-		".gitignore":      []byte("*.log\nbuild/\n"),
+		".gitignore":      []byte("*.log\nbuild/\nvendor/\n"),
+		"vendor/new.yaml": []byte("untracked in an ignored directory\n"),
 		"ignored.log":     []byte("local only\n"),
 		"build/out.yaml":  []byte("generated\n"),
 		"zz-untracked.md": nil,
@@ -112,7 +114,8 @@ func TestWorkTreeEqualsCommit(t *testing.T) {
 		return a
 	}
 	for _, p := range []string{".", "a", "a/b.yaml", "a/c", "a/c/d.yaml", "link-file", "link-dir", "link-dir/d.yaml",
-		"link-out", "a/up", "ignored.log", "build", "build/out.yaml", "tracked-ignored.log", ".git", ".git/HEAD", "missing", "a/b.yaml/x"} {
+		"link-out", "a/up", "ignored.log", "build", "build/out.yaml", "tracked-ignored.log", ".git", ".git/HEAD", "missing", "a/b.yaml/x",
+		"vendor", "vendor/kept.yaml", "vendor/new.yaml"} {
 		t.Run(p, func(t *testing.T) {
 			if diff := cmp.Diff(ask(head, p), ask(wt, p)); diff != "" {
 				t.Errorf("working tree differs from HEAD (-HEAD +worktree):\n%s", diff)
@@ -142,7 +145,7 @@ func TestListingHidesWhatACommitWouldNotHold(t *testing.T) {
 	for _, e := range es {
 		names = append(names, e.Name)
 	}
-	want := []string{".gitignore", "a", "link-dir", "link-file", "tracked-ignored.log"}
+	want := []string{".gitignore", "a", "link-dir", "link-file", "tracked-ignored.log", "vendor"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("listing (-want +got):\n%s", diff)
 	}

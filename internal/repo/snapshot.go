@@ -188,21 +188,15 @@ func (t *gitTree) filesUnder(dir string) []TreeFile {
 // fileIn returns the entry name of the resolved directory dir of a tree
 // built in memory: a file, or a directory when files lie under it.
 func (t *gitTree) fileIn(dir, name string) (object.TreeEntry, bool) {
-	p := join(dir, name)
 	files := t.files
-	i, found := slices.BinarySearchFunc(files, p, func(f TreeFile, p string) int { return strings.Compare(f.Path, p) })
-	if found {
-		return object.TreeEntry{Name: name, Mode: files[i].Mode, Hash: files[i].Hash}, true
-	}
-	// Between p and p's files may sort others ("p-1", "p.d"): '/' sorts
-	// after them.
-	prefix := p + "/"
-	files = files[i:]
-	j := sort.Search(len(files), func(k int) bool { return files[k].Path >= prefix })
-	if j < len(files) && strings.HasPrefix(files[j].Path, prefix) {
+	i, isDir, ok := searchPath(len(files), func(k int) string { return files[k].Path }, join(dir, name))
+	switch {
+	case !ok:
+		return object.TreeEntry{}, false
+	case isDir:
 		return object.TreeEntry{Name: name, Mode: filemode.Dir}, true
 	}
-	return object.TreeEntry{}, false
+	return object.TreeEntry{Name: name, Mode: files[i].Mode, Hash: files[i].Hash}, true
 }
 
 // listIn returns the entries of the resolved directory dir of a tree built

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -266,9 +267,9 @@ type ignoreRules struct {
 	g    *git.Repository
 
 	trackedOnce sync.Once
-	tracked     map[string]bool         // tracked files and every directory above them
-	entries     map[string]*index.Entry // the index's entries, by path
-	indexTime   time.Time               // when the index was written
+	tracked     []*index.Entry // the index's entries, sorted by path (searchPath)
+	entries     []*index.Entry // those of files in the working tree, unconflicted
+	indexTime   time.Time      // when the index was written
 
 	mu       sync.Mutex
 	patterns map[string][]gitignore.Pattern // dir -> patterns in force there
@@ -288,7 +289,19 @@ func (r *ignoreRules) hidden(p string, isDir bool) bool {
 		return false
 	}
 	r.trackedOnce.Do(r.loadTracked)
-	return !r.tracked[p]
+	_, _, tracked := searchPath(len(r.tracked), func(i int) string { return r.tracked[i].Name }, p)
+	return !tracked
+}
+
+// entry returns the index's entry of the file at rel, unless it is in a
+// merge conflict, marked to be added later or skipped in the working tree.
+func (r *ignoreRules) entry(rel string) (*index.Entry, bool) {
+	r.trackedOnce.Do(r.loadTracked)
+	i, dir, ok := searchPath(len(r.entries), func(i int) string { return r.entries[i].Name }, rel)
+	if !ok || dir {
+		return nil, false
+	}
+	return r.entries[i], true
 }
 
 // patternsFor returns the patterns in force in dir: those of every
@@ -357,26 +370,22 @@ func parseIgnore(data []byte, domain []string) []gitignore.Pattern {
 func (r *ignoreRules) loadTracked() {
 	idx, written, err := readIndex(r.g)
 	if err != nil {
-		r.tracked, r.entries = map[string]bool{}, map[string]*index.Entry{}
 		return
 	}
-	// Sized up front: growing them entry by entry was most of the load
-	// (every file, and its folders, which a folder of files shares).
-	r.tracked = make(map[string]bool, len(idx.Entries)*3/2)
-	r.entries = make(map[string]*index.Entry, len(idx.Entries))
-	r.indexTime = written
-	for _, e := range idx.Entries {
+	r.tracked, r.indexTime = idx.Entries, written
+	if !slices.IsSortedFunc(r.tracked, byName) {
+		r.tracked = slices.Clone(r.tracked)
+		slices.SortFunc(r.tracked, byName)
+	}
+	r.entries = make([]*index.Entry, 0, len(r.tracked))
+	for _, e := range r.tracked {
 		if e.Stage == 0 && !e.IntentToAdd && !e.SkipWorktree { // stage 0: not in a merge conflict
-			r.entries[e.Name] = e
-		}
-		for p := e.Name; p != "."; p = filepath.ToSlash(filepath.Dir(p)) {
-			if r.tracked[p] {
-				break
-			}
-			r.tracked[p] = true
+			r.entries = append(r.entries, e)
 		}
 	}
 }
+
+func byName(a, b *index.Entry) int { return strings.Compare(a.Name, b.Name) }
 
 // cleanBlob returns the blob id the index records for the regular file at
 // rel when the file on disk is unchanged since it was staged, so its content
@@ -385,8 +394,7 @@ func (r *ignoreRules) loadTracked() {
 // instant the index was written (Git's "racy" case). Anything else, or a
 // platform without that status data, reads and hashes the file.
 func (r *ignoreRules) cleanBlob(abs, rel string) (string, bool) {
-	r.trackedOnce.Do(r.loadTracked)
-	if _, tracked := r.entries[rel]; !tracked {
+	if _, tracked := r.entry(rel); !tracked {
 		return "", false // no system call for an untracked file
 	}
 	fi, err := os.Lstat(abs)
@@ -404,8 +412,7 @@ func (r *ignoreRules) cleanBlob(abs, rel string) (string, bool) {
 // st: the comparison, field by field as Git makes it (the index keeps the
 // low 32 bits of the inode and device).
 func (r *ignoreRules) cleanStat(rel string, st fileStat) (string, bool) {
-	r.trackedOnce.Do(r.loadTracked)
-	e, ok := r.entries[rel]
+	e, ok := r.entry(rel)
 	if !ok || (e.Mode != filemode.Regular && e.Mode != filemode.Executable) || r.indexTime.IsZero() {
 		return "", false
 	}
