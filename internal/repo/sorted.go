@@ -8,8 +8,8 @@ import (
 // The paths of Git's index and of a commit's file list sort byte by byte,
 // and the paths under a directory, those that start with its own and a
 // slash, sort together: a directory is a range of them, found by binary
-// search. A map per path or per directory cost more to build, for an index
-// of a thousand files, than the rest of reading it.
+// search. A map per path or per directory cost as much to build, for an
+// index of a thousand files, as the rest of reading it.
 
 // searchPath looks p up in n paths sorted byte by byte (path(i) is the
 // i-th): the index of p when it is one of them; else, when some lie under
