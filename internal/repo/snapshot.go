@@ -172,24 +172,11 @@ func (r *Repo) FilesTree(rev string, files []TreeFile) Tree {
 	return t
 }
 
-// filesUnder returns the files under the resolved directory dir.
-func (t *gitTree) filesUnder(dir string) []TreeFile {
-	if dir == "." {
-		return t.files
-	}
-	prefix := dir + "/"
-	files := t.files
-	lo := sort.Search(len(files), func(i int) bool { return files[i].Path >= prefix })
-	files = files[lo:]
-	hi := sort.Search(len(files), func(i int) bool { return !strings.HasPrefix(files[i].Path, prefix) })
-	return files[:hi]
-}
-
 // fileIn returns the entry name of the resolved directory dir of a tree
 // built in memory: a file, or a directory when files lie under it.
 func (t *gitTree) fileIn(dir, name string) (object.TreeEntry, bool) {
 	files := t.files
-	i, isDir, ok := searchPath(len(files), func(k int) string { return files[k].Path }, join(dir, name))
+	i, isDir, ok := searchPath(len(files), t.path, join(dir, name))
 	switch {
 	case !ok:
 		return object.TreeEntry{}, false
@@ -199,10 +186,14 @@ func (t *gitTree) fileIn(dir, name string) (object.TreeEntry, bool) {
 	return object.TreeEntry{Name: name, Mode: files[i].Mode, Hash: files[i].Hash}, true
 }
 
+// path is the i-th of the files of a tree built in memory.
+func (t *gitTree) path(i int) string { return t.files[i].Path }
+
 // listIn returns the entries of the resolved directory dir of a tree built
 // in memory, in no order.
 func (t *gitTree) listIn(dir string) []object.TreeEntry {
-	files := t.filesUnder(dir)
+	lo, hi := pathsUnder(len(t.files), t.path, dir)
+	files := t.files[lo:hi]
 	skip := len(dir) + 1
 	if dir == "." {
 		skip = 0

@@ -19,12 +19,21 @@ func searchPath(n int, path func(int) string, p string) (i int, dir, ok bool) {
 	if i < n && path(i) == p {
 		return i, false, true
 	}
-	// Between p and its files may sort others ("p-1", "p.d"): '/' sorts
-	// after them.
-	prefix := p + "/"
-	i += sort.Search(n-i, func(k int) bool { return path(i+k) >= prefix })
-	if i < n && strings.HasPrefix(path(i), prefix) {
-		return i, true, true
+	if lo, hi := pathsUnder(n, path, p); lo < hi {
+		return lo, true, true
 	}
 	return 0, false, false
+}
+
+// pathsUnder returns the range [lo, hi) of the n sorted paths that lie
+// under the directory dir ("." for all of them). Between dir and its
+// paths may sort others ("dir-1", "dir.d"): '/' sorts after them.
+func pathsUnder(n int, path func(int) string, dir string) (lo, hi int) {
+	if dir == "." {
+		return 0, n
+	}
+	prefix := dir + "/"
+	lo = sort.Search(n, func(k int) bool { return path(k) >= prefix })
+	hi = lo + sort.Search(n-lo, func(k int) bool { return !strings.HasPrefix(path(lo+k), prefix) })
+	return lo, hi
 }
