@@ -13,7 +13,7 @@ LDFLAGS := -s -w -X github.com/kubectl-gitops/kubectl-gitops/internal/version.ve
 BIN := bin/kubectl-gitops
 STATICCHECK := v0.8.2
 
-.PHONY: build example tools test test-unit bench lint dist image clean
+.PHONY: build example tools test test-unit bench pgo lint dist image clean
 
 # Without cgo, as the release (hack/dist.sh): a static binary that starts
 # faster than a cgo build.
@@ -56,6 +56,12 @@ bench:
 	hack/tools.sh kustomize kubeconform flate >/dev/null
 	hack/cluster/build.sh >/dev/null
 	go run ./bench $(BENCH_FLAGS)
+
+# cmd/kubectl-gitops/default.pgo, the CPU profile go build optimizes the
+# plugin with, from runs on the bench's repository, the examples and the
+# Flux fixtures.
+pgo:
+	hack/pgo.sh
 
 # The release archives of every platform and the krew manifest that installs
 # them, into dist/ (see hack/dist.sh and docs/install.md).
